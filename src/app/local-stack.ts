@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/load-config.ts';
+import { startLocalRedis, isRedisServerOnPath } from '../dev/local-redis.ts';
+import { SfError } from '../errors/sf-error.ts';
+import { createResourceStack } from '../lifecycle/resource-stack.ts';
+import type { Logger } from '../logging/logger.ts';
+import { closeRedisConnection, createRedisConnection } from '../queue/redis-connection.ts';
+import { createIngestServer } from './ingest-server.ts';
+import { createResultsPrinter } from './results-printer.ts';
+
+const WORKER_ENTRY = fileURLToPath(new URL('../../workers/inference-worker.ts', import.meta.url));
+
+export interface LocalStackOptions {
+  config: Config;
+  logger: Logger;
+  /** Worker processes to run. */
+  workers: number;
+  /** The environment the worker processes inherit (the entrypoint passes process.env). */
+  env: Record<string, string | undefined>;
+}
+
+/** Waits for a child to exit; SIGKILL after `graceMs`. */
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * `npm start`: everything a newcomer needs in one terminal. Redis from REDIS_URL, or a local
+ * redis-server on a free port; N inference worker processes; the ingest API; and a results
+ * consumer that prints each result. Resolves once the workers are ready.
+ */
+export async function startLocalStack(options: LocalStackOptions) {
+  const { logger } = options;
+  const stack = createResourceStack(logger);
+  try {
+    let redisUrl = options.config.redis.url;
+    if (!redisUrl) {
+      if (!(await isRedisServerOnPath())) {
+        throw new SfError('SF_ERR_NO_REDIS', 'no Redis: set REDIS_URL=redis://host:6379 to use a running Redis, or install redis-server (e.g. apt-get install redis-server) so that npm start can run one');
+      }
+      const redis = stack.add('local-redis', await startLocalRedis({ logger }), (r) => r.stop());
+      redisUrl = redis.url;
+      logger.info({ url: redisUrl }, 'started a local redis-server (set REDIS_URL to use your own)');
+    }
+    const config: Config = { ...options.config, redis: { ...options.config.redis, url: redisUrl } };
+
+    const children: ChildProcess[] = [];
+    stack.add('workers', children, (list) => Promise.all(list.map((c) => stopChild(c, config.worker.shutdownGraceMs))).then(() => undefined));
+    const ready = Array.from({ length: options.workers }, (_, i) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+        env: { ...options.env, REDIS_URL: redisUrl, SF_WORKER_INDEX: String(i) },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        cwd: path.resolve(fileURLToPath(new URL('../..', import.meta.url))),
+      });
+      children.push(child);
+      return new Promise<void>((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new SfError('SF_ERR_MODEL_LOAD', `worker process ${i} exited with code ${code} during start-up (see its log above)`));
+        child.once('exit', onExit);
+        child.on('message', (m: unknown) => {
+          if ((m as { type?: string }).type === 'ready') {
+            child.off('exit', onExit);
+            resolve();
+          }
+        });
+      });
+    });
+    await Promise.all(ready);
+
+    const connection = stack.add('redis', createRedisConnection(redisUrl, 'worker', logger), closeRedisConnection);
+    const printer = stack.add('results-printer', createResultsPrinter(config, connection, logger), (p) => p.close());
+    const ingest = stack.add('ingest', await createIngestServer(config, logger), (s) => s.close());
+    const example = `curl -s -X POST ${ingest.url}/v1/reviews -H 'content-type: application/json' -d '{"id":"r1","title":"Great phone","text":"Battery lasts two days, love it."}'`;
+    logger.info({ ingest: `${ingest.url}/v1/reviews`, workers: options.workers }, `ready. Send reviews with:\n  ${example}`);
+    return { redisUrl, ingest, printer, close: stack.close };
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
+}

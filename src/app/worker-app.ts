@@ -1,0 +1,62 @@
+import Fastify from 'fastify';
+import type { Config } from '../config/load-config.ts';
+import { createInferencePool } from '../inference/inference-pool.ts';
+import { createResourceStack } from '../lifecycle/resource-stack.ts';
+import type { Logger } from '../logging/logger.ts';
+import { createResultsQueue } from '../queue/queue-setup.ts';
+import { closeRedisConnection, createRedisConnection } from '../queue/redis-connection.ts';
+import { createReviewWorker } from '../queue/review-worker.ts';
+import { createResultPublisher } from '../results/result-publisher.ts';
+
+/**
+ * One inference worker process: inference threads (warmed up), the results queue, the BullMQ
+ * worker and, when WORKER_HTTP_PORT is set, /healthz and /readyz. Resolves once it is ready.
+ */
+export async function createWorkerApp(config: Config, logger: Logger) {
+  if (!config.redis.url) throw new Error('createWorkerApp needs config.redis.url');
+  const stack = createResourceStack(logger);
+  try {
+    const pool = stack.add(
+      'inference-pool',
+      await createInferencePool({
+        logger,
+        threads: config.inference.threads,
+        runner: {
+          modelDir: config.model.dir,
+          name: config.model.name,
+          version: config.model.version,
+          maxTokens: config.model.maxTokens,
+          truncation: config.model.truncation,
+          intraOpThreads: config.inference.intraOpThreads,
+          groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding },
+        },
+      }),
+      (p) => p.close(),
+    );
+    const connection = stack.add('redis', createRedisConnection(config.redis.url, 'worker', logger), closeRedisConnection);
+    const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config), (q) => q.close());
+    const worker = stack.add(
+      'review-worker',
+      createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger }),
+      (w) => w.close(),
+    );
+    await worker.waitUntilReady();
+
+    let address: string | undefined;
+    if (config.worker.httpPort !== undefined) {
+      const http = Fastify({ logger: false });
+      http.get('/healthz', async () => ({ status: 'ok' }));
+      http.get('/readyz', async (_req, reply) => {
+        const ready = worker.worker.isRunning() && connection.status === 'ready';
+        return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', model: pool.info });
+      });
+      // Closed first on shutdown (reverse order): orchestrators stop routing to a draining worker.
+      address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
+    }
+    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address }, 'worker ready');
+    return { pool, worker, close: stack.close };
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
+}

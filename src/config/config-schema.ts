@@ -1,0 +1,91 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+const cores = os.availableParallelism();
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every setting of sentiment-fleet, keyed by its environment variable. The README's
+ * configuration table is generated from the descriptions here (`npm run docs:config`).
+ */
+export const settings = {
+  REDIS_URL: {
+    schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    doc: 'Redis URL (`redis://` or `rediss://` for TLS; password as `redis://:pass@host:6379`). `npm start` starts a local redis-server when unset.',
+  },
+  QUEUE_PREFIX: {
+    schema: z.string().min(1).regex(/^[^:\s]+$/, 'must not contain ":" or spaces').default('sf'),
+    doc: 'BullMQ key prefix. Use a hash tag such as `{sf}` for Redis Cluster.',
+  },
+  REVIEWS_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('reviews'), doc: 'Queue that holds incoming reviews.' },
+  RESULTS_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('results'), doc: 'Queue that receives sentiment results.' },
+  MODEL_DIR: {
+    schema: z.string().min(1).default('models/review-sentiment-en'),
+    doc: 'Model directory in the Hugging Face layout (model.onnx, tokenizer.json, config.json).',
+  },
+  MODEL_NAME: { schema: z.string().min(1).optional(), doc: 'Model name reported in results (default: the directory name).' },
+  MODEL_VERSION: { schema: z.string().min(1).optional(), doc: 'Model version reported in results (default: config.json `sf_version`, else a hash of model.onnx).' },
+  MAX_TOKENS: { schema: int(3, 8192).optional(), doc: "Truncate inputs to this many tokens (default: the model's maximum length)." },
+  TRUNCATION: {
+    schema: z.enum(['head-tail', 'head']).default('head-tail'),
+    doc: '`head-tail` keeps the first quarter and the last three quarters of the token budget; `head` keeps the start.',
+  },
+  BATCH_MAX_SIZE: { schema: int(1, 1024).default(32), doc: 'A batch closes when it holds this many reviews...' },
+  BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(5), doc: '...or when its first review has waited this long.' },
+  BATCH_MAX_TOKENS: {
+    schema: int(16).default(8192),
+    doc: 'Token budget of one model call (batch rows × padded length); length groups are split to fit it.',
+  },
+  BATCH_MAX_PADDING: {
+    schema: z.coerce.number().min(0).max(1).default(0.1),
+    doc: 'Largest share of padding tokens allowed in one model call before a length group is split.',
+  },
+  INFERENCE_THREADS: {
+    schema: int(1, 64).default(Math.max(1, Math.floor(cores / 2))),
+    doc: 'worker_threads running tokenization and inference per worker process (default: cores / 2).',
+  },
+  INTRA_OP_THREADS: { schema: int(1, 64).optional(), doc: 'onnxruntime intra-op threads per inference thread (default: cores / INFERENCE_THREADS).' },
+  WORKER_CONCURRENCY: {
+    schema: int(1, 10_000).optional(),
+    doc: 'Jobs a worker process holds at once (default: 2 × BATCH_MAX_SIZE × INFERENCE_THREADS, so the next batch fills while one computes).',
+  },
+  JOB_ATTEMPTS: { schema: int(1, 100).default(5), doc: 'Attempts per review for retryable (infrastructure) errors.' },
+  BACKOFF_DELAY_MS: { schema: int(0).default(1000), doc: 'Base of the exponential retry backoff.' },
+  LOCK_DURATION_MS: { schema: int(1000).default(30_000), doc: 'BullMQ job lock; renewed at half this period while a batch computes.' },
+  STALLED_INTERVAL_MS: { schema: int(500).default(30_000), doc: "How often workers look for jobs whose worker died (stalled) and take them over." },
+  KEEP_COMPLETED_S: {
+    schema: int(0).default(86_400),
+    doc: 'Completed review jobs (and their payloads) are kept this long; re-sent ids within it are reported as duplicates.',
+  },
+  KEEP_COMPLETED_COUNT: { schema: int(0).default(100_000), doc: 'At most this many completed jobs are kept per queue.' },
+  SHUTDOWN_GRACE_MS: { schema: int(0).default(30_000), doc: 'SIGTERM: time to finish and publish batches in flight before a forced exit.' },
+  HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Ingest API listen address.' },
+  HTTP_PORT: { schema: int(0, 65_535).default(3000), doc: 'Ingest API port (0 picks a free port).' },
+  WORKER_HTTP_PORT: {
+    schema: int(0, 65_535).optional(),
+    doc: 'Worker health endpoints (/healthz, /readyz) on this port; unset: none. /readyz answers 200 only after the warm-up inference.',
+  },
+  HTTP_BODY_LIMIT_BYTES: { schema: int(1024).default(16 * 1024 * 1024), doc: 'Largest request body; larger gets 413.' },
+  MAX_REVIEWS_PER_REQUEST: { schema: int(1, 100_000).default(1000), doc: 'Largest array accepted by POST /v1/reviews.' },
+  MAX_TEXT_CHARS: { schema: int(1).default(20_000), doc: 'Longest review text (and title) accepted.' },
+  BACKLOG_HIGH_WATER: {
+    schema: int(1).default(100_000),
+    doc: 'Waiting reviews above which ingest answers 503 with Retry-After.',
+  },
+  RETRY_AFTER_S: { schema: int(1).default(5), doc: 'Retry-After sent with 503.' },
+  ENQUEUE_CHUNK_SIZE: { schema: int(1, 10_000).default(500), doc: 'Reviews per addBulk call of the producer.' },
+  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
+  LOG_FORMAT: {
+    schema: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    doc: '`auto`: pretty in a terminal, JSON otherwise.',
+  },
+  SHARED_DIR: { schema: z.string().min(1).default('../shared'), doc: 'Where the shared data sets live (training, evaluation, benchmarks).' },
+} as const satisfies Record<string, { schema: z.ZodType; doc: string }>;
+
+export type SettingName = keyof typeof settings;
+
+type Shape = { [K in SettingName]: (typeof settings)[K]['schema'] };
+const shape = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, v.schema])) as Shape;
+
+export const envSchema = z.object(shape);
+export type EnvSettings = z.output<typeof envSchema>;

@@ -1,0 +1,83 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { SfError } from '../errors/sf-error.ts';
+import { envSchema, settings, type EnvSettings, type SettingName } from './config-schema.ts';
+
+/** The parsed configuration, grouped by role. Built once by an entrypoint and passed down. */
+export interface Config {
+  redis: { url: string | undefined; prefix: string };
+  queues: { reviews: string; results: string };
+  model: { dir: string; name: string | undefined; version: string | undefined; maxTokens: number | undefined; truncation: 'head-tail' | 'head' };
+  batching: { maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
+  inference: { threads: number; intraOpThreads: number };
+  worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number; httpPort: number | undefined };
+  jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number };
+  http: { host: string; port: number; bodyLimitBytes: number; maxReviewsPerRequest: number; backlogHighWater: number; retryAfterS: number };
+  reviews: { maxTextChars: number };
+  producer: { chunkSize: number };
+  log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
+  sharedDir: string;
+}
+
+function group(e: EnvSettings): Config {
+  return {
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
+    queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE },
+    model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
+    batching: { maxSize: e.BATCH_MAX_SIZE, maxWaitMs: e.BATCH_MAX_WAIT_MS, maxTokens: e.BATCH_MAX_TOKENS, maxPadding: e.BATCH_MAX_PADDING },
+    inference: {
+      threads: e.INFERENCE_THREADS,
+      intraOpThreads: e.INTRA_OP_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / e.INFERENCE_THREADS)),
+    },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY ?? 2 * e.BATCH_MAX_SIZE * e.INFERENCE_THREADS,
+      lockDurationMs: e.LOCK_DURATION_MS,
+      stalledIntervalMs: e.STALLED_INTERVAL_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      httpPort: e.WORKER_HTTP_PORT,
+    },
+    jobs: { attempts: e.JOB_ATTEMPTS, backoffDelayMs: e.BACKOFF_DELAY_MS, keepCompletedS: e.KEEP_COMPLETED_S, keepCompletedCount: e.KEEP_COMPLETED_COUNT },
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      maxReviewsPerRequest: e.MAX_REVIEWS_PER_REQUEST,
+      backlogHighWater: e.BACKLOG_HIGH_WATER,
+      retryAfterS: e.RETRY_AFTER_S,
+    },
+    reviews: { maxTextChars: e.MAX_TEXT_CHARS },
+    producer: { chunkSize: e.ENQUEUE_CHUNK_SIZE },
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    sharedDir: e.SHARED_DIR,
+  };
+}
+
+/**
+ * Parses the environment once. Reports every invalid setting at once, by variable name.
+ * Empty strings count as unset. Only entrypoints call this, with `process.env`.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const input: Partial<Record<SettingName, string>> = {};
+  for (const name of Object.keys(settings) as SettingName[]) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') input[name] = value.trim();
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => ({
+      setting: issue.path.join('.'),
+      problem: issue.message,
+    }));
+    const lines = problems.map((p) => `  ${p.setting}: ${p.problem}`).join('\n');
+    throw new SfError('SF_ERR_CONFIG', `${problems.length} invalid setting(s):\n${lines}`, {
+      details: { problems },
+      cause: z.treeifyError(parsed.error),
+    });
+  }
+  return group(parsed.data);
+}
+
+/** Config with every default, overridden per test or tool: the way tests build one. */
+export function defaultConfig(overrides: Record<string, string | undefined> = {}): Config {
+  return loadConfig(overrides);
+}

@@ -1,0 +1,25 @@
+/**
+ * The error registry: every error sentiment-fleet raises on purpose has a stable code here.
+ * Callers classify errors by code (or by the SfError class), never by message text.
+ */
+export const errorCodes = {
+  SF_ERR_CONFIG: { retryable: false, summary: 'invalid configuration' },
+  SF_ERR_VALIDATION: { retryable: false, summary: 'a review failed validation' },
+  SF_ERR_BAD_JOB: { retryable: false, summary: 'a job payload has the wrong shape' },
+  SF_ERR_BAD_INPUT: { retryable: false, summary: 'an item cannot be tokenized or scored' },
+  SF_ERR_MODEL_LOAD: { retryable: false, summary: 'the model directory cannot be loaded' },
+  SF_ERR_INFERENCE: { retryable: true, summary: 'the inference session failed' },
+  SF_ERR_THREAD_CRASH: { retryable: true, summary: 'an inference thread exited or crashed' },
+  SF_ERR_POOL_CLOSED: { retryable: true, summary: 'the inference pool is closed' },
+  SF_ERR_REDIS: { retryable: true, summary: 'Redis is unreachable or failed' },
+  SF_ERR_BACKPRESSURE: { retryable: true, summary: 'the backlog is above its high-water mark' },
+  SF_ERR_IMPORT: { retryable: false, summary: 'an import file cannot be read' },
+  SF_ERR_NO_REDIS: { retryable: false, summary: 'no Redis URL is set and no redis-server is on PATH' },
+  SF_ERR_SHUTDOWN: { retryable: true, summary: 'the process is shutting down' },
+} as const satisfies Record<string, { retryable: boolean; summary: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(errorCodes, value);
+}

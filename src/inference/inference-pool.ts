@@ -1,0 +1,153 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logging/logger.ts';
+import { SfError } from '../errors/sf-error.ts';
+import type { BatchStats, ItemOutcome, ModelInfo, RunnerOptions } from './model-runner.ts';
+import type { FromThread, ThreadData, ToThread } from './thread-protocol.ts';
+
+export interface InferencePoolOptions {
+  runner: RunnerOptions;
+  threads: number;
+  logger: Logger;
+}
+
+interface Task {
+  id: number;
+  texts: string[];
+  resolve: (value: { items: ItemOutcome[]; stats: BatchStats }) => void;
+  reject: (err: SfError) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | undefined;
+}
+
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './inference-thread.ts' : './inference-thread.js', import.meta.url).href;
+const BOOT = new URL('./thread-boot.mjs', import.meta.url);
+
+/**
+ * A fixed set of worker_threads, each with its own tokenizer and onnxruntime session. Batches
+ * queue until a thread is free. A thread that crashes fails its batch as retryable
+ * (SF_ERR_THREAD_CRASH) and is replaced. Resolves once every thread has warmed up.
+ */
+export async function createInferencePool(options: InferencePoolOptions) {
+  const log = options.logger.child({ component: 'inference-pool' });
+  const slots = new Set<Slot>();
+  const queue: Task[] = [];
+  const inflight = new Set<Promise<unknown>>();
+  let nextId = 1;
+  let closing: Promise<void> | undefined;
+  let info: ModelInfo | undefined;
+
+  function spawn(): Promise<Slot> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(BOOT, { workerData: { entry: ENTRY, runner: options.runner } satisfies ThreadData });
+      const slot: Slot = { worker, task: undefined };
+      let ready = false;
+      worker.on('message', (message: FromThread) => {
+        switch (message.type) {
+          case 'ready':
+            ready = true;
+            info = message.info;
+            slots.add(slot);
+            resolve(slot);
+            dispatch();
+            break;
+          case 'init-error':
+            reject(SfError.fromJSON(message.error));
+            break;
+          case 'scored':
+          case 'batch-error': {
+            const task = slot.task;
+            slot.task = undefined;
+            if (task?.id === message.id) {
+              if (message.type === 'scored') task.resolve({ items: message.items, stats: message.stats });
+              else task.reject(SfError.fromJSON(message.error));
+            }
+            dispatch();
+            break;
+          }
+          case 'closed':
+            break;
+        }
+      });
+      worker.on('error', (err: unknown) => {
+        log.error({ err, threadId: worker.threadId }, 'inference thread crashed');
+        if (!ready) reject(new SfError('SF_ERR_MODEL_LOAD', `inference thread failed to start: ${String(err)}`, { cause: err }));
+      });
+      worker.on('exit', (code) => {
+        const wasMember = slots.delete(slot);
+        const task = slot.task;
+        slot.task = undefined;
+        if (task) task.reject(new SfError('SF_ERR_THREAD_CRASH', `inference thread exited (code ${code}) while scoring a batch`));
+        if (!ready) reject(new SfError('SF_ERR_MODEL_LOAD', `inference thread exited (code ${code}) before it was ready`));
+        else if (wasMember && !closing) {
+          log.warn({ code, threadId: worker.threadId }, 'replacing inference thread');
+          spawn().catch((err) => {
+            log.error({ err }, 'replacement inference thread failed to start');
+            if (slots.size === 0) for (const t of queue.splice(0)) t.reject(new SfError('SF_ERR_THREAD_CRASH', 'no inference thread is running'));
+          });
+        }
+        dispatch();
+      });
+    });
+  }
+
+  function dispatch(): void {
+    for (const slot of slots) {
+      if (queue.length === 0) break;
+      if (slot.task) continue;
+      const task = queue.shift()!;
+      slot.task = task;
+      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts } satisfies ToThread);
+    }
+    if (closing && queue.length > 0 && slots.size === 0) {
+      for (const task of queue.splice(0)) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
+    }
+  }
+
+  const started = await Promise.allSettled(Array.from({ length: options.threads }, spawn));
+  const failure = started.find((s) => s.status === 'rejected');
+  if (failure) {
+    await Promise.all([...slots].map((s) => s.worker.terminate()));
+    throw failure.reason;
+  }
+  log.info({ threads: options.threads, intraOpThreads: options.runner.intraOpThreads, model: info!.name, version: info!.version }, 'inference threads ready');
+
+  return {
+    info: info!,
+    /** Queued plus running batches. */
+    get pending(): number {
+      return queue.length + [...slots].filter((s) => s.task).length;
+    },
+    score(texts: string[]): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
+      if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));
+      const promise = new Promise<{ items: ItemOutcome[]; stats: BatchStats }>((resolve, reject) => {
+        queue.push({ id: nextId++, texts, resolve, reject });
+        dispatch();
+      });
+      const tracked: Promise<unknown> = promise.then(
+        () => inflight.delete(tracked),
+        () => inflight.delete(tracked),
+      );
+      inflight.add(tracked);
+      return promise;
+    },
+    /** Test hook and fault injection: terminates one thread as if it had crashed. */
+    async crashOneThread(): Promise<void> {
+      const slot = [...slots][0];
+      if (slot) await slot.worker.terminate();
+    },
+    /** Lets running and queued batches finish, then stops every thread. Safe to call twice. */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
+        await Promise.all([...slots].map((s) => s.worker.terminate()));
+        slots.clear();
+      })();
+      return closing;
+    },
+  };
+}
+
+export type InferencePool = Awaited<ReturnType<typeof createInferencePool>>;

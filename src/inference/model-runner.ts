@@ -1,0 +1,169 @@
+import { Tokenizer } from '@huggingface/tokenizers';
+import ort from 'onnxruntime-node';
+import { groupByLength, type GroupLimits } from '../batching/length-groups.ts';
+import { SfError, toSfError, type SerializedSfError } from '../errors/sf-error.ts';
+import { createEncoder, padBatch, type Encoded, type Truncation } from '../tokenize/encoder.ts';
+import { readModelSpec } from './model-dir.ts';
+import { labelScores, probabilities } from './scores.ts';
+
+export interface RunnerOptions {
+  modelDir: string;
+  name?: string | undefined;
+  version?: string | undefined;
+  /** Truncate to this many tokens; default the model's maximum length. */
+  maxTokens?: number | undefined;
+  truncation: Truncation;
+  intraOpThreads: number;
+  groups: GroupLimits;
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  labels: string[];
+  multiLabel: boolean;
+  maxTokens: number;
+  modelType: string | undefined;
+  inputNames: string[];
+}
+
+export type ItemOutcome =
+  | { ok: true; label: string; score: number; scores: Record<string, number>; tokens: number; truncated: boolean }
+  | { ok: false; error: SerializedSfError };
+
+export interface BatchStats {
+  tokenizeMs: number;
+  inferenceMs: number;
+  /** session.run() calls the batch took (one per length group). */
+  calls: number;
+  computedTokens: number;
+  realTokens: number;
+}
+
+const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
+const OPTIONAL_INPUTS = ['token_type_ids'];
+
+/**
+ * Loads a model directory into an onnxruntime session and scores texts with it. This is the one
+ * scoring path: inference threads, `sentiment-fleet eval` and the benchmarks all use it.
+ * session.run() blocks the calling thread, so the fleet calls this inside worker_threads only.
+ */
+export async function createModelRunner(options: RunnerOptions) {
+  const spec = readModelSpec(options.modelDir, { name: options.name, version: options.version });
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(spec.tokenizerJson, spec.tokenizerConfig);
+  } catch (err) {
+    throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: tokenizer.json cannot be loaded (${(err as Error).message})`, { cause: err });
+  }
+  const maxTokens = Math.min(options.maxTokens ?? spec.maxLength, spec.maxLength);
+  const encoder = createEncoder(tokenizer, { maxTokens, truncation: options.truncation });
+  const padToken = typeof spec.tokenizerConfig.pad_token === 'string' ? spec.tokenizerConfig.pad_token : '[PAD]';
+  const padId = tokenizer.token_to_id(padToken) ?? 0;
+
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(spec.modelFile, {
+      intraOpNumThreads: options.intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: ${spec.modelFile} is not a loadable ONNX model (${(err as Error).message})`, { cause: err });
+  }
+  const missing = REQUIRED_INPUTS.filter((n) => !session.inputNames.includes(n));
+  const unknown = session.inputNames.filter((n) => !REQUIRED_INPUTS.includes(n) && !OPTIONAL_INPUTS.includes(n));
+  if (missing.length > 0 || unknown.length > 0 || !session.outputNames.includes('logits')) {
+    const problems = [
+      missing.length > 0 ? `missing input(s) ${missing.join(', ')}` : '',
+      unknown.length > 0 ? `unsupported input(s) ${unknown.join(', ')}` : '',
+      session.outputNames.includes('logits') ? '' : `no "logits" output (has ${session.outputNames.join(', ')})`,
+    ].filter(Boolean);
+    await session.release();
+    throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: ${spec.modelFile} has ${problems.join('; ')}`, { details: { inputs: session.inputNames, outputs: session.outputNames } });
+  }
+  const wantsTokenTypes = session.inputNames.includes('token_type_ids');
+
+  const info: ModelInfo = {
+    name: spec.name,
+    version: spec.version,
+    labels: spec.labels,
+    multiLabel: spec.multiLabel,
+    maxTokens,
+    modelType: spec.modelType,
+    inputNames: [...session.inputNames],
+  };
+
+  async function runGroup(rows: number[][]): Promise<Float32Array> {
+    const { inputIds, attentionMask, length } = padBatch(rows, padId);
+    const dims = [rows.length, length];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', inputIds, dims),
+      attention_mask: new ort.Tensor('int64', attentionMask, dims),
+    };
+    if (wantsTokenTypes) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(inputIds.length), dims);
+    let logits: ort.Tensor | undefined;
+    try {
+      logits = (await session.run(feeds, ['logits'])).logits;
+    } catch (err) {
+      throw toSfError(err, 'SF_ERR_INFERENCE', `inference failed: ${(err as Error).message}`);
+    }
+    if (!logits || logits.dims.length !== 2 || logits.dims[0] !== rows.length || logits.dims[1] !== spec.labels.length) {
+      throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: logits have shape [${logits?.dims.join(', ')}], expected [${rows.length}, ${spec.labels.length}] (config.json id2label has ${spec.labels.length} labels)`);
+    }
+    return logits.data as Float32Array;
+  }
+
+  async function score(texts: readonly string[]): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
+    const t0 = performance.now();
+    const encoded: (Encoded | SfError)[] = texts.map((text) => {
+      try {
+        return encoder.encode(text);
+      } catch (err) {
+        return toSfError(err, 'SF_ERR_BAD_INPUT');
+      }
+    });
+    const t1 = performance.now();
+    const items: ItemOutcome[] = encoded.map((e) => (e instanceof SfError ? { ok: false, error: e.toJSON() } : (undefined as never)));
+    const good = encoded.flatMap((e, i) => (e instanceof SfError ? [] : [i]));
+    const lengths = good.map((i) => (encoded[i] as Encoded).ids.length);
+    const groups = groupByLength(lengths, options.groups);
+    let computedTokens = 0;
+    for (const group of groups) {
+      const rows = group.map((g) => (encoded[good[g]!] as Encoded).ids);
+      const logits = await runGroup(rows);
+      computedTokens += rows.length * Math.max(...rows.map((r) => r.length));
+      group.forEach((g, row) => {
+        const index = good[g]!;
+        const enc = encoded[index] as Encoded;
+        const probs = probabilities(logits, row * spec.labels.length, spec.labels.length, spec.multiLabel);
+        items[index] = { ok: true, ...labelScores(probs, spec.labels), tokens: enc.ids.length, truncated: enc.truncated };
+      });
+    }
+    const realTokens = lengths.reduce((a, b) => a + b, 0);
+    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: performance.now() - t1, calls: groups.length, computedTokens, realTokens } };
+  }
+
+  // Warm-up: one real inference, so the first batch does not pay for lazy initialisation and a
+  // model whose output does not match its config fails now, at start-up.
+  try {
+    await score(['warm-up review: good product, bad delivery']);
+  } catch (err) {
+    await session.release();
+    throw toSfError(err, 'SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: warm-up inference failed (${(err as Error).message})`);
+  }
+
+  let closed = false;
+  return {
+    info,
+    score,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await session.release();
+    },
+  };
+}
+
+export type ModelRunner = Awaited<ReturnType<typeof createModelRunner>>;

@@ -1,0 +1,17 @@
+import type { SerializedSfError } from '../errors/sf-error.ts';
+import type { BatchStats, ItemOutcome, ModelInfo, RunnerOptions } from './model-runner.ts';
+
+/** Messages between the worker's main thread and its inference threads. */
+export type ToThread = { type: 'score'; id: number; texts: string[] } | { type: 'close' };
+
+export type FromThread =
+  | { type: 'ready'; info: ModelInfo }
+  | { type: 'init-error'; error: SerializedSfError }
+  | { type: 'scored'; id: number; items: ItemOutcome[]; stats: BatchStats }
+  | { type: 'batch-error'; id: number; error: SerializedSfError }
+  | { type: 'closed' };
+
+export interface ThreadData {
+  entry: string;
+  runner: RunnerOptions;
+}

@@ -1,0 +1,87 @@
+import Fastify, { type FastifyError } from 'fastify';
+import type { Config } from '../config/load-config.ts';
+import { SfError, isSfError } from '../errors/sf-error.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { FieldProblem } from './review-schema.ts';
+import type { ReviewProducer } from './review-producer.ts';
+
+export interface IngestAppOptions {
+  config: Config;
+  producer: ReviewProducer;
+  logger: Logger;
+}
+
+interface ErrorBody {
+  error: { code: string; message: string; problems?: FieldProblem[] };
+}
+
+function errorBody(code: string, message: string, problems?: FieldProblem[]): ErrorBody {
+  return { error: problems ? { code, message, problems } : { code, message } };
+}
+
+/**
+ * The HTTP ingest API (fastify). POST /v1/reviews takes one review or an array and answers
+ * 202 with the accepted ids; 400 names every invalid field and enqueues nothing; 413 for a body
+ * over the limit; 415 for a body that is not JSON; 503 with Retry-After when the backlog is over
+ * its high-water mark or Redis is unreachable. No stack trace ever reaches a client.
+ */
+export function buildIngestApp(options: IngestAppOptions) {
+  const { config, producer } = options;
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'ingest-http' }),
+    disableRequestLogging: true,
+    bodyLimit: config.http.bodyLimitBytes,
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((err: FastifyError | SfError, request, reply) => {
+    if (isSfError(err)) {
+      const status = err.code === 'SF_ERR_VALIDATION' ? 400 : err.code === 'SF_ERR_BACKPRESSURE' || err.code === 'SF_ERR_REDIS' ? 503 : 500;
+      if (status === 503) reply.header('retry-after', String(config.http.retryAfterS));
+      if (status === 500) request.log.error({ err }, 'ingest failed');
+      const problems = err.code === 'SF_ERR_VALIDATION' ? (err.details?.problems as FieldProblem[] | undefined) : undefined;
+      return reply.code(status).send(errorBody(err.code, status === 500 ? 'internal error' : err.message, problems));
+    }
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err }, 'ingest failed');
+      return reply.code(status).send(errorBody('SF_ERR_INTERNAL', 'internal error'));
+    }
+    const message = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `unsupported content type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json` : err.message;
+    return reply.code(status).send(errorBody(err.code ?? 'SF_ERR_HTTP', message));
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('SF_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`)));
+
+  app.post('/v1/reviews', async (request, reply) => {
+    const body = request.body;
+    const items = Array.isArray(body) ? body : [body];
+    if (Array.isArray(body) && body.length === 0) throw new SfError('SF_ERR_VALIDATION', 'the array holds no reviews', { details: { problems: [{ path: '(root)', message: 'must hold at least one review' }] } });
+    if (items.length > config.http.maxReviewsPerRequest) {
+      const message = `at most ${config.http.maxReviewsPerRequest} reviews per request (got ${items.length})`;
+      return reply.code(413).send(errorBody('SF_ERR_VALIDATION', message, [{ path: '(root)', message }]));
+    }
+    producer.validateAll(items); // 400 before touching Redis
+    let backlog: number;
+    try {
+      backlog = await producer.backlog();
+    } catch (err) {
+      throw new SfError('SF_ERR_REDIS', 'the queue is unreachable, try again later', { cause: err });
+    }
+    if (backlog >= config.http.backlogHighWater) {
+      throw new SfError('SF_ERR_BACKPRESSURE', `the backlog (${backlog} waiting reviews) is over its high-water mark, try again later`, { details: { backlog } });
+    }
+    const outcome = await producer.enqueueMany(items);
+    return reply.code(202).send({ accepted: outcome.accepted.length, ids: outcome.accepted, duplicates: outcome.duplicates });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await producer.backlog(0);
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'redis unreachable' });
+    }
+  });
+  return app;
+}

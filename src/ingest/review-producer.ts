@@ -1,0 +1,108 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/load-config.ts';
+import { toSfError } from '../errors/sf-error.ts';
+import type { Logger } from '../logging/logger.ts';
+import { reviewIdToJobId } from '../queue/job-id.ts';
+import { createReviewsQueue } from '../queue/queue-setup.ts';
+import { REVIEW_JOB_NAME } from '../results/result-contract.ts';
+import { createReviewValidator, findDuplicateIds, validationError, type FieldProblem, type Review } from './review-schema.ts';
+
+export interface EnqueueOutcome {
+  /** Review ids enqueued by this call. */
+  accepted: string[];
+  /** Review ids already known to the queue (waiting, active, or completed within retention): not enqueued again. */
+  duplicates: string[];
+}
+
+export interface ReviewProducerOptions {
+  config: Config;
+  /** An ioredis connection the caller owns (see createRedisConnection). */
+  connection: Redis;
+  logger: Logger;
+}
+
+/**
+ * The e-commerce app's API: validates reviews and enqueues them as BullMQ jobs whose id is the
+ * review id, so re-sending a review is reported as a duplicate and never processed twice.
+ * Validation is all-or-nothing per call: one invalid review and nothing is enqueued.
+ */
+export function createReviewProducer(options: ReviewProducerOptions) {
+  const { config, connection, logger } = options;
+  const queue: Queue = createReviewsQueue(connection, config);
+  const validator = createReviewValidator(config.reviews);
+  const chunkSize = config.producer.chunkSize;
+  let backlogCache: { at: number; value: number } | undefined;
+
+  function validateAll(input: readonly unknown[]): Review[] {
+    const problems: FieldProblem[] = [];
+    const reviews: Review[] = [];
+    input.forEach((value, index) => {
+      const checked = validator.check(value, input.length === 1 ? [] : [index]);
+      if (checked.ok) reviews.push(checked.review);
+      else problems.push(...checked.problems);
+    });
+    for (const [id, positions] of findDuplicateIds(reviews)) {
+      problems.push({ path: positions.map((p) => `[${p}]`).join(', '), message: `duplicate id ${JSON.stringify(id)} in one request` });
+    }
+    if (problems.length > 0) throw validationError(problems);
+    return reviews;
+  }
+
+  async function existing(jobIds: string[]): Promise<boolean[]> {
+    const pipeline = connection.pipeline();
+    for (const id of jobIds) pipeline.exists(queue.toKey(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, value]) => {
+      if (err) throw err;
+      return value === 1;
+    });
+  }
+
+  async function enqueueMany(input: readonly unknown[]): Promise<EnqueueOutcome> {
+    const reviews = validateAll(input);
+    const outcome: EnqueueOutcome = { accepted: [], duplicates: [] };
+    try {
+      for (let start = 0; start < reviews.length; start += chunkSize) {
+        const chunk = reviews.slice(start, start + chunkSize);
+        const jobIds = chunk.map((r) => reviewIdToJobId(r.id));
+        const known = await existing(jobIds);
+        const fresh = chunk.filter((_, i) => !known[i]);
+        chunk.forEach((r, i) => known[i] && outcome.duplicates.push(r.id));
+        if (fresh.length > 0) {
+          // A review re-sent concurrently between the check and the add is still added once:
+          // BullMQ ignores an add whose job id exists.
+          await queue.addBulk(fresh.map((review) => ({ name: REVIEW_JOB_NAME, data: review, opts: { jobId: reviewIdToJobId(review.id) } })));
+          outcome.accepted.push(...fresh.map((r) => r.id));
+        }
+      }
+    } catch (err) {
+      throw toSfError(err, 'SF_ERR_REDIS', `enqueue failed after ${outcome.accepted.length} review(s): ${(err as Error).message}`);
+    }
+    logger.debug({ accepted: outcome.accepted.length, duplicates: outcome.duplicates.length }, 'reviews enqueued');
+    return outcome;
+  }
+
+  return {
+    queue,
+    validateAll,
+    enqueueMany,
+    async enqueue(review: unknown): Promise<EnqueueOutcome> {
+      return enqueueMany([review]);
+    },
+    /** Waiting (not yet active) reviews, cached for `maxAgeMs` so a hot ingest path stays cheap. */
+    async backlog(maxAgeMs = 250): Promise<number> {
+      const now = Date.now();
+      if (backlogCache && now - backlogCache.at < maxAgeMs) return backlogCache.value;
+      const counts = await queue.getJobCounts('waiting', 'prioritized');
+      const value = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+      backlogCache = { at: now, value };
+      return value;
+    },
+    async close(): Promise<void> {
+      await queue.close();
+    },
+  };
+}
+
+export type ReviewProducer = ReturnType<typeof createReviewProducer>;

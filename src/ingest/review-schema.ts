@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { SfError } from '../errors/sf-error.ts';
+
+/** A review as the e-commerce app sends it. `text` and `title` are never logged. */
+export interface Review {
+  id: string;
+  text: string;
+  title?: string;
+  productId?: string;
+  rating?: number;
+  locale?: string;
+  submittedAt?: string;
+  metadata?: Record<string, string | number | boolean | null>;
+}
+
+export interface ReviewLimits {
+  maxTextChars: number;
+}
+
+const MAX_METADATA_KEYS = 32;
+const MAX_METADATA_JSON = 4096;
+
+const nonBlank = (max: number, what: string) =>
+  z
+    .string({ error: (i) => (i.input === undefined ? `${what} is required` : `${what} must be a string`) })
+    .max(max, `${what} must be at most ${max} characters`)
+    .refine((s) => s.trim().length > 0, `${what} must not be empty or only whitespace`);
+
+export function reviewSchema(limits: ReviewLimits) {
+  return z
+    .strictObject(
+      {
+        id: nonBlank(128, 'id'),
+        text: nonBlank(limits.maxTextChars, 'text'),
+        title: z.string({ error: 'title must be a string' }).max(limits.maxTextChars, `title must be at most ${limits.maxTextChars} characters`).optional(),
+        productId: nonBlank(128, 'productId').optional(),
+        rating: z.number({ error: 'rating must be a number' }).min(0, 'rating must be between 0 and 5').max(5, 'rating must be between 0 and 5').optional(),
+        locale: z
+          .string({ error: 'locale must be a string' })
+          .regex(/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$/, 'locale must be a language tag such as en or en-US')
+          .optional(),
+        submittedAt: z.iso.datetime({ offset: true, error: 'submittedAt must be an ISO 8601 date-time' }).optional(),
+        metadata: z
+          .record(z.string(), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]), {
+            error: 'metadata must be an object of strings, numbers, booleans or null',
+          })
+          .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `metadata must have at most ${MAX_METADATA_KEYS} keys`)
+          .refine((m) => JSON.stringify(m).length <= MAX_METADATA_JSON, `metadata must be at most ${MAX_METADATA_JSON} bytes as JSON`)
+          .optional(),
+      },
+      { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'a review must be a JSON object') },
+    );
+}
+
+export interface FieldProblem {
+  /** Where the problem is: `text`, `[3].id`, `metadata.color`. */
+  path: string;
+  message: string;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): FieldProblem[] {
+  return issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]) || '(root)', message: issue.message }));
+}
+
+/** A validator built once per limits: `check` returns the review or every problem it has. */
+export function createReviewValidator(limits: ReviewLimits) {
+  const schema = reviewSchema(limits);
+  return {
+    check(value: unknown, prefix: readonly PropertyKey[] = []): { ok: true; review: Review } | { ok: false; problems: FieldProblem[] } {
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return { ok: true, review: parsed.data as Review };
+      return { ok: false, problems: issuesToProblems(parsed.error.issues, prefix) };
+    },
+    /** Throws SF_ERR_VALIDATION naming every bad field. */
+    parse(value: unknown): Review {
+      const result = this.check(value);
+      if (result.ok) return result.review;
+      throw validationError(result.problems);
+    },
+  };
+}
+
+export type ReviewValidator = ReturnType<typeof createReviewValidator>;
+
+export function validationError(problems: FieldProblem[]): SfError {
+  const summary = problems.slice(0, 10).map((p) => `${p.path}: ${p.message}`).join('; ');
+  const more = problems.length > 10 ? ` (and ${problems.length - 10} more)` : '';
+  return new SfError('SF_ERR_VALIDATION', `invalid review: ${summary}${more}`, { details: { problems } });
+}
+
+/** Review ids that appear more than once in one request, with their positions. */
+export function findDuplicateIds(reviews: readonly Review[]): Map<string, number[]> {
+  const seen = new Map<string, number[]>();
+  reviews.forEach((r, i) => seen.set(r.id, [...(seen.get(r.id) ?? []), i]));
+  return new Map([...seen].filter(([, positions]) => positions.length > 1));
+}

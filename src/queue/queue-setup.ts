@@ -1,0 +1,30 @@
+import { Queue, type JobsOptions, type ConnectionOptions } from 'bullmq';
+import type { Config } from '../config/load-config.ts';
+
+/** Job options of review jobs: retries with exponential backoff, bounded retention. */
+export function reviewJobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.jobs.attempts,
+    backoff: { type: 'exponential', delay: config.jobs.backoffDelayMs },
+    removeOnComplete: { age: config.jobs.keepCompletedS, count: config.jobs.keepCompletedCount },
+    removeOnFail: { age: 7 * 86_400 },
+  };
+}
+
+/** Result jobs are retried longer: the sink may be down for a while and nothing may be lost. */
+export function resultJobOptions(config: Config): JobsOptions {
+  return {
+    attempts: Math.max(config.jobs.attempts, 10),
+    backoff: { type: 'exponential', delay: config.jobs.backoffDelayMs },
+    removeOnComplete: { age: config.jobs.keepCompletedS, count: config.jobs.keepCompletedCount },
+    removeOnFail: { age: 7 * 86_400 },
+  };
+}
+
+export function createReviewsQueue(connection: ConnectionOptions, config: Config): Queue {
+  return new Queue(config.queues.reviews, { connection, prefix: config.redis.prefix, defaultJobOptions: reviewJobOptions(config) });
+}
+
+export function createResultsQueue(connection: ConnectionOptions, config: Config): Queue {
+  return new Queue(config.queues.results, { connection, prefix: config.redis.prefix, defaultJobOptions: resultJobOptions(config) });
+}

@@ -1,0 +1,153 @@
+import os from 'node:os';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
+import type { Config } from '../config/load-config.ts';
+import { SfError, isSerializedSfError, toSfError } from '../errors/sf-error.ts';
+import type { InferencePool } from '../inference/inference-pool.ts';
+import { createReviewValidator, type Review } from '../ingest/review-schema.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { ResultPublisher } from '../results/result-publisher.ts';
+import type { SentimentResult } from '../results/result-contract.ts';
+import { reviewModelText } from '../tokenize/review-text.ts';
+
+export interface ReviewWorkerOptions {
+  config: Config;
+  connection: Redis;
+  pool: InferencePool;
+  publisher: ResultPublisher;
+  logger: Logger;
+}
+
+/** What a completed review job returns (kept small: it is stored in Redis). */
+export interface ReviewJobReturn {
+  label: string;
+  score: number;
+}
+
+interface BatchItem {
+  job: Job<Review>;
+  review: Review;
+}
+
+/** Fails a job the BullMQ way: retryable errors are retried with backoff, the others are not. */
+export function toJobError(err: unknown): Error {
+  const sf = toSfError(err, 'SF_ERR_INFERENCE');
+  const message = `${sf.code}: ${sf.message}`;
+  return sf.retryable ? new SfError(sf.code, message, { cause: sf }) : new UnrecoverableError(message);
+}
+
+/**
+ * The inference worker: a BullMQ worker whose processor hands each job to a dynamic batcher.
+ * A closed batch is scored by the inference pool (worker_threads), its results are published to
+ * the results queue, and only then do its jobs complete. One bad item fails alone
+ * (non-retryable); an infrastructure error fails the whole batch as retryable.
+ * The main thread does nothing heavy, so BullMQ keeps renewing job locks during inference.
+ */
+export function createReviewWorker(options: ReviewWorkerOptions) {
+  const { config, pool, publisher, logger } = options;
+  const validator = createReviewValidator(config.reviews);
+  const model = pool.info;
+  let batchSeq = 0;
+
+  async function runBatch(items: BatchItem[]): Promise<Outcome<ReviewJobReturn>[]> {
+    const batchId = `${process.pid}-${++batchSeq}`;
+    const log = logger.child({ batchId, size: items.length });
+    const startedAt = Date.now();
+    let scored: Awaited<ReturnType<InferencePool['score']>>;
+    try {
+      scored = await pool.score(items.map((i) => reviewModelText(i.review)));
+    } catch (err) {
+      log.warn({ err }, 'batch failed: every job will be retried');
+      throw toJobError(err);
+    }
+    const processedAt = new Date().toISOString();
+    const inferenceMs = Math.round((scored.stats.tokenizeMs + scored.stats.inferenceMs) * 100) / 100;
+    const results: SentimentResult[] = [];
+    const outcomes: Outcome<ReviewJobReturn>[] = scored.items.map((item, i) => {
+      const { job, review } = items[i]!;
+      if (!item.ok) {
+        const error = isSerializedSfError(item.error) ? SfError.fromJSON(item.error) : new SfError('SF_ERR_BAD_INPUT', 'unscorable item');
+        log.warn({ jobId: job.id, code: error.code }, 'review failed alone');
+        return { ok: false, error: toJobError(error) };
+      }
+      results.push({
+        reviewId: review.id,
+        productId: review.productId ?? null,
+        label: item.label,
+        score: item.score,
+        scores: item.scores,
+        model: { name: model.name, version: model.version },
+        tokens: item.tokens,
+        truncated: item.truncated,
+        batchSize: items.length,
+        timings: { queuedMs: Math.max(0, startedAt - job.timestamp), inferenceMs },
+        processedAt,
+      });
+      return { ok: true, value: { label: item.label, score: item.score } };
+    });
+    try {
+      await publisher.publish(results);
+    } catch (err) {
+      log.warn({ err }, 'publishing results failed: every job will be retried');
+      throw toJobError(toSfError(err, 'SF_ERR_REDIS'));
+    }
+    log.debug({ ...scored.stats, published: results.length }, 'batch done');
+    return outcomes;
+  }
+
+  const batcher = createDynamicBatcher<BatchItem, ReviewJobReturn>({
+    maxSize: config.batching.maxSize,
+    maxWaitMs: config.batching.maxWaitMs,
+    run: runBatch,
+  });
+
+  const worker = new Worker<Review, ReviewJobReturn>(
+    config.queues.reviews,
+    async (job) => {
+      const checked = validator.check(job.data);
+      if (!checked.ok) {
+        const detail = checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+        logger.warn({ jobId: job.id, problems: checked.problems }, 'job payload has the wrong shape');
+        throw new UnrecoverableError(`SF_ERR_BAD_JOB: job data is not a valid review: ${detail}`);
+      }
+      return batcher.submit({ job, review: checked.review });
+    },
+    {
+      connection: options.connection,
+      prefix: config.redis.prefix,
+      concurrency: config.worker.concurrency,
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
+      name: `${os.hostname()}/${process.pid}/${model.name}@${model.version}`.replace(/[:\s]/g, '_'),
+      autorun: true,
+    },
+  );
+  worker.on('error', (err) => logger.error({ err: toSfError(err, 'SF_ERR_REDIS') }, 'worker error'));
+  worker.on('failed', (job, err) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ jobId: job.id, attempts: job.attemptsMade, reason: err.message }, 'review failed for good');
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    worker,
+    batcher,
+    /** Resolves when the worker's Redis connections are ready. */
+    waitUntilReady: () => worker.waitUntilReady(),
+    /**
+     * Stops taking jobs, closes the open batch at once, waits for batches in flight to be
+     * scored and published, then closes the worker. Safe to call twice.
+     */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        const closed = worker.close();
+        batcher.drain();
+        await closed;
+        await batcher.idle();
+      })();
+      return closing;
+    },
+  };
+}
+
+export type ReviewWorker = ReturnType<typeof createReviewWorker>;

@@ -1,0 +1,10 @@
+// Inference worker process: parse config, build the logger, start the worker app, install shutdown.
+import { createWorkerApp } from '../src/app/worker-app.ts';
+import { loadConfig } from '../src/config/load-config.ts';
+import { runEntrypoint } from '../src/lifecycle/run-entrypoint.ts';
+
+await runEntrypoint('worker', loadConfig, async (config, logger) => {
+  const app = await createWorkerApp(config, logger);
+  process.send?.({ type: 'ready' }); // `npm start` waits for this before it opens ingest
+  return app.close;
+});
