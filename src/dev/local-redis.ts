@@ -97,10 +97,13 @@ function encodeCommand(args: string[]): string {
   return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
 }
 
-/** One raw RESP PING (after AUTH if needed); true only on +PONG. */
-function pingOnce(port: number, password: string | undefined, timeoutMs: number): Promise<boolean> {
+/**
+ * One raw RESP PING (after AUTH if needed). True only on +PONG from *our* process: INFO's process_id
+ * must match, so a server that grabbed the port first (e.g. another test's redis) is not mistaken for ours.
+ */
+function pingOnce(port: number, password: string | undefined, pid: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const commands = password === undefined ? [['PING']] : [['AUTH', password], ['PING']];
+    const commands = [...(password === undefined ? [] : [['AUTH', password]]), ['PING'], ['INFO', 'server']];
     let received = '';
     const socket = net.connect({ host: HOST, port });
     const finish = (ok: boolean): void => { clearTimeout(timer); socket.destroy(); resolve(ok); };
@@ -109,20 +112,16 @@ function pingOnce(port: number, password: string | undefined, timeoutMs: number)
     socket.once('connect', () => socket.write(commands.map(encodeCommand).join('')));
     socket.on('data', (chunk: string) => {
       received += chunk;
-      if (received.includes('+PONG\r\n')) finish(true);
-      else if (received.split('\r\n').length > commands.length) finish(false); // e.g. -LOADING, -NOAUTH
+      if (received.includes('+PONG\r\n') && received.includes(`process_id:${pid}\r\n`)) finish(true);
+      else if (/(^|\r\n)-/.test(received)) finish(false); // an error reply, e.g. -LOADING, -NOAUTH
     });
     socket.once('error', () => finish(false));
     socket.once('close', () => finish(false));
   });
 }
 
-interface Running {
-  child: ChildProcess;
-  exited: Promise<void>;
-  hasExited: () => boolean;
-  tail: () => string;
-}
+/** One spawned redis-server process; `tail` is its last output lines. */
+interface Running { child: ChildProcess; exited: Promise<void>; hasExited: () => boolean; tail: () => string }
 
 function spawnServer(port: number, dir: string, options: LocalRedisOptions): Running {
   const args = [
@@ -158,8 +157,8 @@ function spawnServer(port: number, dir: string, options: LocalRedisOptions): Run
 async function waitReady(run: Running, port: number, password: string | undefined): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (run.hasExited()) break;
-    if (await pingOnce(port, password, 500)) return;
+    if (run.hasExited() || run.child.pid === undefined) break;
+    if (await pingOnce(port, password, run.child.pid, 500)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   const exited = run.hasExited();

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyError } from 'fastify';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -29,7 +29,7 @@ export function buildIngestApp(options: IngestAppOptions) {
   const { config, producer } = options;
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'ingest-http' }),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.http.bodyLimitBytes,
     return503OnClosing: true,
   });

@@ -123,9 +123,14 @@ describe.skipIf(!haveRedisServer)('startLocalRedis', () => {
     const address = blocker.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     try {
-      await expect(startLocalRedis({ port })).rejects.toThrow(/Last output:[\s\S]*(in use|Could not create server TCP listening socket)/);
+      await expect(startLocalRedis({ port })).rejects.toThrow(/Last output:[\s\S]*Address already in use/);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  });
+
+  it('does not mistake another redis-server holding the port for its own', async () => {
+    const squatter = await start();
+    await expect(startLocalRedis({ port: squatter.port })).rejects.toThrow(/exited during startup[\s\S]*Address already in use/);
   });
 });

@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createWorkerApp } from '../../src/app/worker-app.ts';
+import { defaultConfig, type Config } from '../../src/config/load-config.ts';
+import { createReviewProducer, type ReviewProducer } from '../../src/ingest/review-producer.ts';
+import { createLogger } from '../../src/logging/logger.ts';
+import type { SentimentResult } from '../../src/results/result-contract.ts';
+import { uniqueName } from './redis.ts';
+import { writeTinyModel, type TinyModelOptions } from './tiny-model.ts';
+
+export const silentLogger = createLogger({ level: 'silent', format: 'json' });
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** A model directory in a temp dir, removed by `remove()`. */
+export async function tempModel(options: TinyModelOptions = {}): Promise<{ dir: string; remove: () => void }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sf-model-'));
+  await writeTinyModel(dir, options);
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Settings of one test: a unique queue prefix on the given Redis, fast retries. */
+export function testEnv(redisUrl: string, modelDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: uniqueName('sft'),
+    MODEL_DIR: modelDir,
+    BACKOFF_DELAY_MS: '50',
+    INFERENCE_THREADS: '1',
+    INTRA_OP_THREADS: '1',
+    HTTP_PORT: '0',
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'silent',
+    ...extra,
+  };
+}
+
+/** Producer, queues and queue events on one test's prefix; everything closed by `close()`. */
+export async function openQueues(config: Config) {
+  const connection = new Redis(config.redis.url!, { maxRetriesPerRequest: null });
+  const producer: ReviewProducer = createReviewProducer({ config, connection, logger: silentLogger });
+  const opts = { connection: { url: config.redis.url! }, prefix: config.redis.prefix };
+  const reviews = new Queue(config.queues.reviews, opts);
+  const results = new Queue<SentimentResult>(config.queues.results, opts);
+  const reviewEvents = new QueueEvents(config.queues.reviews, opts);
+  await Promise.all([reviews.waitUntilReady(), results.waitUntilReady(), reviewEvents.waitUntilReady()]);
+  return {
+    connection,
+    producer,
+    reviews,
+    results,
+    reviewEvents,
+    /** Resolves when `count` review jobs have reached a final state (completed, or failed for good). */
+    settled(count: number, timeoutMs = 30_000): Promise<void> {
+      return new Promise((resolve, reject) => {
+        let done = 0;
+        const timer = setTimeout(() => reject(new Error(`only ${done} of ${count} jobs settled in ${timeoutMs} ms`)), timeoutMs);
+        const check = async () => {
+          const c = await reviews.getJobCounts('completed', 'failed');
+          done = (c.completed ?? 0) + (c.failed ?? 0);
+          if (done >= count) {
+            clearTimeout(timer);
+            reviewEvents.off('completed', check);
+            reviewEvents.off('failed', check);
+            resolve();
+          }
+        };
+        reviewEvents.on('completed', check);
+        reviewEvents.on('failed', check);
+        void check();
+      });
+    },
+    async resultJobs(): Promise<Job<SentimentResult>[]> {
+      return results.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
+    },
+    async close(): Promise<void> {
+      await reviewEvents.close();
+      await producer.close();
+      await reviews.obliterate({ force: true }).catch(() => undefined);
+      await results.obliterate({ force: true }).catch(() => undefined);
+      await reviews.close();
+      await results.close();
+      connection.disconnect();
+    },
+  };
+}
+
+export type TestQueues = Awaited<ReturnType<typeof openQueues>>;
+
+export async function startWorker(env: Record<string, string>) {
+  const config = defaultConfig(env);
+  return createWorkerApp(config, silentLogger);
+}
+
+export function reviews(n: number, start = 0): { id: string; text: string; title?: string }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `r-${start + i}`,
+    text: (start + i) % 2 === 0 ? `I love this great phone number ${i}` : `terrible broken waste number ${i}`,
+  }));
+}

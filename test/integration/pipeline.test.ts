@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config/load-config.ts';
+import { reviewIdToJobId } from '../../src/queue/job-id.ts';
+import { openQueues, reviews, startWorker, tempModel, testEnv, type TestQueues } from '../helpers/fleet.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+
+let redis: TestRedis;
+let model: Awaited<ReturnType<typeof tempModel>>;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  model = await tempModel();
+});
+afterAll(async () => {
+  await redis?.stop();
+  model?.remove();
+});
+
+async function withFleet(extra: Record<string, string>, body: (q: TestQueues, env: Record<string, string>) => Promise<void>) {
+  const env = testEnv(redis.url, model.dir, extra);
+  const queues = await openQueues(defaultConfig(env));
+  const worker = await startWorker(env);
+  try {
+    await body(queues, env);
+  } finally {
+    await worker.close();
+    await queues.close();
+  }
+}
+
+describe('producer → batching workers → results queue', () => {
+  it('scores every review once, in dynamic batches, with the result contract', async () => {
+    await withFleet({ BATCH_MAX_SIZE: '16', BATCH_MAX_WAIT_MS: '20' }, async (q) => {
+      const input = reviews(200).map((r, i) => (i === 0 ? { ...r, title: 'Awesome', productId: 'p-1' } : r));
+      const outcome = await q.producer.enqueueMany(input);
+      expect(outcome.accepted).toHaveLength(200);
+      await q.settled(200);
+
+      const results = await q.resultJobs();
+      expect(results).toHaveLength(200);
+      const byReview = new Map(results.map((j) => [j.data.reviewId, j]));
+      expect(byReview.size).toBe(200);
+      for (const r of input) {
+        const job = byReview.get(r.id)!;
+        expect(job.id).toBe(reviewIdToJobId(r.id));
+        expect(job.data.label).toBe(r.text.startsWith('I love') ? 'positive' : 'negative');
+        expect(job.data.score).toBeGreaterThan(0.9);
+        expect(Object.keys(job.data.scores).sort()).toEqual(['negative', 'positive']);
+        expect(job.data.model).toEqual({ name: expect.any(String), version: '1' });
+        expect(job.data.truncated).toBe(false);
+        expect(job.data.tokens).toBeGreaterThan(2);
+        expect(job.data.batchSize).toBeGreaterThanOrEqual(1);
+        expect(job.data.batchSize).toBeLessThanOrEqual(16);
+        expect(job.data.timings.queuedMs).toBeGreaterThanOrEqual(0);
+        expect(Date.parse(job.data.processedAt)).not.toBeNaN();
+      }
+      expect(byReview.get('r-0')!.data.productId).toBe('p-1');
+      expect(byReview.get('r-1')!.data.productId).toBeNull();
+      // Dynamic batching happened: with 200 reviews waiting, batches fill up.
+      expect(Math.max(...results.map((j) => j.data.batchSize))).toBe(16);
+      const counts = await q.reviews.getJobCounts('completed', 'failed');
+      expect(counts).toEqual({ completed: 200, failed: 0 });
+    });
+  });
+
+  it('reports re-sent reviews as duplicates and never scores them twice', async () => {
+    await withFleet({}, async (q) => {
+      const first = await q.producer.enqueueMany(reviews(20));
+      await q.settled(20);
+      const again = await q.producer.enqueueMany(reviews(25)); // 20 known + 5 new
+      expect(again.duplicates.sort()).toEqual(first.accepted.sort());
+      expect(again.accepted).toEqual(['r-20', 'r-21', 'r-22', 'r-23', 'r-24']);
+      await q.settled(25);
+      expect(await q.resultJobs()).toHaveLength(25);
+      expect((await q.reviews.getJobCounts('completed')).completed).toBe(25);
+    });
+  });
+
+  it('fails a poison review alone, without retries, and scores the rest of its batch', async () => {
+    await withFleet({ BATCH_MAX_SIZE: '8', BATCH_MAX_WAIT_MS: '200' }, async (q) => {
+      const input = reviews(7);
+      input.splice(3, 0, { id: 'poison', text: '\u0000\u0001\u0002' }); // valid JSON, no tokens after normalization
+      await q.producer.enqueueMany(input);
+      await q.settled(8);
+      const poison = await q.reviews.getJob('poison');
+      expect(await poison!.getState()).toBe('failed');
+      expect(poison!.failedReason).toMatch(/^SF_ERR_BAD_INPUT: /);
+      expect(poison!.attemptsMade).toBe(1);
+      const results = await q.resultJobs();
+      expect(results.map((j) => j.data.reviewId).sort()).toEqual(reviews(7).map((r) => r.id).sort());
+      expect(results.every((j) => j.data.batchSize === 8)).toBe(true);
+    });
+  });
+
+  it('fails a job written by another producer with a bad shape, naming the fields', async () => {
+    await withFleet({}, async (q) => {
+      await q.reviews.add('review', { id: 'x1', body: 'not our shape' }, { jobId: 'x1' });
+      await q.reviews.add('review', { id: 'x2', text: 42 }, { jobId: 'x2' });
+      await q.settled(2);
+      const [x1, x2] = await Promise.all([q.reviews.getJob('x1'), q.reviews.getJob('x2')]);
+      expect(x1!.failedReason).toMatch(/^SF_ERR_BAD_JOB: .*text: text is required.*unknown field\(s\): body/);
+      expect(x2!.failedReason).toMatch(/^SF_ERR_BAD_JOB: .*text: text must be a string/);
+      expect(x1!.attemptsMade).toBe(1);
+      expect(await q.resultJobs()).toHaveLength(0);
+    });
+  });
+});
