@@ -34,6 +34,8 @@ export function buildIngestApp(options: IngestAppOptions) {
     return503OnClosing: true,
   });
 
+  app.removeContentTypeParser('text/plain'); // JSON only: anything else gets 415
+
   app.setErrorHandler((err: FastifyError | SfError, request, reply) => {
     if (isSfError(err)) {
       const status = err.code === 'SF_ERR_VALIDATION' ? 400 : err.code === 'SF_ERR_BACKPRESSURE' || err.code === 'SF_ERR_REDIS' ? 503 : 500;

@@ -36,17 +36,17 @@ export function createReviewProducer(options: ReviewProducerOptions) {
 
   function validateAll(input: readonly unknown[]): Review[] {
     const problems: FieldProblem[] = [];
-    const reviews: Review[] = [];
-    input.forEach((value, index) => {
+    const valid = input.map((value, index) => {
       const checked = validator.check(value, input.length === 1 ? [] : [index]);
-      if (checked.ok) reviews.push(checked.review);
-      else problems.push(...checked.problems);
+      if (checked.ok) return checked.review;
+      problems.push(...checked.problems);
+      return undefined;
     });
-    for (const [id, positions] of findDuplicateIds(reviews)) {
+    for (const [id, positions] of findDuplicateIds(valid)) {
       problems.push({ path: positions.map((p) => `[${p}]`).join(', '), message: `duplicate id ${JSON.stringify(id)} in one request` });
     }
     if (problems.length > 0) throw validationError(problems);
-    return reviews;
+    return valid as Review[];
   }
 
   async function existing(jobIds: string[]): Promise<boolean[]> {

@@ -97,9 +97,9 @@ export function validationError(problems: FieldProblem[]): SfError {
   return new SfError('SF_ERR_VALIDATION', `invalid review: ${summary}${more}`, { details: { problems } });
 }
 
-/** Review ids that appear more than once in one request, with their positions. */
-export function findDuplicateIds(reviews: readonly Review[]): Map<string, number[]> {
+/** Review ids that appear more than once in one request, with their positions (holes: invalid items). */
+export function findDuplicateIds(reviews: readonly (Pick<Review, 'id'> | undefined)[]): Map<string, number[]> {
   const seen = new Map<string, number[]>();
-  reviews.forEach((r, i) => seen.set(r.id, [...(seen.get(r.id) ?? []), i]));
+  reviews.forEach((r, i) => r && seen.set(r.id, [...(seen.get(r.id) ?? []), i]));
   return new Map([...seen].filter(([, positions]) => positions.length > 1));
 }
