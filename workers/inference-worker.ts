@@ -5,6 +5,9 @@ import { runEntrypoint } from '../src/lifecycle/run-entrypoint.ts';
 
 await runEntrypoint('worker', loadConfig, async (config, logger) => {
   const app = await createWorkerApp(config, logger);
-  process.send?.({ type: 'ready' }); // `npm start` waits for this before it opens ingest
+  if (process.send) {
+    process.send({ type: 'ready' }); // `npm start` waits for this before it opens ingest
+    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM')); // parent gone: drain and exit
+  }
   return app.close;
 });

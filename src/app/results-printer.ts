@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../logging/logger.ts';
+import { createErrorLogger } from '../queue/redis-connection.ts';
 import type { SentimentResult } from '../results/result-contract.ts';
 
 /**
@@ -20,7 +21,7 @@ export function createResultsPrinter(config: Config, connection: Redis, logger: 
     },
     { connection, prefix: config.redis.prefix, concurrency: 50 },
   );
-  worker.on('error', (err) => log.error({ err }, 'results consumer error'));
+  worker.on('error', createErrorLogger(log, 'results consumer error'));
   return {
     worker,
     get count() {

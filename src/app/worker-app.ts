@@ -34,7 +34,7 @@ export async function createWorkerApp(config: Config, logger: Logger) {
       (p) => p.close(),
     );
     const connection = stack.add('redis', createRedisConnection(config.redis.url, 'worker', logger), closeRedisConnection);
-    const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config), (q) => q.close());
+    const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
     const worker = stack.add(
       'review-worker',
       createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger }),

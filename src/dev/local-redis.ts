@@ -130,7 +130,9 @@ function spawnServer(port: number, dir: string, options: LocalRedisOptions): Run
   ];
   if (options.appendfsync) args.push('--appendfsync', options.appendfsync);
   if (options.password !== undefined) args.push('--requirepass', options.password);
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+  // Its own process group: a Ctrl-C in the terminal reaches the owner, which stops Redis last,
+  // after the workers have published their batches in flight.
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: true });
   const lines: string[] = [];
   let partial = '';
   const collect = (chunk: Buffer | string): void => {

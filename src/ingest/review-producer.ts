@@ -29,7 +29,7 @@ export interface ReviewProducerOptions {
  */
 export function createReviewProducer(options: ReviewProducerOptions) {
   const { config, connection, logger } = options;
-  const queue: Queue = createReviewsQueue(connection, config);
+  const queue: Queue = createReviewsQueue(connection, config, logger);
   const validator = createReviewValidator(config.reviews);
   const chunkSize = config.producer.chunkSize;
   let backlogCache: { at: number; value: number } | undefined;

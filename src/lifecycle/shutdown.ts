@@ -39,12 +39,13 @@ export function installShutdown(options: ShutdownOptions): { shutdown: (reason: 
     }
   }
 
-  for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) process.once(signal, () => void shutdown(signal));
-  process.once('uncaughtException', (err) => {
+  // `on`, not `once`: a second Ctrl-C must not fall through to Node's default (exit at once).
+  for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) process.on(signal, () => void shutdown(signal));
+  process.on('uncaughtException', (err) => {
     options.logger.fatal({ err }, 'uncaught exception');
     void shutdown('uncaughtException', 1);
   });
-  process.once('unhandledRejection', (err) => {
+  process.on('unhandledRejection', (err) => {
     options.logger.fatal({ err }, 'unhandled rejection');
     void shutdown('unhandledRejection', 1);
   });

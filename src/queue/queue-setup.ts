@@ -1,5 +1,7 @@
 import { Queue, type JobsOptions, type ConnectionOptions } from 'bullmq';
 import type { Config } from '../config/load-config.ts';
+import type { Logger } from '../logging/logger.ts';
+import { createErrorLogger } from './redis-connection.ts';
 
 /** Job options of review jobs: retries with exponential backoff, bounded retention. */
 export function reviewJobOptions(config: Config): JobsOptions {
@@ -21,10 +23,16 @@ export function resultJobOptions(config: Config): JobsOptions {
   };
 }
 
-export function createReviewsQueue(connection: ConnectionOptions, config: Config): Queue {
-  return new Queue(config.queues.reviews, { connection, prefix: config.redis.prefix, defaultJobOptions: reviewJobOptions(config) });
+/** Queues report connection errors as events; unheard, BullMQ prints them raw to stderr. */
+function withErrorLog(queue: Queue, logger: Logger): Queue {
+  queue.on('error', createErrorLogger(logger.child({ queue: queue.name }), 'queue error'));
+  return queue;
 }
 
-export function createResultsQueue(connection: ConnectionOptions, config: Config): Queue {
-  return new Queue(config.queues.results, { connection, prefix: config.redis.prefix, defaultJobOptions: resultJobOptions(config) });
+export function createReviewsQueue(connection: ConnectionOptions, config: Config, logger: Logger): Queue {
+  return withErrorLog(new Queue(config.queues.reviews, { connection, prefix: config.redis.prefix, defaultJobOptions: reviewJobOptions(config) }), logger);
+}
+
+export function createResultsQueue(connection: ConnectionOptions, config: Config, logger: Logger): Queue {
+  return withErrorLog(new Queue(config.queues.results, { connection, prefix: config.redis.prefix, defaultJobOptions: resultJobOptions(config) }), logger);
 }

@@ -16,17 +16,31 @@ export function createRedisConnection(url: string, role: ConnectionRole, logger:
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
       : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000 };
   const connection = new Redis(url, { ...options, retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5000), ...extra });
-  let lastError = '';
-  connection.on('error', (err: Error) => {
-    // ioredis repeats the same error on every reconnect attempt: log each kind once.
-    if (err.message !== lastError) logger.warn({ err: new SfError('SF_ERR_REDIS', err.message, { cause: err }), role }, 'redis connection error');
-    lastError = err.message;
-  });
+  const logError = createErrorLogger(logger.child({ role }), 'redis connection error');
+  connection.on('error', logError);
   connection.on('ready', () => {
-    if (lastError) logger.info({ role }, 'redis connection restored');
-    lastError = '';
+    if (logError.reset()) logger.info({ role }, 'redis connection restored');
   });
   return connection;
+}
+
+/**
+ * An 'error' event listener that logs each distinct message once until `reset()`: ioredis and
+ * BullMQ repeat the same error on every reconnect attempt while Redis is away.
+ */
+export function createErrorLogger(logger: Logger, msg: string) {
+  let last = '';
+  const listener = (err: Error) => {
+    if (err.message !== last) logger.warn({ err: new SfError('SF_ERR_REDIS', err.message, { cause: err }) }, msg);
+    last = err.message;
+  };
+  /** Forgets the last error; returns whether there was one. */
+  listener.reset = (): boolean => {
+    const had = last !== '';
+    last = '';
+    return had;
+  };
+  return listener;
 }
 
 /** Closes a connection gracefully, or drops it if Redis does not answer. Safe to call twice. */

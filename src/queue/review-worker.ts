@@ -7,6 +7,7 @@ import { SfError, isSerializedSfError, toSfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
 import { createReviewValidator, type Review } from '../ingest/review-schema.ts';
 import type { Logger } from '../logging/logger.ts';
+import { createErrorLogger } from './redis-connection.ts';
 import type { ResultPublisher } from '../results/result-publisher.ts';
 import type { SentimentResult } from '../results/result-contract.ts';
 import { reviewModelText } from '../tokenize/review-text.ts';
@@ -123,7 +124,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       autorun: true,
     },
   );
-  worker.on('error', (err) => logger.error({ err: toSfError(err, 'SF_ERR_REDIS') }, 'worker error'));
+  worker.on('error', createErrorLogger(logger, 'worker error'));
   worker.on('failed', (job, err) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ jobId: job.id, attempts: job.attemptsMade, reason: err.message }, 'review failed for good');
   });
