@@ -1,7 +1,5 @@
-import os from 'node:os';
 import { z } from 'zod';
 
-const cores = os.availableParallelism();
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
 /**
@@ -41,7 +39,7 @@ export const settings = {
     doc: 'Largest share of padding tokens allowed in one model call before a length group is split.',
   },
   INFERENCE_THREADS: {
-    schema: int(1, 64).default(Math.max(1, Math.floor(cores / 2))),
+    schema: int(1, 64).optional(),
     doc: 'worker_threads running tokenization and inference per worker process (default: cores / 2).',
   },
   INTRA_OP_THREADS: { schema: int(1, 64).optional(), doc: 'onnxruntime intra-op threads per inference thread (default: cores / INFERENCE_THREADS).' },

@@ -20,17 +20,19 @@ export interface Config {
 }
 
 function group(e: EnvSettings): Config {
+  const cores = os.availableParallelism();
+  const threads = e.INFERENCE_THREADS ?? Math.max(1, Math.floor(cores / 2));
   return {
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE },
     model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
     batching: { maxSize: e.BATCH_MAX_SIZE, maxWaitMs: e.BATCH_MAX_WAIT_MS, maxTokens: e.BATCH_MAX_TOKENS, maxPadding: e.BATCH_MAX_PADDING },
     inference: {
-      threads: e.INFERENCE_THREADS,
-      intraOpThreads: e.INTRA_OP_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / e.INFERENCE_THREADS)),
+      threads,
+      intraOpThreads: e.INTRA_OP_THREADS ?? Math.max(1, Math.floor(cores / threads)),
     },
     worker: {
-      concurrency: e.WORKER_CONCURRENCY ?? 2 * e.BATCH_MAX_SIZE * e.INFERENCE_THREADS,
+      concurrency: e.WORKER_CONCURRENCY ?? 2 * e.BATCH_MAX_SIZE * threads,
       lockDurationMs: e.LOCK_DURATION_MS,
       stalledIntervalMs: e.STALLED_INTERVAL_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
