@@ -3,7 +3,7 @@ import { buildIngestApp } from '../ingest/http-app.ts';
 import { createReviewProducer } from '../ingest/review-producer.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { closeRedisConnection, createRedisConnection } from '../queue/redis-connection.ts';
+import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
 
 /** The ingest service: a producer connection and the fastify app, listening. */
 export async function createIngestServer(config: Config, logger: Logger) {
@@ -11,6 +11,7 @@ export async function createIngestServer(config: Config, logger: Logger) {
   const stack = createResourceStack(logger);
   try {
     const connection = stack.add('redis', createRedisConnection(config.redis.url, 'producer', logger), closeRedisConnection);
+    await waitForRedis(connection, 60_000);
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
     const app = stack.add('http', buildIngestApp({ config, producer, logger }), (a) => a.close());
     const url = await app.listen({ host: config.http.host, port: config.http.port });

@@ -4,9 +4,12 @@ import { createInferencePool } from '../inference/inference-pool.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue } from '../queue/queue-setup.ts';
-import { closeRedisConnection, createRedisConnection } from '../queue/redis-connection.ts';
+import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
 import { createReviewWorker } from '../queue/review-worker.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
+
+/** How long a starting worker waits for Redis before it gives up (and its supervisor restarts it). */
+const REDIS_START_TIMEOUT_MS = 60_000;
 
 /**
  * One inference worker process: inference threads (warmed up), the results queue, the BullMQ
@@ -34,6 +37,7 @@ export async function createWorkerApp(config: Config, logger: Logger) {
       (p) => p.close(),
     );
     const connection = stack.add('redis', createRedisConnection(config.redis.url, 'worker', logger), closeRedisConnection);
+    await waitForRedis(connection, REDIS_START_TIMEOUT_MS);
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
     const worker = stack.add(
       'review-worker',

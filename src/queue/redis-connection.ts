@@ -52,3 +52,35 @@ export async function closeRedisConnection(connection: Redis): Promise<void> {
     connection.disconnect();
   }
 }
+
+/** Redis error replies start with an error code word (NOAUTH, WRONGPASS, ...). */
+function replyCode(err: Error): string {
+  return err.name === 'ReplyError' ? (err.message.split(' ')[0] ?? '') : '';
+}
+
+/**
+ * Start-up check: resolves when the connection is ready. Refused credentials fail at once
+ * (SF_ERR_CONFIG: retrying cannot help); no answer within `timeoutMs` fails with SF_ERR_REDIS.
+ */
+export function waitForRedis(connection: Redis, timeoutMs: number): Promise<void> {
+  if (connection.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      connection.off('ready', onReady);
+      connection.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => finish();
+    const onError = (err: Error) => {
+      const code = replyCode(err);
+      if (code === 'NOAUTH' || code === 'WRONGPASS') {
+        finish(new SfError('SF_ERR_CONFIG', `Redis refused the credentials in REDIS_URL: ${err.message}`, { cause: err }));
+      }
+    };
+    const timer = setTimeout(() => finish(new SfError('SF_ERR_REDIS', `Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+    connection.on('ready', onReady);
+    connection.on('error', onError);
+  });
+}

@@ -25,7 +25,7 @@ export async function tempModel(options: TinyModelOptions = {}): Promise<{ dir: 
 export function testEnv(redisUrl: string, modelDir: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     REDIS_URL: redisUrl,
-    QUEUE_PREFIX: uniqueName('sft'),
+    QUEUE_PREFIX: `{${uniqueName('sft')}}`, // a Redis Cluster hash tag, as deployments use
     MODEL_DIR: modelDir,
     BACKOFF_DELAY_MS: '50',
     INFERENCE_THREADS: '1',
