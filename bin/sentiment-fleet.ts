@@ -2,6 +2,7 @@
 // The sentiment-fleet command line. Each command parses config, builds a logger and calls a
 // factory from src/; nothing else happens here.
 import { Command, InvalidArgumentError } from 'commander';
+import { defineImportCommand } from '../src/app/import-command.ts';
 import { startLocalStack } from '../src/app/local-stack.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { runEntrypoint } from '../src/lifecycle/run-entrypoint.ts';
@@ -24,5 +25,7 @@ program
       return stack.close;
     });
   });
+
+defineImportCommand(program.command('import'));
 
 await program.parseAsync();
