@@ -64,6 +64,7 @@ function progressReporter(stderr: ImportCommandIo['stderr'], logger: Logger) {
         logger.info({ ...p, percent }, 'import progress');
       },
       stop() {},
+      bar: false,
     };
   }
   const bar = new cliProgress.SingleBar(
@@ -88,6 +89,7 @@ function progressReporter(stderr: ImportCommandIo['stderr'], logger: Logger) {
       if (started) bar.stop();
       started = false;
     },
+    bar: true,
   };
 }
 
@@ -152,7 +154,8 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
       limits: config.reviews,
       chunkSize: options.chunkSize ?? config.producer.chunkSize,
       onProgress: (p) => progress.update(p),
-      logger,
+      // Under the progress bar, info lines would tear it: the bar and the summary say the same.
+      logger: progress.bar && logger.isLevelEnabled('info') ? logger.child({}, { level: 'warn' }) : logger,
       ...(io.signal ? { signal: io.signal } : {}),
     });
   } catch (err) {

@@ -32,7 +32,7 @@ export interface ImportSummary {
   rejected: number;
   /** The first `maxListed` rejections, in file order; `rejected` counts them all. */
   rejections: ImportRejection[];
-  /** The first `maxListed` duplicate ids, in file order. */
+  /** The first `maxListed` duplicate ids: in-file repeats as read, ids already queued as each chunk is enqueued. */
   duplicateIds: string[];
   bytesRead: number;
   totalBytes: number;

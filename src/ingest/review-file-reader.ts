@@ -195,10 +195,13 @@ function convertRow(row: Record<string, string>): { value: Record<string, unknow
   return { value: out };
 }
 
-interface CsvInfo {
-  lines: number;
-  empty_lines: number;
-  bytes: number;
+/** Line breaks inside a raw record, not counting the delimiters around it. */
+function innerNewlines(raw: string | undefined): number {
+  if (!raw) return 0;
+  let count = 0;
+  const inner = raw.replace(/^[\r\n]+|[\r\n]+$/g, '');
+  for (let i = inner.indexOf('\n'); i !== -1; i = inner.indexOf('\n', i + 1)) count += 1;
+  return count;
 }
 
 /**
@@ -207,15 +210,15 @@ interface CsvInfo {
  * yielded as errors in file order; the other records still come through.
  */
 async function* csvRecords(stream: NodeJS.ReadableStream, progress: { bytes: number }): AsyncGenerator<FileRecord> {
-  // csv-parse reports where a record ends; the start is one past where the previous one ended,
-  // plus the blank lines it skipped in between.
-  let lastEnd = 1;
-  let lastEmpty = 0;
-  const startLine = (info: CsvInfo): number => {
-    const start = lastEnd + 1 + (info.empty_lines - lastEmpty);
-    lastEnd = info.lines;
-    lastEmpty = info.empty_lines;
-    return Math.min(start, info.lines);
+  // Line numbers from the raw text of each record and the count of skipped blank lines: csv-parse's
+  // own `lines` counts a CRLF inside a quoted field twice. Both callbacks run in file order.
+  let nextLine = 2; // after a one-line header
+  let emptyLines = 0;
+  const startLine = (raw: string | undefined, emptyNow: number): number => {
+    const line = nextLine + Math.max(0, emptyNow - emptyLines);
+    emptyLines = emptyNow;
+    nextLine = line + innerNewlines(raw) + 1;
+    return line;
   };
   const skipped: FileRecord[] = [];
   const parser = parseCsv({
@@ -224,24 +227,28 @@ async function* csvRecords(stream: NodeJS.ReadableStream, progress: { bytes: num
     relax_quotes: true, // a quote inside an unquoted field (5" screen) is text
     skip_empty_lines: true,
     skip_records_with_error: true,
-    info: true,
-    on_skip: (err: CsvError | undefined) => {
+    raw: true,
+    // With `raw`, csv-parse hands over { record, raw }.
+    on_record: (item: { record: Record<string, string>; raw: string }, context: { empty_lines: number }) => ({
+      line: startLine(item.raw, context.empty_lines),
+      record: item.record,
+    }),
+    on_skip: (err: CsvError | undefined, raw: string | undefined) => {
       if (!err) return undefined;
-      const info = err as unknown as Partial<CsvInfo> & { code?: string };
-      const line = typeof info.lines === 'number' && typeof info.empty_lines === 'number' ? startLine(info as CsvInfo) : lastEnd + 1;
+      const emptyNow = (err as unknown as { empty_lines?: unknown }).empty_lines;
+      const line = startLine(raw, typeof emptyNow === 'number' ? emptyNow : emptyLines);
       skipped.push({ line, error: `invalid CSV record: ${err.message.replace(/\s+(on|at) line \d+$/, '')}` });
       return undefined;
     },
   });
   stream.on('error', (err: Error) => parser.destroy(err));
   stream.pipe(parser);
-  for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: CsvInfo }>) {
-    const line = startLine(item.info);
-    while (skipped.length > 0 && skipped[0]!.line < line) yield skipped.shift()!;
-    progress.bytes = item.info.bytes;
+  for await (const item of parser as AsyncIterable<{ line: number; record: Record<string, string> }>) {
+    while (skipped.length > 0 && skipped[0]!.line < item.line) yield skipped.shift()!;
+    progress.bytes = parser.info.bytes;
     const converted = convertRow(item.record);
-    const id = item.record.id || undefined;
-    yield 'value' in converted ? { line, value: converted.value } : { line, error: converted.error, ...(id ? { id: id.slice(0, 128) } : {}) };
+    const id = item.record.id ? item.record.id.slice(0, 128) : undefined;
+    yield 'value' in converted ? { line: item.line, value: converted.value } : { line: item.line, error: converted.error, ...(id ? { id } : {}) };
   }
   yield* skipped.splice(0);
   progress.bytes = parser.info.bytes;

@@ -1,0 +1,52 @@
+/**
+ * The knobs of the hashed n-gram linear model and their defaults, the values the default model
+ * was trained with. Tuned by 3-fold cross-validation on the Amazon *train* files (SST-2 train
+ * always in), never on the dev sets; see the model card for what was tried.
+ */
+import { SfError } from '../errors/sf-error.ts';
+import { MAX_ORDER, type Normalization } from './hashed-ngram-features.ts';
+
+export interface HashedNgramHyperparameters {
+  /** Hash buckets for n-grams of order ≥ 2 (rows of the weight table after the vocabulary). */
+  buckets: number;
+  /** 1 = unigrams, 2 = + bigrams, 3 = + trigrams. */
+  maxOrder: number;
+  /** Summed feature weights divided by the feature count (`mean`) or its square root (`sqrt`). */
+  normalization: Normalization;
+  epochs: number;
+  /** Initial SGD learning rate, decayed linearly to 0. */
+  learningRate: number;
+  l2: number;
+  featureDropout: number;
+  seed: number;
+}
+
+export const DEFAULT_HYPERPARAMETERS: HashedNgramHyperparameters = {
+  buckets: 2 ** 18,
+  maxOrder: 2,
+  normalization: 'sqrt',
+  epochs: 5,
+  learningRate: 0.5,
+  l2: 0,
+  featureDropout: 0,
+  seed: 42,
+};
+
+/** Throws SF_ERR_CONFIG listing every bad value. */
+export function checkHyperparameters(h: HashedNgramHyperparameters): HashedNgramHyperparameters {
+  const problems: string[] = [];
+  const int = (name: keyof HashedNgramHyperparameters, min: number, max: number) => {
+    const v = h[name] as number;
+    if (!Number.isInteger(v) || v < min || v > max) problems.push(`${name} must be an integer in ${min}..${max}, got ${v}`);
+  };
+  int('buckets', 1, 2 ** 24);
+  int('maxOrder', 1, MAX_ORDER);
+  int('epochs', 1, 1000);
+  int('seed', 0, 2 ** 32 - 1);
+  if (h.normalization !== 'mean' && h.normalization !== 'sqrt') problems.push(`normalization must be mean or sqrt, got ${String(h.normalization)}`);
+  if (!(h.learningRate > 0 && h.learningRate <= 100)) problems.push(`learningRate must be in (0, 100], got ${h.learningRate}`);
+  if (!(h.l2 >= 0 && h.l2 < 1)) problems.push(`l2 must be in [0, 1), got ${h.l2}`);
+  if (!(h.featureDropout >= 0 && h.featureDropout < 1)) problems.push(`featureDropout must be in [0, 1), got ${h.featureDropout}`);
+  if (problems.length > 0) throw new SfError('SF_ERR_CONFIG', `invalid training options: ${problems.join('; ')}`, { details: { problems } });
+  return h;
+}

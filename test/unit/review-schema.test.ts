@@ -1,0 +1,237 @@
+import { describe, expect, it } from 'vitest';
+import { SfError } from '../../src/errors/sf-error.ts';
+import { createReviewValidator, findDuplicateIds, validationError, type FieldProblem } from '../../src/ingest/review-schema.ts';
+
+const validator = createReviewValidator({ maxTextChars: 50 });
+
+const fullReview = {
+  id: 'rev-1',
+  text: 'Battery lasts two days.',
+  title: 'Great!',
+  productId: 'sku-42',
+  rating: 4.5,
+  locale: 'en-US',
+  submittedAt: '2024-05-01T12:30:00Z',
+  metadata: { channel: 'app', verified: true, helpful: 3, note: null },
+};
+
+function problems(value: unknown, prefix: PropertyKey[] = []): FieldProblem[] {
+  const result = validator.check(value, prefix);
+  if (result.ok) throw new Error(`expected ${JSON.stringify(value)} to be invalid`);
+  return result.problems;
+}
+
+/** Problems of `fullReview` with `patch` applied (undefined values delete the field). */
+function problemsWith(patch: Record<string, unknown>): FieldProblem[] {
+  const review: Record<string, unknown> = { ...fullReview, ...patch };
+  for (const [k, v] of Object.entries(patch)) if (v === undefined) delete review[k];
+  return problems(review);
+}
+
+function paths(list: FieldProblem[]): string[] {
+  return list.map((p) => p.path);
+}
+
+describe('review validation', () => {
+  it('accepts a full valid review unchanged', () => {
+    const result = validator.check(fullReview);
+    expect(result).toEqual({ ok: true, review: fullReview });
+    expect(validator.parse(fullReview)).toEqual(fullReview);
+  });
+
+  it('accepts a minimal review of id and text', () => {
+    expect(validator.check({ id: 'x', text: 'y' })).toEqual({ ok: true, review: { id: 'x', text: 'y' } });
+  });
+
+  describe('id', () => {
+    it('is required', () => {
+      expect(problemsWith({ id: undefined })).toEqual([{ path: 'id', message: 'id is required' }]);
+    });
+    it('must be a string', () => {
+      expect(problemsWith({ id: 42 })).toEqual([{ path: 'id', message: 'id must be a string' }]);
+    });
+    it('must not be empty or whitespace', () => {
+      expect(problemsWith({ id: '' })).toEqual([{ path: 'id', message: 'id must not be empty or only whitespace' }]);
+      expect(paths(problemsWith({ id: ' \t ' }))).toEqual(['id']);
+    });
+    it('allows 128 characters, not 129', () => {
+      expect(validator.check({ ...fullReview, id: 'a'.repeat(128) }).ok).toBe(true);
+      expect(problemsWith({ id: 'a'.repeat(129) })).toEqual([{ path: 'id', message: 'id must be at most 128 characters' }]);
+    });
+  });
+
+  describe('text', () => {
+    it('is required and must be a string', () => {
+      expect(problemsWith({ text: undefined })).toEqual([{ path: 'text', message: 'text is required' }]);
+      expect(problemsWith({ text: ['a'] })).toEqual([{ path: 'text', message: 'text must be a string' }]);
+    });
+    it('must not be only whitespace', () => {
+      expect(problemsWith({ text: ' \n\t ' })).toEqual([{ path: 'text', message: 'text must not be empty or only whitespace' }]);
+    });
+    it('is limited to maxTextChars', () => {
+      expect(validator.check({ ...fullReview, text: 'x'.repeat(50) }).ok).toBe(true);
+      expect(problemsWith({ text: 'x'.repeat(51) })).toEqual([{ path: 'text', message: 'text must be at most 50 characters' }]);
+    });
+  });
+
+  describe('title', () => {
+    it('must be a string', () => {
+      expect(problemsWith({ title: 5 })).toEqual([{ path: 'title', message: 'title must be a string' }]);
+      expect(problemsWith({ title: null })).toEqual([{ path: 'title', message: 'title must be a string' }]);
+    });
+    it('is limited to maxTextChars', () => {
+      expect(problemsWith({ title: 't'.repeat(51) })).toEqual([{ path: 'title', message: 'title must be at most 50 characters' }]);
+    });
+  });
+
+  describe('productId', () => {
+    it('must be a non-blank string of at most 128 characters', () => {
+      expect(paths(problemsWith({ productId: '  ' }))).toEqual(['productId']);
+      expect(paths(problemsWith({ productId: 'p'.repeat(129) }))).toEqual(['productId']);
+      expect(problemsWith({ productId: 7 })).toEqual([{ path: 'productId', message: 'productId must be a string' }]);
+    });
+  });
+
+  describe('rating', () => {
+    it('accepts 0..5', () => {
+      for (const rating of [0, 1, 2.5, 5]) expect(validator.check({ ...fullReview, rating }).ok, String(rating)).toBe(true);
+    });
+    it('rejects values outside 0..5', () => {
+      expect(problemsWith({ rating: -0.1 })).toEqual([{ path: 'rating', message: 'rating must be between 0 and 5' }]);
+      expect(problemsWith({ rating: 5.01 })).toEqual([{ path: 'rating', message: 'rating must be between 0 and 5' }]);
+    });
+    it('rejects non-numbers', () => {
+      expect(problemsWith({ rating: '5' })).toEqual([{ path: 'rating', message: 'rating must be a number' }]);
+      expect(paths(problemsWith({ rating: Number.NaN }))).toEqual(['rating']);
+    });
+  });
+
+  describe('locale', () => {
+    it('accepts language tags', () => {
+      for (const locale of ['en', 'EN', 'deu', 'en-US', 'pt_BR', 'zh-Hant-TW']) {
+        expect(validator.check({ ...fullReview, locale }).ok, locale).toBe(true);
+      }
+    });
+    it('rejects other strings', () => {
+      for (const locale of ['e', 'english', 'en-', 'en US', '12', 'en-abcdefghi', '']) {
+        expect(problemsWith({ locale }), locale).toEqual([{ path: 'locale', message: 'locale must be a language tag such as en or en-US' }]);
+      }
+      expect(problemsWith({ locale: 1 })).toEqual([{ path: 'locale', message: 'locale must be a string' }]);
+    });
+  });
+
+  describe('submittedAt', () => {
+    it('accepts ISO 8601 date-times with Z or an offset', () => {
+      for (const submittedAt of ['2024-05-01T12:30:00Z', '2024-05-01T12:30:00.123Z', '2024-05-01T12:30:00+02:00']) {
+        expect(validator.check({ ...fullReview, submittedAt }).ok, submittedAt).toBe(true);
+      }
+    });
+    it('rejects dates without time, other formats and non-strings', () => {
+      for (const submittedAt of ['2024-05-01', 'yesterday', '05/01/2024 12:30', '2024-13-01T00:00:00Z', 1714566600000]) {
+        expect(problemsWith({ submittedAt }), String(submittedAt)).toEqual([{ path: 'submittedAt', message: 'submittedAt must be an ISO 8601 date-time' }]);
+      }
+    });
+  });
+
+  describe('metadata', () => {
+    it('must be an object of scalar values', () => {
+      expect(problemsWith({ metadata: 'x' })).toEqual([{ path: 'metadata', message: 'metadata must be an object of strings, numbers, booleans or null' }]);
+      expect(paths(problemsWith({ metadata: { nested: { a: 1 } } }))).toEqual(['metadata.nested']);
+      expect(paths(problemsWith({ metadata: { list: [1] } }))).toEqual(['metadata.list']);
+    });
+    it('limits string values to 1024 characters', () => {
+      expect(validator.check({ ...fullReview, metadata: { color: 'c'.repeat(1024) } }).ok).toBe(true);
+      expect(paths(problemsWith({ metadata: { color: 'c'.repeat(1025) } }))).toEqual(['metadata.color']);
+    });
+    it('allows at most 32 keys', () => {
+      const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+      expect(validator.check({ ...fullReview, metadata: keys(32) }).ok).toBe(true);
+      expect(problemsWith({ metadata: keys(33) })).toEqual([{ path: 'metadata', message: 'metadata must have at most 32 keys' }]);
+    });
+    it('allows at most 4096 characters of JSON', () => {
+      const big = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, 'v'.repeat(1000)]));
+      expect(problemsWith({ metadata: big })).toEqual([{ path: 'metadata', message: 'metadata must be at most 4096 bytes as JSON' }]);
+    });
+  });
+
+  it('names unknown fields', () => {
+    const list = problemsWith({ stars: 5, author: 'me' });
+    expect(list).toHaveLength(1);
+    expect(list[0]!.path).toBe('(root)');
+    expect(list[0]!.message).toMatch(/^unknown field\(s\): /);
+    expect(list[0]!.message).toContain('stars');
+    expect(list[0]!.message).toContain('author');
+  });
+
+  it('rejects non-objects', () => {
+    for (const value of [null, 'review', 42, [fullReview]]) {
+      expect(problems(value), JSON.stringify(value)).toEqual([{ path: '(root)', message: 'a review must be a JSON object' }]);
+    }
+  });
+
+  it('reports every problem of one review', () => {
+    expect(paths(problems({ id: '', text: 3, rating: 9, locale: 'x' })).sort()).toEqual(['id', 'locale', 'rating', 'text']);
+  });
+
+  it('prefixes problem paths with the array position', () => {
+    expect(problems({ id: 'a', text: ' ' }, [3])).toEqual([{ path: '[3].text', message: 'text must not be empty or only whitespace' }]);
+    expect(paths(problems({ id: 'a', text: 'b', metadata: { color: 'c'.repeat(2000) } }, [7]))).toEqual(['[7].metadata.color']);
+    expect(paths(problems('nope', [0]))).toEqual(['[0]']);
+    expect(paths(problems({ id: 'a', text: 'b', extra: 1 }, [12]))).toEqual(['[12]']);
+  });
+
+  it('parse throws SF_ERR_VALIDATION naming the problems', () => {
+    let error: unknown;
+    try {
+      validator.parse({ id: '', text: 'ok' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(SfError);
+    expect((error as SfError).code).toBe('SF_ERR_VALIDATION');
+    expect((error as SfError).message).toContain('id: id must not be empty or only whitespace');
+  });
+});
+
+describe('validationError', () => {
+  it('lists every problem in the message and details', () => {
+    const list = [
+      { path: '[0].id', message: 'id is required' },
+      { path: '[2].rating', message: 'rating must be between 0 and 5' },
+    ];
+    const err = validationError(list);
+    expect(err.code).toBe('SF_ERR_VALIDATION');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toBe('invalid review: [0].id: id is required; [2].rating: rating must be between 0 and 5');
+    expect(err.details).toEqual({ problems: list });
+  });
+
+  it('lists the first ten problems and counts the rest', () => {
+    const list = Array.from({ length: 13 }, (_, i) => ({ path: `[${i}].text`, message: 'text is required' }));
+    const err = validationError(list);
+    expect(err.message).toContain('[9].text');
+    expect(err.message).not.toContain('[10].text');
+    expect(err.message).toMatch(/\(and 3 more\)$/);
+    expect((err.details?.problems as unknown[]).length).toBe(13);
+  });
+});
+
+describe('findDuplicateIds', () => {
+  it('returns ids seen more than once with all their positions', () => {
+    const dups = findDuplicateIds([{ id: 'a' }, { id: 'b' }, { id: 'a' }, { id: 'c' }, { id: 'b' }, { id: 'a' }]);
+    expect([...dups]).toEqual([
+      ['a', [0, 2, 5]],
+      ['b', [1, 4]],
+    ]);
+  });
+
+  it('skips holes (invalid items) but keeps original positions', () => {
+    const dups = findDuplicateIds([undefined, { id: 'x' }, undefined, { id: 'x' }]);
+    expect([...dups]).toEqual([['x', [1, 3]]]);
+  });
+
+  it('returns an empty map when ids are unique', () => {
+    expect(findDuplicateIds([{ id: '1' }, { id: '01' }, { id: 'A' }, { id: 'a' }]).size).toBe(0);
+    expect(findDuplicateIds([]).size).toBe(0);
+  });
+});
