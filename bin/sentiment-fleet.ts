@@ -26,6 +26,6 @@ program
     });
   });
 
-defineImportCommand(program.command('import'));
+defineImportCommand(program.command('import'), process.env);
 
 await program.parseAsync();

@@ -3,4 +3,4 @@
 import { Command } from 'commander';
 import { defineImportCommand } from '../src/app/import-command.ts';
 
-await defineImportCommand(new Command('import')).parseAsync();
+await defineImportCommand(new Command('import'), process.env).parseAsync();

@@ -189,7 +189,7 @@ function positiveInt(value: string): number {
  * Adds the `<file>` argument, the options and the action to `command`, for both the standalone
  * entrypoint (producer/import.ts) and `sentiment-fleet import`. Usage errors exit 2.
  */
-export function defineImportCommand(command: Command): Command {
+export function defineImportCommand(command: Command, env: Record<string, string | undefined>): Command {
   return command
     .description('import reviews from a .jsonl/.ndjson or .csv file into the reviews queue (REDIS_URL must be set)')
     .argument('<file>', 'the file to import (JSONL: one review object per line; CSV: a header row naming review fields)')
@@ -208,7 +208,7 @@ export function defineImportCommand(command: Command): Command {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      const code = await runImportCommand(file, opts, { env: process.env, stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+      const code = await runImportCommand(file, opts, { env, stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       process.exitCode = code;
