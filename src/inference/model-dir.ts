@@ -54,15 +54,18 @@ function parseLabels(dir: string, config: Record<string, unknown>): string[] {
     throw loadError(dir, 'config.json', 'has no id2label object (e.g. {"0": "negative", "1": "positive"})');
   }
   const entries = Object.entries(id2label as Record<string, unknown>);
-  const labels: string[] = new Array(entries.length);
+  const labels: string[] = [];
   for (const [key, label] of entries) {
     const index = Number(key);
-    if (!Number.isInteger(index) || index < 0 || index >= entries.length || typeof label !== 'string' || label === '') {
+    if (String(index) !== key || !Number.isInteger(index) || index < 0 || index >= entries.length || typeof label !== 'string' || label === '') {
       throw loadError(dir, 'config.json', `has a malformed id2label entry ${JSON.stringify(key)}: ${JSON.stringify(label)} (keys must be 0..n-1, labels non-empty strings)`);
     }
     labels[index] = label;
   }
-  if (labels.length < 1 || labels.some((l) => l === undefined)) throw loadError(dir, 'config.json', 'id2label must cover 0..n-1');
+  for (let i = 0; i < entries.length; i++) {
+    if (labels[i] === undefined) throw loadError(dir, 'config.json', `id2label must cover 0..${entries.length - 1} (no label ${i})`);
+  }
+  if (labels.length < 1) throw loadError(dir, 'config.json', 'id2label is empty');
   if (new Set(labels).size !== labels.length) throw loadError(dir, 'config.json', 'id2label has duplicate labels');
   return labels;
 }

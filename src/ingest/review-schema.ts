@@ -45,7 +45,7 @@ export function reviewSchema(limits: ReviewLimits) {
             error: 'metadata must be an object of strings, numbers, booleans or null',
           })
           .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `metadata must have at most ${MAX_METADATA_KEYS} keys`)
-          .refine((m) => JSON.stringify(m).length <= MAX_METADATA_JSON, `metadata must be at most ${MAX_METADATA_JSON} bytes as JSON`)
+          .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_JSON, `metadata must be at most ${MAX_METADATA_JSON} bytes as JSON`)
           .optional(),
       },
       { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'a review must be a JSON object') },

@@ -16,10 +16,18 @@ export interface ShutdownOptions {
  * (exit 1) after a bounded attempt to close: the process never keeps running in an unknown state.
  */
 export function installShutdown(options: ShutdownOptions): { shutdown: (reason: string, code?: number) => Promise<void> } {
-  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const rawExit = options.exit ?? ((code: number) => process.exit(code));
+  let exited = false;
+  const exit = (code: number) => {
+    if (exited) return;
+    exited = true;
+    rawExit(code);
+  };
   let started = false;
+  let failed = false;
 
   async function shutdown(reason: string, code = 0): Promise<void> {
+    failed ||= code !== 0; // an uncaught error during a clean shutdown still ends in exit 1
     if (started) return;
     started = true;
     options.logger.info({ reason, graceMs: options.graceMs }, 'shutting down');
@@ -30,12 +38,13 @@ export function installShutdown(options: ShutdownOptions): { shutdown: (reason: 
     timer.unref();
     try {
       await options.close();
-      clearTimeout(timer);
       options.logger.info({ reason }, 'shutdown complete');
-      exit(code);
+      exit(failed ? 1 : 0);
     } catch (err) {
       options.logger.error({ err }, 'shutdown failed');
       exit(1);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -178,7 +178,7 @@ describe('DistilBERT-shaped benchmark graph (full size, shapes only)', () => {
 
     const graph = decode(skeleton);
     const heads = graph.initializer?.find((t) => t.name === 'const_split_heads_shape');
-    expect(Array.from(new BigInt64Array(heads!.rawData!.slice().buffer), Number)).toEqual([0, 0, 12, 64]);
+    expect(Array.from(new BigInt64Array(new Uint8Array(heads!.rawData!).buffer), Number)).toEqual([0, 0, 12, 64]);
     const ops = (op: string) => (graph.node ?? []).filter((n) => n.opType === op).length;
     expect(ops('LayerNormalization')).toBe(13);
     expect(ops('Softmax')).toBe(6);

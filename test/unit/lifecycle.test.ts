@@ -168,6 +168,15 @@ describe('installShutdown', () => {
     expect(exit).not.toHaveBeenCalledWith(0);
   });
 
+  // Regression: a rejected close used to leave the grace timer running (a second exit call).
+  it('a close that rejects exits exactly once (the grace timer is cleared)', async () => {
+    const exit = vi.fn();
+    const { shutdown } = installShutdown({ logger, graceMs: 1000, close: async () => Promise.reject(new Error('boom')), exit, signals: [] });
+    await shutdown('test');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(exit).toHaveBeenCalledExactlyOnceWith(1);
+  });
+
   it('a second shutdown does nothing', async () => {
     const exit = vi.fn();
     const close = vi.fn(async () => {});

@@ -275,6 +275,21 @@ describe('model directory errors (SF_ERR_MODEL_LOAD naming the file)', () => {
     expect(err.message).toContain('"2"');
   });
 
+  // Regression: keys were mapped with Number(key), so "0" and "00" collided.
+  it('id2label whose keys collide numerically ("0" and "00") is rejected', async () => {
+    const dir = await tinyModelDir();
+    patchJson(path.join(dir, 'config.json'), (c) => ({ ...c, id2label: { '0': 'negative', '00': 'positive' } }));
+    let error: unknown;
+    try {
+      readModelSpec(dir);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(SfError);
+    expect((error as SfError).code).toBe('SF_ERR_MODEL_LOAD');
+    expect((error as SfError).message).toContain('config.json');
+  });
+
   it('id2label with duplicate labels', async () => {
     const dir = await tinyModelDir();
     patchJson(path.join(dir, 'config.json'), (c) => ({ ...c, id2label: { '0': 'same', '1': 'same' } }));
@@ -319,7 +334,11 @@ describe('readModelSpec', () => {
   });
 });
 
-describe.skipIf(!HAS_SHARED_TOKENIZER)('real DistilBERT SST-2 tokenizer files (skipped: ../shared/models/distilbert-sst2-hf-tokenizer/ is absent)', () => {
+describe.skipIf(!HAS_SHARED_TOKENIZER)(
+  HAS_SHARED_TOKENIZER
+    ? 'real DistilBERT SST-2 tokenizer files from ../shared'
+    : `real DistilBERT SST-2 tokenizer files — SKIPPED: ${SHARED_TOKENIZER_DIR} does not exist`,
+  () => {
   let dir: string;
 
   async function sharedModelDir(): Promise<string> {

@@ -152,6 +152,13 @@ describe('review validation', () => {
       const big = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, 'v'.repeat(1000)]));
       expect(problemsWith({ metadata: big })).toEqual([{ path: 'metadata', message: 'metadata must be at most 4096 bytes as JSON' }]);
     });
+
+    // Regression: the limit used to count characters while the message said bytes.
+    it('measures the 4096-byte limit in bytes, not characters', () => {
+      const cjk = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`k${i}`, '日'.repeat(1000)]));
+      expect(Buffer.byteLength(JSON.stringify(cjk))).toBeGreaterThan(4096);
+      expect(problemsWith({ metadata: cjk })).toEqual([{ path: 'metadata', message: 'metadata must be at most 4096 bytes as JSON' }]);
+    });
   });
 
   it('names unknown fields', () => {
