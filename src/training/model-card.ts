@@ -3,13 +3,14 @@
  * (row counts and terms), sizes, hyperparameters, seed, dev-set metrics and the exact command.
  * Deterministic: the same training run writes the same card.
  */
-import path from 'node:path';
 import type { EvalReport } from './evaluate-model.ts';
 import type { HashedNgramHyperparameters } from './hashed-ngram-hyperparameters.ts';
 import type { HashedNgramSpec } from './hashed-ngram-features.ts';
 
 export interface ModelCardInput {
   name: string;
+  /** The model directory as given to train. */
+  dir: string;
   version: string;
   labels: string[];
   spec: HashedNgramSpec;
@@ -65,7 +66,8 @@ export function renderModelCard(c: ModelCardInput): string {
   const h = c.hyperparameters;
   const rows = c.spec.vocabSize + c.spec.buckets;
   const total = c.files.reduce((s, f) => s + f.bytes, 0);
-  const orders = ['unigrams', 'bigrams', 'trigrams'].slice(0, c.spec.maxOrder).join(', ');
+  const orders = ['unigrams', 'unigrams and bigrams', 'unigrams, bigrams and trigrams'][c.spec.maxOrder - 1];
+  const ngrams = c.spec.maxOrder === 1 ? 'no n-grams' : `each ${c.spec.maxOrder === 2 ? 'bigram' : 'bigram and trigram'} of real tokens hashed into ${n(c.spec.buckets)} buckets`;
   const terms = [...new Set(c.training.map((t) => dataTerms(t.file)))];
   return [
     `# ${c.name}`,
@@ -77,7 +79,7 @@ export function renderModelCard(c: ModelCardInput): string {
     '## Model',
     '',
     `- Tokenizer: ${c.tokenizerSource}; vocabulary ${n(c.spec.vocabSize)}; inputs up to ${c.maxLength} tokens, \`${c.truncation}\` truncation.`,
-    `- Features: each real token id (special tokens ${c.spec.excludedIds.join(', ')} and padding excluded), and each n-gram of order 2..${c.spec.maxOrder} hashed into ${n(c.spec.buckets)} buckets`,
+    `- Features: each real token id (special tokens ${c.spec.excludedIds.join(', ')} and padding excluded), and ${ngrams}`,
     '  (see `src/training/hashed-ngram-features.ts`).',
     `- Logits: sum of the features' weight rows divided by ${c.spec.normalization === 'sqrt' ? 'the square root of the feature count' : 'the feature count'}, plus a bias.`,
     `- Weight table: [${n(rows)}, ${c.labels.length}] float32 = ${n(rows * c.labels.length)} parameters.`,
@@ -114,15 +116,18 @@ export function renderModelCard(c: ModelCardInput): string {
     '',
     `Training loss per epoch (weighted): ${c.epochLosses.map(f4).join(', ')}.`,
     '',
-    ...(c.notes ? [c.notes, ''] : []),
+    ...(c.notes ? [c.notes.trim(), ''] : []),
     '## Dev-set metrics',
     '',
     ...devSection(c.dev),
     '',
     '## Reproduce',
     '',
+    'Train, then score the dev files through the workers\' scoring path:',
+    '',
     '```sh',
     c.command,
+    ...(c.dev ? [`sentiment-fleet eval --model ${c.dir} --data ${c.dev.files.map((f) => f.file).join(' ')}`] : []),
     '```',
     '',
     `Training is deterministic for a seed: the same data, options and seed write the same model.onnx (sf_version is a hash of it).`,
@@ -130,7 +135,3 @@ export function renderModelCard(c: ModelCardInput): string {
   ].join('\n');
 }
 
-/** Display form of a path in the card: as given, with forward slashes. */
-export function cardPath(file: string): string {
-  return file.split(path.sep).join('/');
-}

@@ -211,7 +211,7 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
           intraOpThreads: config.inference.intraOpThreads, groups: config.batching, logger,
         });
   const card = renderModelCard({
-    name: path.basename(path.resolve(o.out)), version, labels, spec: featurizer.spec, hyperparameters: h, maxLength: MAX_LENGTH,
+    name: path.basename(path.resolve(o.out)), dir: o.out, version, labels, spec: featurizer.spec, hyperparameters: h, maxLength: MAX_LENGTH,
     truncation: config.model.truncation, tokenizerSource: tokenizer.source, training, labelCounts, epochLosses: weights.epochLosses,
     files, dev, command: options.command, notes: o.notes,
   });
