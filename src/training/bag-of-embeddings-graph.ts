@@ -13,6 +13,7 @@
  * changes the result.
  */
 import { ELEMENT_TYPE, OnnxGraphBuilder } from './onnx-builder.ts';
+import { seededRandom } from './seeded-random.ts';
 
 export interface ExtraLayersOptions {
   /** Number of MatMul + Tanh layers. */
@@ -45,17 +46,6 @@ export interface BagOfEmbeddingsGraphOptions {
   seed?: number;
 }
 
-/** Deterministic PRNG (mulberry32) returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Xavier-uniform random matrix [rows, cols]. */
 function randomMatrix(rows: number, cols: number, random: () => number): Float32Array {
@@ -96,7 +86,7 @@ function addExtraLayers(
   { count, width }: ExtraLayersOptions,
   seed: number,
 ): string {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const first = b.addInitializer('extra_in_weight', randomMatrix(dim, width, random), [dim, width]);
   // One [width, width] matrix shared by layers 2..count keeps the model file
   // small (4 MiB at width 1024) while each layer still does a full MatMul.

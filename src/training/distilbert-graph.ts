@@ -18,6 +18,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { ELEMENT_TYPE, OnnxGraphBuilder } from './onnx-builder.ts';
+import { seededRandom } from './seeded-random.ts';
 
 const { onnx } = onnxProto;
 
@@ -84,14 +85,7 @@ export function resolveDistilBertOptions(options: DistilBertGraphOptions = {}): 
 
 /** normal(0, std) samples: Box–Muller over mulberry32 (deterministic for a seed on every machine). */
 function normalSampler(seed: number, std: number): (out: Float32Array) => void {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = seededRandom(seed);
   return (out) => {
     for (let i = 0; i < out.length; i += 2) {
       const u1 = 1 - uniform(); // (0, 1]: log stays finite

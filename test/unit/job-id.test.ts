@@ -1,18 +1,8 @@
 import { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
+import { seededRandom as prng } from '../../src/training/seeded-random.ts';
 import { jobIdToReviewId, reviewIdToJobId } from '../../src/queue/job-id.ts';
 
-/** mulberry32: a small deterministic PRNG so the generated ids are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pieces chosen to hit the escaping and integer edge cases, combined at random. */
 const PIECES = ['%', ':', '%25', '%3A', '%3a', '%i', 'i', '3A', '25', '0', '7', '42', '-', '+', ' ', 'a', 'Z', 'é', '日本', '😀', '\u0000', '.', 'e', 'NaN'];

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as prng } from '../../src/training/seeded-random.ts';
 import { groupByLength, paddingStats, type GroupLimits } from '../../src/batching/length-groups.ts';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Review-like token counts: mostly short, a long tail up to 512. */
 function realisticLengths(count: number, seed: number): number[] {
