@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger.ts';
 import { SfError } from '../errors/sf-error.ts';
 import type { BatchStats, ItemOutcome, ModelInfo, RunnerOptions } from './model-runner.ts';
-import type { FromThread, ThreadData, ToThread } from './thread-protocol.ts';
+import type { ExplainRequest, FromThread, ThreadData, ToThread } from './thread-protocol.ts';
 
 export interface InferencePoolOptions {
   runner: RunnerOptions;
@@ -13,6 +13,7 @@ export interface InferencePoolOptions {
 interface Task {
   id: number;
   texts: string[];
+  explain: ExplainRequest | undefined;
   resolve: (value: { items: ItemOutcome[]; stats: BatchStats }) => void;
   reject: (err: SfError) => void;
 }
@@ -99,7 +100,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
       if (slot.task) continue;
       const task = queue.shift()!;
       slot.task = task;
-      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts } satisfies ToThread);
+      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain } satisfies ToThread);
     }
     if (closing && queue.length > 0 && slots.size === 0) {
       for (const task of queue.splice(0)) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
@@ -120,10 +121,11 @@ export async function createInferencePool(options: InferencePoolOptions) {
     get pending(): number {
       return queue.length + [...slots].filter((s) => s.task).length;
     },
-    score(texts: string[]): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
+    /** Scores a batch in a free thread; `explain` asks for explanations of the flagged items. */
+    score(texts: string[], explain?: ExplainRequest): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
       if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));
       const promise = new Promise<{ items: ItemOutcome[]; stats: BatchStats }>((resolve, reject) => {
-        queue.push({ id: nextId++, texts, resolve, reject });
+        queue.push({ id: nextId++, texts, explain, resolve, reject });
         dispatch();
       });
       const tracked: Promise<unknown> = promise.then(

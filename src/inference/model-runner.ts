@@ -3,6 +3,7 @@ import ort from 'onnxruntime-node';
 import { groupByLength, type GroupLimits } from '../batching/length-groups.ts';
 import { SfError, toSfError, type SerializedSfError } from '../errors/sf-error.ts';
 import { createEncoder, padBatch, type Encoded, type Truncation } from '../tokenize/encoder.ts';
+import { DEFAULT_EXPLAIN_TOP_K, loadLinearExplainer, type Explanation, type ExplanationSupport, type LinearExplainer } from './linear-explainer.ts';
 import { readModelSpec } from './model-dir.ts';
 import { labelScores, probabilities } from './scores.ts';
 
@@ -25,10 +26,21 @@ export interface ModelInfo {
   maxTokens: number;
   modelType: string | undefined;
   inputNames: string[];
+  /** Whether score() can explain items (only hashed-ngram-linear models, exactly). */
+  explanations: ExplanationSupport;
 }
 
 export type ItemOutcome =
-  | { ok: true; label: string; score: number; scores: Record<string, number>; tokens: number; truncated: boolean }
+  | {
+      ok: true;
+      label: string;
+      score: number;
+      scores: Record<string, number>;
+      tokens: number;
+      truncated: boolean;
+      /** Only for items score() was asked to explain, when the model supports it. */
+      explanation?: Explanation;
+    }
   | { ok: false; error: SerializedSfError };
 
 export interface BatchStats {
@@ -38,6 +50,9 @@ export interface BatchStats {
   calls: number;
   computedTokens: number;
   realTokens: number;
+  /** Time spent computing explanations (not part of inferenceMs), and how many items got one. */
+  explainMs: number;
+  explained: number;
 }
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
@@ -85,6 +100,10 @@ export async function createModelRunner(options: RunnerOptions) {
   }
   const wantsTokenTypes = session.inputNames.includes('token_type_ids');
 
+  const loaded = loadLinearExplainer(spec, (id) => tokenizer.id_to_token(id));
+  let explainer: LinearExplainer | undefined = loaded.ok ? loaded.explainer : undefined;
+  let explainReason = loaded.ok ? undefined : loaded.reason;
+
   const info: ModelInfo = {
     name: spec.name,
     version: spec.version,
@@ -93,6 +112,7 @@ export async function createModelRunner(options: RunnerOptions) {
     maxTokens,
     modelType: spec.modelType,
     inputNames: [...session.inputNames],
+    explanations: { supported: false, reason: 'not checked yet' },
   };
 
   async function runGroup(rows: number[][]): Promise<Float32Array> {
@@ -115,7 +135,15 @@ export async function createModelRunner(options: RunnerOptions) {
     return logits.data as Float32Array;
   }
 
-  async function score(texts: readonly string[]): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
+  /**
+   * Scores a batch. `explainFlags[i]` asks for an explanation of item i (its top `explainTopK`
+   * phrases each way); unflagged items and models without an explainer cost nothing extra.
+   */
+  async function score(
+    texts: readonly string[],
+    explainFlags?: readonly boolean[],
+    explainTopK: number = DEFAULT_EXPLAIN_TOP_K,
+  ): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
     const t0 = performance.now();
     const encoded: (Encoded | SfError)[] = texts.map((text) => {
       try {
@@ -141,14 +169,56 @@ export async function createModelRunner(options: RunnerOptions) {
         items[index] = { ok: true, ...labelScores(probs, spec.labels), tokens: enc.ids.length, truncated: enc.truncated };
       });
     }
+    const t2 = performance.now();
+    let explained = 0;
+    if (explainer && explainFlags) {
+      for (const index of good) {
+        const item = items[index]!;
+        if (!explainFlags[index] || !item.ok) continue;
+        try {
+          item.explanation = explainer.explain((encoded[index] as Encoded).ids, spec.labels.indexOf(item.label), explainTopK);
+          explained++;
+        } catch {
+          // An explanation is an extra: the item keeps its score without one.
+        }
+      }
+    }
     const realTokens = lengths.reduce((a, b) => a + b, 0);
-    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: performance.now() - t1, calls: groups.length, computedTokens, realTokens } };
+    const explainMs = performance.now() - t2;
+    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: groups.length, computedTokens, realTokens, explainMs, explained } };
+  }
+
+  /**
+   * Start-up self-check of the explainer: on one text, its decomposition must reproduce the
+   * margin of the ONNX logits for every label, else explanations are turned off.
+   */
+  async function checkExplainer(ids: number[]): Promise<void> {
+    if (!explainer) return;
+    const logits = await runGroup([ids]);
+    for (let label = 0; label < spec.labels.length; label++) {
+      const expected = explainer.margin(logits, 0, label);
+      let got = NaN;
+      let problem = '';
+      try {
+        got = explainer.decompose(ids, label).margin;
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+      if (!(Math.abs(got - expected) <= 1e-3 * Math.max(1, Math.abs(expected)))) {
+        explainer = undefined;
+        explainReason = `explainer self-check failed: ${problem || `margin ${got} vs the model's ${expected}`}`;
+        return;
+      }
+    }
   }
 
   // Warm-up: one real inference, so the first batch does not pay for lazy initialisation and a
   // model whose output does not match its config fails now, at start-up.
+  const warmUp = 'warm-up review: good product, bad delivery';
   try {
-    await score(['warm-up review: good product, bad delivery']);
+    await score([warmUp]);
+    await checkExplainer(encoder.encode(warmUp).ids);
+    info.explanations = explainer ? { supported: true, method: 'linear-exact' } : { supported: false, reason: explainReason ?? 'unknown' };
   } catch (err) {
     await session.release();
     throw toSfError(err, 'SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: warm-up inference failed (${(err as Error).message})`);

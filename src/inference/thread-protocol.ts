@@ -1,8 +1,14 @@
 import type { SerializedSfError } from '../errors/sf-error.ts';
 import type { BatchStats, ItemOutcome, ModelInfo, RunnerOptions } from './model-runner.ts';
 
+/** Which items of a batch to explain (`flags[i]` for texts[i]) and how many phrases each way. */
+export interface ExplainRequest {
+  flags: boolean[];
+  topK: number;
+}
+
 /** Messages between the worker's main thread and its inference threads. */
-export type ToThread = { type: 'score'; id: number; texts: string[] } | { type: 'close' };
+export type ToThread = { type: 'score'; id: number; texts: string[]; explain?: ExplainRequest | undefined } | { type: 'close' };
 
 export type FromThread =
   | { type: 'ready'; info: ModelInfo }

@@ -178,12 +178,13 @@ async function* jsonlRecords(stream: AsyncIterable<Buffer>, progress: { bytes: n
   if (pendingBytes > 0 || oversized) yield* emit(Buffer.concat(pending), pendingBytes);
 }
 
-/** A CSV cell as a review field: `rating` as a number when numeric, `metadata` as JSON. */
+/** A CSV cell as a review field: `rating` as a number when numeric, `explain` as a boolean when true/false, `metadata` as JSON. */
 function convertRow(row: Record<string, string>): { value: Record<string, unknown> } | { error: string } {
   const out: Record<string, unknown> = {};
   for (const [column, cell] of Object.entries(row)) {
     if (cell === '' || cell === undefined) continue;
     if (column === 'rating' && cell.trim() !== '' && Number.isFinite(Number(cell))) out[column] = Number(cell);
+    else if (column === 'explain' && /^(true|false)$/i.test(cell.trim())) out[column] = cell.trim().toLowerCase() === 'true';
     else if (column === 'metadata') {
       try {
         out[column] = JSON.parse(cell) as unknown;

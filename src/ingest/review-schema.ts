@@ -11,6 +11,11 @@ export interface Review {
   locale?: string;
   submittedAt?: string;
   metadata?: Record<string, string | number | boolean | null>;
+  /**
+   * Ask for an `explanation` in this review's result (the phrases that pushed its score most).
+   * Setting EXPLAIN=true explains every review anyway; models without an exact explainer ignore it.
+   */
+  explain?: boolean;
 }
 
 export interface ReviewLimits {
@@ -47,6 +52,7 @@ export function reviewSchema(limits: ReviewLimits) {
           .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `metadata must have at most ${MAX_METADATA_KEYS} keys`)
           .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_JSON, `metadata must be at most ${MAX_METADATA_JSON} bytes as JSON`)
           .optional(),
+        explain: z.boolean({ error: 'explain must be true or false' }).optional(),
       },
       { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'a review must be a JSON object') },
     );

@@ -50,6 +50,20 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   const validator = createReviewValidator(config.reviews);
   const model = pool.info;
   let batchSeq = 0;
+  if (!model.explanations.supported) {
+    // Once per worker process: results will carry no `explanation`, whatever jobs or EXPLAIN ask.
+    (config.explain.all ? logger.warn.bind(logger) : logger.info.bind(logger))(
+      { model: model.name, version: model.version, modelType: model.modelType ?? null, reason: model.explanations.reason, explainAll: config.explain.all },
+      'model does not support explanations: EXPLAIN and review "explain" are ignored',
+    );
+  }
+
+  /** Per item: explain it? Undefined when no item of the batch is to be explained. */
+  function explainRequest(items: BatchItem[]) {
+    if (!model.explanations.supported) return undefined;
+    const flags = items.map((i) => config.explain.all || i.review.explain === true);
+    return flags.includes(true) ? { flags, topK: config.explain.topK } : undefined;
+  }
 
   async function runBatch(items: BatchItem[]): Promise<Outcome<ReviewJobReturn>[]> {
     const batchId = `${process.pid}-${++batchSeq}`;
@@ -57,7 +71,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     const startedAt = Date.now();
     let scored: Awaited<ReturnType<InferencePool['score']>>;
     try {
-      scored = await pool.score(items.map((i) => reviewModelText(i.review)));
+      scored = await pool.score(items.map((i) => reviewModelText(i.review)), explainRequest(items));
     } catch (err) {
       log.warn({ err }, 'batch failed: every job will be retried');
       throw toJobError(err);
@@ -84,6 +98,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
         batchSize: items.length,
         timings: { queuedMs: Math.max(0, startedAt - job.timestamp), inferenceMs },
         processedAt,
+        ...(item.explanation ? { explanation: item.explanation } : {}),
       });
       return { ok: true, value: { label: item.label, score: item.score } };
     });

@@ -1,3 +1,7 @@
+import type { Explanation } from '../inference/linear-explainer.ts';
+
+export type { Explanation, ExplanationPhrase } from '../inference/linear-explainer.ts';
+
 /**
  * The result of one review, published to the results queue as one job whose id is the
  * review's job id (see queue/job-id.ts), so re-publishing a result is a no-op.
@@ -25,6 +29,22 @@ export interface SentimentResult {
   };
   /** ISO 8601 time the result was produced. */
   processedAt: string;
+  /**
+   * Present only when the review asked for it (`"explain": true`) or EXPLAIN=true, and the model
+   * supports it (model_type `hashed-ngram-linear`; other models never add it, and the worker logs
+   * that once at start-up). Exact for these linear models:
+   *
+   *   { method: 'linear-exact',
+   *     toward:  [{ text: 'love', weight: 0.8123 }, ...],   // largest first, weight > 0
+   *     against: [{ text: 'but', weight: -0.1021 }, ...] }  // most negative first, weight < 0
+   *
+   * `weight` (4 decimals) is the phrase's exact contribution to the predicted `label`'s logit
+   * margin: logit[label] − mean of the other labels' logits (the log-odds of `label` for a
+   * two-label model). `text` is a token or an n-gram ("not good"; WordPiece `##` pieces joined),
+   * from the tokens the model saw (after truncation); repeated phrases are summed. At most
+   * EXPLAIN_TOP_K phrases each way; all phrases plus the model's bias sum to the margin.
+   */
+  explanation?: Explanation;
 }
 
 /** Name of result jobs on the results queue. */

@@ -1,7 +1,8 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { reviewIdToJobId } from '../../src/queue/job-id.ts';
-import { openQueues, reviews, startWorker, tempModel, testEnv, type TestQueues } from '../helpers/fleet.ts';
+import { PROJECT_ROOT, openQueues, reviews, startWorker, tempModel, testEnv, type TestQueues } from '../helpers/fleet.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 
 let redis: TestRedis;
@@ -89,6 +90,28 @@ describe('producer → batching workers → results queue', () => {
       const results = await q.resultJobs();
       expect(results.map((j) => j.data.reviewId).sort()).toEqual(reviews(7).map((r) => r.id).sort());
       expect(results.every((j) => j.data.batchSize === 8)).toBe(true);
+    });
+  });
+
+  it('adds an explanation to the result of a review that asks for one, and only to it', async () => {
+    // The tiny model has no exact explainer: this test runs the default (hashed n-gram linear) model.
+    const defaultModel = path.join(PROJECT_ROOT, 'models', 'review-sentiment-en');
+    await withFleet({ MODEL_DIR: defaultModel, EXPLAIN_TOP_K: '3', BATCH_MAX_WAIT_MS: '50' }, async (q) => {
+      const text = 'I love this phone, great battery';
+      await q.producer.enqueueMany([{ id: 'e-1', text, explain: true }, { id: 'e-2', text }]);
+      await q.settled(2);
+      const byReview = new Map((await q.resultJobs()).map((j) => [j.data.reviewId, j.data]));
+      const explained = byReview.get('e-1')!;
+      expect(explained.label).toBe('positive');
+      expect(explained.explanation).toEqual({
+        method: 'linear-exact',
+        toward: expect.arrayContaining([{ text: 'great', weight: expect.any(Number) }]),
+        against: expect.any(Array),
+      });
+      expect(explained.explanation!.toward.length).toBeLessThanOrEqual(3);
+      expect(explained.explanation!.against.length).toBeLessThanOrEqual(3);
+      expect(byReview.get('e-2')!.label).toBe('positive');
+      expect(byReview.get('e-2')).not.toHaveProperty('explanation');
     });
   });
 

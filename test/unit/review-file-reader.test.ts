@@ -102,6 +102,20 @@ describe('CSV', () => {
     expect(bytesRead).toBe(totalBytes);
   });
 
+  it('reads an explain column as a boolean when it says true or false', async () => {
+    const p = file('explain.csv', 'id,text,explain
+a,ok,TRUE
+b,ok,false
+c,ok,yes
+');
+    const { records } = await readAll(p);
+    expect(records.map((r) => ('value' in r ? r.value : r))).toEqual([
+      { id: 'a', text: 'ok', explain: true },
+      { id: 'b', text: 'ok', explain: false },
+      { id: 'c', text: 'ok', explain: 'yes' }, // left for the validator to reject by name
+    ]);
+  });
+
   it('rejects records with the wrong number of fields or bad metadata JSON, on their own line, and keeps the rest', async () => {
     const p = file('bad.csv', 'id,text,metadata\na,ok,\nb,too,many,fields\n\nc,"multi\nline",{nope}\nd,fine,\n');
     const { records } = await readAll(p);
