@@ -7,9 +7,8 @@ import { startLocalRedis, isRedisServerOnPath } from '../dev/local-redis.ts';
 import { SfError } from '../errors/sf-error.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { closeRedisConnection, createRedisConnection } from '../queue/redis-connection.ts';
 import { createIngestServer } from './ingest-server.ts';
-import { createResultsPrinter } from './results-printer.ts';
+import { createSinkApp } from './sink-app.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../workers/inference-worker.ts', import.meta.url));
 
@@ -34,8 +33,9 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 
 /**
  * `npm start`: everything a newcomer needs in one terminal. Redis from REDIS_URL, or a local
- * redis-server on a free port; N inference worker processes; the ingest API; and a results
- * consumer that prints each result. Resolves once the workers are ready.
+ * redis-server on a free port; N inference worker processes; the result sink (DATABASE_URL, or
+ * the embedded PGlite database), logging each stored result; and the ingest API, which also
+ * answers result queries. Resolves once everything is ready.
  */
 export async function startLocalStack(options: LocalStackOptions) {
   const { logger } = options;
@@ -74,12 +74,21 @@ export async function startLocalStack(options: LocalStackOptions) {
     });
     await Promise.all(ready);
 
-    const connection = stack.add('redis', createRedisConnection(redisUrl, 'worker', logger), closeRedisConnection);
-    const printer = stack.add('results-printer', createResultsPrinter(config, connection, logger), (p) => p.close());
-    const ingest = stack.add('ingest', await createIngestServer(config, logger), (s) => s.close());
+    const log = logger.child({ component: 'results' });
+    let n = 0;
+    const sink = stack.add(
+      'sink',
+      await createSinkApp(config, logger, {
+        onStored: (results) => {
+          for (const r of results) log.info({ n: ++n, reviewId: r.reviewId, label: r.label, score: r.score, tokens: r.tokens, batchSize: r.batchSize, queuedMs: r.timings.queuedMs }, 'result stored');
+        },
+      }),
+      (s) => s.close(),
+    );
+    const ingest = stack.add('ingest', await createIngestServer(config, logger, { queries: sink.queries }), (s) => s.close());
     const example = `curl -s -X POST ${ingest.url}/v1/reviews -H 'content-type: application/json' -d '{"id":"r1","title":"Great phone","text":"Battery lasts two days, love it."}'`;
     logger.info({ ingest: `${ingest.url}/v1/reviews`, workers: options.workers }, `ready. Send reviews with:\n  ${example}`);
-    return { redisUrl, ingest, printer, close: stack.close };
+    return { redisUrl, ingest, sink, close: stack.close };
   } catch (err) {
     await stack.close();
     throw err;

@@ -28,6 +28,11 @@ export const settings = {
     schema: z.enum(['head-tail', 'head']).default('head-tail'),
     doc: '`head-tail` keeps the first quarter and the last three quarters of the token budget; `head` keeps the start.',
   },
+  EXPLAIN: {
+    schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
+    doc: '`true`: every result carries an `explanation` (top phrases for and against its label); `false`: only reviews sent with `"explain": true`. Exact, for `hashed-ngram-linear` models only; other models never explain.',
+  },
+  EXPLAIN_TOP_K: { schema: int(1, 50).default(5), doc: 'Phrases listed each way (`toward`, `against`) in an explanation.' },
   BATCH_MAX_SIZE: { schema: int(1, 1024).default(32), doc: 'A batch closes when it holds this many reviews...' },
   BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(5), doc: '...or when its first review has waited this long.' },
   BATCH_MAX_TOKENS: {
@@ -72,6 +77,13 @@ export const settings = {
   },
   RETRY_AFTER_S: { schema: int(1).default(5), doc: 'Retry-After sent with 503.' },
   ENQUEUE_CHUNK_SIZE: { schema: int(1, 10_000).default(500), doc: 'Reviews per addBulk call of the producer.' },
+  DATABASE_URL: {
+    schema: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+    doc: 'PostgreSQL URL for the result sink. Unset: the embedded PGlite database in SINK_DATA_DIR.',
+  },
+  SINK_DATA_DIR: { schema: z.string().min(1).default('.sf-data/pglite'), doc: 'Data directory of the embedded PGlite database (used when DATABASE_URL is unset).' },
+  SINK_BATCH_MAX_SIZE: { schema: int(1, 10_000).default(500), doc: 'Results per database transaction (one multi-row upsert).' },
+  SINK_BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(50), doc: 'A sink batch commits when full or when its first result has waited this long.' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
   LOG_FORMAT: {
     schema: z.enum(['auto', 'json', 'pretty']).default('auto'),

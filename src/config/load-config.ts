@@ -8,6 +8,8 @@ export interface Config {
   redis: { url: string | undefined; prefix: string };
   queues: { reviews: string; results: string };
   model: { dir: string; name: string | undefined; version: string | undefined; maxTokens: number | undefined; truncation: 'head-tail' | 'head' };
+  /** `all`: explain every review (EXPLAIN); otherwise only reviews with `explain: true`. */
+  explain: { all: boolean; topK: number };
   batching: { maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
   inference: { threads: number; intraOpThreads: number };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number; httpPort: number | undefined };
@@ -15,6 +17,7 @@ export interface Config {
   http: { host: string; port: number; bodyLimitBytes: number; maxReviewsPerRequest: number; backlogHighWater: number; retryAfterS: number };
   reviews: { maxTextChars: number };
   producer: { chunkSize: number };
+  sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
   sharedDir: string;
 }
@@ -26,6 +29,7 @@ function group(e: EnvSettings): Config {
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE },
     model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
+    explain: { all: e.EXPLAIN, topK: e.EXPLAIN_TOP_K },
     batching: { maxSize: e.BATCH_MAX_SIZE, maxWaitMs: e.BATCH_MAX_WAIT_MS, maxTokens: e.BATCH_MAX_TOKENS, maxPadding: e.BATCH_MAX_PADDING },
     inference: {
       threads,
@@ -49,6 +53,7 @@ function group(e: EnvSettings): Config {
     },
     reviews: { maxTextChars: e.MAX_TEXT_CHARS },
     producer: { chunkSize: e.ENQUEUE_CHUNK_SIZE },
+    sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     sharedDir: e.SHARED_DIR,
   };

@@ -13,6 +13,7 @@ export const errorCodes = {
   SF_ERR_POOL_CLOSED: { retryable: true, summary: 'the inference pool is closed' },
   SF_ERR_REDIS: { retryable: true, summary: 'Redis is unreachable or failed' },
   SF_ERR_BACKPRESSURE: { retryable: true, summary: 'the backlog is above its high-water mark' },
+  SF_ERR_STORAGE: { retryable: true, summary: 'the results database is unreachable or failed' },
   SF_ERR_IMPORT: { retryable: false, summary: 'an import file cannot be read' },
   SF_ERR_NO_REDIS: { retryable: false, summary: 'no Redis URL is set and no redis-server is on PATH' },
   SF_ERR_SHUTDOWN: { retryable: true, summary: 'the process is shutting down' },

@@ -4,11 +4,15 @@ import { SfError, isSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { FieldProblem } from './review-schema.ts';
 import type { ReviewProducer } from './review-producer.ts';
+import type { ResultQueries } from '../storage/result-queries.ts';
+import { resultRoutes } from '../storage/result-routes.ts';
 
 export interface IngestAppOptions {
   config: Config;
   producer: ReviewProducer;
   logger: Logger;
+  /** When given, the result query routes are served too (npm start). */
+  queries?: ResultQueries | undefined;
 }
 
 interface ErrorBody {
@@ -75,6 +79,8 @@ export function buildIngestApp(options: IngestAppOptions) {
     const outcome = await producer.enqueueMany(items);
     return reply.code(202).send({ accepted: outcome.accepted.length, ids: outcome.accepted, duplicates: outcome.duplicates });
   });
+
+  if (options.queries) void app.register(resultRoutes, { queries: options.queries });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

@@ -103,11 +103,7 @@ describe('CSV', () => {
   });
 
   it('reads an explain column as a boolean when it says true or false', async () => {
-    const p = file('explain.csv', 'id,text,explain
-a,ok,TRUE
-b,ok,false
-c,ok,yes
-');
+    const p = file('explain.csv', 'id,text,explain\na,ok,TRUE\nb,ok,false\nc,ok,yes\n');
     const { records } = await readAll(p);
     expect(records.map((r) => ('value' in r ? r.value : r))).toEqual([
       { id: 'a', text: 'ok', explain: true },

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import type { SentimentResult } from './result-contract.ts';
+
+const finite = z.number().finite();
+
+/** Checks a result job's data before it is stored: a malformed result fails alone. */
+export const sentimentResultSchema = z.object({
+  reviewId: z.string().min(1).max(128),
+  productId: z.string().max(128).nullable(),
+  label: z.string().min(1),
+  score: finite.min(0).max(1),
+  scores: z.record(z.string(), finite.min(0).max(1)),
+  model: z.object({ name: z.string().min(1), version: z.string().min(1) }),
+  tokens: z.number().int().min(0),
+  truncated: z.boolean(),
+  batchSize: z.number().int().min(1),
+  timings: z.object({ queuedMs: finite.min(0), inferenceMs: finite.min(0) }),
+  processedAt: z.iso.datetime({ offset: true }),
+  explanation: z
+    .object({
+      method: z.literal('linear-exact'),
+      toward: z.array(z.object({ text: z.string(), weight: finite })),
+      against: z.array(z.object({ text: z.string(), weight: finite })),
+    })
+    .optional(),
+}) satisfies z.ZodType<SentimentResult>;

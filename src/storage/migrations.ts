@@ -1,0 +1,57 @@
+import type { SqlClient } from './sql-client.ts';
+
+/**
+ * Forward-only schema migrations, applied in order at start-up and recorded in
+ * `sf_schema_migrations`. Never edit an applied migration: add the next one.
+ */
+export const migrations: readonly { id: number; name: string; statements: readonly string[] }[] = [
+  {
+    id: 1,
+    name: 'sentiment results',
+    statements: [
+      `CREATE TABLE sentiment_results (
+        review_id      text             NOT NULL,
+        model_name     text             NOT NULL,
+        model_version  text             NOT NULL,
+        product_id     text,
+        label          text             NOT NULL,
+        score          double precision NOT NULL,
+        scores         jsonb            NOT NULL,
+        tokens         integer          NOT NULL,
+        truncated      boolean          NOT NULL,
+        batch_size     integer          NOT NULL,
+        queued_ms      double precision NOT NULL,
+        inference_ms   double precision NOT NULL,
+        processed_at   timestamptz      NOT NULL,
+        explanation    jsonb,
+        stored_at      timestamptz      NOT NULL DEFAULT now(),
+        PRIMARY KEY (review_id, model_version)
+      )`,
+      // per-product summaries and latest negatives over a time window
+      'CREATE INDEX sentiment_results_product_time ON sentiment_results (product_id, processed_at DESC)',
+      // labels per minute over a window, export in time order
+      'CREATE INDEX sentiment_results_processed_at ON sentiment_results (processed_at)',
+    ],
+  },
+];
+
+/** A stable number for pg_advisory_xact_lock, so concurrent sinks migrate one at a time. */
+const MIGRATION_LOCK = 0x5f5e_7001;
+
+/** Applies the migrations not yet applied; returns the ids applied now. */
+export async function migrate(db: SqlClient): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(`CREATE TABLE IF NOT EXISTS sf_schema_migrations (
+      id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await tx.query<{ id: number }>('SELECT id FROM sf_schema_migrations')).rows.map((r) => r.id));
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.id)) continue;
+      for (const statement of m.statements) await tx.query(statement);
+      await tx.query('INSERT INTO sf_schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+      applied.push(m.id);
+    }
+    return applied;
+  });
+}

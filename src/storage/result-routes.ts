@@ -1,0 +1,50 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { SfError } from '../errors/sf-error.ts';
+import type { ResultQueries, TimeWindow } from './result-queries.ts';
+
+const DURATION = /^(\d+)(m|h|d)$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+const windowQuery = z.strictObject({
+  window: z.string().regex(DURATION, 'window must look like 15m, 6h or 7d').default('24h'),
+  productId: z.string().min(1).max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(20),
+});
+
+function parseQuery(query: unknown) {
+  const parsed = windowQuery.safeParse(query ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(query)', message: i.message }));
+    throw new SfError('SF_ERR_VALIDATION', problems.map((p) => `${p.path}: ${p.message}`).join('; '), { details: { problems } });
+  }
+  const [, n, unit] = DURATION.exec(parsed.data.window)!;
+  const to = new Date();
+  const window: TimeWindow = { from: new Date(to.getTime() - Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS]), to };
+  return { ...parsed.data, window };
+}
+
+/**
+ * Read-only routes over stored results (for the app, the dashboard and newcomers with curl):
+ * GET /v1/results/:reviewId, /v1/products/:productId/summary?window=24h,
+ * /v1/products/:productId/negatives?limit=20, /v1/timeseries?window=1h[&productId=].
+ */
+export const resultRoutes: FastifyPluginAsync<{ queries: ResultQueries }> = async (app, { queries }) => {
+  app.get<{ Params: { reviewId: string } }>('/v1/results/:reviewId', async (request, reply) => {
+    const results = await queries.byReviewId(request.params.reviewId);
+    if (results.length === 0) return reply.code(404).send({ error: { code: 'SF_ERR_NOT_FOUND', message: `no stored result for review ${JSON.stringify(request.params.reviewId)}` } });
+    return { results };
+  });
+  app.get<{ Params: { productId: string } }>('/v1/products/:productId/summary', async (request) => {
+    const { window } = parseQuery(request.query);
+    return { window: { from: window.from.toISOString(), to: window.to.toISOString() }, ...(await queries.productSummary(request.params.productId, window)) };
+  });
+  app.get<{ Params: { productId: string } }>('/v1/products/:productId/negatives', async (request) => {
+    const { limit } = parseQuery(request.query);
+    return { results: await queries.latestNegative(request.params.productId, limit) };
+  });
+  app.get('/v1/timeseries', async (request) => {
+    const { window, productId } = parseQuery(request.query);
+    return { window: { from: window.from.toISOString(), to: window.to.toISOString() }, points: await queries.labelsPerMinute(window, productId) };
+  });
+};
