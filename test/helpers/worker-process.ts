@@ -13,9 +13,9 @@ export interface WorkerProcess {
   output(): string;
 }
 
-/** Runs the real worker entrypoint (workers/inference-worker.ts) as a child process. */
-export function spawnWorkerProcess(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'workers/inference-worker.ts')], {
+/** Runs a real entrypoint (default: workers/inference-worker.ts) as a child process. */
+export function spawnWorkerProcess(env: Record<string, string>, entry = 'workers/inference-worker.ts'): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, entry)], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
