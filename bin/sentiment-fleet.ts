@@ -3,6 +3,7 @@
 // only wires them to the process.
 import { Command } from 'commander';
 import { positiveInt } from '../src/app/cli-options.ts';
+import { defineExportCommand } from '../src/app/export-command.ts';
 import { defineImportCommand } from '../src/app/import-command.ts';
 import { startLocalStack } from '../src/app/local-stack.ts';
 import { defineBenchModelCommand, defineEvalCommand, defineQuantizeCommand, defineTrainCommand } from '../src/app/model-commands.ts';
@@ -23,6 +24,7 @@ program
   });
 
 defineImportCommand(program.command('import'), process.env);
+defineExportCommand(program.command('export'), process.env);
 defineTrainCommand(program.command('train'), process.env, process.argv.slice(2));
 defineEvalCommand(program.command('eval'), process.env);
 defineBenchModelCommand(program.command('bench-model'), process.env);

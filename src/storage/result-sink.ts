@@ -22,14 +22,28 @@ export interface ResultSinkOptions {
 const MAX_PAUSE_MS = 30_000;
 
 /**
+ * Errors about the data itself, so storing the same result again fails again: SQLSTATE classes
+ * 22 (data exception, e.g. \u0000 in text or jsonb), 23 (integrity constraint violation) and
+ * 54 (program limit exceeded).
+ */
+function refusedByDatabase(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.length === 5 && ['22', '23', '54'].includes(code.slice(0, 2));
+}
+
+const isUnavailable = (err: unknown) => isSfError(err, 'SF_ERR_STORAGE') && err.details?.unavailable === true;
+
+/**
  * Moves the results queue into the database. Jobs are grouped into batches (dynamic batcher);
  * a batch is one transaction with one multi-row upsert, and its jobs complete only after the
  * commit. When a batch fails, the sink asks the database `SELECT 1`:
  * - no answer: the database is down. The jobs go back to the queue without spending an attempt
- *   (BullMQ manual rate limit), and the queue pauses with a backoff that doubles up to 30 s, so
- *   nothing is dropped however long the outage lasts;
- * - an answer: the batch held something the database refused. Its items are stored one by one;
- *   the ones refused fail alone (non-retryable), the others are stored.
+ *   (BullMQ manual rate limit), and the sink pauses with a backoff that doubles per failed round
+ *   (1 s, 2 s, ... up to 30 s), so nothing is dropped however long the outage lasts;
+ * - an answer: the batch held something the database refused, or lost its connection. Its items
+ *   are stored one by one: one the database refuses (a data error: SQLSTATE class 22, 23 or 54)
+ *   fails alone (non-retryable); one that fails otherwise (connection cut, deadlock, timeout)
+ *   fails this attempt and is retried with the job's backoff; the others are stored.
  * A result whose shape is wrong fails alone before any SQL runs.
  */
 export function createResultSink(options: ResultSinkOptions) {
@@ -38,6 +52,8 @@ export function createResultSink(options: ResultSinkOptions) {
   const queue = new Queue(config.queues.results, { connection: options.connection, prefix: config.redis.prefix });
   queue.on('error', createErrorLogger(log, 'results queue error'));
   let pauseMs = 0;
+  let pausedUntil = 0;
+  let pausing: Promise<void> = Promise.resolve();
   let stored = 0;
 
   async function reachable(): Promise<boolean> {
@@ -49,7 +65,21 @@ export function createResultSink(options: ResultSinkOptions) {
     }
   }
 
-  const unavailable = (cause: unknown) => new SfError('SF_ERR_STORAGE', `database unavailable: ${(cause as Error).message}`, { cause });
+  /**
+   * The database does not answer: pause taking jobs (the jobs of the failed batch go back to the
+   * queue). One backoff step per round of failures, however many jobs and batches failed in it.
+   */
+  async function pause(cause: unknown): Promise<SfError> {
+    const now = Date.now();
+    if (now >= pausedUntil) {
+      if (pauseMs === 0) log.warn({ err: cause }, 'database unavailable: results stay queued until it is back');
+      pauseMs = Math.min(Math.max(1000, pauseMs * 2), MAX_PAUSE_MS);
+      pausedUntil = now + pauseMs;
+      pausing = queue.rateLimit(pauseMs).catch((err: unknown) => log.warn({ err }, 'cannot pause the results queue'));
+    }
+    await pausing;
+    return new SfError('SF_ERR_STORAGE', `database unavailable: ${(cause as Error).message}`, { cause, details: { unavailable: true } });
+  }
 
   async function store(results: readonly SentimentResult[]): Promise<void> {
     await db.transaction((tx) => upsertResults(tx, results));
@@ -58,28 +88,34 @@ export function createResultSink(options: ResultSinkOptions) {
   async function runBatch(results: SentimentResult[]): Promise<Outcome<void>[]> {
     try {
       await store(results);
+      return finish(results, results.map(() => ({ ok: true, value: undefined })));
     } catch (err) {
-      if (!(await reachable())) throw unavailable(err);
-      log.warn({ err, size: results.length }, 'batch refused by the database: storing its results one by one');
-      const outcomes: Outcome<void>[] = [];
-      for (const result of results) {
-        try {
-          await store([result]);
-          outcomes.push({ ok: true, value: undefined });
-        } catch (itemErr) {
-          if (!(await reachable())) throw unavailable(itemErr);
-          const message = `SF_ERR_BAD_JOB: the database refused result ${JSON.stringify(result.reviewId)}: ${(itemErr as Error).message}`;
-          outcomes.push({ ok: false, error: new UnrecoverableError(message) });
-        }
-      }
-      return finish(results, outcomes);
+      if (!(await reachable())) throw await pause(err);
+      log.warn({ err, size: results.length }, 'batch failed with the database up: storing its results one by one');
     }
-    return finish(results, results.map(() => ({ ok: true, value: undefined })));
+    const outcomes: Outcome<void>[] = [];
+    for (const result of results) {
+      try {
+        await store([result]);
+        outcomes.push({ ok: true, value: undefined });
+      } catch (itemErr) {
+        const id = JSON.stringify(result.reviewId);
+        if (refusedByDatabase(itemErr)) {
+          outcomes.push({ ok: false, error: new UnrecoverableError(`SF_ERR_BAD_JOB: the database refused result ${id}: ${(itemErr as Error).message}`) });
+          continue;
+        }
+        if (!(await reachable())) throw await pause(itemErr);
+        // Not about the data (its connection was cut, a deadlock, a timeout): retried later.
+        outcomes.push({ ok: false, error: new SfError('SF_ERR_STORAGE', `storing result ${id} failed: ${(itemErr as Error).message}`, { cause: itemErr }) });
+      }
+    }
+    return finish(results, outcomes);
   }
 
   function finish(results: readonly SentimentResult[], outcomes: Outcome<void>[]): Outcome<void>[] {
     if (pauseMs > 0) log.info('database reachable again: resuming');
     pauseMs = 0;
+    pausedUntil = 0;
     const ok = results.filter((_, i) => outcomes[i]!.ok);
     stored += ok.length;
     log.debug({ stored: ok.length, total: stored }, 'batch stored');
@@ -105,10 +141,8 @@ export function createResultSink(options: ResultSinkOptions) {
       try {
         await batcher.submit(job.data);
       } catch (err) {
-        if (!isSfError(err, 'SF_ERR_STORAGE')) throw err;
-        if (pauseMs === 0) log.warn({ err }, 'database unavailable: results stay queued until it is back');
-        pauseMs = Math.min(Math.max(1000, pauseMs * 2), MAX_PAUSE_MS);
-        await queue.rateLimit(pauseMs);
+        // Refused (fails for good) or failed (spends an attempt); unavailable: back to the queue.
+        if (!isUnavailable(err)) throw err;
         throw Worker.RateLimitError();
       }
     },

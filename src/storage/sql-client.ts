@@ -33,17 +33,31 @@ export function createPostgresClient(url: string, logger: Logger, poolSize = 4):
     location: `postgres://${parsed.host}${parsed.pathname}`,
     query: async <T,>(text: string, params?: unknown[]) => (await pool.query(text, params)) as unknown as { rows: T[] },
     async transaction(fn) {
-      const client = await pool.connect();
+      // A checked-out client has no pool 'error' listener: without this one, a connection lost
+      // mid-transaction (pg_terminate_backend, a restart) emits an unhandled 'error' and kills
+      // the process. It goes on in the checkout callback itself: a promise would resolve a tick
+      // later, too late for an error read in the same socket chunk as the checkout. A lost
+      // connection, or one that cannot roll back, is destroyed, not returned to the pool.
+      let broken: Error | undefined;
+      const onError = (err: Error) => void (broken ??= err);
+      const client = await new Promise<pg.PoolClient>((resolve, reject) => {
+        pool.connect((err, checkedOut) => {
+          if (err || !checkedOut) return reject(err ?? new Error('the pool returned no client'));
+          checkedOut.on('error', onError);
+          resolve(checkedOut);
+        });
+      });
       try {
         await client.query('BEGIN');
         const result = await fn({ query: async <T,>(text: string, params?: unknown[]) => (await client.query(text, params)) as unknown as { rows: T[] } });
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => void (broken ??= rollbackErr));
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     close: () => (closing ??= pool.end()),
