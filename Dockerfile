@@ -9,6 +9,7 @@ COPY src ./src
 COPY workers ./workers
 COPY producer ./producer
 COPY bin ./bin
+COPY dashboard ./dashboard
 COPY models ./models
 USER node
 CMD ["node", "--import", "tsx", "workers/inference-worker.ts"]

@@ -9,6 +9,7 @@ import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createIngestServer } from './ingest-server.ts';
 import { createSinkApp } from './sink-app.ts';
+import { createStatsServer } from './stats-server.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../workers/inference-worker.ts', import.meta.url));
 
@@ -34,8 +35,9 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 /**
  * `npm start`: everything a newcomer needs in one terminal. Redis from REDIS_URL, or a local
  * redis-server on a free port; N inference worker processes; the result sink (DATABASE_URL, or
- * the embedded PGlite database), logging each stored result; and the ingest API, which also
- * answers result queries. Resolves once everything is ready.
+ * the embedded PGlite database), logging each stored result; the ingest API, which also
+ * answers result queries; and the stats service (dashboard, /v1/stats, /metrics) on
+ * STATS_HTTP_PORT. Resolves once everything is ready.
  */
 export async function startLocalStack(options: LocalStackOptions) {
   const { logger } = options;
@@ -86,9 +88,11 @@ export async function startLocalStack(options: LocalStackOptions) {
       (s) => s.close(),
     );
     const ingest = stack.add('ingest', await createIngestServer(config, logger, { queries: sink.queries }), (s) => s.close());
+    const stats = stack.add('stats', await createStatsServer(config, logger, { queries: sink.queries }), (s) => s.close());
+    logger.info(`dashboard: ${stats.url}/`);
     const example = `curl -s -X POST ${ingest.url}/v1/reviews -H 'content-type: application/json' -d '{"id":"r1","title":"Great phone","text":"Battery lasts two days, love it."}'`;
-    logger.info({ ingest: `${ingest.url}/v1/reviews`, workers: options.workers }, `ready. Send reviews with:\n  ${example}`);
-    return { redisUrl, ingest, sink, close: stack.close };
+    logger.info({ ingest: `${ingest.url}/v1/reviews`, dashboard: `${stats.url}/`, workers: options.workers }, `ready. Send reviews with:\n  ${example}`);
+    return { redisUrl, ingest, sink, stats, close: stack.close };
   } catch (err) {
     await stack.close();
     throw err;

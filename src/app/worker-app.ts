@@ -7,13 +7,15 @@ import { createResultsQueue } from '../queue/queue-setup.ts';
 import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
 import { createReviewWorker } from '../queue/review-worker.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
+import { createWorkerMetrics } from '../stats/worker-metrics.ts';
 
 /** How long a starting worker waits for Redis before it gives up (and its supervisor restarts it). */
 const REDIS_START_TIMEOUT_MS = 60_000;
 
 /**
  * One inference worker process: inference threads (warmed up), the results queue, the BullMQ
- * worker and, when WORKER_HTTP_PORT is set, /healthz and /readyz. Resolves once it is ready.
+ * worker and, when WORKER_HTTP_PORT is set, /healthz, /readyz and Prometheus /metrics. Resolves
+ * once it is ready.
  */
 export async function createWorkerApp(config: Config, logger: Logger) {
   if (!config.redis.url) throw new Error('createWorkerApp needs config.redis.url');
@@ -39,9 +41,10 @@ export async function createWorkerApp(config: Config, logger: Logger) {
     const connection = stack.add('redis', createRedisConnection(config.redis.url, 'worker', logger), closeRedisConnection);
     await waitForRedis(connection, REDIS_START_TIMEOUT_MS);
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
+    const metrics = createWorkerMetrics({ model: pool.info.name, version: pool.info.version });
     const worker = stack.add(
       'review-worker',
-      createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger }),
+      createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger, metrics }),
       (w) => w.close(),
     );
     await worker.waitUntilReady();
@@ -54,11 +57,12 @@ export async function createWorkerApp(config: Config, logger: Logger) {
         const ready = worker.worker.isRunning() && connection.status === 'ready';
         return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', model: pool.info });
       });
+      http.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
       // Closed first on shutdown (reverse order): orchestrators stop routing to a draining worker.
       address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
     }
     logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address }, 'worker ready');
-    return { pool, worker, close: stack.close };
+    return { pool, worker, metrics, url: address, close: stack.close };
   } catch (err) {
     await stack.close();
     throw err;

@@ -62,11 +62,46 @@ export const settings = {
   },
   KEEP_COMPLETED_COUNT: { schema: int(0).default(100_000), doc: 'At most this many completed jobs are kept per queue.' },
   SHUTDOWN_GRACE_MS: { schema: int(0).default(30_000), doc: 'SIGTERM: time to finish and publish batches in flight before a forced exit.' },
-  HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Ingest API listen address.' },
+  HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Listen address of the ingest API and of the stats service.' },
   HTTP_PORT: { schema: int(0, 65_535).default(3000), doc: 'Ingest API port (0 picks a free port).' },
   WORKER_HTTP_PORT: {
     schema: int(0, 65_535).optional(),
-    doc: 'Worker health endpoints (/healthz, /readyz) on this port; unset: none. /readyz answers 200 only after the warm-up inference.',
+    doc: 'Worker health endpoints (/healthz, /readyz) and its Prometheus metrics (/metrics) on this port; unset: none. /readyz answers 200 only after the warm-up inference.',
+  },
+  STATS_HTTP_PORT: {
+    schema: int(0, 65_535).default(3001),
+    doc: 'Stats service port: dashboard, `GET /v1/stats`, Prometheus `GET /metrics` (0 picks a free port).',
+  },
+  STATS_WINDOW_S: {
+    schema: int(10, 86_400).default(300),
+    doc: 'Sliding window of the latency percentiles, batch-size histogram, per-minute model view and backlog rate in `/v1/stats`.',
+  },
+  STATS_CACHE_MS: {
+    schema: int(0, 60_000).default(1000),
+    doc: 'The stats document is computed at most once per this period, however many clients poll it.',
+  },
+  STATS_STREAM_MAXLEN: {
+    schema: int(100, 10_000_000).default(20_000),
+    doc: 'Workers append one entry per batch to the capped stream `<QUEUE_PREFIX>:sf:stats` (XADD MAXLEN ~ this); the stats service keeps at most this many batches in memory.',
+  },
+  DASHBOARD_ALLOW_RETRIES: {
+    schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
+    doc: 'bull-board on the stats service (`/admin/queues`) may retry failed jobs; every other write stays refused. Default: read-only.',
+  },
+  DRIFT_RECENT_S: { schema: int(10, 86_400).default(600), doc: 'Drift: the recent window (ends now).' },
+  DRIFT_REFERENCE_S: { schema: int(10, 7 * 86_400).default(3600), doc: 'Drift: the reference window, just before the recent one.' },
+  DRIFT_MIN_COUNT: {
+    schema: int(1).default(100),
+    doc: 'Drift signals are computed (and can alert) only when each window they compare holds at least this many results.',
+  },
+  DRIFT_PSI_THRESHOLD: { schema: z.coerce.number().positive().default(0.2), doc: 'Alert when the PSI of predicted label shares (recent vs reference) is over this.' },
+  DRIFT_KS_THRESHOLD: {
+    schema: z.coerce.number().positive().max(1).default(0.2),
+    doc: 'Alert when the Kolmogorov-Smirnov statistic of confidence (max probability), recent vs reference, is over this.',
+  },
+  DRIFT_TRUNCATED_THRESHOLD: {
+    schema: z.coerce.number().min(0).max(1).default(0.2),
+    doc: 'Alert when the share of truncated reviews in the recent window is over this.',
   },
   HTTP_BODY_LIMIT_BYTES: { schema: int(1024).default(16 * 1024 * 1024), doc: 'Largest request body; larger gets 413.' },
   MAX_REVIEWS_PER_REQUEST: { schema: int(1, 100_000).default(1000), doc: 'Largest array accepted by POST /v1/reviews.' },

@@ -16,6 +16,9 @@ export interface Config {
   jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number };
   http: { host: string; port: number; bodyLimitBytes: number; maxReviewsPerRequest: number; backlogHighWater: number; retryAfterS: number };
   reviews: { maxTextChars: number };
+  /** The stats service and the per-batch stats stream (src/stats). */
+  stats: { httpPort: number; windowS: number; cacheMs: number; streamMaxLen: number; dashboardAllowRetries: boolean };
+  drift: { recentS: number; referenceS: number; minCount: number; thresholds: { psi: number; ks: number; truncatedShare: number } };
   producer: { chunkSize: number };
   sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
@@ -52,6 +55,19 @@ function group(e: EnvSettings): Config {
       retryAfterS: e.RETRY_AFTER_S,
     },
     reviews: { maxTextChars: e.MAX_TEXT_CHARS },
+    stats: {
+      httpPort: e.STATS_HTTP_PORT,
+      windowS: e.STATS_WINDOW_S,
+      cacheMs: e.STATS_CACHE_MS,
+      streamMaxLen: e.STATS_STREAM_MAXLEN,
+      dashboardAllowRetries: e.DASHBOARD_ALLOW_RETRIES,
+    },
+    drift: {
+      recentS: e.DRIFT_RECENT_S,
+      referenceS: e.DRIFT_REFERENCE_S,
+      minCount: e.DRIFT_MIN_COUNT,
+      thresholds: { psi: e.DRIFT_PSI_THRESHOLD, ks: e.DRIFT_KS_THRESHOLD, truncatedShare: e.DRIFT_TRUNCATED_THRESHOLD },
+    },
     producer: { chunkSize: e.ENQUEUE_CHUNK_SIZE },
     sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },

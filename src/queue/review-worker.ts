@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
@@ -10,6 +10,8 @@ import type { Logger } from '../logging/logger.ts';
 import { createErrorLogger } from './redis-connection.ts';
 import type { ResultPublisher } from '../results/result-publisher.ts';
 import type { SentimentResult } from '../results/result-contract.ts';
+import { createBatchStatsRecorder } from '../stats/batch-stats-recorder.ts';
+import type { WorkerMetrics } from '../stats/worker-metrics.ts';
 import { reviewModelText } from '../tokenize/review-text.ts';
 
 export interface ReviewWorkerOptions {
@@ -18,6 +20,13 @@ export interface ReviewWorkerOptions {
   pool: InferencePool;
   publisher: ResultPublisher;
   logger: Logger;
+  /** This process's Prometheus metrics (worker-app serves them on WORKER_HTTP_PORT). */
+  metrics?: WorkerMetrics;
+}
+
+/** The BullMQ worker name, also the worker id in the stats stream (parsed by the stats service). */
+export function reviewWorkerName(model: { name: string; version: string }): string {
+  return `${os.hostname()}/${process.pid}/${model.name}@${model.version}`.replace(/[:\s]/g, '_');
 }
 
 /** What a completed review job returns (kept small: it is stored in Redis). */
@@ -49,6 +58,16 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   const { config, pool, publisher, logger } = options;
   const validator = createReviewValidator(config.reviews);
   const model = pool.info;
+  const workerName = reviewWorkerName(model);
+  const metrics = options.metrics;
+  const recorder = createBatchStatsRecorder({
+    connection: options.connection,
+    prefix: config.redis.prefix,
+    maxLen: config.stats.streamMaxLen,
+    logger,
+    workerId: workerName,
+    onError: () => metrics?.observeRecordFailure(),
+  });
   let batchSeq = 0;
   if (!model.explanations.supported) {
     // Once per worker process: results will carry no `explanation`, whatever jobs or EXPLAIN ask.
@@ -74,11 +93,14 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       scored = await pool.score(items.map((i) => reviewModelText(i.review)), explainRequest(items));
     } catch (err) {
       log.warn({ err }, 'batch failed: every job will be retried');
+      metrics?.observeBatchFailure(items.length);
       throw toJobError(err);
     }
-    const processedAt = new Date().toISOString();
+    const processedAtMs = Date.now();
+    const processedAt = new Date(processedAtMs).toISOString();
     const inferenceMs = Math.round((scored.stats.tokenizeMs + scored.stats.inferenceMs) * 100) / 100;
     const results: SentimentResult[] = [];
+    const scoredJobs: Job<Review>[] = [];
     const outcomes: Outcome<ReviewJobReturn>[] = scored.items.map((item, i) => {
       const { job, review } = items[i]!;
       if (!item.ok) {
@@ -86,6 +108,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
         log.warn({ jobId: job.id, code: error.code }, 'review failed alone');
         return { ok: false, error: toJobError(error) };
       }
+      scoredJobs.push(job);
       results.push({
         reviewId: review.id,
         productId: review.productId ?? null,
@@ -106,8 +129,24 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       await publisher.publish(results);
     } catch (err) {
       log.warn({ err }, 'publishing results failed: every job will be retried');
+      metrics?.observeBatchFailure(items.length);
       throw toJobError(toSfError(err, 'SF_ERR_REDIS'));
     }
+    // Not awaited: the stats entry never delays nor fails the batch.
+    void recorder.record({
+      processedAt: processedAtMs,
+      size: items.length,
+      inferenceMs,
+      labels: model.labels,
+      items: results.map((r, i) => ({ enqueuedAt: scoredJobs[i]!.timestamp, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated })),
+    });
+    metrics?.observeBatch({
+      size: items.length,
+      inferenceMs,
+      scored: results.length,
+      failed: items.length - results.length,
+      tokens: results.reduce((sum, r) => sum + r.tokens, 0),
+    });
     log.debug({ ...scored.stats, published: results.length }, 'batch done');
     return outcomes;
   }
@@ -135,7 +174,9 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       concurrency: config.worker.concurrency,
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
-      name: `${os.hostname()}/${process.pid}/${model.name}@${model.version}`.replace(/[:\s]/g, '_'),
+      name: workerName,
+      // Completed/failed jobs per minute (queue.getMetrics), read by the stats service.
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       autorun: true,
     },
   );
@@ -148,6 +189,8 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   return {
     worker,
     batcher,
+    /** The worker id (BullMQ worker name, stats stream `w`). */
+    name: workerName,
     /** Resolves when the worker's Redis connections are ready. */
     waitUntilReady: () => worker.waitUntilReady(),
     /**

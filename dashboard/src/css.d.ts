@@ -1,0 +1,2 @@
+// esbuild bundles the CSS this code imports into main.css.
+declare module '*.css';

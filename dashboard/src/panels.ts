@@ -1,0 +1,94 @@
+// The non-chart panels: key figures, queue counts, workers and drift.
+import { byId, el, fillRows, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds } from './format.ts';
+import type { DriftStats, FleetStats, QueueState } from './stats-contract.ts';
+
+function kpi(label: string, value: string, note = '', tone = ''): HTMLElement {
+  return el('div', { class: `kpi ${tone}`.trim() }, el('div', { class: 'kpi-label' }, label), el('div', { class: 'kpi-value' }, value), el('div', { class: 'kpi-note' }, note));
+}
+
+export function renderKpis(stats: FleetStats): void {
+  const lastMinute = stats.model.perMinute.at(-1);
+  const lastFive = stats.throughput.perMinute.slice(-5).reduce((n, m) => n + m.completed, 0);
+  const alerts = stats.drift.alerts.length;
+  byId('kpis').replaceChildren(
+    kpi('Backlog', fmtInt(stats.backlog.waiting), 'reviews waiting'),
+    kpi('Processing rate', `${fmtNum(stats.backlog.ratePerSecond, 1)}/s`, `${fmtInt(lastFive)} completed in 5 min`),
+    kpi('ETA', stats.backlog.waiting === 0 ? 'idle' : fmtSeconds(stats.backlog.etaSeconds), 'to drain the backlog'),
+    kpi('Latency p95', fmtMs(stats.latency.p95Ms), `${fmtInt(stats.latency.count)} results in ${fmtSeconds(stats.latency.windowSeconds)}`),
+    kpi('Mean confidence', fmtPct(lastMinute?.meanConfidence ?? null), lastMinute ? 'last minute with results' : 'no results yet'),
+    kpi('Workers', fmtInt(stats.workers.length), `${new Set(stats.workers.map((w) => w.host)).size} host(s)`, stats.workers.length === 0 ? 'warn' : ''),
+    kpi('Drift', alerts === 0 ? 'OK' : `${alerts} alert${alerts > 1 ? 's' : ''}`, alerts === 0 ? 'within thresholds' : stats.drift.alerts[0]!, alerts === 0 ? 'ok' : 'alert'),
+  );
+}
+
+const STATES: QueueState[] = ['waiting', 'active', 'delayed', 'prioritized', 'paused', 'completed', 'failed'];
+
+export function renderQueueTable(stats: FleetStats): void {
+  const rows = Object.entries(stats.queues).map(([name, q]) =>
+    el(
+      'tr',
+      {},
+      el('th', { scope: 'row' }, name),
+      ...STATES.map((s) => el('td', { class: `num${s === 'failed' && q.counts.failed > 0 ? ' bad' : ''}` }, fmtInt(q.counts[s]))),
+      el('td', { class: 'num' }, q.oldestWaitingAgeMs === null ? '–' : fmtMs(q.oldestWaitingAgeMs)),
+    ),
+  );
+  fillRows(byId('queue-rows'), rows, 'no queues reported', STATES.length + 2);
+}
+
+export function renderWorkers(stats: FleetStats): void {
+  const rows = stats.workers.map((w) =>
+    el(
+      'tr',
+      {},
+      el('td', {}, w.host),
+      el('td', { class: 'num' }, String(w.pid)),
+      el('td', { class: 'model' }, w.model),
+      el('td', { class: 'mono' }, w.version),
+      el('td', { class: 'num' }, fmtInt(w.connections)),
+    ),
+  );
+  fillRows(byId('worker-rows'), rows, 'no worker connected', 5);
+}
+
+interface Signal {
+  name: string;
+  hint: string;
+  value: number | null;
+  threshold: number;
+  format: (v: number | null) => string;
+}
+
+function signalRow(s: Signal): HTMLTableRowElement {
+  const state = s.value === null ? 'na' : s.value > s.threshold ? 'alert' : 'ok';
+  // The meter spans twice the threshold; the tick marks the threshold.
+  const fill = s.value === null ? 0 : Math.min(100, (s.value / (2 * s.threshold)) * 100);
+  return el(
+    'tr',
+    { class: `signal ${state}` },
+    el('th', { scope: 'row' }, s.name, el('div', { class: 'hint' }, s.hint)),
+    el('td', { class: 'num' }, s.format(s.value)),
+    el('td', { class: 'meter-cell' }, el('div', { class: 'meter' }, el('div', { class: 'meter-fill', style: `width:${fill.toFixed(1)}%` }), el('div', { class: 'meter-tick' }))),
+    el('td', { class: 'num muted' }, `> ${s.format(s.threshold)}`),
+    el('td', {}, el('span', { class: `badge ${state}` }, state === 'na' ? 'n/a' : state === 'ok' ? 'ok' : 'alert')),
+  );
+}
+
+function windowText(w: DriftStats['recent']): string {
+  return `${fmtSeconds((Date.parse(w.to) - Date.parse(w.from)) / 1000)} (${fmtInt(w.count)} results)`;
+}
+
+export function renderDrift(stats: FleetStats): void {
+  const d = stats.drift;
+  const three = (v: number | null) => fmtNum(v, 3);
+  const rows = [
+    signalRow({ name: 'PSI', hint: 'predicted label shares', value: d.psi, threshold: d.thresholds.psi, format: three }),
+    signalRow({ name: 'KS', hint: 'confidence distribution', value: d.ks, threshold: d.thresholds.ks, format: three }),
+    signalRow({ name: 'Truncated', hint: 'share of reviews cut', value: d.truncatedShare, threshold: d.thresholds.truncatedShare, format: (v) => fmtPct(v) }),
+  ];
+  byId('drift-rows').replaceChildren(...rows);
+  byId('drift-windows').textContent = `recent ${windowText(d.recent)} · reference ${windowText(d.reference)} · tokens p50 ${fmtInt(d.tokenLength.p50)}, p95 ${fmtInt(d.tokenLength.p95)}, max ${fmtInt(d.tokenLength.max)}`;
+  const alerts = byId('drift-alerts');
+  alerts.replaceChildren(...d.alerts.map((a) => el('li', {}, a)));
+  alerts.hidden = d.alerts.length === 0;
+}

@@ -1,0 +1,42 @@
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+/** The dashboard's front-end source (TypeScript + CSS + index.html). */
+export const DASHBOARD_SOURCE_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+
+/**
+ * Builds the dashboard into `outDir`: index.html, main.js (the app and uPlot, bundled from npm,
+ * minified) and main.css. Nothing is fetched from a CDN and no build output is committed: the
+ * stats service runs this (about 0.1 s) when it starts. Returns the file names written.
+ */
+export async function buildDashboard(outDir: string): Promise<string[]> {
+  await build({
+    absWorkingDir: path.resolve(DASHBOARD_SOURCE_DIR, '..'),
+    entryPoints: { main: path.join(DASHBOARD_SOURCE_DIR, 'src/main.ts') },
+    outdir: outDir,
+    bundle: true,
+    format: 'esm',
+    minify: true,
+    target: ['chrome110', 'firefox110', 'safari16'],
+    legalComments: 'eof',
+    logLevel: 'silent',
+  });
+  await copyFile(path.join(DASHBOARD_SOURCE_DIR, 'index.html'), path.join(outDir, 'index.html'));
+  return (await readdir(outDir)).sort();
+}
+
+/** The dashboard built into a fresh temporary directory; `remove()` deletes it (safe twice). */
+export async function buildDashboardAssets(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sf-dashboard-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  try {
+    await buildDashboard(dir);
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { dir, remove };
+}

@@ -1,0 +1,63 @@
+/**
+ * The document `GET /v1/stats` answers: the contract in docs/stats-api.md, which the
+ * dashboard reads. All times are ISO 8601 strings, durations in ms.
+ */
+
+export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'delayed' | 'prioritized' | 'paused';
+
+export const JOB_STATES: readonly JobState[] = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused'];
+
+export interface QueueStats {
+  counts: Record<JobState, number>;
+  oldestWaitingAgeMs: number | null;
+}
+
+export interface WorkerInfo {
+  host: string;
+  pid: number;
+  model: string;
+  version: string;
+  connections: number;
+}
+
+/** Upper bounds of the batch-size histogram (then +Inf), shared by the stats document and Prometheus. */
+export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+export interface BatchSizeBucket {
+  le: number | '+Inf';
+  count: number;
+}
+
+export interface ModelMinute {
+  minute: string;
+  count: number;
+  labelShares: Record<string, number>;
+  meanConfidence: number;
+}
+
+export interface DriftStats {
+  recent: { from: string; to: string; count: number };
+  reference: { from: string; to: string; count: number };
+  psi: number | null;
+  ks: number | null;
+  truncatedShare: number | null;
+  tokenLength: { p50: number | null; p95: number | null; max: number | null };
+  thresholds: { psi: number; ks: number; truncatedShare: number };
+  alerts: string[];
+}
+
+export interface FleetStats {
+  generatedAt: string;
+  queues: Record<string, QueueStats>;
+  throughput: {
+    perMinute: { minute: string; completed: number; failed: number }[];
+    /** All-time completed / failed review jobs (BullMQ metrics counters). An addition to the first contract. */
+    totals: { completed: number; failed: number };
+  };
+  latency: { windowSeconds: number; count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null };
+  batchSizes: { buckets: BatchSizeBucket[]; mean: number | null };
+  workers: WorkerInfo[];
+  backlog: { waiting: number; ratePerSecond: number; etaSeconds: number | null };
+  model: { perMinute: ModelMinute[] };
+  drift: DriftStats;
+}

@@ -1,0 +1,148 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../logging/logger.ts';
+import { BATCH_SIZE_BUCKETS, JOB_STATES, type FleetStats } from './fleet-stats.ts';
+import type { StatsCollector } from './stats-collector.ts';
+import type { BatchStatsEntry } from './stats-stream.ts';
+
+/** Buckets of the end-to-end (enqueue → result) latency histogram, seconds. */
+export const LATENCY_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+
+const DRIFT_SIGNALS = [
+  ['psi', 'psi'],
+  ['ks', 'ks'],
+  ['truncatedShare', 'truncated_share'],
+] as const;
+
+/** null → NaN: "not enough data" stays visible as a gap rather than a fake 0. */
+const num = (v: number | null) => (v === null ? Number.NaN : v);
+
+/**
+ * The stats service's Prometheus registry. Every scrape refreshes it from the collector
+ * (one cached collect shared by all metrics, so a scrape costs at most one collect):
+ * - gauges from the stats document: queue depths, oldest waiting age, workers, backlog, the
+ *   latency quantiles of the sliding window, drift values and alerts;
+ * - counters from BullMQ's metrics (all-time completed/failed review jobs);
+ * - real histograms and counters from the stats stream: every batch entry the collector reads
+ *   is observed once (batch size, per-review end-to-end latency, tokens, labels, truncation).
+ *   They count from this process's start (plus the stream's backfill at its first collect), so
+ *   use rate()/increase() and do not sum them across several stats replicas.
+ * Process metrics of the stats service itself come from collectDefaultMetrics.
+ */
+export function createStatsRegistry(options: { collector: StatsCollector; logger: Logger }): Registry {
+  const { collector } = options;
+  const log = options.logger.child({ component: 'stats-prometheus' });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  let refreshing: Promise<void> | undefined;
+  let failing = false;
+  const refresh = (): Promise<void> =>
+    (refreshing ??= collector
+      .collect()
+      .then(
+        (stats) => {
+          up.set(1);
+          failing = false;
+          update(stats);
+        },
+        (err: unknown) => {
+          up.set(0);
+          if (!failing) log.warn({ err }, 'stats collect failed: /metrics serves the last values (sf_stats_up 0)');
+          failing = true;
+        },
+      )
+      .finally(() => {
+        refreshing = undefined;
+      }));
+  const collect = () => refresh();
+
+  const up = new Gauge({ name: 'sf_stats_up', help: '1 when the last stats collect succeeded (Redis answered), else 0.', registers, collect });
+  const queueJobs = new Gauge({ name: 'sf_queue_jobs', help: 'Jobs per queue and state (BullMQ getJobCounts).', labelNames: ['queue', 'state'] as const, registers, collect });
+  const oldestWaiting = new Gauge({
+    name: 'sf_queue_oldest_waiting_age_seconds',
+    help: 'Age of the oldest waiting job per queue (0 when none waits).',
+    labelNames: ['queue'] as const,
+    registers,
+    collect,
+  });
+  const completedTotal = new Counter({ name: 'sf_jobs_completed_total', help: 'Review jobs completed, all time (BullMQ metrics).', labelNames: ['queue'] as const, registers, collect });
+  const failedTotal = new Counter({ name: 'sf_jobs_failed_total', help: 'Review jobs failed for good, all time (BullMQ metrics).', labelNames: ['queue'] as const, registers, collect });
+  const workers = new Gauge({ name: 'sf_workers', help: 'Worker processes alive on the reviews queue, per model version.', labelNames: ['model', 'version'] as const, registers, collect });
+  const backlogEta = new Gauge({ name: 'sf_backlog_eta_seconds', help: 'Waiting reviews / recent completion rate (NaN when nothing completes).', registers, collect });
+  const rate = new Gauge({ name: 'sf_backlog_rate_per_second', help: 'Reviews scored per second over the last minute (stats stream).', registers, collect });
+  const latencyWindow = new Gauge({
+    name: 'sf_e2e_latency_window_seconds',
+    help: 'Enqueue → result latency quantiles (nearest rank) over STATS_WINDOW_S (NaN when empty).',
+    labelNames: ['quantile'] as const,
+    registers,
+    collect,
+  });
+  const psi = new Gauge({ name: 'sf_drift_psi', help: 'PSI of predicted label shares, recent vs reference window (NaN below DRIFT_MIN_COUNT results per window).', registers, collect });
+  const ks = new Gauge({ name: 'sf_drift_ks', help: 'Kolmogorov-Smirnov statistic of confidence, recent vs reference window (NaN below DRIFT_MIN_COUNT).', registers, collect });
+  const truncatedShare = new Gauge({ name: 'sf_drift_truncated_share', help: 'Share of truncated reviews in the recent window (NaN below DRIFT_MIN_COUNT).', registers, collect });
+  const alert = new Gauge({ name: 'sf_drift_alert', help: '1 when the drift signal is over its threshold, else 0.', labelNames: ['signal'] as const, registers, collect });
+  const threshold = new Gauge({ name: 'sf_drift_threshold', help: 'Alert threshold of each drift signal.', labelNames: ['signal'] as const, registers, collect });
+  const driftCount = new Gauge({ name: 'sf_drift_window_results', help: 'Results in the drift windows.', labelNames: ['window'] as const, registers, collect });
+
+  const batchSize = new Histogram({ name: 'sf_batch_size', help: 'Reviews per batch, fleet-wide (stats stream).', buckets: [...BATCH_SIZE_BUCKETS], registers, collect });
+  const latency = new Histogram({ name: 'sf_e2e_latency_seconds', help: 'Enqueue → result latency per review, fleet-wide (stats stream).', buckets: LATENCY_BUCKETS_S, registers, collect });
+  const tokens = new Counter({ name: 'sf_tokens_total', help: 'Tokens the model saw in scored reviews, fleet-wide (stats stream).', registers, collect });
+  const scored = new Counter({ name: 'sf_reviews_scored_total', help: 'Scored reviews by predicted label, fleet-wide (stats stream).', labelNames: ['label'] as const, registers, collect });
+  const truncated = new Counter({ name: 'sf_reviews_truncated_total', help: 'Scored reviews that were truncated, fleet-wide (stats stream).', registers, collect });
+  const batches = new Counter({ name: 'sf_batches_total', help: 'Scored batches, fleet-wide (stats stream).', registers, collect });
+
+  collector.window.onEntries((added: readonly BatchStatsEntry[]) => {
+    for (const e of added) {
+      batches.inc();
+      batchSize.observe(e.size);
+      for (let i = 0; i < e.latencyMs.length; i++) {
+        latency.observe(e.latencyMs[i]! / 1000);
+        scored.inc({ label: e.labels[e.labelIndex[i]!]! });
+      }
+      const sumTokens = e.tokens.reduce((a, b) => a + b, 0);
+      if (sumTokens > 0) tokens.inc(sumTokens);
+      const sumTruncated = e.truncated.reduce((a, b) => a + b, 0);
+      if (sumTruncated > 0) truncated.inc(sumTruncated);
+    }
+  });
+
+  let lastUpdated: FleetStats | undefined;
+  function update(stats: FleetStats): void {
+    if (stats === lastUpdated) return; // a cached document: nothing new
+    lastUpdated = stats;
+    queueJobs.reset();
+    oldestWaiting.reset();
+    for (const [queue, q] of Object.entries(stats.queues)) {
+      for (const state of JOB_STATES) queueJobs.set({ queue, state }, q.counts[state]);
+      oldestWaiting.set({ queue }, (q.oldestWaitingAgeMs ?? 0) / 1000);
+    }
+    // All-time BullMQ counts: counters set to the value read (reset + inc), monotonic as long as Redis keeps its keys.
+    const reviewsQueue = collector.queueNames.reviews;
+    completedTotal.reset();
+    completedTotal.inc({ queue: reviewsQueue }, stats.throughput.totals.completed);
+    failedTotal.reset();
+    failedTotal.inc({ queue: reviewsQueue }, stats.throughput.totals.failed);
+    workers.reset();
+    for (const w of stats.workers) workers.inc({ model: w.model, version: w.version });
+    backlogEta.set(num(stats.backlog.etaSeconds));
+    rate.set(stats.backlog.ratePerSecond);
+    const ms = (v: number | null) => (v === null ? Number.NaN : v / 1000);
+    latencyWindow.set({ quantile: '0.5' }, ms(stats.latency.p50Ms));
+    latencyWindow.set({ quantile: '0.95' }, ms(stats.latency.p95Ms));
+    latencyWindow.set({ quantile: '0.99' }, ms(stats.latency.p99Ms));
+    const d = stats.drift;
+    psi.set(num(d.psi));
+    ks.set(num(d.ks));
+    truncatedShare.set(num(d.truncatedShare));
+    for (const [key, signal] of DRIFT_SIGNALS) {
+      const value = d[key];
+      alert.set({ signal }, value !== null && value > d.thresholds[key] ? 1 : 0);
+      threshold.set({ signal }, d.thresholds[key]);
+    }
+    driftCount.set({ window: 'recent' }, d.recent.count);
+    driftCount.set({ window: 'reference' }, d.reference.count);
+  }
+
+  return registry;
+}

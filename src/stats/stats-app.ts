@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/load-config.ts';
+import { SfError, isSfError } from '../errors/sf-error.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { ResultQueries } from '../storage/result-queries.ts';
+import { resultRoutes } from '../storage/result-routes.ts';
+import type { StatsCollector } from './stats-collector.ts';
+
+export interface StatsAppOptions {
+  collector: Pick<StatsCollector, 'collect'>;
+  /** The stats service's Prometheus registry (prometheus.ts), served at GET /metrics. */
+  registry: Registry;
+  /** When given, the stored-result routes (/v1/results, /v1/products, /v1/timeseries) are served too. */
+  queries?: ResultQueries | undefined;
+  /** The dashboard's static files, served at / (index.html); unset: a plain page linking the endpoints. */
+  staticDir?: string | undefined;
+  logger: Logger;
+  config: Config;
+  /**
+   * Extension hook, run on the root instance (not encapsulated) before the app is ready:
+   * more routes, bull-board, hooks. Registering a path already served here fails start-up.
+   */
+  register?: ((app: FastifyInstance) => Promise<void>) | undefined;
+}
+
+const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>sentiment-fleet stats</title>
+<h1>sentiment-fleet stats</h1><ul><li><a href="/v1/stats">/v1/stats</a> (JSON, docs/stats-api.md)</li>
+<li><a href="/metrics">/metrics</a> (Prometheus)</li></ul>`;
+
+function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+/**
+ * The stats service (fastify, not listening): GET /v1/stats (the stats document,
+ * docs/stats-api.md), GET /metrics (Prometheus), /healthz, /readyz, the dashboard's static
+ * files at / and, with `queries`, the stored-result routes for the product view. A failed
+ * collect (Redis away) answers 503 SF_ERR_REDIS with Retry-After.
+ */
+export function buildStatsApp(options: StatsAppOptions) {
+  const { collector, registry, config } = options;
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'stats-http' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((err: FastifyError | SfError, request, reply) => {
+    if (isSfError(err)) {
+      const status = err.code === 'SF_ERR_VALIDATION' ? 400 : err.retryable ? 503 : 500;
+      if (status === 503) reply.header('retry-after', String(config.http.retryAfterS));
+      if (status === 500) request.log.error({ err }, 'stats request failed');
+      return reply.code(status).send(errorBody(err.code, status === 500 ? 'internal error' : err.message));
+    }
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err }, 'stats request failed');
+      return reply.code(status).send(errorBody('SF_ERR_INTERNAL', 'internal error'));
+    }
+    return reply.code(status).send(errorBody(err.code ?? 'SF_ERR_HTTP', err.message));
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('SF_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`)));
+
+  async function collect() {
+    try {
+      return await collector.collect();
+    } catch (err) {
+      throw isSfError(err) ? err : new SfError('SF_ERR_REDIS', 'the stats cannot be read from Redis, try again later', { cause: err });
+    }
+  }
+
+  app.get('/v1/stats', async (_request, reply) => reply.header('cache-control', 'no-store').send(await collect()));
+  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await collector.collect();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'redis unreachable' });
+    }
+  });
+
+  if (options.queries) void app.register(resultRoutes, { queries: options.queries });
+
+  const staticDir = options.staticDir ? path.resolve(options.staticDir) : undefined;
+  if (staticDir && existsSync(staticDir)) {
+    void app.register(fastifyStatic, { root: staticDir, prefix: '/', index: 'index.html' });
+  } else {
+    if (staticDir) options.logger.warn({ staticDir }, 'dashboard directory not found: / serves a plain page');
+    app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PLACEHOLDER));
+  }
+
+  if (options.register) {
+    const hook = options.register;
+    // Like fastify-plugin: run on the root instance, so what it adds is not encapsulated.
+    const plugin = Object.assign(async (instance: unknown) => hook(instance as FastifyInstance), { [Symbol.for('skip-override')]: true });
+    void app.register(plugin);
+  }
+  return app;
+}

@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/load-config.ts';
+import type { Logger } from '../logging/logger.ts';
+import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
+import type { FleetStats } from './fleet-stats.ts';
+import { readQueueStats, readThroughput, readWorkers } from './queue-stats.ts';
+import { createStatsWindow, type StatsWindow } from './stats-window.ts';
+import { batchSizeStats, driftStats, latencyStats, modelPerMinute, recentRate } from './window-stats.ts';
+
+export interface StatsCollectorOptions {
+  config: Config;
+  /** A Redis connection the collector may use (not closed by it). */
+  connection: Redis;
+  logger: Logger;
+  /** Injected in tests; defaults to Date.now. */
+  now?: () => number;
+}
+
+/** The backlog ETA's completion rate is measured over this period. */
+export const RATE_WINDOW_MS = 60_000;
+
+/**
+ * Computes the stats document (docs/stats-api.md) from cheap reads only: BullMQ counts,
+ * metrics and CLIENT LIST per queue, the tail of the wait list, and the stats stream read
+ * incrementally into memory (stats-window.ts). The document is cached for STATS_CACHE_MS and
+ * concurrent callers share one computation, so many dashboards cost one collect per period.
+ */
+export function createStatsCollector(options: StatsCollectorOptions) {
+  const { config, connection, logger } = options;
+  const now = options.now ?? Date.now;
+  const log = logger.child({ component: 'stats-collector' });
+  const reviews = createReviewsQueue(connection, config, log);
+  const results = createResultsQueue(connection, config, log);
+  const windowMs = config.stats.windowS * 1000;
+  const window: StatsWindow = createStatsWindow({
+    connection,
+    prefix: config.redis.prefix,
+    retainMs: Math.max(windowMs, RATE_WINDOW_MS, (config.drift.recentS + config.drift.referenceS) * 1000),
+    maxEntries: config.stats.streamMaxLen,
+    logger: log,
+  });
+
+  let cached: { at: number; stats: FleetStats } | undefined;
+  let inflight: Promise<FleetStats> | undefined;
+  let collections = 0;
+
+  async function compute(): Promise<FleetStats> {
+    const t = now();
+    const [reviewStats, resultStats, throughput, workers] = await Promise.all([
+      readQueueStats(reviews, t),
+      readQueueStats(results, t),
+      readThroughput(reviews, t),
+      readWorkers(reviews),
+      window.refresh(t),
+    ]);
+    const entries = window.entries();
+    const ratePerSecond = recentRate(entries, t, RATE_WINDOW_MS);
+    // The backlog: every review not yet taken (waiting, prioritized, or waiting in a paused queue).
+    const waiting = reviewStats.counts.waiting + reviewStats.counts.prioritized + reviewStats.counts.paused;
+    collections++;
+    return {
+      generatedAt: new Date(t).toISOString(),
+      queues: { [config.queues.reviews]: reviewStats, [config.queues.results]: resultStats },
+      throughput,
+      latency: latencyStats(entries, t - windowMs, config.stats.windowS),
+      batchSizes: batchSizeStats(entries, t - windowMs),
+      workers,
+      backlog: {
+        waiting,
+        ratePerSecond,
+        etaSeconds: waiting === 0 ? 0 : ratePerSecond > 0 ? waiting / ratePerSecond : null,
+      },
+      model: { perMinute: modelPerMinute(entries, t - windowMs) },
+      drift: driftStats(entries, t, config.drift),
+    };
+  }
+
+  return {
+    queueNames: { ...config.queues },
+    /** The stats stream's in-memory window (its entries feed the Prometheus histograms). */
+    window,
+    /** How many documents were computed (not served from the cache). */
+    collections: () => collections,
+    /** The stats document, at most STATS_CACHE_MS old. Rejects when Redis fails. */
+    collect(): Promise<FleetStats> {
+      if (cached && now() - cached.at < config.stats.cacheMs) return Promise.resolve(cached.stats);
+      inflight ??= compute()
+        .then((stats) => {
+          cached = { at: now(), stats };
+          return stats;
+        })
+        .finally(() => {
+          inflight = undefined;
+        });
+      return inflight;
+    },
+    async close(): Promise<void> {
+      await Promise.all([reviews.close(), results.close()]);
+    },
+  };
+}
+
+export type StatsCollector = ReturnType<typeof createStatsCollector>;

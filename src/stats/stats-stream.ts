@@ -1,0 +1,84 @@
+/**
+ * The per-batch stats stream: one compact entry per scored batch, appended by workers
+ * (batch-stats-recorder.ts) and read incrementally by the stats service (stats-window.ts).
+ *
+ * Key: `${QUEUE_PREFIX}:sf:stats` (same hash tag as the queues under a `{…}` prefix). Fields:
+ *   ts  processedAt of the batch, epoch ms (worker clock)
+ *   w   worker id: the BullMQ worker name `${host}/${pid}/${model}@${version}`
+ *   n   batch size (every item of the batch, failed ones included, like results' batchSize)
+ *   ms  tokenization + model time of the batch
+ *   d   JSON of per-item arrays over the scored items (same order, same length):
+ *       { "labels": [model labels], "lat": [enqueue → result ms], "y": [index into labels],
+ *         "c": [max probability], "tok": [tokens], "tr": [0 | 1 truncated] }
+ */
+
+export function statsStreamKey(prefix: string): string {
+  return `${prefix}:sf:stats`;
+}
+
+export interface BatchStatsEntry {
+  /** Stream id (Redis time), the reader's cursor. */
+  id: string;
+  /** processedAt, epoch ms. */
+  ts: number;
+  worker: string;
+  size: number;
+  inferenceMs: number;
+  labels: string[];
+  latencyMs: number[];
+  labelIndex: number[];
+  confidence: number[];
+  tokens: number[];
+  truncated: number[];
+  /** Per-entry sums, computed once when read, so window stats cost O(batches), not O(reviews). */
+  sums: { labelCounts: number[]; confidence: number; truncated: number; tokens: number; maxTokens: number | null };
+}
+
+export type BatchStatsInput = Omit<BatchStatsEntry, 'id' | 'sums'>;
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Field/value pairs for XADD. */
+export function encodeBatchEntry(e: BatchStatsInput): string[] {
+  const d = JSON.stringify({ labels: e.labels, lat: e.latencyMs, y: e.labelIndex, c: e.confidence, tok: e.tokens, tr: e.truncated });
+  return ['ts', String(e.ts), 'w', e.worker, 'n', String(e.size), 'ms', String(e.inferenceMs), 'd', d];
+}
+
+const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+
+/** One XRANGE reply entry → an entry, or undefined when it is malformed (it is skipped). */
+export function decodeBatchEntry(id: string, fields: string[]): BatchStatsEntry | undefined {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+  const ts = Number(f.get('ts'));
+  const size = Number(f.get('n'));
+  if (!Number.isFinite(ts) || !Number.isInteger(size) || size < 0) return undefined;
+  let d: Record<string, unknown>;
+  try {
+    d = JSON.parse(f.get('d') ?? '') as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const { labels, lat, y, c, tok, tr } = d;
+  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) return undefined;
+  if (!isNumArray(lat) || !isNumArray(y) || !isNumArray(c) || !isNumArray(tok) || !isNumArray(tr)) return undefined;
+  const n = lat.length;
+  if (y.length !== n || c.length !== n || tok.length !== n || tr.length !== n) return undefined;
+  if (y.some((i) => !Number.isInteger(i) || i < 0 || i >= labels.length)) return undefined;
+  const labelCounts = labels.map(() => 0);
+  for (const i of y) labelCounts[i]!++;
+  return {
+    id,
+    ts,
+    worker: f.get('w') ?? '',
+    size,
+    inferenceMs: Number(f.get('ms')) || 0,
+    labels: labels as string[],
+    latencyMs: lat,
+    labelIndex: y,
+    confidence: c,
+    tokens: tok,
+    truncated: tr,
+    sums: { labelCounts, confidence: sum(c), truncated: sum(tr), tokens: sum(tok), maxTokens: tok.length > 0 ? Math.max(...tok) : null },
+  };
+}
