@@ -18,21 +18,8 @@ export interface ProductSummary {
   negativeShare: number | null;
 }
 
-export interface StoredResult {
-  reviewId: string;
-  productId: string | null;
-  label: string;
-  score: number;
-  scores: Record<string, number>;
-  model: { name: string; version: string };
-  tokens: number;
-  truncated: boolean;
-  batchSize: number;
-  timings: { queuedMs: number; inferenceMs: number };
-  processedAt: string;
-  storedAt: string;
-  explanation?: SentimentResult['explanation'];
-}
+/** A stored result: the result contract plus when it was first stored. */
+export type StoredResult = SentimentResult & { storedAt: string };
 
 const SELECT_RESULT = `SELECT review_id, product_id, label, score, scores, model_name, model_version, tokens, truncated,
   batch_size, queued_ms, inference_ms, processed_at, stored_at, explanation FROM sentiment_results`;
