@@ -44,7 +44,8 @@ export async function openQueues(config: Config) {
   const opts = { connection: { url: config.redis.url! }, prefix: config.redis.prefix };
   const reviews = new Queue(config.queues.reviews, opts);
   const results = new Queue<SentimentResult>(config.queues.results, opts);
-  const reviewEvents = new QueueEvents(config.queues.reviews, opts);
+  // From the stream's start (each test has a fresh prefix): '$' could miss the first events.
+  const reviewEvents = new QueueEvents(config.queues.reviews, { ...opts, lastEventId: '0-0' });
   await Promise.all([reviews.waitUntilReady(), results.waitUntilReady(), reviewEvents.waitUntilReady()]);
   return {
     connection,
@@ -54,23 +55,11 @@ export async function openQueues(config: Config) {
     reviewEvents,
     /** Resolves when `count` review jobs have reached a final state (completed, or failed for good). */
     settled(count: number, timeoutMs = 30_000): Promise<void> {
-      return new Promise((resolve, reject) => {
-        let done = 0;
-        const timer = setTimeout(() => reject(new Error(`only ${done} of ${count} jobs settled in ${timeoutMs} ms`)), timeoutMs);
-        const check = async () => {
-          const c = await reviews.getJobCounts('completed', 'failed');
-          done = (c.completed ?? 0) + (c.failed ?? 0);
-          if (done >= count) {
-            clearTimeout(timer);
-            reviewEvents.off('completed', check);
-            reviewEvents.off('failed', check);
-            resolve();
-          }
-        };
-        reviewEvents.on('completed', check);
-        reviewEvents.on('failed', check);
-        void check();
-      });
+      return waitForCounts(reviews, (c) => (c.completed ?? 0) + (c.failed ?? 0) >= count, timeoutMs, `${count} jobs settled`);
+    },
+    /** Resolves when at least `count` review jobs are active (or already done). */
+    active(count: number, timeoutMs = 30_000): Promise<void> {
+      return waitForCounts(reviews, (c) => (c.active ?? 0) + (c.completed ?? 0) + (c.failed ?? 0) >= count, timeoutMs, `${count} jobs active`);
     },
     async resultJobs(): Promise<Job<SentimentResult>[]> {
       return results.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
@@ -85,6 +74,17 @@ export async function openQueues(config: Config) {
       connection.disconnect();
     },
   };
+}
+
+/** Polls a queue's job counts (bounded) until `done` holds; job counts cannot miss an event. */
+async function waitForCounts(queue: Queue, done: (c: Record<string, number>) => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await queue.getJobCounts('active', 'completed', 'failed', 'waiting', 'delayed');
+    if (done(counts)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 export type TestQueues = Awaited<ReturnType<typeof openQueues>>;

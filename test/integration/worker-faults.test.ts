@@ -22,20 +22,6 @@ afterAll(async () => {
 const longReviews = (n: number, start = 0) =>
   Array.from({ length: n }, (_, i) => ({ id: `long-${start + i}`, text: `I love this great phone, review number ${start + i} and it works well. `.repeat(8) }));
 
-/** Resolves when `count` jobs have become active. */
-function activeJobs(events: { on(e: 'active', f: () => void): void; off(e: 'active', f: () => void): void }, count: number): Promise<void> {
-  return new Promise((resolve) => {
-    let seen = 0;
-    const onActive = () => {
-      if (++seen >= count) {
-        events.off('active', onActive);
-        resolve();
-      }
-    };
-    events.on('active', onActive);
-  });
-}
-
 describe('worker failure modes', () => {
   it('keeps job locks renewed while a long batch computes (inference off the main thread)', async () => {
     const env = testEnv(redis.url, slow.dir, { LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '500', BATCH_MAX_SIZE: '64', BATCH_MAX_WAIT_MS: '500' });
@@ -56,7 +42,7 @@ describe('worker failure modes', () => {
     try {
       await worker.ready;
       await q.producer.enqueueMany(longReviews(64));
-      await activeJobs(q.reviewEvents, 64); // all 64 in one batch, held by the child
+      await q.active(64); // all 64 in one batch, held by the child
       void thief.run();
       await q.settled(64, 60_000);
       const results = await q.resultJobs();
@@ -81,7 +67,7 @@ describe('worker failure modes', () => {
     try {
       await child.ready;
       await q.producer.enqueueMany(longReviews(96));
-      await activeJobs(q.reviewEvents, 16);
+      await q.active(16);
       child.child.kill('SIGTERM');
       const exit = await child.exited;
       expect(exit, child.output()).toEqual({ code: 0, signal: null });
@@ -115,7 +101,7 @@ describe('worker failure modes', () => {
     try {
       await child.ready;
       await q.producer.enqueueMany(longReviews(48));
-      await activeJobs(q.reviewEvents, 16);
+      await q.active(16);
       child.child.kill('SIGKILL');
       expect((await child.exited).signal).toBe('SIGKILL');
       const activeAtKill = (await q.reviews.getJobCounts('active')).active!;
@@ -142,7 +128,7 @@ describe('worker failure modes', () => {
     q.reviewEvents.on('failed', ({ failedReason }) => failures.push(failedReason));
     try {
       await q.producer.enqueueMany(longReviews(16));
-      await activeJobs(q.reviewEvents, 16);
+      await q.active(16);
       await app.pool.crashOneThread();
       await q.settled(16, 60_000);
       expect(failures).toEqual([]); // no job failed for good
