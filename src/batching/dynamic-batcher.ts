@@ -76,3 +76,14 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
 }
 
 export type DynamicBatcher<T, R> = ReturnType<typeof createDynamicBatcher<T, R>>;
+
+/**
+ * Closes a job consumer that feeds a batcher: stop taking jobs, close the open batch at once (its
+ * jobs are held by the consumer, which waits for them), then wait for every batch in flight.
+ */
+export async function closeWithBatcher(consumer: { close(): Promise<void> }, batcher: { drain(): void; idle(): Promise<void> }): Promise<void> {
+  const closed = consumer.close();
+  batcher.drain();
+  await closed;
+  await batcher.idle();
+}

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
+import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSerializedSfError, toSfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
@@ -198,12 +198,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
      * scored and published, then closes the worker. Safe to call twice.
      */
     close(): Promise<void> {
-      closing ??= (async () => {
-        const closed = worker.close();
-        batcher.drain();
-        await closed;
-        await batcher.idle();
-      })();
+      closing ??= closeWithBatcher(worker, batcher);
       return closing;
     },
   };

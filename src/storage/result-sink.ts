@@ -1,6 +1,6 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
+import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -166,10 +166,7 @@ export function createResultSink(options: ResultSinkOptions) {
     /** Stops taking jobs, commits the batches in flight, closes. Safe to call twice. */
     close(): Promise<void> {
       closing ??= (async () => {
-        const closed = worker.close();
-        batcher.drain();
-        await closed;
-        await batcher.idle();
+        await closeWithBatcher(worker, batcher);
         await queue.close();
       })();
       return closing;
