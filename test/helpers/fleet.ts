@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,4 +100,19 @@ export function reviews(n: number, start = 0): { id: string; text: string; title
     id: `r-${start + i}`,
     text: (start + i) % 2 === 0 ? `I love this great phone number ${i}` : `terrible broken waste number ${i}`,
   }));
+}
+
+/** For a test file's top level: a tiny model directory for its tests, removed after them. */
+export function useTempModel(options: TinyModelOptions = {}): { readonly dir: string } {
+  let model: Awaited<ReturnType<typeof tempModel>> | undefined;
+  beforeAll(async () => {
+    model = await tempModel(options);
+  });
+  afterAll(() => model?.remove());
+  return {
+    get dir(): string {
+      if (!model) throw new Error('useTempModel: the model is not written yet (read .dir inside a test)');
+      return model.dir;
+    },
+  };
 }

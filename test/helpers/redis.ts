@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -135,4 +136,25 @@ async function startLocalTestRedis(): Promise<TestRedis> {
 
 export async function startTestRedis(): Promise<TestRedis> {
   return (await isDockerAvailable()) ? startContainerRedis() : startLocalTestRedis();
+}
+
+/**
+ * For a test file's top level: starts a test Redis before its tests and stops it after them
+ * (then runs `after`, e.g. dropping a database). Read `.current` inside tests and hooks.
+ */
+export function useTestRedis(after?: () => Promise<void> | void): { readonly current: TestRedis } {
+  let redis: TestRedis | undefined;
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+    await after?.();
+  });
+  return {
+    get current(): TestRedis {
+      if (!redis) throw new Error('useTestRedis: Redis is not started yet (read .current inside a test)');
+      return redis;
+    },
+  };
 }

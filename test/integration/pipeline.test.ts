@@ -1,24 +1,15 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { reviewIdToJobId } from '../../src/queue/job-id.ts';
-import { PROJECT_ROOT, openQueues, reviews, startWorker, tempModel, testEnv, type TestQueues } from '../helpers/fleet.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { PROJECT_ROOT, openQueues, reviews, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
+import { useTestRedis } from '../helpers/redis.ts';
 
-let redis: TestRedis;
-let model: Awaited<ReturnType<typeof tempModel>>;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  model = await tempModel();
-});
-afterAll(async () => {
-  await redis?.stop();
-  model?.remove();
-});
+const redis = useTestRedis();
+const model = useTempModel();
 
 async function withFleet(extra: Record<string, string>, body: (q: TestQueues, env: Record<string, string>) => Promise<void>) {
-  const env = testEnv(redis.url, model.dir, extra);
+  const env = testEnv(redis.current.url, model.dir, extra);
   const queues = await openQueues(defaultConfig(env));
   const worker = await startWorker(env);
   try {

@@ -1,24 +1,17 @@
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { openQueues, PROJECT_ROOT, startWorker, testEnv } from '../helpers/fleet.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { useTestRedis } from '../helpers/redis.ts';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
 const N = 10_000;
 const DEFAULT_MODEL = path.join(PROJECT_ROOT, 'models/review-sentiment-en');
 const database = await createTestDatabase();
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-  await database?.drop();
-});
+const redis = useTestRedis(() => database?.drop());
 
 const reviews = Array.from({ length: N }, (_, i) => ({
   id: `e2e-${i}`,
@@ -28,7 +21,7 @@ const reviews = Array.from({ length: N }, (_, i) => ({
 
 describe.skipIf(!database)(`producer → workers → results → sink → PostgreSQL${database ? '' : ' (skipped: no PostgreSQL at TEST_PG_ADMIN_URL)'}`, () => {
   it(`stores exactly ${N} rows for ${N} reviews, with the sink SIGKILLed once mid-run and restarted`, async () => {
-    const env = testEnv(redis.url, DEFAULT_MODEL, {
+    const env = testEnv(redis.current.url, DEFAULT_MODEL, {
       DATABASE_URL: database!.url,
       LOCK_DURATION_MS: '2000',
       STALLED_INTERVAL_MS: '1000',

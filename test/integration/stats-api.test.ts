@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createStatsServer } from '../../src/app/stats-server.ts';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
 import type { SentimentResult } from '../../src/results/result-contract.ts';
@@ -11,20 +11,11 @@ import { createStatsRegistry } from '../../src/stats/prometheus.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';
 import { createStatsCollector } from '../../src/stats/stats-collector.ts';
 import { statsStreamKey } from '../../src/stats/stats-stream.ts';
-import { openQueues, reviews, silentLogger, startWorker, tempModel, testEnv, type TestQueues } from '../helpers/fleet.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { openQueues, reviews, silentLogger, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
+import { useTestRedis } from '../helpers/redis.ts';
 
-let redis: TestRedis;
-let model: Awaited<ReturnType<typeof tempModel>>;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  model = await tempModel();
-});
-afterAll(async () => {
-  await redis?.stop();
-  model?.remove();
-});
+const redis = useTestRedis();
+const model = useTempModel();
 
 interface Fleet {
   q: TestQueues;
@@ -41,7 +32,7 @@ function statsApp(config: Config, connection: Redis, now?: () => number) {
 }
 
 async function withFleet(extra: Record<string, string>, body: (f: Fleet) => Promise<void>) {
-  const env = testEnv(redis.url, model.dir, { WORKER_HTTP_PORT: '0', STATS_CACHE_MS: '0', ...extra });
+  const env = testEnv(redis.current.url, model.dir, { WORKER_HTTP_PORT: '0', STATS_CACHE_MS: '0', ...extra });
   const config = defaultConfig(env);
   const q = await openQueues(config);
   const worker = await startWorker(env);

@@ -10,20 +10,13 @@ import { createPgliteClient, createPostgresClient, type SqlClient } from '../../
 import { seededRandom } from '../../src/training/seeded-random.ts';
 import { silentLogger } from '../helpers/fleet.ts';
 import { createTestDatabase, redactedAdminUrl, terminateConnections } from '../helpers/postgres.ts';
-import { startTestRedis, uniqueName, type TestRedis } from '../helpers/redis.ts';
+import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 import { expectedStored, makeResult, pollUntil, withoutStoredAt } from '../helpers/results.ts';
 import { startSink } from '../helpers/sink.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 
 const database = await createTestDatabase();
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-  await database?.drop();
-});
+const redis = useTestRedis(() => database?.drop());
 
 interface Backend {
   name: string;
@@ -193,7 +186,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
   });
 
   test('sink: a malformed or refused result fails alone, its batch is stored; re-delivery stores one row each', async () => {
-    const h = await startSink(redis.url, db);
+    const h = await startSink(redis.current.url, db);
     try {
       const prefix = uniqueName('sink');
       const good = Array.from({ length: 40 }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix }));
@@ -242,7 +235,7 @@ describe.skipIf(!database)(`sink faults on PostgreSQL${database ? '' : ` (skippe
     const url = new URL(database!.url);
     url.searchParams.set('application_name', applicationName);
     const db = createPostgresClient(url.toString(), silentLogger);
-    const h = await startSink(redis.url, db, { SINK_BATCH_MAX_SIZE: '50' });
+    const h = await startSink(redis.current.url, db, { SINK_BATCH_MAX_SIZE: '50' });
     const N = 3000;
     const prefix = uniqueName('kill');
     try {
@@ -279,7 +272,7 @@ describe.skipIf(!database)(`sink faults on PostgreSQL${database ? '' : ` (skippe
     const url = new URL(database!.url);
     url.host = `127.0.0.1:${proxy.port}`;
     const db = createPostgresClient(url.toString(), silentLogger);
-    const h = await startSink(redis.url, db, { SINK_BATCH_MAX_SIZE: '50' });
+    const h = await startSink(redis.current.url, db, { SINK_BATCH_MAX_SIZE: '50' });
     const prefix = uniqueName('down');
     const N = 60; // few enough that each round of the outage (1 s, 2 s, ...) meets every job
     try {
