@@ -37,6 +37,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
   const queue: Task[] = [];
   const inflight = new Set<Promise<unknown>>();
   let nextId = 1;
+  let crashNext = false;
   let closing: Promise<void> | undefined;
   let info: ModelInfo | undefined;
 
@@ -100,7 +101,9 @@ export async function createInferencePool(options: InferencePoolOptions) {
       if (slot.task) continue;
       const task = queue.shift()!;
       slot.task = task;
-      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain } satisfies ToThread);
+      const crash = crashNext ? (true as const) : undefined;
+      crashNext = false;
+      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain, crash } satisfies ToThread);
     }
     if (closing && queue.length > 0 && slots.size === 0) {
       for (const task of queue.splice(0)) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
@@ -135,10 +138,13 @@ export async function createInferencePool(options: InferencePoolOptions) {
       inflight.add(tracked);
       return promise;
     },
-    /** Test hook and fault injection: terminates one thread as if it had crashed. */
-    async crashOneThread(): Promise<void> {
-      const slot = [...slots][0];
-      if (slot) await slot.worker.terminate();
+    /**
+     * Fault injection (tests, chaos runs): the thread that takes the next batch dies with it in
+     * hand, as a crashing thread would. Terminating a thread from outside while it is inside
+     * onnxruntime's native run() can take the whole process down, so the fault is raised inside.
+     */
+    crashNextBatch(): void {
+      crashNext = true;
     },
     /** Lets running and queued batches finish, then stops every thread. Safe to call twice. */
     close(): Promise<void> {

@@ -8,7 +8,16 @@ export interface ExplainRequest {
 }
 
 /** Messages between the worker's main thread and its inference threads. */
-export type ToThread = { type: 'score'; id: number; texts: string[]; explain?: ExplainRequest | undefined } | { type: 'close' };
+export type ToThread =
+  | {
+      type: 'score';
+      id: number;
+      texts: string[];
+      explain?: ExplainRequest | undefined;
+      /** Fault injection: the thread dies with this batch in hand (see InferencePool.crashNextBatch). */
+      crash?: true;
+    }
+  | { type: 'close' };
 
 export type FromThread =
   | { type: 'ready'; info: ModelInfo }
