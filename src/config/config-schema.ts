@@ -103,6 +103,16 @@ export const settings = {
     schema: z.coerce.number().min(0).max(1).default(0.2),
     doc: 'Alert when the share of truncated reviews in the recent window is over this.',
   },
+  SCALING_TARGET_DRAIN_S: {
+    schema: int(1, 86_400).default(300),
+    doc: 'Scaling signal (`GET /v1/scaling`, `sf_scaling_recommended_replicas`): drain the backlog within this many seconds while keeping up with arrivals.',
+  },
+  SCALING_MIN_REPLICAS: { schema: int(0, 10_000).default(1), doc: 'Scaling signal: fewest worker replicas recommended (0 lets an autoscaler scale to zero when idle).' },
+  SCALING_MAX_REPLICAS: { schema: int(1, 10_000).default(20), doc: 'Scaling signal: most worker replicas recommended.' },
+  SCALING_PER_REPLICA_PER_S: {
+    schema: z.coerce.number().positive().optional(),
+    doc: 'Scaling signal: reviews per second one worker replica handles, used until a busy fleet has been measured (take it from `npm run bench`); unset: the signal holds the current replica count until then.',
+  },
   HTTP_BODY_LIMIT_BYTES: { schema: int(1024).default(16 * 1024 * 1024), doc: 'Largest request body; larger gets 413.' },
   MAX_REVIEWS_PER_REQUEST: { schema: int(1, 100_000).default(1000), doc: 'Largest array accepted by POST /v1/reviews.' },
   MAX_TEXT_CHARS: { schema: int(1).default(20_000), doc: 'Longest review text (and title) accepted.' },

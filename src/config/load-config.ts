@@ -19,6 +19,8 @@ export interface Config {
   /** The stats service and the per-batch stats stream (src/stats). */
   stats: { httpPort: number; windowS: number; cacheMs: number; streamMaxLen: number; dashboardAllowRetries: boolean };
   drift: { recentS: number; referenceS: number; minCount: number; thresholds: { psi: number; ks: number; truncatedShare: number } };
+  /** The scaling signal of the stats service (src/stats/scaling-signal.ts). */
+  scaling: { targetDrainS: number; minReplicas: number; maxReplicas: number; fallbackPerReplicaPerS: number | undefined };
   producer: { chunkSize: number };
   sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
@@ -67,6 +69,12 @@ function group(e: EnvSettings): Config {
       referenceS: e.DRIFT_REFERENCE_S,
       minCount: e.DRIFT_MIN_COUNT,
       thresholds: { psi: e.DRIFT_PSI_THRESHOLD, ks: e.DRIFT_KS_THRESHOLD, truncatedShare: e.DRIFT_TRUNCATED_THRESHOLD },
+    },
+    scaling: {
+      targetDrainS: e.SCALING_TARGET_DRAIN_S,
+      minReplicas: e.SCALING_MIN_REPLICAS,
+      maxReplicas: e.SCALING_MAX_REPLICAS,
+      fallbackPerReplicaPerS: e.SCALING_PER_REPLICA_PER_S,
     },
     producer: { chunkSize: e.ENQUEUE_CHUNK_SIZE },
     sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS },

@@ -35,6 +35,43 @@ export interface ModelMinute {
   meanConfidence: number;
 }
 
+/** Label shares of one model version over the window (a canary compares two of these). */
+export interface VersionShares {
+  model: string;
+  version: string;
+  /** Worker processes of this version that scored reviews in the window. */
+  workers: number;
+  count: number;
+  labelShares: Record<string, number>;
+  meanConfidence: number;
+}
+
+/** The scaling signal (`GET /v1/scaling`, src/stats/scaling-signal.ts). */
+export interface ScalingStats {
+  recommendedReplicas: number;
+  currentReplicas: number;
+  formula: string;
+  /** ceil(demandPerS / perReplicaPerS) before clamping; null when perReplicaPerS is unknown. */
+  unclamped: number | null;
+  basis: 'formula' | 'clamped-to-min' | 'clamped-to-max' | 'throughput-unknown';
+  inputs: {
+    arrivalRatePerS: number;
+    /** Reviews scored per second over the last minute (part of the arrival rate). */
+    completionRatePerS: number;
+    backlog: number;
+    backlogByState: { waiting: number; prioritized: number; delayed: number; paused: number };
+    perReplicaPerS: number | null;
+    perReplicaSource: 'measured' | 'last-measured' | 'fallback' | 'unknown';
+    /** When perReplicaPerS was measured (measured, last-measured), else null. */
+    perReplicaMeasuredAt: string | null;
+    targetDrainS: number;
+    minReplicas: number;
+    maxReplicas: number;
+    /** arrivalRatePerS + backlog / targetDrainS. */
+    demandPerS: number;
+  };
+}
+
 export interface DriftStats {
   recent: { from: string; to: string; count: number };
   reference: { from: string; to: string; count: number };
@@ -58,6 +95,7 @@ export interface FleetStats {
   batchSizes: { buckets: BatchSizeBucket[]; mean: number | null };
   workers: WorkerInfo[];
   backlog: { waiting: number; ratePerSecond: number; etaSeconds: number | null };
-  model: { perMinute: ModelMinute[] };
+  model: { perMinute: ModelMinute[]; byVersion: VersionShares[] };
   drift: DriftStats;
+  scaling: ScalingStats;
 }

@@ -20,7 +20,7 @@ const num = (v: number | null) => (v === null ? Number.NaN : v);
  * The stats service's Prometheus registry. Every scrape refreshes it from the collector
  * (one cached collect shared by all metrics, so a scrape costs at most one collect):
  * - gauges from the stats document: queue depths, oldest waiting age, workers, backlog, the
- *   latency quantiles of the sliding window, drift values and alerts;
+ *   latency quantiles of the sliding window, drift values and alerts, the scaling signal;
  * - counters from BullMQ's metrics (all-time completed/failed review jobs);
  * - real histograms and counters from the stats stream: every batch entry the collector reads
  *   is observed once (batch size, per-review end-to-end latency, tokens, labels, truncation).
@@ -85,6 +85,21 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
   const threshold = new Gauge({ name: 'sf_drift_threshold', help: 'Alert threshold of each drift signal.', labelNames: ['signal'] as const, registers, collect });
   const driftCount = new Gauge({ name: 'sf_drift_window_results', help: 'Results in the drift windows.', labelNames: ['window'] as const, registers, collect });
 
+  const recommended = new Gauge({
+    name: 'sf_scaling_recommended_replicas',
+    help: 'Recommended worker replicas: clamp(ceil((arrival + backlog / SCALING_TARGET_DRAIN_S) / per-replica throughput), SCALING_MIN_REPLICAS, SCALING_MAX_REPLICAS).',
+    registers,
+    collect,
+  });
+  const arrival = new Gauge({ name: 'sf_scaling_arrival_rate_per_second', help: 'Reviews arriving per second: scored per second + backlog growth per second (last minute).', registers, collect });
+  const scalingBacklog = new Gauge({ name: 'sf_scaling_backlog', help: 'Review jobs not yet taken: waiting + prioritized + delayed + paused.', registers, collect });
+  const perReplica = new Gauge({
+    name: 'sf_scaling_per_replica_rate_per_second',
+    help: 'Reviews per second one worker replica handles (measured while busy, else the last measurement, else SCALING_PER_REPLICA_PER_S; NaN when unknown).',
+    registers,
+    collect,
+  });
+
   const batchSize = new Histogram({ name: 'sf_batch_size', help: 'Reviews per batch, fleet-wide (stats stream).', buckets: [...BATCH_SIZE_BUCKETS], registers, collect });
   const latency = new Histogram({ name: 'sf_e2e_latency_seconds', help: 'Enqueue → result latency per review, fleet-wide (stats stream).', buckets: LATENCY_BUCKETS_S, registers, collect });
   const tokens = new Counter({ name: 'sf_tokens_total', help: 'Tokens the model saw in scored reviews, fleet-wide (stats stream).', registers, collect });
@@ -141,6 +156,11 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
       threshold.set({ signal }, d.thresholds[key]);
     }
     driftCount.set({ window: 'recent' }, d.recent.count);
+    const sc = stats.scaling;
+    recommended.set(sc.recommendedReplicas);
+    arrival.set(sc.inputs.arrivalRatePerS);
+    scalingBacklog.set(sc.inputs.backlog);
+    perReplica.set(num(sc.inputs.perReplicaPerS));
     driftCount.set({ window: 'reference' }, d.reference.count);
   }
 

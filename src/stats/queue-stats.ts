@@ -68,6 +68,12 @@ export async function readThroughput(queue: Queue, now: number): Promise<FleetSt
 /** `${host}/${pid}/${model}@${version}` (review-worker.ts; ':' and spaces became '_'). */
 const WORKER_NAME = /^([^/]+)\/(\d+)\/(.+)@([^@]*)$/;
 
+/** A worker name (also the stats stream's worker id) → its parts, or undefined when it does not parse. */
+export function parseWorkerName(name: string): { host: string; pid: number; model: string; version: string } | undefined {
+  const m = WORKER_NAME.exec(name);
+  return m ? { host: m[1]!, pid: Number(m[2]), model: m[3]!, version: m[4]! } : undefined;
+}
+
 /**
  * Workers from BullMQ's getWorkers() (one entry per named Redis connection of a worker,
  * `rawname` = `${prefix}:${base64 queue}:w:${worker name}`), one per process: connections

@@ -29,6 +29,7 @@ export interface StatsAppOptions {
 
 const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>sentiment-fleet stats</title>
 <h1>sentiment-fleet stats</h1><ul><li><a href="/v1/stats">/v1/stats</a> (JSON, docs/stats-api.md)</li>
+<li><a href="/v1/scaling">/v1/scaling</a> (recommended worker replicas)</li>
 <li><a href="/metrics">/metrics</a> (Prometheus)</li></ul>`;
 
 function errorBody(code: string, message: string) {
@@ -37,7 +38,7 @@ function errorBody(code: string, message: string) {
 
 /**
  * The stats service (fastify, not listening): GET /v1/stats (the stats document,
- * docs/stats-api.md), GET /metrics (Prometheus), /healthz, /readyz, the dashboard's static
+ * docs/stats-api.md), GET /v1/scaling (its scaling signal), GET /metrics (Prometheus), /healthz, /readyz, the dashboard's static
  * files at / and, with `queries`, the stored-result routes for the product view. A failed
  * collect (Redis away) answers 503 SF_ERR_REDIS with Retry-After.
  */
@@ -74,6 +75,11 @@ export function buildStatsApp(options: StatsAppOptions) {
   }
 
   app.get('/v1/stats', async (_request, reply) => reply.header('cache-control', 'no-store').send(await collect()));
+  // The scaling signal alone (docs/stats-api.md): recommended worker replicas, with its inputs and formula.
+  app.get('/v1/scaling', async (_request, reply) => {
+    const stats = await collect();
+    return reply.header('cache-control', 'no-store').send({ generatedAt: stats.generatedAt, ...stats.scaling });
+  });
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

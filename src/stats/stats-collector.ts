@@ -2,10 +2,12 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
-import type { FleetStats } from './fleet-stats.ts';
+import type { FleetStats, QueueStats, ScalingStats, WorkerInfo } from './fleet-stats.ts';
 import { readQueueStats, readThroughput, readWorkers } from './queue-stats.ts';
 import { createStatsWindow, type StatsWindow } from './stats-window.ts';
-import { batchSizeStats, driftStats, latencyStats, modelPerMinute, recentRate } from './window-stats.ts';
+import { arrivalRate, busyForMs, MIN_MEASURE_SPAN_MS, perReplicaThroughput, recommendReplicas, SCALING_FORMULA, type BacklogSample } from './scaling-signal.ts';
+import type { BatchStatsEntry } from './stats-stream.ts';
+import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, recentRate } from './window-stats.ts';
 
 export interface StatsCollectorOptions {
   config: Config;
@@ -40,6 +42,54 @@ export function createStatsCollector(options: StatsCollectorOptions) {
     logger: log,
   });
 
+  // The scaling signal's memory: backlog samples of the last RATE_WINDOW_MS (one per computed
+  // document) and the last per-replica throughput measured while the workers were busy.
+  let samples: BacklogSample[] = [];
+  let lastMeasured: { perS: number; at: number } | undefined;
+
+  function scaling(t: number, review: QueueStats, entries: readonly BatchStatsEntry[], completionRatePerS: number, workers: WorkerInfo[]): ScalingStats {
+    const c = review.counts;
+    const backlog = c.waiting + c.prioritized + c.delayed + c.paused;
+    samples = samples.filter((s) => s.t >= t - RATE_WINDOW_MS && s.t < t);
+    samples.push({ t, backlog, ready: c.waiting + c.prioritized });
+    const arrivalRatePerS = arrivalRate(samples, completionRatePerS);
+    // Measured only over the time the workers had work queued: an idle worker's rate is not its capacity.
+    const busyMs = Math.min(busyForMs(samples, review.oldestWaitingAgeMs), RATE_WINDOW_MS);
+    const measured = busyMs >= MIN_MEASURE_SPAN_MS ? perReplicaThroughput(entries, t - busyMs, t).perReplicaPerS : null;
+    if (measured !== null) lastMeasured = { perS: measured, at: t };
+    const fallback = config.scaling.fallbackPerReplicaPerS;
+    const [perReplicaPerS, perReplicaSource] =
+      measured !== null
+        ? ([measured, 'measured'] as const)
+        : lastMeasured
+          ? ([lastMeasured.perS, 'last-measured'] as const)
+          : fallback !== undefined
+            ? ([fallback, 'fallback'] as const)
+            : ([null, 'unknown'] as const);
+    const { targetDrainS, minReplicas, maxReplicas } = config.scaling;
+    const r = recommendReplicas({ arrivalRatePerS, backlog, perReplicaPerS, currentReplicas: workers.length }, config.scaling);
+    return {
+      recommendedReplicas: r.recommendedReplicas,
+      currentReplicas: workers.length,
+      formula: SCALING_FORMULA,
+      unclamped: r.unclamped,
+      basis: r.basis,
+      inputs: {
+        arrivalRatePerS,
+        completionRatePerS,
+        backlog,
+        backlogByState: { waiting: c.waiting, prioritized: c.prioritized, delayed: c.delayed, paused: c.paused },
+        perReplicaPerS,
+        perReplicaSource,
+        perReplicaMeasuredAt: perReplicaSource === 'measured' || perReplicaSource === 'last-measured' ? new Date(lastMeasured!.at).toISOString() : null,
+        targetDrainS,
+        minReplicas,
+        maxReplicas,
+        demandPerS: r.demandPerS,
+      },
+    };
+  }
+
   let cached: { at: number; stats: FleetStats } | undefined;
   let inflight: Promise<FleetStats> | undefined;
   let collections = 0;
@@ -70,8 +120,9 @@ export function createStatsCollector(options: StatsCollectorOptions) {
         ratePerSecond,
         etaSeconds: waiting === 0 ? 0 : ratePerSecond > 0 ? waiting / ratePerSecond : null,
       },
-      model: { perMinute: modelPerMinute(entries, t - windowMs) },
+      model: { perMinute: modelPerMinute(entries, t - windowMs), byVersion: labelSharesByVersion(entries, t - windowMs) },
       drift: driftStats(entries, t, config.drift),
+      scaling: scaling(t, reviewStats, entries, ratePerSecond, workers),
     };
   }
 

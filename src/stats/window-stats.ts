@@ -8,7 +8,8 @@
  * beyond that SAMPLE_MAX evenly spaced ones (so they are exact up to SAMPLE_MAX reviews).
  */
 import { driftAlerts, ksStatistic, populationStabilityIndex, type DriftThresholds } from './drift.ts';
-import { BATCH_SIZE_BUCKETS, type BatchSizeBucket, type DriftStats, type FleetStats, type ModelMinute } from './fleet-stats.ts';
+import { BATCH_SIZE_BUCKETS, type BatchSizeBucket, type DriftStats, type FleetStats, type ModelMinute, type VersionShares } from './fleet-stats.ts';
+import { parseWorkerName } from './queue-stats.ts';
 import { nearestRank, sortedNumbers } from './percentiles.ts';
 import type { BatchStatsEntry } from './stats-stream.ts';
 
@@ -107,6 +108,41 @@ export function modelPerMinute(entries: readonly BatchStatsEntry[], from: number
       count: m.count,
       labelShares: Object.fromEntries(labels.map((l) => [l, (m.labels.get(l) ?? 0) / m.count])),
       meanConfidence: m.confidence / m.count,
+    }));
+}
+
+/**
+ * Per model version (from each entry's worker id `host/pid/model@version`) over the entries with
+ * ts ≥ from: reviews scored, the share of every label seen in the window, the mean confidence and
+ * how many worker processes of that version scored them. Versions with no scored review are
+ * absent; sorted by model, then version. A worker id that does not parse counts as model and
+ * version `unknown`.
+ */
+export function labelSharesByVersion(entries: readonly BatchStatsEntry[], from: number): VersionShares[] {
+  const versions = new Map<string, { model: string; version: string; workers: Set<string>; count: number; confidence: number; labels: Map<string, number> }>();
+  for (const e of inWindow(entries, from)) {
+    if (e.latencyMs.length === 0) continue;
+    const parsed = parseWorkerName(e.worker);
+    const model = parsed?.model ?? 'unknown';
+    const version = parsed?.version ?? 'unknown';
+    const key = `${model}@${version}`;
+    let v = versions.get(key);
+    if (!v) versions.set(key, (v = { model, version, workers: new Set(), count: 0, confidence: 0, labels: new Map() }));
+    v.workers.add(e.worker);
+    labelCounts([e], v.labels);
+    v.confidence += e.sums.confidence;
+    v.count += e.latencyMs.length;
+  }
+  const labels = [...new Set([...versions.values()].flatMap((v) => [...v.labels.keys()]))].sort();
+  return [...versions.values()]
+    .sort((a, b) => a.model.localeCompare(b.model) || a.version.localeCompare(b.version))
+    .map((v) => ({
+      model: v.model,
+      version: v.version,
+      workers: v.workers.size,
+      count: v.count,
+      labelShares: Object.fromEntries(labels.map((l) => [l, (v.labels.get(l) ?? 0) / v.count])),
+      meanConfidence: v.confidence / v.count,
     }));
 }
 
