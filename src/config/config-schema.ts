@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseApiKeys } from '../auth/api-keys.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -61,6 +62,15 @@ export const settings = {
     doc: 'Completed review jobs (and their payloads) are kept this long; re-sent ids within it are reported as duplicates.',
   },
   KEEP_COMPLETED_COUNT: { schema: int(0).default(100_000), doc: 'At most this many completed jobs are kept per queue.' },
+  KEEP_FAILED_S: {
+    schema: int(0).default(7 * 86_400),
+    doc: 'Failed jobs (review payloads included) are kept this long for inspection and retries, on the reviews and results queues.',
+  },
+  KEEP_FAILED_COUNT: { schema: int(0).default(100_000), doc: 'At most this many failed jobs are kept per queue.' },
+  RETENTION_SWEEP_S: {
+    schema: int(0, 86_400).default(60),
+    doc: 'BullMQ drops jobs past `KEEP_*_S` only when another job finishes; workers and the sink also sweep their queue this often, so an idle queue does not keep payloads. 0: no sweep.',
+  },
   SHUTDOWN_GRACE_MS: { schema: int(0).default(30_000), doc: 'SIGTERM: time to finish and publish batches in flight before a forced exit.' },
   HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Listen address of the ingest API and of the stats service.' },
   HTTP_PORT: { schema: int(0, 65_535).default(3000), doc: 'Ingest API port (0 picks a free port).' },
@@ -113,6 +123,25 @@ export const settings = {
     schema: z.coerce.number().positive().optional(),
     doc: 'Scaling signal: reviews per second one worker replica handles, used until a busy fleet has been measured (take it from `npm run bench`); unset: the signal holds the current replica count until then.',
   },
+  API_KEYS: {
+    schema: z
+      .string()
+      .transform((value, ctx) => {
+        const { keys, problems } = parseApiKeys(value);
+        for (const message of problems) ctx.addIssue({ code: 'custom', message });
+        return keys;
+      })
+      .optional(),
+    doc: 'API keys of the ingest API and the stats service, hashed: comma-separated `name:scopes:sha256hex[:perMinute]`, scopes `read`, `write` or `read+write` (`sentiment-fleet new-api-key`). Unset: no authentication (a warning at start). See docs/security.md.',
+  },
+  RATE_LIMIT_PER_MIN: {
+    schema: int(0).optional(),
+    doc: 'Requests per minute per API key (an entry\'s `perMinute` overrides it), or per client IP without API_KEYS; 429 with Retry-After over it. 0: no limit. Default: 1200 with API_KEYS, none without.',
+  },
+  REDACT_PII: {
+    schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
+    doc: 'Mask e-mail addresses and phone numbers in review titles and texts before they are enqueued (HTTP, SDK, import), so neither Redis nor results hold them.',
+  },
   HTTP_BODY_LIMIT_BYTES: { schema: int(1024).default(16 * 1024 * 1024), doc: 'Largest request body; larger gets 413.' },
   MAX_REVIEWS_PER_REQUEST: { schema: int(1, 100_000).default(1000), doc: 'Largest array accepted by POST /v1/reviews.' },
   MAX_TEXT_CHARS: { schema: int(1).default(20_000), doc: 'Longest review text (and title) accepted.' },
@@ -135,6 +164,10 @@ export const settings = {
     doc: '`auto`: pretty in a terminal, JSON otherwise.',
   },
   SHARED_DIR: { schema: z.string().min(1).default('../shared'), doc: 'Where the shared data sets live (training, evaluation, benchmarks).' },
+  CHAOS_FAULTS: {
+    schema: z.stringbool({ truthy: ['true', '1'], falsy: ['false', '0'], error: 'must be true or false' }).default(false),
+    doc: 'Tests and `npm run chaos` only: SIGUSR2 makes a worker crash the inference thread that takes its next batch (fault injection). Never set it in production.',
+  },
 } as const satisfies Record<string, { schema: z.ZodType; doc: string }>;
 
 export type SettingName = keyof typeof settings;

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
+import type { ApiKey } from '../auth/api-keys.ts';
 import { SfError } from '../errors/sf-error.ts';
 import { envSchema, settings, type EnvSettings, type SettingName } from './config-schema.ts';
 
@@ -13,7 +14,11 @@ export interface Config {
   batching: { maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
   inference: { threads: number; intraOpThreads: number };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number; httpPort: number | undefined };
-  jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number };
+  jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };
+  /** HTTP authentication and rate limits (src/auth). No keys: authentication is off. */
+  auth: { apiKeys: readonly ApiKey[]; ratePerMin: number };
+  /** REDACT_PII: mask e-mail addresses and phone numbers before enqueueing (src/ingest/pii-redaction.ts). */
+  privacy: { redactPii: boolean };
   http: { host: string; port: number; bodyLimitBytes: number; maxReviewsPerRequest: number; backlogHighWater: number; retryAfterS: number };
   reviews: { maxTextChars: number };
   /** The stats service and the per-batch stats stream (src/stats). */
@@ -25,6 +30,8 @@ export interface Config {
   sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
   sharedDir: string;
+  /** Fault injection for tests and the chaos run (CHAOS_FAULTS). */
+  chaos: { faults: boolean };
 }
 
 function group(e: EnvSettings): Config {
@@ -47,7 +54,17 @@ function group(e: EnvSettings): Config {
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       httpPort: e.WORKER_HTTP_PORT,
     },
-    jobs: { attempts: e.JOB_ATTEMPTS, backoffDelayMs: e.BACKOFF_DELAY_MS, keepCompletedS: e.KEEP_COMPLETED_S, keepCompletedCount: e.KEEP_COMPLETED_COUNT },
+    jobs: {
+      attempts: e.JOB_ATTEMPTS,
+      backoffDelayMs: e.BACKOFF_DELAY_MS,
+      keepCompletedS: e.KEEP_COMPLETED_S,
+      keepCompletedCount: e.KEEP_COMPLETED_COUNT,
+      keepFailedS: e.KEEP_FAILED_S,
+      keepFailedCount: e.KEEP_FAILED_COUNT,
+      retentionSweepS: e.RETENTION_SWEEP_S,
+    },
+    auth: { apiKeys: e.API_KEYS ?? [], ratePerMin: e.RATE_LIMIT_PER_MIN ?? (e.API_KEYS ? 1200 : 0) },
+    privacy: { redactPii: e.REDACT_PII },
     http: {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,
@@ -80,6 +97,7 @@ function group(e: EnvSettings): Config {
     sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     sharedDir: e.SHARED_DIR,
+    chaos: { faults: e.CHAOS_FAULTS },
   };
 }
 

@@ -17,6 +17,9 @@ export const errorCodes = {
   SF_ERR_IMPORT: { retryable: false, summary: 'an import file cannot be read' },
   SF_ERR_NO_REDIS: { retryable: false, summary: 'no Redis URL is set and no redis-server is on PATH' },
   SF_ERR_SHUTDOWN: { retryable: true, summary: 'the process is shutting down' },
+  SF_ERR_UNAUTHORIZED: { retryable: false, summary: 'HTTP 401: no API key, or an unknown one' },
+  SF_ERR_FORBIDDEN: { retryable: false, summary: 'HTTP 403: the API key lacks the scope the request needs' },
+  SF_ERR_RATE_LIMIT: { retryable: true, summary: 'HTTP 429: the API key (or client) is over its requests per minute' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyError } from 'fastify';
+import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -38,6 +39,8 @@ export function buildIngestApp(options: IngestAppOptions) {
     return503OnClosing: true,
   });
 
+  // First: every route below, and the result routes, need a key when API_KEYS is set (src/auth).
+  installHttpAuth(app, { auth: config.auth, logger: options.logger, service: 'ingest' });
   app.removeContentTypeParser('text/plain'); // JSON only: anything else gets 415
 
   app.setErrorHandler((err: FastifyError | SfError, request, reply) => {

@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger.ts';
 import { reviewIdToJobId } from '../queue/job-id.ts';
 import { createReviewsQueue } from '../queue/queue-setup.ts';
 import { REVIEW_JOB_NAME } from '../results/result-contract.ts';
+import { redactReviewPii } from './pii-redaction.ts';
 import { createReviewValidator, findDuplicateIds, validationError, type FieldProblem, type Review } from './review-schema.ts';
 
 export interface EnqueueOutcome {
@@ -25,7 +26,8 @@ export interface ReviewProducerOptions {
 /**
  * The e-commerce app's API: validates reviews and enqueues them as BullMQ jobs whose id is the
  * review id, so re-sending a review is reported as a duplicate and never processed twice.
- * Validation is all-or-nothing per call: one invalid review and nothing is enqueued.
+ * Validation is all-or-nothing per call: one invalid review and nothing is enqueued. With
+ * REDACT_PII, titles and texts are enqueued with e-mail addresses and phones masked.
  */
 export function createReviewProducer(options: ReviewProducerOptions) {
   const { config, connection, logger } = options;
@@ -59,8 +61,11 @@ export function createReviewProducer(options: ReviewProducerOptions) {
     });
   }
 
+  /** REDACT_PII: e-mail addresses and phone numbers masked before anything reaches Redis. */
+  const redact = config.privacy.redactPii ? (review: Review): Review => redactReviewPii(review, config.reviews.maxTextChars) : (review: Review) => review;
+
   async function enqueueMany(input: readonly unknown[]): Promise<EnqueueOutcome> {
-    const reviews = validateAll(input);
+    const reviews = validateAll(input).map(redact);
     const outcome: EnqueueOutcome = { accepted: [], duplicates: [] };
     try {
       for (let start = 0; start < reviews.length; start += chunkSize) {

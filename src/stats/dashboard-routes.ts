@@ -36,6 +36,13 @@ export const bullBoardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
     serverAdapter,
     options: { uiConfig: { boardTitle: 'sentiment-fleet' } },
   });
+  // bull-board's own error handler answers with the error's message, and its stack when
+  // NODE_ENV=development: 5xx get a generic body here (the error goes to the log).
+  serverAdapter.setErrorHandler((error: Error & { statusCode?: number }) => {
+    const status = error.statusCode === 400 || error.statusCode === 404 ? error.statusCode : 500;
+    if (status === 500) app.log.error({ err: error }, 'bull-board request failed');
+    return { status, body: { error: { code: status === 500 ? 'SF_ERR_INTERNAL' : 'SF_ERR_HTTP', message: status === 500 ? 'internal error' : error.message } } };
+  });
   if (allowRetries) {
     // bull-board has no "retries only" mode: without readOnlyMode every action is enabled, so the
     // writes other than retries of failed jobs are refused here.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -49,6 +50,9 @@ export function buildStatsApp(options: StatsAppOptions) {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
+  // First, so that the dashboard, bull-board and every route added later need a key when
+  // API_KEYS is set (read for GET, write for bull-board's retries); /healthz and /readyz stay open.
+  installHttpAuth(app, { auth: config.auth, logger: options.logger, service: 'stats', basicChallenge: true });
 
   app.setErrorHandler((err: FastifyError | SfError, request, reply) => {
     if (isSfError(err)) {

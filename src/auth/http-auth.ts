@@ -1,0 +1,99 @@
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
+import type { Config } from '../config/load-config.ts';
+import type { Logger } from '../logging/logger.ts';
+import { findApiKey, presentedApiKey, type ApiKey, type ApiScope } from './api-keys.ts';
+
+/** Paths answered without a key and without rate limit: orchestrator probes. */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
+export interface HttpAuthOptions {
+  auth: Config['auth'];
+  logger: Logger;
+  /** For the start-up warning and the realm. */
+  service: 'ingest' | 'stats';
+  /**
+   * Also offer HTTP Basic in WWW-Authenticate, so that a browser prompts for the key (user name
+   * ignored, key as password) and then sends it with every request of the page: the dashboard.
+   */
+  basicChallenge?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key the request authenticated with (undefined when authentication is off). */
+    apiKey?: ApiKey | undefined;
+  }
+}
+
+/** GET/HEAD/OPTIONS read; anything else (POST /v1/reviews, bull-board retries) writes. */
+export function requiredScope(method: string): ApiScope {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : 'write';
+}
+
+function deny(reply: FastifyReply, status: 401 | 403 | 429, code: string, message: string) {
+  return reply.code(status).send({ error: { code, message } });
+}
+
+/**
+ * API keys and rate limits on a fastify app, as its first onRequest hook (before any body is
+ * read, for every route the app or its plugins add, except OPEN_PATHS):
+ * - no key or an unknown key: 401 SF_ERR_UNAUTHORIZED with WWW-Authenticate;
+ * - a known key without the scope the method needs (requiredScope): 403 SF_ERR_FORBIDDEN;
+ * - over the key's requests per minute: 429 SF_ERR_RATE_LIMIT with Retry-After.
+ * Without keys, authentication is off (one warning now) and the limit, if any, is per client IP.
+ * Call it right after creating the app, before registering plugins, so they inherit the hook.
+ */
+export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstance<RawServerDefault, any, any, L>, options: HttpAuthOptions): void {
+  const { auth, logger, service } = options;
+  const keys = auth.apiKeys;
+  const enabled = keys.length > 0;
+  const realm = `sentiment-fleet ${service}`;
+  const challenge = `Bearer realm="${realm}"${options.basicChallenge ? `, Basic realm="${realm}", charset="UTF-8"` : ''}`;
+  if (!enabled) {
+    logger.warn({ service }, 'API_KEYS is unset: authentication is off, anyone who reaches this port can use it (fine on 127.0.0.1 for local development)');
+  }
+
+  const limited = auth.ratePerMin > 0 || keys.some((k) => (k.ratePerMin ?? 0) > 0);
+  let limiter: ReturnType<FastifyInstance['createRateLimit']> | undefined;
+  if (limited) {
+    void app.register(fastifyRateLimit, { global: false });
+  }
+  const limitOf = (request: FastifyRequest) => request.apiKey?.ratePerMin ?? auth.ratePerMin;
+
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    if (OPEN_PATHS.has(path)) return;
+    if (enabled) {
+      const presented = presentedApiKey(request.headers);
+      const key = presented === undefined ? undefined : findApiKey(keys, presented);
+      if (!key) {
+        reply.header('www-authenticate', challenge);
+        const message = presented === undefined ? 'an API key is required: send Authorization: Bearer <key>' : 'unknown API key';
+        return deny(reply, 401, 'SF_ERR_UNAUTHORIZED', message);
+      }
+      request.apiKey = key;
+      const scope = requiredScope(request.method);
+      if (!key.scopes.has(scope)) {
+        request.log.warn({ apiKey: key.name, method: request.method, path, scope }, 'API key lacks the scope');
+        return deny(reply, 403, 'SF_ERR_FORBIDDEN', `API key ${JSON.stringify(key.name)} lacks the ${scope} scope needed for ${request.method} ${path}`);
+      }
+    }
+    if (!limited || limitOf(request) === 0) return;
+    limiter ??= app.createRateLimit({
+      timeWindow: 60_000,
+      keyGenerator: (r) => (r.apiKey ? `key:${r.apiKey.name}` : `ip:${r.ip}`),
+      max: (r) => limitOf(r),
+    });
+    const outcome = await limiter(request);
+    if (outcome.isAllowed) return;
+    reply.header('x-ratelimit-limit', String(outcome.max));
+    reply.header('x-ratelimit-remaining', String(outcome.remaining));
+    reply.header('x-ratelimit-reset', String(outcome.ttlInSeconds));
+    if (outcome.isExceeded) {
+      reply.header('retry-after', String(Math.max(1, outcome.ttlInSeconds)));
+      const who = request.apiKey ? `API key ${JSON.stringify(request.apiKey.name)}` : 'this client';
+      return deny(reply, 429, 'SF_ERR_RATE_LIMIT', `${who} is over its limit of ${outcome.max} requests per minute: retry in ${Math.max(1, outcome.ttlInSeconds)} s`);
+    }
+  });
+}

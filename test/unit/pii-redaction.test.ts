@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { redactPii, redactReviewPii } from '../../src/ingest/pii-redaction.ts';
+
+describe('redactPii: e-mail addresses', () => {
+  it.each([
+    ['Contact me at jane.doe+shop@example.co.uk if you want pictures', 'Contact me at [email] if you want pictures'],
+    ['mail: JOHN_SMITH@Mail.Example.COM.', 'mail: [email].'],
+    ['two: a@b.io, x.y-z@sub.domain.de', 'two: [email], [email]'],
+    ['unicode: josé.garcía@correo.es works', 'unicode: [email] works'],
+    ['(support@vendor.com)', '([email])'],
+  ])('%s', (input, expected) => {
+    expect(redactPii(input)).toBe(expected);
+  });
+
+  it('leaves @mentions, handles and "at" prices alone', () => {
+    for (const text of ['thanks @support_team for the help', 'follow @brand on insta', '3 @ $5 each, great deal', 'rated it 5@home']) {
+      expect(redactPii(text)).toBe(text);
+    }
+  });
+});
+
+describe('redactPii: phone numbers', () => {
+  it.each([
+    ['call me on +44 20 7946 0958 anytime', 'call me on [phone] anytime'],
+    ['US: +1 (555) 123-4567.', 'US: [phone].'],
+    ['my cell is (555) 123-4567', 'my cell is [phone]'],
+    ['555-123-4567 is the shop', '[phone] is the shop'],
+    ['555.123.4567', '[phone]'],
+    ['toll free 1-800-555-0199!', 'toll free [phone]!'],
+    ['France 06 12 34 56 78 ou +33 6 12 34 56 78', 'France [phone] ou [phone]'],
+    ['Berlin +49 30 12345678, Handy 0151 23456789', 'Berlin [phone], Handy [phone]'],
+    ['dial 0049 30 1234567 from abroad', 'dial [phone] from abroad'],
+    ['UK mobile 07700 900123 or 020 7946 0958', 'UK mobile [phone] or [phone]'],
+    ['India +91 98765 43210', 'India [phone]'],
+    ['China +86 138 0013 8000', 'China [phone]'],
+    ['Tokyo +81-3-1234-5678', 'Tokyo [phone]'],
+    ['Australia +61 4 1234 5678', 'Australia [phone]'],
+    ['UK +44 (0)20 7946 0958', 'UK [phone]'],
+    ['bare national 0612345678 works', 'bare national [phone] works'],
+    ['WhatsApp: 98765 43210', 'WhatsApp: [phone]'],
+    ['phone 5551234567 please', 'phone [phone] please'],
+    ['text me at 555 0199', 'text me at [phone]'],
+  ])('%s', (input, expected) => {
+    expect(redactPii(input)).toBe(expected);
+  });
+
+  it.each([
+    'It cost $1,299.99 and €1.299,00 in Germany',
+    'Paid 1 299 999 VND, about 49.99 USD',
+    'Rs. 12,34,567 for the pair',
+    'ordered 1000 units, 250 arrived',
+    'Order #1234567890 arrived late',
+    'order number 555-123-4567 never shipped',
+    'Tracking no. 0612345678901 shows nothing',
+    'ISBN 978-3-16-148410-0 is the edition',
+    'Model 0123456789 works; SKU: 0012345678',
+    'delivered on 2024-01-15, returned 15/01/2024 and again 01.02.2024',
+    'at 10:30 on 12.03.2023 14:45',
+    'used it from 2019-2023 without problems',
+    'screen is 1920x1080, 60 Hz, 3.5 mm jack',
+    'battery 5000 mAh, 20% left after 12 hours',
+    'pi is 3.14159265 and e 2.7182818',
+    'IP 192.168.100.200 of the router',
+    'version 10.0.19045.3803 of the firmware',
+    'rated 5/5, 4/5 and 3/5 over 3 years',
+    'a +20% discount on 2 items',
+    'Weighs 1.250 kg, 30 x 20 x 10 cm',
+    'room 0404 on floor 4',
+  ])('does not mask: %s', (text) => {
+    expect(redactPii(text)).toBe(text);
+  });
+});
+
+describe('redactReviewPii', () => {
+  it('redacts title and text, keeps every other field, and returns the same object when nothing changes', () => {
+    const review = { id: 'r1', title: 'Seller jane@shop.com', text: 'Call 07700 900123. Good product.', rating: 4, metadata: { sku: 'A-1' } };
+    expect(redactReviewPii(review)).toEqual({ id: 'r1', title: 'Seller [email]', text: 'Call [phone]. Good product.', rating: 4, metadata: { sku: 'A-1' } });
+    const clean = { id: 'r2', text: 'Nothing personal, 5 stars' };
+    expect(redactReviewPii(clean)).toBe(clean);
+    expect(redactReviewPii({ id: 'r3', text: 'no title a@b.de' })).toEqual({ id: 'r3', text: 'no title [email]' });
+  });
+});
+
+describe('redactReviewPii length', () => {
+  it('keeps a review within the text limit it was validated against', () => {
+    const text = `${'x'.repeat(14)} a@b.co`; // 21 characters; "[email]" is one longer than "a@b.co"
+    expect(redactReviewPii({ id: 'r', text }, 21).text).toBe(`${'x'.repeat(14)} [email`);
+  });
+});
