@@ -3,7 +3,7 @@
 import { Chart, labelColor, type SeriesSpec } from './charts.ts';
 import { byId, fmtInt, fmtMs, fmtPct, fmtSeconds, fmtTime } from './format.ts';
 import { epochSeconds, History, sampleOf } from './history.ts';
-import { renderDrift, renderKpis, renderQueueTable, renderWorkers } from './panels.ts';
+import { renderDrift, renderKpis, renderQueueTable, renderVersions, renderWorkers } from './panels.ts';
 import { ProductView } from './product-view.ts';
 import type { FleetStats } from './stats-contract.ts';
 import '../styles.css';
@@ -111,6 +111,7 @@ function render(stats: FleetStats): void {
   renderKpis(stats);
   renderQueueTable(stats);
   renderWorkers(stats);
+  renderVersions(stats);
   renderDrift(stats);
   drawQueues(stats);
   drawLabels(stats);

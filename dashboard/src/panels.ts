@@ -1,4 +1,5 @@
-// The non-chart panels: key figures, queue counts, workers and drift.
+// The non-chart panels: key figures, queue counts, workers, model versions and drift.
+import { labelColor } from './charts.ts';
 import { byId, el, fillRows, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds } from './format.ts';
 import type { DriftStats, FleetStats, QueueState } from './stats-contract.ts';
 
@@ -49,6 +50,35 @@ export function renderWorkers(stats: FleetStats): void {
     ),
   );
   fillRows(byId('worker-rows'), rows, 'no worker connected', 5);
+  const sc = stats.scaling;
+  const perReplica = sc.inputs.perReplicaPerS === null ? 'per-replica throughput not measured yet' : `${fmtNum(sc.inputs.perReplicaPerS, 1)}/s per replica (${sc.inputs.perReplicaSource})`;
+  byId('worker-scaling').textContent = `scaling signal: ${fmtInt(sc.recommendedReplicas)} recommended · ${perReplica}`;
+}
+
+/** Label shares and mean confidence per model version over the window: a canary's comparison. */
+export function renderVersions(stats: FleetStats): void {
+  const versions = stats.model.byVersion;
+  const labels = [...new Set(versions.flatMap((v) => Object.keys(v.labelShares)))].sort();
+  const rows = versions.map((v) => {
+    const bar = el(
+      'div',
+      { class: 'share-bar' },
+      ...labels.map((l, i) => el('span', { style: `width:${((v.labelShares[l] ?? 0) * 100).toFixed(2)}%;background:${labelColor(l, i)}`, title: `${l} ${fmtPct(v.labelShares[l])}` })),
+    );
+    const text = labels.map((l) => `${l} ${fmtPct(v.labelShares[l] ?? 0)}`).join(' · ');
+    return el(
+      'tr',
+      {},
+      el('td', { class: 'model' }, v.model),
+      el('td', { class: 'mono' }, v.version),
+      el('td', { class: 'num' }, fmtInt(v.workers)),
+      el('td', { class: 'num' }, fmtInt(v.count)),
+      el('td', { class: 'shares' }, bar, el('div', { class: 'small' }, text)),
+      el('td', { class: 'num' }, fmtPct(v.meanConfidence)),
+    );
+  });
+  fillRows(byId('version-rows'), rows, 'no review scored in the window', 6);
+  byId('version-window').textContent = `last ${fmtSeconds(stats.latency.windowSeconds)}`;
 }
 
 interface Signal {

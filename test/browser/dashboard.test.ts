@@ -194,6 +194,13 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium${hasChromium ? '' : ` (skip
     expect(workers).toHaveLength(1);
     expect(workers[0]).toContain('review-sentiment-en');
     expect(workers[0]).toContain(String(process.pid));
+    expect(await page.locator('#worker-scaling').textContent()).toMatch(/^scaling signal: \d+ recommended/);
+    // Label shares per model version (one version here): its row names the model and the labels.
+    const versions = await page.locator('#version-rows tr').allTextContents();
+    expect(versions).toHaveLength(1);
+    expect(versions[0]).toContain('review-sentiment-en');
+    expect(versions[0]).toMatch(/negative \d+\.\d%/);
+    expect(await page.locator('#version-rows .share-bar span').count()).toBe(2);
     const queueRows = await page.locator('#queue-rows th').allTextContents();
     expect(queueRows).toEqual(expect.arrayContaining([config.queues.reviews, config.queues.results]));
     expect(await page.locator('#drift-rows tr').count()).toBe(3);
