@@ -2,6 +2,7 @@
 // The sentiment-fleet command line: each command is defined by a factory in src/app/; this file
 // only wires them to the process.
 import { Command } from 'commander';
+import { defineHashApiKeyCommand, defineNewApiKeyCommand } from '../src/app/api-key-commands.ts';
 import { positiveInt } from '../src/app/cli-options.ts';
 import { defineExportCommand } from '../src/app/export-command.ts';
 import { defineImportCommand } from '../src/app/import-command.ts';
@@ -29,5 +30,7 @@ defineTrainCommand(program.command('train'), process.env, process.argv.slice(2))
 defineEvalCommand(program.command('eval'), process.env);
 defineBenchModelCommand(program.command('bench-model'), process.env);
 defineQuantizeCommand(program.command('quantize'), process.env);
+defineNewApiKeyCommand(program.command('new-api-key'));
+defineHashApiKeyCommand(program.command('hash-api-key'));
 
 await program.parseAsync();

@@ -3,8 +3,9 @@ import type { Config } from '../config/load-config.ts';
 import { createInferencePool } from '../inference/inference-pool.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createResultsQueue } from '../queue/queue-setup.ts';
+import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
 import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
+import { createRetentionSweeper } from '../queue/retention-sweeper.ts';
 import { createReviewWorker } from '../queue/review-worker.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
 import { createWorkerMetrics } from '../stats/worker-metrics.ts';
@@ -41,6 +42,9 @@ export async function createWorkerApp(config: Config, logger: Logger) {
     const connection = stack.add('redis', createRedisConnection(config.redis.url, 'worker', logger), closeRedisConnection);
     await waitForRedis(connection, REDIS_START_TIMEOUT_MS);
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
+    // Finished jobs past KEEP_*_S leave Redis even while no job finishes (retention-sweeper.ts).
+    const reviewsQueue = stack.add('reviews-queue', createReviewsQueue(connection, config, logger), (q) => q.close());
+    stack.add('retention-sweeper', createRetentionSweeper([reviewsQueue, resultsQueue], config, logger), (r) => r.close());
     const metrics = createWorkerMetrics({ model: pool.info.name, version: pool.info.version });
     const worker = stack.add(
       'review-worker',

@@ -3,13 +3,16 @@ import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createErrorLogger } from './redis-connection.ts';
 
-/** Job options of review jobs: retries with exponential backoff, bounded retention. */
+/**
+ * Job options of review jobs: retries with exponential backoff, bounded retention (KEEP_COMPLETED_*,
+ * KEEP_FAILED_*; BullMQ applies the ages when a job finishes, retention-sweeper.ts when idle).
+ */
 export function reviewJobOptions(config: Config): JobsOptions {
   return {
     attempts: config.jobs.attempts,
     backoff: { type: 'exponential', delay: config.jobs.backoffDelayMs },
     removeOnComplete: { age: config.jobs.keepCompletedS, count: config.jobs.keepCompletedCount },
-    removeOnFail: { age: 7 * 86_400 },
+    removeOnFail: { age: config.jobs.keepFailedS, count: config.jobs.keepFailedCount },
   };
 }
 
@@ -19,7 +22,7 @@ export function resultJobOptions(config: Config): JobsOptions {
     attempts: Math.max(config.jobs.attempts, 10),
     backoff: { type: 'exponential', delay: config.jobs.backoffDelayMs },
     removeOnComplete: { age: config.jobs.keepCompletedS, count: config.jobs.keepCompletedCount },
-    removeOnFail: { age: 7 * 86_400 },
+    removeOnFail: { age: config.jobs.keepFailedS, count: config.jobs.keepFailedCount },
   };
 }
 

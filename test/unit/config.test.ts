@@ -45,7 +45,9 @@ describe('loadConfig', () => {
     expect(config.queues).toEqual({ reviews: 'reviews', results: 'results' });
     expect(config.model).toEqual({ dir: 'models/review-sentiment-en', name: undefined, version: undefined, maxTokens: undefined, truncation: 'head-tail' });
     expect(config.batching).toEqual({ maxSize: 32, maxWaitMs: 5, maxTokens: 8192, maxPadding: 0.1 });
-    expect(config.jobs).toEqual({ attempts: 5, backoffDelayMs: 1000, keepCompletedS: 86_400, keepCompletedCount: 100_000 });
+    expect(config.jobs).toEqual({ attempts: 5, backoffDelayMs: 1000, keepCompletedS: 86_400, keepCompletedCount: 100_000, keepFailedS: 7 * 86_400, keepFailedCount: 100_000, retentionSweepS: 60 });
+    expect(config.auth).toEqual({ apiKeys: [], ratePerMin: 0 });
+    expect(config.privacy).toEqual({ redactPii: false });
     expect(config.http).toEqual({ host: '127.0.0.1', port: 3000, bodyLimitBytes: 16 * 1024 * 1024, maxReviewsPerRequest: 1000, backlogHighWater: 100_000, retryAfterS: 5 });
     expect(config.worker.shutdownGraceMs).toBe(30_000);
     expect(config.worker.httpPort).toBeUndefined();
