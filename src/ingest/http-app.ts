@@ -56,7 +56,12 @@ export function buildIngestApp(options: IngestAppOptions) {
       request.log.error({ err }, 'ingest failed');
       return reply.code(status).send(errorBody('SF_ERR_INTERNAL', 'internal error'));
     }
-    const message = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `unsupported content type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json` : err.message;
+    const message =
+      err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? `unsupported content type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json`
+        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `the request body is over the limit of ${config.http.bodyLimitBytes} bytes (HTTP_BODY_LIMIT_BYTES): send fewer reviews per request`
+          : err.message;
     return reply.code(status).send(errorBody(err.code ?? 'SF_ERR_HTTP', message));
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('SF_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`)));
@@ -66,7 +71,7 @@ export function buildIngestApp(options: IngestAppOptions) {
     const items = Array.isArray(body) ? body : [body];
     if (Array.isArray(body) && body.length === 0) throw new SfError('SF_ERR_VALIDATION', 'the array holds no reviews', { details: { problems: [{ path: '(root)', message: 'must hold at least one review' }] } });
     if (items.length > config.http.maxReviewsPerRequest) {
-      const message = `at most ${config.http.maxReviewsPerRequest} reviews per request (got ${items.length})`;
+      const message = `at most ${config.http.maxReviewsPerRequest} reviews per request (MAX_REVIEWS_PER_REQUEST), got ${items.length}`;
       return reply.code(413).send(errorBody('SF_ERR_VALIDATION', message, [{ path: '(root)', message }]));
     }
     producer.validateAll(items); // 400 before touching Redis

@@ -12,6 +12,12 @@ export interface LoggerOptions {
 }
 
 /**
+ * Where review text could sit in a logged object by mistake: a review (`text`, `title`, `review`),
+ * a job (`job.data.text`), a list of reviews (`reviews[3].text`). Tested in test/unit/log-privacy.test.ts.
+ */
+export const REDACTED_PATHS = ['text', 'title', '*.text', '*.title', '*.*.text', '*.*.title', '*[*].text', '*[*].title', 'review.*', 'data.text', 'data.title'];
+
+/**
  * The one root logger of a process. Children carry job and batch ids. Errors go under `err`.
  * Review text and tensors are never logged: the redaction below is a safety net for the
  * fields that could carry them if someone logged a job or a review by mistake.
@@ -22,7 +28,7 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     name: options.name ?? 'sentiment-fleet',
     serializers: { err: pino.stdSerializers.err },
-    redact: { paths: ['text', 'title', '*.text', '*.title', 'review.*', 'data.text', 'data.title'], censor: '[redacted]' },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
   if (options.destination) return pino(base, options.destination);
   if (pretty) {
