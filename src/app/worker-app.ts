@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import type { Config } from '../config/load-config.ts';
+import { installCrashSignal } from '../dev/chaos-crash-signal.ts';
 import { createInferencePool } from '../inference/inference-pool.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -39,6 +40,7 @@ export async function createWorkerApp(config: Config, logger: Logger) {
       }),
       (p) => p.close(),
     );
+    if (config.chaos.faults) stack.add('crash-signal', installCrashSignal(pool, logger), (uninstall) => uninstall());
     const connection = stack.add('redis', createRedisConnection(config.redis.url, 'worker', logger), closeRedisConnection);
     await waitForRedis(connection, REDIS_START_TIMEOUT_MS);
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
