@@ -69,7 +69,7 @@ export const settings = {
   KEEP_FAILED_COUNT: { schema: int(0).default(100_000), doc: 'At most this many failed jobs are kept per queue.' },
   RETENTION_SWEEP_S: {
     schema: int(0, 86_400).default(60),
-    doc: 'BullMQ drops jobs past `KEEP_*_S` only when another job finishes; workers and the sink also sweep their queue this often, so an idle queue does not keep payloads. 0: no sweep.',
+    doc: 'BullMQ drops jobs past `KEEP_*_S` only when another job finishes; workers also sweep the reviews and results queues this often, so an idle queue does not keep payloads. 0: no sweep.',
   },
   SHUTDOWN_GRACE_MS: { schema: int(0).default(30_000), doc: 'SIGTERM: time to finish and publish batches in flight before a forced exit.' },
   HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Listen address of the ingest API and of the stats service.' },
