@@ -1,10 +1,11 @@
-// Types of bench/results/*.json and the docs/benchmarks.md (+ SVG chart) renderer.
+// Types of bench/results/*.json and the docs/benchmarks.md renderer (the chart is in report-chart.ts).
+import { renderChart } from './report-chart.ts';
 
 export interface Measure { median: number; min: number; max: number; spreadPct: number; rounds: number; unit: string; values: number[] }
+export interface CpuShares { workers: number; redis: number; benchProcess: number }
+export interface LatencyRun { load: number; ratePerS: number; seconds: number; offered: number; completed: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; maxEnqueueLagMs: number; meanBatchSize: number }
 
-export interface LatencyRun { load: number; ratePerS: number; seconds: number; offered: number; completed: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; maxEnqueueLagMs: number }
-
-export interface TextSetResults {
+export interface InProcessSet {
   label: string;
   reviews: number;
   avgTokens: number;
@@ -15,215 +16,211 @@ export interface TextSetResults {
     intraOpThreads: number;
   };
   padding: { batchSize: number; withoutGrouping: number; withGrouping: number };
-  fleet: { reviewsPerS: Measure; reviewsPerRound: number; latency: LatencyRun[] };
-  fleetBatch1: { reviewsPerS: Measure; reviewsPerRound: number } | undefined;
 }
-
+export interface FleetSet { reviewsPerS: Measure; reviewsPerRound: number; cpu?: CpuShares; latency: LatencyRun[] }
+export interface FleetRun {
+  variant: string;
+  description: string;
+  env: Record<string, string>;
+  workers: number;
+  sets: Record<string, FleetSet>;
+  memory: { vmHwmMb: number; vmRssMb: number }[];
+  batchPolicy?: { policy: string; tokensPerCall: number; calibrationMs: number };
+}
+export interface QueueCeiling { jobsPerS: Measure; flowJobsPerS: Measure; addBulkJobsPerS: Measure; concurrency: number; jobsPerRound: number }
+export type PeerResults =
+  | { status: 'measured'; version: string; intraOpThreads: number; note?: string; sets: Record<string, { perReviewPerS: Measure; arraysPerS: Measure; arrayBatch: number }> }
+  | { status: 'missing' | 'failed'; reason: string };
 export interface ProfileResults {
   name: string;
+  title: string;
   modelDir: string;
-  fleetConfig: { batchMaxSize: number; batchMaxWaitMs: number; inferenceThreads: number; intraOpThreads: number; concurrency: number };
-  queue: { jobsPerS: Measure; addBulkJobsPerS: Measure; concurrency: number; jobsPerRound: number };
-  sets: Record<string, TextSetResults>;
-  memory: { workerVmHwmMb: number; workerVmRssMb: number; workerBatch1VmHwmMb: number };
+  fleetConfig: { batchMaxSize: number; batchMaxWaitMs: number; batchMaxTokens: number; inferenceThreads: number; intraOpThreads: number; concurrency: number };
+  queue?: QueueCeiling;
+  sets: Record<string, InProcessSet>;
+  fleets: FleetRun[];
+  peer?: PeerResults;
+  scaling?: { workers: number; reviewsPerS: Measure; cpu?: CpuShares; memoryMb: number[] }[];
 }
-
 export interface BenchResults {
   date: string;
   mode: 'quick' | 'full';
   durationS: number;
   machine: { cores: number; cpu: string; node: string; platform: string; loadAvgBefore: number[]; loadAvgAfter: number[] };
   texts: { short: { file: string; count: number }; long: { files: string[]; count: number } };
+  params: Record<string, number>;
   profiles: ProfileResults[];
-  peer: { status: string; reason: string };
-  transformerProfile: string;
+  skipped: string[];
 }
 
-const n0 = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
-const n1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '—');
-const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
+export const n0 = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+const n1 = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? x.toFixed(1) : '—');
+const n2 = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? x.toFixed(2) : '—');
+const pct = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
 const m = (x: Measure | undefined): string => (x ? `${n0(x.median)} (${n0(x.min)}–${n0(x.max)}, ±${(x.spreadPct / 2).toFixed(0)}%)` : '—');
 const mark = (ok: boolean | undefined): string => (ok === undefined ? '— not measured' : ok ? '✓' : '✗');
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+export const fleetOf = (p: ProfileResults | undefined, variant: string): FleetRun | undefined => p?.fleets.find((f) => f.variant === variant);
+export const rate = (p: ProfileResults | undefined, variant: string, set: string): number | undefined => fleetOf(p, variant)?.sets[set]?.reviewsPerS.median;
+const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+const times = (x: number | undefined): string => (x === undefined ? '—' : `${n2(x)}×`);
+
+function targets(r: BenchResults): string[] {
+  const d = r.profiles.find((p) => p.name === 'default')!;
+  const t = r.profiles.find((p) => p.name === 'transformer');
+  const q = r.profiles.find((p) => p.name === 'transformer-int8');
+  const short = rate(d, 'adaptive', 'short');
+  const lat50 = fleetOf(d, 'adaptive')?.sets.short?.latency.find((x) => x.load === 0.5);
+  const tokCeil = (p: ProfileResults, set: string): number => p.sets[set]!.tokenizer.reviewsPerSPerThread.median * p.sets[set]!.tokenizer.threadsInBudget;
+  const rss = Math.max(...(fleetOf(d, 'adaptive')?.memory.map((x) => x.vmHwmMb) ?? [NaN]));
+  const rows: string[] = [
+    '| target | measured | holds |',
+    '| --- | --- | --- |',
+    `| default model, Flipkart: ≥ 2,500 reviews/s end to end | ${n0(short)} reviews/s | ${mark(short === undefined ? undefined : short >= 2500)} |`,
+  ];
+  if (d.queue) {
+    const drain = ratio(short, d.queue.jobsPerS.median);
+    const flow = ratio(short, d.queue.flowJobsPerS.median);
+    rows.push(
+      `| default model, Flipkart: ≥ 0.6 × queue ceiling — drain of a pre-filled queue | ${n2(drain)} × ${n0(d.queue.jobsPerS.median)} jobs/s | ${mark(drain === undefined ? undefined : drain >= 0.6)} |`,
+      `| default model, Flipkart: ≥ 0.6 × queue ceiling — enqueue and drain at once, as the fleet is measured | ${n2(flow)} × ${n0(d.queue.flowJobsPerS.median)} jobs/s | ${mark(flow === undefined ? undefined : flow >= 0.6)} |`,
+    );
+  }
+  rows.push(
+    `| default model, Flipkart: p99 at 50% load ≤ 100 ms | ${lat50 ? `${n0(lat50.p99Ms)} ms` : '—'} | ${mark(lat50 ? lat50.p99Ms <= 100 : undefined)} |`,
+    `| default model, Amazon: reviews/s as a share of the tokenizer-alone ceiling (report only) | ${pct(ratio(rate(d, 'adaptive', 'long'), tokCeil(d, 'long')))} of ${n0(tokCeil(d, 'long'))} reviews/s | report |`,
+    `| worker RSS ≤ 300 MB (default model) | ${n0(rss)} MB | ${mark(Number.isFinite(rss) ? rss <= 300 : undefined)} |`,
+  );
+  for (const p of [d, t].filter((x): x is ProfileResults => x !== undefined)) {
+    const cells = Object.keys(p.sets).map((s) => ({ s, a: rate(p, 'adaptive', s), b: rate(p, 'batch1', s) }));
+    const ok = cells.every((c) => c.a !== undefined && c.b !== undefined) ? cells.every((c) => c.a! >= c.b!) : undefined;
+    rows.push(`| ${p.title}: adaptive batching never loses to batch size 1 | ${cells.map((c) => `${times(ratio(c.a, c.b))} on ${c.s}`).join(', ')} | ${mark(ok)} |`);
+  }
+  if (t) {
+    for (const s of Object.keys(t.sets)) {
+      const x = ratio(rate(t, 'adaptive', s), t.sets[s]!.compute.best.reviewsPerS.median);
+      rows.push(`| transformer: fleet ≥ 0.9 × compute ceiling (${s}) | ${n2(x)} × ${n1(t.sets[s]!.compute.best.reviewsPerS.median)} reviews/s | ${mark(x === undefined ? undefined : x >= 0.9)} |`);
+    }
+    for (const s of Object.keys(t.sets)) {
+      const peer = t.peer?.status === 'measured' ? t.peer.sets[s]?.perReviewPerS.median : undefined;
+      const x = ratio(rate(t, 'adaptive', s), peer);
+      rows.push(`| transformer: fleet ≥ the peer’s per-review throughput (${s}) | ${n1(rate(t, 'adaptive', s))} vs ${n1(peer)} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 1)} |`);
+    }
+    const pad = t.sets.long?.padding.withGrouping;
+    rows.push(`| transformer: padding ≤ 10% of computed tokens on Amazon | ${pct(pad)} | ${mark(pad === undefined ? undefined : pad <= 0.1)} |`);
+    for (const s of Object.keys(t.sets)) {
+      const x = ratio(rate(q, 'adaptive', s), rate(t, 'adaptive', s));
+      rows.push(`| transformer: int8 fleet ≥ 2 × fp32 fleet (${s}) | ${n1(rate(q, 'adaptive', s))} vs ${n1(rate(t, 'adaptive', s))} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 2)} |`);
+    }
+  } else {
+    rows.push(`| transformer: fleet ≥ 0.9 × compute ceiling, ≥ peer, padding ≤ 10%, int8 ≥ 2 × fp32 | not measured in a ${r.mode} run | — not measured |`);
+  }
+  return rows;
+}
+
+function profileSection(p: ProfileResults): string[] {
+  const names = Object.keys(p.sets);
+  const out: string[] = [
+    `## Profile \`${p.name}\`: ${p.title} (${p.modelDir})`,
+    '',
+    `Fleet: one worker process (workers/inference-worker.ts), ${p.fleetConfig.inferenceThreads} inference thread(s) × ${p.fleetConfig.intraOpThreads} intra-op thread(s), BullMQ concurrency ${p.fleetConfig.concurrency}, BATCH_MAX_SIZE=${p.fleetConfig.batchMaxSize}, BATCH_MAX_TOKENS=${p.fleetConfig.batchMaxTokens}; ` +
+      'the producer (createReviewProducer, in the bench process) and Redis share the same cores. Compute ceiling: one onnxruntime session in process with intra-op threads = cores, on pre-encoded, pre-padded tensors.',
+    '',
+    `| measure | ${names.map((s) => p.sets[s]!.label).join(' | ')} |`,
+    `| --- |${names.map(() => ' --- |').join('')}`,
+  ];
+  const row = (label: string, f: (s: string) => string): void => void out.push(`| ${label} | ${names.map(f).join(' | ')} |`);
+  row('tokens per review (model tokenizer, after truncation)', (s) => n1(p.sets[s]!.avgTokens));
+  row('1. compute ceiling, reviews/s (best batch)', (s) => `${m(p.sets[s]!.compute.best.reviewsPerS)} at batch ${p.sets[s]!.compute.best.batchSize}${p.sets[s]!.compute.best.grouped ? ', grouped' : ''}`);
+  row('1. compute ceiling, real tokens/s', (s) => n0(p.sets[s]!.compute.best.tokensPerS));
+  row('2. tokenizer alone, tokens/s per thread', (s) => m(p.sets[s]!.tokenizer.tokensPerSPerThread));
+  row('2. tokenizer alone, reviews/s per thread', (s) => m(p.sets[s]!.tokenizer.reviewsPerSPerThread));
+  if (p.queue) {
+    row('3. queue ceiling, jobs/s: drain of a pre-filled queue', () => m(p.queue!.jobsPerS));
+    row('3. queue ceiling, jobs/s: enqueue and drain at once', () => m(p.queue!.flowJobsPerS));
+  }
+  for (const f of p.fleets) {
+    row(`4. fleet ${f.variant}, reviews/s (${f.description})`, (s) => (f.sets[s] ? `${m(f.sets[s].reviewsPerS)}, ${n0(f.sets[s].reviewsPerRound)} per round` : '—'));
+  }
+  const adaptive = fleetOf(p, 'adaptive');
+  for (const load of [0.5, 0.8]) {
+    if (!adaptive || !Object.values(adaptive.sets).some((s) => s.latency.length > 0)) break;
+    row(`4. latency at ${load * 100}% load (open loop), p50 / p95 / p99 ms`, (s) => {
+      const lr = adaptive.sets[s]?.latency.find((y) => y.load === load);
+      return lr ? `${n0(lr.p50Ms)} / ${n0(lr.p95Ms)} / ${n0(lr.p99Ms)} (${n0(lr.ratePerS)}/s for ${lr.seconds} s, ${n0(lr.completed)}/${n0(lr.offered)} done, mean batch ${n1(lr.meanBatchSize)})` : '—';
+    });
+  }
+  if (adaptive) row('4. CPU while the adaptive fleet runs: worker / redis-server / producer (cores)', (s) => {
+    const c = adaptive.sets[s]?.cpu;
+    return c ? `${n2(c.workers)} / ${n2(c.redis)} / ${n2(c.benchProcess)}` : '—';
+  });
+  if (p.peer?.status === 'measured') {
+    const peer = p.peer;
+    row(`6. peer, one review per call, reviews/s`, (s) => m(peer.sets[s]?.perReviewPerS));
+    row(`6. peer, arrays of ${Object.values(peer.sets)[0]?.arrayBatch ?? '—'}, reviews/s`, (s) => m(peer.sets[s]?.arraysPerS));
+    row('6. fleet adaptive / peer one by one', (s) => times(ratio(rate(p, 'adaptive', s), peer.sets[s]?.perReviewPerS.median)));
+  }
+  row(`7. padding share, batches of ${p.fleetConfig.batchMaxSize}: one padded batch → length groups`, (s) => `${pct(p.sets[s]!.padding.withoutGrouping)} → ${pct(p.sets[s]!.padding.withGrouping)}`);
+  out.push('');
+  if (p.peer) {
+    out.push(p.peer.status === 'measured'
+      ? `6. Peer: @huggingface/transformers ${p.peer.version} \`pipeline('text-classification')\` on the same model.onnx (symlinked into its layout), local files only, dtype fp32, ${p.peer.intraOpThreads} intra-op threads (the same thread budget). One review per awaited call is what an HTTP handler does; arrays are its best case.${p.peer.note ? ` Note: ${p.peer.note}.` : ''}`
+      : `6. Peer: ${p.peer.status} — ${p.peer.reason}`, '');
+  }
+  const mem = p.fleets.map((f) => `${f.variant} ${f.memory.map((x) => `${n0(x.vmHwmMb)} MB`).join(', ')}`).join('; ');
+  out.push(`8. Memory, worker peak RSS (VmHWM): ${mem}.`);
+  if (adaptive?.batchPolicy) out.push(`Adaptive policy: the calibration (${n0(adaptive.batchPolicy.calibrationMs)} ms at start-up) chose a token budget of ${n0(adaptive.batchPolicy.tokensPerCall)} tokens per model call (BATCH_MAX_TOKENS ${n0(p.fleetConfig.batchMaxTokens)}).`);
+  out.push('', 'Compute ceiling by batch size (reviews/s, median of rounds; padding share of computed tokens):', '');
+  out.push(`| batch | ${names.map((s) => `${p.sets[s]!.label}: one padded batch | length groups`).join(' | ')} |`, `| --- |${names.map(() => ' --- | --- |').join('')}`);
+  for (const bs of [...new Set(p.sets[names[0]!]!.compute.byBatch.map((b) => b.batchSize))]) {
+    const cells = names.flatMap((s) => [false, true].map((g) => {
+      const b = p.sets[s]!.compute.byBatch.find((y) => y.batchSize === bs && y.grouped === g);
+      return b ? `${n1(b.reviewsPerS.median)} (${pct(b.paddingShare)} pad)` : '—';
+    }));
+    out.push(`| ${bs} | ${cells.join(' | ')} |`);
+  }
+  if (p.scaling) {
+    const one = p.scaling[0]!.reviewsPerS.median;
+    out.push('', `Worker processes on this ${''}machine (short texts, each process with the default settings, adaptive policy):`, '', '| worker processes | reviews/s | vs 1 process | CPU: workers / redis-server / producer (cores) | peak RSS per process |', '| --- | --- | --- | --- | --- |');
+    for (const s of p.scaling) out.push(`| ${s.workers} | ${m(s.reviewsPerS)} | ${times(s.reviewsPerS.median / one)} | ${s.cpu ? `${n2(s.cpu.workers)} / ${n2(s.cpu.redis)} / ${n2(s.cpu.benchProcess)}` : '—'} | ${s.memoryMb.map((x) => `${n0(x)} MB`).join(', ')} |`);
+  }
+  out.push('');
+  return out;
+}
 
 export function renderReport(r: BenchResults, resultsLink: string): { markdown: string; svg: string } {
-  const d = r.profiles.find((p) => p.name === 'default')!;
-  const s = d.sets.short!;
-  const l = d.sets.long!;
-  const p99at50 = s.fleet.latency.find((x) => x.load === 0.5)?.p99Ms;
-  const worstSpread = Math.max(...r.profiles.flatMap((p) => [p.queue.jobsPerS.spreadPct, ...Object.values(p.sets).flatMap((t) => [t.fleet.reviewsPerS.spreadPct, t.fleetBatch1?.reviewsPerS.spreadPct ?? 0, t.compute.best.reviewsPerS.spreadPct, t.tokenizer.tokensPerSPerThread.spreadPct])]));
-  const tokCeilLong = l.tokenizer.reviewsPerSPerThread.median * l.tokenizer.threadsInBudget;
-  const lines: string[] = [];
-  const push = (...x: string[]): void => void lines.push(...x);
-
-  push(
+  const widest = Math.max(...r.profiles.flatMap((p) => p.fleets.flatMap((f) => Object.values(f.sets).map((s) => s.reviewsPerS.spreadPct))));
+  const first = r.profiles[0]!;
+  const lines = [
     '# Benchmarks',
     '',
-    `<!-- generated by \`npm run bench\` (bench/run-bench.ts); do not edit by hand -->`,
+    '<!-- generated by `npm run bench` (bench/run-bench.ts); do not edit by hand -->',
     '',
     `Last run: **${r.mode}** run of ${r.date}, ${n0(r.durationS)} s, ${r.machine.cores} cores (${esc(r.machine.cpu)}), Node ${r.machine.node}, ${r.machine.platform}. ` +
       `Load average before/after: ${r.machine.loadAvgBefore.map((x) => x.toFixed(2)).join(' ')} / ${r.machine.loadAvgAfter.map((x) => x.toFixed(2)).join(' ')}. Raw figures: [${resultsLink}](${resultsLink}).`,
     '',
-    `Texts: ${r.texts.short.count.toLocaleString('en-US')} Flipkart reviews (short, ${n1(s.avgTokens)} tokens on average) and ${r.texts.long.count.toLocaleString('en-US')} Amazon multi-domain dev reviews (title + text, long, ${n1(l.avgTokens)} tokens on average after truncation).`,
-    `Every throughput is the **median of ${s.fleet.reviewsPerS.rounds} rounds** with the range (min–max) and ± half the range as a share of the median; the widest spread in this run was ±${(worstSpread / 2).toFixed(0)}%. ` +
-      'The machine is shared (tests may run concurrently), so treat differences within the spread as noise.',
+    `Texts: ${r.texts.short.count.toLocaleString('en-US')} Flipkart reviews (short, ${n1(first.sets.short?.avgTokens)} tokens on average) and ${r.texts.long.count.toLocaleString('en-US')} Amazon multi-domain dev reviews (title + text, long, ${n1(first.sets.long?.avgTokens)} tokens on average after truncation).`,
+    `Every throughput is the **median of ${r.params.rounds} rounds** with the range (min–max) and ± half the range as a share of the median; the widest fleet spread in this run was ±${(widest / 2).toFixed(0)}%. Treat differences within the spread as noise.`,
+    ...(r.skipped.length > 0 ? ['', `Not in this run: ${r.skipped.join('; ')}.`] : []),
     '',
     '![throughput and latency](benchmarks.svg)',
     '',
-    '## Headline (default model, `' + d.modelDir + '`)',
-    '',
-    '| ratio | short (Flipkart) | long (Amazon) |',
-    '| --- | --- | --- |',
-    `| fleet / compute ceiling | ${pct(s.fleet.reviewsPerS.median / s.compute.best.reviewsPerS.median)} | ${pct(l.fleet.reviewsPerS.median / l.compute.best.reviewsPerS.median)} |`,
-    `| fleet / queue ceiling | ${pct(s.fleet.reviewsPerS.median / d.queue.jobsPerS.median)} | ${pct(l.fleet.reviewsPerS.median / d.queue.jobsPerS.median)} |`,
-    `| fleet / tokenizer ceiling (per-thread × ${l.tokenizer.threadsInBudget} cores) | ${pct(s.fleet.reviewsPerS.median / (s.tokenizer.reviewsPerSPerThread.median * s.tokenizer.threadsInBudget))} | ${pct(l.fleet.reviewsPerS.median / tokCeilLong)} |`,
-    `| fleet (batch ${d.fleetConfig.batchMaxSize}) / fleet (batch 1) | ${s.fleetBatch1 ? `${n1(s.fleet.reviewsPerS.median / s.fleetBatch1.reviewsPerS.median)}×` : '—'} | ${l.fleetBatch1 ? `${n1(l.fleet.reviewsPerS.median / l.fleetBatch1.reviewsPerS.median)}×` : '— (full run only)'} |`,
-    `| padding, without → with length grouping | ${pct(s.padding.withoutGrouping)} → ${pct(s.padding.withGrouping)} | ${pct(l.padding.withoutGrouping)} → ${pct(l.padding.withGrouping)} |`,
-    '',
-    `Worker peak RSS (VmHWM of the worker process after the fleet runs): **${n0(d.memory.workerVmHwmMb)} MB** (batch 1 worker: ${n0(d.memory.workerBatch1VmHwmMb)} MB).`,
-    '',
     '## Targets (issue 6)',
     '',
-    '| target | measured | holds |',
-    '| --- | --- | --- |',
-    `| default model, Flipkart: ≥ 2,500 reviews/s end to end | ${n0(s.fleet.reviewsPerS.median)} reviews/s | ${mark(s.fleet.reviewsPerS.median >= 2500)} |`,
-    `| default model, Flipkart: ≥ 0.6 × queue ceiling | ${n1(s.fleet.reviewsPerS.median / d.queue.jobsPerS.median)} × (${n0(d.queue.jobsPerS.median)} jobs/s) | ${mark(s.fleet.reviewsPerS.median >= 0.6 * d.queue.jobsPerS.median)} |`,
-    `| default model, Flipkart: p99 at 50% load ≤ 100 ms | ${p99at50 === undefined ? '—' : `${n0(p99at50)} ms`} | ${mark(p99at50 === undefined ? undefined : p99at50 <= 100)} |`,
-    `| default model, Amazon: reviews/s as a share of the tokenizer ceiling (report only) | ${pct(l.fleet.reviewsPerS.median / tokCeilLong)} | report |`,
-    `| worker RSS ≤ 300 MB (default model) | ${n0(d.memory.workerVmHwmMb)} MB | ${mark(d.memory.workerVmHwmMb <= 300)} |`,
-    `| dynamic batching never loses to batch size 1 (default model) | ${s.fleetBatch1 ? `${n1(s.fleet.reviewsPerS.median / s.fleetBatch1.reviewsPerS.median)}× on short` : '—'}${l.fleetBatch1 ? `, ${n1(l.fleet.reviewsPerS.median / l.fleetBatch1.reviewsPerS.median)}× on long` : ''} | ${mark(s.fleetBatch1 ? s.fleet.reviewsPerS.median >= s.fleetBatch1.reviewsPerS.median && (!l.fleetBatch1 || l.fleet.reviewsPerS.median >= l.fleetBatch1.reviewsPerS.median) : undefined)} |`,
-  );
-  const t = r.profiles.find((p) => p.name === 'transformer');
-  if (t) {
-    const ts = t.sets.long!;
-    push(
-      `| transformer: fleet ≥ 0.9 × compute ceiling (long) | ${pct(ts.fleet.reviewsPerS.median / ts.compute.best.reviewsPerS.median)} | ${mark(ts.fleet.reviewsPerS.median >= 0.9 * ts.compute.best.reviewsPerS.median)} |`,
-      `| transformer: padding ≤ 10% on Amazon | ${pct(ts.padding.withGrouping)} | ${mark(ts.padding.withGrouping <= 0.1)} |`,
-    );
-  } else {
-    push(`| transformer: fleet ≥ 0.9 × compute ceiling, padding ≤ 10% on Amazon | not measured (${r.transformerProfile}) | — not measured |`);
-  }
-  push(
-    '| transformer: ≥ the peer’s per-review throughput | peer not measured | — not measured |',
-    '| int8-quantized ≥ 2 × fp32 throughput | not measured this round | — not measured |',
+    ...targets(r),
     '',
-    `**Peer** (@huggingface/transformers text-classification): ${r.peer.status} — ${r.peer.reason}`,
-    '',
-  );
-
-  for (const p of r.profiles) {
-    push(
-      `## Profile \`${p.name}\` (${p.modelDir})`,
-      '',
-      `Fleet: one worker process (workers/inference-worker.ts → createWorkerApp), BATCH_MAX_SIZE=${p.fleetConfig.batchMaxSize}, BATCH_MAX_WAIT_MS=${p.fleetConfig.batchMaxWaitMs}, ` +
-        `${p.fleetConfig.inferenceThreads} inference thread(s) × ${p.fleetConfig.intraOpThreads} intra-op thread(s), BullMQ concurrency ${p.fleetConfig.concurrency}; ` +
-        'the producer (createReviewProducer) and Redis share the same cores. Compute ceiling: one onnxruntime session in process with intra-op threads = cores, on pre-encoded, pre-padded tensors.',
-      '',
-      '| measure | ' + Object.values(p.sets).map((x) => x.label).join(' | ') + ' |',
-      '| --- |' + Object.values(p.sets).map(() => ' --- |').join(''),
-    );
-    const row = (name: string, f: (x: TextSetResults) => string): void => void lines.push(`| ${name} | ${Object.values(p.sets).map(f).join(' | ')} |`);
-    row('1. compute ceiling, reviews/s (best batch)', (x) => `${m(x.compute.best.reviewsPerS)} at batch ${x.compute.best.batchSize}${x.compute.best.grouped ? ', grouped' : ''}`);
-    row('1. compute ceiling, tokens/s (real tokens)', (x) => n0(x.compute.best.tokensPerS));
-    row('2. tokenizer alone, tokens/s per thread', (x) => m(x.tokenizer.tokensPerSPerThread));
-    row('2. tokenizer alone, reviews/s per thread', (x) => m(x.tokenizer.reviewsPerSPerThread));
-    row('3. queue ceiling (no-op processor), jobs/s', () => m(p.queue.jobsPerS));
-    row('4. fleet, sustained reviews/s (closed loop)', (x) => `${m(x.fleet.reviewsPerS)}, ${x.fleet.reviewsPerRound.toLocaleString('en-US')} per round`);
-    for (const load of [0.5, 0.8]) {
-      row(`4. fleet latency at ${load * 100}% (open loop) p50 / p95 / p99 ms`, (x) => {
-        const lr = x.fleet.latency.find((y) => y.load === load);
-        return lr ? `${n0(lr.p50Ms)} / ${n0(lr.p95Ms)} / ${n0(lr.p99Ms)} (${n0(lr.ratePerS)}/s for ${lr.seconds} s, ${lr.completed.toLocaleString('en-US')}/${lr.offered.toLocaleString('en-US')} done)` : '— (full run only)';
-      });
-    }
-    row('5. fleet with BATCH_MAX_SIZE=1, reviews/s', (x) => (x.fleetBatch1 ? m(x.fleetBatch1.reviewsPerS) : '— (full run only)'));
-    row(`7. padding share, batches of ${p.fleetConfig.batchMaxSize}: one padded batch → length groups`, (x) => `${pct(x.padding.withoutGrouping)} → ${pct(x.padding.withGrouping)}`);
-    push(
-      '',
-      `3. Queue ceiling: ${p.queue.jobsPerRound.toLocaleString('en-US')} jobs enqueued with addBulk (${m(p.queue.addBulkJobsPerS)} jobs/s), then drained by a BullMQ Worker with a no-op processor at concurrency ${p.queue.concurrency}, in the bench process. Enqueue and drain in series: ${n0(1 / (1 / p.queue.addBulkJobsPerS.median + 1 / p.queue.jobsPerS.median))} jobs/s.`,
-      `8. Memory: worker VmHWM ${n0(p.memory.workerVmHwmMb)} MB, VmRSS at the end ${n0(p.memory.workerVmRssMb)} MB; batch-1 worker VmHWM ${n0(p.memory.workerBatch1VmHwmMb)} MB.`,
-      '',
-      'Compute ceiling by batch size (reviews/s, median of rounds; padding share of computed tokens):',
-      '',
-      '| batch | ' + Object.values(p.sets).map((x) => `${x.label} padded | grouped`).join(' | ') + ' |',
-      '| --- |' + Object.values(p.sets).map(() => ' --- | --- |').join(''),
-    );
-    const first = Object.values(p.sets)[0]!;
-    for (const bs of [...new Set(first.compute.byBatch.map((b) => b.batchSize))]) {
-      const cells = Object.values(p.sets).flatMap((x) => [false, true].map((g) => {
-        const b = x.compute.byBatch.find((y) => y.batchSize === bs && y.grouped === g);
-        return b ? `${n0(b.reviewsPerS.median)} (${pct(b.paddingShare)} pad)` : '—';
-      }));
-      push(`| ${bs} | ${cells.join(' | ')} |`);
-    }
-    push('');
-  }
-
-  push(
+    ...r.profiles.flatMap(profileSection),
     '## Method',
     '',
-    '- `npm run bench -- --quick` (about 1.5 minutes): the first 4,000 Flipkart reviews and up to 1,500 Amazon dev reviews (the four dev files hold 1,200), 5 rounds, closed-loop rounds of ~2 s, open-loop runs of 5 s.',
-    '- `npm run bench` (full): all texts, 5 rounds, ~6 s closed-loop rounds, 15 s open-loop runs, more batch sizes for the compute ceiling; `--transformer` adds the transformer-sized model from `sentiment-fleet bench-model` (~270 MB, slow).',
-    '- Closed loop: N reviews enqueued by the producer (addBulk chunks) while the worker runs; the clock stops when N results are waiting in the results queue (no sink runs). N is sized from a 1,000-review warm-up round.',
-    '- Open loop: review *i* is due at t0 + i / rate (50% and 80% of the closed-loop median); a timer enqueues what is due; latency = the result job’s timestamp − the review’s *scheduled* arrival (so a late enqueue counts against the fleet, no coordinated omission).',
-    '- Padding: consecutive batches of BATCH_MAX_SIZE in arrival order; one padded batch vs `groupByLength` (BATCH_MAX_TOKENS, BATCH_MAX_PADDING) measured with `paddingStats`.',
-    '- Token counts are the model’s tokens (special tokens included, after truncation to the model’s maximum length) of the default model’s tokenizer; the issue’s averages (22 / 116) came from another tokenizer, so they differ.',
-    '- The queue ceiling drains a pre-filled queue; the fleet enqueues while it works, so the same Redis and cores also serve the producer’s addBulk. Enqueue then drain in series would give ' + 'the harmonic combination shown in the profile section.',
-    '- Missing this round: the peer (@huggingface/transformers is not installed offline), the int8-vs-fp32 comparison, the transformer profile in quick runs, and a worker-process CPU profile.',
+    '- `npm run bench -- --quick` (about 3 minutes): the default model on the first 4,000 Flipkart reviews and the 1,200 Amazon dev reviews, 5 rounds of ~2 s, open-loop runs of 5 s. `npm run bench` (full, about 20 minutes): all texts, ~6 s rounds, 15 s open-loop runs, more batch sizes, and the transformer-sized model (`sentiment-fleet bench-model`, random weights, DistilBERT-shaped, ~270 MB) in fp32 and int8 (`sentiment-fleet quantize`).',
+    '- Fleet variants run one after the other on the same Redis with the same texts: `adaptive` (the default policy: a batch leaves when an inference slot is free; the token budget of a model call comes from measured call costs), `fixed` (closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS), `batch1` (BATCH_MAX_SIZE=1).',
+    '- Closed loop: N reviews enqueued by the producer (addBulk chunks of 2,000) while the worker runs; the clock stops when N results wait in the results queue (no sink runs). N is sized from a warm-up round.',
+    '- Open loop: review *i* is due at t0 + i / rate (50% and 80% of the adaptive closed-loop median); a timer enqueues what is due; latency = the result job’s timestamp − the review’s *scheduled* arrival, so a late enqueue counts against the fleet (no coordinated omission).',
+    '- Queue ceiling: a BullMQ Worker with a no-op processor at the fleet’s concurrency, in the bench process. *Drain*: the queue is filled first, then drained (the pure consumer ceiling). *Enqueue and drain at once*: the same producer pattern as the fleet’s closed loop, with the processor replaced by a no-op. Per review the fleet does more Redis work than a no-op job: it also adds one result job.',
+    '- CPU: user + system time of each process from /proc during the timed rounds, per second of wall time (2.00 = both cores).',
+    '- Token counts are the model’s tokens (special tokens included, after truncation to the model’s maximum length); the issue’s averages (22 / 116) came from another tokenizer.',
     '',
-  );
-
-  return { markdown: lines.join('\n'), svg: renderSvg(r) };
-}
-
-function renderSvg(r: BenchResults): string {
-  const d = r.profiles.find((p) => p.name === 'default')!;
-  const s = d.sets.short!;
-  const l = d.sets.long!;
-  const bars: { label: string; short: number; long: number }[] = [
-    { label: 'tokenizer × cores', short: s.tokenizer.reviewsPerSPerThread.median * s.tokenizer.threadsInBudget, long: l.tokenizer.reviewsPerSPerThread.median * l.tokenizer.threadsInBudget },
-    { label: 'compute ceiling', short: s.compute.best.reviewsPerS.median, long: l.compute.best.reviewsPerS.median },
-    { label: 'queue ceiling', short: d.queue.jobsPerS.median, long: d.queue.jobsPerS.median },
-    { label: `fleet (batch ${d.fleetConfig.batchMaxSize})`, short: s.fleet.reviewsPerS.median, long: l.fleet.reviewsPerS.median },
-    { label: 'fleet (batch 1)', short: s.fleetBatch1?.reviewsPerS.median ?? NaN, long: l.fleetBatch1?.reviewsPerS.median ?? NaN },
   ];
-  const W = 900;
-  const H = 380;
-  const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
-  // Left panel: throughput, log scale.
-  const x0 = 140, y0 = 40, pw = 380, rowH = 56;
-  const maxV = Math.max(...bars.flatMap((b) => [b.short, b.long]).filter(Number.isFinite));
-  const minV = 10;
-  const scale = (v: number): number => (Number.isFinite(v) && v > 0 ? (Math.log10(Math.max(v, minV)) - Math.log10(minV)) / (Math.log10(maxV * 1.2) - Math.log10(minV)) * pw : 0);
-  out.push(`<text x="${x0}" y="22" font-size="14" font-weight="bold">Throughput, reviews/s (log scale, median)</text>`);
-  for (const tick of [10, 100, 1000, 10000, 100000].filter((v) => v <= maxV * 1.2)) {
-    const x = x0 + scale(tick);
-    out.push(`<line x1="${x}" y1="${y0 - 4}" x2="${x}" y2="${y0 + rowH * bars.length}" stroke="#ddd"/>`, `<text x="${x}" y="${y0 + rowH * bars.length + 14}" text-anchor="middle" fill="#666">${tick.toLocaleString('en-US')}</text>`);
-  }
-  bars.forEach((b, i) => {
-    const y = y0 + i * rowH;
-    out.push(`<text x="${x0 - 8}" y="${y + 26}" text-anchor="end">${esc(b.label)}</text>`);
-    for (const [k, v, color] of [[0, b.short, '#4c78a8'], [1, b.long, '#f58518']] as const) {
-      const w = scale(v);
-      out.push(`<rect x="${x0}" y="${y + 4 + k * 22}" width="${w.toFixed(1)}" height="18" fill="${color}"/>`, `<text x="${x0 + w + 4}" y="${y + 17 + k * 22}" fill="#333">${Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a'}</text>`);
-    }
-  });
-  out.push(`<rect x="${x0}" y="${H - 28}" width="12" height="12" fill="#4c78a8"/><text x="${x0 + 16}" y="${H - 18}">Flipkart (short)</text>`, `<rect x="${x0 + 130}" y="${H - 28}" width="12" height="12" fill="#f58518"/><text x="${x0 + 146}" y="${H - 18}">Amazon (long)</text>`);
-  // Right panel: latency percentiles at 50% and 80% load, short texts (and long when measured).
-  const lx = 600, ly = 40, lh = 260, lw = 270;
-  const runs = [...s.fleet.latency.map((x) => ({ ...x, set: 'short' })), ...l.fleet.latency.map((x) => ({ ...x, set: 'long' }))];
-  const maxL = Math.max(1, ...runs.flatMap((x) => [x.p50Ms, x.p95Ms, x.p99Ms]).filter(Number.isFinite));
-  out.push(`<text x="${lx - 30}" y="22" font-size="14" font-weight="bold">Open-loop latency, ms (p50 / p95 / p99)</text>`, `<line x1="${lx}" y1="${ly + lh}" x2="${lx + lw}" y2="${ly + lh}" stroke="#999"/>`);
-  const gw = lw / Math.max(1, runs.length);
-  runs.forEach((run, i) => {
-    const gx = lx + i * gw;
-    ([['p50', run.p50Ms, '#54a24b'], ['p95', run.p95Ms, '#eeca3b'], ['p99', run.p99Ms, '#e45756']] as const).forEach(([, v, color], k) => {
-      const h = Number.isFinite(v) ? (v / maxL) * (lh - 20) : 0;
-      const bx = gx + 8 + k * ((gw - 16) / 3);
-      out.push(`<rect x="${bx.toFixed(1)}" y="${(ly + lh - h).toFixed(1)}" width="${((gw - 16) / 3 - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"/>`, `<text x="${(bx + (gw - 16) / 6).toFixed(1)}" y="${(ly + lh - h - 3).toFixed(1)}" text-anchor="middle" font-size="10">${Math.round(v)}</text>`);
-    });
-    out.push(`<text x="${gx + gw / 2}" y="${ly + lh + 16}" text-anchor="middle">${run.set} ${run.load * 100}%</text>`, `<text x="${gx + gw / 2}" y="${ly + lh + 30}" text-anchor="middle" fill="#666">${Math.round(run.ratePerS)}/s</text>`);
-  });
-  out.push(`<rect x="${lx}" y="${H - 28}" width="12" height="12" fill="#54a24b"/><text x="${lx + 16}" y="${H - 18}">p50</text>`, `<rect x="${lx + 60}" y="${H - 28}" width="12" height="12" fill="#eeca3b"/><text x="${lx + 76}" y="${H - 18}">p95</text>`, `<rect x="${lx + 120}" y="${H - 28}" width="12" height="12" fill="#e45756"/><text x="${lx + 136}" y="${H - 18}">p99</text>`);
-  out.push('</svg>', '');
-  return out.join('\n');
+  return { markdown: lines.join('\n'), svg: renderChart(r) };
 }

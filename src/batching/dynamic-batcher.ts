@@ -2,7 +2,14 @@ export type Outcome<R> = { ok: true; value: R } | { ok: false; error: Error };
 
 export interface DynamicBatcherOptions<T, R> {
   maxSize: number;
+  /** Fixed mode: a batch closes when its first item has waited this long. */
   maxWaitMs: number;
+  /**
+   * Continuous mode (the adaptive policy) when set: a batch leaves as soon as fewer than this many
+   * batches are running, with every waiting item up to `maxSize`; items wait only while all
+   * slots are busy, so nothing waits at low load and batches grow with the load. No timer.
+   */
+  maxInFlight?: number;
   /** Runs one batch; returns one outcome per item, in order. Throwing fails every item. */
   run: (items: T[]) => Promise<Outcome<R>[]>;
 }
@@ -14,9 +21,10 @@ interface Pending<T, R> {
 }
 
 /**
- * Groups items submitted one by one into batches. A batch closes when it holds `maxSize` items
- * or when its first item has waited `maxWaitMs`, whichever comes first. Batches run
- * concurrently; the caller bounds concurrency by how many items it submits.
+ * Groups items submitted one by one into batches. Fixed mode: a batch closes when it holds
+ * `maxSize` items or when its first item has waited `maxWaitMs`, whichever comes first; batches
+ * run concurrently and the caller bounds concurrency by how many items it submits. Continuous
+ * mode (`maxInFlight`): see the option.
  */
 export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>) {
   let pending: Pending<T, R>[] = [];
@@ -24,14 +32,33 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
   let immediate = false;
   const running = new Set<Promise<void>>();
 
+  const continuous = options.maxInFlight !== undefined;
+
   function close(): void {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    const done = execute(batch).finally(() => running.delete(done));
+    const batch = continuous ? pending.splice(0, options.maxSize) : pending;
+    if (!continuous) pending = [];
+    const done = execute(batch).finally(() => {
+      running.delete(done);
+      if (continuous) pump();
+    });
     running.add(done);
+  }
+
+  /** Continuous mode: start batches while slots are free (all at once when draining). */
+  function pump(): void {
+    while (pending.length > 0 && (immediate || running.size < options.maxInFlight!)) close();
+  }
+  // Items that arrive in the same turn of the event loop (e.g. jobs from one socket read) go
+  // together: a submit schedules one pump after the turn's I/O callbacks instead of starting at once.
+  let scheduled: NodeJS.Immediate | undefined;
+  function schedulePump(): void {
+    scheduled ??= setImmediate(() => {
+      scheduled = undefined;
+      pump();
+    });
   }
 
   async function execute(batch: Pending<T, R>[]): Promise<void> {
@@ -51,7 +78,8 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
     submit(item: T): Promise<R> {
       return new Promise<R>((resolve, reject) => {
         pending.push({ item, resolve, reject });
-        if (pending.length >= options.maxSize || immediate || options.maxWaitMs === 0) close();
+        if (continuous) immediate ? pump() : schedulePump();
+        else if (pending.length >= options.maxSize || immediate || options.maxWaitMs === 0) close();
         else timer ??= setTimeout(close, options.maxWaitMs);
       });
     },
@@ -66,11 +94,15 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
     /** Closes the open batch now, and every later item runs at once (used on shutdown). */
     drain(): void {
       immediate = true;
-      close();
+      if (continuous) pump();
+      else close();
     },
-    /** Resolves when no batch is running. */
+    /** Resolves when no batch is running (and, in continuous mode, none is about to start). */
     async idle(): Promise<void> {
-      while (running.size > 0) await Promise.allSettled([...running]);
+      while (running.size > 0 || (continuous && pending.length > 0)) {
+        if (running.size > 0) await Promise.allSettled([...running]);
+        else await new Promise((r) => setImmediate(r));
+      }
     },
   };
 }

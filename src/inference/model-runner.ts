@@ -1,5 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import ort from 'onnxruntime-node';
+import { createCallCostModel, type CallCostSnapshot } from '../batching/call-cost-model.ts';
 import { groupByLength, type GroupLimits } from '../batching/length-groups.ts';
 import { SfError, toSfError, type SerializedSfError } from '../errors/sf-error.ts';
 import { createEncoder, padBatch, type Encoded, type Truncation } from '../tokenize/encoder.ts';
@@ -16,6 +17,12 @@ export interface RunnerOptions {
   truncation: Truncation;
   intraOpThreads: number;
   groups: GroupLimits;
+  /**
+   * `adaptive` (default): the token budget of a model call is chosen from measured call costs
+   * (a start-up calibration, then every call), never above `groups.maxTokens`. `fixed`: always
+   * `groups.maxTokens`.
+   */
+  policy?: 'adaptive' | 'fixed';
 }
 
 export interface ModelInfo {
@@ -28,6 +35,8 @@ export interface ModelInfo {
   inputNames: string[];
   /** Whether score() can explain items (only hashed-ngram-linear models, exactly). */
   explanations: ExplanationSupport;
+  /** The batch policy and, for `adaptive`, the call costs measured at start-up. */
+  batchPolicy: { policy: 'adaptive' | 'fixed'; calibrationMs: number } & CallCostSnapshot;
 }
 
 export type ItemOutcome =
@@ -53,7 +62,13 @@ export interface BatchStats {
   /** Time spent computing explanations (not part of inferenceMs), and how many items got one. */
   explainMs: number;
   explained: number;
+  /** Token budget of a model call when the batch was grouped. */
+  tokenBudget: number;
 }
+
+/** Calibration calls: rows of this many tokens, doubling the rows until a call takes CALIBRATION_STOP_MS. */
+const CALIBRATION_LENGTH = 64;
+const CALIBRATION_STOP_MS = 250;
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
 const OPTIONAL_INPUTS = ['token_type_ids'];
@@ -113,7 +128,12 @@ export async function createModelRunner(options: RunnerOptions) {
     modelType: spec.modelType,
     inputNames: [...session.inputNames],
     explanations: { supported: false, reason: 'not checked yet' },
+    batchPolicy: { policy: options.policy ?? 'adaptive', calibrationMs: 0, budget: options.groups.maxTokens, buckets: [] },
   };
+  const costs = createCallCostModel({ maxTokens: options.groups.maxTokens });
+  let recording = false; // cold warm-up calls would mislead the cost model
+  const adaptive = info.batchPolicy.policy === 'adaptive';
+  const groupLimits = (): GroupLimits => (adaptive ? { ...options.groups, maxTokens: costs.budget } : options.groups);
 
   async function runGroup(rows: number[][]): Promise<Float32Array> {
     const { inputIds, attentionMask, length } = padBatch(rows, padId);
@@ -124,11 +144,13 @@ export async function createModelRunner(options: RunnerOptions) {
     };
     if (wantsTokenTypes) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(inputIds.length), dims);
     let logits: ort.Tensor | undefined;
+    const started = performance.now();
     try {
       logits = (await session.run(feeds, ['logits'])).logits;
     } catch (err) {
       throw toSfError(err, 'SF_ERR_INFERENCE', `inference failed: ${(err as Error).message}`);
     }
+    if (recording) costs.observe(inputIds.length, performance.now() - started);
     if (!logits || logits.dims.length !== 2 || logits.dims[0] !== rows.length || logits.dims[1] !== spec.labels.length) {
       throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: logits have shape [${logits?.dims.join(', ')}], expected [${rows.length}, ${spec.labels.length}] (config.json id2label has ${spec.labels.length} labels)`);
     }
@@ -156,7 +178,8 @@ export async function createModelRunner(options: RunnerOptions) {
     const items: ItemOutcome[] = encoded.map((e) => (e instanceof SfError ? { ok: false, error: e.toJSON() } : (undefined as never)));
     const good = encoded.flatMap((e, i) => (e instanceof SfError ? [] : [i]));
     const lengths = good.map((i) => (encoded[i] as Encoded).ids.length);
-    const groups = groupByLength(lengths, options.groups);
+    const limits = groupLimits();
+    const groups = groupByLength(lengths, limits);
     let computedTokens = 0;
     for (const group of groups) {
       const rows = group.map((g) => (encoded[good[g]!] as Encoded).ids);
@@ -185,7 +208,7 @@ export async function createModelRunner(options: RunnerOptions) {
     }
     const realTokens = lengths.reduce((a, b) => a + b, 0);
     const explainMs = performance.now() - t2;
-    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: groups.length, computedTokens, realTokens, explainMs, explained } };
+    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: groups.length, computedTokens, realTokens, explainMs, explained, tokenBudget: limits.maxTokens } };
   }
 
   /**
@@ -212,12 +235,36 @@ export async function createModelRunner(options: RunnerOptions) {
     }
   }
 
+  /**
+   * Seeds the cost model: calls of 1, 2, 4 … rows of CALIBRATION_LENGTH tokens (the best of two
+   * runs each) until a call takes CALIBRATION_STOP_MS or reaches the token budget.
+   */
+  async function calibrate(ids: number[]): Promise<void> {
+    const started = performance.now();
+    const content = ids.slice(1, -1);
+    const row = [ids[0]!, ...Array.from({ length: Math.min(CALIBRATION_LENGTH, maxTokens) - 2 }, (_, i) => content[i % content.length]!), ids.at(-1)!];
+    for (let rows = 1; rows * row.length <= options.groups.maxTokens; rows *= 2) {
+      const batch = Array.from({ length: rows }, () => row);
+      let best = Infinity;
+      for (let run = 0; run < 2; run++) {
+        const t = performance.now();
+        await runGroup(batch);
+        best = Math.min(best, performance.now() - t);
+      }
+      costs.observe(rows * row.length, best);
+      if (best >= CALIBRATION_STOP_MS) break;
+    }
+    info.batchPolicy = { ...info.batchPolicy, ...costs.snapshot(), calibrationMs: performance.now() - started };
+  }
+
   // Warm-up: one real inference, so the first batch does not pay for lazy initialisation and a
   // model whose output does not match its config fails now, at start-up.
   const warmUp = 'warm-up review: good product, bad delivery';
   try {
     await score([warmUp]);
     await checkExplainer(encoder.encode(warmUp).ids);
+    if (adaptive) await calibrate(encoder.encode(warmUp).ids);
+    recording = true;
     info.explanations = explainer ? { supported: true, method: 'linear-exact' } : { supported: false, reason: explainReason ?? 'unknown' };
   } catch (err) {
     await session.release();
@@ -228,6 +275,8 @@ export async function createModelRunner(options: RunnerOptions) {
   return {
     info,
     score,
+    /** The cost model's current state (token budget and measured buckets). */
+    costs: () => costs.snapshot(),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

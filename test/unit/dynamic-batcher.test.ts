@@ -246,3 +246,74 @@ describe('createDynamicBatcher', () => {
     expect(batcher.waiting).toBe(0);
   });
 });
+
+describe('createDynamicBatcher in continuous mode (maxInFlight, the adaptive policy)', () => {
+  it('sends an item at once when a slot is free: nothing waits at low load', async () => {
+    const run = vi.fn(double);
+    const batcher = createDynamicBatcher({ maxSize: 32, maxWaitMs: 1000, maxInFlight: 2, run });
+    const result = batcher.submit(21);
+    await vi.advanceTimersByTimeAsync(0); // one turn of the event loop, no timer
+    await expect(result).resolves.toBe(42);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(run).toHaveBeenCalledWith([21]);
+  });
+
+  it('items submitted in the same turn go together', async () => {
+    const run = vi.fn(double);
+    const batcher = createDynamicBatcher({ maxSize: 32, maxWaitMs: 1000, maxInFlight: 1, run });
+    const results = [1, 2, 3].map((n) => batcher.submit(n));
+    await vi.advanceTimersByTimeAsync(0);
+    await expect(Promise.all(results)).resolves.toEqual([2, 4, 6]);
+    expect(run.mock.calls).toEqual([[[1, 2, 3]]]);
+  });
+
+  it('while every slot is busy, items queue and leave together (up to maxSize) when one frees', async () => {
+    const gates = [deferred(), deferred(), deferred()];
+    const batches: number[][] = [];
+    const run = async (items: number[]): Promise<Outcome<number>[]> => {
+      batches.push(items);
+      await gates[batches.length - 1]!.promise;
+      return items.map((n) => ({ ok: true, value: n }));
+    };
+    const batcher = createDynamicBatcher({ maxSize: 3, maxWaitMs: 1000, maxInFlight: 1, run });
+    const first = track(batcher.submit(0));
+    await vi.advanceTimersByTimeAsync(0);
+    const later = [1, 2, 3, 4].map((n) => track(batcher.submit(n)));
+    await vi.advanceTimersByTimeAsync(5000); // no timer closes anything: only a free slot does
+    expect(batches).toEqual([[0]]);
+    expect(batcher.waiting).toBe(4);
+    gates[0]!.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(first.settled).toBe(true);
+    expect(batches).toEqual([[0], [1, 2, 3]]);
+    gates[1]!.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[0], [1, 2, 3], [4]]);
+    gates[2]!.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(later.every((s) => s.settled)).toBe(true);
+  });
+
+  it('drain() starts everything waiting at once and idle() waits for it', async () => {
+    const gate = deferred();
+    const batches: number[][] = [];
+    const run = async (items: number[]): Promise<Outcome<number>[]> => {
+      batches.push(items);
+      await gate.promise;
+      return items.map((n) => ({ ok: true, value: n }));
+    };
+    const batcher = createDynamicBatcher({ maxSize: 2, maxWaitMs: 1000, maxInFlight: 1, run });
+    const all = [1, 2, 3, 4, 5].map((n) => track(batcher.submit(n)));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[1, 2]]);
+    batcher.drain();
+    expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+    const idle = track(batcher.idle());
+    await flush();
+    expect(idle.settled).toBe(false);
+    gate.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(idle.settled).toBe(true);
+    expect(all.every((s) => s.settled)).toBe(true);
+  });
+});

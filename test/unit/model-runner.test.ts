@@ -37,7 +37,7 @@ async function tinyModelDir(options: TinyModelOptions = {}): Promise<string> {
 }
 
 function runnerOptions(modelDir: string, extra: Partial<RunnerOptions> = {}): RunnerOptions {
-  return { modelDir, truncation: 'head-tail', intraOpThreads: 1, groups: { maxTokens: 8192, maxPadding: 0.1 }, ...extra };
+  return { modelDir, truncation: 'head-tail', intraOpThreads: 1, groups: { maxTokens: 8192, maxPadding: 0.1 }, policy: 'fixed', ...extra };
 }
 
 async function runner(modelDir: string, extra: Partial<RunnerOptions> = {}): Promise<ModelRunner> {
@@ -189,6 +189,28 @@ describe('createModelRunner on the tiny model', () => {
     const { stats } = await r.score(['good', 'good phone', 'good good phone']);
     expect(stats.calls).toBe(3);
     expect(stats.computedTokens).toBe(stats.realTokens);
+  });
+
+  it('adaptive policy: calibrates call costs at start-up and keeps every model call within the chosen token budget', async () => {
+    const r = await runner(await tinyModelDir(), { policy: 'adaptive', groups: { maxTokens: 512, maxPadding: 1 } });
+    const policy = r.info.batchPolicy;
+    expect(policy.policy).toBe('adaptive');
+    // Calls of 1, 2, 4 … rows of 64 tokens up to the 512-token budget were measured.
+    expect(policy.buckets.map((b) => b.tokens)).toEqual([64, 128, 256, 512]);
+    expect(policy.budget).toBeGreaterThanOrEqual(64);
+    expect(policy.budget).toBeLessThanOrEqual(512);
+    const texts = Array.from({ length: 40 }, (_, i) => `good phone number ${i} with a long battery life and a bad screen`);
+    const { stats } = await r.score(texts);
+    expect(stats.tokenBudget).toBe(r.costs().budget);
+    // Equal lengths: the rows per call are the budget's worth, so the call count follows from it.
+    const perItem = stats.realTokens / texts.length;
+    expect(stats.calls).toBe(Math.ceil(texts.length / Math.max(1, Math.floor(stats.tokenBudget / perItem))));
+  });
+
+  it('fixed policy: no calibration, the configured budget', async () => {
+    const r = await runner(await tinyModelDir(), { groups: { maxTokens: 512, maxPadding: 1 } });
+    expect(r.info.batchPolicy).toMatchObject({ policy: 'fixed', budget: 512, buckets: [] });
+    expect((await r.score(['good', 'bad'])).stats.tokenBudget).toBe(512);
   });
 
   it('close() twice is safe', async () => {

@@ -1,0 +1,217 @@
+/**
+ * Drives the fleet for the benchmark: N worker processes (workers/inference-worker.ts, the real
+ * entrypoint) on a local redis-server, the producer (createReviewProducer) in this process, and
+ * the results queue as the finish line (no sink runs).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../src/config/load-config.ts';
+import type { LocalRedis } from '../src/dev/local-redis.ts';
+import { createReviewProducer } from '../src/ingest/review-producer.ts';
+import { createLogger } from '../src/logging/logger.ts';
+import type { BenchReview } from './bench-texts.ts';
+import { percentile, sleep, summarize } from './measure-stats.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const logger = createLogger({ level: 'warn', format: 'json' });
+
+export interface Fleet {
+  children: ChildProcess[];
+  ready: WorkerReady[];
+  redis: LocalRedis;
+  config: Config;
+  connection: Redis;
+  producer: ReturnType<typeof createReviewProducer>;
+  results: Queue;
+  /** SIGTERMs every worker; returns each one's peak and final RSS (from /proc, read just before). */
+  stop(): Promise<{ vmHwmKb: number; vmRssKb: number }[]>;
+}
+
+export interface FleetOptions {
+  /** Worker processes (default 1). */
+  workers?: number;
+  /** Extra node flags for the workers (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+}
+
+let fleetSeq = 0;
+
+/** What the worker's "worker ready" log line says about its batch policy (read from its stdout). */
+export interface WorkerReady {
+  batchPolicy?: { policy: string; tokensPerCall: number; calibrationMs: number };
+}
+
+function spawnWorker(env: NodeJS.ProcessEnv, nodeArgs: string[]): Promise<{ child: ChildProcess; ready: WorkerReady }> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, 'workers/inference-worker.ts')], { cwd: root, env: { ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  let ready: WorkerReady = {};
+  // Keep reading (and dropping) its log so that the pipe never fills.
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!line.includes('"worker ready"')) return;
+    try {
+      ready = JSON.parse(line) as WorkerReady;
+    } catch {
+      // not JSON: ignore
+    }
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('worker not ready within 180 s')), 180_000);
+    child.on('message', (m: { type?: string }) => {
+      if (m.type === 'ready') {
+        clearTimeout(timer);
+        // The IPC message and the log line race; the log line follows within a tick or two.
+        setTimeout(() => resolve({ child, ready }), 50);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code}`));
+    });
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Where the CPU went during a run: seconds of CPU per second of wall time, per process. */
+export interface CpuShares {
+  workers: number;
+  redis: number;
+  benchProcess: number;
+}
+
+function memoryOf(child: ChildProcess): { vmHwmKb: number; vmRssKb: number } {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { vmHwmKb: kb('VmHWM'), vmRssKb: kb('VmRSS') };
+}
+
+export async function startFleet(redis: LocalRedis, modelDir: string, extra: Record<string, string>, options: FleetOptions = {}): Promise<Fleet> {
+  const env = { ...process.env, REDIS_URL: redis.url, QUEUE_PREFIX: `bench${++fleetSeq}`, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', KEEP_COMPLETED_COUNT: '1000', MODEL_DIR: modelDir, ...extra };
+  const config = loadConfig(env);
+  // One after the other: a 2-core machine loads models faster that way, and ready means warmed up.
+  const children: ChildProcess[] = [];
+  const ready: WorkerReady[] = [];
+  for (let i = 0; i < (options.workers ?? 1); i++) {
+    const w = await spawnWorker(env, options.nodeArgs ?? []);
+    children.push(w.child);
+    ready.push(w.ready);
+  }
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const producer = createReviewProducer({ config, connection, logger });
+  const results = new Queue(config.queues.results, { connection, prefix: config.redis.prefix });
+  return {
+    children, ready, redis, config, connection, producer, results,
+    async stop() {
+      const memory = children.map(memoryOf);
+      await Promise.all(children.map(async (child) => {
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(30_000)]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }));
+      await producer.close();
+      await results.close();
+      await connection.quit();
+      return memory;
+    },
+  };
+}
+
+async function waitResults(fleet: Fleet, n: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let got = 0;
+  while (Date.now() < deadline) {
+    got = await fleet.results.getWaitingCount();
+    if (got >= n) return got;
+    await sleep(10);
+  }
+  return got;
+}
+
+let runSeq = 0;
+
+function cpuNow(fleet: Fleet): CpuShares {
+  const self = process.cpuUsage();
+  return { workers: fleet.children.reduce((s, c) => s + cpuSecondsOf(c.pid), 0), redis: cpuSecondsOf(fleet.redis.pid), benchProcess: (self.user + self.system) / 1e6 };
+}
+
+/** The CPU used by each party during the last closed-loop round, per second of wall time (1.0 = one core busy). */
+export let lastCpu: CpuShares | undefined;
+
+/** Closed loop: enqueue n reviews (producer, addBulk chunks), time until all n results are in the results queue. Returns reviews/s. */
+export async function closedLoop(fleet: Fleet, reviews: readonly BenchReview[], n: number, timeoutMs = 300_000): Promise<number> {
+  await fleet.results.drain();
+  const tag = `c${++runSeq}`;
+  const batch = Array.from({ length: n }, (_, i) => ({ ...reviews[i % reviews.length]!, id: `${tag}-${i}` }));
+  const cpu0 = cpuNow(fleet);
+  const t0 = performance.now();
+  const enqueued = (async () => {
+    for (let i = 0; i < n; i += 2000) await fleet.producer.enqueueMany(batch.slice(i, i + 2000));
+  })();
+  const got = await waitResults(fleet, n, timeoutMs);
+  await enqueued;
+  const s = (performance.now() - t0) / 1000;
+  const cpu1 = cpuNow(fleet);
+  lastCpu = { workers: (cpu1.workers - cpu0.workers) / s, redis: (cpu1.redis - cpu0.redis) / s, benchProcess: (cpu1.benchProcess - cpu0.benchProcess) / s };
+  await fleet.results.drain();
+  return got / s;
+}
+
+/** A warm-up round of `warmup` reviews sizes the timed rounds to about `seconds` each. */
+export async function fleetThroughput(fleet: Fleet, reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }) {
+  const estimate = await closedLoop(fleet, reviews, p.warmup);
+  const n = Math.max(20, Math.min(60_000, Math.round(estimate * p.seconds)));
+  const rounds: number[] = [];
+  for (let r = 0; r < p.rounds; r++) rounds.push(await closedLoop(fleet, reviews, n));
+  return { reviewsPerS: summarize(rounds, 'reviews/s'), reviewsPerRound: n };
+}
+
+/** Open loop: review i is due at t0 + i/rate; latency = result job timestamp − scheduled arrival (no coordinated omission). */
+export async function openLoop(fleet: Fleet, reviews: readonly BenchReview[], rate: number, seconds: number) {
+  await fleet.results.drain();
+  const tag = `o${++runSeq}`;
+  const total = Math.max(1, Math.round(rate * seconds));
+  const t0 = Date.now() + 50;
+  const due = (i: number): number => t0 + (i * 1000) / rate;
+  let sent = 0;
+  let maxLagMs = 0;
+  while (sent < total) {
+    const now = Date.now();
+    const upTo = Math.min(total, Math.floor(((now - t0) * rate) / 1000) + 1);
+    if (upTo > sent) {
+      maxLagMs = Math.max(maxLagMs, now - due(sent));
+      const chunk = Array.from({ length: upTo - sent }, (_, j) => ({ ...reviews[(sent + j) % reviews.length]!, id: `${tag}-${sent + j}` }));
+      sent = upTo;
+      await fleet.producer.enqueueMany(chunk);
+    }
+    await sleep(Math.max(0, Math.min(5, due(sent) - Date.now())));
+  }
+  const got = await waitResults(fleet, total, 120_000);
+  const jobs = await fleet.results.getJobs(['waiting'], 0, -1);
+  const batchSizes: number[] = [];
+  const latencies = jobs
+    .flatMap((j) => {
+      const data = j.data as { reviewId?: string; batchSize?: number };
+      const id = data.reviewId ?? '';
+      if (!id.startsWith(`${tag}-`)) return [];
+      batchSizes.push(data.batchSize ?? NaN);
+      return [j.timestamp - due(Number(id.slice(tag.length + 1)))];
+    })
+    .sort((a, b) => a - b);
+  await fleet.results.drain();
+  const meanBatch = batchSizes.reduce((a, b) => a + b, 0) / Math.max(1, batchSizes.length);
+  return { ratePerS: rate, seconds, offered: total, completed: got, p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) ?? NaN, maxEnqueueLagMs: maxLagMs, meanBatchSize: meanBatch };
+}

@@ -1,0 +1,128 @@
+/**
+ * The in-process measures of the benchmark (no Redis, no worker): 1. the compute ceiling
+ * (session.run alone on pre-built tensors), 2. the tokenizer alone, 7. the padding share.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import ort from 'onnxruntime-node';
+import { groupByLength, paddingStats } from '../src/batching/length-groups.ts';
+import type { Config } from '../src/config/load-config.ts';
+import { readModelSpec } from '../src/inference/model-dir.ts';
+import { createEncoder, padBatch } from '../src/tokenize/encoder.ts';
+import { reviewModelText } from '../src/tokenize/review-text.ts';
+import type { BenchReview } from './bench-texts.ts';
+import { log, summarize } from './measure-stats.ts';
+import type { InProcessSet } from './report.ts';
+
+export interface InProcessParams {
+  rounds: number;
+  /** Seconds per timed round. */
+  timedSeconds: number;
+  batchSizes: number[];
+}
+
+export type InProcessResults = Omit<InProcessSet, 'label'>;
+
+export async function measureInProcess(modelDir: string, config: Config, sets: Record<string, readonly BenchReview[]>, p: InProcessParams): Promise<Record<string, InProcessResults>> {
+  const cores = os.availableParallelism();
+  const spec = readModelSpec(path.resolve(modelDir));
+  const tokenizer = new Tokenizer(spec.tokenizerJson, spec.tokenizerConfig);
+  const maxTokens = Math.min(config.model.maxTokens ?? spec.maxLength, spec.maxLength);
+  const encoder = createEncoder(tokenizer, { maxTokens, truncation: config.model.truncation });
+  const padToken = typeof spec.tokenizerConfig.pad_token === 'string' ? spec.tokenizerConfig.pad_token : '[PAD]';
+  const padId = tokenizer.token_to_id(padToken) ?? 0;
+  const session = await ort.InferenceSession.create(spec.modelFile, {
+    intraOpNumThreads: cores, // the whole thread budget, as INFERENCE_THREADS × INTRA_OP_THREADS in the fleet
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const wantsTokenTypes = session.inputNames.includes('token_type_ids');
+  const limits = { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding };
+  const out: Record<string, InProcessResults> = {};
+  for (const [name, reviews] of Object.entries(sets)) {
+    const texts = reviews.map(reviewModelText);
+    // 2. Tokenizer alone, one thread (this one), timed rounds over the same texts.
+    const encoded = texts.map((t) => encoder.encode(t).ids);
+    const tokens = encoded.reduce((s, e) => s + e.length, 0);
+    const tokRounds: number[] = [];
+    const revRounds: number[] = [];
+    for (let r = 0; r < p.rounds; r++) {
+      let done = 0;
+      let toks = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < p.timedSeconds * 1000) {
+        toks += encoder.encode(texts[done % texts.length]!).ids.length;
+        done++;
+      }
+      const s = (performance.now() - t0) / 1000;
+      tokRounds.push(toks / s);
+      revRounds.push(done / s);
+    }
+    // 7. Padding share, batches of BATCH_MAX_SIZE in arrival order: one padded batch vs length groups.
+    const lengths = encoded.map((e) => e.length);
+    let plain = { computed: 0, real: 0 };
+    let grouped = { computed: 0, real: 0 };
+    for (let i = 0; i < lengths.length; i += config.batching.maxSize) {
+      const chunk = lengths.slice(i, i + config.batching.maxSize);
+      const a = paddingStats(chunk, [chunk.map((_, j) => j)]);
+      const b = paddingStats(chunk, groupByLength(chunk, limits));
+      plain = { computed: plain.computed + a.computed, real: plain.real + a.real };
+      grouped = { computed: grouped.computed + b.computed, real: grouped.real + b.real };
+    }
+    // 1. Compute ceiling: session.run alone on pre-built tensors, at several batch sizes, as one
+    // padded batch and length-grouped (the fleet's policy); the best one is the ceiling.
+    const byBatch: InProcessSet['compute']['byBatch'] = [];
+    for (const bs of p.batchSizes) {
+      for (const useGroups of bs === 1 ? [false] : [false, true]) {
+        const feeds: { feed: Record<string, ort.Tensor>; rows: number; real: number; computed: number }[] = [];
+        for (let i = 0; i < encoded.length && feeds.length < 400; i += bs) {
+          const batch = encoded.slice(i, i + bs);
+          const groups = useGroups ? groupByLength(batch.map((b) => b.length), limits) : [batch.map((_, j) => j)];
+          for (const g of groups) {
+            const rows = g.map((j) => batch[j]!);
+            const { inputIds, attentionMask, length } = padBatch(rows, padId);
+            const dims = [rows.length, length];
+            const feed: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', inputIds, dims), attention_mask: new ort.Tensor('int64', attentionMask, dims) };
+            if (wantsTokenTypes) feed.token_type_ids = new ort.Tensor('int64', new BigInt64Array(inputIds.length), dims);
+            feeds.push({ feed, rows: rows.length, real: rows.reduce((s, x) => s + x.length, 0), computed: rows.length * length });
+          }
+        }
+        await session.run(feeds[0]!.feed, ['logits']); // warm-up
+        const rounds: number[] = [];
+        let realTok = 0;
+        let computedTok = 0;
+        let secs = 0;
+        for (let r = 0; r < p.rounds; r++) {
+          let n = 0;
+          let k = 0;
+          const t0 = performance.now();
+          // At least one full batch per round, however slow the model.
+          while (n < bs || performance.now() - t0 < (p.timedSeconds * 1000) / 2) {
+            const f = feeds[k++ % feeds.length]!;
+            await session.run(f.feed, ['logits']);
+            n += f.rows;
+            realTok += f.real;
+            computedTok += f.computed;
+          }
+          const s = (performance.now() - t0) / 1000;
+          secs += s;
+          rounds.push(n / s);
+        }
+        byBatch.push({ batchSize: bs, grouped: useGroups, reviewsPerS: summarize(rounds, 'reviews/s'), tokensPerS: realTok / secs, paddingShare: 1 - realTok / computedTok });
+      }
+    }
+    const best = byBatch.reduce((a, b) => (b.reviewsPerS.median > a.reviewsPerS.median ? b : a));
+    out[name] = {
+      reviews: texts.length,
+      avgTokens: tokens / texts.length,
+      tokenizer: { tokensPerSPerThread: summarize(tokRounds, 'tokens/s'), reviewsPerSPerThread: summarize(revRounds, 'reviews/s'), threadsInBudget: cores },
+      compute: { best: { batchSize: best.batchSize, grouped: best.grouped, reviewsPerS: best.reviewsPerS, tokensPerS: best.tokensPerS }, byBatch, intraOpThreads: cores },
+      padding: { batchSize: config.batching.maxSize, withoutGrouping: 1 - plain.real / plain.computed, withGrouping: 1 - grouped.real / grouped.computed },
+    };
+    log(`${name}: tokenizer ${Math.round(out[name].tokenizer.tokensPerSPerThread.median)} tok/s/thread; compute ceiling ${Math.round(best.reviewsPerS.median)} reviews/s at batch ${best.batchSize}${best.grouped ? ' (grouped)' : ''}`);
+  }
+  await session.release();
+  return out;
+}
