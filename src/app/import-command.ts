@@ -144,7 +144,7 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
   try {
     // A missing or unreadable file fails before connecting to Redis.
     await (await openReviewFile(file, { format })).close();
-    const connection = stack.add('redis', createRedisConnection(config.redis.url, 'producer', logger), closeRedisConnection);
+    const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
     await waitForRedis(connection, REDIS_WAIT_MS);
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
     summary = await importReviewFile({

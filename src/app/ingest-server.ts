@@ -11,7 +11,7 @@ export async function createIngestServer(config: Config, logger: Logger, options
   if (!config.redis.url) throw new Error('createIngestServer needs config.redis.url');
   const stack = createResourceStack(logger);
   try {
-    const connection = stack.add('redis', createRedisConnection(config.redis.url, 'producer', logger), closeRedisConnection);
+    const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
     await waitForRedis(connection, 60_000);
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
     const app = stack.add('http', buildIngestApp({ config, producer, logger, queries: options.queries }), (a) => a.close());

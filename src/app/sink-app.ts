@@ -24,7 +24,7 @@ export async function createSinkApp(config: Config, logger: Logger, options: Sin
     const db = stack.add('database', await openDatabase({ url: config.sink.databaseUrl, dataDir: config.sink.dataDir, logger }), (d) => d.close());
     const applied = await migrate(db);
     logger.info({ db: db.location, migrationsApplied: applied }, 'database ready');
-    const connection = stack.add('redis', createRedisConnection(config.redis.url, 'worker', logger), closeRedisConnection);
+    const connection = stack.add('redis', createRedisConnection(config.redis, 'worker', logger), closeRedisConnection);
     await waitForRedis(connection, 60_000);
     const sink = stack.add('result-sink', createResultSink({ config, connection, db, logger, onStored: options.onStored }), (s) => s.close());
     await sink.waitUntilReady();

@@ -38,7 +38,7 @@ export async function createStatsServer(config: Config, logger: Logger, options:
   if (!config.redis.url) throw new Error('createStatsServer needs config.redis.url');
   const stack = createResourceStack(logger);
   try {
-    const connection = stack.add('redis', createRedisConnection(config.redis.url, 'producer', logger), closeRedisConnection);
+    const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
     await waitForRedis(connection, 60_000);
     let queries = options.queries;
     if (!queries && config.sink.databaseUrl) {

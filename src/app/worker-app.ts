@@ -41,7 +41,7 @@ export async function createWorkerApp(config: Config, logger: Logger) {
       (p) => p.close(),
     );
     if (config.chaos.faults) stack.add('crash-signal', installCrashSignal(pool, logger), (uninstall) => uninstall());
-    const connection = stack.add('redis', createRedisConnection(config.redis.url, 'worker', logger), closeRedisConnection);
+    const connection = stack.add('redis', createRedisConnection(config.redis, 'worker', logger), closeRedisConnection);
     await waitForRedis(connection, REDIS_START_TIMEOUT_MS);
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
     // Finished jobs past KEEP_*_S leave Redis even while no job finishes (retention-sweeper.ts).

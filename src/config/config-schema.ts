@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseApiKeys } from '../auth/api-keys.ts';
+import { redisClusterProblems } from './redis-cluster-rules.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -10,11 +11,15 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().in
 export const settings = {
   REDIS_URL: {
     schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
-    doc: 'Redis URL (`redis://` or `rediss://` for TLS; password as `redis://:pass@host:6379`). `npm start` starts a local redis-server when unset.',
+    doc: 'Redis URL (`redis://` or `rediss://` for TLS; password as `redis://:pass@host:6379`). With `REDIS_CLUSTER=true`: one or more cluster nodes, comma-separated (`redis://:pass@10.0.0.1:6379,redis://:pass@10.0.0.2:6379`). `npm start` starts a local redis-server when unset.',
+  },
+  REDIS_CLUSTER: {
+    schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
+    doc: '`true`: Redis is a Redis Cluster. Every process connects with an ioredis Cluster client seeded from REDIS_URL\'s nodes (the others are discovered; the URL\'s user, password and TLS apply to every node), and QUEUE_PREFIX must contain a hash tag such as `{sf}` so that every key of the fleet hashes to one slot (refused otherwise).',
   },
   QUEUE_PREFIX: {
     schema: z.string().min(1).regex(/^[^:\s]+$/, 'must not contain ":" or spaces').default('sf'),
-    doc: 'BullMQ key prefix. Use a hash tag such as `{sf}` for Redis Cluster.',
+    doc: 'BullMQ key prefix. Use a hash tag such as `{sf}` for Redis Cluster (required with `REDIS_CLUSTER=true`).',
   },
   REVIEWS_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('reviews'), doc: 'Queue that holds incoming reviews.' },
   RESULTS_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('results'), doc: 'Queue that receives sentiment results.' },
@@ -175,5 +180,14 @@ export type SettingName = keyof typeof settings;
 type Shape = { [K in SettingName]: (typeof settings)[K]['schema'] };
 const shape = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, v.schema])) as Shape;
 
-export const envSchema = z.object(shape);
+/**
+ * Every setting, plus the rules between settings (Redis Cluster mode, redis-cluster-rules.ts),
+ * which run even when other settings are invalid so that every problem is reported at once.
+ */
+export const envSchema = z.object(shape).superRefine(
+  (values, ctx) => {
+    for (const p of redisClusterProblems(values)) ctx.addIssue({ code: 'custom', path: [p.setting], message: p.message });
+  },
+  { when: () => true },
+);
 export type EnvSettings = z.output<typeof envSchema>;

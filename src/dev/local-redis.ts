@@ -13,6 +13,8 @@ export interface LocalRedisOptions {
   dir?: string;
   logger?: { info(obj: object, msg?: string): void };
   password?: string;
+  /** More redis-server arguments (e.g. `--cluster-enabled yes` for a test cluster's nodes). */
+  args?: readonly string[];
 }
 
 export interface LocalRedis {
@@ -130,6 +132,7 @@ function spawnServer(port: number, dir: string, options: LocalRedisOptions): Run
   ];
   if (options.appendfsync) args.push('--appendfsync', options.appendfsync);
   if (options.password !== undefined) args.push('--requirepass', options.password);
+  if (options.args) args.push(...options.args);
   // Its own process group: a Ctrl-C in the terminal reaches the owner, which stops Redis last,
   // after the workers have published their batches in flight.
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: true });

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import type { Config } from '../config/load-config.ts';
 import { toSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -19,7 +19,7 @@ export interface EnqueueOutcome {
 export interface ReviewProducerOptions {
   config: Config;
   /** An ioredis connection the caller owns (see createRedisConnection). */
-  connection: Redis;
+  connection: RedisClient;
   logger: Logger;
 }
 

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.ts';
 import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSerializedSfError, toSfError } from '../errors/sf-error.ts';
@@ -16,7 +16,7 @@ import { reviewModelText } from '../tokenize/review-text.ts';
 
 export interface ReviewWorkerOptions {
   config: Config;
-  connection: Redis;
+  connection: RedisClient;
   pool: InferencePool;
   publisher: ResultPublisher;
   logger: Logger;

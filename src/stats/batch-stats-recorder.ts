@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import type { Logger } from '../logging/logger.ts';
 import { encodeBatchEntry, statsStreamKey, type BatchStatsInput } from './stats-stream.ts';
 
 export interface BatchStatsRecorderOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   /** XADD MAXLEN ~ this (STATS_STREAM_MAXLEN). */
   maxLen: number;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
@@ -12,7 +12,7 @@ import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPe
 export interface StatsCollectorOptions {
   config: Config;
   /** A Redis connection the collector may use (not closed by it). */
-  connection: Redis;
+  connection: RedisClient;
   logger: Logger;
   /** Injected in tests; defaults to Date.now. */
   now?: () => number;

@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import type { Logger } from '../logging/logger.ts';
 import { decodeBatchEntry, statsStreamKey, type BatchStatsEntry } from './stats-stream.ts';
 
 export interface StatsWindowOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   /** Entries older than this (by ts) are dropped from memory. */
   retainMs: number;

@@ -1,5 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
@@ -12,7 +12,7 @@ import type { SqlClient } from './sql-client.ts';
 
 export interface ResultSinkOptions {
   config: Config;
-  connection: Redis;
+  connection: RedisClient;
   db: SqlClient;
   logger: Logger;
   /** Called after each committed batch (npm start logs every result). */

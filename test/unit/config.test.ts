@@ -41,7 +41,7 @@ describe('config schema', () => {
 describe('loadConfig', () => {
   it('builds the defaults from an empty environment', () => {
     const config = loadConfig({});
-    expect(config.redis).toEqual({ url: undefined, prefix: 'sf' });
+    expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false });
     expect(config.queues).toEqual({ reviews: 'reviews', results: 'results' });
     expect(config.model).toEqual({ dir: 'models/review-sentiment-en', name: undefined, version: undefined, maxTokens: undefined, truncation: 'head-tail' });
     expect(config.batching).toEqual({ maxSize: 32, maxWaitMs: 5, maxTokens: 8192, maxPadding: 0.1 });
@@ -90,7 +90,7 @@ describe('loadConfig', () => {
 
   it('treats empty and blank strings as unset', () => {
     const config = loadConfig({ REDIS_URL: '', BATCH_MAX_SIZE: '', LOG_LEVEL: '   ', MAX_TOKENS: '', QUEUE_PREFIX: '' });
-    expect(config.redis).toEqual({ url: undefined, prefix: 'sf' });
+    expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false });
     expect(config.batching.maxSize).toBe(32);
     expect(config.log.level).toBe('info');
     expect(config.model.maxTokens).toBeUndefined();
@@ -128,6 +128,44 @@ describe('loadConfig', () => {
     expect(configError({ QUEUE_PREFIX: 'a:b' }).message).toContain('must not contain ":"');
     expect(problemSettings(configError({ QUEUE_PREFIX: 'a b' }))).toEqual(['QUEUE_PREFIX']);
   });
+
+  describe('REDIS_CLUSTER', () => {
+    it('takes a hash-tag prefix and one or more seed node URLs', () => {
+      const config = loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://:pw@10.0.0.1:6379, redis://:pw@10.0.0.2:6379', QUEUE_PREFIX: '{sf}' });
+      expect(config.redis).toEqual({ url: 'redis://:pw@10.0.0.1:6379, redis://:pw@10.0.0.2:6379', prefix: '{sf}', cluster: true });
+      expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://cache.example:6380', QUEUE_PREFIX: 'eu{fleet}' }).redis.cluster).toBe(true);
+      expect(loadConfig({ REDIS_CLUSTER: 'false', REDIS_URL: 'redis://h:6379' }).redis.cluster).toBe(false);
+    });
+
+    it('refuses a QUEUE_PREFIX without a {hash tag}, naming the setting', () => {
+      for (const prefix of ['sf', 'sf{}', '{}sf', 'sf}x{', 'sf{x']) {
+        const err = configError({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://h:6379', QUEUE_PREFIX: prefix });
+        expect(err.code).toBe('SF_ERR_CONFIG');
+        expect(problemSettings(err), prefix).toEqual(['QUEUE_PREFIX']);
+        expect(err.message).toContain('QUEUE_PREFIX: must contain a hash tag');
+        expect(err.message).toContain('REDIS_CLUSTER=true');
+      }
+      // The default prefix too: cluster mode needs an explicit one.
+      expect(problemSettings(configError({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://h:6379' }))).toEqual(['QUEUE_PREFIX']);
+      // Without cluster mode a plain prefix is fine.
+      expect(loadConfig({ REDIS_URL: 'redis://h:6379', QUEUE_PREFIX: 'sf' }).redis.prefix).toBe('sf');
+    });
+
+    it('needs REDIS_URL, refuses a database other than 0 and mixed TLS', () => {
+      expect(problemSettings(configError({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{sf}' }))).toEqual(['REDIS_URL']);
+      expect(configError({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{sf}', REDIS_URL: 'redis://h:6379/2' }).message).toContain('only database 0');
+      expect(problemSettings(configError({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{sf}', REDIS_URL: 'redis://a:1,rediss://b:2' }))).toEqual(['REDIS_URL']);
+    });
+
+    it('refuses several URLs without REDIS_CLUSTER, and reports cluster problems with the other invalid settings', () => {
+      expect(configError({ REDIS_URL: 'redis://a:1,redis://b:2' }).message).toContain('REDIS_CLUSTER=true');
+      const err = configError({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://:secret@h:6379', QUEUE_PREFIX: 'sf', BATCH_MAX_SIZE: '0' });
+      expect(problemSettings(err)).toEqual(['BATCH_MAX_SIZE', 'QUEUE_PREFIX']);
+      expect(err.message).not.toContain('secret');
+      expect(problemSettings(configError({ REDIS_CLUSTER: 'yes' }))).toEqual(['REDIS_CLUSTER']);
+    });
+  });
+
 
   it('rejects queue names with characters outside [\\w.-]', () => {
     expect(problemSettings(configError({ REVIEWS_QUEUE: 'rev:iews', RESULTS_QUEUE: 'a/b' }))).toEqual(['RESULTS_QUEUE', 'REVIEWS_QUEUE']);
