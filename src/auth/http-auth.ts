@@ -60,6 +60,7 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstanc
     void app.register(fastifyRateLimit, { global: false });
   }
   const limitOf = (request: FastifyRequest) => request.apiKey?.ratePerMin ?? auth.ratePerMin;
+  app.decorateRequest('apiKey', undefined);
 
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '';

@@ -48,7 +48,7 @@ try {
 `;
 
 async function connectFromChild(url: string, extraEnv: Record<string, string>): Promise<{ tls?: boolean; value?: string; error?: string }> {
-  const env = { ...process.env, REDIS_URL: url, ...extraEnv };
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: url, ...extraEnv };
   if (!('NODE_EXTRA_CA_CERTS' in extraEnv)) delete env.NODE_EXTRA_CA_CERTS;
   const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CLIENT], { cwd: PROJECT_ROOT, env, timeout: 30_000 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
