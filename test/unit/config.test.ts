@@ -166,7 +166,6 @@ describe('loadConfig', () => {
     });
   });
 
-
   it('rejects queue names with characters outside [\\w.-]', () => {
     expect(problemSettings(configError({ REVIEWS_QUEUE: 'rev:iews', RESULTS_QUEUE: 'a/b' }))).toEqual(['RESULTS_QUEUE', 'REVIEWS_QUEUE']);
     expect(loadConfig({ REVIEWS_QUEUE: 'reviews.v2-eu_1' }).queues.reviews).toBe('reviews.v2-eu_1');
