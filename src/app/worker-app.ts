@@ -36,6 +36,7 @@ export async function createWorkerApp(config: Config, logger: Logger) {
           truncation: config.model.truncation,
           intraOpThreads: config.inference.intraOpThreads,
           groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding },
+          policy: config.batching.policy,
         },
       }),
       (p) => p.close(),
@@ -67,7 +68,8 @@ export async function createWorkerApp(config: Config, logger: Logger) {
       // Closed first on shutdown (reverse order): orchestrators stop routing to a draining worker.
       address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
     }
-    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address }, 'worker ready');
+    const { policy, budget, calibrationMs } = pool.info.batchPolicy;
+    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy: { policy, tokensPerCall: budget, calibrationMs: Math.round(calibrationMs) } }, 'worker ready');
     return { pool, worker, metrics, url: address, close: stack.close };
   } catch (err) {
     await stack.close();

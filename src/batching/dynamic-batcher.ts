@@ -6,12 +6,17 @@ export interface DynamicBatcherOptions<T, R> {
   maxWaitMs: number;
   /**
    * Continuous mode (the adaptive policy) when set: a batch leaves as soon as fewer than this many
-   * batches are running, with every waiting item up to `maxSize`; items wait only while all
-   * slots are busy, so nothing waits at low load and batches grow with the load. No timer.
+   * batches hold a slot (until `release()` or settling), with every waiting item up to `maxSize`;
+   * items wait only while all slots are busy, so nothing waits at low load and batches grow with
+   * the load. No timer.
    */
   maxInFlight?: number;
-  /** Runs one batch; returns one outcome per item, in order. Throwing fails every item. */
-  run: (items: T[]) => Promise<Outcome<R>[]>;
+  /**
+   * Runs one batch; returns one outcome per item, in order. Throwing fails every item. In
+   * continuous mode, `release()` frees the batch's slot before the batch settles (e.g. once it
+   * is scored, while its results are still being published).
+   */
+  run: (items: T[], release: () => void) => Promise<Outcome<R>[]>;
 }
 
 interface Pending<T, R> {
@@ -33,6 +38,8 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
   const running = new Set<Promise<void>>();
 
   const continuous = options.maxInFlight !== undefined;
+  /** Batches holding a slot: started and neither released nor settled. */
+  let slots = 0;
 
   function close(): void {
     if (timer) clearTimeout(timer);
@@ -40,16 +47,24 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
     if (pending.length === 0) return;
     const batch = continuous ? pending.splice(0, options.maxSize) : pending;
     if (!continuous) pending = [];
-    const done = execute(batch).finally(() => {
-      running.delete(done);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      slots--;
       if (continuous) pump();
+    };
+    slots++;
+    const done = execute(batch, release).finally(() => {
+      running.delete(done);
+      release();
     });
     running.add(done);
   }
 
   /** Continuous mode: start batches while slots are free (all at once when draining). */
   function pump(): void {
-    while (pending.length > 0 && (immediate || running.size < options.maxInFlight!)) close();
+    while (pending.length > 0 && (immediate || slots < options.maxInFlight!)) close();
   }
   // Items that arrive in the same turn of the event loop (e.g. jobs from one socket read) go
   // together: a submit schedules one pump after the turn's I/O callbacks instead of starting at once.
@@ -61,10 +76,10 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
     });
   }
 
-  async function execute(batch: Pending<T, R>[]): Promise<void> {
+  async function execute(batch: Pending<T, R>[], release: () => void): Promise<void> {
     let outcomes: Outcome<R>[];
     try {
-      outcomes = await options.run(batch.map((p) => p.item));
+      outcomes = await options.run(batch.map((p) => p.item), release);
       if (outcomes.length !== batch.length) throw new Error(`batch runner returned ${outcomes.length} outcomes for ${batch.length} items`);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

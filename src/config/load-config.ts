@@ -12,7 +12,7 @@ export interface Config {
   model: { dir: string; name: string | undefined; version: string | undefined; maxTokens: number | undefined; truncation: 'head-tail' | 'head' };
   /** `all`: explain every review (EXPLAIN); otherwise only reviews with `explain: true`. */
   explain: { all: boolean; topK: number };
-  batching: { maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
+  batching: { policy: 'adaptive' | 'fixed'; maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
   inference: { threads: number; intraOpThreads: number };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number; httpPort: number | undefined };
   jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };
@@ -43,7 +43,7 @@ function group(e: EnvSettings): Config {
     queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE },
     model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
     explain: { all: e.EXPLAIN, topK: e.EXPLAIN_TOP_K },
-    batching: { maxSize: e.BATCH_MAX_SIZE, maxWaitMs: e.BATCH_MAX_WAIT_MS, maxTokens: e.BATCH_MAX_TOKENS, maxPadding: e.BATCH_MAX_PADDING },
+    batching: { policy: e.BATCH_POLICY, maxSize: e.BATCH_MAX_SIZE, maxWaitMs: e.BATCH_MAX_WAIT_MS, maxTokens: e.BATCH_MAX_TOKENS, maxPadding: e.BATCH_MAX_PADDING },
     inference: {
       threads,
       intraOpThreads: e.INTRA_OP_THREADS ?? Math.max(1, Math.floor(cores / threads)),

@@ -84,7 +84,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     return flags.includes(true) ? { flags, topK: config.explain.topK } : undefined;
   }
 
-  async function runBatch(items: BatchItem[]): Promise<Outcome<ReviewJobReturn>[]> {
+  async function runBatch(items: BatchItem[], release: () => void): Promise<Outcome<ReviewJobReturn>[]> {
     const batchId = `${process.pid}-${++batchSeq}`;
     const log = logger.child({ batchId, size: items.length });
     const startedAt = Date.now();
@@ -96,6 +96,8 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       metrics?.observeBatchFailure(items.length);
       throw toJobError(err);
     }
+    // Scored: the next batch may go to the inference threads while this one is published.
+    release();
     const processedAtMs = Date.now();
     const processedAt = new Date(processedAtMs).toISOString();
     const inferenceMs = Math.round((scored.stats.tokenizeMs + scored.stats.inferenceMs) * 100) / 100;
@@ -154,6 +156,9 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   const batcher = createDynamicBatcher<BatchItem, ReviewJobReturn>({
     maxSize: config.batching.maxSize,
     maxWaitMs: config.batching.maxWaitMs,
+    // Adaptive: one batch per inference thread computing plus one queued, so a thread never waits
+    // for the main thread; publishing does not hold a slot.
+    ...(config.batching.policy === 'adaptive' ? { maxInFlight: config.inference.threads + 1 } : {}),
     run: runBatch,
   });
 

@@ -39,7 +39,7 @@ describe('createDynamicBatcher', () => {
     const batcher = createDynamicBatcher({ maxSize: 3, maxWaitMs: 1000, run });
     const results = [1, 2, 3].map((n) => batcher.submit(n));
     expect(run).toHaveBeenCalledTimes(1);
-    expect(run).toHaveBeenCalledWith([1, 2, 3]);
+    expect(run).toHaveBeenCalledWith([1, 2, 3], expect.any(Function));
     expect(batcher.waiting).toBe(0);
     await expect(Promise.all(results)).resolves.toEqual([2, 4, 6]);
     expect(vi.getTimerCount()).toBe(0);
@@ -57,7 +57,7 @@ describe('createDynamicBatcher', () => {
     expect(first.settled).toBe(false);
     await vi.advanceTimersByTimeAsync(1); // 50 ms
     expect(run).toHaveBeenCalledTimes(1);
-    expect(run).toHaveBeenCalledWith([1, 2]);
+    expect(run).toHaveBeenCalledWith([1, 2], expect.any(Function));
     await flush();
     expect(first).toMatchObject({ settled: true, value: 2 });
     expect(second).toMatchObject({ settled: true, value: 4 });
@@ -74,7 +74,7 @@ describe('createDynamicBatcher', () => {
     expect(run).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(run).toHaveBeenCalledTimes(2);
-    expect(run).toHaveBeenLastCalledWith([2]);
+    expect(run).toHaveBeenLastCalledWith([2], expect.any(Function));
   });
 
   it('a batch closed by size cancels its timer; the overflow item waits for its own timer', async () => {
@@ -91,7 +91,7 @@ describe('createDynamicBatcher', () => {
     expect(run).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(run).toHaveBeenCalledTimes(2);
-    expect(run).toHaveBeenLastCalledWith([3]);
+    expect(run).toHaveBeenLastCalledWith([3], expect.any(Function));
   });
 
   it('a failed item rejects only that item', async () => {
@@ -177,11 +177,11 @@ describe('createDynamicBatcher', () => {
     expect(run).not.toHaveBeenCalled();
     batcher.drain();
     expect(run).toHaveBeenCalledTimes(1);
-    expect(run).toHaveBeenCalledWith([1, 2]);
+    expect(run).toHaveBeenCalledWith([1, 2], expect.any(Function));
     expect(vi.getTimerCount()).toBe(0);
     const late = batcher.submit(3);
     expect(run).toHaveBeenCalledTimes(2);
-    expect(run).toHaveBeenLastCalledWith([3]);
+    expect(run).toHaveBeenLastCalledWith([3], expect.any(Function));
     expect(batcher.waiting).toBe(0);
     await expect(Promise.all([...early, late])).resolves.toEqual([2, 4, 6]);
   });
@@ -233,7 +233,7 @@ describe('createDynamicBatcher', () => {
     void batcher.submit(1);
     void batcher.submit(2);
     expect(run).toHaveBeenCalledTimes(2);
-    expect(run.mock.calls).toEqual([[[1]], [[2]]]);
+    expect(run.mock.calls.map((c) => c[0])).toEqual([[1], [2]]);
     expect(vi.getTimerCount()).toBe(0);
   });
 
@@ -255,7 +255,7 @@ describe('createDynamicBatcher in continuous mode (maxInFlight, the adaptive pol
     await vi.advanceTimersByTimeAsync(0); // one turn of the event loop, no timer
     await expect(result).resolves.toBe(42);
     expect(run).toHaveBeenCalledTimes(1);
-    expect(run).toHaveBeenCalledWith([21]);
+    expect(run).toHaveBeenCalledWith([21], expect.any(Function));
   });
 
   it('items submitted in the same turn go together', async () => {
@@ -264,7 +264,7 @@ describe('createDynamicBatcher in continuous mode (maxInFlight, the adaptive pol
     const results = [1, 2, 3].map((n) => batcher.submit(n));
     await vi.advanceTimersByTimeAsync(0);
     await expect(Promise.all(results)).resolves.toEqual([2, 4, 6]);
-    expect(run.mock.calls).toEqual([[[1, 2, 3]]]);
+    expect(run.mock.calls.map((c) => c[0])).toEqual([[1, 2, 3]]);
   });
 
   it('while every slot is busy, items queue and leave together (up to maxSize) when one frees', async () => {
@@ -315,5 +315,41 @@ describe('createDynamicBatcher in continuous mode (maxInFlight, the adaptive pol
     await vi.advanceTimersByTimeAsync(0);
     expect(idle.settled).toBe(true);
     expect(all.every((s) => s.settled)).toBe(true);
+  });
+});
+
+describe('continuous mode: release()', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a batch that releases its slot (scored, still publishing) lets the next batch start', async () => {
+    const publishing = deferred();
+    const batches: number[][] = [];
+    const run = async (items: number[], release: () => void): Promise<Outcome<number>[]> => {
+      batches.push(items);
+      if (batches.length === 1) {
+        release();
+        release(); // twice is harmless: it frees one slot only
+        await publishing.promise;
+      }
+      return items.map((n) => ({ ok: true, value: n }));
+    };
+    const batcher = createDynamicBatcher({ maxSize: 8, maxWaitMs: 1000, maxInFlight: 1, run });
+    const first = track(batcher.submit(1));
+    await vi.advanceTimersByTimeAsync(0);
+    const second = track(batcher.submit(2));
+    const third = track(batcher.submit(3));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[1], [2, 3]]);
+    expect(second.settled && third.settled).toBe(true);
+    expect(first.settled).toBe(false);
+    expect(batcher.inFlight).toBe(1);
+    publishing.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(first.settled).toBe(true);
   });
 });
