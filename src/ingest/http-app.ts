@@ -42,6 +42,22 @@ export function buildIngestApp(options: IngestAppOptions) {
   // First: every route below, and the result routes, need a key when API_KEYS is set (src/auth).
   installHttpAuth(app, { auth: config.auth, logger: options.logger, service: 'ingest' });
   app.removeContentTypeParser('text/plain'); // JSON only: anything else gets 415
+  // JSON is UTF-8 (RFC 8259): a body with invalid bytes is refused, not read with U+FFFD in
+  // their place (which would enqueue a review that differs from what was sent).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      const message = 'the body is not valid UTF-8';
+      done(new SfError('SF_ERR_VALIDATION', message, { details: { problems: [{ path: '(root)', message }] } }), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
 
   app.setErrorHandler((err: FastifyError | SfError, request, reply) => {
     if (isSfError(err)) {

@@ -25,20 +25,36 @@ export interface ReviewLimits {
 const MAX_METADATA_KEYS = 32;
 const MAX_METADATA_JSON = 4096;
 
+/**
+ * Lone UTF-16 surrogates (a JSON `\ud800` escape) are not text: PostgreSQL and every UTF-8
+ * consumer would store U+FFFD instead, so an id would no longer match its review.
+ */
+const LONE_SURROGATE = /\p{Cs}/u; // with the u flag a valid pair is one code point, so only lone halves match
+const wellFormed = (what: string) => [(s: string) => !LONE_SURROGATE.test(s), `${what} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`] as const;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 const nonBlank = (max: number, what: string) =>
   z
     .string({ error: (i) => (i.input === undefined ? `${what} is required` : `${what} must be a string`) })
     .max(max, `${what} must be at most ${max} characters`)
-    .refine((s) => s.trim().length > 0, `${what} must not be empty or only whitespace`);
+    .refine((s) => s.trim().length > 0, `${what} must not be empty or only whitespace`)
+    .refine(...wellFormed(what));
+
+/** Ids are stored as keys (Redis, PostgreSQL, which refuses NUL in text): no control characters. */
+const identifier = (what: string) => nonBlank(128, what).refine((s) => s.trim() === '' || !CONTROL.test(s), `${what} must not contain control characters (U+0000–U+001F, U+007F)`);
 
 export function reviewSchema(limits: ReviewLimits) {
   return z
     .strictObject(
       {
-        id: nonBlank(128, 'id'),
+        id: identifier('id'),
         text: nonBlank(limits.maxTextChars, 'text'),
-        title: z.string({ error: 'title must be a string' }).max(limits.maxTextChars, `title must be at most ${limits.maxTextChars} characters`).optional(),
-        productId: nonBlank(128, 'productId').optional(),
+        title: z
+          .string({ error: 'title must be a string' })
+          .max(limits.maxTextChars, `title must be at most ${limits.maxTextChars} characters`)
+          .refine(...wellFormed('title'))
+          .optional(),
+        productId: identifier('productId').optional(),
         rating: z.number({ error: 'rating must be a number' }).min(0, 'rating must be between 0 and 5').max(5, 'rating must be between 0 and 5').optional(),
         locale: z
           .string({ error: 'locale must be a string' })
@@ -46,7 +62,7 @@ export function reviewSchema(limits: ReviewLimits) {
           .optional(),
         submittedAt: z.iso.datetime({ offset: true, error: 'submittedAt must be an ISO 8601 date-time' }).optional(),
         metadata: z
-          .record(z.string(), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]), {
+          .record(z.string().refine(...wellFormed('a metadata key')), z.union([z.string().max(1024).refine(...wellFormed('a metadata value')), z.number(), z.boolean(), z.null()]), {
             error: 'metadata must be an object of strings, numbers, booleans or null',
           })
           .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `metadata must have at most ${MAX_METADATA_KEYS} keys`)

@@ -77,6 +77,21 @@ describe('POST /v1/reviews', () => {
     });
   });
 
+  it('answers 400 for a body that is not valid UTF-8, instead of enqueueing U+FFFD in its place', async () => {
+    await withApp({}, async (app, config) => {
+      const payload = Buffer.concat([Buffer.from('{"id":"u1","text":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]); // Latin-1 é
+      const res = await app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json' }, payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toEqual({ code: 'SF_ERR_VALIDATION', message: 'the body is not valid UTF-8', problems: [{ path: '(root)', message: 'the body is not valid UTF-8' }] });
+      const q = await openQueues(config);
+      expect(await q.reviews.getJobCounts('waiting')).toEqual({ waiting: 0 });
+      await q.close();
+      // Valid UTF-8 with a charset parameter and a byte-order mark is still JSON.
+      const ok = await app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json; charset=utf-8' }, payload: Buffer.from('\ufeff{"id":"u2","text":"café"}') });
+      expect(ok.statusCode).toBe(202);
+    });
+  });
+
   it('answers 413 for a body over the limit and for more reviews than allowed per request', async () => {
     await withApp({ HTTP_BODY_LIMIT_BYTES: '2048', MAX_REVIEWS_PER_REQUEST: '3' }, async (app) => {
       const big = await post(app, { id: 'big', text: 'x'.repeat(5000) });

@@ -242,3 +242,23 @@ describe('findDuplicateIds', () => {
     expect(findDuplicateIds([]).size).toBe(0);
   });
 });
+
+// Found by the ingest fuzz suite: reviews that were accepted and then could not be stored as sent.
+describe('text that cannot be stored as sent', () => {
+  it('refuses NUL and other control characters in id and productId (PostgreSQL refuses NUL in text; ids are keys)', () => {
+    expect(problemsWith({ id: 'a\u0000b' })).toEqual([{ path: 'id', message: 'id must not contain control characters (U+0000–U+001F, U+007F)' }]);
+    expect(problemsWith({ productId: 'p\u001b[1m' })).toEqual([{ path: 'productId', message: 'productId must not contain control characters (U+0000–U+001F, U+007F)' }]);
+    expect(problemsWith({ id: 'tab\there' }).map((p) => p.path)).toEqual(['id']);
+    // Text may hold them: only the model reads it (a text with no tokens fails alone in the worker).
+    expect(validator.check({ ...fullReview, text: 'bell\u0007 nul\u0000' }).ok).toBe(true);
+  });
+
+  it('refuses lone UTF-16 surrogates in every string, and keeps valid pairs', () => {
+    const lone = /must be well-formed Unicode \(it holds a lone UTF-16 surrogate\)/;
+    expect(problemsWith({ id: 'r\ud800' })[0]!.message).toMatch(lone);
+    expect(problemsWith({ text: 'ok \udc00' })).toEqual([{ path: 'text', message: expect.stringMatching(lone) }]);
+    expect(problemsWith({ title: '\ud83d' })).toEqual([{ path: 'title', message: expect.stringMatching(lone) }]);
+    expect(problemsWith({ metadata: { note: 'x\udbff' } })[0]!.path).toBe('metadata.note');
+    expect(validator.check({ ...fullReview, id: 'emoji-😀', text: '😀 \u202e\u200f rtl' }).ok).toBe(true);
+  });
+});
