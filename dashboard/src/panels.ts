@@ -1,6 +1,6 @@
 // The non-chart panels: key figures, queue counts, workers, model versions and drift.
 import { labelColor } from './charts.ts';
-import { byId, el, fillRows, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds } from './format.ts';
+import { byId, el, fillRows, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds, fmtTime } from './format.ts';
 import type { DriftStats, FleetStats, QueueState } from './stats-contract.ts';
 
 function kpi(label: string, value: string, note = '', tone = ''): HTMLElement {
@@ -35,6 +35,15 @@ export function renderQueueTable(stats: FleetStats): void {
     ),
   );
   fillRows(byId('queue-rows'), rows, 'no queues reported', STATES.length + 2);
+  // Why jobs failed for good, by error code (the stats document never carries job data).
+  const failures = Object.entries(stats.queues).flatMap(([name, q]) =>
+    (q.failures?.reasons ?? []).map((r) =>
+      el('li', {}, el('span', { class: 'mono' }, r.code), ` × ${fmtInt(r.count)} in ${name}`, r.lastAt ? el('span', { class: 'muted' }, ` (last ${fmtTime(r.lastAt)})`) : null),
+    ),
+  );
+  const list = byId('failure-reasons');
+  list.replaceChildren(...failures);
+  list.hidden = failures.length === 0;
 }
 
 export function renderWorkers(stats: FleetStats): void {

@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { isErrorCode } from '../errors/error-codes.ts';
+import { failureCode } from '../stats/failure-reasons.ts';
 import type { StoredRow } from './chaos-database.ts';
 import type { FaultEvent } from './chaos-faults.ts';
 import type { LoadStats } from './chaos-load.ts';
@@ -34,14 +34,6 @@ export interface Reconciliation {
   results: QueueTally;
 }
 
-/** The error code a failure reason starts with (`SF_ERR_...: ...`), else a generic label. */
-export function reasonCode(reason: string | undefined): string {
-  const first = (reason ?? '').split(':')[0]!.trim();
-  if (isErrorCode(first)) return first;
-  if (/stalled more than/i.test(reason ?? '')) return 'BULLMQ_STALLED_LIMIT';
-  return 'OTHER';
-}
-
 async function tally(queue: Queue): Promise<QueueTally> {
   const out: QueueTally = { completed: 0, failed: 0, failedAttempts: 0, stalls: 0, startedMoreThanOnce: 0, failedReasons: {} };
   const page = 1000;
@@ -55,7 +47,7 @@ async function tally(queue: Queue): Promise<QueueTally> {
         out.stalls += job.stalledCounter ?? 0;
         if ((job.attemptsStarted ?? 0) > 1) out.startedMoreThanOnce++;
         if (state === 'failed') {
-          const code = reasonCode(job.failedReason);
+          const code = failureCode(job.failedReason);
           out.failedReasons[code] = (out.failedReasons[code] ?? 0) + 1;
         }
       }

@@ -3,6 +3,8 @@
  * dashboard reads. All times are ISO 8601 strings, durations in ms.
  */
 
+import type { FailureStats } from './failure-reasons.ts';
+
 export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'delayed' | 'prioritized' | 'paused';
 
 export const JOB_STATES: readonly JobState[] = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused'];
@@ -10,6 +12,8 @@ export const JOB_STATES: readonly JobState[] = ['waiting', 'active', 'completed'
 export interface QueueStats {
   counts: Record<JobState, number>;
   oldestWaitingAgeMs: number | null;
+  /** Why the most recent failed jobs failed, by error code (never their data). */
+  failures: FailureStats;
 }
 
 export interface WorkerInfo {

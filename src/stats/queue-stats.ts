@@ -5,6 +5,7 @@
  * that job's hash), per-minute metrics (a hash and a capped list) and the workers (CLIENT LIST).
  */
 import type { Metrics, Queue } from 'bullmq';
+import { readFailureStats } from './failure-reasons.ts';
 import { JOB_STATES, type FleetStats, type QueueStats, type WorkerInfo } from './fleet-stats.ts';
 
 const MINUTE_MS = 60_000;
@@ -15,10 +16,11 @@ const MINUTE_MS = 60_000;
  * `waiting` 0) while the queue is paused, as earlier BullMQ versions did.
  */
 export async function readQueueStats(queue: Queue, now: number): Promise<QueueStats> {
-  const [counts, paused, oldest] = await Promise.all([
+  const [counts, paused, oldest, failures] = await Promise.all([
     queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'),
     queue.isPaused(),
     queue.getWaiting(0, 0),
+    readFailureStats(queue),
   ]);
   const byState = Object.fromEntries(JOB_STATES.map((s) => [s, counts[s] ?? 0])) as QueueStats['counts'];
   if (paused) {
@@ -26,7 +28,7 @@ export async function readQueueStats(queue: Queue, now: number): Promise<QueueSt
     byState.waiting = 0;
   }
   const timestamp = oldest[0]?.timestamp;
-  return { counts: byState, oldestWaitingAgeMs: typeof timestamp === 'number' ? Math.max(0, now - timestamp) : null };
+  return { counts: byState, oldestWaitingAgeMs: typeof timestamp === 'number' ? Math.max(0, now - timestamp) : null, failures };
 }
 
 /**

@@ -163,6 +163,9 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium${hasChromium ? '' : ` (skip
     expect(await page.locator('.kpi').first().textContent()).toContain('600');
     worker.worker.worker.resume();
     await queues.settled(840);
+    // A job another producer wrote with a bad shape fails alone; the page names its code.
+    await queues.reviews.add('review', { id: 'foreign-1', body: 'not our shape' }, { jobId: 'foreign-1' });
+    await queues.settled(841);
     while ((await sink.queries.count()) < 840) await sleep(100);
     await page.fill('#product-id', 'p1');
     await page.click('#product-form button');
@@ -204,6 +207,8 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium${hasChromium ? '' : ` (skip
     const queueRows = await page.locator('#queue-rows th').allTextContents();
     expect(queueRows).toEqual(expect.arrayContaining([config.queues.reviews, config.queues.results]));
     expect(await page.locator('#drift-rows tr').count()).toBe(3);
+    expect(await page.locator('#failure-reasons li').allTextContents()).toEqual([expect.stringMatching(new RegExp(`^SF_ERR_BAD_JOB × 1 in ${config.queues.reviews} \\(last `))]);
+    expect(await page.locator('#failure-reasons').textContent()).not.toContain('not our shape');
     // 15 % negative in the reference window, 80 % in the recent one: the label shares drifted.
     expect(await page.locator('#drift-alerts li').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^psi /)]));
     expect(await page.locator('.kpi.alert').count()).toBe(1);

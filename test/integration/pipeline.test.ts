@@ -2,6 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { reviewIdToJobId } from '../../src/queue/job-id.ts';
+import { readFailureStats } from '../../src/stats/failure-reasons.ts';
 import { PROJECT_ROOT, openQueues, reviews, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';
 
@@ -116,6 +117,10 @@ describe('producer → batching workers → results queue', () => {
       expect(x2!.failedReason).toMatch(/^SF_ERR_BAD_JOB: .*text: text must be a string/);
       expect(x1!.attemptsMade).toBe(1);
       expect(await q.resultJobs()).toHaveLength(0);
+      // What /v1/stats (and the dashboard) shows for them: the code, never the payload.
+      const failures = await readFailureStats(q.reviews);
+      expect(failures).toEqual({ sampled: 2, reasons: [{ code: 'SF_ERR_BAD_JOB', count: 2, lastAt: expect.any(String) }] });
+      expect(JSON.stringify(failures)).not.toContain('not our shape');
     });
   });
 });
