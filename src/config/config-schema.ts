@@ -66,6 +66,10 @@ export const settings = {
   BACKOFF_DELAY_MS: { schema: int(0).default(1000), doc: 'Base of the exponential retry backoff.' },
   LOCK_DURATION_MS: { schema: int(1000).default(30_000), doc: 'BullMQ job lock; renewed at half this period while a batch computes.' },
   STALLED_INTERVAL_MS: { schema: int(500).default(30_000), doc: "How often workers look for jobs whose worker died (stalled) and take them over." },
+  MAX_STALLED_COUNT: {
+    schema: int(1, 1000).default(5),
+    doc: "Times a review or result job may be taken over after its worker stopped renewing the lock (killed, or Redis paused past the lock) before it fails for good. BullMQ's default, 1, failed a review stalled twice (chaos run).",
+  },
   KEEP_COMPLETED_S: {
     schema: int(0).default(86_400),
     doc: 'Completed review jobs (and their payloads) are kept this long; re-sent ids within it are reported as duplicates.',

@@ -14,7 +14,7 @@ export interface Config {
   explain: { all: boolean; topK: number };
   batching: { policy: 'adaptive' | 'fixed'; maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
   inference: { threads: number; intraOpThreads: number };
-  worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number; httpPort: number | undefined };
+  worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number; httpPort: number | undefined };
   jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };
   /** HTTP authentication and rate limits (src/auth). No keys: authentication is off. */
   auth: { apiKeys: readonly ApiKey[]; ratePerMin: number };
@@ -52,6 +52,7 @@ function group(e: EnvSettings): Config {
       concurrency: e.WORKER_CONCURRENCY ?? 2 * e.BATCH_MAX_SIZE * threads,
       lockDurationMs: e.LOCK_DURATION_MS,
       stalledIntervalMs: e.STALLED_INTERVAL_MS,
+      maxStalledCount: e.MAX_STALLED_COUNT,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       httpPort: e.WORKER_HTTP_PORT,
     },

@@ -179,6 +179,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       concurrency: config.worker.concurrency,
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
       name: workerName,
       // Completed/failed jobs per minute (queue.getMetrics), read by the stats service.
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },

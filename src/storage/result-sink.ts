@@ -152,6 +152,7 @@ export function createResultSink(options: ResultSinkOptions) {
       concurrency: config.sink.batchMaxSize * 2,
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
     },
   );
   worker.on('error', createErrorLogger(log, 'sink worker error'));
