@@ -53,7 +53,7 @@ export const DEFAULT_FAULTS: Record<FaultKind, number> = {
 };
 
 export function defaultChaosOptions(overrides: Partial<ChaosOptions> & Pick<ChaosOptions, 'modelDir' | 'sharedDir'>): ChaosOptions {
-  const lockDurationMs = overrides.lockDurationMs ?? 4000;
+  const lockDurationMs = overrides.lockDurationMs ?? 10_000;
   return {
     durationS: 60,
     rate: 150,
@@ -63,7 +63,7 @@ export function defaultChaosOptions(overrides: Partial<ChaosOptions> & Pick<Chao
     workers: 2,
     pgAdminUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
     lockDurationMs,
-    stalledIntervalMs: 2000,
+    stalledIntervalMs: 5000,
     backoffDelayMs: 200,
     pauseMs: lockDurationMs + 2000,
     drainTimeoutS: 120,

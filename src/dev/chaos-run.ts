@@ -2,11 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { defaultConfig } from '../config/load-config.ts';
 import { SfError } from '../errors/sf-error.ts';
 import { createReviewProducer } from '../ingest/review-producer.ts';
 import type { Logger } from '../logging/logger.ts';
-import { closeRedisConnection, createRedisConnection } from '../queue/redis-connection.ts';
 import { seededRandom } from '../training/seeded-random.ts';
 import { createChaosDatabase } from './chaos-database.ts';
 import { injectFault, planFaults, type FaultEvent } from './chaos-faults.ts';
@@ -66,13 +66,16 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
   try {
     fleet = await startChaosFleet({ options, mode, databaseUrl: db.url, projectRoot: ctx.projectRoot, logDir, queuePrefix: '{chaos}', logger: log, baseEnv: ctx.baseEnv });
     const config = defaultConfig({ ...fleet.env, LOG_LEVEL: 'silent' });
-    const producerConnection = createRedisConnection(fleet.redis.url, 'producer', log);
+    // The producer fails fast while Redis is away (as the ingest API's does); the inspector waits.
+    const producerConnection = new Redis(fleet.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, retryStrategy: () => 200 });
+    producerConnection.on('error', () => undefined);
     const producer = createReviewProducer({ config, connection: producerConnection, logger: log });
-    const inspect = createRedisConnection(fleet.redis.url, 'worker', log);
+    const inspect = new Redis(fleet.redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 200 });
+    inspect.on('error', () => undefined);
     const reviews = new Queue(config.queues.reviews, { connection: inspect, prefix: config.redis.prefix });
     const results = new Queue(config.queues.results, { connection: inspect, prefix: config.redis.prefix });
     for (const q of [reviews, results]) q.on('error', () => undefined); // outages are the point here
-    closers.push(() => producer.close(), () => closeRedisConnection(producerConnection), () => reviews.close(), () => results.close(), () => closeRedisConnection(inspect));
+    closers.push(() => producer.close(), async () => producerConnection.disconnect(), () => reviews.close(), () => results.close(), async () => inspect.disconnect());
     await Promise.all([producer.queue.waitUntilReady(), reviews.waitUntilReady(), results.waitUntilReady()]);
 
     const source = createReviewSource({ sharedDir: options.sharedDir, seed: options.seed, runId: mode, onFallback: (m) => log.warn(m) });

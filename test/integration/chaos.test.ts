@@ -1,0 +1,63 @@
+// The chaos run, short: the fleet as child processes (one worker, the sink) on a private
+// redis-server with AOF (appendfsync always), a fresh PostgreSQL database, a sustained load, and
+// four faults at seeded times: a worker SIGKILLed mid-batch, Redis SIGKILLed and restarted on its
+// AOF, an inference thread crash, the sink's database connections terminated. Every accepted
+// review must end as exactly one stored row. `npm run chaos` is the long version.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultChaosOptions } from '../../src/dev/chaos-options.ts';
+import { formatChaosSummary } from '../../src/dev/chaos-report.ts';
+import { runChaosMode } from '../../src/dev/chaos-run.ts';
+import { PROJECT_ROOT, silentLogger } from '../helpers/fleet.ts';
+import { createTestDatabase, redactedAdminUrl, TEST_PG_ADMIN_URL } from '../helpers/postgres.ts';
+
+// Probe the server as the storage tests do: no PostgreSQL, no chaos test (skipped with a message).
+const probe = await createTestDatabase();
+await probe?.drop();
+const skip = probe === undefined;
+if (skip) console.warn(`chaos test skipped: no PostgreSQL at ${redactedAdminUrl()} (set TEST_PG_ADMIN_URL)`);
+
+describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQL)' : ''}`, () => {
+  it('loses and duplicates nothing through a worker SIGKILL, a Redis crash and restart, a thread crash and cut database connections', async () => {
+    const config = defaultConfig({});
+    const options = defaultChaosOptions({
+      durationS: 30,
+      rate: 80,
+      seed: 8,
+      modes: ['always'],
+      workers: 1,
+      faults: { 'worker-kill': 1, 'redis-kill': 1, 'thread-crash': 1, 'pg-terminate': 1, 'sink-kill': 0, 'redis-shutdown': 0, 'redis-pause': 0 },
+      lockDurationMs: 3000,
+      stalledIntervalMs: 1500,
+      drainTimeoutS: 90,
+      modelDir: path.join(PROJECT_ROOT, 'models/review-sentiment-en'),
+      sharedDir: path.resolve(PROJECT_ROOT, config.sharedDir),
+      pgAdminUrl: TEST_PG_ADMIN_URL,
+      logDir: mkdtempSync(path.join(os.tmpdir(), 'sf-chaos-test-')), // kept when the test fails
+    });
+    const report = await runChaosMode({ options, projectRoot: PROJECT_ROOT, logger: silentLogger, baseEnv: process.env }, 'always');
+    console.log(formatChaosSummary({ date: new Date().toISOString(), options: { ...options, pgAdminUrl: redactedAdminUrl() }, modes: [report], ok: report.ok }));
+
+    const r = report.reconciliation;
+    const why = `fleet logs in ${report.logDir}`;
+    expect(report.drained, why).toBe(true);
+    expect(r.accepted, why).toBeGreaterThan(1000);
+    expect(r.lost, `${why}; lost ${r.lostIds.join(', ')}`).toBe(0);
+    expect(r.duplicated, why).toBe(0);
+    expect(r.stored, why).toBe(r.accepted + r.storedUnacknowledged);
+    expect(report.faults.map((f) => f.kind).sort()).toEqual(['pg-terminate', 'redis-kill', 'thread-crash', 'worker-kill']);
+    for (const f of report.faults) {
+      expect(f.error, `${f.kind}: ${why}`).toBeUndefined();
+      expect(f.storedAgainMs, `${f.kind}: results stored again after the fault`).not.toBeNull();
+    }
+    expect(report.faults.find((f) => f.kind === 'thread-crash')!.detail.threadReplaced).toBe(true);
+    expect(report.fleetEvents['replacing inference thread']).toBeGreaterThanOrEqual(1);
+    // The crashed thread's batch was retried: at least one failed attempt, then completed.
+    expect(r.reviews.failedAttempts).toBeGreaterThanOrEqual(1);
+    expect(r.reviews.failed, why).toBe(0);
+    rmSync(options.logDir!, { recursive: true, force: true });
+  }, 240_000);
+});
