@@ -23,7 +23,8 @@ async function withFleet(extra: Record<string, string>, body: (q: TestQueues, en
 
 describe('producer → batching workers → results queue', () => {
   it('scores every review once, in dynamic batches, with the result contract', async () => {
-    await withFleet({ BATCH_MAX_SIZE: '16', BATCH_MAX_WAIT_MS: '20' }, async (q) => {
+    // The fixed policy, so that the batch sizes below follow from BATCH_MAX_SIZE / BATCH_MAX_WAIT_MS.
+    await withFleet({ BATCH_POLICY: 'fixed', BATCH_MAX_SIZE: '16', BATCH_MAX_WAIT_MS: '20' }, async (q) => {
       const input = reviews(200).map((r, i) => (i === 0 ? { ...r, title: 'Awesome', productId: 'p-1' } : r));
       const outcome = await q.producer.enqueueMany(input);
       expect(outcome.accepted).toHaveLength(200);
@@ -70,7 +71,8 @@ describe('producer → batching workers → results queue', () => {
   });
 
   it('fails a poison review alone, without retries, and scores the rest of its batch', async () => {
-    await withFleet({ BATCH_MAX_SIZE: '8', BATCH_MAX_WAIT_MS: '200' }, async (q) => {
+    // The fixed policy with a long wait puts all eight reviews in one batch.
+    await withFleet({ BATCH_POLICY: 'fixed', BATCH_MAX_SIZE: '8', BATCH_MAX_WAIT_MS: '200' }, async (q) => {
       const input = reviews(7);
       input.splice(3, 0, { id: 'poison', text: '\u0000\u0001\u0002' }); // valid JSON, no tokens after normalization
       await q.producer.enqueueMany(input);
