@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../src/config/load-config.ts';
+import { seededRandom, shuffleInPlace } from '../src/training/seeded-random.ts';
 
 export interface BenchReview {
   id: string;
@@ -28,9 +29,18 @@ function readJsonl(file: string, maxChars: number): BenchReview[] {
     .filter((r) => r.text.trim() !== '' && r.text.length <= maxChars && (r.title ?? '').length <= maxChars);
 }
 
+/** The same order on every run: a seeded shuffle, so that any stretch of a set is a fair sample of it. */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const order = Uint32Array.from(items.keys());
+  shuffleInPlace(order, seededRandom(seed));
+  return Array.from(order, (i) => items[i]!);
+}
+
 /**
- * Reads both text sets from SHARED_DIR, or exits with a message naming the missing files. The four
- * Amazon domains are interleaved so that any prefix of the long set mixes all of them.
+ * Reads both text sets from SHARED_DIR, or exits with a message naming the missing files. Each
+ * set is shuffled (seeded): the files are ordered (the Amazon dev files by label, and the first
+ * reviews are shorter than the average), and a slow model sees only a stretch of a set in a
+ * timed round, so in-process and fleet rounds must see stretches that look alike.
  */
 export function readBenchTexts(sharedDir: string, config: Config, limits: { shortCount: number; longCount: number }): BenchTexts {
   const short = path.join(sharedDir, 'data', 'flipkart-reviews.jsonl');
@@ -42,7 +52,5 @@ export function readBenchTexts(sharedDir: string, config: Config, limits: { shor
   }
   const max = config.reviews.maxTextChars;
   const perDomain = long.map((f) => readJsonl(f, max));
-  const mixed: BenchReview[] = [];
-  for (let i = 0; perDomain.some((d) => i < d.length); i++) for (const d of perDomain) if (i < d.length) mixed.push(d[i]!);
-  return { short: readJsonl(short, max).slice(0, limits.shortCount), long: mixed.slice(0, limits.longCount), files: { short, long } };
+  return { short: shuffled(readJsonl(short, max), 1).slice(0, limits.shortCount), long: shuffled(perDomain.flat(), 2).slice(0, limits.longCount), files: { short, long } };
 }

@@ -130,16 +130,40 @@ export async function startFleet(redis: LocalRedis, modelDir: string, extra: Rec
   };
 }
 
-async function waitResults(fleet: Fleet, n: number, timeoutMs: number): Promise<number> {
+/** The results in a result job: a batch job holds several (ResultBatch), a single-result job one. */
+function resultsOf(data: unknown): { reviewId?: string; batchSize?: number; tokens?: number }[] {
+  const batch = (data as { results?: unknown } | undefined)?.results;
+  return Array.isArray(batch) ? (batch as { reviewId?: string }[]) : [data as { reviewId?: string }];
+}
+
+/**
+ * Waits until n results are in the results queue (nothing consumes it during a run). Result jobs
+ * hold a batch each, so it counts the results in the jobs that arrived since the last look: the
+ * wait list only grows at its head, so positions counted from its tail (asc) stay put.
+ */
+async function waitResults(fleet: Fleet, n: number, timeoutMs: number): Promise<{ got: number; tokens: number }> {
   const deadline = Date.now() + timeoutMs;
+  let jobs = 0;
   let got = 0;
+  let tokens = 0;
   while (Date.now() < deadline) {
-    got = await fleet.results.getWaitingCount();
-    if (got >= n) return got;
+    const waiting = await fleet.results.getWaitingCount();
+    if (waiting > jobs) {
+      const fresh = await fleet.results.getJobs(['waiting'], jobs, waiting - 1, true);
+      jobs += fresh.length;
+      for (const r of fresh.flatMap((j) => resultsOf(j.data))) {
+        got++;
+        tokens += r.tokens ?? 0;
+      }
+    }
+    if (got >= n) break;
     await sleep(10);
   }
-  return got;
+  return { got, tokens };
 }
+
+/** Where the next closed-loop round starts in each text set: rounds sweep through the set. */
+const cursors = new WeakMap<readonly BenchReview[], number>();
 
 let runSeq = 0;
 
@@ -151,32 +175,38 @@ function cpuNow(fleet: Fleet): CpuShares {
 /** The CPU used by each party during the last closed-loop round, per second of wall time (1.0 = one core busy). */
 export let lastCpu: CpuShares | undefined;
 
-/** Closed loop: enqueue n reviews (producer, addBulk chunks), time until all n results are in the results queue. Returns reviews/s. */
-export async function closedLoop(fleet: Fleet, reviews: readonly BenchReview[], n: number, timeoutMs = 300_000): Promise<number> {
+/**
+ * Closed loop: enqueue the next n reviews of the set (producer, addBulk chunks), time until all n
+ * results are in the results queue. Returns reviews/s and tokens/s (the tokens the model saw, from
+ * the results).
+ */
+export async function closedLoop(fleet: Fleet, reviews: readonly BenchReview[], n: number, timeoutMs = 300_000): Promise<{ reviewsPerS: number; tokensPerS: number }> {
   await fleet.results.drain();
   const tag = `c${++runSeq}`;
-  const batch = Array.from({ length: n }, (_, i) => ({ ...reviews[i % reviews.length]!, id: `${tag}-${i}` }));
+  const start = cursors.get(reviews) ?? 0;
+  cursors.set(reviews, (start + n) % reviews.length);
+  const batch = Array.from({ length: n }, (_, i) => ({ ...reviews[(start + i) % reviews.length]!, id: `${tag}-${i}` }));
   const cpu0 = cpuNow(fleet);
   const t0 = performance.now();
   const enqueued = (async () => {
     for (let i = 0; i < n; i += 2000) await fleet.producer.enqueueMany(batch.slice(i, i + 2000));
   })();
-  const got = await waitResults(fleet, n, timeoutMs);
+  const { got, tokens } = await waitResults(fleet, n, timeoutMs);
   await enqueued;
   const s = (performance.now() - t0) / 1000;
   const cpu1 = cpuNow(fleet);
   lastCpu = { workers: (cpu1.workers - cpu0.workers) / s, redis: (cpu1.redis - cpu0.redis) / s, benchProcess: (cpu1.benchProcess - cpu0.benchProcess) / s };
   await fleet.results.drain();
-  return got / s;
+  return { reviewsPerS: got / s, tokensPerS: tokens / s };
 }
 
 /** A warm-up round of `warmup` reviews sizes the timed rounds to about `seconds` each. */
 export async function fleetThroughput(fleet: Fleet, reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }) {
-  const estimate = await closedLoop(fleet, reviews, p.warmup);
+  const estimate = (await closedLoop(fleet, reviews, p.warmup)).reviewsPerS;
   const n = Math.max(20, Math.min(60_000, Math.round(estimate * p.seconds)));
-  const rounds: number[] = [];
+  const rounds: { reviewsPerS: number; tokensPerS: number }[] = [];
   for (let r = 0; r < p.rounds; r++) rounds.push(await closedLoop(fleet, reviews, n));
-  return { reviewsPerS: summarize(rounds, 'reviews/s'), reviewsPerRound: n };
+  return { reviewsPerS: summarize(rounds.map((x) => x.reviewsPerS), 'reviews/s'), tokensPerS: summarize(rounds.map((x) => x.tokensPerS), 'tokens/s'), reviewsPerRound: n };
 }
 
 /** Open loop: review i is due at t0 + i/rate; latency = result job timestamp − scheduled arrival (no coordinated omission). */
@@ -199,17 +229,18 @@ export async function openLoop(fleet: Fleet, reviews: readonly BenchReview[], ra
     }
     await sleep(Math.max(0, Math.min(5, due(sent) - Date.now())));
   }
-  const got = await waitResults(fleet, total, 120_000);
+  const { got } = await waitResults(fleet, total, 120_000);
   const jobs = await fleet.results.getJobs(['waiting'], 0, -1);
   const batchSizes: number[] = [];
   const latencies = jobs
-    .flatMap((j) => {
-      const data = j.data as { reviewId?: string; batchSize?: number };
-      const id = data.reviewId ?? '';
-      if (!id.startsWith(`${tag}-`)) return [];
-      batchSizes.push(data.batchSize ?? NaN);
-      return [j.timestamp - due(Number(id.slice(tag.length + 1)))];
-    })
+    .flatMap((j) =>
+      resultsOf(j.data).flatMap((data) => {
+        const id = data.reviewId ?? '';
+        if (!id.startsWith(`${tag}-`)) return [];
+        batchSizes.push(data.batchSize ?? NaN);
+        return [j.timestamp - due(Number(id.slice(tag.length + 1)))];
+      }),
+    )
     .sort((a, b) => a - b);
   await fleet.results.drain();
   const meanBatch = batchSizes.reduce((a, b) => a + b, 0) / Math.max(1, batchSizes.length);

@@ -94,9 +94,10 @@ export async function measureInProcess(modelDir: string, config: Config, sets: R
         let realTok = 0;
         let computedTok = 0;
         let secs = 0;
+        // The cursor runs on across rounds: a slow model sweeps through the set, as the fleet does.
+        let k = 0;
         for (let r = 0; r < p.rounds; r++) {
           let n = 0;
-          let k = 0;
           const t0 = performance.now();
           // At least one full batch per round, however slow the model.
           while (n < bs || performance.now() - t0 < (p.timedSeconds * 1000) / 2) {

@@ -31,7 +31,7 @@ try {
   const n = Number(values.reviews);
   await closedLoop(fleet, texts.short, 2000);
   const t0 = performance.now();
-  const rate = await closedLoop(fleet, texts.short, n);
+  const rate = (await closedLoop(fleet, texts.short, n)).reviewsPerS;
   console.log(`${n} reviews in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${Math.round(rate)} reviews/s`);
   console.log(`CPU (cores busy): worker process ${lastCpu?.workers.toFixed(2)}, redis-server ${lastCpu?.redis.toFixed(2)}, bench process (producer) ${lastCpu?.benchProcess.toFixed(2)}`);
   await fleet.stop();

@@ -35,6 +35,8 @@ export async function createWorkerApp(config: Config, logger: Logger) {
           maxTokens: config.model.maxTokens,
           truncation: config.model.truncation,
           intraOpThreads: config.inference.intraOpThreads,
+          intraOpSpinning: config.inference.intraOpSpinning,
+          maxRows: config.batching.maxSize,
           groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding },
           policy: config.batching.policy,
         },

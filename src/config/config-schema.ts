@@ -58,9 +58,13 @@ export const settings = {
     doc: 'worker_threads running tokenization and inference per worker process (default: cores / 2).',
   },
   INTRA_OP_THREADS: { schema: int(1, 64).optional(), doc: 'onnxruntime intra-op threads per inference thread (default: cores / INFERENCE_THREADS).' },
+  INTRA_OP_SPINNING: {
+    schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
+    doc: "Let onnxruntime's intra-op threads spin between operators (faster calls, but idle cores stay busy and starve the main thread and Redis; measured in docs/benchmarks.md).",
+  },
   WORKER_CONCURRENCY: {
     schema: int(1, 10_000).optional(),
-    doc: 'Jobs a worker process holds at once (default: 2 × BATCH_MAX_SIZE × INFERENCE_THREADS, so the next batch fills while one computes).',
+    doc: 'Jobs a worker process holds at once (default: 4 × BATCH_MAX_SIZE × INFERENCE_THREADS: a batch computing, the next filling, and the jobs of finished batches completing; 2× was 20% slower in bench:compare).',
   },
   JOB_ATTEMPTS: { schema: int(1, 100).default(5), doc: 'Attempts per review for retryable (infrastructure) errors.' },
   BACKOFF_DELAY_MS: { schema: int(0).default(1000), doc: 'Base of the exponential retry backoff.' },

@@ -13,7 +13,7 @@ export interface Config {
   /** `all`: explain every review (EXPLAIN); otherwise only reviews with `explain: true`. */
   explain: { all: boolean; topK: number };
   batching: { policy: 'adaptive' | 'fixed'; maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
-  inference: { threads: number; intraOpThreads: number };
+  inference: { threads: number; intraOpThreads: number; intraOpSpinning: boolean };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number; httpPort: number | undefined };
   jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };
   /** HTTP authentication and rate limits (src/auth). No keys: authentication is off. */
@@ -47,9 +47,10 @@ function group(e: EnvSettings): Config {
     inference: {
       threads,
       intraOpThreads: e.INTRA_OP_THREADS ?? Math.max(1, Math.floor(cores / threads)),
+      intraOpSpinning: e.INTRA_OP_SPINNING,
     },
     worker: {
-      concurrency: e.WORKER_CONCURRENCY ?? 2 * e.BATCH_MAX_SIZE * threads,
+      concurrency: e.WORKER_CONCURRENCY ?? 4 * e.BATCH_MAX_SIZE * threads,
       lockDurationMs: e.LOCK_DURATION_MS,
       stalledIntervalMs: e.STALLED_INTERVAL_MS,
       maxStalledCount: e.MAX_STALLED_COUNT,

@@ -65,11 +65,11 @@ export interface FaultContext {
 }
 
 /** Active jobs of a queue whose worker name holds `/<pid>/` (all of them without a pid), as review ids. */
-async function activeReviewIds(queue: Queue, pid: number | undefined, idOf: (data: Record<string, unknown>) => unknown): Promise<string[]> {
+async function activeReviewIds(queue: Queue, pid: number | undefined, idsOf: (data: Record<string, unknown>) => unknown[]): Promise<string[]> {
   const jobs = await withTimeout(queue.getActive(0, 2000), 2000, []);
   return jobs
     .filter((j) => pid === undefined || (j.processedBy ?? '').includes(`/${pid}/`))
-    .map((j) => idOf(j.data as Record<string, unknown>))
+    .flatMap((j) => idsOf(j.data as Record<string, unknown>))
     .filter((id): id is string => typeof id === 'string');
 }
 
@@ -77,7 +77,7 @@ async function activeReviewIds(queue: Queue, pid: number | undefined, idOf: (dat
 async function waitUntilBusy(ctx: FaultContext, index: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if ((await activeReviewIds(ctx.reviews, ctx.fleet.workers[index]!.pid, (d) => d.id)).length > 0) return;
+    if ((await activeReviewIds(ctx.reviews, ctx.fleet.workers[index]!.pid, (d) => [d.id])).length > 0) return;
     await sleep(50);
   }
 }
@@ -110,7 +110,7 @@ export async function injectFault(ctx: FaultContext, planned: PlannedFault): Pro
       case 'worker-kill': {
         await waitUntilBusy(ctx, planned.workerIndex, 3000);
         const victim = fleet.workers[planned.workerIndex]!;
-        event.inFlight = await activeReviewIds(ctx.reviews, victim.pid, (d) => d.id);
+        event.inFlight = await activeReviewIds(ctx.reviews, victim.pid, (d) => [d.id]);
         event.target = `${victim.name} (pid ${victim.pid})`;
         event.at = Date.now();
         const next = await fleet.replaceWorker(planned.workerIndex);
@@ -119,7 +119,7 @@ export async function injectFault(ctx: FaultContext, planned: PlannedFault): Pro
       }
       case 'sink-kill': {
         const victim = fleet.sink;
-        event.inFlight = await activeReviewIds(ctx.results, undefined, (d) => d.reviewId);
+        event.inFlight = await activeReviewIds(ctx.results, undefined, (d) => (Array.isArray(d.results) ? (d.results as { reviewId?: unknown }[]).map((r) => r.reviewId) : [d.reviewId]));
         event.target = `${victim.name} (pid ${victim.pid})`;
         event.at = Date.now();
         const next = await fleet.replaceSink();

@@ -16,6 +16,14 @@ export interface RunnerOptions {
   maxTokens?: number | undefined;
   truncation: Truncation;
   intraOpThreads: number;
+  /**
+   * Whether onnxruntime's intra-op threads spin while waiting for work (INTRA_OP_SPINNING).
+   * Spinning shaves microseconds off each operator but keeps cores busy between calls, which
+   * starves the main thread and Redis when the model is small (see docs/benchmarks.md).
+   */
+  intraOpSpinning?: boolean;
+  /** Most rows a model call will see (BATCH_MAX_SIZE): calibration stops there, so it never sizes onnxruntime's arena for batches that cannot happen. */
+  maxRows?: number;
   groups: GroupLimits;
   /**
    * `adaptive` (default): the token budget of a model call is chosen from measured call costs
@@ -98,6 +106,7 @@ export async function createModelRunner(options: RunnerOptions) {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: options.intraOpSpinning ? '1' : '0' } } },
     });
   } catch (err) {
     throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: ${spec.modelFile} is not a loadable ONNX model (${(err as Error).message})`, { cause: err });
@@ -237,13 +246,13 @@ export async function createModelRunner(options: RunnerOptions) {
 
   /**
    * Seeds the cost model: calls of 1, 2, 4 … rows of CALIBRATION_LENGTH tokens (the best of two
-   * runs each) until a call takes CALIBRATION_STOP_MS or reaches the token budget.
+   * runs each) until a call takes CALIBRATION_STOP_MS or reaches the token budget or `maxRows`.
    */
   async function calibrate(ids: number[]): Promise<void> {
     const started = performance.now();
     const content = ids.slice(1, -1);
     const row = [ids[0]!, ...Array.from({ length: Math.min(CALIBRATION_LENGTH, maxTokens) - 2 }, (_, i) => content[i % content.length]!), ids.at(-1)!];
-    for (let rows = 1; rows * row.length <= options.groups.maxTokens; rows *= 2) {
+    for (let rows = 1; rows * row.length <= options.groups.maxTokens && rows <= (options.maxRows ?? Infinity); rows *= 2) {
       const batch = Array.from({ length: rows }, () => row);
       let best = Infinity;
       for (let run = 0; run < 2; run++) {

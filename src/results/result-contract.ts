@@ -47,7 +47,17 @@ export interface SentimentResult {
   explanation?: Explanation;
 }
 
-/** Name of result jobs on the results queue. */
+/**
+ * The results of one batch, published to the results queue as one job (RESULT_BATCH_JOB_NAME).
+ * One job per batch instead of one per review halves the Redis work per review (docs/benchmarks.md).
+ */
+export interface ResultBatch {
+  results: SentimentResult[];
+}
+
+/** Name of result batch jobs on the results queue (what the workers publish). */
+export const RESULT_BATCH_JOB_NAME = 'results';
+/** Name of single-result jobs on the results queue (still accepted by the sink). */
 export const RESULT_JOB_NAME = 'result';
 /** Name of review jobs on the reviews queue. */
 export const REVIEW_JOB_NAME = 'review';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SentimentResult } from './result-contract.ts';
+import type { ResultBatch, SentimentResult } from './result-contract.ts';
 
 const finite = z.number().finite();
 
@@ -24,3 +24,8 @@ export const sentimentResultSchema = z.object({
     })
     .optional(),
 }) satisfies z.ZodType<SentimentResult>;
+
+/** The envelope of a result batch job; its results are checked one by one (a bad one fails alone). */
+export const resultBatchSchema = z.object({ results: z.array(z.unknown()).min(1).max(100_000) }) satisfies z.ZodType<{ results: unknown[] }>;
+
+export type { ResultBatch };

@@ -5,8 +5,8 @@ import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createErrorLogger } from '../queue/redis-connection.ts';
-import type { SentimentResult } from '../results/result-contract.ts';
-import { sentimentResultSchema } from '../results/result-schema.ts';
+import { RESULT_BATCH_JOB_NAME, type SentimentResult } from '../results/result-contract.ts';
+import { resultBatchSchema, sentimentResultSchema } from '../results/result-schema.ts';
 import { upsertResults } from './result-store.ts';
 import type { SqlClient } from './sql-client.ts';
 
@@ -129,27 +129,61 @@ export function createResultSink(options: ResultSinkOptions) {
     run: runBatch,
   });
 
-  const worker = new Worker<SentimentResult>(
+  /** Problems of a malformed result, as `path: message; …` (paths relative to the result). */
+  const problemsOf = (issues: readonly { path: readonly PropertyKey[]; message: string }[], at = ''): string =>
+    issues.map((i) => `${[at, ...i.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${i.message}`).join('; ');
+
+  /**
+   * A job holds one result (`result`, as published before batch jobs) or the results of one
+   * inference batch (`results`, ResultBatch). Each result goes to the sink's batcher on its own.
+   * The job completes when all are stored; a malformed or refused result fails the job for good
+   * once the others are stored (the reason names them); when one fails for a retryable reason, the
+   * whole job is retried (storing is an upsert, so the stored ones are not stored twice).
+   */
+  async function processJob(job: Job): Promise<void> {
+    let items: unknown[];
+    let at: (i: number) => string;
+    if (job.name === RESULT_BATCH_JOB_NAME) {
+      const envelope = resultBatchSchema.safeParse(job.data);
+      if (!envelope.success) {
+        log.warn({ jobId: job.id, problems: envelope.error.issues.length }, 'malformed result batch');
+        throw new UnrecoverableError(`SF_ERR_BAD_JOB: result batch is malformed: ${problemsOf(envelope.error.issues)}`);
+      }
+      items = envelope.data.results;
+      at = (i) => `results.${i}`;
+    } else {
+      items = [job.data];
+      at = () => '';
+    }
+    const bad: string[] = [];
+    const good: SentimentResult[] = [];
+    items.forEach((item, i) => {
+      const parsed = sentimentResultSchema.safeParse(item);
+      if (parsed.success) good.push(item as SentimentResult);
+      else bad.push(problemsOf(parsed.error.issues, at(i)));
+    });
+    if (bad.length > 0) log.warn({ jobId: job.id, malformed: bad.length, of: items.length }, 'malformed result');
+    const settled = await Promise.allSettled(good.map((r) => batcher.submit(r)));
+    const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
+    // The database is down: the job goes back to the queue without spending an attempt.
+    if (errors.some(isUnavailable)) throw Worker.RateLimitError();
+    const retryable = errors.find((e) => !(e instanceof UnrecoverableError));
+    if (retryable) throw retryable;
+    if (bad.length > 0 || errors.length > 0) {
+      const reasons = [...(bad.length > 0 ? [`result is malformed: ${bad.join(' | ')}`] : []), ...errors.map((e) => e.message.replace(/^SF_ERR_BAD_JOB: /, ''))];
+      throw new UnrecoverableError(`SF_ERR_BAD_JOB: ${reasons.join(' | ')}${items.length > 1 ? ` (the job's other ${good.length - errors.length} result(s) are stored)` : ''}`);
+    }
+  }
+
+  const worker = new Worker(
     config.queues.results,
-    async (job: Job<SentimentResult>) => {
-      const parsed = sentimentResultSchema.safeParse(job.data);
-      if (!parsed.success) {
-        const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-        log.warn({ jobId: job.id, problems: parsed.error.issues.length }, 'malformed result');
-        throw new UnrecoverableError(`SF_ERR_BAD_JOB: result is malformed: ${detail}`);
-      }
-      try {
-        await batcher.submit(job.data);
-      } catch (err) {
-        // Refused (fails for good) or failed (spends an attempt); unavailable: back to the queue.
-        if (!isUnavailable(err)) throw err;
-        throw Worker.RateLimitError();
-      }
-    },
+    processJob,
     {
       connection: options.connection,
       prefix: config.redis.prefix,
-      concurrency: config.sink.batchMaxSize * 2,
+      // Jobs, not results: a job holds up to BATCH_MAX_SIZE results, so this keeps about two sink
+      // batches of results in hand.
+      concurrency: Math.max(16, Math.ceil((2 * config.sink.batchMaxSize) / config.batching.maxSize)),
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,

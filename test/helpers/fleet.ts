@@ -8,7 +8,7 @@ import { createWorkerApp } from '../../src/app/worker-app.ts';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
 import { createReviewProducer, type ReviewProducer } from '../../src/ingest/review-producer.ts';
 import { createLogger } from '../../src/logging/logger.ts';
-import type { SentimentResult } from '../../src/results/result-contract.ts';
+import type { ResultBatch, SentimentResult } from '../../src/results/result-contract.ts';
 import { uniqueName } from './redis.ts';
 import { writeTinyModel, type TinyModelOptions } from './tiny-model.ts';
 
@@ -44,7 +44,7 @@ export async function openQueues(config: Config) {
   const producer: ReviewProducer = createReviewProducer({ config, connection, logger: silentLogger });
   const opts = { connection: { url: config.redis.url! }, prefix: config.redis.prefix };
   const reviews = new Queue(config.queues.reviews, opts);
-  const results = new Queue<SentimentResult>(config.queues.results, opts);
+  const results = new Queue<ResultBatch>(config.queues.results, opts);
   // From the stream's start (each test has a fresh prefix): '$' could miss the first events.
   const reviewEvents = new QueueEvents(config.queues.reviews, { ...opts, lastEventId: '0-0' });
   await Promise.all([reviews.waitUntilReady(), results.waitUntilReady(), reviewEvents.waitUntilReady()]);
@@ -62,8 +62,13 @@ export async function openQueues(config: Config) {
     active(count: number, timeoutMs = 30_000): Promise<void> {
       return waitForCounts(reviews, (c) => (c.active ?? 0) + (c.completed ?? 0) + (c.failed ?? 0) >= count, timeoutMs, `${count} jobs active`);
     },
-    async resultJobs(): Promise<Job<SentimentResult>[]> {
+    /** Result jobs on the results queue, in any state (one per inference batch). */
+    async resultJobs(): Promise<Job<ResultBatch>[]> {
       return results.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
+    },
+    /** Every result published so far, one entry per review result, with the id of its batch job. */
+    async publishedResults(): Promise<{ jobId: string; data: SentimentResult }[]> {
+      return (await this.resultJobs()).flatMap((job) => job.data.results.map((data) => ({ jobId: job.id!, data })));
     },
     async close(): Promise<void> {
       await reviewEvents.close();

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
-import { RESULT_JOB_NAME } from '../../src/results/result-contract.ts';
+import { RESULT_BATCH_JOB_NAME, RESULT_JOB_NAME } from '../../src/results/result-contract.ts';
 import { createResultSink } from '../../src/storage/result-sink.ts';
 import type { SqlClient } from '../../src/storage/sql-client.ts';
 import { uniqueName } from './redis.ts';
@@ -56,6 +56,12 @@ export async function startSink(redisUrl: string, db: SqlClient, env: Record<str
     async add(items: readonly unknown[], idPrefix: string, attempts = 10) {
       return queue.addBulk(
         items.map((data, i) => ({ name: RESULT_JOB_NAME, data: data as never, opts: { jobId: `${idPrefix}-${i}`, attempts, backoff: { type: 'fixed', delay: 50 } } })),
+      );
+    },
+    /** Adds one result batch job per list (what workers publish), ids `<idPrefix>-<i>`. */
+    async addBatches(batches: readonly (readonly unknown[])[], idPrefix: string, attempts = 10) {
+      return queue.addBulk(
+        batches.map((results, i) => ({ name: RESULT_BATCH_JOB_NAME, data: { results } as never, opts: { jobId: `${idPrefix}-${i}`, attempts, backoff: { type: 'fixed', delay: 50 } } })),
       );
     },
     /** Resolves once `n` jobs have reached a final state (completed or failed). */

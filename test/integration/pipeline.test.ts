@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
-import { reviewIdToJobId } from '../../src/queue/job-id.ts';
+import { resultBatchJobId } from '../../src/results/result-publisher.ts';
 import { readFailureStats } from '../../src/stats/failure-reasons.ts';
 import { PROJECT_ROOT, openQueues, reviews, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';
@@ -30,13 +30,13 @@ describe('producer → batching workers → results queue', () => {
       expect(outcome.accepted).toHaveLength(200);
       await q.settled(200);
 
-      const results = await q.resultJobs();
+      const results = await q.publishedResults();
       expect(results).toHaveLength(200);
       const byReview = new Map(results.map((j) => [j.data.reviewId, j]));
       expect(byReview.size).toBe(200);
       for (const r of input) {
         const job = byReview.get(r.id)!;
-        expect(job.id).toBe(reviewIdToJobId(r.id));
+        expect(job.jobId).toMatch(/^rb-[0-9a-f]{40}$/);
         expect(job.data.label).toBe(r.text.startsWith('I love') ? 'positive' : 'negative');
         expect(job.data.score).toBeGreaterThan(0.9);
         expect(Object.keys(job.data.scores).sort()).toEqual(['negative', 'positive']);
@@ -52,6 +52,13 @@ describe('producer → batching workers → results queue', () => {
       expect(byReview.get('r-1')!.data.productId).toBeNull();
       // Dynamic batching happened: with 200 reviews waiting, batches fill up.
       expect(Math.max(...results.map((j) => j.data.batchSize))).toBe(16);
+      // One result job per batch, its id derived from its results (a re-published batch is one job).
+      const jobs = await q.resultJobs();
+      expect(jobs.length).toBeLessThan(200);
+      for (const j of jobs) {
+        expect(j.id).toBe(resultBatchJobId(j.data.results));
+        expect(j.data.results.every((r) => r.batchSize >= j.data.results.length)).toBe(true);
+      }
       const counts = await q.reviews.getJobCounts('completed', 'failed');
       expect(counts).toEqual({ completed: 200, failed: 0 });
     });
@@ -65,7 +72,7 @@ describe('producer → batching workers → results queue', () => {
       expect(again.duplicates.sort()).toEqual(first.accepted.sort());
       expect(again.accepted).toEqual(['r-20', 'r-21', 'r-22', 'r-23', 'r-24']);
       await q.settled(25);
-      expect(await q.resultJobs()).toHaveLength(25);
+      expect(await q.publishedResults()).toHaveLength(25);
       expect((await q.reviews.getJobCounts('completed')).completed).toBe(25);
     });
   });
@@ -81,7 +88,7 @@ describe('producer → batching workers → results queue', () => {
       expect(await poison!.getState()).toBe('failed');
       expect(poison!.failedReason).toMatch(/^SF_ERR_BAD_INPUT: /);
       expect(poison!.attemptsMade).toBe(1);
-      const results = await q.resultJobs();
+      const results = await q.publishedResults();
       expect(results.map((j) => j.data.reviewId).sort()).toEqual(reviews(7).map((r) => r.id).sort());
       expect(results.every((j) => j.data.batchSize === 8)).toBe(true);
     });
@@ -94,7 +101,7 @@ describe('producer → batching workers → results queue', () => {
       const text = 'I love this phone, great battery';
       await q.producer.enqueueMany([{ id: 'e-1', text, explain: true }, { id: 'e-2', text }]);
       await q.settled(2);
-      const byReview = new Map((await q.resultJobs()).map((j) => [j.data.reviewId, j.data]));
+      const byReview = new Map((await q.publishedResults()).map((j) => [j.data.reviewId, j.data]));
       const explained = byReview.get('e-1')!;
       expect(explained.label).toBe('positive');
       expect(explained.explanation).toEqual({
@@ -118,7 +125,7 @@ describe('producer → batching workers → results queue', () => {
       expect(x1!.failedReason).toMatch(/^SF_ERR_BAD_JOB: .*text: text is required.*unknown field\(s\): body/);
       expect(x2!.failedReason).toMatch(/^SF_ERR_BAD_JOB: .*text: text must be a string/);
       expect(x1!.attemptsMade).toBe(1);
-      expect(await q.resultJobs()).toHaveLength(0);
+      expect(await q.publishedResults()).toHaveLength(0);
       // What /v1/stats (and the dashboard) shows for them: the code, never the payload.
       const failures = await readFailureStats(q.reviews);
       expect(failures).toEqual({ sampled: 2, reasons: [{ code: 'SF_ERR_BAD_JOB', count: 2, lastAt: expect.any(String) }] });

@@ -68,7 +68,7 @@ describe('privacy', () => {
       expect(stored!.data).toEqual({ id: 'pii1', title: 'Ask [email]', text: 'Great, call me on [phone] or [phone]. Paid $1,299.99 on 2024-01-15 for 2 units.' });
       expect((await q.reviews.getJob('pii2'))!.data.text).toBe('No personal data, order #1234567890.');
       await q.settled(2);
-      const raw = JSON.stringify(await q.resultJobs());
+      const raw = JSON.stringify(await q.publishedResults());
       expect(raw).not.toMatch(/jane|7946|123-4567/);
     } finally {
       await worker.close();

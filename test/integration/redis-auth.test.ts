@@ -25,7 +25,7 @@ describe('Redis with a password in REDIS_URL', () => {
     try {
       await q.producer.enqueueMany(reviews(10));
       await q.settled(10);
-      expect(await q.resultJobs()).toHaveLength(10);
+      expect(await q.publishedResults()).toHaveLength(10);
     } finally {
       await worker.close();
       await q.close();

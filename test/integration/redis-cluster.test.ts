@@ -11,8 +11,8 @@ import { createStatsServer } from '../../src/app/stats-server.ts';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { isRedisServerOnPath } from '../../src/dev/local-redis.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
-import { reviewIdToJobId } from '../../src/queue/job-id.ts';
-import type { SentimentResult } from '../../src/results/result-contract.ts';
+import { RESULT_BATCH_JOB_NAME, type ResultBatch } from '../../src/results/result-contract.ts';
+import { resultBatchJobId } from '../../src/results/result-publisher.ts';
 import { reviews, silentLogger, startWorker, testEnv, useTempModel } from '../helpers/fleet.ts';
 import { startTestRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.ts';
 import { memorySink, pollUntil } from '../helpers/results.ts';
@@ -72,7 +72,7 @@ describe.skipIf(!hasRedis)(`the fleet on a Redis Cluster${hasRedis ? '' : ' (ski
     expect(config.redis.cluster).toBe(true);
     const all = reviews(N).map((r, i) => ({ ...r, productId: `p-${i % 7}` }));
     const connection = createRedisConnection(config.redis, 'producer', silentLogger);
-    const results = new Queue<SentimentResult>(config.queues.results, { connection, prefix: config.redis.prefix });
+    const results = new Queue<ResultBatch>(config.queues.results, { connection, prefix: config.redis.prefix });
     const reviewsQueue = new Queue(config.queues.reviews, { connection, prefix: config.redis.prefix });
     const closers: (() => Promise<unknown>)[] = [];
     let child: WorkerProcess | undefined;
@@ -121,9 +121,10 @@ describe.skipIf(!hasRedis)(`the fleet on a Redis Cluster${hasRedis ? '' : ' (ski
       const distinct = await sink.db.query<{ n: string }>('SELECT count(DISTINCT review_id) AS n FROM sentiment_results');
       expect(Number(distinct.rows[0]!.n)).toBe(N);
       const resultJobs = await results.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
-      expect(resultJobs).toHaveLength(N);
-      expect(new Set(resultJobs.map((j) => j.data.reviewId))).toEqual(new Set(all.map((r) => r.id)));
-      expect(resultJobs.every((j) => j.id === reviewIdToJobId(j.data.reviewId))).toBe(true);
+      const published = resultJobs.flatMap((j) => j.data.results);
+      expect(published).toHaveLength(N);
+      expect(new Set(published.map((r) => r.reviewId))).toEqual(new Set(all.map((r) => r.id)));
+      expect(resultJobs.every((j) => j.name === RESULT_BATCH_JOB_NAME && j.id === resultBatchJobId(j.data.results))).toBe(true);
       expect((await reviewsQueue.getJobCounts('failed')).failed).toBe(0);
 
       // The stats service reads the stream (XRANGE) and finds both worker processes (CLIENT LIST

@@ -1,4 +1,3 @@
-import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
 import { decodeBatchEntry, statsStreamKey } from '../../src/stats/stats-stream.ts';
@@ -60,9 +59,9 @@ async function completedByPid(q: TestQueues): Promise<Map<number, number>> {
   return byPid;
 }
 
-/** Every review has exactly one result job, none missing; no review job failed. */
+/** Every review has exactly one published result, none missing; no review job failed. */
 async function expectExactlyOneResultEach(q: TestQueues, ids: readonly string[]): Promise<void> {
-  const results: Job[] = await q.resultJobs();
+  const results = await q.publishedResults();
   const perReview = new Map<string, number>();
   for (const job of results) perReview.set(job.data.reviewId, (perReview.get(job.data.reviewId) ?? 0) + 1);
   expect(results).toHaveLength(ids.length);
@@ -84,7 +83,7 @@ describe(`${REPLICAS} worker processes on one queue`, () => {
       await expectExactlyOneResultEach(q, all.map((r) => r.id));
 
       // Scored exactly once in all: a review scored twice would be counted twice here, even
-      // though its second result job would be absorbed by the job id.
+      // though the sink would absorb its second result (upsert by review id and model version).
       const scored = await scoredByPid(config, q);
       expect(sum(scored)).toBe(N);
       expect([...scored.keys()].sort()).toEqual([...pids].sort());
@@ -102,13 +101,16 @@ describe(`${REPLICAS} worker processes on one queue`, () => {
     try {
       const [leaving, ...staying] = workers as [WorkerProcess, ...WorkerProcess[]];
       const all = reviews(N, 100_000);
-      expect((await q.producer.enqueueMany(all)).accepted).toHaveLength(N);
+      // Not awaited: the replicas score as fast as the producer enqueues, so waiting for the whole
+      // enqueue would leave nothing to do by the time of the SIGTERM.
+      const enqueued = q.producer.enqueueMany(all);
 
       // Mid-run: once some results exist (the departing replica has scored some).
       await pollUntil(async () => ((await scoredByPid(config, q)).get(leaving.child.pid!) ?? 0) > 0, 60_000, async () => JSON.stringify(await q.reviews.getJobCounts()));
       leaving.child.kill('SIGTERM');
       const exit = await leaving.exited;
       expect(exit, leaving.output()).toEqual({ code: 0, signal: null }); // exit 1 would mean the grace period ran out
+      expect((await enqueued).accepted).toHaveLength(N);
       // The others still had work when it was gone: the scale-down happened mid-run.
       const left = await q.reviews.getJobCounts('completed');
       expect(left.completed!).toBeLessThan(N);

@@ -53,8 +53,13 @@ describe.skipIf(!database)(`producer → workers → results → sink → Postgr
       await sink.ready;
       await q.settled(N, 120_000); // every review scored
       const until = Date.now() + 120_000;
-      while ((await q.results.getJobCounts('completed')).completed! < N) {
-        if (Date.now() > until) throw new Error(`results not all stored: ${JSON.stringify(await q.results.getJobCounts())}\n${sink.output()}`);
+      // Result jobs hold a batch each: done when every row is in and no result job is left.
+      const unfinished = async () => {
+        const c = await q.results.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return Object.values(c).reduce((a, b) => a + b, 0);
+      };
+      while ((await rows()) < N || (await unfinished()) > 0) {
+        if (Date.now() > until) throw new Error(`results not all stored: rows ${await rows()}, ${JSON.stringify(await q.results.getJobCounts())}\n${sink.output()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(await rows()).toBe(N);

@@ -218,6 +218,65 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
   });
 });
 
+describe.each(backends.map((b) => [b.name, b] as const))('sink batch jobs on %s', (_name, backend) => {
+  const test = backend.skip ? it.skip : it;
+  let db: SqlClient;
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    if (backend.skip) return;
+    ({ db, cleanup } = await backend.open());
+    await migrate(db);
+  });
+  afterAll(async () => {
+    await cleanup?.();
+  });
+  const rowsOf = async (prefix: string) => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM sentiment_results WHERE starts_with(review_id, $1)', [prefix])).rows[0]!.n);
+
+  test('a result batch job is stored whole; a malformed or refused result fails its job for good after the others are stored', async () => {
+    const h = await startSink(redis.current.url, db);
+    try {
+      const prefix = uniqueName('batch');
+      const good = Array.from({ length: 30 }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix }));
+      const malformed = { ...makeResult(`${prefix}-malformed`), score: 'high' };
+      const refused = makeResult(`${prefix}-refused`, { scores: { 'posi\u0000tive': 0.9, negative: 0.1 } });
+      await h.addBatches([good.slice(0, 10), [...good.slice(10, 15), malformed, ...good.slice(15, 20)], [refused, ...good.slice(20)]], `${prefix}-job`);
+      await h.settled(3);
+      expect(await h.counts()).toMatchObject({ completed: 1, failed: 2 });
+      expect(await rowsOf(prefix)).toBe(30);
+      const withMalformed = await h.queue.getJob(`${prefix}-job-1`);
+      expect(withMalformed!.failedReason).toMatch(/^SF_ERR_BAD_JOB: result is malformed: results\.5\.score: .*\(the job's other 10 result\(s\) are stored\)$/);
+      expect(withMalformed!.attemptsMade).toBe(1); // not retried, though the job allows 10 attempts
+      const withRefused = await h.queue.getJob(`${prefix}-job-2`);
+      expect(withRefused!.failedReason).toMatch(new RegExp(`^SF_ERR_BAD_JOB: the database refused result "${prefix}-refused".*\\(the job's other 10 result\\(s\\) are stored\\)$`));
+      expect(withRefused!.attemptsMade).toBe(1);
+
+      // A batch published again under a new job id (a worker re-ran it): nothing is stored twice.
+      await h.addBatches([good], `${prefix}-again`);
+      await h.settled(4);
+      expect(await h.counts()).toMatchObject({ completed: 2, failed: 2 });
+      expect(await rowsOf(prefix)).toBe(30);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a result batch job whose envelope is malformed fails for good, naming the field', async () => {
+    const h = await startSink(redis.current.url, db);
+    try {
+      const prefix = uniqueName('envelope');
+      await h.queue.add('results', { results: [] }, { jobId: `${prefix}-empty`, attempts: 5 });
+      await h.queue.add('results', { result: [makeResult(`${prefix}-0`)] }, { jobId: `${prefix}-misnamed`, attempts: 5 });
+      await h.settled(2);
+      expect((await h.queue.getJob(`${prefix}-empty`))!.failedReason).toMatch(/^SF_ERR_BAD_JOB: result batch is malformed: results: /);
+      expect((await h.queue.getJob(`${prefix}-misnamed`))!.failedReason).toMatch(/^SF_ERR_BAD_JOB: result batch is malformed: results: /);
+      expect((await h.queue.getJob(`${prefix}-empty`))!.attemptsMade).toBe(1);
+      expect(await rowsOf(prefix)).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe.skipIf(!database)(`sink faults on PostgreSQL${database ? '' : ` (skipped: no server at ${redactedAdminUrl()})`}`, () => {
   let admin: SqlClient; // the test's own view of the database, never cut
   beforeAll(async () => {
@@ -239,6 +298,7 @@ describe.skipIf(!database)(`sink faults on PostgreSQL${database ? '' : ` (skippe
     const N = 3000;
     const prefix = uniqueName('kill');
     try {
+      // Single-result jobs (as published before result batch jobs; the sink still takes them).
       await h.add(Array.from({ length: N }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix })), prefix);
       let kills = 0;
       let terminated = 0;
@@ -274,19 +334,21 @@ describe.skipIf(!database)(`sink faults on PostgreSQL${database ? '' : ` (skippe
     const db = createPostgresClient(url.toString(), silentLogger);
     const h = await startSink(redis.current.url, db, { SINK_BATCH_MAX_SIZE: '50' });
     const prefix = uniqueName('down');
-    const N = 60; // few enough that each round of the outage (1 s, 2 s, ...) meets every job
+    const N = 60;
+    const JOBS = 12; // result batch jobs of 5, as workers publish: few enough that each round of the outage (1 s, 2 s, ...) meets every job
     try {
       // Up: one result goes through, so the pool holds a connection the outage cuts.
       await h.add([makeResult(`${prefix}-warm`)], `${prefix}-warm`);
       await h.settled(1);
       await proxy.down();
-      await h.add(Array.from({ length: N }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix })), prefix);
+      const results = Array.from({ length: N }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix }));
+      await h.addBatches(Array.from({ length: JOBS }, (_, j) => results.slice((j * N) / JOBS, ((j + 1) * N) / JOBS)), prefix);
 
       // Every job tried at least twice (two rounds of the outage), none failed or spent an attempt.
       const pending = async () => (await h.queue.getJobs(['waiting', 'active', 'prioritized', 'delayed', 'failed', 'completed'])).filter((j) => j.id !== `${prefix}-warm-0`);
       await pollUntil(async () => (await pending()).every((j) => j.attemptsStarted >= 2), 20_000, async () => `attemptsStarted ${JSON.stringify((await pending()).map((j) => j.attemptsStarted))}; ${await h.describe()}`, 50);
       const jobs = await pending();
-      expect(jobs).toHaveLength(N);
+      expect(jobs).toHaveLength(JOBS);
       expect(jobs.map((j) => j.attemptsMade)).toEqual(jobs.map(() => 0));
       expect((await h.counts()).failed).toBe(0);
       expect(await rowsOf(prefix)).toBe(1); // the warm-up result only
@@ -294,9 +356,9 @@ describe.skipIf(!database)(`sink faults on PostgreSQL${database ? '' : ` (skippe
 
       await proxy.up();
       const backAt = Date.now();
-      await h.settled(N + 1, 40_000);
+      await h.settled(JOBS + 1, 40_000);
       const recoveryMs = Date.now() - backAt;
-      expect(await h.counts()).toMatchObject({ completed: N + 1, failed: 0 });
+      expect(await h.counts()).toMatchObject({ completed: JOBS + 1, failed: 0 });
       expect(await rowsOf(prefix)).toBe(N + 1);
       expect(h.logs.some((l) => l.msg === 'database reachable again: resuming')).toBe(true);
       console.info(`[faults b] stored all ${N} results ${recoveryMs} ms after the database came back`);

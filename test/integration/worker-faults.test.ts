@@ -45,7 +45,7 @@ describe('worker failure modes', () => {
       await q.active(64); // all 64 in one batch, held by the child
       void thief.run();
       await q.settled(64, 60_000);
-      const results = await q.resultJobs();
+      const results = await q.publishedResults();
       expect(results).toHaveLength(64);
       // The premise: the batch computed for several lock periods.
       expect(Math.max(...results.map((r) => r.data.timings.inferenceMs))).toBeGreaterThan(3 * 1000);
@@ -77,13 +77,13 @@ describe('worker failure modes', () => {
       expect(counts.failed).toBe(0);
       expect(counts.completed).toBeGreaterThanOrEqual(16);
       expect(counts.completed! + counts.waiting!).toBe(96);
-      expect(await q.resultJobs()).toHaveLength(counts.completed!);
+      expect(await q.publishedResults()).toHaveLength(counts.completed!);
 
       // The rest is still queued: another worker finishes it, nothing twice.
       const next = await startWorker(env);
       await q.settled(96, 60_000);
       await next.close();
-      const results = await q.resultJobs();
+      const results = await q.publishedResults();
       expect(new Set(results.map((r) => r.data.reviewId)).size).toBe(96);
       expect(results).toHaveLength(96);
     } finally {
@@ -111,7 +111,7 @@ describe('worker failure modes', () => {
       await q.settled(48, 60_000);
       await next.close();
       expect(stalled.size).toBeGreaterThanOrEqual(activeAtKill);
-      const results = await q.resultJobs();
+      const results = await q.publishedResults();
       expect(results).toHaveLength(48);
       expect(new Set(results.map((r) => r.data.reviewId)).size).toBe(48);
       expect((await q.reviews.getJobCounts('completed')).completed).toBe(48);
@@ -134,7 +134,7 @@ describe('worker failure modes', () => {
       const jobs = await q.reviews.getJobs(['completed']);
       expect(jobs).toHaveLength(16);
       expect(jobs.some((j) => j.attemptsMade >= 1)).toBe(true);
-      const results = await q.resultJobs();
+      const results = await q.publishedResults();
       expect(results).toHaveLength(16);
     } finally {
       await app.close();

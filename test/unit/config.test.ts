@@ -73,6 +73,7 @@ describe('loadConfig', () => {
       WORKER_HTTP_PORT: '9100',
       INFERENCE_THREADS: '3',
       INTRA_OP_THREADS: '2',
+      INTRA_OP_SPINNING: 'true',
     });
     expect(config.batching.maxSize).toBe(64);
     expect(config.batching.maxWaitMs).toBe(0);
@@ -80,7 +81,8 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(8080);
     expect(config.model.maxTokens).toBe(128);
     expect(config.worker.httpPort).toBe(9100);
-    expect(config.inference).toEqual({ threads: 3, intraOpThreads: 2 });
+    expect(config.inference).toEqual({ threads: 3, intraOpThreads: 2, intraOpSpinning: true });
+    expect(loadConfig({}).inference.intraOpSpinning).toBe(false);
     expect(typeof config.batching.maxSize).toBe('number');
   });
 
@@ -177,14 +179,14 @@ describe('loadConfig', () => {
   });
 
   describe('WORKER_CONCURRENCY', () => {
-    it('defaults to 2 × BATCH_MAX_SIZE × INFERENCE_THREADS', () => {
-      expect(loadConfig({ BATCH_MAX_SIZE: '16', INFERENCE_THREADS: '3' }).worker.concurrency).toBe(96);
-      expect(loadConfig({ BATCH_MAX_SIZE: '1', INFERENCE_THREADS: '1' }).worker.concurrency).toBe(2);
+    it('defaults to 4 × BATCH_MAX_SIZE × INFERENCE_THREADS', () => {
+      expect(loadConfig({ BATCH_MAX_SIZE: '16', INFERENCE_THREADS: '3' }).worker.concurrency).toBe(192);
+      expect(loadConfig({ BATCH_MAX_SIZE: '1', INFERENCE_THREADS: '1' }).worker.concurrency).toBe(4);
     });
 
     it('uses the default thread count when INFERENCE_THREADS is unset', () => {
       const config = loadConfig({ BATCH_MAX_SIZE: '10' });
-      expect(config.worker.concurrency).toBe(2 * 10 * config.inference.threads);
+      expect(config.worker.concurrency).toBe(4 * 10 * config.inference.threads);
     });
 
     it('an explicit value wins', () => {

@@ -207,6 +207,18 @@ describe('createModelRunner on the tiny model', () => {
     expect(stats.calls).toBe(Math.ceil(texts.length / Math.max(1, Math.floor(stats.tokenBudget / perItem))));
   });
 
+  it('adaptive policy: calibration stops at maxRows (BATCH_MAX_SIZE), never sizing calls that cannot happen', async () => {
+    const r = await runner(await tinyModelDir(), { policy: 'adaptive', maxRows: 2, groups: { maxTokens: 512, maxPadding: 1 } });
+    expect(r.info.batchPolicy.buckets.map((b) => b.tokens)).toEqual([64, 128]);
+  });
+
+  it('takes INTRA_OP_SPINNING either way', async () => {
+    for (const intraOpSpinning of [true, false]) {
+      const r = await runner(await tinyModelDir(), { intraOpSpinning, intraOpThreads: 2 });
+      expect((await r.score(['good'])).items[0]).toMatchObject({ ok: true });
+    }
+  });
+
   it('fixed policy: no calibration, the configured budget', async () => {
     const r = await runner(await tinyModelDir(), { groups: { maxTokens: 512, maxPadding: 1 } });
     expect(r.info.batchPolicy).toMatchObject({ policy: 'fixed', budget: 512, buckets: [] });

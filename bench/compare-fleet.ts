@@ -1,0 +1,63 @@
+/**
+ * Before/after of a fleet setting, side by side: the fleet's closed-loop throughput for each
+ * variant (worker settings), in interleaved cycles so that a machine whose speed drifts during the
+ * run cannot favour one variant. Prints the medians and each variant's ratio to the first.
+ *
+ *   npm run bench:compare -- --variant base: --variant nospin:INTRA_OP_SPINNING=false \
+ *     [--set short|long] [--model DIR] [--cycles 3] [--rounds 3] [--seconds 3]
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config/load-config.ts';
+import { startLocalRedis } from '../src/dev/local-redis.ts';
+import { readBenchTexts } from './bench-texts.ts';
+import { fleetThroughput, lastCpu, startFleet } from './fleet-driver.ts';
+import { log, summarize } from './measure-stats.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    variant: { type: 'string', multiple: true, default: [] },
+    set: { type: 'string', default: 'short' },
+    model: { type: 'string' },
+    cycles: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1000' },
+  },
+});
+/** `name:KEY=V,KEY=V` (an empty list is the defaults). */
+const variants = values.variant.map((v) => {
+  const [name, list = ''] = [v.slice(0, v.indexOf(':') < 0 ? v.length : v.indexOf(':')), v.slice(v.indexOf(':') + 1)];
+  const env = Object.fromEntries(list.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return { name, env };
+});
+if (variants.length < 2) {
+  console.error('bench:compare needs at least two --variant name:KEY=V,... (the first is the baseline)');
+  process.exit(2);
+}
+const config = loadConfig(process.env);
+const texts = readBenchTexts(path.resolve(root, config.sharedDir), config, { shortCount: Infinity, longCount: Infinity });
+const reviews = values.set === 'long' ? texts.long : texts.short;
+const modelDir = values.model ?? config.model.dir;
+const rounds: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
+const redis = await startLocalRedis();
+try {
+  for (let c = 0; c < Number(values.cycles); c++) {
+    for (const v of variants) {
+      const fleet = await startFleet(redis, modelDir, v.env);
+      const t = await fleetThroughput(fleet, reviews, { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup) });
+      await fleet.stop();
+      rounds[v.name]!.push(...t.reviewsPerS.values);
+      log(`cycle ${c + 1} ${v.name}: ${t.reviewsPerS.values.map(Math.round).join(', ')} reviews/s; CPU worker ${lastCpu?.workers.toFixed(2)}, redis ${lastCpu?.redis.toFixed(2)}, producer ${lastCpu?.benchProcess.toFixed(2)}`);
+    }
+  }
+} finally {
+  await redis.stop();
+}
+const base = summarize(rounds[variants[0]!.name]!, 'reviews/s').median;
+for (const v of variants) {
+  const s = summarize(rounds[v.name]!, 'reviews/s');
+  console.log(`${v.name.padEnd(16)} ${Math.round(s.median).toString().padStart(6)} reviews/s (${Math.round(s.min)}–${Math.round(s.max)}, ${s.rounds} rounds)  ×${(s.median / base).toFixed(2)}  ${JSON.stringify(v.env)}`);
+}
+process.exit(0);
