@@ -47,9 +47,10 @@ try {
     for (const v of variants) {
       const fleet = await startFleet(redis, modelDir, v.env);
       const t = await fleetThroughput(fleet, reviews, { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup) });
-      await fleet.stop();
+      const cpu = lastCpu;
+      const [memory] = await fleet.stop();
       rounds[v.name]!.push(...t.reviewsPerS.values);
-      log(`cycle ${c + 1} ${v.name}: ${t.reviewsPerS.values.map(Math.round).join(', ')} reviews/s; CPU worker ${lastCpu?.workers.toFixed(2)}, redis ${lastCpu?.redis.toFixed(2)}, producer ${lastCpu?.benchProcess.toFixed(2)}`);
+      log(`cycle ${c + 1} ${v.name}: ${t.reviewsPerS.values.map(Math.round).join(', ')} reviews/s; CPU worker ${cpu?.workers.toFixed(2)}, redis ${cpu?.redis.toFixed(2)}, producer ${cpu?.benchProcess.toFixed(2)}; worker peak RSS ${Math.round((memory?.vmHwmKb ?? NaN) / 1024)} MB`);
     }
   }
 } finally {
