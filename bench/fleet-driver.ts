@@ -26,6 +26,8 @@ export interface Fleet {
   config: Config;
   connection: Redis;
   producer: ReturnType<typeof createReviewProducer>;
+  /** The reviews queue (its BullMQ metrics count completed review jobs). */
+  reviews: Queue;
   results: Queue;
   /** SIGTERMs every worker; returns each one's peak and final RSS (from /proc, read just before). */
   stop(): Promise<{ vmHwmKb: number; vmRssKb: number }[]>;
@@ -112,8 +114,9 @@ export async function startFleet(redis: LocalRedis, modelDir: string, extra: Rec
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const producer = createReviewProducer({ config, connection, logger });
   const results = new Queue(config.queues.results, { connection, prefix: config.redis.prefix });
+  const reviews = new Queue(config.queues.reviews, { connection, prefix: config.redis.prefix });
   return {
-    children, ready, redis, config, connection, producer, results,
+    children, ready, redis, config, connection, producer, reviews, results,
     async stop() {
       const memory = children.map(memoryOf);
       await Promise.all(children.map(async (child) => {
@@ -124,6 +127,7 @@ export async function startFleet(redis: LocalRedis, modelDir: string, extra: Rec
       }));
       await producer.close();
       await results.close();
+      await reviews.close();
       await connection.quit();
       return memory;
     },
@@ -131,35 +135,9 @@ export async function startFleet(redis: LocalRedis, modelDir: string, extra: Rec
 }
 
 /** The results in a result job: a batch job holds several (ResultBatch), a single-result job one. */
-function resultsOf(data: unknown): { reviewId?: string; batchSize?: number; tokens?: number }[] {
+function resultsOf(data: unknown): { reviewId?: string; batchSize?: number }[] {
   const batch = (data as { results?: unknown } | undefined)?.results;
   return Array.isArray(batch) ? (batch as { reviewId?: string }[]) : [data as { reviewId?: string }];
-}
-
-/**
- * Waits until n results are in the results queue (nothing consumes it during a run). Result jobs
- * hold a batch each, so it counts the results in the jobs that arrived since the last look: the
- * wait list only grows at its head, so positions counted from its tail (asc) stay put.
- */
-async function waitResults(fleet: Fleet, n: number, timeoutMs: number): Promise<{ got: number; tokens: number }> {
-  const deadline = Date.now() + timeoutMs;
-  let jobs = 0;
-  let got = 0;
-  let tokens = 0;
-  while (Date.now() < deadline) {
-    const waiting = await fleet.results.getWaitingCount();
-    if (waiting > jobs) {
-      const fresh = await fleet.results.getJobs(['waiting'], jobs, waiting - 1, true);
-      jobs += fresh.length;
-      for (const r of fresh.flatMap((j) => resultsOf(j.data))) {
-        got++;
-        tokens += r.tokens ?? 0;
-      }
-    }
-    if (got >= n) break;
-    await sleep(10);
-  }
-  return { got, tokens };
 }
 
 /** Where the next closed-loop round starts in each text set: rounds sweep through the set. */
@@ -175,37 +153,58 @@ function cpuNow(fleet: Fleet): CpuShares {
 /** The CPU used by each party during the last closed-loop round, per second of wall time (1.0 = one core busy). */
 export let lastCpu: CpuShares | undefined;
 
+/** Review jobs completed so far (the workers' BullMQ metrics counter: one small read). */
+async function completedReviews(fleet: Fleet): Promise<number> {
+  return (await fleet.reviews.getMetrics('completed', 0, 0)).meta.count;
+}
+
+/** Waits until the completed-review counter reaches `target`; returns how many of `n` completed. */
+async function waitCompleted(fleet: Fleet, before: number, n: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let done = 0;
+  while (Date.now() < deadline) {
+    done = (await completedReviews(fleet)) - before;
+    if (done >= n) break;
+    await sleep(5);
+  }
+  return Math.min(done, n);
+}
+
 /**
  * Closed loop: enqueue the next n reviews of the set (producer, addBulk chunks), time until all n
- * results are in the results queue. Returns reviews/s and tokens/s (the tokens the model saw, from
- * the results).
+ * review jobs have completed — a review job completes only after its batch's results are in the
+ * results queue, and counting completions costs one small read, where reading the result jobs
+ * would load the bench process with the work of a sink. Returns reviews/s and tokens/s (the
+ * tokens the model sees per review, `tokens[i]` for `reviews[i]`, when given).
  */
-export async function closedLoop(fleet: Fleet, reviews: readonly BenchReview[], n: number, timeoutMs = 300_000): Promise<{ reviewsPerS: number; tokensPerS: number }> {
+export async function closedLoop(fleet: Fleet, reviews: readonly BenchReview[], n: number, tokens?: readonly number[], timeoutMs = 300_000): Promise<{ reviewsPerS: number; tokensPerS: number }> {
   await fleet.results.drain();
   const tag = `c${++runSeq}`;
   const start = cursors.get(reviews) ?? 0;
   cursors.set(reviews, (start + n) % reviews.length);
   const batch = Array.from({ length: n }, (_, i) => ({ ...reviews[(start + i) % reviews.length]!, id: `${tag}-${i}` }));
+  const batchTokens = tokens ? Array.from({ length: n }, (_, i) => tokens[(start + i) % reviews.length]!).reduce((a, b) => a + b, 0) : NaN;
+  const before = await completedReviews(fleet);
   const cpu0 = cpuNow(fleet);
   const t0 = performance.now();
   const enqueued = (async () => {
     for (let i = 0; i < n; i += 2000) await fleet.producer.enqueueMany(batch.slice(i, i + 2000));
   })();
-  const { got, tokens } = await waitResults(fleet, n, timeoutMs);
+  const got = await waitCompleted(fleet, before, n, timeoutMs);
   await enqueued;
   const s = (performance.now() - t0) / 1000;
   const cpu1 = cpuNow(fleet);
   lastCpu = { workers: (cpu1.workers - cpu0.workers) / s, redis: (cpu1.redis - cpu0.redis) / s, benchProcess: (cpu1.benchProcess - cpu0.benchProcess) / s };
   await fleet.results.drain();
-  return { reviewsPerS: got / s, tokensPerS: tokens / s };
+  return { reviewsPerS: got / s, tokensPerS: (batchTokens * (got / n)) / s };
 }
 
 /** A warm-up round of `warmup` reviews sizes the timed rounds to about `seconds` each. */
-export async function fleetThroughput(fleet: Fleet, reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }) {
-  const estimate = (await closedLoop(fleet, reviews, p.warmup)).reviewsPerS;
+export async function fleetThroughput(fleet: Fleet, reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }, tokens?: readonly number[]) {
+  const estimate = (await closedLoop(fleet, reviews, p.warmup, tokens)).reviewsPerS;
   const n = Math.max(20, Math.min(60_000, Math.round(estimate * p.seconds)));
   const rounds: { reviewsPerS: number; tokensPerS: number }[] = [];
-  for (let r = 0; r < p.rounds; r++) rounds.push(await closedLoop(fleet, reviews, n));
+  for (let r = 0; r < p.rounds; r++) rounds.push(await closedLoop(fleet, reviews, n, tokens));
   return { reviewsPerS: summarize(rounds.map((x) => x.reviewsPerS), 'reviews/s'), tokensPerS: summarize(rounds.map((x) => x.tokensPerS), 'tokens/s'), reviewsPerRound: n };
 }
 
@@ -214,6 +213,7 @@ export async function openLoop(fleet: Fleet, reviews: readonly BenchReview[], ra
   await fleet.results.drain();
   const tag = `o${++runSeq}`;
   const total = Math.max(1, Math.round(rate * seconds));
+  const before = await completedReviews(fleet);
   const t0 = Date.now() + 50;
   const due = (i: number): number => t0 + (i * 1000) / rate;
   let sent = 0;
@@ -229,7 +229,7 @@ export async function openLoop(fleet: Fleet, reviews: readonly BenchReview[], ra
     }
     await sleep(Math.max(0, Math.min(5, due(sent) - Date.now())));
   }
-  const { got } = await waitResults(fleet, total, 120_000);
+  const got = await waitCompleted(fleet, before, total, 120_000);
   const jobs = await fleet.results.getJobs(['waiting'], 0, -1);
   const batchSizes: number[] = [];
   const latencies = jobs

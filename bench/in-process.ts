@@ -24,6 +24,14 @@ export interface InProcessParams {
 
 export type InProcessResults = Omit<InProcessSet, 'label'>;
 
+/** Tokens the model sees for each review of each set (its tokenizer, after truncation): the fleet's tokens/s. */
+export function tokenLengths(modelDir: string, config: Config, sets: Record<string, readonly BenchReview[]>): Record<string, number[]> {
+  const spec = readModelSpec(path.resolve(modelDir));
+  const tokenizer = new Tokenizer(spec.tokenizerJson, spec.tokenizerConfig);
+  const encoder = createEncoder(tokenizer, { maxTokens: Math.min(config.model.maxTokens ?? spec.maxLength, spec.maxLength), truncation: config.model.truncation });
+  return Object.fromEntries(Object.entries(sets).map(([name, reviews]) => [name, reviews.map((r) => encoder.encode(reviewModelText(r)).ids.length)]));
+}
+
 export async function measureInProcess(modelDir: string, config: Config, sets: Record<string, readonly BenchReview[]>, p: InProcessParams): Promise<Record<string, InProcessResults>> {
   const cores = os.availableParallelism();
   const spec = readModelSpec(path.resolve(modelDir));

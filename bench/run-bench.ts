@@ -17,7 +17,7 @@ import { loadConfig } from '../src/config/load-config.ts';
 import { startLocalRedis, type LocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts, type BenchReview } from './bench-texts.ts';
 import { fleetThroughput, lastCpu, openLoop, startFleet } from './fleet-driver.ts';
-import { measureInProcess } from './in-process.ts';
+import { measureInProcess, tokenLengths } from './in-process.ts';
 import { log } from './measure-stats.ts';
 import { measurePeer } from './peer.ts';
 import { measureQueueCeiling } from './queue-ceiling.ts';
@@ -62,13 +62,13 @@ interface ProfileSpec {
   warmup: number;
 }
 
-async function runFleet(redis: LocalRedis, spec: ProfileSpec, variant: string): Promise<FleetRun> {
+async function runFleet(redis: LocalRedis, spec: ProfileSpec, variant: string, tokens: Record<string, number[]>): Promise<FleetRun> {
   const v = VARIANTS[variant]!;
   log(`${spec.name}: fleet ${variant} (${v.description})`);
   const fleet = await startFleet(redis, spec.modelDir, v.env);
   const out: Record<string, FleetSet> = {};
   for (const [name, set] of Object.entries(sets)) {
-    const throughput = await fleetThroughput(fleet, set.reviews, { rounds: P.rounds, seconds: P.closedSeconds, warmup: spec.warmup });
+    const throughput = await fleetThroughput(fleet, set.reviews, { rounds: P.rounds, seconds: P.closedSeconds, warmup: spec.warmup }, tokens[name]);
     const cpu = lastCpu;
     log(`${spec.name} ${variant} ${name}: ${Math.round(throughput.reviewsPerS.median)} reviews/s (spread ±${(throughput.reviewsPerS.spreadPct / 2).toFixed(0)}%)`);
     const latency = [];
@@ -97,7 +97,8 @@ async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<Profile
     log(`queue ceiling: drain ${Math.round(queue.jobsPerS.median)} jobs/s, flow ${Math.round(queue.flowJobsPerS.median)} jobs/s`);
   }
   const fleets: FleetRun[] = [];
-  for (const variant of spec.variants) fleets.push(await runFleet(redis, spec, variant));
+  const tokens = tokenLengths(spec.modelDir, config, setReviews);
+  for (const variant of spec.variants) fleets.push(await runFleet(redis, spec, variant, tokens));
   let peer: ProfileResults['peer'];
   if (spec.peer) {
     log(`profile ${spec.name}: peer (@huggingface/transformers text-classification)`);
