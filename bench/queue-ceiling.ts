@@ -1,12 +1,16 @@
 /**
  * 3. The queue ceiling: BullMQ with a no-op processor on the same Redis, at the fleet's worker
- * concurrency. Two ways: `drain` empties a pre-filled queue (the pure consumer ceiling); `flow`
- * enqueues with addBulk while the no-op worker drains, as the fleet's closed loop does.
+ * concurrency. Two ways: `drain` empties a queue pre-filled with addBulk (the pure consumer
+ * ceiling); `flow` enqueues with the fleet's own producer (createReviewProducer: validation,
+ * duplicate check, addBulk), in the same chunks as the fleet's closed loop, while the no-op
+ * worker drains: the fleet's measurement with the processor replaced by a no-op.
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../src/config/load-config.ts';
 import type { LocalRedis } from '../src/dev/local-redis.ts';
+import { createReviewProducer } from '../src/ingest/review-producer.ts';
+import { createLogger } from '../src/logging/logger.ts';
 import type { BenchReview } from './bench-texts.ts';
 import { sleep, summarize } from './measure-stats.ts';
 
@@ -45,7 +49,14 @@ export async function measureQueueCeiling(redis: LocalRedis, config: Config, pay
     await a.obliterate({ force: true });
     await a.close();
     const b = new Queue(`noop-flow-${r}`, opts);
-    flow.push(await drainWith(b.name, fill(b, `f${r}`)));
+    // The fleet's job options too (its workers run with KEEP_COMPLETED_COUNT=1000, fleet-driver.ts).
+    const producer = createReviewProducer({ config: { ...config, queues: { ...config.queues, reviews: b.name }, redis: { ...config.redis, prefix }, jobs: { ...config.jobs, keepCompletedCount: 1000 } }, connection, logger: createLogger({ level: 'warn', format: 'json' }) });
+    const tag = `f${r}`;
+    const produce = (async () => {
+      for (let i = 0; i < p.jobs; i += 2000) await producer.enqueueMany(Array.from({ length: Math.min(2000, p.jobs - i) }, (_, j) => job(tag, i + j).data));
+    })();
+    flow.push(await drainWith(b.name, produce));
+    await producer.close();
     await b.obliterate({ force: true });
     await b.close();
   }
