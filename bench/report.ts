@@ -93,9 +93,11 @@ function targets(r: BenchResults): string[] {
     `| worker RSS ≤ 300 MB (default model) | ${n0(rss)} MB | ${mark(Number.isFinite(rss) ? rss <= 300 : undefined)} |`,
   );
   for (const p of [d, t].filter((x): x is ProfileResults => x !== undefined)) {
-    const cells = Object.keys(p.sets).map((s) => ({ s, a: rate(p, 'adaptive', s), b: rate(p, 'batch1', s) }));
+    const cells = Object.keys(p.sets).map((s) => ({ s, a: rate(p, 'adaptive', s), b: rate(p, 'batch1', s), spread: Math.max(fleetOf(p, 'adaptive')?.sets[s]?.reviewsPerS.spreadPct ?? 0, fleetOf(p, 'batch1')?.sets[s]?.reviewsPerS.spreadPct ?? 0) / 2 }));
     const ok = cells.every((c) => c.a !== undefined && c.b !== undefined) ? cells.every((c) => c.a! >= c.b!) : undefined;
-    rows.push(`| ${p.title}: adaptive batching never loses to batch size 1 | ${cells.map((c) => `${times(ratio(c.a, c.b))} on ${c.s}`).join(', ')} | ${mark(ok)} |`);
+    // A loss smaller than the rounds' spread is not shown to be a loss; it still does not count as holding.
+    const noise = ok === false && cells.every((c) => c.a! >= c.b! || (1 - c.a! / c.b!) * 100 < c.spread);
+    rows.push(`| ${p.title}: adaptive batching never loses to batch size 1 | ${cells.map((c) => `${times(ratio(c.a, c.b))} on ${c.s}`).join(', ')} | ${mark(ok)}${noise ? ' (within the rounds’ spread)' : ''} |`);
   }
   if (t) {
     for (const s of Object.keys(t.sets)) {
@@ -217,7 +219,7 @@ export function renderReport(r: BenchResults, resultsLink: string): { markdown: 
     ...r.profiles.flatMap(profileSection),
     '## Method',
     '',
-    '- `npm run bench -- --quick` (about 3 minutes): the default model on the first 4,000 Flipkart reviews and the 1,200 Amazon dev reviews, 5 rounds of ~2 s, open-loop runs of 5 s. `npm run bench` (full, about 20 minutes): all texts, ~6 s rounds, 15 s open-loop runs, more batch sizes, and the transformer-sized model (`sentiment-fleet bench-model`, random weights, DistilBERT-shaped, ~270 MB) in fp32 and int8 (`sentiment-fleet quantize`).',
+    '- `npm run bench -- --quick` (about 3 minutes): the default model on the first 4,000 Flipkart reviews and the 1,200 Amazon dev reviews, 5 rounds of ~2 s, open-loop runs of 5 s. `npm run bench` (full, about 25 minutes): all texts, ~6 s rounds (the transformer-sized profiles: 4 s compute and peer rounds, 10 s fleet rounds), 15 s open-loop runs, more batch sizes, and the transformer-sized model (`sentiment-fleet bench-model`, random weights, DistilBERT-shaped, ~270 MB) in fp32 and int8 (`sentiment-fleet quantize`).',
     '- Fleet variants run one after the other on the same Redis with the same texts: `adaptive` (the default policy: a batch leaves when an inference slot is free; the token budget of a model call comes from measured call costs), `fixed` (closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS), `batch1` (BATCH_MAX_SIZE=1).',
     '- Texts are shuffled with a fixed seed (the files are ordered: by label, shorter reviews first), and every timed loop — closed-loop rounds of the fleet, compute-ceiling rounds — carries on where the previous round stopped, so a slow model sweeps through the set instead of timing its first reviews again. The transformer’s fleet/ceiling ratio is taken in real tokens/s (each review’s tokens with the model’s own tokenizer, after truncation), which does not depend on which stretch of the set a round saw.',
     '- Closed loop: N reviews enqueued by the producer (addBulk chunks of 2,000) while the worker runs; the clock stops when N review jobs have completed (BullMQ’s completed counter), which a review job does only after its batch’s results are in the results queue (no sink runs). N is sized from a warm-up round.',

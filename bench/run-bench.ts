@@ -60,7 +60,15 @@ interface ProfileSpec {
   batchSizes: number[];
   /** Reviews in the warm-up round that sizes the timed rounds (small for slow models). */
   warmup: number;
+  /**
+   * Longer rounds than P's (full runs): a slow model completes few calls in a 1 s round, and the
+   * best batch size is picked from medians whose noise would otherwise favour a lucky one.
+   */
+  timing?: { timedSeconds: number; closedSeconds: number };
 }
+
+const timedSeconds = (spec: ProfileSpec): number => (quick ? P.timedSeconds : spec.timing?.timedSeconds ?? P.timedSeconds);
+const closedSeconds = (spec: ProfileSpec): number => (quick ? P.closedSeconds : spec.timing?.closedSeconds ?? P.closedSeconds);
 
 async function runFleet(redis: LocalRedis, spec: ProfileSpec, variant: string, tokens: Record<string, number[]>): Promise<FleetRun> {
   const v = VARIANTS[variant]!;
@@ -68,7 +76,7 @@ async function runFleet(redis: LocalRedis, spec: ProfileSpec, variant: string, t
   const fleet = await startFleet(redis, spec.modelDir, v.env);
   const out: Record<string, FleetSet> = {};
   for (const [name, set] of Object.entries(sets)) {
-    const throughput = await fleetThroughput(fleet, set.reviews, { rounds: P.rounds, seconds: P.closedSeconds, warmup: spec.warmup }, tokens[name]);
+    const throughput = await fleetThroughput(fleet, set.reviews, { rounds: P.rounds, seconds: closedSeconds(spec), warmup: spec.warmup }, tokens[name]);
     const cpu = lastCpu;
     log(`${spec.name} ${variant} ${name}: ${Math.round(throughput.reviewsPerS.median)} reviews/s (spread ±${(throughput.reviewsPerS.spreadPct / 2).toFixed(0)}%)`);
     const latency = [];
@@ -89,7 +97,7 @@ async function runFleet(redis: LocalRedis, spec: ProfileSpec, variant: string, t
 async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<ProfileResults> {
   const config = loadConfig({ ...process.env, MODEL_DIR: spec.modelDir });
   log(`profile ${spec.name} (${spec.modelDir}): in-process measures`);
-  const inproc = await measureInProcess(spec.modelDir, config, setReviews, { rounds: P.rounds, timedSeconds: P.timedSeconds, batchSizes: spec.batchSizes });
+  const inproc = await measureInProcess(spec.modelDir, config, setReviews, { rounds: P.rounds, timedSeconds: timedSeconds(spec), batchSizes: spec.batchSizes });
   let queue: ProfileResults['queue'];
   if (spec.queue) {
     log(`profile ${spec.name}: queue ceiling (no-op processor, concurrency ${config.worker.concurrency})`);
@@ -103,7 +111,7 @@ async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<Profile
   if (spec.peer) {
     log(`profile ${spec.name}: peer (@huggingface/transformers text-classification)`);
     try {
-      peer = await measurePeer(spec.modelDir, setReviews, { rounds: P.rounds, seconds: P.timedSeconds, arrayBatch: 32 });
+      peer = await measurePeer(spec.modelDir, setReviews, { rounds: P.rounds, seconds: timedSeconds(spec), arrayBatch: 32 });
     } catch (err) {
       peer = { status: 'failed', reason: (err as Error).message };
     }
@@ -159,8 +167,9 @@ async function main(): Promise<void> {
       await cli(['bench-model', '--out', fp32], fp32);
       await cli(['quantize', '--model', fp32, '--out', int8], int8);
       const sizes = [1, 2, 4, 8, 16];
-      profiles.push(await runProfile(redis, { ...common, name: 'transformer', title: 'transformer-sized model, fp32', modelDir: fp32, variants: ['adaptive', 'fixed', 'batch1'], latency: true, peer: true, batchSizes: sizes, warmup: 40 }));
-      profiles.push(await runProfile(redis, { ...common, name: 'transformer-int8', title: 'transformer-sized model, int8 (sentiment-fleet quantize)', modelDir: int8, variants: ['adaptive'], latency: false, peer: false, batchSizes: sizes, warmup: 80 }));
+      const timing = { timedSeconds: 4, closedSeconds: 10 };
+      profiles.push(await runProfile(redis, { ...common, name: 'transformer', title: 'transformer-sized model, fp32', modelDir: fp32, variants: ['adaptive', 'fixed', 'batch1'], latency: true, peer: true, batchSizes: sizes, warmup: 40, timing }));
+      profiles.push(await runProfile(redis, { ...common, name: 'transformer-int8', title: 'transformer-sized model, int8 (sentiment-fleet quantize)', modelDir: int8, variants: ['adaptive'], latency: false, peer: false, batchSizes: sizes, warmup: 80, timing }));
     } else {
       skipped.push(quick ? 'the transformer-sized profiles (fp32 and int8): full runs only' : 'the transformer-sized profiles (--no-transformer)');
     }

@@ -73,7 +73,7 @@ describe('loadConfig', () => {
       WORKER_HTTP_PORT: '9100',
       INFERENCE_THREADS: '3',
       INTRA_OP_THREADS: '2',
-      INTRA_OP_SPINNING: 'true',
+      INTRA_OP_SPINNING: 'false',
     });
     expect(config.batching.maxSize).toBe(64);
     expect(config.batching.maxWaitMs).toBe(0);
@@ -81,8 +81,8 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(8080);
     expect(config.model.maxTokens).toBe(128);
     expect(config.worker.httpPort).toBe(9100);
-    expect(config.inference).toEqual({ threads: 3, intraOpThreads: 2, intraOpSpinning: true });
-    expect(loadConfig({}).inference.intraOpSpinning).toBe(false);
+    expect(config.inference).toEqual({ threads: 3, intraOpThreads: 2, intraOpSpinning: false });
+    expect(loadConfig({}).inference.intraOpSpinning).toBe(true);
     expect(typeof config.batching.maxSize).toBe('number');
   });
 
