@@ -131,7 +131,7 @@ function profileSection(p: ProfileResults): string[] {
     `## Profile \`${p.name}\`: ${p.title} (${p.modelDir})`,
     '',
     `Fleet: one worker process (workers/inference-worker.ts), ${p.fleetConfig.inferenceThreads} inference thread(s) × ${p.fleetConfig.intraOpThreads} intra-op thread(s), BullMQ concurrency ${p.fleetConfig.concurrency}, BATCH_MAX_SIZE=${p.fleetConfig.batchMaxSize}, BATCH_MAX_TOKENS=${p.fleetConfig.batchMaxTokens}; ` +
-      'the producer (createReviewProducer, in the bench process) and Redis share the same cores. Compute ceiling: one onnxruntime session in process with intra-op threads = cores, on pre-encoded, pre-padded tensors.',
+      'the producer (createReviewProducer, in the bench process) and Redis share the same cores. Compute ceiling: one onnxruntime session in process with intra-op threads = cores, on pre-encoded, pre-padded tensors; the best batch size is picked from the table below and then measured again in fresh rounds (the best of several noisy medians overstates itself).',
     '',
     `| measure | ${names.map((s) => p.sets[s]!.label).join(' | ')} |`,
     `| --- |${names.map(() => ' --- |').join('')}`,

@@ -43,7 +43,7 @@ const setReviews = Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, v
 /** The fleet variants compared side by side: the default (adaptive) policy, the fixed policy, batch size 1. */
 const VARIANTS: Record<string, { description: string; env: Record<string, string> }> = {
   adaptive: { description: 'BATCH_POLICY=adaptive (default)', env: { BATCH_POLICY: 'adaptive' } },
-  fixed: { description: 'BATCH_POLICY=fixed, BATCH_MAX_SIZE=32, BATCH_MAX_WAIT_MS=5', env: { BATCH_POLICY: 'fixed' } },
+  fixed: { description: `BATCH_POLICY=fixed, BATCH_MAX_SIZE=${baseConfig.batching.maxSize}, BATCH_MAX_WAIT_MS=${baseConfig.batching.maxWaitMs}`, env: { BATCH_POLICY: 'fixed' } },
   batch1: { description: 'BATCH_MAX_SIZE=1 (no batching)', env: { BATCH_POLICY: 'fixed', BATCH_MAX_SIZE: '1', BATCH_MAX_WAIT_MS: '0' } },
 };
 

@@ -24,7 +24,7 @@ describe('config schema', () => {
   it('parses an empty environment into every default', () => {
     const parsed = envSchema.parse({});
     expect(parsed.QUEUE_PREFIX).toBe('sf');
-    expect(parsed.BATCH_MAX_SIZE).toBe(32);
+    expect(parsed.BATCH_MAX_SIZE).toBe(64);
     expect(parsed.BATCH_MAX_WAIT_MS).toBe(5);
     expect(parsed.BATCH_MAX_PADDING).toBe(0.1);
     expect(parsed.REDIS_URL).toBeUndefined();
@@ -44,7 +44,7 @@ describe('loadConfig', () => {
     expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false });
     expect(config.queues).toEqual({ reviews: 'reviews', results: 'results' });
     expect(config.model).toEqual({ dir: 'models/review-sentiment-en', name: undefined, version: undefined, maxTokens: undefined, truncation: 'head-tail' });
-    expect(config.batching).toEqual({ policy: 'adaptive', maxSize: 32, maxWaitMs: 5, maxTokens: 8192, maxPadding: 0.1 });
+    expect(config.batching).toEqual({ policy: 'adaptive', maxSize: 64, maxWaitMs: 5, maxTokens: 8192, maxPadding: 0.1 });
     expect(config.jobs).toEqual({ attempts: 5, backoffDelayMs: 1000, keepCompletedS: 86_400, keepCompletedCount: 100_000, keepFailedS: 7 * 86_400, keepFailedCount: 100_000, retentionSweepS: 60 });
     expect(config.auth).toEqual({ apiKeys: [], ratePerMin: 0 });
     expect(config.privacy).toEqual({ redactPii: false });
@@ -60,7 +60,7 @@ describe('loadConfig', () => {
 
   it('defaultConfig applies overrides like loadConfig', () => {
     expect(defaultConfig({ BATCH_MAX_SIZE: '4' }).batching.maxSize).toBe(4);
-    expect(defaultConfig().batching.maxSize).toBe(32);
+    expect(defaultConfig().batching.maxSize).toBe(64);
   });
 
   it('coerces numeric overrides to numbers', () => {
@@ -93,7 +93,7 @@ describe('loadConfig', () => {
   it('treats empty and blank strings as unset', () => {
     const config = loadConfig({ REDIS_URL: '', BATCH_MAX_SIZE: '', LOG_LEVEL: '   ', MAX_TOKENS: '', QUEUE_PREFIX: '' });
     expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false });
-    expect(config.batching.maxSize).toBe(32);
+    expect(config.batching.maxSize).toBe(64);
     expect(config.log.level).toBe('info');
     expect(config.model.maxTokens).toBeUndefined();
   });

@@ -200,8 +200,10 @@ describe('createModelRunner on the tiny model', () => {
     expect(policy.budget).toBeGreaterThanOrEqual(64);
     expect(policy.budget).toBeLessThanOrEqual(512);
     const texts = Array.from({ length: 40 }, (_, i) => `good phone number ${i} with a long battery life and a bad screen`);
+    // The batch is grouped with the budget of the moment; its own calls may move the budget after.
+    const budgetBefore = r.costs().budget;
     const { stats } = await r.score(texts);
-    expect(stats.tokenBudget).toBe(r.costs().budget);
+    expect(stats.tokenBudget).toBe(budgetBefore);
     // Equal lengths: the rows per call are the budget's worth, so the call count follows from it.
     const perItem = stats.realTokens / texts.length;
     expect(stats.calls).toBe(Math.ceil(texts.length / Math.max(1, Math.floor(stats.tokenBudget / perItem))));
