@@ -48,6 +48,16 @@ const MINUTE = 60_000;
 const at = (base: number, offsetMs: number) => new Date(base + offsetMs).toISOString();
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** `n` good results of product `prefix`, one of the wrong shape, and one the database refuses. */
+function sinkFixtures(prefix: string, n: number) {
+  return {
+    good: Array.from({ length: n }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix })),
+    malformed: { ...makeResult(`${prefix}-malformed`), score: 'high' },
+    // Valid JSON, but jsonb cannot hold \u0000: the database refuses this one (and its batch).
+    refused: makeResult(`${prefix}-refused`, { scores: { 'posi\u0000tive': 0.9, negative: 0.1 } }),
+  };
+}
+
 describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name, backend) => {
   const test = backend.skip ? it.skip : it;
   let db: SqlClient;
@@ -189,10 +199,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     const h = await startSink(redis.current.url, db);
     try {
       const prefix = uniqueName('sink');
-      const good = Array.from({ length: 40 }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix }));
-      const malformed = { ...makeResult(`${prefix}-malformed`), score: 'high' };
-      // Valid JSON, but jsonb cannot hold \u0000: the database refuses this one (and its batch).
-      const refused = makeResult(`${prefix}-refused`, { scores: { 'posi\u0000tive': 0.9, negative: 0.1 } });
+      const { good, malformed, refused } = sinkFixtures(prefix, 40);
       await h.add([...good.slice(0, 20), malformed, refused, ...good.slice(20)], `${prefix}-job`);
       await h.settled(42);
       expect(await h.counts()).toMatchObject({ completed: 40, failed: 2 });
@@ -216,29 +223,12 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
       await h.close();
     }
   });
-});
-
-describe.each(backends.map((b) => [b.name, b] as const))('sink batch jobs on %s', (_name, backend) => {
-  const test = backend.skip ? it.skip : it;
-  let db: SqlClient;
-  let cleanup: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    if (backend.skip) return;
-    ({ db, cleanup } = await backend.open());
-    await migrate(db);
-  });
-  afterAll(async () => {
-    await cleanup?.();
-  });
-  const rowsOf = async (prefix: string) => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM sentiment_results WHERE starts_with(review_id, $1)', [prefix])).rows[0]!.n);
 
   test('a result batch job is stored whole; a malformed or refused result fails its job for good after the others are stored', async () => {
     const h = await startSink(redis.current.url, db);
     try {
       const prefix = uniqueName('batch');
-      const good = Array.from({ length: 30 }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix }));
-      const malformed = { ...makeResult(`${prefix}-malformed`), score: 'high' };
-      const refused = makeResult(`${prefix}-refused`, { scores: { 'posi\u0000tive': 0.9, negative: 0.1 } });
+      const { good, malformed, refused } = sinkFixtures(prefix, 30);
       await h.addBatches([good.slice(0, 10), [...good.slice(10, 15), malformed, ...good.slice(15, 20)], [refused, ...good.slice(20)]], `${prefix}-job`);
       await h.settled(3);
       expect(await h.counts()).toMatchObject({ completed: 1, failed: 2 });
