@@ -1,9 +1,9 @@
 /**
- * Drives the fleet for the benchmark: N worker processes (workers/inference-worker.ts, the real
- * entrypoint) on a local redis-server, the producer (createReviewProducer) in this process, and
+ * Drives the fleet for the benchmark: N worker processes (the real entrypoint, compiled as the
+ * image runs it: dist/workers/inference-worker.js, built once per bench process) on a local redis-server, the producer (createReviewProducer) in this process, and
  * the results queue as the finish line (no sink runs).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -47,8 +47,18 @@ export interface WorkerReady {
   batchPolicy?: { policy: string; tokensPerCall: number; calibrationMs: number };
 }
 
+let built = false;
+
+/** `npm run build` once per bench process, so that the workers run the current sources. */
+function buildOnce(): void {
+  if (built) return;
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  built = true;
+}
+
 function spawnWorker(env: NodeJS.ProcessEnv, nodeArgs: string[]): Promise<{ child: ChildProcess; ready: WorkerReady }> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, 'workers/inference-worker.ts')], { cwd: root, env: { ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  buildOnce();
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/workers/inference-worker.js')], { cwd: root, env: { ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let ready: WorkerReady = {};
   // Keep reading (and dropping) its log so that the pipe never fills.
   createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/load-config.ts';
+import { entrypointCommand, PROJECT_ROOT } from '../config/project-root.ts';
 import { startLocalRedis, isRedisServerOnPath } from '../dev/local-redis.ts';
 import { SfError } from '../errors/sf-error.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
@@ -10,8 +9,6 @@ import type { Logger } from '../logging/logger.ts';
 import { createIngestServer } from './ingest-server.ts';
 import { createSinkApp } from './sink-app.ts';
 import { createStatsServer } from './stats-server.ts';
-
-const WORKER_ENTRY = fileURLToPath(new URL('../../workers/inference-worker.ts', import.meta.url));
 
 export interface LocalStackOptions {
   config: Config;
@@ -57,10 +54,10 @@ export async function startLocalStack(options: LocalStackOptions) {
     const children: ChildProcess[] = [];
     stack.add('workers', children, (list) => Promise.all(list.map((c) => stopChild(c, config.worker.shutdownGraceMs))).then(() => undefined));
     const ready = Array.from({ length: options.workers }, (_, i) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+      const child = spawn(process.execPath, entrypointCommand('workers/inference-worker'), {
         env: { ...options.env, REDIS_URL: redisUrl, SF_WORKER_INDEX: String(i) },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        cwd: path.resolve(fileURLToPath(new URL('../..', import.meta.url))),
+        cwd: PROJECT_ROOT,
       });
       children.push(child);
       return new Promise<void>((resolve, reject) => {

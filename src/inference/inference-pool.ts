@@ -23,8 +23,11 @@ interface Slot {
   task: Task | undefined;
 }
 
-const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './inference-thread.ts' : './inference-thread.js', import.meta.url).href;
-const BOOT = new URL('./thread-boot.mjs', import.meta.url);
+const COMPILED = !import.meta.url.endsWith('.ts');
+const ENTRY = new URL(COMPILED ? './inference-thread.js' : './inference-thread.ts', import.meta.url).href;
+// Under tsx the thread first registers the TypeScript loader (thread-boot.mjs); compiled (dist/,
+// `npm run build`) it starts the thread's module directly, without a loader in the thread.
+const BOOT = COMPILED ? new URL(ENTRY) : new URL('./thread-boot.mjs', import.meta.url);
 
 /**
  * A fixed set of worker_threads, each with its own tokenizer and onnxruntime session. Batches

@@ -1,11 +1,11 @@
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { PROJECT_ROOT } from '../config/project-root.ts';
 
 /** The dashboard's front-end source (TypeScript + CSS + index.html). */
-export const DASHBOARD_SOURCE_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+export const DASHBOARD_SOURCE_DIR = path.join(PROJECT_ROOT, 'dashboard');
 
 /**
  * Builds the dashboard into `outDir`: index.html, main.js (the app and uPlot, bundled from npm,

@@ -13,9 +13,13 @@ export interface WorkerProcess {
   output(): string;
 }
 
-/** Runs a real entrypoint (default: workers/inference-worker.ts) as a child process. */
+/**
+ * Runs a real entrypoint (default: workers/inference-worker.ts) as a child process: a .ts one
+ * under the tsx loader, a compiled .js one (dist/, npm run build) as the image runs it.
+ */
 export function spawnWorkerProcess(env: Record<string, string>, entry = 'workers/inference-worker.ts'): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, entry)], {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, path.join(PROJECT_ROOT, entry)], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

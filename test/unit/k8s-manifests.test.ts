@@ -34,7 +34,7 @@ const data = configMap?.data as Record<string, string>;
 const deployments = objects.filter((o) => o.kind === 'Deployment');
 const container = (d: Doc) => d.spec.template.spec.containers[0] as Doc;
 const env = (d: Doc): Record<string, string> => Object.fromEntries((container(d).env ?? []).map((e: Doc) => [e.name, e.value]));
-const isWorker = (d: Doc) => container(d).command.includes('workers/inference-worker.ts');
+const isWorker = (d: Doc) => container(d).command.includes('dist/workers/inference-worker.js');
 const workers = deployments.filter(isWorker);
 
 /** A Kubernetes CPU quantity ("2", "1.5", "500m") in cores. */
@@ -57,8 +57,9 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const kustomization = docsByFile.get('kustomization.yaml')![0]!;
     for (const r of kustomization.resources as string[]) expect(existsSync(path.join(k8sDir, r)), r).toBe(true);
     const entrypoints = deployments.map((d) => container(d).command.at(-1));
-    expect(entrypoints).toEqual(expect.arrayContaining(['producer/ingest-server.ts', 'workers/inference-worker.ts', 'workers/result-sink.ts', 'workers/stats-server.ts']));
-    for (const e of entrypoints) expect(existsSync(path.join(root, e)), e).toBe(true);
+    expect(entrypoints).toEqual(expect.arrayContaining(['dist/producer/ingest-server.js', 'dist/workers/inference-worker.js', 'dist/workers/result-sink.js', 'dist/workers/stats-server.js']));
+    // The image runs the compiled entrypoints (npm run build): each one's TypeScript source exists.
+    for (const e of entrypoints) expect(existsSync(path.join(root, e!.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), e).toBe(true);
     const autoscalers = (kustomization.resources as string[]).filter((r) => r.startsWith('autoscaling/'));
     expect(autoscalers).toHaveLength(1);
     expect(kustomization.resources).not.toContain('secret.example.yaml');
