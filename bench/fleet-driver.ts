@@ -44,7 +44,7 @@ let fleetSeq = 0;
 
 /** What the worker's "worker ready" log line says about its batch policy (read from its stdout). */
 export interface WorkerReady {
-  batchPolicy?: { policy: string; tokensPerCall: number; calibrationMs: number };
+  batchPolicy?: { policy: string; tokensPerCall: number | Record<string, number>; calibrationMs: number };
 }
 
 let built = false;

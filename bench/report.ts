@@ -25,7 +25,8 @@ export interface FleetRun {
   workers: number;
   sets: Record<string, FleetSet>;
   memory: { vmHwmMb: number; vmRssMb: number }[];
-  batchPolicy?: { policy: string; tokensPerCall: number; calibrationMs: number };
+  /** tokensPerCall: adaptive, the budget chosen for rows of each calibrated length; fixed, BATCH_MAX_TOKENS. */
+  batchPolicy?: { policy: string; tokensPerCall: number | Record<string, number>; calibrationMs: number };
 }
 export interface QueueCeiling { jobsPerS: Measure; flowJobsPerS: Measure; addBulkJobsPerS: Measure; concurrency: number; jobsPerRound: number }
 export type PeerResults =
@@ -176,7 +177,11 @@ function profileSection(p: ProfileResults): string[] {
   }
   const mem = p.fleets.map((f) => `${f.variant} ${f.memory.map((x) => `${n0(x.vmHwmMb)} MB`).join(', ')}`).join('; ');
   out.push(`8. Memory, worker peak RSS (VmHWM): ${mem}.`);
-  if (adaptive?.batchPolicy) out.push(`Adaptive policy: the calibration (${n0(adaptive.batchPolicy.calibrationMs)} ms at start-up) chose a token budget of ${n0(adaptive.batchPolicy.tokensPerCall)} tokens per model call (BATCH_MAX_TOKENS ${n0(p.fleetConfig.batchMaxTokens)}).`);
+  if (adaptive?.batchPolicy) {
+    const t = adaptive.batchPolicy.tokensPerCall;
+    const budgets = typeof t === 'number' ? `${n0(t)} tokens` : Object.entries(t).map(([len, b]) => `${n0(b)} tokens for rows of ~${len}`).join(', ');
+    out.push(`Adaptive policy: the calibration (${n0(adaptive.batchPolicy.calibrationMs)} ms at start-up) chose a token budget per model call of ${budgets} (BATCH_MAX_TOKENS ${n0(p.fleetConfig.batchMaxTokens)}).`);
+  }
   out.push('', 'Compute ceiling by batch size (reviews/s, median of rounds; padding share of computed tokens):', '');
   out.push(`| batch | ${names.map((s) => `${p.sets[s]!.label}: one padded batch | length groups`).join(' | ')} |`, `| --- |${names.map(() => ' --- | --- |').join('')}`);
   for (const bs of [...new Set(p.sets[names[0]!]!.compute.byBatch.map((b) => b.batchSize))]) {

@@ -70,8 +70,10 @@ export async function createWorkerApp(config: Config, logger: Logger) {
       // Closed first on shutdown (reverse order): orchestrators stop routing to a draining worker.
       address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
     }
-    const { policy, budget, calibrationMs } = pool.info.batchPolicy;
-    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy: { policy, tokensPerCall: budget, calibrationMs: Math.round(calibrationMs) } }, 'worker ready');
+    const { policy, classes, calibrationMs } = pool.info.batchPolicy;
+    // Adaptive: the token budget of a call chosen for rows of each calibrated length; fixed: BATCH_MAX_TOKENS.
+    const tokensPerCall = policy === 'adaptive' ? Object.fromEntries(classes.map((c) => [String(c.length), c.budget])) : config.batching.maxTokens;
+    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy: { policy, tokensPerCall, calibrationMs: Math.round(calibrationMs) } }, 'worker ready');
     return { pool, worker, metrics, url: address, close: stack.close };
   } catch (err) {
     await stack.close();

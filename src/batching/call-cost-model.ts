@@ -1,11 +1,17 @@
 /**
- * The adaptive batch policy's cost model: the measured cost of one model call per computed token,
- * by call size (rows × padded length, in power-of-two buckets). It chooses the token budget of a
- * model call: the smallest call size whose cost per token is within `tolerance` of the cheapest
- * measured, so batches grow only as far as growing them pays. On a CPU a transformer's cost per
- * token flattens after a few rows (or rises with padding and cache pressure); a cheap model's
- * per-call overhead keeps falling per token up to large calls. The model is seeded by a start-up
- * calibration and follows every real call with an exponentially weighted average.
+ * The adaptive batch policy's cost model: the measured cost of one model call per real (unpadded)
+ * token, by row length and call size. Rows are sorted into length classes (the calibration's row
+ * lengths, e.g. 32, 128 and 512 tokens: each call goes to the class nearest its padded length),
+ * and within a class by call size (rows × padded length, in power-of-two buckets). For each class
+ * it chooses the token budget of a call: the smallest call size whose cost per token is within
+ * `tolerance` of the cheapest measured, so batches grow only as far as growing them pays.
+ *
+ * Why by length: on a CPU a transformer's cost per token falls with more rows when rows are short
+ * (per-call overhead), but is flat when they are long, and padding then makes batches slower than
+ * single rows. Why per real token: the padding a real batch computes is part of its cost. A cheap
+ * model's per-call overhead keeps falling per token up to large calls at every length. The model
+ * is seeded by a start-up calibration and follows every real call with an exponentially weighted
+ * average.
  */
 
 export interface CallCostModelOptions {
@@ -20,14 +26,29 @@ export interface CallCostModelOptions {
 export interface CostBucket {
   /** Upper bound of the bucket, in computed tokens (a power of two). */
   tokens: number;
+  /** Milliseconds per real (unpadded) token. */
   msPerToken: number;
   samples: number;
 }
 
-export interface CallCostSnapshot {
-  /** Token budget of one model call chosen from the measurements. */
+export interface LengthClass {
+  /** Row length of the class, in tokens (a calibration length). */
+  length: number;
+  /** Token budget of one model call whose rows are about this long. */
   budget: number;
   buckets: CostBucket[];
+}
+
+export interface CallCostSnapshot {
+  classes: LengthClass[];
+}
+
+/** One model call: its rows, padded length, unpadded tokens and duration. */
+export interface CallObservation {
+  rows: number;
+  paddedLength: number;
+  realTokens: number;
+  ms: number;
 }
 
 const bucketOf = (tokens: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, tokens)));
@@ -35,42 +56,68 @@ const bucketOf = (tokens: number): number => 2 ** Math.ceil(Math.log2(Math.max(1
 export function createCallCostModel(options: CallCostModelOptions) {
   const tolerance = options.tolerance ?? 0.05;
   const alpha = options.alpha ?? 0.1;
-  const buckets = new Map<number, CostBucket>();
-  let budget = options.maxTokens;
+  /** Length classes by row length; each holds its call-size buckets and its chosen budget. */
+  const classes = new Map<number, { buckets: Map<number, CostBucket>; budget: number }>();
 
-  function choose(): void {
-    const measured = [...buckets.values()].filter((b) => b.tokens <= bucketOf(options.maxTokens)).sort((a, b) => a.tokens - b.tokens);
+  /** The class nearest to a row length (in ratio, so 64 is as near to 32 as to 128); a tie goes to the longer class. */
+  function classFor(length: number): number | undefined {
+    let best: number | undefined;
+    for (const c of classes.keys()) {
+      const d = Math.abs(Math.log2(c / length));
+      const bestD = best === undefined ? Infinity : Math.abs(Math.log2(best / length));
+      if (d < bestD || (d === bestD && c > best!)) best = c;
+    }
+    return best;
+  }
+
+  function choose(entry: { buckets: Map<number, CostBucket>; budget: number }): void {
+    const measured = [...entry.buckets.values()].filter((b) => b.tokens <= bucketOf(options.maxTokens)).sort((a, b) => a.tokens - b.tokens);
     if (measured.length === 0) {
-      budget = options.maxTokens;
+      entry.budget = options.maxTokens;
       return;
     }
     const cheapest = Math.min(...measured.map((b) => b.msPerToken));
     const chosen = measured.find((b) => b.msPerToken <= cheapest * (1 + tolerance))!;
-    // The largest bucket stands for every call at least that big: when it is the cheapest, allow the whole budget.
-    budget = chosen === measured.at(-1) ? options.maxTokens : Math.min(options.maxTokens, chosen.tokens);
+    // The largest of several buckets stands for every call at least that big: when it is the
+    // cheapest, allow the whole budget. A class measured at one size only stays at that size.
+    entry.budget = measured.length > 1 && chosen === measured.at(-1) ? options.maxTokens : Math.min(options.maxTokens, chosen.tokens);
+  }
+
+  function addClass(length: number): void {
+    if (!classes.has(length)) classes.set(length, { buckets: new Map(), budget: options.maxTokens });
   }
 
   return {
-    /** Records one model call: its computed tokens (rows × padded length) and its duration. */
-    observe(computedTokens: number, ms: number): void {
-      if (!(computedTokens > 0) || !(ms >= 0)) return;
-      const key = bucketOf(computedTokens);
-      const perToken = ms / computedTokens;
-      const b = buckets.get(key);
+    /** Opens a length class (the calibration does, before observing calls of that length). */
+    addClass,
+    /** Records one model call. Without classes, its own padded length becomes one. */
+    observe(call: CallObservation): void {
+      const computed = call.rows * call.paddedLength;
+      if (!(computed > 0) || !(call.realTokens > 0) || !(call.ms >= 0)) return;
+      if (classes.size === 0) addClass(call.paddedLength);
+      const entry = classes.get(classFor(call.paddedLength)!)!;
+      const key = bucketOf(computed);
+      const perToken = call.ms / call.realTokens;
+      const b = entry.buckets.get(key);
       if (b) {
         b.msPerToken += alpha * (perToken - b.msPerToken);
         b.samples++;
       } else {
-        buckets.set(key, { tokens: key, msPerToken: perToken, samples: 1 });
+        entry.buckets.set(key, { tokens: key, msPerToken: perToken, samples: 1 });
       }
-      choose();
+      choose(entry);
     },
-    /** The token budget of the next model call. */
-    get budget(): number {
-      return budget;
+    /** The token budget of the next model call whose longest row has `length` tokens. */
+    budgetFor(length: number): number {
+      const c = classFor(length);
+      return c === undefined ? options.maxTokens : classes.get(c)!.budget;
     },
     snapshot(): CallCostSnapshot {
-      return { budget, buckets: [...buckets.values()].sort((a, b) => a.tokens - b.tokens).map((b) => ({ ...b })) };
+      return {
+        classes: [...classes.entries()]
+          .sort(([a], [b]) => a - b)
+          .map(([length, e]) => ({ length, budget: e.budget, buckets: [...e.buckets.values()].sort((a, b) => a.tokens - b.tokens).map((b) => ({ ...b })) })),
+      };
     },
   };
 }

@@ -69,12 +69,15 @@ export interface BatchStats {
   /** Time spent computing explanations (not part of inferenceMs), and how many items got one. */
   explainMs: number;
   explained: number;
-  /** Token budget of a model call when the batch was grouped. */
+  /** Token budget of a model call for the batch's longest row when the batch was grouped. */
   tokenBudget: number;
 }
 
-/** Calibration calls: rows of this many tokens, doubling the rows until a call takes CALIBRATION_STOP_MS. */
-const CALIBRATION_LENGTH = 64;
+/**
+ * Calibration calls: rows of each of these lengths (capped at the model's maximum), doubling the
+ * rows until a call takes CALIBRATION_STOP_MS. Short reviews are ~20 tokens, long ones ~100–500.
+ */
+const CALIBRATION_LENGTHS = [32, 128, 512];
 const CALIBRATION_STOP_MS = 250;
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
@@ -136,12 +139,12 @@ export async function createModelRunner(options: RunnerOptions) {
     modelType: spec.modelType,
     inputNames: [...session.inputNames],
     explanations: { supported: false, reason: 'not checked yet' },
-    batchPolicy: { policy: options.policy ?? 'adaptive', calibrationMs: 0, budget: options.groups.maxTokens, buckets: [] },
+    batchPolicy: { policy: options.policy ?? 'adaptive', calibrationMs: 0, classes: [] },
   };
   const costs = createCallCostModel({ maxTokens: options.groups.maxTokens });
   let recording = false; // cold warm-up calls would mislead the cost model
   const adaptive = info.batchPolicy.policy === 'adaptive';
-  const groupLimits = (): GroupLimits => (adaptive ? { ...options.groups, maxTokens: costs.budget } : options.groups);
+  const groupLimits: GroupLimits = adaptive ? { ...options.groups, budgetFor: costs.budgetFor } : options.groups;
 
   async function runGroup(rows: number[][]): Promise<Float32Array> {
     const { inputIds, attentionMask, length } = padBatch(rows, padId);
@@ -158,7 +161,7 @@ export async function createModelRunner(options: RunnerOptions) {
     } catch (err) {
       throw toSfError(err, 'SF_ERR_INFERENCE', `inference failed: ${(err as Error).message}`);
     }
-    if (recording) costs.observe(inputIds.length, performance.now() - started);
+    if (recording) costs.observe({ rows: rows.length, paddedLength: length, realTokens: rows.reduce((sum, r) => sum + r.length, 0), ms: performance.now() - started });
     if (!logits || logits.dims.length !== 2 || logits.dims[0] !== rows.length || logits.dims[1] !== spec.labels.length) {
       throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: logits have shape [${logits?.dims.join(', ')}], expected [${rows.length}, ${spec.labels.length}] (config.json id2label has ${spec.labels.length} labels)`);
     }
@@ -186,8 +189,9 @@ export async function createModelRunner(options: RunnerOptions) {
     const items: ItemOutcome[] = encoded.map((e) => (e instanceof SfError ? { ok: false, error: e.toJSON() } : (undefined as never)));
     const good = encoded.flatMap((e, i) => (e instanceof SfError ? [] : [i]));
     const lengths = good.map((i) => (encoded[i] as Encoded).ids.length);
-    const limits = groupLimits();
-    const groups = groupByLength(lengths, limits);
+    const groups = groupByLength(lengths, groupLimits);
+    const longest = Math.max(0, ...lengths);
+    const tokenBudget = Math.min(groupLimits.maxTokens, groupLimits.budgetFor?.(longest) ?? Infinity);
     let computedTokens = 0;
     for (const group of groups) {
       const rows = group.map((g) => (encoded[good[g]!] as Encoded).ids);
@@ -216,7 +220,7 @@ export async function createModelRunner(options: RunnerOptions) {
     }
     const realTokens = lengths.reduce((a, b) => a + b, 0);
     const explainMs = performance.now() - t2;
-    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: groups.length, computedTokens, realTokens, explainMs, explained, tokenBudget: limits.maxTokens } };
+    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: groups.length, computedTokens, realTokens, explainMs, explained, tokenBudget } };
   }
 
   /**
@@ -244,23 +248,27 @@ export async function createModelRunner(options: RunnerOptions) {
   }
 
   /**
-   * Seeds the cost model: calls of 1, 2, 4 … rows of CALIBRATION_LENGTH tokens (the best of two
+   * Seeds the cost model: for each calibration length, calls of 1, 2, 4 … rows (the best of two
    * runs each) until a call takes CALIBRATION_STOP_MS or reaches the token budget or `maxRows`.
    */
   async function calibrate(ids: number[]): Promise<void> {
     const started = performance.now();
     const content = ids.slice(1, -1);
-    const row = [ids[0]!, ...Array.from({ length: Math.min(CALIBRATION_LENGTH, maxTokens) - 2 }, (_, i) => content[i % content.length]!), ids.at(-1)!];
-    for (let rows = 1; rows * row.length <= options.groups.maxTokens && rows <= (options.maxRows ?? Infinity); rows *= 2) {
-      const batch = Array.from({ length: rows }, () => row);
-      let best = Infinity;
-      for (let run = 0; run < 2; run++) {
-        const t = performance.now();
-        await runGroup(batch);
-        best = Math.min(best, performance.now() - t);
+    const lengths = [...new Set(CALIBRATION_LENGTHS.map((l) => Math.max(2, Math.min(l, maxTokens))))];
+    for (const length of lengths) {
+      costs.addClass(length);
+      const row = [ids[0]!, ...Array.from({ length: length - 2 }, (_, i) => content[i % content.length]!), ids.at(-1)!];
+      for (let rows = 1; rows * length <= options.groups.maxTokens && rows <= (options.maxRows ?? Infinity); rows *= 2) {
+        const batch = Array.from({ length: rows }, () => row);
+        let best = Infinity;
+        for (let run = 0; run < 2; run++) {
+          const t = performance.now();
+          await runGroup(batch);
+          best = Math.min(best, performance.now() - t);
+        }
+        costs.observe({ rows, paddedLength: length, realTokens: rows * length, ms: best });
+        if (best >= CALIBRATION_STOP_MS) break;
       }
-      costs.observe(rows * row.length, best);
-      if (best >= CALIBRATION_STOP_MS) break;
     }
     info.batchPolicy = { ...info.batchPolicy, ...costs.snapshot(), calibrationMs: performance.now() - started };
   }
@@ -283,7 +291,7 @@ export async function createModelRunner(options: RunnerOptions) {
   return {
     info,
     score,
-    /** The cost model's current state (token budget and measured buckets). */
+    /** The cost model's current state (token budget and measured buckets of each length class). */
     costs: () => costs.snapshot(),
     async close(): Promise<void> {
       if (closed) return;

@@ -191,27 +191,30 @@ describe('createModelRunner on the tiny model', () => {
     expect(stats.computedTokens).toBe(stats.realTokens);
   });
 
-  it('adaptive policy: calibrates call costs at start-up and keeps every model call within the chosen token budget', async () => {
+  it('adaptive policy: calibrates call costs by row length at start-up and keeps every model call within the chosen token budget', async () => {
     const r = await runner(await tinyModelDir(), { policy: 'adaptive', groups: { maxTokens: 512, maxPadding: 1 } });
     const policy = r.info.batchPolicy;
     expect(policy.policy).toBe('adaptive');
-    // Calls of 1, 2, 4 … rows of 64 tokens up to the 512-token budget were measured.
-    expect(policy.buckets.map((b) => b.tokens)).toEqual([64, 128, 256, 512]);
-    expect(policy.budget).toBeGreaterThanOrEqual(64);
-    expect(policy.budget).toBeLessThanOrEqual(512);
-    const texts = Array.from({ length: 40 }, (_, i) => `good phone number ${i} with a long battery life and a bad screen`);
+    // Calls of 1, 2, 4 … rows of each calibration length (32, then 64: the tiny model's maximum) up to the 512-token budget.
+    expect(policy.classes.map((c) => [c.length, c.buckets.map((b) => b.tokens)])).toEqual([[32, [32, 64, 128, 256, 512]], [64, [64, 128, 256, 512]]]);
+    for (const c of policy.classes) {
+      expect(c.budget).toBeGreaterThanOrEqual(c.length);
+      expect(c.budget).toBeLessThanOrEqual(512);
+    }
+    const texts = Array.from({ length: 40 }, (_, i) => `good phone number ${i % 10} with a long battery life and a bad screen`);
     // The batch is grouped with the budget of the moment; its own calls may move the budget after.
-    const budgetBefore = r.costs().budget;
+    const length = (await r.score(texts.slice(0, 1))).stats.realTokens;
+    const budgetBefore = r.costs().classes.find((c) => c.length === 32)!.budget;
     const { stats } = await r.score(texts);
     expect(stats.tokenBudget).toBe(budgetBefore);
     // Equal lengths: the rows per call are the budget's worth, so the call count follows from it.
-    const perItem = stats.realTokens / texts.length;
-    expect(stats.calls).toBe(Math.ceil(texts.length / Math.max(1, Math.floor(stats.tokenBudget / perItem))));
+    expect(stats.realTokens).toBe(length * texts.length);
+    expect(stats.calls).toBe(Math.ceil(texts.length / Math.max(1, Math.floor(stats.tokenBudget / length))));
   });
 
   it('adaptive policy: calibration stops at maxRows (BATCH_MAX_SIZE), never sizing calls that cannot happen', async () => {
     const r = await runner(await tinyModelDir(), { policy: 'adaptive', maxRows: 2, groups: { maxTokens: 512, maxPadding: 1 } });
-    expect(r.info.batchPolicy.buckets.map((b) => b.tokens)).toEqual([64, 128]);
+    expect(r.info.batchPolicy.classes.map((c) => c.buckets.map((b) => b.tokens))).toEqual([[32, 64], [64, 128]]);
   });
 
   it('takes INTRA_OP_SPINNING either way', async () => {
@@ -223,7 +226,7 @@ describe('createModelRunner on the tiny model', () => {
 
   it('fixed policy: no calibration, the configured budget', async () => {
     const r = await runner(await tinyModelDir(), { groups: { maxTokens: 512, maxPadding: 1 } });
-    expect(r.info.batchPolicy).toMatchObject({ policy: 'fixed', budget: 512, buckets: [] });
+    expect(r.info.batchPolicy).toMatchObject({ policy: 'fixed', classes: [] });
     expect((await r.score(['good', 'bad'])).stats.tokenBudget).toBe(512);
   });
 
