@@ -1,7 +1,8 @@
 /**
  * Before/after of a fleet setting, side by side: the fleet's closed-loop throughput for each
- * variant (worker settings), in interleaved cycles so that a machine whose speed drifts during the
- * run cannot favour one variant. Prints the medians and each variant's ratio to the first.
+ * variant (worker settings), with interleaved rounds on the same texts so that a machine whose
+ * speed drifts during the run cannot favour one variant. Prints the medians and each variant's
+ * ratio to the first.
  *
  *   npm run bench:compare -- --variant base: --variant nospin:INTRA_OP_SPINNING=false \
  *     [--set short|long] [--model DIR] [--cycles 3] [--rounds 3] [--seconds 3]
@@ -11,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.ts';
 import { startLocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts } from './bench-texts.ts';
-import { fleetThroughput, lastCpu, startFleet } from './fleet-driver.ts';
+import { interleavedThroughput, startFleet } from './fleet-driver.ts';
 import { log, summarize } from './measure-stats.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -44,13 +45,16 @@ const rounds: Record<string, number[]> = Object.fromEntries(variants.map((v) => 
 const redis = await startLocalRedis();
 try {
   for (let c = 0; c < Number(values.cycles); c++) {
-    for (const v of variants) {
-      const fleet = await startFleet(redis, modelDir, v.env);
-      const t = await fleetThroughput(fleet, reviews, { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup) });
-      const cpu = lastCpu;
-      const [memory] = await fleet.stop();
+    // Fresh fleets every cycle (their start-up and calibration vary too); within a cycle the
+    // variants' rounds interleave, each round starting every variant at the same review.
+    const fleets = [];
+    for (const v of variants) fleets.push(await startFleet(redis, modelDir, v.env));
+    const results = await interleavedThroughput(fleets, reviews, { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup) });
+    for (const [i, v] of variants.entries()) {
+      const t = results[i]!;
+      const [memory] = await fleets[i]!.stop();
       rounds[v.name]!.push(...t.reviewsPerS.values);
-      log(`cycle ${c + 1} ${v.name}: ${t.reviewsPerS.values.map(Math.round).join(', ')} reviews/s; CPU worker ${cpu?.workers.toFixed(2)}, redis ${cpu?.redis.toFixed(2)}, producer ${cpu?.benchProcess.toFixed(2)}; worker peak RSS ${Math.round((memory?.vmHwmKb ?? NaN) / 1024)} MB`);
+      log(`cycle ${c + 1} ${v.name}: ${t.reviewsPerS.values.map((x) => x.toPrecision(3)).join(', ')} reviews/s; CPU worker ${t.cpu.workers.toFixed(2)}, redis ${t.cpu.redis.toFixed(2)}, producer ${t.cpu.benchProcess.toFixed(2)}; worker peak RSS ${Math.round((memory?.vmHwmKb ?? NaN) / 1024)} MB`);
     }
   }
 } finally {

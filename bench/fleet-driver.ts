@@ -14,6 +14,7 @@ import type { LocalRedis } from '../src/dev/local-redis.ts';
 import { createReviewProducer } from '../src/ingest/review-producer.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import type { BenchReview } from './bench-texts.ts';
+import type { Measure } from './report.ts';
 import { percentile, sleep, summarize } from './measure-stats.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -160,9 +161,6 @@ function cpuNow(fleet: Fleet): CpuShares {
   return { workers: fleet.children.reduce((s, c) => s + cpuSecondsOf(c.pid), 0), redis: cpuSecondsOf(fleet.redis.pid), benchProcess: (self.user + self.system) / 1e6 };
 }
 
-/** The CPU used by each party during the last closed-loop round, per second of wall time (1.0 = one core busy). */
-export let lastCpu: CpuShares | undefined;
-
 /** Review jobs completed so far (the workers' BullMQ metrics counter: one small read). */
 async function completedReviews(fleet: Fleet): Promise<number> {
   return (await fleet.reviews.getMetrics('completed', 0, 0)).meta.count;
@@ -181,41 +179,73 @@ async function waitCompleted(fleet: Fleet, before: number, n: number, timeoutMs:
 }
 
 /**
- * Closed loop: enqueue the next n reviews of the set (producer, addBulk chunks), time until all n
- * review jobs have completed — a review job completes only after its batch's results are in the
- * results queue, and counting completions costs one small read, where reading the result jobs
- * would load the bench process with the work of a sink. Returns reviews/s and tokens/s (the
- * tokens the model sees per review, `tokens[i]` for `reviews[i]`, when given).
+ * Closed loop: enqueue n reviews of the set from `start` (default: where the previous round on
+ * this set stopped), producer addBulk chunks, and time until all n review jobs have completed — a
+ * review job completes only after its batch's results are in the results queue, and counting
+ * completions costs one small read, where reading the result jobs would load the bench process
+ * with the work of a sink. Returns reviews/s, tokens/s (the tokens the model sees per review,
+ * `tokens[i]` for `reviews[i]`, when given) and the CPU each party used per second of wall time.
  */
-export async function closedLoop(fleet: Fleet, reviews: readonly BenchReview[], n: number, tokens?: readonly number[], timeoutMs = 300_000): Promise<{ reviewsPerS: number; tokensPerS: number }> {
+export async function closedLoop(fleet: Fleet, reviews: readonly BenchReview[], n: number, tokens?: readonly number[], start?: number): Promise<{ reviewsPerS: number; tokensPerS: number; cpu: CpuShares }> {
   await fleet.results.drain();
   const tag = `c${++runSeq}`;
-  const start = cursors.get(reviews) ?? 0;
-  cursors.set(reviews, (start + n) % reviews.length);
-  const batch = Array.from({ length: n }, (_, i) => ({ ...reviews[(start + i) % reviews.length]!, id: `${tag}-${i}` }));
-  const batchTokens = tokens ? Array.from({ length: n }, (_, i) => tokens[(start + i) % reviews.length]!).reduce((a, b) => a + b, 0) : NaN;
+  const from = start ?? cursors.get(reviews) ?? 0;
+  if (start === undefined) cursors.set(reviews, (from + n) % reviews.length);
+  const batch = Array.from({ length: n }, (_, i) => ({ ...reviews[(from + i) % reviews.length]!, id: `${tag}-${i}` }));
+  const batchTokens = tokens ? Array.from({ length: n }, (_, i) => tokens[(from + i) % reviews.length]!).reduce((a, b) => a + b, 0) : NaN;
   const before = await completedReviews(fleet);
   const cpu0 = cpuNow(fleet);
   const t0 = performance.now();
   const enqueued = (async () => {
     for (let i = 0; i < n; i += 2000) await fleet.producer.enqueueMany(batch.slice(i, i + 2000));
   })();
-  const got = await waitCompleted(fleet, before, n, timeoutMs);
+  const got = await waitCompleted(fleet, before, n, 300_000);
   await enqueued;
   const s = (performance.now() - t0) / 1000;
   const cpu1 = cpuNow(fleet);
-  lastCpu = { workers: (cpu1.workers - cpu0.workers) / s, redis: (cpu1.redis - cpu0.redis) / s, benchProcess: (cpu1.benchProcess - cpu0.benchProcess) / s };
   await fleet.results.drain();
-  return { reviewsPerS: got / s, tokensPerS: (batchTokens * (got / n)) / s };
+  const cpu = { workers: (cpu1.workers - cpu0.workers) / s, redis: (cpu1.redis - cpu0.redis) / s, benchProcess: (cpu1.benchProcess - cpu0.benchProcess) / s };
+  return { reviewsPerS: got / s, tokensPerS: (batchTokens * (got / n)) / s, cpu };
 }
 
-/** A warm-up round of `warmup` reviews sizes the timed rounds to about `seconds` each. */
-export async function fleetThroughput(fleet: Fleet, reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }, tokens?: readonly number[]) {
-  const estimate = (await closedLoop(fleet, reviews, p.warmup, tokens)).reviewsPerS;
-  const n = Math.max(20, Math.min(60_000, Math.round(estimate * p.seconds)));
-  const rounds: { reviewsPerS: number; tokensPerS: number }[] = [];
-  for (let r = 0; r < p.rounds; r++) rounds.push(await closedLoop(fleet, reviews, n, tokens));
-  return { reviewsPerS: summarize(rounds.map((x) => x.reviewsPerS), 'reviews/s'), tokensPerS: summarize(rounds.map((x) => x.tokensPerS), 'tokens/s'), reviewsPerRound: n };
+export interface FleetThroughput {
+  reviewsPerS: Measure;
+  tokensPerS: Measure;
+  reviewsPerRound: number;
+  /** CPU shares during the last round. */
+  cpu: CpuShares;
+}
+
+/**
+ * Fleets side by side on one set: a warm-up round per fleet sizes its rounds to about `seconds`;
+ * then the rounds interleave (round r of every fleet, then `between(start)`, e.g. a round of an
+ * in-process peer, then round r + 1 …), and every fleet's round r starts at the same place in the
+ * set, so that the machine's drifting speed and the texts' lengths hit every party alike.
+ */
+export async function interleavedThroughput(fleets: readonly Fleet[], reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }, tokens?: readonly number[], between?: (start: number) => Promise<void>): Promise<FleetThroughput[]> {
+  const sizes: number[] = [];
+  for (const fleet of fleets) {
+    const estimate = (await closedLoop(fleet, reviews, p.warmup, tokens)).reviewsPerS;
+    sizes.push(Math.max(20, Math.min(60_000, Math.round(estimate * p.seconds))));
+  }
+  const rounds = fleets.map(() => [] as Awaited<ReturnType<typeof closedLoop>>[]);
+  for (let r = 0; r < p.rounds; r++) {
+    const start = cursors.get(reviews) ?? 0;
+    for (const [i, fleet] of fleets.entries()) rounds[i]!.push(await closedLoop(fleet, reviews, sizes[i]!, tokens, start));
+    await between?.(start);
+    cursors.set(reviews, (start + Math.max(...sizes)) % reviews.length);
+  }
+  return rounds.map((list, i) => ({
+    reviewsPerS: summarize(list.map((x) => x.reviewsPerS), 'reviews/s'),
+    tokensPerS: summarize(list.map((x) => x.tokensPerS), 'tokens/s'),
+    reviewsPerRound: sizes[i]!,
+    cpu: list.at(-1)!.cpu,
+  }));
+}
+
+/** One fleet's closed-loop throughput on a set (interleavedThroughput of one). */
+export async function fleetThroughput(fleet: Fleet, reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }, tokens?: readonly number[]): Promise<FleetThroughput> {
+  return (await interleavedThroughput([fleet], reviews, p, tokens))[0]!;
 }
 
 /** Open loop: review i is due at t0 + i/rate; latency = result job timestamp − scheduled arrival (no coordinated omission). */

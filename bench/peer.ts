@@ -1,13 +1,12 @@
 /**
  * 6. The peer a Node user would pick: @huggingface/transformers' `text-classification` pipeline on
  * the same ONNX file, local files only, with the same thread budget. Called once per review and
- * awaited, as an HTTP handler would, and with arrays (its best case).
+ * awaited, as an HTTP handler would, and with arrays (its best case). Its rounds interleave with
+ * the fleets' rounds on the same texts (run-bench.ts).
  */
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { reviewModelText } from '../src/tokenize/review-text.ts';
-import type { BenchReview } from './bench-texts.ts';
 import { summarize } from './measure-stats.ts';
 import type { PeerResults } from './report.ts';
 
@@ -36,45 +35,67 @@ function peerModelDir(modelDir: string): { root: string; name: string; modelType
   return { root: `${root}/`, name, ...(modelTypeNote ? { modelTypeNote } : {}) };
 }
 
-export async function measurePeer(modelDir: string, sets: Record<string, readonly BenchReview[]>, p: { rounds: number; seconds: number; arrayBatch: number }): Promise<PeerResults> {
+/** The peer, loaded once: timed rounds on any texts, interleaved with the fleets' rounds. */
+export interface Peer {
+  version: string;
+  intraOpThreads: number;
+  note?: string;
+  /**
+   * One round from `texts[start]` on: reviews/s called one by one (each awaited) for `seconds`,
+   * then with arrays of `arrayBatch` for `seconds`, continuing through the texts.
+   */
+  round(texts: readonly string[], start: number, seconds: number, arrayBatch: number): Promise<{ single: number; arrays: number }>;
+  close(): Promise<void>;
+}
+
+/** Loads @huggingface/transformers' text-classification pipeline on the model's own ONNX file, or says why it cannot. */
+export async function openPeer(modelDir: string): Promise<{ ok: true; peer: Peer } | { ok: false; results: PeerResults }> {
   let transformers: typeof import('@huggingface/transformers');
   try {
     transformers = await import('@huggingface/transformers');
   } catch (err) {
-    return { status: 'missing', reason: `@huggingface/transformers cannot be loaded: ${(err as Error).message}` };
+    return { ok: false, results: { status: 'missing', reason: `@huggingface/transformers cannot be loaded: ${(err as Error).message}` } };
   }
-  const { pipeline, env } = transformers;
-  env.allowRemoteModels = false;
-  const dir = peerModelDir(modelDir);
-  env.localModelPath = dir.root;
-  const cores = os.availableParallelism();
-  const classify = await pipeline('text-classification', dir.name, { dtype: 'fp32', device: 'cpu', session_options: { intraOpNumThreads: cores, interOpNumThreads: 1 } });
-  const out: PeerResults = { status: 'measured', version: (transformers as { env: { version?: string } }).env.version ?? 'unknown', intraOpThreads: cores, sets: {}, ...(dir.modelTypeNote ? { note: dir.modelTypeNote } : {}) };
-  for (const [name, reviews] of Object.entries(sets)) {
-    const texts = reviews.map(reviewModelText);
-    await classify(texts[0]!);
-    const single: number[] = [];
-    const arrays: number[] = [];
-    let k = 0;
-    for (let r = 0; r < p.rounds; r++) {
-      let n = 0;
-      const t0 = performance.now();
-      while (n < 1 || performance.now() - t0 < p.seconds * 1000) {
-        await classify(texts[k++ % texts.length]!);
-        n++;
-      }
-      single.push(n / ((performance.now() - t0) / 1000));
-      n = 0;
-      const t1 = performance.now();
-      while (n < p.arrayBatch || performance.now() - t1 < p.seconds * 1000) {
-        const chunk = Array.from({ length: p.arrayBatch }, () => texts[k++ % texts.length]!);
-        await classify(chunk);
-        n += chunk.length;
-      }
-      arrays.push(n / ((performance.now() - t1) / 1000));
-    }
-    out.sets[name] = { perReviewPerS: summarize(single, 'reviews/s'), arraysPerS: summarize(arrays, 'reviews/s'), arrayBatch: p.arrayBatch };
+  try {
+    const { pipeline, env } = transformers;
+    env.allowRemoteModels = false;
+    const dir = peerModelDir(modelDir);
+    env.localModelPath = dir.root;
+    const cores = os.availableParallelism();
+    const classify = await pipeline('text-classification', dir.name, { dtype: 'fp32', device: 'cpu', session_options: { intraOpNumThreads: cores, interOpNumThreads: 1 } });
+    await classify('warm-up review: good product, bad delivery');
+    const peer: Peer = {
+      version: (transformers as { env: { version?: string } }).env.version ?? 'unknown',
+      intraOpThreads: cores,
+      ...(dir.modelTypeNote ? { note: dir.modelTypeNote } : {}),
+      async round(texts, start, seconds, arrayBatch) {
+        let k = start;
+        let n = 0;
+        const t0 = performance.now();
+        while (n < 1 || performance.now() - t0 < seconds * 1000) {
+          await classify(texts[k++ % texts.length]!);
+          n++;
+        }
+        const single = n / ((performance.now() - t0) / 1000);
+        n = 0;
+        const t1 = performance.now();
+        while (n < arrayBatch || performance.now() - t1 < seconds * 1000) {
+          const chunk = Array.from({ length: arrayBatch }, () => texts[k++ % texts.length]!);
+          await classify(chunk);
+          n += chunk.length;
+        }
+        return { single, arrays: n / ((performance.now() - t1) / 1000) };
+      },
+      close: () => classify.dispose(),
+    };
+    return { ok: true, peer };
+  } catch (err) {
+    return { ok: false, results: { status: 'failed', reason: (err as Error).message } };
   }
-  await classify.dispose();
-  return out;
+}
+
+/** Collects a peer's rounds per set into the report's shape. */
+export function peerResults(peer: Peer, rounds: Record<string, { single: number; arrays: number }[]>, arrayBatch: number): PeerResults {
+  const sets = Object.fromEntries(Object.entries(rounds).map(([name, list]) => [name, { perReviewPerS: summarize(list.map((r) => r.single), 'reviews/s'), arraysPerS: summarize(list.map((r) => r.arrays), 'reviews/s'), arrayBatch }]));
+  return { status: 'measured', version: peer.version, intraOpThreads: peer.intraOpThreads, sets, ...(peer.note ? { note: peer.note } : {}) };
 }

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.ts';
 import { startLocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts } from './bench-texts.ts';
-import { closedLoop, lastCpu, startFleet } from './fleet-driver.ts';
+import { closedLoop, startFleet } from './fleet-driver.ts';
 import { summarizeCpuProfile } from './cpu-profile.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -31,9 +31,9 @@ try {
   const n = Number(values.reviews);
   await closedLoop(fleet, texts.short, 2000);
   const t0 = performance.now();
-  const rate = (await closedLoop(fleet, texts.short, n)).reviewsPerS;
+  const { reviewsPerS: rate, cpu } = await closedLoop(fleet, texts.short, n);
   console.log(`${n} reviews in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${Math.round(rate)} reviews/s`);
-  console.log(`CPU (cores busy): worker process ${lastCpu?.workers.toFixed(2)}, redis-server ${lastCpu?.redis.toFixed(2)}, bench process (producer) ${lastCpu?.benchProcess.toFixed(2)}`);
+  console.log(`CPU (cores busy): worker process ${cpu.workers.toFixed(2)}, redis-server ${cpu.redis.toFixed(2)}, bench process (producer) ${cpu.benchProcess.toFixed(2)}`);
   await fleet.stop();
 } finally {
   await redis.stop();

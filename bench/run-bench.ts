@@ -14,14 +14,15 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load-config.ts';
+import { reviewModelText } from '../src/tokenize/review-text.ts';
 import { startLocalRedis, type LocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts, type BenchReview } from './bench-texts.ts';
-import { fleetThroughput, lastCpu, openLoop, startFleet } from './fleet-driver.ts';
+import { fleetThroughput, interleavedThroughput, openLoop, startFleet, type Fleet } from './fleet-driver.ts';
 import { measureInProcess, tokenLengths } from './in-process.ts';
 import { log } from './measure-stats.ts';
-import { measurePeer } from './peer.ts';
+import { openPeer, peerResults, type Peer } from './peer.ts';
 import { measureQueueCeiling } from './queue-ceiling.ts';
-import { renderReport, type BenchResults, type FleetRun, type FleetSet, type ProfileResults } from './report.ts';
+import { renderReport, type BenchResults, type FleetRun, type FleetSet, type PeerResults, type ProfileResults } from './report.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -39,6 +40,9 @@ const sets: Record<string, { label: string; reviews: BenchReview[] }> = {
   long: { label: 'Amazon multi-domain dev (long)', reviews: texts.long },
 };
 const setReviews = Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, v.reviews]));
+
+/** Reviews per array call of the peer (its best case). */
+const PEER_ARRAY_BATCH = 32;
 
 /** The fleet variants compared side by side: the default (adaptive) policy, the fixed policy, batch size 1. */
 const VARIANTS: Record<string, { description: string; env: Record<string, string> }> = {
@@ -70,28 +74,66 @@ interface ProfileSpec {
 const timedSeconds = (spec: ProfileSpec): number => (quick ? P.timedSeconds : spec.timing?.timedSeconds ?? P.timedSeconds);
 const closedSeconds = (spec: ProfileSpec): number => (quick ? P.closedSeconds : spec.timing?.closedSeconds ?? P.closedSeconds);
 
-async function runFleet(redis: LocalRedis, spec: ProfileSpec, variant: string, tokens: Record<string, number[]>): Promise<FleetRun> {
-  const v = VARIANTS[variant]!;
-  log(`${spec.name}: fleet ${variant} (${v.description})`);
-  const fleet = await startFleet(redis, spec.modelDir, v.env);
-  const out: Record<string, FleetSet> = {};
-  for (const [name, set] of Object.entries(sets)) {
-    const throughput = await fleetThroughput(fleet, set.reviews, { rounds: P.rounds, seconds: closedSeconds(spec), warmup: spec.warmup }, tokens[name]);
-    const cpu = lastCpu;
-    log(`${spec.name} ${variant} ${name}: ${Math.round(throughput.reviewsPerS.median)} reviews/s (spread ±${(throughput.reviewsPerS.spreadPct / 2).toFixed(0)}%)`);
-    const latency = [];
-    if (spec.latency && variant === 'adaptive') {
-      for (const load of [0.5, 0.8]) {
-        const res = await openLoop(fleet, set.reviews, throughput.reviewsPerS.median * load, P.openSeconds);
-        log(`${spec.name} ${variant} ${name} open loop ${load * 100}%: p50 ${res.p50Ms} p95 ${res.p95Ms} p99 ${res.p99Ms} ms, mean batch ${res.meanBatchSize.toFixed(1)}`);
-        latency.push({ ...res, load });
+/**
+ * The profile's fleet variants (and the peer, when asked) side by side: every variant's fleet
+ * runs at once on its own queue prefix (idle while another's round runs), and each set's rounds
+ * interleave: round r of every variant, then the peer's round r, all from the same place in the
+ * set. Then the open-loop latency of the adaptive variant.
+ */
+async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<string, number[]>): Promise<{ fleets: FleetRun[]; peer?: PeerResults }> {
+  const started: Fleet[] = [];
+  let peer: Awaited<ReturnType<typeof openPeer>> | undefined;
+  try {
+    for (const variant of spec.variants) {
+      log(`${spec.name}: fleet ${variant} (${VARIANTS[variant]!.description})`);
+      started.push(await startFleet(redis, spec.modelDir, VARIANTS[variant]!.env));
+    }
+    if (spec.peer) {
+      log(`profile ${spec.name}: peer (@huggingface/transformers text-classification)`);
+      peer = await openPeer(spec.modelDir);
+    }
+    const out: Record<string, FleetSet>[] = spec.variants.map(() => ({}));
+    const peerRounds: Record<string, { single: number; arrays: number }[]> = {};
+    for (const [name, set] of Object.entries(sets)) {
+      const texts = set.reviews.map(reviewModelText);
+      const rounds: { single: number; arrays: number }[] = (peerRounds[name] = []);
+      const timedPeer: Peer | undefined = peer?.ok ? peer.peer : undefined;
+      const peerRound = timedPeer
+        ? async (start: number): Promise<void> => {
+            rounds.push(await timedPeer.round(texts, start, timedSeconds(spec), PEER_ARRAY_BATCH));
+          }
+        : undefined;
+      const results = await interleavedThroughput(started, set.reviews, { rounds: P.rounds, seconds: closedSeconds(spec), warmup: spec.warmup }, tokens[name], peerRound);
+      for (const [i, variant] of spec.variants.entries()) {
+        const t = results[i]!;
+        log(`${spec.name} ${variant} ${name}: ${Math.round(t.reviewsPerS.median)} reviews/s (spread ±${(t.reviewsPerS.spreadPct / 2).toFixed(0)}%)`);
+        out[i]![name] = { reviewsPerS: t.reviewsPerS, tokensPerS: t.tokensPerS, reviewsPerRound: t.reviewsPerRound, cpu: t.cpu, latency: [] };
+      }
+      if (rounds.length > 0) log(`peer ${name}: ${rounds.map((r) => Math.round(r.single)).join(', ')} reviews/s one by one`);
+      const a = spec.variants.indexOf('adaptive');
+      if (spec.latency && a >= 0) {
+        for (const load of [0.5, 0.8]) {
+          const res = await openLoop(started[a]!, set.reviews, results[a]!.reviewsPerS.median * load, P.openSeconds);
+          log(`${spec.name} adaptive ${name} open loop ${load * 100}%: p50 ${res.p50Ms} p95 ${res.p95Ms} p99 ${res.p99Ms} ms, mean batch ${res.meanBatchSize.toFixed(1)}`);
+          out[a]![name]!.latency.push({ ...res, load });
+        }
       }
     }
-    out[name] = { ...throughput, ...(cpu ? { cpu } : {}), latency };
+    const fleets: FleetRun[] = [];
+    for (const [i, variant] of spec.variants.entries()) {
+      const fleet = started[i]!;
+      const memory = await fleet.stop();
+      const policy = fleet.ready[0]?.batchPolicy;
+      const v = VARIANTS[variant]!;
+      fleets.push({ variant, description: v.description, env: v.env, workers: 1, sets: out[i]!, memory: memory.map((m) => ({ vmHwmMb: m.vmHwmKb / 1024, vmRssMb: m.vmRssKb / 1024 })), ...(policy ? { batchPolicy: policy } : {}) });
+    }
+    started.length = 0;
+    const peerOut = peer === undefined ? undefined : peer.ok ? peerResults(peer.peer, peerRounds, PEER_ARRAY_BATCH) : peer.results;
+    return { fleets, ...(peerOut ? { peer: peerOut } : {}) };
+  } finally {
+    for (const fleet of started) await fleet.stop();
+    if (peer?.ok) await peer.peer.close();
   }
-  const memory = await fleet.stop();
-  const policy = fleet.ready[0]?.batchPolicy;
-  return { variant, description: v.description, env: v.env, workers: 1, sets: out, memory: memory.map((m) => ({ vmHwmMb: m.vmHwmKb / 1024, vmRssMb: m.vmRssKb / 1024 })), ...(policy ? { batchPolicy: policy } : {}) };
 }
 
 async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<ProfileResults> {
@@ -104,26 +146,16 @@ async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<Profile
     queue = await measureQueueCeiling(redis, config, texts.short, { rounds: P.rounds, jobs: P.queueJobs });
     log(`queue ceiling: drain ${Math.round(queue.jobsPerS.median)} jobs/s, flow ${Math.round(queue.flowJobsPerS.median)} jobs/s`);
   }
-  const fleets: FleetRun[] = [];
   const tokens = tokenLengths(spec.modelDir, config, setReviews);
-  for (const variant of spec.variants) fleets.push(await runFleet(redis, spec, variant, tokens));
-  let peer: ProfileResults['peer'];
-  if (spec.peer) {
-    log(`profile ${spec.name}: peer (@huggingface/transformers text-classification)`);
-    try {
-      peer = await measurePeer(spec.modelDir, setReviews, { rounds: P.rounds, seconds: timedSeconds(spec), arrayBatch: 32 });
-    } catch (err) {
-      peer = { status: 'failed', reason: (err as Error).message };
-    }
-    if (peer.status === 'measured') for (const [k, v] of Object.entries(peer.sets)) log(`peer ${k}: ${Math.round(v.perReviewPerS.median)} reviews/s one by one, ${Math.round(v.arraysPerS.median)} with arrays of ${v.arrayBatch}`);
-  }
+  const { fleets, peer } = await runFleets(redis, spec, tokens);
+  if (peer?.status === 'measured') for (const [k, v] of Object.entries(peer.sets)) log(`peer ${k}: ${Math.round(v.perReviewPerS.median)} reviews/s one by one, ${Math.round(v.arraysPerS.median)} with arrays of ${v.arrayBatch}`);
   const scaling: ProfileResults['scaling'] = [];
   if (spec.scaling) {
     for (const workers of [1, 2, 3]) {
       log(`profile ${spec.name}: ${workers} worker process(es), short texts`);
       const fleet = await startFleet(redis, spec.modelDir, {}, { workers });
       const t = await fleetThroughput(fleet, texts.short, { rounds: P.scalingRounds, seconds: P.closedSeconds, warmup: spec.warmup });
-      const cpu = lastCpu;
+      const cpu = t.cpu;
       const memory = await fleet.stop();
       log(`${workers} worker(s): ${Math.round(t.reviewsPerS.median)} reviews/s`);
       scaling.push({ workers, reviewsPerS: t.reviewsPerS, ...(cpu ? { cpu } : {}), memoryMb: memory.map((m) => m.vmHwmKb / 1024) });
