@@ -45,7 +45,7 @@ let fleetSeq = 0;
 
 /** What the worker's "worker ready" log line says about its batch policy (read from its stdout). */
 export interface WorkerReady {
-  batchPolicy?: { policy: string; tokensPerCall: number | Record<string, number>; calibrationMs: number };
+  batchPolicy?: { policy: string; rowsPerCall?: string | Record<string, number | string>; tokensPerCall?: number | Record<string, number>; calibrationMs: number };
 }
 
 let built = false;
@@ -217,28 +217,27 @@ export interface FleetThroughput {
 }
 
 /**
- * Fleets side by side on one set: a warm-up round per fleet sizes its rounds to about `seconds`;
- * then the rounds interleave (round r of every fleet, then `between(start)`, e.g. a round of an
- * in-process peer, then round r + 1 …), and every fleet's round r starts at the same place in the
- * set, so that the machine's drifting speed and the texts' lengths hit every party alike.
+ * Fleets side by side on one set: a warm-up round per fleet estimates its speed, and every round
+ * is sized from the median estimate to about `seconds`. The rounds interleave (round r of every
+ * fleet, then `between(start, n)`, e.g. the in-process peer on the same reviews, then round r + 1
+ * …), and round r of every party scores the very same n reviews, so that neither the machine's
+ * drifting speed nor the texts' lengths (cost per token grows with length) favour one of them.
  */
-export async function interleavedThroughput(fleets: readonly Fleet[], reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }, tokens?: readonly number[], between?: (start: number) => Promise<void>): Promise<FleetThroughput[]> {
-  const sizes: number[] = [];
-  for (const fleet of fleets) {
-    const estimate = (await closedLoop(fleet, reviews, p.warmup, tokens)).reviewsPerS;
-    sizes.push(Math.max(20, Math.min(60_000, Math.round(estimate * p.seconds))));
-  }
+export async function interleavedThroughput(fleets: readonly Fleet[], reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }, tokens?: readonly number[], between?: (start: number, n: number) => Promise<void>): Promise<FleetThroughput[]> {
+  const estimates: number[] = [];
+  for (const fleet of fleets) estimates.push((await closedLoop(fleet, reviews, p.warmup, tokens)).reviewsPerS);
+  const n = Math.max(20, Math.min(60_000, Math.round(summarize(estimates, 'reviews/s').median * p.seconds)));
   const rounds = fleets.map(() => [] as Awaited<ReturnType<typeof closedLoop>>[]);
   for (let r = 0; r < p.rounds; r++) {
     const start = cursors.get(reviews) ?? 0;
-    for (const [i, fleet] of fleets.entries()) rounds[i]!.push(await closedLoop(fleet, reviews, sizes[i]!, tokens, start));
-    await between?.(start);
-    cursors.set(reviews, (start + Math.max(...sizes)) % reviews.length);
+    for (const [i, fleet] of fleets.entries()) rounds[i]!.push(await closedLoop(fleet, reviews, n, tokens, start));
+    await between?.(start, n);
+    cursors.set(reviews, (start + n) % reviews.length);
   }
-  return rounds.map((list, i) => ({
+  return rounds.map((list) => ({
     reviewsPerS: summarize(list.map((x) => x.reviewsPerS), 'reviews/s'),
     tokensPerS: summarize(list.map((x) => x.tokensPerS), 'tokens/s'),
-    reviewsPerRound: sizes[i]!,
+    reviewsPerRound: n,
     cpu: list.at(-1)!.cpu,
   }));
 }

@@ -41,10 +41,11 @@ export interface Peer {
   intraOpThreads: number;
   note?: string;
   /**
-   * One round from `texts[start]` on: reviews/s called one by one (each awaited) for `seconds`,
-   * then with arrays of `arrayBatch` for `seconds`, continuing through the texts.
+   * One round: reviews/s called one by one (each awaited) on `texts[start]` … `texts[start + n - 1]`
+   * (the reviews the fleets' round scored), then with arrays of `arrayBatch` from the same start
+   * for `seconds`.
    */
-  round(texts: readonly string[], start: number, seconds: number, arrayBatch: number): Promise<{ single: number; arrays: number }>;
+  round(texts: readonly string[], start: number, n: number, seconds: number, arrayBatch: number): Promise<{ single: number; arrays: number }>;
   close(): Promise<void>;
 }
 
@@ -68,16 +69,12 @@ export async function openPeer(modelDir: string): Promise<{ ok: true; peer: Peer
       version: (transformers as { env: { version?: string } }).env.version ?? 'unknown',
       intraOpThreads: cores,
       ...(dir.modelTypeNote ? { note: dir.modelTypeNote } : {}),
-      async round(texts, start, seconds, arrayBatch) {
+      async round(texts, start, count, seconds, arrayBatch) {
+        const t0 = performance.now();
+        for (let i = 0; i < count; i++) await classify(texts[(start + i) % texts.length]!);
+        const single = count / ((performance.now() - t0) / 1000);
         let k = start;
         let n = 0;
-        const t0 = performance.now();
-        while (n < 1 || performance.now() - t0 < seconds * 1000) {
-          await classify(texts[k++ % texts.length]!);
-          n++;
-        }
-        const single = n / ((performance.now() - t0) / 1000);
-        n = 0;
         const t1 = performance.now();
         while (n < arrayBatch || performance.now() - t1 < seconds * 1000) {
           const chunk = Array.from({ length: arrayBatch }, () => texts[k++ % texts.length]!);

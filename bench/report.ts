@@ -25,8 +25,8 @@ export interface FleetRun {
   workers: number;
   sets: Record<string, FleetSet>;
   memory: { vmHwmMb: number; vmRssMb: number }[];
-  /** tokensPerCall: adaptive, the budget chosen for rows of each calibrated length; fixed, BATCH_MAX_TOKENS. */
-  batchPolicy?: { policy: string; tokensPerCall: number | Record<string, number>; calibrationMs: number };
+  /** rowsPerCall: adaptive, the rows chosen for rows of each calibrated length ('all': as many as BATCH_MAX_TOKENS allows). Runs before 2026-11-30T20:30 logged tokensPerCall instead. */
+  batchPolicy?: { policy: string; rowsPerCall?: string | Record<string, number | string>; tokensPerCall?: number | Record<string, number>; calibrationMs: number };
 }
 export interface QueueCeiling { jobsPerS: Measure; flowJobsPerS: Measure; addBulkJobsPerS: Measure; concurrency: number; jobsPerRound: number }
 export type PeerResults =
@@ -178,9 +178,11 @@ function profileSection(p: ProfileResults): string[] {
   const mem = p.fleets.map((f) => `${f.variant} ${f.memory.map((x) => `${n0(x.vmHwmMb)} MB`).join(', ')}`).join('; ');
   out.push(`8. Memory, worker peak RSS (VmHWM): ${mem}.`);
   if (adaptive?.batchPolicy) {
-    const t = adaptive.batchPolicy.tokensPerCall;
-    const budgets = typeof t === 'number' ? `${n0(t)} tokens` : Object.entries(t).map(([len, b]) => `${n0(b)} tokens for rows of ~${len}`).join(', ');
-    out.push(`Adaptive policy: the calibration (${n0(adaptive.batchPolicy.calibrationMs)} ms at start-up) chose a token budget per model call of ${budgets} (BATCH_MAX_TOKENS ${n0(p.fleetConfig.batchMaxTokens)}).`);
+    const { rowsPerCall, tokensPerCall } = adaptive.batchPolicy;
+    const chosen = rowsPerCall !== undefined
+      ? `rows per model call of ${typeof rowsPerCall === 'string' ? rowsPerCall : Object.entries(rowsPerCall).map(([len, rows]) => `${rows} for rows of ~${len} tokens`).join(', ')} ('all': as many as BATCH_MAX_TOKENS allows)`
+      : `a token budget per model call of ${typeof tokensPerCall === 'number' ? n0(tokensPerCall) : JSON.stringify(tokensPerCall)} tokens`;
+    out.push(`Adaptive policy: the calibration (${n0(adaptive.batchPolicy.calibrationMs)} ms at start-up) chose ${chosen} (BATCH_MAX_TOKENS ${n0(p.fleetConfig.batchMaxTokens)}, BATCH_MAX_SIZE ${n0(p.fleetConfig.batchMaxSize)}).`);
   }
   out.push('', 'Compute ceiling by batch size (reviews/s, median of rounds; padding share of computed tokens):', '');
   out.push(`| batch | ${names.map((s) => `${p.sets[s]!.label}: one padded batch | length groups`).join(' | ')} |`, `| --- |${names.map(() => ' --- | --- |').join('')}`);
@@ -225,7 +227,7 @@ export function renderReport(r: BenchResults, resultsLink: string): { markdown: 
     '## Method',
     '',
     '- `npm run bench -- --quick` (about 3 minutes): the default model on the first 4,000 Flipkart reviews and the 1,200 Amazon dev reviews, 5 rounds of ~2 s, open-loop runs of 5 s. `npm run bench` (full, about 25 minutes): all texts, ~6 s rounds (the transformer-sized profiles: 4 s compute and peer rounds, 10 s fleet rounds), 15 s open-loop runs, more batch sizes, and the transformer-sized model (`sentiment-fleet bench-model`, random weights, DistilBERT-shaped, ~270 MB) in fp32 and int8 (`sentiment-fleet quantize`).',
-    '- Fleet variants run side by side on the same Redis (one worker process each, on its own queue prefix, idle while another runs) and their rounds interleave: round *r* of `adaptive` (the default policy: a batch leaves when an inference slot is free; the token budget of a model call comes from call costs measured by row length), `fixed` (closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS) and `batch1` (BATCH_MAX_SIZE=1), then the peer’s round *r*, all starting at the same review of the set. The machine’s speed drifts by ±15–30% over minutes here; interleaving spreads that drift over every party instead of favouring whichever ran in a fast minute.',
+    '- Fleet variants run side by side on the same Redis (one worker process each, on its own queue prefix, idle while another runs) and their rounds interleave: round *r* of `adaptive` (the default policy: a batch leaves when an inference slot is free; the token budget of a model call comes from call costs measured by row length), `fixed` (closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS) and `batch1` (BATCH_MAX_SIZE=1), then the peer’s round *r* (one review per call), all on the very same reviews (a round’s size comes from the median of the parties’ warm-up speeds). The machine’s speed drifts by ±15–30% over minutes here, and a transformer’s cost per token grows with length; interleaving on the same reviews spreads both over every party instead of favouring whichever ran in a fast minute or on a short stretch.',
     '- Texts are shuffled with a fixed seed (the files are ordered: by label, shorter reviews first), and every timed loop — closed-loop rounds of the fleet, compute-ceiling rounds — carries on where the previous round stopped, so a slow model sweeps through the set instead of timing its first reviews again. The transformer’s fleet/ceiling ratio is taken in real tokens/s (each review’s tokens with the model’s own tokenizer, after truncation), which does not depend on which stretch of the set a round saw.',
     '- Closed loop: N reviews enqueued by the producer (addBulk chunks of 2,000) while the worker runs; the clock stops when N review jobs have completed (BullMQ’s completed counter), which a review job does only after its batch’s results are in the results queue (no sink runs). N is sized from a warm-up round.',
     '- Open loop: review *i* is due at t0 + i / rate (50% and 80% of the adaptive closed-loop median); a timer enqueues what is due; latency = the result job’s timestamp − the review’s *scheduled* arrival, so a late enqueue counts against the fleet (no coordinated omission).',

@@ -78,7 +78,7 @@ const closedSeconds = (spec: ProfileSpec): number => (quick ? P.closedSeconds : 
  * The profile's fleet variants (and the peer, when asked) side by side: every variant's fleet
  * runs at once on its own queue prefix (idle while another's round runs), and each set's rounds
  * interleave: round r of every variant, then the peer's round r, all from the same place in the
- * set. Then the open-loop latency of the adaptive variant.
+ * set, on the same reviews. Then the open-loop latency of the adaptive variant.
  */
 async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<string, number[]>): Promise<{ fleets: FleetRun[]; peer?: PeerResults }> {
   const started: Fleet[] = [];
@@ -99,8 +99,8 @@ async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<st
       const rounds: { single: number; arrays: number }[] = (peerRounds[name] = []);
       const timedPeer: Peer | undefined = peer?.ok ? peer.peer : undefined;
       const peerRound = timedPeer
-        ? async (start: number): Promise<void> => {
-            rounds.push(await timedPeer.round(texts, start, timedSeconds(spec), PEER_ARRAY_BATCH));
+        ? async (start: number, n: number): Promise<void> => {
+            rounds.push(await timedPeer.round(texts, start, n, timedSeconds(spec), PEER_ARRAY_BATCH));
           }
         : undefined;
       const results = await interleavedThroughput(started, set.reviews, { rounds: P.rounds, seconds: closedSeconds(spec), warmup: spec.warmup }, tokens[name], peerRound);

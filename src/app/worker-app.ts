@@ -71,9 +71,10 @@ export async function createWorkerApp(config: Config, logger: Logger) {
       address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
     }
     const { policy, classes, calibrationMs } = pool.info.batchPolicy;
-    // Adaptive: the token budget of a call chosen for rows of each calibrated length; fixed: BATCH_MAX_TOKENS.
-    const tokensPerCall = policy === 'adaptive' ? Object.fromEntries(classes.map((c) => [String(c.length), c.budget])) : config.batching.maxTokens;
-    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy: { policy, tokensPerCall, calibrationMs: Math.round(calibrationMs) } }, 'worker ready');
+    // Adaptive: the rows per model call chosen for rows of each calibrated length ('all': as many
+    // as BATCH_MAX_TOKENS allows); fixed: no limit but BATCH_MAX_TOKENS.
+    const rowsPerCall = policy === 'adaptive' ? Object.fromEntries(classes.map((c) => [String(c.length), c.rows ?? 'all'])) : 'all';
+    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy: { policy, rowsPerCall, maxTokens: config.batching.maxTokens, calibrationMs: Math.round(calibrationMs) } }, 'worker ready');
     return { pool, worker, metrics, url: address, close: stack.close };
   } catch (err) {
     await stack.close();

@@ -1,10 +1,10 @@
 /**
  * The adaptive batch policy's cost model: the measured cost of one model call per real (unpadded)
- * token, by row length and call size. Rows are sorted into length classes (the calibration's row
- * lengths, e.g. 32, 128 and 512 tokens: each call goes to the class nearest its padded length),
- * and within a class by call size (rows × padded length, in power-of-two buckets). For each class
- * it chooses the token budget of a call: the smallest call size whose cost per token is within
- * `tolerance` of the cheapest measured, so batches grow only as far as growing them pays.
+ * token, by row length and rows per call. Calls are sorted into length classes (the calibration's
+ * row lengths, e.g. 32, 128 and 512 tokens: each call goes to the class nearest its padded
+ * length), and within a class by rows (in power-of-two buckets). For each class it chooses the
+ * rows of a call: the fewest whose cost per token is within `tolerance` of the cheapest measured,
+ * so batches grow only as far as growing them pays.
  *
  * Why by length: on a CPU a transformer's cost per token falls with more rows when rows are short
  * (per-call overhead), but is flat when they are long, and padding then makes batches slower than
@@ -24,8 +24,8 @@ export interface CallCostModelOptions {
 }
 
 export interface CostBucket {
-  /** Upper bound of the bucket, in computed tokens (a power of two). */
-  tokens: number;
+  /** Upper bound of the bucket, in rows per call (a power of two). */
+  rows: number;
   /** Milliseconds per real (unpadded) token. */
   msPerToken: number;
   samples: number;
@@ -34,8 +34,8 @@ export interface CostBucket {
 export interface LengthClass {
   /** Row length of the class, in tokens (a calibration length). */
   length: number;
-  /** Token budget of one model call whose rows are about this long. */
-  budget: number;
+  /** Rows of one model call whose rows are about this long; undefined: as many as the token budget allows. */
+  rows: number | undefined;
   buckets: CostBucket[];
 }
 
@@ -51,13 +51,19 @@ export interface CallObservation {
   ms: number;
 }
 
-const bucketOf = (tokens: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, tokens)));
+const bucketOf = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+interface ClassEntry {
+  buckets: Map<number, CostBucket>;
+  /** The chosen rows per call; undefined: no limit but the token budget. */
+  rows: number | undefined;
+}
 
 export function createCallCostModel(options: CallCostModelOptions) {
   const tolerance = options.tolerance ?? 0.05;
   const alpha = options.alpha ?? 0.1;
-  /** Length classes by row length; each holds its call-size buckets and its chosen budget. */
-  const classes = new Map<number, { buckets: Map<number, CostBucket>; budget: number }>();
+  /** Length classes by row length; each holds its buckets by rows and its chosen rows per call. */
+  const classes = new Map<number, ClassEntry>();
 
   /** The class nearest to a row length (in ratio, so 64 is as near to 32 as to 128); a tie goes to the longer class. */
   function classFor(length: number): number | undefined {
@@ -70,21 +76,21 @@ export function createCallCostModel(options: CallCostModelOptions) {
     return best;
   }
 
-  function choose(entry: { buckets: Map<number, CostBucket>; budget: number }): void {
-    const measured = [...entry.buckets.values()].filter((b) => b.tokens <= bucketOf(options.maxTokens)).sort((a, b) => a.tokens - b.tokens);
+  function choose(entry: ClassEntry): void {
+    const measured = [...entry.buckets.values()].sort((a, b) => a.rows - b.rows);
     if (measured.length === 0) {
-      entry.budget = options.maxTokens;
+      entry.rows = undefined;
       return;
     }
     const cheapest = Math.min(...measured.map((b) => b.msPerToken));
     const chosen = measured.find((b) => b.msPerToken <= cheapest * (1 + tolerance))!;
     // The largest of several buckets stands for every call at least that big: when it is the
-    // cheapest, allow the whole budget. A class measured at one size only stays at that size.
-    entry.budget = measured.length > 1 && chosen === measured.at(-1) ? options.maxTokens : Math.min(options.maxTokens, chosen.tokens);
+    // cheapest, only the token budget limits a call. A class measured at one size stays there.
+    entry.rows = measured.length > 1 && chosen === measured.at(-1) ? undefined : chosen.rows;
   }
 
   function addClass(length: number): void {
-    if (!classes.has(length)) classes.set(length, { buckets: new Map(), budget: options.maxTokens });
+    if (!classes.has(length)) classes.set(length, { buckets: new Map(), rows: undefined });
   }
 
   return {
@@ -92,31 +98,31 @@ export function createCallCostModel(options: CallCostModelOptions) {
     addClass,
     /** Records one model call. Without classes, its own padded length becomes one. */
     observe(call: CallObservation): void {
-      const computed = call.rows * call.paddedLength;
-      if (!(computed > 0) || !(call.realTokens > 0) || !(call.ms >= 0)) return;
+      if (!(call.rows > 0) || !(call.paddedLength > 0) || !(call.realTokens > 0) || !(call.ms >= 0)) return;
       if (classes.size === 0) addClass(call.paddedLength);
       const entry = classes.get(classFor(call.paddedLength)!)!;
-      const key = bucketOf(computed);
+      const key = bucketOf(call.rows);
       const perToken = call.ms / call.realTokens;
       const b = entry.buckets.get(key);
       if (b) {
         b.msPerToken += alpha * (perToken - b.msPerToken);
         b.samples++;
       } else {
-        entry.buckets.set(key, { tokens: key, msPerToken: perToken, samples: 1 });
+        entry.buckets.set(key, { rows: key, msPerToken: perToken, samples: 1 });
       }
       choose(entry);
     },
-    /** The token budget of the next model call whose longest row has `length` tokens. */
+    /** The token budget of the next model call whose longest row has `length` tokens: its class's rows × length. */
     budgetFor(length: number): number {
       const c = classFor(length);
-      return c === undefined ? options.maxTokens : classes.get(c)!.budget;
+      const rows = c === undefined ? undefined : classes.get(c)!.rows;
+      return rows === undefined ? options.maxTokens : Math.min(options.maxTokens, rows * length);
     },
     snapshot(): CallCostSnapshot {
       return {
         classes: [...classes.entries()]
           .sort(([a], [b]) => a - b)
-          .map(([length, e]) => ({ length, budget: e.budget, buckets: [...e.buckets.values()].sort((a, b) => a.tokens - b.tokens).map((b) => ({ ...b })) })),
+          .map(([length, e]) => ({ length, rows: e.rows, buckets: [...e.buckets.values()].sort((a, b) => a.rows - b.rows).map((b) => ({ ...b })) })),
       };
     },
   };

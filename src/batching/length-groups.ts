@@ -12,8 +12,9 @@ export interface GroupLimits {
 
 /**
  * Splits a batch into model calls of similar length: items are sorted by length and cut into
- * consecutive runs so that each run stays within the token budget (for its longest row) and wastes at most
- * `maxPadding` of its computed tokens on padding. An item longer than the budget runs alone.
+ * consecutive runs so that each run stays within the token budget (for its longest row) and
+ * wastes at most `maxPadding` of its computed tokens on padding. An item longer than the budget
+ * runs alone.
  * Returns groups of indices into `lengths`.
  */
 export function groupByLength(lengths: readonly number[], limits: GroupLimits): number[][] {

@@ -46,12 +46,13 @@ describe('createCallCostModel (adaptive token budget)', () => {
     for (const rows of [1, 2, 4, 8]) observe(model, rows * 128, 0.5 * rows * 128, 128);
     observe(model, 512, 256, 512); // one row of 512 took 256 ms: calibration stopped there
     expect(model.budgetFor(20)).toBe(8192);
-    expect(model.budgetFor(180)).toBe(128);
+    // The budget is the class's rows × the call's own longest row: one row of 180.
+    expect(model.budgetFor(180)).toBe(180);
     // A class measured at one call size only stays at that size: nothing says bigger calls pay.
-    expect(model.budgetFor(400)).toBe(512);
+    expect(model.budgetFor(400)).toBe(400);
     // The nearest class in ratio; a tie (64 is 2× from 32 and from 128) goes to the longer class.
-    expect(model.budgetFor(64)).toBe(128);
-    expect(model.snapshot().classes.map((c) => [c.length, c.budget])).toEqual([[32, 8192], [128, 128], [512, 512]]);
+    expect(model.budgetFor(64)).toBe(64);
+    expect(model.snapshot().classes.map((c) => [c.length, c.rows])).toEqual([[32, undefined], [128, 1], [512, 1]]);
   });
 
   it('counts the padding a call computes as its cost: per real token, padded batches lose to single rows', () => {
@@ -77,16 +78,17 @@ describe('createCallCostModel (adaptive token budget)', () => {
     expect(model.budgetFor(64)).toBe(8192);
     for (let i = 0; i < 10; i++) observe(model, 256, 256 * 0.8);
     expect(model.budgetFor(64)).toBe(64);
-    expect(model.snapshot().classes[0]!.buckets.find((b) => b.tokens === 256)!.samples).toBe(11);
+    expect(model.snapshot().classes[0]!.buckets.find((b) => b.rows === 4)!.samples).toBe(11);
   });
 
-  it('buckets by the next power of two and ignores nonsense observations', () => {
+  it('buckets rows by the next power of two and ignores nonsense observations', () => {
     const model = createCallCostModel({ maxTokens: 1000 });
-    model.observe({ rows: 2, paddedLength: 50, realTokens: 100, ms: 10 });
+    model.observe({ rows: 3, paddedLength: 50, realTokens: 100, ms: 10 });
     model.observe({ rows: 0, paddedLength: 50, realTokens: 0, ms: 5 });
     model.observe({ rows: 1, paddedLength: 50, realTokens: 50, ms: Number.NaN });
-    expect(model.snapshot()).toEqual({ classes: [{ length: 50, budget: 128, buckets: [{ tokens: 128, msPerToken: 0.1, samples: 1 }] }] });
-    model.observe({ rows: 4, paddedLength: 50, realTokens: 200, ms: 10 });
+    expect(model.snapshot()).toEqual({ classes: [{ length: 50, rows: 4, buckets: [{ rows: 4, msPerToken: 0.1, samples: 1 }] }] });
+    expect(model.budgetFor(50)).toBe(200);
+    model.observe({ rows: 8, paddedLength: 50, realTokens: 400, ms: 10 });
     // The largest of several buckets is the cheapest: the whole configured budget, not the bucket bound.
     expect(model.budgetFor(50)).toBe(1000);
   });

@@ -196,15 +196,13 @@ describe('createModelRunner on the tiny model', () => {
     const policy = r.info.batchPolicy;
     expect(policy.policy).toBe('adaptive');
     // Calls of 1, 2, 4 … rows of each calibration length (32, then 64: the tiny model's maximum) up to the 512-token budget.
-    expect(policy.classes.map((c) => [c.length, c.buckets.map((b) => b.tokens)])).toEqual([[32, [32, 64, 128, 256, 512]], [64, [64, 128, 256, 512]]]);
-    for (const c of policy.classes) {
-      expect(c.budget).toBeGreaterThanOrEqual(c.length);
-      expect(c.budget).toBeLessThanOrEqual(512);
-    }
+    expect(policy.classes.map((c) => [c.length, c.buckets.map((b) => b.rows)])).toEqual([[32, [1, 2, 4, 8, 16]], [64, [1, 2, 4, 8]]]);
+    for (const c of policy.classes) expect(c.rows === undefined || (c.rows >= 1 && c.rows * c.length <= 512), JSON.stringify(c)).toBe(true);
     const texts = Array.from({ length: 40 }, (_, i) => `good phone number ${i % 10} with a long battery life and a bad screen`);
     // The batch is grouped with the budget of the moment; its own calls may move the budget after.
     const length = (await r.score(texts.slice(0, 1))).stats.realTokens;
-    const budgetBefore = r.costs().classes.find((c) => c.length === 32)!.budget;
+    const rowsBefore = r.costs().classes.find((c) => c.length === 32)!.rows;
+    const budgetBefore = rowsBefore === undefined ? 512 : Math.min(512, rowsBefore * length);
     const { stats } = await r.score(texts);
     expect(stats.tokenBudget).toBe(budgetBefore);
     // Equal lengths: the rows per call are the budget's worth, so the call count follows from it.
@@ -214,7 +212,7 @@ describe('createModelRunner on the tiny model', () => {
 
   it('adaptive policy: calibration stops at maxRows (BATCH_MAX_SIZE), never sizing calls that cannot happen', async () => {
     const r = await runner(await tinyModelDir(), { policy: 'adaptive', maxRows: 2, groups: { maxTokens: 512, maxPadding: 1 } });
-    expect(r.info.batchPolicy.classes.map((c) => c.buckets.map((b) => b.tokens))).toEqual([[32, 64], [64, 128]]);
+    expect(r.info.batchPolicy.classes.map((c) => c.buckets.map((b) => b.rows))).toEqual([[1, 2], [1, 2]]);
   });
 
   it('takes INTRA_OP_SPINNING either way', async () => {
