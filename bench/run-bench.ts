@@ -94,13 +94,19 @@ async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<st
     }
     const out: Record<string, FleetSet>[] = spec.variants.map(() => ({}));
     const peerRounds: Record<string, { single: number; arrays: number }[]> = {};
+    let peerFailure: string | undefined; // a peer that fails mid-run is reported as failed; the fleets go on
     for (const [name, set] of Object.entries(sets)) {
       const texts = set.reviews.map(reviewModelText);
       const rounds: { single: number; arrays: number }[] = (peerRounds[name] = []);
       const timedPeer: Peer | undefined = peer?.ok ? peer.peer : undefined;
       const peerRound = timedPeer
         ? async (start: number, n: number): Promise<void> => {
-            rounds.push(await timedPeer.round(texts, start, n, timedSeconds(spec), PEER_ARRAY_BATCH));
+            if (peerFailure !== undefined) return;
+            try {
+              rounds.push(await timedPeer.round(texts, start, n, timedSeconds(spec), PEER_ARRAY_BATCH));
+            } catch (err) {
+              peerFailure = (err as Error).message;
+            }
           }
         : undefined;
       const results = await interleavedThroughput(started, set.reviews, { rounds: P.rounds, seconds: closedSeconds(spec), warmup: spec.warmup }, tokens[name], peerRound);
@@ -128,7 +134,7 @@ async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<st
       fleets.push({ variant, description: v.description, env: v.env, workers: 1, sets: out[i]!, memory: memory.map((m) => ({ vmHwmMb: m.vmHwmKb / 1024, vmRssMb: m.vmRssKb / 1024 })), ...(policy ? { batchPolicy: policy } : {}) });
     }
     started.length = 0;
-    const peerOut = peer === undefined ? undefined : peer.ok ? peerResults(peer.peer, peerRounds, PEER_ARRAY_BATCH) : peer.results;
+    const peerOut: PeerResults | undefined = peer === undefined ? undefined : !peer.ok ? peer.results : peerFailure !== undefined ? { status: 'failed', reason: peerFailure } : peerResults(peer.peer, peerRounds, PEER_ARRAY_BATCH);
     return { fleets, ...(peerOut ? { peer: peerOut } : {}) };
   } finally {
     for (const fleet of started) await fleet.stop();
