@@ -63,6 +63,6 @@ try {
 const base = summarize(rounds[variants[0]!.name]!, 'reviews/s').median;
 for (const v of variants) {
   const s = summarize(rounds[v.name]!, 'reviews/s');
-  console.log(`${v.name.padEnd(16)} ${Math.round(s.median).toString().padStart(6)} reviews/s (${Math.round(s.min)}–${Math.round(s.max)}, ${s.rounds} rounds)  ×${(s.median / base).toFixed(2)}  ${JSON.stringify(v.env)}`);
+  console.log(`${v.name.padEnd(16)} ${s.median.toPrecision(4).padStart(6)} reviews/s (${s.min.toPrecision(3)}–${s.max.toPrecision(3)}, ${s.rounds} rounds)  ×${(s.median / base).toFixed(2)}  ${JSON.stringify(v.env)}`);
 }
 process.exit(0);
