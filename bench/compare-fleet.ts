@@ -54,15 +54,20 @@ try {
       const t = results[i]!;
       const [memory] = await fleets[i]!.stop();
       rounds[v.name]!.push(...t.reviewsPerS.values);
-      log(`cycle ${c + 1} ${v.name}: ${t.reviewsPerS.values.map((x) => x.toPrecision(3)).join(', ')} reviews/s; CPU worker ${t.cpu.workers.toFixed(2)}, redis ${t.cpu.redis.toFixed(2)}, producer ${t.cpu.benchProcess.toFixed(2)}; worker peak RSS ${Math.round((memory?.vmHwmKb ?? NaN) / 1024)} MB`);
+      log(`cycle ${c + 1} ${v.name}: ${t.reviewsPerS.values.map(fmt).join(', ')} reviews/s; CPU worker ${t.cpu.workers.toFixed(2)}, redis ${t.cpu.redis.toFixed(2)}, producer ${t.cpu.benchProcess.toFixed(2)}; worker peak RSS ${Math.round((memory?.vmHwmKb ?? NaN) / 1024)} MB`);
     }
   }
 } finally {
   await redis.stop();
 }
+/** Whole numbers from 100 up, three significant digits below (a transformer's 8–10 reviews/s). */
+function fmt(x: number): string {
+  return x >= 100 ? String(Math.round(x)) : x.toPrecision(3);
+}
+
 const base = summarize(rounds[variants[0]!.name]!, 'reviews/s').median;
 for (const v of variants) {
   const s = summarize(rounds[v.name]!, 'reviews/s');
-  console.log(`${v.name.padEnd(16)} ${s.median.toPrecision(4).padStart(6)} reviews/s (${s.min.toPrecision(3)}–${s.max.toPrecision(3)}, ${s.rounds} rounds)  ×${(s.median / base).toFixed(2)}  ${JSON.stringify(v.env)}`);
+  console.log(`${v.name.padEnd(16)} ${fmt(s.median).padStart(6)} reviews/s (${fmt(s.min)}–${fmt(s.max)}, ${s.rounds} rounds)  ×${(s.median / base).toFixed(2)}  ${JSON.stringify(v.env)}`);
 }
 process.exit(0);
