@@ -12,7 +12,7 @@ import { silentLogger } from '../helpers/fleet.ts';
 import { createTestDatabase, redactedAdminUrl, terminateConnections } from '../helpers/postgres.ts';
 import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 import { expectedStored, makeResult, pollUntil, withoutStoredAt } from '../helpers/results.ts';
-import { startSink } from '../helpers/sink.ts';
+import { startSink, type SinkHarness } from '../helpers/sink.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 
 const database = await createTestDatabase();
@@ -75,6 +75,23 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
   afterAll(async () => {
     await cleanup?.();
   });
+
+  /** A sink on this backend for one test, closed after it. */
+  async function withSink(body: (h: SinkHarness) => Promise<void>): Promise<void> {
+    const h = await startSink(redis.current.url, db);
+    try {
+      await body(h);
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** The job failed for good: its reason matches and it spent one attempt (it allows more). */
+  async function expectFailedForGood(h: SinkHarness, jobId: string, reason: RegExp): Promise<void> {
+    const job = await h.queue.getJob(jobId);
+    expect(job!.failedReason).toMatch(reason);
+    expect(job!.attemptsMade).toBe(1);
+  }
 
   const rowsOf = async (prefix: string) =>
     Number((await db.query<{ n: string | number }>('SELECT count(*) AS n FROM sentiment_results WHERE starts_with(review_id, $1)', [prefix])).rows[0]!.n);
@@ -195,20 +212,16 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     ]);
   });
 
-  test('sink: a malformed or refused result fails alone, its batch is stored; re-delivery stores one row each', async () => {
-    const h = await startSink(redis.current.url, db);
-    try {
+  test('sink: a malformed or refused result fails alone, its batch is stored; re-delivery stores one row each', () =>
+    withSink(async (h) => {
       const prefix = uniqueName('sink');
       const { good, malformed, refused } = sinkFixtures(prefix, 40);
       await h.add([...good.slice(0, 20), malformed, refused, ...good.slice(20)], `${prefix}-job`);
       await h.settled(42);
       expect(await h.counts()).toMatchObject({ completed: 40, failed: 2 });
-      const bad = await h.queue.getJob(`${prefix}-job-20`);
-      expect(bad!.failedReason).toMatch(/^SF_ERR_BAD_JOB: result is malformed: score: /);
-      expect(bad!.attemptsMade).toBe(1); // not retried, though the job allows 10 attempts
-      const refusedJob = await h.queue.getJob(`${prefix}-job-21`);
-      expect(refusedJob!.failedReason).toMatch(/^SF_ERR_BAD_JOB: the database refused result/);
-      expect(refusedJob!.attemptsMade).toBe(1);
+      // Not retried, though the jobs allow 10 attempts.
+      await expectFailedForGood(h, `${prefix}-job-20`, /^SF_ERR_BAD_JOB: result is malformed: score: /);
+      await expectFailedForGood(h, `${prefix}-job-21`, /^SF_ERR_BAD_JOB: the database refused result/);
       expect(await rowsOf(prefix)).toBe(40);
       const storedAt = new Map((await Promise.all(good.map((r) => queries.byReviewId(r.reviewId)))).map(([s]) => [s!.reviewId, s!.storedAt]));
       expect((await queries.byReviewId(good[7]!.reviewId)).map(withoutStoredAt)).toEqual([expectedStored(good[7]!)]);
@@ -219,52 +232,35 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
       expect(await h.counts()).toMatchObject({ completed: 80, failed: 2 });
       expect(await rowsOf(prefix)).toBe(40);
       for (const r of good) expect((await queries.byReviewId(r.reviewId)).map((s) => s.storedAt)).toEqual([storedAt.get(r.reviewId)]);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  test('a result batch job is stored whole; a malformed or refused result fails its job for good after the others are stored', async () => {
-    const h = await startSink(redis.current.url, db);
-    try {
+  test('a result batch job is stored whole; a malformed or refused result fails its job for good after the others are stored', () =>
+    withSink(async (h) => {
       const prefix = uniqueName('batch');
       const { good, malformed, refused } = sinkFixtures(prefix, 30);
       await h.addBatches([good.slice(0, 10), [...good.slice(10, 15), malformed, ...good.slice(15, 20)], [refused, ...good.slice(20)]], `${prefix}-job`);
       await h.settled(3);
       expect(await h.counts()).toMatchObject({ completed: 1, failed: 2 });
       expect(await rowsOf(prefix)).toBe(30);
-      const withMalformed = await h.queue.getJob(`${prefix}-job-1`);
-      expect(withMalformed!.failedReason).toMatch(/^SF_ERR_BAD_JOB: result is malformed: results\.5\.score: .*\(the job's other 10 result\(s\) are stored\)$/);
-      expect(withMalformed!.attemptsMade).toBe(1); // not retried, though the job allows 10 attempts
-      const withRefused = await h.queue.getJob(`${prefix}-job-2`);
-      expect(withRefused!.failedReason).toMatch(new RegExp(`^SF_ERR_BAD_JOB: the database refused result "${prefix}-refused".*\\(the job's other 10 result\\(s\\) are stored\\)$`));
-      expect(withRefused!.attemptsMade).toBe(1);
+      await expectFailedForGood(h, `${prefix}-job-1`, /^SF_ERR_BAD_JOB: result is malformed: results\.5\.score: .*\(the job's other 10 result\(s\) are stored\)$/);
+      await expectFailedForGood(h, `${prefix}-job-2`, new RegExp(`^SF_ERR_BAD_JOB: the database refused result "${prefix}-refused".*\\(the job's other 10 result\\(s\\) are stored\\)$`));
 
       // A batch published again under a new job id (a worker re-ran it): nothing is stored twice.
       await h.addBatches([good], `${prefix}-again`);
       await h.settled(4);
       expect(await h.counts()).toMatchObject({ completed: 2, failed: 2 });
       expect(await rowsOf(prefix)).toBe(30);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  test('a result batch job whose envelope is malformed fails for good, naming the field', async () => {
-    const h = await startSink(redis.current.url, db);
-    try {
+  test('a result batch job whose envelope is malformed fails for good, naming the field', () =>
+    withSink(async (h) => {
       const prefix = uniqueName('envelope');
       await h.queue.add('results', { results: [] }, { jobId: `${prefix}-empty`, attempts: 5 });
       await h.queue.add('results', { result: [makeResult(`${prefix}-0`)] }, { jobId: `${prefix}-misnamed`, attempts: 5 });
       await h.settled(2);
-      expect((await h.queue.getJob(`${prefix}-empty`))!.failedReason).toMatch(/^SF_ERR_BAD_JOB: result batch is malformed: results: /);
-      expect((await h.queue.getJob(`${prefix}-misnamed`))!.failedReason).toMatch(/^SF_ERR_BAD_JOB: result batch is malformed: results: /);
-      expect((await h.queue.getJob(`${prefix}-empty`))!.attemptsMade).toBe(1);
+      for (const id of ['empty', 'misnamed']) await expectFailedForGood(h, `${prefix}-${id}`, /^SF_ERR_BAD_JOB: result batch is malformed: results: /);
       expect(await rowsOf(prefix)).toBe(0);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 });
 
 describe.skipIf(!database)(`sink faults on PostgreSQL${database ? '' : ` (skipped: no server at ${redactedAdminUrl()})`}`, () => {
