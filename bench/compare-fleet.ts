@@ -5,15 +5,23 @@
  * ratio to the first.
  *
  *   npm run bench:compare -- --variant base: --variant nospin:INTRA_OP_SPINNING=false \
- *     [--set short|long] [--model DIR] [--cycles 3] [--rounds 3] [--seconds 3]
+ *     [--set short|long] [--model DIR] [--cycles 3] [--rounds 3] [--seconds 3] [--peer]
+ *     [--latency 0.5] [--open-seconds 15]
+ *
+ * --latency 0.5 adds, every cycle, an open loop per variant at that share of the first variant's
+ * median throughput (the same arrival rate for all, --open-seconds each) and prints p50/p95/p99.
+ * --peer adds @huggingface/transformers' pipeline, one review per call, after each round on the
+ * same reviews (as `npm run bench` does), as a last row.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.ts';
 import { startLocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts } from './bench-texts.ts';
-import { interleavedThroughput, startFleet } from './fleet-driver.ts';
+import { interleavedThroughput, openLoop, startFleet } from './fleet-driver.ts';
 import { log, summarize } from './measure-stats.ts';
+import { openPeer, type Peer } from './peer.ts';
+import { reviewModelText } from '../src/tokenize/review-text.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -25,6 +33,9 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1000' },
+    peer: { type: 'boolean', default: false },
+    latency: { type: 'string' },
+    'open-seconds': { type: 'string', default: '15' },
   },
 });
 /** `name:KEY=V,KEY=V` (an empty list is the defaults). */
@@ -42,14 +53,35 @@ const texts = readBenchTexts(path.resolve(root, config.sharedDir), config, { sho
 const reviews = values.set === 'long' ? texts.long : texts.short;
 const modelDir = values.model ?? config.model.dir;
 const rounds: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
+const latencies: Record<string, { p50Ms: number; p95Ms: number; p99Ms: number }[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
+let peer: Peer | undefined;
+if (values.peer) {
+  const opened = await openPeer(modelDir);
+  if (!opened.ok) {
+    console.error(`bench:compare --peer: ${'reason' in opened.results ? opened.results.reason : opened.results.status}`);
+    process.exit(2);
+  }
+  peer = opened.peer;
+  rounds.peer = [];
+}
+const peerTexts = reviews.map(reviewModelText);
 const redis = await startLocalRedis();
 try {
   for (let c = 0; c < Number(values.cycles); c++) {
     // Fresh fleets every cycle (their start-up and calibration vary too); within a cycle the
     // variants' rounds interleave, each round starting every variant at the same review.
     const fleets = [];
+    const peerRound = peer ? async (start: number, n: number) => void rounds.peer!.push((await peer.round(peerTexts, start, n, 0.5, 8)).single) : undefined;
     for (const v of variants) fleets.push(await startFleet(redis, modelDir, v.env));
-    const results = await interleavedThroughput(fleets, reviews, { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup) });
+    const results = await interleavedThroughput(fleets, reviews, { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup) }, undefined, peerRound);
+    if (values.latency !== undefined) {
+      const rate = Number(values.latency) * results[0]!.reviewsPerS.median;
+      for (const [i, v] of variants.entries()) {
+        const res = await openLoop(fleets[i]!, reviews, rate, Number(values['open-seconds']));
+        latencies[v.name]!.push(res);
+        log(`cycle ${c + 1} ${v.name} open loop at ${Math.round(rate)}/s: p50 ${res.p50Ms} p95 ${res.p95Ms} p99 ${res.p99Ms} ms, mean batch ${res.meanBatchSize.toFixed(1)}, producer lag ≤ ${res.maxEnqueueLagMs} ms`);
+      }
+    }
     for (const [i, v] of variants.entries()) {
       const t = results[i]!;
       const [memory] = await fleets[i]!.stop();
@@ -57,8 +89,10 @@ try {
       log(`cycle ${c + 1} ${v.name}: ${t.reviewsPerS.values.map(fmt).join(', ')} reviews/s; CPU worker ${t.cpu.workers.toFixed(2)}, redis ${t.cpu.redis.toFixed(2)}, producer ${t.cpu.benchProcess.toFixed(2)}; worker peak RSS ${Math.round((memory?.vmHwmKb ?? NaN) / 1024)} MB`);
     }
   }
+  if (peer) log(`peer, one review per call: ${rounds.peer!.map(fmt).join(', ')} reviews/s`);
 } finally {
   await redis.stop();
+  await peer?.close();
 }
 /** Whole numbers from 100 up, three significant digits below (a transformer's 8–10 reviews/s). */
 function fmt(x: number): string {
@@ -66,8 +100,11 @@ function fmt(x: number): string {
 }
 
 const base = summarize(rounds[variants[0]!.name]!, 'reviews/s').median;
-for (const v of variants) {
+for (const v of [...variants, ...(peer ? [{ name: 'peer', env: {} }] : [])]) {
   const s = summarize(rounds[v.name]!, 'reviews/s');
-  console.log(`${v.name.padEnd(16)} ${fmt(s.median).padStart(6)} reviews/s (${fmt(s.min)}–${fmt(s.max)}, ${s.rounds} rounds)  ×${(s.median / base).toFixed(2)}  ${JSON.stringify(v.env)}`);
+  const lat = latencies[v.name] ?? [];
+  const p = (k: 'p50Ms' | 'p95Ms' | 'p99Ms'): string => String(Math.round(summarize(lat.map((x) => x[k]), 'ms').median));
+  const latency = lat.length > 0 ? `  latency p50/p95/p99 ${p('p50Ms')}/${p('p95Ms')}/${p('p99Ms')} ms (median of ${lat.length}; p99s ${lat.map((x) => x.p99Ms).join(', ')})` : '';
+  console.log(`${v.name.padEnd(16)} ${fmt(s.median).padStart(6)} reviews/s (${fmt(s.min)}–${fmt(s.max)}, ${s.rounds} rounds)  ×${(s.median / base).toFixed(2)}${latency}  ${JSON.stringify(v.env)}`);
 }
 process.exit(0);

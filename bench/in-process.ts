@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Tokenizer } from '@huggingface/tokenizers';
 import ort from 'onnxruntime-node';
 import { groupByLength, paddingStats } from '../src/batching/length-groups.ts';
@@ -20,6 +21,12 @@ export interface InProcessParams {
   /** Seconds per timed round. */
   timedSeconds: number;
   batchSizes: number[];
+  /**
+   * The fleet's thread layout when it runs several inference threads: the chosen batch size is
+   * then also measured with that many sessions in parallel worker threads (intra-op threads
+   * each), and the faster layout is the ceiling.
+   */
+  layout?: { sessions: number; intraOpThreads: number };
 }
 
 export type InProcessResults = Omit<InProcessSet, 'label'>;
@@ -136,7 +143,12 @@ export async function measureInProcess(modelDir: string, config: Config, sets: R
     // ceiling is the chosen configuration measured again, in fresh rounds on the texts that follow.
     const chosen = byBatch.reduce((a, b) => (b.reviewsPerS.median > a.reviewsPerS.median ? b : a));
     const again = await timeConfig(chosen.batchSize, chosen.grouped, ends.get(`${chosen.batchSize}/${chosen.grouped}`)!);
-    const best = { batchSize: chosen.batchSize, grouped: chosen.grouped, reviewsPerS: again.reviewsPerS, tokensPerS: again.tokensPerS };
+    let best: InProcessSet['compute']['best'] = { batchSize: chosen.batchSize, grouped: chosen.grouped, reviewsPerS: again.reviewsPerS, tokensPerS: again.tokensPerS, sessions: 1, intraOpThreads: cores };
+    if (p.layout && p.layout.sessions > 1) {
+      const parallel = await timeParallel(spec.modelFile, feedsFor(chosen.batchSize, chosen.grouped), p.layout, { rounds: p.rounds, seconds: p.timedSeconds / 2, minRows: chosen.batchSize, start: again.end });
+      log(`${name}: compute at batch ${chosen.batchSize}: ${Math.round(again.reviewsPerS.median)} reviews/s with 1 session × ${cores} intra-op threads, ${Math.round(parallel.reviewsPerS.median)} with ${p.layout.sessions} × ${p.layout.intraOpThreads}`);
+      if (parallel.reviewsPerS.median > best.reviewsPerS.median) best = { ...best, ...parallel, ...p.layout };
+    }
     out[name] = {
       reviews: texts.length,
       avgTokens: tokens / texts.length,
@@ -148,4 +160,42 @@ export async function measureInProcess(modelDir: string, config: Config, sets: R
   }
   await session.release();
   return out;
+}
+
+type Feed = { feed: Record<string, ort.Tensor>; rows: number; real: number };
+
+/** Timed rounds of `layout.sessions` sessions in parallel worker threads on the same feeds; a round's rate is all their rows over the longest. */
+async function timeParallel(modelFile: string, feeds: Feed[], layout: { sessions: number; intraOpThreads: number }, p: { rounds: number; seconds: number; minRows: number; start: number }) {
+  const plain = feeds.map((f) => ({ rows: f.rows, real: f.real, inputs: Object.fromEntries(Object.entries(f.feed).map(([k, t]) => [k, { data: t.data, dims: t.dims }])) }));
+  const threads = Array.from({ length: layout.sessions }, () => new Worker(new URL('./ceiling-thread.mjs', import.meta.url), { workerData: { modelFile, intraOpThreads: layout.intraOpThreads, feeds: plain } }));
+  const next = (w: Worker, type: string): Promise<{ n: number; real: number; secs: number }> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m: { type: string; n: number; real: number; secs: number }): void => {
+        if (m.type !== type) return;
+        w.off('message', onMessage);
+        w.off('error', reject);
+        resolve(m);
+      };
+      w.on('message', onMessage);
+      w.once('error', reject);
+    });
+  try {
+    await Promise.all(threads.map((w) => next(w, 'ready')));
+    const rounds: number[] = [];
+    let real = 0;
+    let secs = 0;
+    for (let r = 0; r < p.rounds; r++) {
+      const done = Promise.all(threads.map((w) => next(w, 'done')));
+      // Each session starts at its own place, as the fleet's threads take different batches.
+      threads.forEach((w, i) => w.postMessage({ type: 'run', start: p.start + r * 50 + Math.floor((i * feeds.length) / threads.length), seconds: p.seconds, minRows: p.minRows }));
+      const res = await done;
+      const wall = Math.max(...res.map((x) => x.secs));
+      rounds.push(res.reduce((s, x) => s + x.n, 0) / wall);
+      real += res.reduce((s, x) => s + x.real, 0);
+      secs += wall;
+    }
+    return { reviewsPerS: summarize(rounds, 'reviews/s'), tokensPerS: real / secs };
+  } finally {
+    await Promise.all(threads.map((w) => w.terminate()));
+  }
 }

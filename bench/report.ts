@@ -11,7 +11,8 @@ export interface InProcessSet {
   avgTokens: number;
   tokenizer: { tokensPerSPerThread: Measure; reviewsPerSPerThread: Measure; threadsInBudget: number };
   compute: {
-    best: { batchSize: number; grouped: boolean; reviewsPerS: Measure; tokensPerS: number };
+    /** The ceiling; `sessions` × `intraOpThreads` is its thread layout (several sessions run in parallel worker threads). Older reports: 1 × the byBatch table's. */
+    best: { batchSize: number; grouped: boolean; reviewsPerS: Measure; tokensPerS: number; sessions?: number; intraOpThreads?: number };
     byBatch: { batchSize: number; grouped: boolean; reviewsPerS: Measure; tokensPerS: number; paddingShare: number }[];
     intraOpThreads: number;
   };
@@ -131,15 +132,18 @@ function profileSection(p: ProfileResults): string[] {
   const out: string[] = [
     `## Profile \`${p.name}\`: ${p.title} (${p.modelDir})`,
     '',
-    `Fleet: one worker process (workers/inference-worker.ts), ${p.fleetConfig.inferenceThreads} inference thread(s) × ${p.fleetConfig.intraOpThreads} intra-op thread(s), BullMQ concurrency ${p.fleetConfig.concurrency}, BATCH_MAX_SIZE=${p.fleetConfig.batchMaxSize}, BATCH_MAX_TOKENS=${p.fleetConfig.batchMaxTokens}; ` +
-      'the producer (createReviewProducer, in the bench process) and Redis share the same cores. Compute ceiling: one onnxruntime session in process with intra-op threads = cores, on pre-encoded, pre-padded tensors; the best batch size is picked from the table below and then measured again in fresh rounds (the best of several noisy medians overstates itself).',
+    `Fleet: one worker process (compiled: dist/workers/inference-worker.js), ${p.fleetConfig.inferenceThreads} inference thread(s) × ${p.fleetConfig.intraOpThreads} intra-op thread(s), BullMQ concurrency ${p.fleetConfig.concurrency}, BATCH_MAX_SIZE=${p.fleetConfig.batchMaxSize}, BATCH_MAX_TOKENS=${p.fleetConfig.batchMaxTokens}; ` +
+      'the producer (createReviewProducer, in the bench process) and Redis share the same cores. Compute ceiling: one onnxruntime session in process with intra-op threads = cores, on pre-encoded, pre-padded tensors; the best batch size is picked from the table below and then measured again in fresh rounds (the best of several noisy medians overstates itself). When the fleet runs several inference threads, that batch size is also measured with as many sessions running at once in worker threads (the fleet\'s layout), and the faster of the two layouts is the ceiling.',
     '',
     `| measure | ${names.map((s) => p.sets[s]!.label).join(' | ')} |`,
     `| --- |${names.map(() => ' --- |').join('')}`,
   ];
   const row = (label: string, f: (s: string) => string): void => void out.push(`| ${label} | ${names.map(f).join(' | ')} |`);
   row('tokens per review (model tokenizer, after truncation)', (s) => n1(p.sets[s]!.avgTokens));
-  row('1. compute ceiling, reviews/s (best batch)', (s) => `${m(p.sets[s]!.compute.best.reviewsPerS)} at batch ${p.sets[s]!.compute.best.batchSize}${p.sets[s]!.compute.best.grouped ? ', grouped' : ''}`);
+  row('1. compute ceiling, reviews/s (best batch)', (s) => {
+    const b = p.sets[s]!.compute.best;
+    return `${m(b.reviewsPerS)} at batch ${b.batchSize}${b.grouped ? ', grouped' : ''}${b.sessions !== undefined && b.sessions > 1 ? `, ${b.sessions} sessions × ${b.intraOpThreads} intra-op thread(s) in parallel` : ''}`;
+  });
   row('1. compute ceiling, real tokens/s', (s) => n0(p.sets[s]!.compute.best.tokensPerS));
   row('2. tokenizer alone, tokens/s per thread', (s) => m(p.sets[s]!.tokenizer.tokensPerSPerThread));
   row('2. tokenizer alone, reviews/s per thread', (s) => m(p.sets[s]!.tokenizer.reviewsPerSPerThread));

@@ -51,6 +51,17 @@ export interface CallObservation {
   ms: number;
 }
 
+/** The class length nearest to a row length (in ratio, so 64 is as near to 32 as to 128); a tie goes to the longer class. */
+export function nearestLength(classLengths: Iterable<number>, length: number): number | undefined {
+  let best: number | undefined;
+  for (const c of classLengths) {
+    const d = Math.abs(Math.log2(c / length));
+    const bestD = best === undefined ? Infinity : Math.abs(Math.log2(best / length));
+    if (d < bestD || (d === bestD && c > best!)) best = c;
+  }
+  return best;
+}
+
 const bucketOf = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 interface ClassEntry {
@@ -65,15 +76,9 @@ export function createCallCostModel(options: CallCostModelOptions) {
   /** Length classes by row length; each holds its buckets by rows and its chosen rows per call. */
   const classes = new Map<number, ClassEntry>();
 
-  /** The class nearest to a row length (in ratio, so 64 is as near to 32 as to 128); a tie goes to the longer class. */
+  /** The class nearest to a row length (see nearestLength). */
   function classFor(length: number): number | undefined {
-    let best: number | undefined;
-    for (const c of classes.keys()) {
-      const d = Math.abs(Math.log2(c / length));
-      const bestD = best === undefined ? Infinity : Math.abs(Math.log2(best / length));
-      if (d < bestD || (d === bestD && c > best!)) best = c;
-    }
-    return best;
+    return nearestLength(classes.keys(), length);
   }
 
   function choose(entry: ClassEntry): void {

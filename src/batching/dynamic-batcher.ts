@@ -11,6 +11,8 @@ export interface DynamicBatcherOptions<T, R> {
    * the load. No timer.
    */
   maxInFlight?: number;
+  /** Continuous mode: how many of the waiting items (up to `maxSize` of them) the next batch takes; default all. */
+  take?: (waiting: readonly T[]) => number;
   /**
    * Runs one batch; returns one outcome per item, in order. Throwing fails every item. In
    * continuous mode, `release()` frees the batch's slot before the batch settles (e.g. once it
@@ -45,7 +47,7 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (pending.length === 0) return;
-    const batch = continuous ? pending.splice(0, options.maxSize) : pending;
+    const batch = continuous ? pending.splice(0, sizeOfNext()) : pending;
     if (!continuous) pending = [];
     let released = false;
     const release = (): void => {
@@ -60,6 +62,12 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
       release();
     });
     running.add(done);
+  }
+
+  function sizeOfNext(): number {
+    if (!options.take) return options.maxSize;
+    const n = options.take(pending.slice(0, options.maxSize).map((p) => p.item));
+    return Math.max(1, Math.min(options.maxSize, Math.floor(n)));
   }
 
   /** Continuous mode: start batches while slots are free (all at once when draining). */

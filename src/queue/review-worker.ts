@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from './redis-connection.ts';
+import { createBatchCut } from '../batching/batch-cut.ts';
 import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSerializedSfError, toSfError } from '../errors/sf-error.ts';
@@ -38,7 +39,12 @@ export interface ReviewJobReturn {
 interface BatchItem {
   job: Job<Review>;
   review: Review;
+  /** The text the model scores (title and text). */
+  text: string;
 }
+
+/** Adaptive policy: a batch holds at most this many model calls of its longest review's length class. */
+const CALLS_PER_BATCH = 4;
 
 /** Fails a job the BullMQ way: retryable errors are retried with backoff, the others are not. */
 export function toJobError(err: unknown): Error {
@@ -90,7 +96,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     const startedAt = Date.now();
     let scored: Awaited<ReturnType<InferencePool['score']>>;
     try {
-      scored = await pool.score(items.map((i) => reviewModelText(i.review)), explainRequest(items));
+      scored = await pool.score(items.map((i) => i.text), explainRequest(items));
     } catch (err) {
       log.warn({ err }, 'batch failed: every job will be retried');
       metrics?.observeBatchFailure(items.length);
@@ -98,6 +104,10 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     }
     // Scored: the next batch may go to the inference threads while this one is published.
     release();
+    cut?.observe(
+      items.reduce((sum, i, k) => sum + (scored.items[k]?.ok ? i.text.length : 0), 0),
+      scored.items.reduce((sum, item) => sum + (item.ok ? item.tokens : 0), 0),
+    );
     const processedAtMs = Date.now();
     const processedAt = new Date(processedAtMs).toISOString();
     const inferenceMs = Math.round((scored.stats.tokenizeMs + scored.stats.inferenceMs) * 100) / 100;
@@ -153,12 +163,14 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     return outcomes;
   }
 
+  const adaptive = config.batching.policy === 'adaptive';
+  const cut = adaptive ? createBatchCut({ classes: model.batchPolicy.classes, maxSize: config.batching.maxSize, callsPerBatch: CALLS_PER_BATCH }) : undefined;
   const batcher = createDynamicBatcher<BatchItem, ReviewJobReturn>({
     maxSize: config.batching.maxSize,
     maxWaitMs: config.batching.maxWaitMs,
     // Adaptive: one batch per inference thread computing plus one queued, so a thread never waits
-    // for the main thread; publishing does not hold a slot.
-    ...(config.batching.policy === 'adaptive' ? { maxInFlight: config.inference.threads + 1 } : {}),
+    // for the main thread; publishing does not hold a slot. A batch is cut to a few model calls.
+    ...(cut ? { maxInFlight: config.inference.threads + 1, take: (waiting: readonly BatchItem[]) => cut.take(waiting.map((i) => i.text.length)) } : {}),
     run: runBatch,
   });
 
@@ -171,7 +183,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
         logger.warn({ jobId: job.id, problems: checked.problems }, 'job payload has the wrong shape');
         throw new UnrecoverableError(`SF_ERR_BAD_JOB: job data is not a valid review: ${detail}`);
       }
-      return batcher.submit({ job, review: checked.review });
+      return batcher.submit({ job, review: checked.review, text: reviewModelText(checked.review) });
     },
     {
       connection: options.connection,

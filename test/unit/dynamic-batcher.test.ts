@@ -294,6 +294,28 @@ describe('createDynamicBatcher in continuous mode (maxInFlight, the adaptive pol
     expect(later.every((s) => s.settled)).toBe(true);
   });
 
+  it('take() decides how many waiting items the next batch gets (clamped to 1 … maxSize)', async () => {
+    const batches: number[][] = [];
+    const seen: number[][] = [];
+    const run = async (items: number[]): Promise<Outcome<number>[]> => {
+      batches.push(items);
+      return items.map((n) => ({ ok: true, value: n }));
+    };
+    // Items ≥ 100 are "long": a batch stops before its second long item; 0 or too many are clamped.
+    const take = (waiting: readonly number[]): number => {
+      seen.push([...waiting]);
+      if (waiting[0] === -1) return 0;
+      const longs = waiting.map((n, i) => (n >= 100 ? i : -1)).filter((i) => i >= 0);
+      return longs.length > 1 ? longs[1]! : 99;
+    };
+    const batcher = createDynamicBatcher({ maxSize: 4, maxWaitMs: 1000, maxInFlight: 1, take, run });
+    const all = [100, 1, 200, 2, 3, 4, -1, 5].map((n) => track(batcher.submit(n)));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[100, 1], [200, 2, 3, 4], [-1], [5]]);
+    expect(seen[0]).toEqual([100, 1, 200, 2]); // take() sees at most maxSize items
+    expect(all.every((s) => s.settled)).toBe(true);
+  });
+
   it('drain() starts everything waiting at once and idle() waits for it', async () => {
     const gate = deferred();
     const batches: number[][] = [];
