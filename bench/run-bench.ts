@@ -62,11 +62,6 @@ interface ProfileSpec {
   queue: boolean;
   scaling: boolean;
   batchSizes: number[];
-  /**
-   * Worker settings of every fleet of the profile (on top of the variant's): the thread layout a
-   * deployment of such a model would use. The thread budget stays the machine's cores.
-   */
-  env?: Record<string, string>;
   /** Reviews in the warm-up round that sizes the timed rounds (small for slow models). */
   warmup: number;
   /**
@@ -76,7 +71,6 @@ interface ProfileSpec {
   timing?: { timedSeconds: number; closedSeconds: number };
 }
 
-const fleetEnv = (spec: ProfileSpec, variant: string): Record<string, string> => ({ ...VARIANTS[variant]!.env, ...spec.env });
 const timedSeconds = (spec: ProfileSpec): number => (quick ? P.timedSeconds : spec.timing?.timedSeconds ?? P.timedSeconds);
 const closedSeconds = (spec: ProfileSpec): number => (quick ? P.closedSeconds : spec.timing?.closedSeconds ?? P.closedSeconds);
 
@@ -92,7 +86,7 @@ async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<st
   try {
     for (const variant of spec.variants) {
       log(`${spec.name}: fleet ${variant} (${VARIANTS[variant]!.description})`);
-      started.push(await startFleet(redis, spec.modelDir, fleetEnv(spec, variant)));
+      started.push(await startFleet(redis, spec.modelDir, VARIANTS[variant]!.env));
     }
     if (spec.peer) {
       log(`profile ${spec.name}: peer (@huggingface/transformers text-classification)`);
@@ -137,7 +131,7 @@ async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<st
       const memory = await fleet.stop();
       const policy = fleet.ready[0]?.batchPolicy;
       const v = VARIANTS[variant]!;
-      fleets.push({ variant, description: v.description, env: fleetEnv(spec, variant), workers: 1, sets: out[i]!, memory: memory.map((m) => ({ vmHwmMb: m.vmHwmKb / 1024, vmRssMb: m.vmRssKb / 1024 })), ...(policy ? { batchPolicy: policy } : {}) });
+      fleets.push({ variant, description: v.description, env: v.env, workers: 1, sets: out[i]!, memory: memory.map((m) => ({ vmHwmMb: m.vmHwmKb / 1024, vmRssMb: m.vmRssKb / 1024 })), ...(policy ? { batchPolicy: policy } : {}) });
     }
     started.length = 0;
     const peerOut: PeerResults | undefined = peer === undefined ? undefined : !peer.ok ? peer.results : peerFailure !== undefined ? { status: 'failed', reason: peerFailure } : peerResults(peer.peer, peerRounds, PEER_ARRAY_BATCH);
@@ -149,7 +143,7 @@ async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<st
 }
 
 async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<ProfileResults> {
-  const config = loadConfig({ ...process.env, MODEL_DIR: spec.modelDir, ...spec.env });
+  const config = loadConfig({ ...process.env, MODEL_DIR: spec.modelDir });
   log(`profile ${spec.name} (${spec.modelDir}): in-process measures`);
   const inproc = await measureInProcess(spec.modelDir, config, setReviews, {
     rounds: P.rounds,
@@ -217,12 +211,8 @@ async function main(): Promise<void> {
       await cli(['quantize', '--model', fp32, '--out', int8], int8);
       const sizes = [1, 2, 4, 8, 16];
       const timing = { timedSeconds: 4, closedSeconds: 10 };
-      // A transformer's calls are long: one inference thread per core, each with one intra-op
-      // thread, was 1.13× (short) and 1.15× (long) the default layout (cores / 2 threads × 2
-      // intra-op threads) in bench:compare; a cheap model keeps a core for the main thread.
-      const env = { INFERENCE_THREADS: String(cores), INTRA_OP_THREADS: '1' };
-      profiles.push(await runProfile(redis, { ...common, name: 'transformer', title: 'transformer-sized model, fp32', modelDir: fp32, variants: ['adaptive', 'fixed', 'batch1'], latency: true, peer: true, batchSizes: sizes, warmup: 40, timing, env }));
-      profiles.push(await runProfile(redis, { ...common, name: 'transformer-int8', title: 'transformer-sized model, int8 (sentiment-fleet quantize)', modelDir: int8, variants: ['adaptive'], latency: false, peer: false, batchSizes: sizes, warmup: 80, timing, env }));
+      profiles.push(await runProfile(redis, { ...common, name: 'transformer', title: 'transformer-sized model, fp32', modelDir: fp32, variants: ['adaptive', 'fixed', 'batch1'], latency: true, peer: true, batchSizes: sizes, warmup: 40, timing }));
+      profiles.push(await runProfile(redis, { ...common, name: 'transformer-int8', title: 'transformer-sized model, int8 (sentiment-fleet quantize)', modelDir: int8, variants: ['adaptive'], latency: false, peer: false, batchSizes: sizes, warmup: 80, timing }));
     } else {
       skipped.push(quick ? 'the transformer-sized profiles (fp32 and int8): full runs only' : 'the transformer-sized profiles (--no-transformer)');
     }
