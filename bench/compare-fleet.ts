@@ -76,10 +76,13 @@ try {
     const results = await interleavedThroughput(fleets, reviews, { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup) }, undefined, peerRound);
     if (values.latency !== undefined) {
       const rate = Number(values.latency) * results[0]!.reviewsPerS.median;
-      for (const [i, v] of variants.entries()) {
+      // A different variant goes first each cycle, so that none always runs right after the closed loop.
+      for (let k = 0; k < variants.length; k++) {
+        const i = (k + c) % variants.length;
+        const v = variants[i]!;
         const res = await openLoop(fleets[i]!, reviews, rate, Number(values['open-seconds']));
         latencies[v.name]!.push(res);
-        log(`cycle ${c + 1} ${v.name} open loop at ${Math.round(rate)}/s: p50 ${res.p50Ms} p95 ${res.p95Ms} p99 ${res.p99Ms} ms, mean batch ${res.meanBatchSize.toFixed(1)}, producer lag ≤ ${res.maxEnqueueLagMs} ms`);
+        log(`cycle ${c + 1} ${v.name} open loop at ${Math.round(rate)}/s: p50/p95/p99 ${ms(res.p50Ms)}/${ms(res.p95Ms)}/${ms(res.p99Ms)} ms, mean batch ${res.meanBatchSize.toFixed(1)}, producer lag ≤ ${ms(res.maxEnqueueLagMs)} ms`);
       }
     }
     for (const [i, v] of variants.entries()) {
@@ -95,6 +98,9 @@ try {
   await peer?.close();
 }
 /** Whole numbers from 100 up, three significant digits below (a transformer's 8–10 reviews/s). */
+function ms(x: number): string {
+  return String(Math.round(x));
+}
 function fmt(x: number): string {
   return x >= 100 ? String(Math.round(x)) : x.toPrecision(3);
 }
@@ -103,8 +109,8 @@ const base = summarize(rounds[variants[0]!.name]!, 'reviews/s').median;
 for (const v of [...variants, ...(peer ? [{ name: 'peer', env: {} }] : [])]) {
   const s = summarize(rounds[v.name]!, 'reviews/s');
   const lat = latencies[v.name] ?? [];
-  const p = (k: 'p50Ms' | 'p95Ms' | 'p99Ms'): string => String(Math.round(summarize(lat.map((x) => x[k]), 'ms').median));
-  const latency = lat.length > 0 ? `  latency p50/p95/p99 ${p('p50Ms')}/${p('p95Ms')}/${p('p99Ms')} ms (median of ${lat.length}; p99s ${lat.map((x) => x.p99Ms).join(', ')})` : '';
+  const p = (k: 'p50Ms' | 'p95Ms' | 'p99Ms'): string => ms(summarize(lat.map((x) => x[k]), 'ms').median);
+  const latency = lat.length > 0 ? `  latency p50/p95/p99 ${p('p50Ms')}/${p('p95Ms')}/${p('p99Ms')} ms (median of ${lat.length}; p99s ${lat.map((x) => ms(x.p99Ms)).join(', ')})` : '';
   console.log(`${v.name.padEnd(16)} ${fmt(s.median).padStart(6)} reviews/s (${fmt(s.min)}–${fmt(s.max)}, ${s.rounds} rounds)  ×${(s.median / base).toFixed(2)}${latency}  ${JSON.stringify(v.env)}`);
 }
 process.exit(0);

@@ -21,7 +21,8 @@ export interface BatchCutOptions {
  * BATCH_MAX_SIZE reviews whatever their length: on a transformer, whose long reviews go one per
  * call, 64 long reviews kept one inference thread busy for seconds while another stood idle, and
  * each of them waited for all the others. Classes whose calls take any number of rows (a cheap
- * model's) leave the batch at BATCH_MAX_SIZE.
+ * model's) leave the batch at BATCH_MAX_SIZE. The review worker cuts batches only when it runs
+ * several inference threads: one thread has no work to share.
  */
 export function createBatchCut(options: BatchCutOptions) {
   const alpha = options.alpha ?? 0.2;

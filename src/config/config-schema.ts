@@ -41,7 +41,7 @@ export const settings = {
   EXPLAIN_TOP_K: { schema: int(1, 50).default(5), doc: 'Phrases listed each way (`toward`, `against`) in an explanation.' },
   BATCH_POLICY: {
     schema: z.enum(['adaptive', 'fixed']).default('adaptive'),
-    doc: '`adaptive`: a batch leaves as soon as an inference slot is free (no waiting at low load; under load, what queued meanwhile goes together, up to BATCH_MAX_SIZE and at most 4 model calls of its longest review, its length estimated from its characters, so that threads share a run of long reviews), and the token budget of a model call is chosen for the length of its rows from call costs measured at start-up (rows of 32, 128, 512 tokens) and on every call, per real token, padding included (never above BATCH_MAX_TOKENS). `fixed`: a batch closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS; calls use BATCH_MAX_TOKENS.',
+    doc: '`adaptive`: a batch leaves as soon as an inference slot is free (no waiting at low load; under load, what queued meanwhile goes together, up to BATCH_MAX_SIZE; with several INFERENCE_THREADS, at most 4 model calls of its longest review, its length estimated from its characters, so that the threads share a run of long reviews), and the token budget of a model call is chosen for the length of its rows from call costs measured at start-up (rows of 32, 128, 512 tokens) and on every call, per real token, padding included (never above BATCH_MAX_TOKENS). `fixed`: a batch closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS; calls use BATCH_MAX_TOKENS.',
   },
   BATCH_MAX_SIZE: { schema: int(1, 1024).default(64), doc: 'Most reviews in one batch (64: 17% more reviews/s than 32 on short reviews in bench:compare, fewer per-batch costs). `fixed`: a batch closes when it holds this many reviews...' },
   BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(5), doc: '...or when its first review has waited this long (`fixed` only).' },
@@ -55,7 +55,7 @@ export const settings = {
   },
   INFERENCE_THREADS: {
     schema: int(1, 64).optional(),
-    doc: 'worker_threads running tokenization and inference per worker process (default: cores / 2, leaving the main thread a core: right for a cheap model). For a transformer-sized model set it to the cores and INTRA_OP_THREADS=1: 1.13× (short reviews) and 1.15× (long) the default layout in bench:compare on 2 cores.',
+    doc: 'worker_threads running tokenization and inference per worker process (default: cores / 2, leaving the main thread a core: right for a cheap model). For a transformer-sized model, the cores with INTRA_OP_THREADS=1 was 1.13× (short reviews) and 1.15× (long) the default layout in bench:compare on 2 cores, at a second copy of the model in memory (see docs/operating.md).',
   },
   INTRA_OP_THREADS: { schema: int(1, 64).optional(), doc: 'onnxruntime intra-op threads per inference thread (default: cores / INFERENCE_THREADS).' },
   INTRA_OP_SPINNING: {

@@ -164,13 +164,17 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   }
 
   const adaptive = config.batching.policy === 'adaptive';
-  const cut = adaptive ? createBatchCut({ classes: model.batchPolicy.classes, maxSize: config.batching.maxSize, callsPerBatch: CALLS_PER_BATCH }) : undefined;
+  // With several inference threads a batch is cut to a few model calls, so that the threads share
+  // a run of long reviews. One thread has nothing to share, and a cheap model's batches stay large
+  // (each batch costs the main thread a result job, a stats entry and a message to the thread).
+  const cut = adaptive && config.inference.threads > 1 ? createBatchCut({ classes: model.batchPolicy.classes, maxSize: config.batching.maxSize, callsPerBatch: CALLS_PER_BATCH }) : undefined;
   const batcher = createDynamicBatcher<BatchItem, ReviewJobReturn>({
     maxSize: config.batching.maxSize,
     maxWaitMs: config.batching.maxWaitMs,
     // Adaptive: one batch per inference thread computing plus one queued, so a thread never waits
-    // for the main thread; publishing does not hold a slot. A batch is cut to a few model calls.
-    ...(cut ? { maxInFlight: config.inference.threads + 1, take: (waiting: readonly BatchItem[]) => cut.take(waiting.map((i) => i.text.length)) } : {}),
+    // for the main thread; publishing does not hold a slot.
+    ...(adaptive ? { maxInFlight: config.inference.threads + 1 } : {}),
+    ...(cut ? { take: (waiting: readonly BatchItem[]) => cut.take(waiting.map((i) => i.text.length)) } : {}),
     run: runBatch,
   });
 
