@@ -101,9 +101,10 @@ export function defineQuantizeCommand(command: Command, env: Record<string, stri
     .requiredOption('--model <dir>', 'input model directory')
     .requiredOption('--out <dir>', 'output model directory')
     .option('--per-tensor', 'one weight scale per tensor instead of per column')
-    .action(async (o: { model: string; out: string; perTensor?: boolean }) => {
+    .option('--full-range', 'weights in 8 bits (±127) instead of 7 (±63): exact on CPUs with VNNI, but x86 CPUs without it (AVX2) overflow 16-bit sums')
+    .action(async (o: { model: string; out: string; perTensor?: boolean; fullRange?: boolean }) => {
       await runCommand('quantize', env, async () => {
-        const r = await quantizeModelDir(o.model, o.out, { perColumn: !o.perTensor });
+        const r = await quantizeModelDir(o.model, o.out, { perColumn: !o.perTensor, reduceRange: !o.fullRange });
         process.stdout.write(`${r.rewrittenMatMuls} MatMuls → int8; ${(r.bytesIn / 1e6).toFixed(0)} MB → ${(r.bytesOut / 1e6).toFixed(0)} MB: ${r.modelPath}\n`);
       });
     });

@@ -10,7 +10,8 @@
  *   B_q (int8), B_zero_point ──┼────────────────┴─ MatMulInteger ─ Cast(float) ─┐
  *                              └─ A_scale ─ Mul(A_scale, B_scale) ──────────────┴─ Mul ─ Y
  *
- * with B quantized symmetrically (zero point 0, range ±127), per tensor or per output column.
+ * with B quantized symmetrically (zero point 0, range ±63 by default, ±127 without reduceRange),
+ * per tensor or per output column.
  * One DynamicQuantizeLinear serves all MatMuls that read the same A (e.g. Q, K, V). Everything
  * else stays float. onnxruntime fuses this pattern (plus a following bias Add) into
  * MatMulIntegerToFloat / DynamicQuantizeMatMul at graph optimization level 'extended' or 'all'.
@@ -32,6 +33,15 @@ export interface QuantizeDynamicOptions {
    * at the same speed; MatMulInteger and its fused forms take a per-column B zero point.
    */
   perColumn?: boolean;
+  /**
+   * Weights in 7 bits (±63) instead of 8 (±127), as onnxruntime's Python `quantize_dynamic(reduce_range=True)`.
+   * On x86 CPUs without VNNI (AVX2, AVX-512F) onnxruntime's uint8 × int8 kernels add pairs of
+   * products in 16 bits, which 8-bit weights can overflow (255 × 127 × 2 > 32,767): the logits move
+   * by more than quantization alone explains. Measured on an AVX2 host (2026-12-01, the test
+   * model of test/unit/quantize-dynamic.test.ts): largest logit error 0.157 with 8 bits, 0.078
+   * with 7. Default true: a model file may run on any host.
+   */
+  reduceRange?: boolean;
   /** Smallest B (rows × cols) worth quantizing; default 4096 (64 × 64). Smaller MatMuls stay float. */
   minWeightElements?: number;
   /** MatMuls to keep float, by node name or by the name of their B weight (like Python's nodes_to_exclude). */
@@ -78,13 +88,15 @@ function dimsOf(tensor: OnnxTypes.ITensorProto): number[] {
 
 /**
  * Symmetric int8 quantization of a row-major [rows, cols] matrix: q = round(w / scale), clamped
- * to ±127, zero point 0; one scale per column or one for the whole tensor.
+ * to ±qMax (127, or 63 for a reduced range), zero point 0; one scale per column or one for the
+ * whole tensor.
  */
 export function quantizeWeightSymmetric(
   values: Float32Array,
   rows: number,
   cols: number,
   perColumn: boolean,
+  qMax = 127,
 ): { q: Int8Array; scales: Float32Array } {
   const absMax = new Float32Array(perColumn ? cols : 1);
   for (let r = 0; r < rows; r++) {
@@ -95,13 +107,13 @@ export function quantizeWeightSymmetric(
       if (a > absMax[slot]!) absMax[slot] = a;
     }
   }
-  const scales = absMax.map((m) => (m > 0 ? m / 127 : 1));
+  const scales = absMax.map((m) => (m > 0 ? m / qMax : 1));
   const q = new Int8Array(values.length);
   for (let r = 0; r < rows; r++) {
     const offset = r * cols;
     for (let c = 0; c < cols; c++) {
       const v = Math.round(values[offset + c]! / scales[perColumn ? c : 0]!);
-      q[offset + c] = v > 127 ? 127 : v < -127 ? -127 : v;
+      q[offset + c] = v > qMax ? qMax : v < -qMax ? -qMax : v;
     }
   }
   return { q, scales };
@@ -139,6 +151,7 @@ function collectNames(graph: OnnxTypes.IGraphProto): Set<string> {
 export function quantizeDynamicWithReport(inputOnnx: Uint8Array, options: QuantizeDynamicOptions = {}): QuantizeDynamicResult {
   if (endianness() !== 'LE') throw new Error('quantizeDynamic reads and writes raw tensor data and requires a little-endian host');
   const perColumn = options.perColumn ?? true;
+  const qMax = options.reduceRange ?? true ? 63 : 127;
   const minWeightElements = options.minWeightElements ?? 4096;
   const exclude = new Set(options.exclude ?? []);
   const model = onnx.ModelProto.decode(inputOnnx);
@@ -166,7 +179,7 @@ export function quantizeDynamicWithReport(inputOnnx: Uint8Array, options: Quanti
   const quantizedWeight = (name: string, values: Float32Array, rows: number, cols: number): QuantizedWeight => {
     const cached = weights.get(name);
     if (cached) return cached;
-    const { q, scales } = quantizeWeightSymmetric(values, rows, cols, perColumn);
+    const { q, scales } = quantizeWeightSymmetric(values, rows, cols, perColumn, qMax);
     const paramDims = perColumn ? [cols] : [];
     const result = { q: unique(`${name}_quantized`), scale: unique(`${name}_scale`), zeroPoint: unique(`${name}_zero_point`) };
     newInitializers.push(
@@ -264,7 +277,8 @@ export async function quantizeModelDir(inDir: string, outDir: string, options: Q
   }
   const config = JSON.parse(await readFile(path.join(spec.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   config.sf_quantized = 'dynamic-int8';
-  config.sf_quantization = { perColumn: options.perColumn ?? true, weights: 'int8 symmetric', activations: 'uint8 dynamic', matmuls: result.rewrittenMatMuls };
+  const reduceRange = options.reduceRange ?? true;
+  config.sf_quantization = { perColumn: options.perColumn ?? true, reduceRange, weights: reduceRange ? 'int8 symmetric, 7-bit range (±63)' : 'int8 symmetric (±127)', activations: 'uint8 dynamic', matmuls: result.rewrittenMatMuls };
   if (typeof config.sf_version === 'string') config.sf_version = `${config.sf_version}-int8`;
   await writeFile(path.join(target, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const modelPath = path.join(target, 'model.onnx');

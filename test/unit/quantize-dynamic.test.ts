@@ -102,7 +102,7 @@ async function logitsOf(model: Uint8Array): Promise<number[][]> {
   }
 }
 
-/** A logit gap this small is a coin toss for int8 (about twice the largest logit error measured here). */
+/** A logit gap this small is a coin toss for int8 (about twice the largest logit error measured where this test was written; 1.3× on an AVX2 host with 7-bit weights). */
 const NEAR_TIE = 0.1;
 
 function compare(reference: number[][], quantized: number[][]) {
@@ -132,10 +132,15 @@ describe('quantizeDynamic (int8 MatMuls)', () => {
     const reference = await logitsOf(FLOAT_MODEL);
     const perColumn = compare(reference, await logitsOf(quantizeDynamic(FLOAT_MODEL)));
     const perTensor = compare(reference, await logitsOf(quantizeDynamic(FLOAT_MODEL, { perColumn: false })));
+    const fullRange = compare(reference, await logitsOf(quantizeDynamic(FLOAT_MODEL, { reduceRange: false })));
     const fmt = (r: ReturnType<typeof compare>) =>
       `mean cosine ${r.meanCosine.toFixed(5)}, argmax agreement ${(100 * r.argmaxAgreement).toFixed(1)}% ` +
       `(${(100 * r.decisiveAgreement).toFixed(1)}% on the ${(100 * r.decisiveShare).toFixed(0)}% non-near-ties), max |Δlogit| ${r.maxAbsError.toExponential(2)}`;
-    console.log(`int8 vs fp32 on ${SOURCE}, fp32 POSITIVE share ${(100 * perColumn.positiveShare).toFixed(0)}%\n  per-column (default): ${fmt(perColumn)}\n  per-tensor:           ${fmt(perTensor)}`);
+    console.log(
+      `int8 vs fp32 on ${SOURCE}, fp32 POSITIVE share ${(100 * perColumn.positiveShare).toFixed(0)}%\n` +
+        `  per-column, 7-bit weights (default): ${fmt(perColumn)}\n  per-tensor, 7-bit:                   ${fmt(perTensor)}\n` +
+        `  per-column, 8-bit (--full-range):    ${fmt(fullRange)}`,
+    );
 
     if (HAS_SHARED) {
       // Both classes occur, so agreement is not a constant-prediction artefact.
@@ -143,9 +148,15 @@ describe('quantizeDynamic (int8 MatMuls)', () => {
       expect(perColumn.positiveShare).toBeLessThan(0.9);
     }
     expect(perColumn.meanCosine).toBeGreaterThanOrEqual(0.99);
-    // With a few built-in sentences one flipped near-tie is already 4%: there, only decisive texts count.
-    expect(HAS_SHARED ? perColumn.argmaxAgreement : perColumn.decisiveAgreement).toBeGreaterThanOrEqual(0.95);
+    // No logit moves by a near-tie's width. 8-bit weights broke this on an AVX2 host without VNNI
+    // (0.157: onnxruntime's uint8 × int8 kernel saturates its 16-bit pair sums); 7-bit: 0.078.
+    expect(perColumn.maxAbsError).toBeLessThanOrEqual(NEAR_TIE);
     expect(perColumn.decisiveAgreement).toBeGreaterThanOrEqual(0.95);
+    // Near-ties (a fifth of these texts) are coin tosses whose count depends on the host's int8
+    // kernel: 93–96% overall across 7- and 8-bit variants on an AVX2 host, ≥ 95% (the bar this
+    // assertion had) on the host it was written on. Decisive texts and the largest error above are
+    // the sharp checks.
+    expect(HAS_SHARED ? perColumn.argmaxAgreement : perColumn.decisiveAgreement).toBeGreaterThanOrEqual(0.9);
   });
 
   it('rewrites every large constant-weight MatMul into DynamicQuantizeLinear + MatMulInteger and leaves no float one', () => {
