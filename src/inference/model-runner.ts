@@ -1,5 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import ort from 'onnxruntime-node';
+import { calibrateClass } from '../batching/call-calibration.ts';
 import { createCallCostModel, type CallCostSnapshot } from '../batching/call-cost-model.ts';
 import { groupByLength, type GroupLimits } from '../batching/length-groups.ts';
 import { SfError, toSfError, type SerializedSfError } from '../errors/sf-error.ts';
@@ -79,6 +80,8 @@ export interface BatchStats {
  */
 const CALIBRATION_LENGTHS = [32, 128, 512];
 const CALIBRATION_STOP_MS = 250;
+/** Passes over each class's sizes after the first (see calibrateClass): every size is timed four times. */
+const CALIBRATION_EXTRA_PASSES = 2;
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
 const OPTIONAL_INPUTS = ['token_type_ids'];
@@ -247,10 +250,7 @@ export async function createModelRunner(options: RunnerOptions) {
     }
   }
 
-  /**
-   * Seeds the cost model: for each calibration length, calls of 1, 2, 4 … rows (the best of two
-   * runs each) until a call takes CALIBRATION_STOP_MS or reaches the token budget or `maxRows`.
-   */
+  /** Seeds the cost model: each calibration length's calls of 1, 2, 4 … rows (see calibrateClass). */
   async function calibrate(ids: number[]): Promise<void> {
     const started = performance.now();
     const content = ids.slice(1, -1);
@@ -258,17 +258,13 @@ export async function createModelRunner(options: RunnerOptions) {
     for (const length of lengths) {
       costs.addClass(length);
       const row = [ids[0]!, ...Array.from({ length: length - 2 }, (_, i) => content[i % content.length]!), ids.at(-1)!];
-      for (let rows = 1; rows * length <= options.groups.maxTokens && rows <= (options.maxRows ?? Infinity); rows *= 2) {
-        const batch = Array.from({ length: rows }, () => row);
-        let best = Infinity;
-        for (let run = 0; run < 2; run++) {
-          const t = performance.now();
-          await runGroup(batch);
-          best = Math.min(best, performance.now() - t);
-        }
-        costs.observe({ rows, paddedLength: length, realTokens: rows * length, ms: best });
-        if (best >= CALIBRATION_STOP_MS) break;
-      }
+      const time = async (rows: number): Promise<number> => {
+        const t = performance.now();
+        await runGroup(Array.from({ length: rows }, () => row));
+        return performance.now() - t;
+      };
+      const sizes = await calibrateClass(time, { length, maxTokens: options.groups.maxTokens, maxRows: options.maxRows ?? Infinity, stopMs: CALIBRATION_STOP_MS, extraPasses: CALIBRATION_EXTRA_PASSES });
+      for (const { rows, ms } of sizes) costs.observe({ rows, paddedLength: length, realTokens: rows * length, ms });
     }
     info.batchPolicy = { ...info.batchPolicy, ...costs.snapshot(), calibrationMs: performance.now() - started };
   }
