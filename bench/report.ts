@@ -3,7 +3,24 @@ import { renderChart } from './report-chart.ts';
 
 export interface Measure { median: number; min: number; max: number; spreadPct: number; rounds: number; unit: string; values: number[] }
 export interface CpuShares { workers: number; redis: number; benchProcess: number }
-export interface LatencyRun { load: number; ratePerS: number; seconds: number; offered: number; completed: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; maxEnqueueLagMs: number; meanBatchSize: number }
+export interface LatencyRun {
+  load: number;
+  ratePerS: number;
+  /** The measured window (after the warm-up). */
+  seconds: number;
+  /** Seconds of load at the same rate before the measured window (absent in runs before 2026-12-01, which had none). */
+  warmupSeconds?: number;
+  offered: number;
+  completed: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** p99 of the warm-up's reviews. */
+  warmupP99Ms?: number;
+  maxEnqueueLagMs: number;
+  meanBatchSize: number;
+}
 
 export interface InProcessSet {
   label: string;
@@ -159,7 +176,7 @@ function profileSection(p: ProfileResults): string[] {
     if (!adaptive || !Object.values(adaptive.sets).some((s) => s.latency.length > 0)) break;
     row(`4. latency at ${load * 100}% load (open loop), p50 / p95 / p99 ms`, (s) => {
       const lr = adaptive.sets[s]?.latency.find((y) => y.load === load);
-      return lr ? `${n0(lr.p50Ms)} / ${n0(lr.p95Ms)} / ${n0(lr.p99Ms)} (${n0(lr.ratePerS)}/s for ${lr.seconds} s, ${n0(lr.completed)}/${n0(lr.offered)} done, mean batch ${n1(lr.meanBatchSize)})` : '—';
+      return lr ? `${n0(lr.p50Ms)} / ${n0(lr.p95Ms)} / ${n0(lr.p99Ms)} (${n0(lr.ratePerS)}/s for ${lr.seconds} s${lr.warmupSeconds ? ` after ${lr.warmupSeconds} s of warm-up, whose p99 was ${n0(lr.warmupP99Ms ?? NaN)}` : ''}, ${n0(lr.completed)}/${n0(lr.offered)} done, mean batch ${n1(lr.meanBatchSize)})` : '—';
     });
   }
   if (adaptive) row('4. CPU while the adaptive fleet runs: worker / redis-server / producer (cores)', (s) => {
@@ -233,8 +250,8 @@ export function renderReport(r: BenchResults, resultsLink: string): { markdown: 
     '- `npm run bench -- --quick` (about 3 minutes): the default model on the first 4,000 Flipkart reviews and the 1,200 Amazon dev reviews, 5 rounds of ~2 s, open-loop runs of 5 s. `npm run bench` (full, about 29 minutes): all texts, ~6 s rounds (the transformer-sized profiles: 4 s compute rounds and peer array rounds, 10 s fleet rounds; the peer’s one-by-one round scores the fleets’ reviews of that round), 15 s open-loop runs, more batch sizes, and the transformer-sized model (`sentiment-fleet bench-model`, random weights, DistilBERT-shaped, ~270 MB) in fp32 and int8 (`sentiment-fleet quantize`).',
     '- Fleet variants run side by side on the same Redis (one worker process each, on its own queue prefix, idle while another runs) and their rounds interleave: round *r* of `adaptive` (the default policy: a batch leaves when an inference slot is free; the token budget of a model call comes from call costs measured by row length), `fixed` (closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS) and `batch1` (BATCH_MAX_SIZE=1), then the peer’s round *r* (one review per call), all on the very same reviews (a round’s size comes from the median of the parties’ warm-up speeds). The machine’s speed drifts by ±15–30% over minutes here, and a transformer’s cost per token grows with length; interleaving on the same reviews spreads both over every party instead of favouring whichever ran in a fast minute or on a short stretch.',
     '- Texts are shuffled with a fixed seed (the files are ordered: by label, shorter reviews first), and every timed loop — closed-loop rounds of the fleet, compute-ceiling rounds — carries on where the previous round stopped, so a slow model sweeps through the set instead of timing its first reviews again. The transformer’s fleet/ceiling ratio is taken in real tokens/s (each review’s tokens with the model’s own tokenizer, after truncation), which does not depend on which stretch of the set a round saw.',
-    '- Closed loop: N reviews enqueued by the producer (addBulk chunks of 2,000) while the worker runs; the clock stops when N review jobs have completed (BullMQ’s completed counter), which a review job does only after its batch’s results are in the results queue (no sink runs). N is sized from a warm-up round.',
-    '- Open loop: review *i* is due at t0 + i / rate (50% and 80% of the adaptive closed-loop median); a timer enqueues what is due; latency = the result job’s timestamp − the review’s *scheduled* arrival, so a late enqueue counts against the fleet (no coordinated omission).',
+    '- Closed loop: N reviews enqueued by the producer (addBulk chunks of 2,000) while the worker runs; the clock stops when N review jobs have completed (BullMQ’s completed counter, read every 5% of the time waited, 10–100 ms, as waking up often costs this machine CPU that the fleet would lose; the clock stops at the last job’s `finishedOn`), which a review job does only after its batch’s results are in the results queue (no sink runs). N is sized from a warm-up round.',
+    '- Open loop: review *i* is due at t0 + i / rate (50% and 80% of the adaptive closed-loop median); a timer enqueues what is due; latency = the result job’s timestamp − the review’s *scheduled* arrival, so a late enqueue counts against the fleet (no coordinated omission). Each run starts with 2 s of load at the same rate (OPEN_LOOP_WARMUP_S in bench/fleet-driver.ts) that the percentiles leave out (a fleet idle until then answers its first second or two more slowly; the warm-up’s p99 is shown beside them): runs before 2026-12-01 had no warm-up.',
     '- Queue ceiling: a BullMQ Worker with a no-op processor at the fleet’s concurrency, in the bench process. *Drain*: the queue is filled first, then drained (the pure consumer ceiling). *Enqueue and drain at once*: the fleet’s closed loop with the processor replaced by a no-op — the same producer (createReviewProducer: validation, duplicate check, addBulk) in the same chunks of 2,000, the same job options, while the no-op worker drains. Per review the fleet does more Redis work than a no-op job: it also publishes its results (one result job per batch) and records a stats entry per batch.',
     '- CPU: user + system time of each process from /proc during the timed rounds, per second of wall time (2.00 = both cores).',
     '- Token counts are the model’s tokens (special tokens included, after truncation to the model’s maximum length); the issue’s averages (22 / 116) came from another tokenizer.',
