@@ -184,13 +184,15 @@ describe('quantizeDynamic (int8 MatMuls)', () => {
   it('quantizes weights symmetrically within half a step', () => {
     const values = new Float32Array([0.5, -2, 0.01, 1, -0.25, 0.003]); // [3 rows, 2 cols]
     for (const perColumn of [true, false]) {
-      const { q, scales } = quantizeWeightSymmetric(values, 3, 2, perColumn);
-      expect(scales).toHaveLength(perColumn ? 2 : 1);
-      values.forEach((v, i) => {
-        const scale = scales[perColumn ? i % 2 : 0]!;
-        expect(Math.abs(q[i]! * scale - v)).toBeLessThanOrEqual(scale / 2 + 1e-7);
-      });
-      expect(Math.max(...Array.from(q, Math.abs))).toBe(127);
+      for (const qMax of [127, 63]) {
+        const { q, scales } = quantizeWeightSymmetric(values, 3, 2, perColumn, qMax);
+        expect(scales).toHaveLength(perColumn ? 2 : 1);
+        values.forEach((v, i) => {
+          const scale = scales[perColumn ? i % 2 : 0]!;
+          expect(Math.abs(q[i]! * scale - v)).toBeLessThanOrEqual(scale / 2 + 1e-7);
+        });
+        expect(Math.max(...Array.from(q, Math.abs))).toBe(qMax);
+      }
     }
   });
 
@@ -204,7 +206,7 @@ describe('quantizeDynamic (int8 MatMuls)', () => {
     expect(result.rewrittenMatMuls).toBe(13);
     expect(fs.readdirSync(int8Dir).sort()).toEqual(['README.md', 'config.json', 'model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
     const config = JSON.parse(fs.readFileSync(path.join(int8Dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    expect(config).toMatchObject({ sf_quantized: 'dynamic-int8', model_type: 'distilbert', sf_benchmark_only: true });
+    expect(config).toMatchObject({ sf_quantized: 'dynamic-int8', model_type: 'distilbert', sf_benchmark_only: true, sf_quantization: { perColumn: true, reduceRange: true } });
     expect(String(config.sf_version)).toMatch(/-int8$/);
     // Embeddings stay float: the file shrinks by the MatMul weights only.
     const embeddings = graphOf(fs.readFileSync(result.modelPath)).initializer?.find((t) => t.name === 'distilbert.embeddings.word_embeddings.weight');
