@@ -11,6 +11,7 @@ import type { Config } from '../src/config/load-config.ts';
 import type { LocalRedis } from '../src/dev/local-redis.ts';
 import { createReviewProducer } from '../src/ingest/review-producer.ts';
 import { createLogger } from '../src/logging/logger.ts';
+import { reviewIdToJobId } from '../src/queue/job-id.ts';
 import type { BenchReview } from './bench-texts.ts';
 import { sleep, summarize } from './measure-stats.ts';
 
@@ -20,7 +21,7 @@ export async function measureQueueCeiling(redis: LocalRedis, config: Config, pay
   const drain: number[] = [];
   const enqueue: number[] = [];
   const flow: number[] = [];
-  const job = (tag: string, i: number) => ({ name: 'review', data: { ...payloads[i % payloads.length]!, id: `${tag}-${i}` }, opts: { jobId: `${tag}-${i}` } });
+  const job = (tag: string, i: number) => ({ name: 'review', data: { ...payloads[i % payloads.length]!, id: `${tag}-${i}` }, opts: { jobId: reviewIdToJobId(`${tag}-${i}`) } });
   async function fill(queue: Queue, tag: string): Promise<void> {
     for (let i = 0; i < p.jobs; i += 500) await queue.addBulk(Array.from({ length: Math.min(500, p.jobs - i) }, (_, j) => job(tag, i + j)));
   }

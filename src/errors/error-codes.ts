@@ -20,6 +20,9 @@ export const errorCodes = {
   SF_ERR_UNAUTHORIZED: { retryable: false, summary: 'HTTP 401: no API key, or an unknown one' },
   SF_ERR_FORBIDDEN: { retryable: false, summary: 'HTTP 403: the API key lacks the scope the request needs' },
   SF_ERR_RATE_LIMIT: { retryable: true, summary: 'HTTP 429: the API key (or client) is over its requests per minute' },
+  SF_ERR_NOT_FOUND: { retryable: false, summary: 'HTTP 404: no such route, job or stored result' },
+  SF_ERR_READ_ONLY: { retryable: false, summary: 'HTTP 405: bull-board is read-only (with DASHBOARD_ALLOW_RETRIES, except for retrying failed jobs)' },
+  SF_ERR_JOB_STATE: { retryable: false, summary: 'HTTP 409: the job is not failed, and only failed jobs can be retried from bull-board' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -2,9 +2,10 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyStatic from '@fastify/static';
-import type { ConnectionOptions, Queue } from 'bullmq';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { ErrorCode, type ConnectionOptions, type Queue } from 'bullmq';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../config/load-config.ts';
+import type { ErrorCode as SfErrorCode } from '../errors/error-codes.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
 import { buildDashboardAssets } from './dashboard-build.ts';
@@ -17,22 +18,51 @@ export interface DashboardOptions {
   queues: readonly Queue[];
   /**
    * false (default): bull-board is read-only. true: failed jobs may be retried from bull-board
-   * (one job, or all failed jobs of a queue); every other action (clean, remove, pause, add,
-   * obliterate…) is still refused with 405.
+   * (one job, or all failed jobs of a queue); retrying a job in any other state is refused with
+   * 409 SF_ERR_JOB_STATE, every other action (clean, remove, pause, add, obliterate…) with 405
+   * SF_ERR_READ_ONLY.
    */
   allowRetries?: boolean;
 }
 
-/** bull-board API routes that retry jobs: the only writes allowed with `allowRetries`. */
-const RETRY_ROUTES = new Set([`PUT ${BULL_BOARD_PATH}/api/queues/:queueName/:jobId/retry`, `PUT ${BULL_BOARD_PATH}/api/queues/:queueName/retry/:queueStatus`]);
+/** bull-board's routes that retry one job, and all jobs of a queue in one state. */
+const RETRY_JOB_ROUTE = `PUT ${BULL_BOARD_PATH}/api/queues/:queueName/:jobId/retry`;
+const RETRY_ALL_ROUTE = `PUT ${BULL_BOARD_PATH}/api/queues/:queueName/retry/:queueStatus`;
+
+function refuse(reply: FastifyReply, status: number, code: SfErrorCode, message: string) {
+  return reply.code(status).send({ error: { code, message } });
+}
+
+/**
+ * Retries one job if, and only if, it is failed. bull-board's own handler retries completed
+ * jobs too (its allowCompletedRetries hides the button, nothing more), so this route never
+ * reaches it: BullMQ's retry from the failed set checks and moves the job in one script, so a job
+ * that is not failed at that moment is never moved.
+ */
+async function retryFailedJob(queue: Queue | undefined, jobId: string, reply: FastifyReply) {
+  const job = queue ? await queue.getJob(jobId) : undefined;
+  if (!job) return refuse(reply, 404, 'SF_ERR_NOT_FOUND', 'no such job');
+  try {
+    await job.retry('failed');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === ErrorCode.JobNotExist) return refuse(reply, 404, 'SF_ERR_NOT_FOUND', 'no such job');
+    if (code !== ErrorCode.JobNotInState) throw err;
+    const state = await job.getState();
+    return refuse(reply, 409, 'SF_ERR_JOB_STATE', `the job is ${state}: only failed jobs can be retried`);
+  }
+  return reply.code(204).send();
+}
 
 /** bull-board at /admin/queues (encapsulated: its hooks and error handler stay inside). */
 export const bullBoardRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { queues, allowRetries = false }) => {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   const adapterOptions = allowRetries ? { readOnlyMode: false, allowRetries: true, allowCompletedRetries: false } : { readOnlyMode: true };
+  const adapters = queues.map((q) => new BullMQAdapter(q, adapterOptions));
+  const queueByName = new Map(adapters.map((adapter, i) => [adapter.getName(), queues[i]!]));
   createBullBoard({
-    queues: queues.map((q) => new BullMQAdapter(q, adapterOptions)),
+    queues: adapters,
     serverAdapter,
     options: { uiConfig: { boardTitle: 'sentiment-fleet' } },
   });
@@ -44,14 +74,16 @@ export const bullBoardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
     return { status, body: { error: { code: status === 500 ? 'SF_ERR_INTERNAL' : 'SF_ERR_HTTP', message: status === 500 ? 'internal error' : error.message } } };
   });
   if (allowRetries) {
-    // bull-board has no "retries only" mode: without readOnlyMode every action is enabled, so the
-    // writes other than retries of failed jobs are refused here.
+    // bull-board has no "retries of failed jobs only" mode: without readOnlyMode every action is
+    // enabled, so every write but these is refused here, before bull-board sees it.
     app.addHook('onRequest', async (request, reply) => {
       if (request.method === 'GET' || request.method === 'HEAD') return;
       const route = `${request.method} ${request.routeOptions.url ?? ''}`;
-      const { queueStatus } = request.params as { queueStatus?: string };
-      if (RETRY_ROUTES.has(route) && (queueStatus === undefined || queueStatus === 'failed')) return;
-      return reply.code(405).send({ error: 'Method Not Allowed', message: 'bull-board is read-only here, except for retrying failed jobs' });
+      const params = request.params as { queueName?: string; jobId?: string; queueStatus?: string };
+      // bull-board retries the failed set job by job from that set (BullMQ's retry('failed')).
+      if (route === RETRY_ALL_ROUTE && params.queueStatus === 'failed') return;
+      if (route === RETRY_JOB_ROUTE) return retryFailedJob(queueByName.get(params.queueName ?? ''), params.jobId ?? '', reply);
+      return refuse(reply, 405, 'SF_ERR_READ_ONLY', 'bull-board is read-only here, except for retrying failed jobs');
     });
   }
   await app.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });

@@ -9,6 +9,7 @@ import { SfError, isSfError } from '../../src/errors/sf-error.ts';
 import { importReviewFile, importSummaryOf, type ImportProgress } from '../../src/ingest/file-import.ts';
 import { createReviewProducer, type ReviewProducer } from '../../src/ingest/review-producer.ts';
 import type { Review } from '../../src/ingest/review-schema.ts';
+import { reviewIdToJobId } from '../../src/queue/job-id.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { PROJECT_ROOT, silentLogger } from '../helpers/fleet.ts';
 import { startTestRedis, uniqueName, type TestRedis } from '../helpers/redis.ts';
@@ -88,8 +89,8 @@ describe('importReviewFile', () => {
       const counts = await producer.queue.getJobCounts();
       expect(counts.waiting).toBe(195);
       expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(195);
-      expect((await producer.queue.getJob('r-0003'))!.data).toEqual({ id: 'r-0003', text: 'review number 3', rating: 3, locale: 'en-US' });
-      expect(await producer.queue.getJob('bad-text')).toBeUndefined();
+      expect((await producer.queue.getJob(reviewIdToJobId('r-0003')))!.data).toEqual({ id: 'r-0003', text: 'review number 3', rating: 3, locale: 'en-US' });
+      expect(await producer.queue.getJob(reviewIdToJobId('bad-text'))).toBeUndefined();
 
       const again = await importReviewFile({ file, producer, limits: config.reviews, chunkSize: 64, logger: silentLogger });
       expect(again).toMatchObject({ accepted: 0, duplicates: 197, rejected: 3 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
 import { buildIngestApp } from '../../src/ingest/http-app.ts';
 import { createReviewProducer } from '../../src/ingest/review-producer.ts';
+import { reviewIdToJobId } from '../../src/queue/job-id.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { openQueues, silentLogger } from '../helpers/fleet.ts';
 import { startTestRedis, uniqueName, type TestRedis } from '../helpers/redis.ts';
@@ -44,7 +45,7 @@ describe('POST /v1/reviews', () => {
       expect(many.json()).toEqual({ accepted: 1, ids: ['a2'], duplicates: ['a1'] });
       const q = await openQueues(config);
       expect(await q.reviews.getJobCounts('waiting')).toEqual({ waiting: 2 });
-      expect((await q.reviews.getJob('a2'))!.data).toEqual({ id: 'a2', text: 'new', title: 'Nice' });
+      expect((await q.reviews.getJob(reviewIdToJobId('a2')))!.data).toEqual({ id: 'a2', text: 'new', title: 'Nice' });
       await q.close();
     });
   });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
+import { reviewIdToJobId } from '../../src/queue/job-id.ts';
 import { resultBatchJobId } from '../../src/results/result-publisher.ts';
 import { readFailureStats } from '../../src/stats/failure-reasons.ts';
 import { PROJECT_ROOT, openQueues, reviews, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
@@ -84,7 +85,7 @@ describe('producer → batching workers → results queue', () => {
       input.splice(3, 0, { id: 'poison', text: '\u0000\u0001\u0002' }); // valid JSON, no tokens after normalization
       await q.producer.enqueueMany(input);
       await q.settled(8);
-      const poison = await q.reviews.getJob('poison');
+      const poison = await q.reviews.getJob(reviewIdToJobId('poison'));
       expect(await poison!.getState()).toBe('failed');
       expect(poison!.failedReason).toMatch(/^SF_ERR_BAD_INPUT: /);
       expect(poison!.attemptsMade).toBe(1);

@@ -5,6 +5,7 @@ import { defaultConfig } from '../../src/config/load-config.ts';
 import { buildIngestApp } from '../../src/ingest/http-app.ts';
 import { createReviewProducer } from '../../src/ingest/review-producer.ts';
 import { createLogger } from '../../src/logging/logger.ts';
+import { reviewIdToJobId } from '../../src/queue/job-id.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { openQueues, testEnv, useTempModel } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';
@@ -64,9 +65,9 @@ describe('privacy', () => {
         { id: 'pii1', title: 'Ask jane.doe@example.com', text: 'Great, call me on +44 20 7946 0958 or (555) 123-4567. Paid $1,299.99 on 2024-01-15 for 2 units.' },
         { id: 'pii2', text: 'No personal data, order #1234567890.' },
       ]);
-      const stored = await q.reviews.getJob('pii1');
+      const stored = await q.reviews.getJob(reviewIdToJobId('pii1'));
       expect(stored!.data).toEqual({ id: 'pii1', title: 'Ask [email]', text: 'Great, call me on [phone] or [phone]. Paid $1,299.99 on 2024-01-15 for 2 units.' });
-      expect((await q.reviews.getJob('pii2'))!.data.text).toBe('No personal data, order #1234567890.');
+      expect((await q.reviews.getJob(reviewIdToJobId('pii2')))!.data.text).toBe('No personal data, order #1234567890.');
       await q.settled(2);
       const raw = JSON.stringify(await q.publishedResults());
       expect(raw).not.toMatch(/jane|7946|123-4567/);

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
 import { createReviewProducer } from '../../src/ingest/review-producer.ts';
+import { reviewIdToJobId } from '../../src/queue/job-id.ts';
 import { createResultsQueue, createReviewsQueue, resultJobOptions, reviewJobOptions } from '../../src/queue/queue-setup.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { createRetentionSweeper } from '../../src/queue/retention-sweeper.ts';
@@ -38,16 +39,18 @@ async function withFinishedJobs(env: Record<string, string>, body: (ctx: { confi
     ]);
     await results.add('result', { reviewId: 'keep-ok' }, { jobId: 'keep-ok' });
     await results.add('result', { reviewId: 'keep-bad' }, { jobId: 'keep-bad' });
-    const processor = async (job: Job) => {
-      if (job.id === 'keep-bad') throw new UnrecoverableError('SF_ERR_BAD_JOB: refused by the test');
+    const processor = async (job: Job<{ id?: string; reviewId?: string }>) => {
+      if ((job.data.id ?? job.data.reviewId) === 'keep-bad') throw new UnrecoverableError('SF_ERR_BAD_JOB: refused by the test');
       return 'ok';
     };
     for (const q of [reviews, results]) workers.push(new Worker(q.name, processor, { connection: { url: config.redis.url! }, prefix: config.redis.prefix }));
     for (const q of [reviews, results]) await until(() => q.getJobCounts('completed', 'failed'), (c) => c.completed === 1 && c.failed === 1, `${q.name} finished`);
     await Promise.all(workers.map((w) => w.close()));
-    const exists = async (q: Queue, id: string) => (await connection.exists(q.toKey(id))) === 1;
+    // Review jobs have the job id of their review id; the result jobs above have the review id itself.
+    const jobIdOn = (q: Queue, id: string) => (q === reviews ? reviewIdToJobId(id) : id);
+    const exists = async (q: Queue, id: string) => (await connection.exists(q.toKey(jobIdOn(q, id)))) === 1;
     // Finished, the payloads are still there (kept for KEEP_*_S).
-    expect((await reviews.getJob('keep-ok'))?.data.text).toContain('Private review text');
+    expect((await reviews.getJob(reviewIdToJobId('keep-ok')))?.data.text).toContain('Private review text');
     for (const q of [reviews, results]) for (const id of ['keep-ok', 'keep-bad']) expect(await exists(q, id)).toBe(true);
     await body({ config, queues: [reviews, results], exists });
   } finally {
@@ -88,7 +91,7 @@ describe('retention', () => {
   it('keeps jobs within their age, and BullMQ alone leaves old ones while nothing else finishes', async () => {
     await withFinishedJobs({ KEEP_COMPLETED_S: '1', KEEP_FAILED_S: '3600', RETENTION_SWEEP_S: '0' }, async ({ config, queues, exists }) => {
       const [reviews] = queues as [Queue];
-      const finishedOn = (await reviews.getJob('keep-ok'))!.finishedOn!;
+      const finishedOn = (await reviews.getJob(reviewIdToJobId('keep-ok')))!.finishedOn!;
       // Wait out the completed jobs' age (not a race: a point in time the test computes).
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, finishedOn + 1100 - Date.now())));
       for (const q of queues) expect(await exists(q, 'keep-ok')).toBe(true); // idle queue: still there

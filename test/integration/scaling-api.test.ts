@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
+import { reviewIdToJobId } from '../../src/queue/job-id.ts';
 import type { FleetStats, ScalingStats } from '../../src/stats/fleet-stats.ts';
 import { createStatsRegistry } from '../../src/stats/prometheus.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';
@@ -57,8 +58,8 @@ describe('GET /v1/scaling', () => {
     try {
       // The backlog, no worker running: 1,000 waiting, 200 prioritized, 300 delayed.
       expect((await q.producer.enqueueMany(reviews(1000))).accepted).toHaveLength(1000);
-      await q.reviews.addBulk(reviews(200, 5000).map((r) => ({ name: 'review', data: r, opts: { jobId: r.id, priority: 1 } })));
-      await q.reviews.addBulk(reviews(300, 9000).map((r) => ({ name: 'review', data: r, opts: { jobId: r.id, delay: 3_600_000 } })));
+      await q.reviews.addBulk(reviews(200, 5000).map((r) => ({ name: 'review', data: r, opts: { jobId: reviewIdToJobId(r.id), priority: 1 } })));
+      await q.reviews.addBulk(reviews(300, 9000).map((r) => ({ name: 'review', data: r, opts: { jobId: reviewIdToJobId(r.id), delay: 3_600_000 } })));
       const backlog = 1500;
 
       // 1. Nothing measured yet: the fallback per-replica throughput (10/s), no arrivals.
