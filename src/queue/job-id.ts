@@ -4,35 +4,33 @@
  * A job's hash is the key `<prefix>:<queue>:<job id>`, next to the queue's own keys
  * (`<prefix>:<queue>:active`, `:wait`, `:meta`, `:stalled-check`…), so a job id equal to one of
  * those names would overwrite a queue key. BullMQ also refuses custom ids that are integers or
- * contain ":". The job id is therefore REVIEW_JOB_ID_PREFIX ("%r") followed by the review id with
- * "%" and ":" percent-escaped:
- * - no BullMQ key name starts with "%" (test/unit/job-id.test.ts checks every name BullMQ uses),
+ * contain ":". The job id is therefore REVIEW_JOB_ID_PREFIX ("r~") followed by the review id with
+ * "~", ":" and "%" escaped as "~7E", "~3A" and "~25":
+ * - no BullMQ key name contains "~" (test/unit/job-id.test.ts checks every name BullMQ uses),
  *   so no review id, whatever it is, gives a job key that is also a queue key;
  * - the result never contains ":" and never looks like an integer;
- * - an escaped id holds "%" only as "%25" or "%3A", so the mapping is injective and reversible.
+ * - it never contains "%" either: bull-board's job page decodes the id from its URL twice and
+ *   shows a blank page for an id with "%" in it;
+ * - an escaped id holds "~" only as "~7E", "~3A" or "~25", so the mapping is injective and reversible.
  *
- * Job ids made before the prefix (the escaped id alone, or "%i" + an integer-looking escaped id)
- * never start with "%r", so jobIdToReviewId still decodes them (docs/operating.md, upgrading).
+ * Job ids made before the prefix (the id with "%" and ":" percent-escaped, integer-looking ones
+ * after "%i") are decoded by jobIdToReviewId too, unless they start with "r~" (docs/operating.md).
  */
-export const REVIEW_JOB_ID_PREFIX = '%r';
+export const REVIEW_JOB_ID_PREFIX = 'r~';
+
+const ESCAPES: Record<string, string> = { '~': '~7E', ':': '~3A', '%': '~25' };
+const UNESCAPES: Record<string, string> = { '~7E': '~', '~3A': ':', '~25': '%' };
 
 /** The "%i" prefix of integer-looking ids before REVIEW_JOB_ID_PREFIX (decoded, never produced). */
 const LEGACY_INTEGER_PREFIX = '%i';
 
-function escapeId(id: string): string {
-  return id.replaceAll('%', '%25').replaceAll(':', '%3A');
-}
-
-function unescapeId(escaped: string): string {
-  return escaped.replace(/%3A|%25/g, (match) => (match === '%3A' ? ':' : '%'));
-}
-
 export function reviewIdToJobId(reviewId: string): string {
-  return `${REVIEW_JOB_ID_PREFIX}${escapeId(reviewId)}`;
+  return `${REVIEW_JOB_ID_PREFIX}${reviewId.replace(/[~:%]/g, (c) => ESCAPES[c]!)}`;
 }
 
 /** The review id of a job id made by reviewIdToJobId, or by the mapping before its prefix. */
 export function jobIdToReviewId(jobId: string): string {
-  if (jobId.startsWith(REVIEW_JOB_ID_PREFIX)) return unescapeId(jobId.slice(REVIEW_JOB_ID_PREFIX.length));
-  return unescapeId(jobId.startsWith(LEGACY_INTEGER_PREFIX) ? jobId.slice(LEGACY_INTEGER_PREFIX.length) : jobId);
+  if (jobId.startsWith(REVIEW_JOB_ID_PREFIX)) return jobId.slice(REVIEW_JOB_ID_PREFIX.length).replace(/~7E|~3A|~25/g, (m) => UNESCAPES[m]!);
+  const legacy = jobId.startsWith(LEGACY_INTEGER_PREFIX) ? jobId.slice(LEGACY_INTEGER_PREFIX.length) : jobId;
+  return legacy.replace(/%3A|%25/g, (m) => (m === '%3A' ? ':' : '%'));
 }

@@ -13,7 +13,7 @@ import { openQueues, silentLogger, startWorker, testEnv, useTempModel } from '..
 import { useTestRedis } from '../helpers/redis.ts';
 
 // Review ids equal to BullMQ's own key names of the queue (issue 16): before job ids had their
-// "%r" prefix, `active` turned the active list into a job hash (WRONGTYPE in the worker, /readyz
+// "r~" prefix, `active` turned the active list into a job hash (WRONGTYPE in the worker, /readyz
 // 503), `wait` and `marker` made every later POST 503, `meta`, `id`, `events`, `completed` and
 // `failed` were reported as duplicates and never scored, and `stalled-check` kept the stall
 // checker from ever running again.
