@@ -164,7 +164,7 @@ export const settings = {
   MAX_TEXT_CHARS: { schema: int(1).default(20_000), doc: 'Longest review text (and title) accepted.' },
   BACKLOG_HIGH_WATER: {
     schema: int(1).default(100_000),
-    doc: 'Waiting reviews above which ingest answers 503 with Retry-After.',
+    doc: 'Waiting reviews at or above which ingest answers 503 with Retry-After and `import` waits before its next chunk.',
   },
   RETRY_AFTER_S: { schema: int(1).default(5), doc: 'Retry-After sent with 503.' },
   ENQUEUE_CHUNK_SIZE: { schema: int(1, 10_000).default(500), doc: 'Reviews per addBulk call of the producer.' },
