@@ -1,3 +1,4 @@
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { parseApiKeys } from '../auth/api-keys.ts';
 import { redisClusterProblems } from './redis-cluster-rules.ts';
@@ -158,6 +159,14 @@ export const settings = {
   REDACT_PII: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
     doc: 'Mask e-mail addresses and phone numbers in review titles and texts before they are enqueued (HTTP, SDK, import), so neither Redis nor results hold them.',
+  },
+  PII_PHONE_REGION: {
+    schema: z
+      .string()
+      .transform((value) => value.toUpperCase())
+      .refine((value): value is CountryCode => isSupportedCountry(value), 'must be a two-letter region code such as IN, US or GB')
+      .optional(),
+    doc: "With REDACT_PII: the region whose national phone numbers (written without `+`, e.g. `98765 43210` for IN) are masked when the review's `locale` names no region. International numbers are masked either way.",
   },
   HTTP_BODY_LIMIT_BYTES: { schema: int(1024).default(16 * 1024 * 1024), doc: 'Largest request body; larger gets 413.' },
   MAX_REVIEWS_PER_REQUEST: { schema: int(1, 100_000).default(1000), doc: 'Largest array accepted by POST /v1/reviews.' },
