@@ -191,7 +191,7 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
     const maxWaitMs = limit.maxWaitMs ?? DEFAULT_BACKLOG_WAIT_MS;
     const pollMs = Math.max(1, limit.pollMs ?? DEFAULT_BACKLOG_POLL_MS);
     const waitStart = Date.now();
-    log.warn({ backlog, highWater: limit.highWater, maxWaitMs }, 'backlog over its high-water mark: waiting for the workers');
+    log.info({ backlog, highWater: limit.highWater, maxWaitMs }, 'backlog over its high-water mark: waiting for the workers');
     for (;;) {
       const waitedMs = Date.now() - waitStart;
       options.onBacklogWait?.({ backlog, highWater: limit.highWater, waitedMs, resumed: false });
@@ -267,7 +267,12 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
     summary.bytesRead = reader.bytesRead;
     await reader.close();
     const sf = toSfError(err, 'SF_ERR_IMPORT');
-    log.warn({ err: sf, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected }, 'import aborted');
+    // A refusal of the file, the backlog or an interrupt is the caller's to report (the CLI prints
+    // it): logged at info, in one line. Anything else at warn, with its error.
+    const counts = { accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected };
+    const told = isSfError(err) && (err.code === 'SF_ERR_IMPORT' || err.code === 'SF_ERR_BACKPRESSURE' || err.code === 'SF_ERR_SHUTDOWN');
+    if (told) log.info({ code: sf.code, reason: sf.message, ...counts }, 'import aborted');
+    else log.warn({ err: sf, ...counts }, 'import aborted');
     throw withSummary(sf, err, summary);
   }
   summary.durationMs = Date.now() - startedAt;
