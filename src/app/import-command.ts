@@ -3,21 +3,29 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import pretty from 'pino-pretty';
 import { loadConfig, type Config } from '../config/load-config.ts';
 import { isSfError, toSfError, type SfError } from '../errors/sf-error.ts';
-import { importReviewFile, importSummaryOf, type ImportProgress, type ImportSummary } from '../ingest/file-import.ts';
+import { importReviewFile, importSummaryOf, type BacklogWait, type ImportProgress, type ImportSummary } from '../ingest/file-import.ts';
 import { detectFormat, IMPORT_FORMATS, openReviewFile, type ImportFormat } from '../ingest/review-file-reader.ts';
 import { createReviewProducer } from '../ingest/review-producer.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
 
-/** 0: everything accepted or duplicate; 1: a record was rejected or the import failed; 2: bad usage or config. */
+/**
+ * 0: everything accepted or duplicate; 1: a record was rejected, or the import failed (file missing
+ * or not a regular file, CSV malformed from some line on, backlog over its mark too long, Redis);
+ * 2: bad usage or config.
+ */
 export const IMPORT_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 export interface ImportCommandOptions {
   format?: ImportFormat;
   json?: boolean;
   chunkSize?: number;
+  /** Longest wait, in seconds, for the backlog to fall below BACKLOG_HIGH_WATER. Default 600. */
+  backlogWait?: number;
 }
+
+const DEFAULT_BACKLOG_WAIT_S = 600;
 
 export interface ImportCommandIo {
   env: Record<string, string | undefined>;
@@ -64,21 +72,28 @@ function progressReporter(stderr: ImportCommandIo['stderr'], logger: Logger) {
         logger.info({ ...p, percent }, 'import progress');
       },
       stop() {},
+      wait() {}, // the import logs the wait itself
       bar: false,
     };
   }
   const bar = new cliProgress.SingleBar(
     {
       stream: stderr,
-      format: ' {bar} {percentage}% | {read} / {size} | accepted {accepted} | rejected {rejected} | duplicates {duplicates} | ETA {eta_formatted}',
+      format: ' {bar} {percentage}% | {read} / {size} | accepted {accepted} | rejected {rejected} | duplicates {duplicates} | ETA {eta_formatted}{note}',
       hideCursor: true,
       etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
   );
-  const payload = (p: ImportProgress) => ({ read: formatBytes(p.bytesRead), size: formatBytes(p.totalBytes), accepted: p.accepted, rejected: p.rejected, duplicates: p.duplicates });
+  let note = '';
+  const payload = (p: ImportProgress) => ({ read: formatBytes(p.bytesRead), size: formatBytes(p.totalBytes), accepted: p.accepted, rejected: p.rejected, duplicates: p.duplicates, note });
   let started = false;
   return {
+    /** While the import waits for the backlog, the bar says so. */
+    wait(w: BacklogWait) {
+      note = w.resumed ? '' : ` | waiting: backlog ${w.backlog} >= ${w.highWater} (${Math.round(w.waitedMs / 1000)} s)`;
+      if (started) bar.update({ note });
+    },
     update(p: ImportProgress) {
       if (!started) {
         started = true;
@@ -103,6 +118,7 @@ export function formatImportSummary(summary: ImportSummary, aborted = false): st
     `  duplicates  ${summary.duplicates}${summary.duplicateIds.length > 0 ? `  (ids: ${summary.duplicateIds.slice(0, 10).join(', ')}${summary.duplicates > 10 ? ', ...' : ''})` : ''}`,
     `  rejected    ${summary.rejected}`,
   ];
+  if (summary.backlogWaitMs > 0) lines.push(`  waited      ${(summary.backlogWaitMs / 1000).toFixed(1)} s for the backlog to fall below BACKLOG_HIGH_WATER`);
   if (summary.rejections.length > 0) {
     lines.push('rejected records:');
     for (const r of summary.rejections) lines.push(`  line ${r.line}${r.id === undefined ? '' : ` (id ${r.id})`}: ${r.reasons.join('; ')}`);
@@ -153,6 +169,9 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
       producer,
       limits: config.reviews,
       chunkSize: options.chunkSize ?? config.producer.chunkSize,
+      // As HTTP answers 503 over the mark, import waits (bounded) instead of flooding Redis.
+      backlog: { highWater: config.http.backlogHighWater, maxWaitMs: (options.backlogWait ?? DEFAULT_BACKLOG_WAIT_S) * 1000 },
+      onBacklogWait: (w) => progress.wait(w),
       onProgress: (p) => progress.update(p),
       // Under the progress bar, info lines would tear it: the bar and the summary say the same.
       logger: progress.bar && logger.isLevelEnabled('info') ? logger.child({}, { level: 'warn' }) : logger,
@@ -166,17 +185,26 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
     await stack.close();
   }
 
+  // A malformed CSV names the line where it stops being readable.
+  const failedLine = typeof failure?.details?.line === 'number' ? failure.details.line : undefined;
   if (options.json) {
-    const error = failure ? { code: failure.code, message: failure.message } : undefined;
+    const error = failure ? { code: failure.code, message: failure.message, ...(failedLine === undefined ? {} : { line: failedLine }) } : undefined;
     await write(io.stdout, `${JSON.stringify({ ...summary, ...(error ? { error } : {}) }, null, 2)}\n`);
   } else if (summary) {
     await write(io.stdout, formatImportSummary(summary, failure !== undefined));
   }
   if (failure) {
-    await write(io.stderr, `import failed: ${failure.code}: ${failure.message}\n`);
+    const scope = failedLine === undefined ? '' : ` (nothing from line ${failedLine} on was imported)`;
+    await write(io.stderr, `import failed: ${failure.code}: ${failure.message}${scope}\n`);
     return IMPORT_EXIT.failed;
   }
   return summary && summary.rejected > 0 ? IMPORT_EXIT.failed : IMPORT_EXIT.ok;
+}
+
+function waitSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 86_400) throw new InvalidArgumentError('must be a whole number of seconds from 0 to 86400');
+  return n;
 }
 
 function positiveInt(value: string): number {
@@ -195,6 +223,7 @@ export function defineImportCommand(command: Command, env: Record<string, string
     .argument('<file>', 'the file to import (JSONL: one review object per line; CSV: a header row naming review fields)')
     .addOption(new Option('--format <format>', 'file format (default: by extension)').choices(IMPORT_FORMATS))
     .option('--chunk-size <n>', 'valid reviews per enqueue call (default: ENQUEUE_CHUNK_SIZE)', positiveInt)
+    .option('--backlog-wait <seconds>', `longest wait for the queue's backlog to fall below BACKLOG_HIGH_WATER, then fail (0: fail at once; default ${DEFAULT_BACKLOG_WAIT_S})`, waitSeconds)
     .option('--json', 'print the summary as JSON on stdout')
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : IMPORT_EXIT.usage))
     .action(async (file: string, opts: ImportCommandOptions) => {

@@ -1,3 +1,4 @@
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { parseApiKeys } from '../auth/api-keys.ts';
 import { redisClusterProblems } from './redis-cluster-rules.ts';
@@ -159,12 +160,20 @@ export const settings = {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
     doc: 'Mask e-mail addresses and phone numbers in review titles and texts before they are enqueued (HTTP, SDK, import), so neither Redis nor results hold them.',
   },
+  PII_PHONE_REGION: {
+    schema: z
+      .string()
+      .transform((value) => value.toUpperCase())
+      .refine((value): value is CountryCode => isSupportedCountry(value), 'must be a two-letter region code such as IN, US or GB')
+      .optional(),
+    doc: "With REDACT_PII: the region whose national phone numbers (written without `+`, e.g. `98765 43210` for IN) are masked when the review's `locale` names no region. International numbers are masked either way.",
+  },
   HTTP_BODY_LIMIT_BYTES: { schema: int(1024).default(16 * 1024 * 1024), doc: 'Largest request body; larger gets 413.' },
   MAX_REVIEWS_PER_REQUEST: { schema: int(1, 100_000).default(1000), doc: 'Largest array accepted by POST /v1/reviews.' },
   MAX_TEXT_CHARS: { schema: int(1).default(20_000), doc: 'Longest review text (and title) accepted.' },
   BACKLOG_HIGH_WATER: {
     schema: int(1).default(100_000),
-    doc: 'Waiting reviews above which ingest answers 503 with Retry-After.',
+    doc: 'Waiting reviews at or above which ingest answers 503 with Retry-After and `import` waits before its next chunk.',
   },
   RETRY_AFTER_S: { schema: int(1).default(5), doc: 'Retry-After sent with 503.' },
   ENQUEUE_CHUNK_SIZE: { schema: int(1, 10_000).default(500), doc: 'Reviews per addBulk call of the producer.' },

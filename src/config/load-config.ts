@@ -18,8 +18,11 @@ export interface Config {
   jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };
   /** HTTP authentication and rate limits (src/auth). No keys: authentication is off. */
   auth: { apiKeys: readonly ApiKey[]; ratePerMin: number };
-  /** REDACT_PII: mask e-mail addresses and phone numbers before enqueueing (src/ingest/pii-redaction.ts). */
-  privacy: { redactPii: boolean };
+  /**
+   * REDACT_PII: mask e-mail addresses and phone numbers before enqueueing (src/ingest/pii-redaction.ts);
+   * PII_PHONE_REGION: whose national numbers count as phones when a review's locale names no region.
+   */
+  privacy: { redactPii: boolean; phoneRegion: EnvSettings['PII_PHONE_REGION'] };
   http: { host: string; port: number; bodyLimitBytes: number; maxReviewsPerRequest: number; backlogHighWater: number; retryAfterS: number };
   reviews: { maxTextChars: number };
   /** The stats service and the per-batch stats stream (src/stats). */
@@ -67,7 +70,7 @@ function group(e: EnvSettings): Config {
       retentionSweepS: e.RETENTION_SWEEP_S,
     },
     auth: { apiKeys: e.API_KEYS ?? [], ratePerMin: e.RATE_LIMIT_PER_MIN ?? (e.API_KEYS ? 1200 : 0) },
-    privacy: { redactPii: e.REDACT_PII },
+    privacy: { redactPii: e.REDACT_PII, phoneRegion: e.PII_PHONE_REGION },
     http: {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SfError, isSfError, toSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
+import { displayText, DISPLAY_REASON_CHARS } from './display-text.ts';
 import { openReviewFile, recordId, type ImportFormat } from './review-file-reader.ts';
 import type { ReviewProducer } from './review-producer.ts';
 import { createReviewValidator, type Review, type ReviewLimits, type ReviewValidator } from './review-schema.ts';
@@ -12,11 +14,34 @@ export interface ImportProgress {
   duplicates: number;
 }
 
-/** A record of the file that was not imported, and why (field paths and messages, never text). */
+/**
+ * A record of the file that was not imported, and why: the line, the field and the rule, never
+ * the text. `id` and field names are shown escaped and cut when not short printable text
+ * (displayText), so a report never echoes binary input to a terminal.
+ */
 export interface ImportRejection {
   line: number;
   id?: string;
   reasons: string[];
+}
+
+/** Import pauses while the reviews backlog is at or above the high-water mark, as HTTP answers 503. */
+export interface BacklogOptions {
+  /** Waiting reviews at or above which the next chunk waits (BACKLOG_HIGH_WATER). */
+  highWater: number;
+  /** Longest wait for the backlog to fall below the mark, then SF_ERR_BACKPRESSURE; 0: fail at once. Default 10 min. */
+  maxWaitMs?: number;
+  /** How often the backlog is read while waiting. Default 1 s. */
+  pollMs?: number;
+}
+
+/** Reported when a wait starts, after each reading while it lasts, and when it ends. */
+export interface BacklogWait {
+  backlog: number;
+  highWater: number;
+  waitedMs: number;
+  /** The backlog fell below the mark: the import goes on. */
+  resumed: boolean;
 }
 
 export interface ImportSummary {
@@ -32,8 +57,10 @@ export interface ImportSummary {
   rejected: number;
   /** The first `maxListed` rejections, in file order; `rejected` counts them all. */
   rejections: ImportRejection[];
-  /** The first `maxListed` duplicate ids: in-file repeats as read, ids already queued as each chunk is enqueued. */
+  /** The first `maxListed` duplicate ids (as displayText shows them): in-file repeats as read, ids already queued as each chunk is enqueued. */
   duplicateIds: string[];
+  /** Time spent waiting for the backlog to fall below the high-water mark. */
+  backlogWaitMs: number;
   bytesRead: number;
   totalBytes: number;
   durationMs: number;
@@ -43,7 +70,8 @@ export interface ImportOptions {
   file: string;
   /** Overrides detection by extension. */
   format?: ImportFormat | undefined;
-  producer: Pick<ReviewProducer, 'enqueueMany'>;
+  /** `backlog` is needed with the `backlog` option. */
+  producer: Pick<ReviewProducer, 'enqueueMany'> & Partial<Pick<ReviewProducer, 'backlog'>>;
   /** The review validator; built from `limits` when not given. One of the two is required. */
   validator?: ReviewValidator;
   limits?: ReviewLimits;
@@ -57,6 +85,20 @@ export interface ImportOptions {
   signal?: AbortSignal;
   /** How many rejections and duplicate ids the summary lists. Default 100. */
   maxListed?: number;
+  /** Wait before each chunk while the backlog is over its high-water mark. None: never wait. */
+  backlog?: BacklogOptions;
+  onBacklogWait?: (wait: BacklogWait) => void;
+}
+
+const DEFAULT_BACKLOG_WAIT_MS = 10 * 60_000;
+const DEFAULT_BACKLOG_POLL_MS = 1000;
+
+/** A reason as a report may show it: printable, at most DISPLAY_REASON_CHARS. */
+const shownReason = (reason: string) => displayText(reason, DISPLAY_REASON_CHARS);
+
+/** The file is malformed from some line on (CSV): every record before that line is imported. */
+function isMalformedFile(err: unknown): boolean {
+  return isSfError(err, 'SF_ERR_IMPORT') && typeof err.details?.line === 'number';
 }
 
 /** The summary an aborted import carried in its error, if any. */
@@ -73,17 +115,23 @@ function withSummary(sf: SfError, err: unknown, summary: ImportSummary): SfError
  * rejected with its reasons and the rest are imported (unlike the HTTP API, which is
  * all-or-nothing per request). An id seen earlier in the file is a duplicate; valid reviews are
  * enqueued `chunkSize` at a time, and the producer reports ids already queued as duplicates.
+ * With `backlog`, each chunk first waits while the queue's backlog is at or above the high-water
+ * mark (at most `maxWaitMs`, then SF_ERR_BACKPRESSURE).
  *
- * A missing or unreadable file throws SF_ERR_IMPORT before anything is enqueued. A failure later
- * (Redis: SF_ERR_REDIS; the file: SF_ERR_IMPORT; abort: SF_ERR_SHUTDOWN) throws an SfError whose
- * `details.summary` is the summary so far (see importSummaryOf). Reviews of the chunk in flight
- * may or may not be queued then; importing again is safe, they are reported as duplicates.
+ * A missing, unreadable or non-regular file throws SF_ERR_IMPORT before anything is enqueued. A
+ * CSV file malformed from some line on (a quote error: see csv-records.ts) throws SF_ERR_IMPORT
+ * with `details.line` after every valid record before that line is enqueued, and nothing from it
+ * on. Any failure (Redis: SF_ERR_REDIS; the file: SF_ERR_IMPORT; the backlog: SF_ERR_BACKPRESSURE;
+ * abort: SF_ERR_SHUTDOWN) throws an SfError whose `details.summary` is the summary so far (see
+ * importSummaryOf). Reviews of the chunk in flight may or may not be queued then; importing again
+ * is safe, they are reported as duplicates.
  */
 export async function importReviewFile(options: ImportOptions): Promise<ImportSummary> {
   const { producer, logger, signal } = options;
   if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError('chunkSize must be a whole number >= 1');
   const validator = options.validator ?? (options.limits ? createReviewValidator(options.limits) : undefined);
   if (!validator) throw new TypeError('importReviewFile needs a validator or limits');
+  if (options.backlog && !producer.backlog) throw new TypeError('the backlog option needs a producer with backlog()');
   const maxListed = options.maxListed ?? 100;
   const progressIntervalMs = options.progressIntervalMs ?? 100;
   const startedAt = Date.now();
@@ -98,6 +146,7 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
     rejected: 0,
     rejections: [],
     duplicateIds: [],
+    backlogWaitMs: 0,
     bytesRead: 0,
     totalBytes: reader.totalBytes,
     durationMs: 0,
@@ -117,18 +166,65 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
   };
   const reject = (rejection: ImportRejection) => {
     summary.rejected += 1;
-    if (summary.rejections.length < maxListed) summary.rejections.push(rejection);
-    log.debug({ line: rejection.line, id: rejection.id, reasons: rejection.reasons }, 'record rejected');
+    const shown = { ...rejection, reasons: rejection.reasons.map(shownReason) };
+    if (summary.rejections.length < maxListed) summary.rejections.push(shown);
+    log.debug({ line: shown.line, id: shown.id, reasons: shown.reasons }, 'record rejected');
   };
   const duplicate = (id: string) => {
     summary.duplicates += 1;
-    if (summary.duplicateIds.length < maxListed) summary.duplicateIds.push(id);
+    if (summary.duplicateIds.length < maxListed) summary.duplicateIds.push(displayText(id));
+  };
+
+  const backlogOf = async (maxAgeMs?: number): Promise<number> => {
+    try {
+      return await producer.backlog!(maxAgeMs);
+    } catch (err) {
+      throw toSfError(err, 'SF_ERR_REDIS', `cannot read the queue's backlog: ${(err as Error).message}`);
+    }
+  };
+  /** Resolves once the backlog is below the high-water mark; SF_ERR_BACKPRESSURE after maxWaitMs. */
+  const waitForRoom = async () => {
+    const limit = options.backlog;
+    if (!limit) return;
+    let backlog = await backlogOf(0); // fresh: one read per chunk, so a chunk never lands on a stale count
+    if (backlog < limit.highWater) return;
+    const maxWaitMs = limit.maxWaitMs ?? DEFAULT_BACKLOG_WAIT_MS;
+    const pollMs = Math.max(1, limit.pollMs ?? DEFAULT_BACKLOG_POLL_MS);
+    const waitStart = Date.now();
+    log.info({ backlog, highWater: limit.highWater, maxWaitMs }, 'backlog over its high-water mark: waiting for the workers');
+    for (;;) {
+      const waitedMs = Date.now() - waitStart;
+      options.onBacklogWait?.({ backlog, highWater: limit.highWater, waitedMs, resumed: false });
+      if (waitedMs >= maxWaitMs) {
+        summary.backlogWaitMs += waitedMs;
+        throw new SfError(
+          'SF_ERR_BACKPRESSURE',
+          `the backlog (${backlog} waiting reviews) stayed at or above its high-water mark (${limit.highWater}) for ${Math.round(waitedMs / 1000)} s: are workers running?`,
+          { details: { backlog, highWater: limit.highWater, waitedMs } },
+        );
+      }
+      try {
+        await sleep(Math.min(pollMs, maxWaitMs - waitedMs), undefined, signal ? { signal } : {});
+      } catch (err) {
+        summary.backlogWaitMs += Date.now() - waitStart;
+        throw new SfError('SF_ERR_SHUTDOWN', 'import interrupted', { cause: signal?.reason ?? err });
+      }
+      backlog = await backlogOf(0);
+      if (backlog < limit.highWater) {
+        const waited = Date.now() - waitStart;
+        summary.backlogWaitMs += waited;
+        options.onBacklogWait?.({ backlog, highWater: limit.highWater, waitedMs: waited, resumed: true });
+        log.info({ backlog, highWater: limit.highWater, waitedMs: waited }, 'backlog below its high-water mark: import goes on');
+        return;
+      }
+    }
   };
 
   const seen = new Set<string>();
   let chunk: Review[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
+    await waitForRoom();
     const reviews = chunk;
     chunk = [];
     const outcome = await producer.enqueueMany(reviews);
@@ -139,25 +235,31 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
   };
 
   try {
-    for await (const record of reader) {
-      if (signal?.aborted) throw new SfError('SF_ERR_SHUTDOWN', 'import interrupted', { cause: signal.reason });
-      summary.records += 1;
-      if ('error' in record) {
-        reject({ line: record.line, ...(record.id === undefined ? {} : { id: record.id }), reasons: [record.error] });
-      } else {
-        const checked = validator.check(record.value);
-        if (!checked.ok) {
-          const id = recordId(record.value);
-          reject({ line: record.line, ...(id === undefined ? {} : { id }), reasons: checked.problems.map((p) => `${p.path}: ${p.message}`) });
-        } else if (seen.has(checked.review.id)) {
-          duplicate(checked.review.id);
+    try {
+      for await (const record of reader) {
+        if (signal?.aborted) throw new SfError('SF_ERR_SHUTDOWN', 'import interrupted', { cause: signal.reason });
+        summary.records += 1;
+        if ('error' in record) {
+          reject({ line: record.line, ...(record.id === undefined ? {} : { id: record.id }), reasons: [record.error] });
         } else {
-          seen.add(checked.review.id);
-          chunk.push(checked.review);
-          if (chunk.length >= options.chunkSize) await flush();
+          const checked = validator.check(record.value);
+          if (!checked.ok) {
+            const id = recordId(record.value);
+            reject({ line: record.line, ...(id === undefined ? {} : { id }), reasons: checked.problems.map((p) => `${p.path}: ${p.message}`) });
+          } else if (seen.has(checked.review.id)) {
+            duplicate(checked.review.id);
+          } else {
+            seen.add(checked.review.id);
+            chunk.push(checked.review);
+            if (chunk.length >= options.chunkSize) await flush();
+          }
         }
+        report(false);
       }
-      report(false);
+    } catch (err) {
+      // Malformed from a line on: the records before it are sound, and are imported.
+      if (isMalformedFile(err)) await flush();
+      throw err;
     }
     await flush();
   } catch (err) {
@@ -165,13 +267,18 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
     summary.bytesRead = reader.bytesRead;
     await reader.close();
     const sf = toSfError(err, 'SF_ERR_IMPORT');
-    log.warn({ err: sf, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected }, 'import aborted');
+    // A refusal of the file, the backlog or an interrupt is the caller's to report (the CLI prints
+    // it): logged at info, in one line. Anything else at warn, with its error.
+    const counts = { accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected };
+    const told = isSfError(err) && (err.code === 'SF_ERR_IMPORT' || err.code === 'SF_ERR_BACKPRESSURE' || err.code === 'SF_ERR_SHUTDOWN');
+    if (told) log.info({ code: sf.code, reason: sf.message, ...counts }, 'import aborted');
+    else log.warn({ err: sf, ...counts }, 'import aborted');
     throw withSummary(sf, err, summary);
   }
   summary.durationMs = Date.now() - startedAt;
   report(true);
   log.info(
-    { records: summary.records, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected, durationMs: summary.durationMs },
+    { records: summary.records, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected, backlogWaitMs: summary.backlogWaitMs, durationMs: summary.durationMs },
     'import finished',
   );
   return summary;

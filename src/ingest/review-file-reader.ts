@@ -1,7 +1,10 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { constants, type ReadStream, type Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseCsv, type CsvError } from 'csv-parse';
 import { SfError } from '../errors/sf-error.ts';
+import { csvRecords } from './csv-records.ts';
+import { displayText } from './display-text.ts';
 
 export const IMPORT_FORMATS = ['jsonl', 'csv'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
@@ -23,7 +26,10 @@ export interface ReviewFileReader extends AsyncIterable<FileRecord> {
 export interface ReadOptions {
   /** Overrides detection by extension. */
   format?: ImportFormat | undefined;
-  /** A JSONL line longer than this is rejected (and skipped) instead of buffered. Default 4 MiB. */
+  /**
+   * A JSONL line longer than this is rejected (and skipped) instead of buffered; a CSV record
+   * longer than this stops the read (it is most likely a quote never closed). Default 4 MiB.
+   */
   maxLineBytes?: number;
 }
 
@@ -55,28 +61,73 @@ function importError(file: string, err: unknown, what: string): SfError {
   return new SfError('SF_ERR_IMPORT', `${what} ${file}: ${reason}`, { cause: err, details: { file, errno: code } });
 }
 
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function notRegularFile(file: string, stats: Stats): SfError {
+  const kind = fileKind(stats);
+  const message = kind === 'not a regular file' ? `import file ${file} is not a regular file` : `import file ${file} is ${kind}, not a regular file`;
+  return new SfError('SF_ERR_IMPORT', message, { details: { file, kind } });
+}
+
+// O_NONBLOCK: should the path become a FIFO between stat and open, open returns at once instead of
+// waiting for a writer (for a regular file it changes nothing). O_NOCTTY: a terminal never becomes
+// the controlling one. Both are 0 where the platform has no such flag.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
 /**
- * Opens an import file and returns its records as an async iterable. Missing, unreadable or
- * non-regular files fail here with SF_ERR_IMPORT; a read error later is thrown by the iteration
- * (also SF_ERR_IMPORT). A record that cannot be parsed is yielded as `{ line, error }`.
+ * Opens `file` only if it is a regular file (symlinks followed): stat before open, so that a FIFO,
+ * device or directory is refused without being opened (opening a FIFO blocks until a writer comes),
+ * and fstat after open, so that a path swapped in between is refused too.
  */
-export async function openReviewFile(file: string, options: ReadOptions = {}): Promise<ReviewFileReader> {
-  const format = detectFormat(file, options.format);
-  let handle: FileHandle;
+async function openRegularFile(file: string): Promise<{ handle: FileHandle; size: number }> {
+  let before: Stats;
   try {
-    handle = await open(file, 'r');
+    before = await stat(file);
   } catch (err) {
     throw importError(file, err, 'cannot open import file');
   }
-  let totalBytes: number;
+  if (!before.isFile()) throw notRegularFile(file, before);
+  let handle: FileHandle;
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new SfError('SF_ERR_IMPORT', `import file ${file} is not a regular file`, { details: { file } });
-    totalBytes = stat.size;
+    handle = await open(file, OPEN_FLAGS);
+  } catch (err) {
+    throw importError(file, err, 'cannot open import file');
+  }
+  try {
+    const after = await handle.stat();
+    if (!after.isFile()) throw notRegularFile(file, after);
+    return { handle, size: after.size };
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err instanceof SfError ? err : importError(file, err, 'cannot read import file');
   }
+}
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** The UTF-8 byte order mark's length at the start of the file: 3 or 0. */
+async function bomLength(handle: FileHandle): Promise<number> {
+  const head = Buffer.alloc(UTF8_BOM.length);
+  const { bytesRead } = await handle.read(head, 0, head.length, 0);
+  return bytesRead === head.length && head.equals(UTF8_BOM) ? head.length : 0;
+}
+
+/**
+ * Opens an import file and returns its records as an async iterable. Missing, unreadable or
+ * non-regular files fail here with SF_ERR_IMPORT; a read error later is thrown by the iteration
+ * (also SF_ERR_IMPORT), and so is a CSV file that is malformed from some line on (see
+ * malformedCsv). A record that cannot be parsed is yielded as `{ line, error }`.
+ */
+export async function openReviewFile(file: string, options: ReadOptions = {}): Promise<ReviewFileReader> {
+  const format = detectFormat(file, options.format);
+  const { handle, size: totalBytes } = await openRegularFile(file);
 
   const progress = { bytes: 0 };
   let started = false;
@@ -86,16 +137,21 @@ export async function openReviewFile(file: string, options: ReadOptions = {}): P
   async function* records(): AsyncGenerator<FileRecord> {
     if (started) throw new Error('an import file can be iterated only once');
     started = true;
-    const stream = handle.createReadStream({ autoClose: true });
+    let stream: ReadStream | undefined;
     try {
-      const source = format === 'jsonl' ? jsonlRecords(stream, progress, maxLineBytes) : csvRecords(stream, progress);
+      // csv-parse would switch to (lossy) UTF-8 decoding on seeing a BOM: skip it here; JSONL strips it per line.
+      const skip = format === 'csv' ? await bomLength(handle) : 0;
+      progress.bytes = skip;
+      stream = handle.createReadStream({ autoClose: true, start: skip });
+      const source = format === 'jsonl' ? jsonlRecords(stream, progress, maxLineBytes) : csvRecords(stream, progress, { file, offset: skip, maxRecordBytes: maxLineBytes, jsonReason });
       for await (const record of source) yield record;
       progress.bytes = Math.max(progress.bytes, totalBytes);
     } catch (err) {
       throw err instanceof SfError ? err : importError(file, err, 'cannot read import file');
     } finally {
       closed = true;
-      stream.destroy();
+      if (stream) stream.destroy();
+      else await handle.close().catch(() => undefined);
     }
   }
 
@@ -115,16 +171,35 @@ export async function openReviewFile(file: string, options: ReadOptions = {}): P
   };
 }
 
-/** JSON.parse messages can quote the input (`"secret text" is not valid JSON`): keep only the reason. */
+// V8's JSON.parse messages, as rules that never quote the input.
+const JSON_RULES: [RegExp, string][] = [
+  [/Unexpected end of JSON input/, 'unexpected end of input'],
+  [/Unterminated string/, 'unterminated string'],
+  [/Bad control character/, 'control character in a string'],
+  [/Bad (escaped character|Unicode escape)/, 'bad escape in a string'],
+  [/non-whitespace character after JSON/, 'more after the JSON value'],
+  [/Expected ':'/, "expected ':' after a property name"],
+  [/Expected ',' or '}'/, "expected ',' or '}'"],
+  [/Expected ',' or ']'/, "expected ',' or ']'"],
+  [/property name/, 'expected a double-quoted property name'],
+  [/No number after minus sign|Unterminated fractional number|Exponent part is missing/, 'malformed number'],
+];
+
+/**
+ * Why JSON.parse refused a line, as a rule and a position only: its messages quote the input
+ * (`Unexpected token 'S', "SECRETREVI"... is not valid JSON`), which must never reach a report.
+ */
 function jsonReason(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return `invalid JSON: ${message.replace(/,\s*".*" is not valid JSON$/s, '')}`;
+  const message = err instanceof Error ? err.message : '';
+  const rule = JSON_RULES.find(([re]) => re.test(message))?.[1] ?? 'unexpected character';
+  const position = /at position (\d+)/.exec(message)?.[1];
+  return `invalid JSON: ${rule}${position === undefined ? '' : ` at character ${Number(position) + 1}`}`;
 }
 
-/** The review id of a parsed record, if it has a string one (for rejection reports). */
+/** The review id of a parsed record, if it has a string one, as it may be shown (see displayText). */
 export function recordId(value: unknown): string | undefined {
   const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
-  return typeof id === 'string' ? id.slice(0, 128) : undefined;
+  return typeof id === 'string' ? displayText(id) : undefined;
 }
 
 /** Splits a byte stream on "\n" (CRLF tolerated), counting lines and consumed bytes exactly. */
@@ -140,6 +215,11 @@ async function* jsonlRecords(stream: AsyncIterable<Buffer>, progress: { bytes: n
     if (oversized) {
       oversized = false;
       yield { line, error: `line longer than ${maxLineBytes} bytes` };
+      return;
+    }
+    // Decoding would turn invalid bytes into U+FFFD, even in an id: refused, as HTTP refuses them.
+    if (!isUtf8(bytes)) {
+      yield { line, error: 'invalid UTF-8' };
       return;
     }
     let text = bytes.toString('utf8');
@@ -176,81 +256,4 @@ async function* jsonlRecords(stream: AsyncIterable<Buffer>, progress: { bytes: n
     }
   }
   if (pendingBytes > 0 || oversized) yield* emit(Buffer.concat(pending), pendingBytes);
-}
-
-/** A CSV cell as a review field: `rating` as a number when numeric, `explain` as a boolean when true/false, `metadata` as JSON. */
-function convertRow(row: Record<string, string>): { value: Record<string, unknown> } | { error: string } {
-  const out: Record<string, unknown> = {};
-  for (const [column, cell] of Object.entries(row)) {
-    if (cell === '' || cell === undefined) continue;
-    if (column === 'rating' && cell.trim() !== '' && Number.isFinite(Number(cell))) out[column] = Number(cell);
-    else if (column === 'explain' && /^(true|false)$/i.test(cell.trim())) out[column] = cell.trim().toLowerCase() === 'true';
-    else if (column === 'metadata') {
-      try {
-        out[column] = JSON.parse(cell) as unknown;
-      } catch (err) {
-        return { error: `metadata: ${jsonReason(err)}` };
-      }
-    } else out[column] = cell;
-  }
-  return { value: out };
-}
-
-/** Line breaks inside a raw record, not counting the delimiters around it. */
-function innerNewlines(raw: string | undefined): number {
-  if (!raw) return 0;
-  let count = 0;
-  const inner = raw.replace(/^[\r\n]+|[\r\n]+$/g, '');
-  for (let i = inner.indexOf('\n'); i !== -1; i = inner.indexOf('\n', i + 1)) count += 1;
-  return count;
-}
-
-/**
- * CSV with a header row. A record's line is the line it starts on (records can span lines).
- * Records csv-parse cannot make sense of (wrong number of fields, a quote never closed) are
- * yielded as errors in file order; the other records still come through.
- */
-async function* csvRecords(stream: NodeJS.ReadableStream, progress: { bytes: number }): AsyncGenerator<FileRecord> {
-  // Line numbers from the raw text of each record and the count of skipped blank lines: csv-parse's
-  // own `lines` counts a CRLF inside a quoted field twice. Both callbacks run in file order.
-  let nextLine = 2; // after a one-line header
-  let emptyLines = 0;
-  const startLine = (raw: string | undefined, emptyNow: number): number => {
-    const line = nextLine + Math.max(0, emptyNow - emptyLines);
-    emptyLines = emptyNow;
-    nextLine = line + innerNewlines(raw) + 1;
-    return line;
-  };
-  const skipped: FileRecord[] = [];
-  const parser = parseCsv({
-    columns: true,
-    bom: true,
-    relax_quotes: true, // a quote inside an unquoted field (5" screen) is text
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    raw: true,
-    // With `raw`, csv-parse hands over { record, raw }.
-    on_record: (item: { record: Record<string, string>; raw: string }, context: { empty_lines: number }) => ({
-      line: startLine(item.raw, context.empty_lines),
-      record: item.record,
-    }),
-    on_skip: (err: CsvError | undefined, raw: string | undefined) => {
-      if (!err) return undefined;
-      const emptyNow = (err as unknown as { empty_lines?: unknown }).empty_lines;
-      const line = startLine(raw, typeof emptyNow === 'number' ? emptyNow : emptyLines);
-      skipped.push({ line, error: `invalid CSV record: ${err.message.replace(/\s+(on|at) line \d+$/, '')}` });
-      return undefined;
-    },
-  });
-  stream.on('error', (err: Error) => parser.destroy(err));
-  stream.pipe(parser);
-  for await (const item of parser as AsyncIterable<{ line: number; record: Record<string, string> }>) {
-    while (skipped.length > 0 && skipped[0]!.line < item.line) yield skipped.shift()!;
-    progress.bytes = parser.info.bytes;
-    const converted = convertRow(item.record);
-    const id = item.record.id ? item.record.id.slice(0, 128) : undefined;
-    yield 'value' in converted ? { line: item.line, value: converted.value } : { line: item.line, error: converted.error, ...(id ? { id } : {}) };
-  }
-  yield* skipped.splice(0);
-  progress.bytes = parser.info.bytes;
 }

@@ -62,7 +62,8 @@ export function createReviewProducer(options: ReviewProducerOptions) {
   }
 
   /** REDACT_PII: e-mail addresses and phone numbers masked before anything reaches Redis. */
-  const redact = config.privacy.redactPii ? (review: Review): Review => redactReviewPii(review, config.reviews.maxTextChars) : (review: Review) => review;
+  const piiOptions = { region: config.privacy.phoneRegion };
+  const redact = config.privacy.redactPii ? (review: Review): Review => redactReviewPii(review, config.reviews.maxTextChars, piiOptions) : (review: Review) => review;
 
   async function enqueueMany(input: readonly unknown[]): Promise<EnqueueOutcome> {
     const reviews = validateAll(input).map(redact);

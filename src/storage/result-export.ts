@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { stringify, type Options as CsvStringifyOptions } from 'csv-stringify/sync';
 import { toStoredResult, type StoredResult, type TimeWindow } from './result-queries.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
@@ -66,18 +67,26 @@ export async function countResults(db: SqlExecutor, filter: ExportFilter = {}): 
   return Number(rows[0]?.n ?? 0);
 }
 
-/** One CSV field (RFC 4180): quoted when it holds a quote, comma, line break or edge spaces. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
-}
+/**
+ * CSV as RFC 4180 (csv-stringify): a field is quoted when it holds a quote, comma or line break,
+ * and also when it starts or ends with a space. `escape_formulas` (OWASP CSV injection): a field
+ * that starts with `=`, `+`, `-`, `@`, tab or CR (or their full-width forms) is prefixed with `'`,
+ * so a spreadsheet shows it as text instead of running it (`=HYPERLINK(…)`, `@SUM(A1)`). Review and
+ * product ids come from the shop's reviews: any of them may be such a cell. Numbers are written as
+ * numbers (a negative one is not prefixed); JSONL export is never altered.
+ */
+const CSV_OPTIONS: CsvStringifyOptions = {
+  escape_formulas: true,
+  quoted_match: /^\s|\s$/,
+  record_delimiter: 'unix',
+};
 
-function csvLine(r: StoredResult): string {
-  const fields = [
-    r.reviewId, r.productId ?? '', r.label, String(r.score), JSON.stringify(r.scores), r.model.name, r.model.version, String(r.tokens),
-    String(r.truncated), String(r.batchSize), String(r.timings.queuedMs), String(r.timings.inferenceMs), r.processedAt, r.storedAt,
+function csvRecord(r: StoredResult): (string | number)[] {
+  return [
+    r.reviewId, r.productId ?? '', r.label, r.score, JSON.stringify(r.scores), r.model.name, r.model.version, r.tokens,
+    String(r.truncated), r.batchSize, r.timings.queuedMs, r.timings.inferenceMs, r.processedAt, r.storedAt,
     r.explanation === undefined ? '' : JSON.stringify(r.explanation),
   ];
-  return `${fields.map(csvField).join(',')}\n`;
 }
 
 async function write(out: NodeJS.WritableStream, chunk: string): Promise<void> {
@@ -99,7 +108,7 @@ export async function exportResults(options: ExportOptions): Promise<number> {
   const onOutError = (err: Error) => void (outError ??= err);
   out.on('error', onOutError);
   try {
-    if (format === 'csv') await write(out, `${CSV_COLUMNS.join(',')}\n`);
+    if (format === 'csv') await write(out, stringify([[...CSV_COLUMNS]], CSV_OPTIONS));
     let exported = 0;
     let cursor: Cursor | undefined;
     for (;;) {
@@ -112,7 +121,7 @@ export async function exportResults(options: ExportOptions): Promise<number> {
       );
       if (rows.length === 0) break;
       const results = rows.map(toStoredResult);
-      await write(out, format === 'csv' ? results.map(csvLine).join('') : results.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      await write(out, format === 'csv' ? stringify(results.map(csvRecord), CSV_OPTIONS) : results.map((r) => `${JSON.stringify(r)}\n`).join(''));
       exported += rows.length;
       options.onProgress?.(exported);
       const last = rows[rows.length - 1]!;

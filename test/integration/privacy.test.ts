@@ -56,7 +56,7 @@ describe('privacy', () => {
   });
 
   it('REDACT_PII=true: e-mails and phones are masked before the review reaches Redis and the results', async () => {
-    const env = testEnv(redis.current.url, model.dir, { REDACT_PII: 'true' });
+    const env = testEnv(redis.current.url, model.dir, { REDACT_PII: 'true', PII_PHONE_REGION: 'US' });
     const config = defaultConfig(env);
     const q = await openQueues(config);
     const worker = await createWorkerApp(config, capture().logger);
@@ -64,13 +64,16 @@ describe('privacy', () => {
       await q.producer.enqueueMany([
         { id: 'pii1', title: 'Ask jane.doe@example.com', text: 'Great, call me on +44 20 7946 0958 or (555) 123-4567. Paid $1,299.99 on 2024-01-15 for 2 units.' },
         { id: 'pii2', text: 'No personal data, order #1234567890.' },
+        // The review locale's region (IN) wins over PII_PHONE_REGION; full-width forms match through NFKC.
+        { id: 'pii3', locale: 'en-IN', text: 'mob: 9876543210 or 98765 43210, ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ, wa.me/919876543210. Galaxy S23, 5000 mAh.' },
       ]);
       const stored = await q.reviews.getJob(reviewIdToJobId('pii1'));
       expect(stored!.data).toEqual({ id: 'pii1', title: 'Ask [email]', text: 'Great, call me on [phone] or [phone]. Paid $1,299.99 on 2024-01-15 for 2 units.' });
       expect((await q.reviews.getJob(reviewIdToJobId('pii2')))!.data.text).toBe('No personal data, order #1234567890.');
-      await q.settled(2);
+      expect((await q.reviews.getJob(reviewIdToJobId('pii3')))!.data.text).toBe('mob: [phone] or [phone], [email], wa.me/[phone]. Galaxy S23, 5000 mAh.');
+      await q.settled(3);
       const raw = JSON.stringify(await q.publishedResults());
-      expect(raw).not.toMatch(/jane|7946|123-4567/);
+      expect(raw).not.toMatch(/jane|ｊａｎｅ|7946|123-4567|98765|43210/);
     } finally {
       await worker.close();
       await q.close();

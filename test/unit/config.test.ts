@@ -119,6 +119,13 @@ describe('loadConfig', () => {
     expect(problemSettings(err)).toEqual(['BATCH_MAX_PADDING', 'BATCH_MAX_SIZE', 'HTTP_PORT', 'JOB_ATTEMPTS', 'MAX_TOKENS']);
   });
 
+  it('takes PII_PHONE_REGION as a region code in any case, and refuses an unknown one', () => {
+    expect(loadConfig({}).privacy.phoneRegion).toBeUndefined();
+    expect(loadConfig({ PII_PHONE_REGION: 'in' }).privacy.phoneRegion).toBe('IN');
+    expect(problemSettings(configError({ PII_PHONE_REGION: 'XX' }))).toEqual(['PII_PHONE_REGION']);
+    expect(problemSettings(configError({ PII_PHONE_REGION: 'India' }))).toEqual(['PII_PHONE_REGION']);
+  });
+
   it('accepts redis:// and rediss:// URLs', () => {
     expect(loadConfig({ REDIS_URL: 'redis://:secret@localhost:6379' }).redis.url).toBe('redis://:secret@localhost:6379');
     expect(loadConfig({ REDIS_URL: 'rediss://cache.example:6380/1' }).redis.url).toBe('rediss://cache.example:6380/1');
