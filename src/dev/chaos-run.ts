@@ -12,7 +12,7 @@ import { createChaosDatabase } from './chaos-database.ts';
 import { injectFault, planFaults, type FaultEvent } from './chaos-faults.ts';
 import { startChaosFleet } from './chaos-fleet.ts';
 import { startLoad, type LoadStats } from './chaos-load.ts';
-import type { AppendFsync, ChaosOptions } from './chaos-options.ts';
+import { loadSeconds, type AppendFsync, type ChaosOptions } from './chaos-options.ts';
 import { reconcile, recoveryTimes, type FaultRecovery, type Reconciliation } from './chaos-reconcile.ts';
 import { createReviewSource } from './chaos-review-source.ts';
 import { redactPostgresUrl } from './postgres-admin.ts';
@@ -80,19 +80,19 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
 
     const source = createReviewSource({ sharedDir: options.sharedDir, seed: options.seed, runId: mode, onFallback: (m) => log.warn(m) });
     const plan = planFaults(options, seededRandom(options.seed)); // same seed, same schedule in both modes
-    log.info({ faults: plan.map((p) => `${p.kind}@${(p.atMs / 1000).toFixed(1)}s`), rate: options.rate, durationS: options.durationS, source: source.origin }, 'chaos load starting');
+    log.info({ faults: plan.map((p) => `${p.kind}@${(p.atMs / 1000).toFixed(1)}s`), reviews: options.reviews, rate: options.rate, loadS: loadSeconds(options), source: source.origin }, 'chaos load starting');
     const loadStartedAt = Date.now();
-    const load = startLoad({ producer, source, rate: options.rate, logger: log });
+    const load = startLoad({ producer, source, rate: options.rate, total: options.reviews, logger: log });
     const events: FaultEvent[] = [];
     for (const planned of plan) {
       const wait = loadStartedAt + planned.atMs - Date.now();
       if (wait > 0) await sleep(wait);
       events.push(await injectFault({ fleet, db, reviews, results, options, logger: log }, planned));
     }
-    const loadEnd = loadStartedAt + options.durationS * 1000;
+    const loadEnd = loadStartedAt + loadSeconds(options) * 1000;
     if (loadEnd > Date.now()) await sleep(loadEnd - Date.now());
     const loadStats = await load.stop();
-    const loadSeconds = (Date.now() - loadStartedAt) / 1000;
+    const loadTookS = (Date.now() - loadStartedAt) / 1000;
 
     const drainStart = Date.now();
     let drained = false;
@@ -117,12 +117,12 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
     return {
       appendfsync: mode,
       source: source.origin,
-      load: { ...loadRest, accepted: accepted.size, offeredPerS: Math.round((loadStats.offered / loadSeconds) * 10) / 10 },
+      load: { ...loadRest, accepted: accepted.size, offeredPerS: Math.round((loadStats.offered / loadTookS) * 10) / 10 },
       storedPerS: Math.round((rows.length / Math.max(1, (lastStored - loadStartedAt) / 1000)) * 10) / 10,
       reconciliation,
       faults,
       fleetEvents,
-      seconds: { load: Math.round(loadSeconds * 10) / 10, drain: Math.round(drainSeconds * 10) / 10 },
+      seconds: { load: Math.round(loadTookS * 10) / 10, drain: Math.round(drainSeconds * 10) / 10 },
       drained,
       logDir,
       ok: drained && reconciliation.lost === 0 && reconciliation.duplicated === 0 && faults.every((f) => f.error === undefined),

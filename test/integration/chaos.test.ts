@@ -24,7 +24,7 @@ describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQ
   it('loses and duplicates nothing through a worker SIGKILL, a Redis crash and restart, a thread crash and cut database connections', async () => {
     const config = defaultConfig({});
     const options = defaultChaosOptions({
-      durationS: 30,
+      reviews: 2400, // 30 s at 80/s
       rate: 80,
       seed: 8,
       modes: ['always'],
