@@ -71,10 +71,11 @@ export function startLoad(options: { producer: ReviewProducer; source: ReviewSou
 
   return {
     stats,
-    /** Stops offering new reviews, then retries what is unacknowledged for up to `flushMs`. */
+    /** Offers what is left of `total` (the clock's last tick), then retries what is unacknowledged for up to `flushMs`. */
     async stop(flushMs = 30_000): Promise<LoadStats> {
       stopped = true;
       await loop;
+      while (stats.offered < total) pending.push(source.review(stats.offered++));
       const deadline = Date.now() + flushMs;
       while (pending.length > 0 && Date.now() < deadline) {
         await sendPending();

@@ -30,7 +30,7 @@ export interface ModeReport {
   seconds: { load: number; drain: number };
   drained: boolean;
   logDir: string;
-  /** Zero lost and zero duplicated, every fault injected, the queues drained. */
+  /** Every review acknowledged, zero lost and zero duplicated, every fault injected, the queues drained. */
   ok: boolean;
 }
 
@@ -125,7 +125,7 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
       seconds: { load: Math.round(loadTookS * 10) / 10, drain: Math.round(drainSeconds * 10) / 10 },
       drained,
       logDir,
-      ok: drained && reconciliation.lost === 0 && reconciliation.duplicated === 0 && faults.every((f) => f.error === undefined),
+      ok: drained && loadStats.unacknowledged === 0 && reconciliation.lost === 0 && reconciliation.duplicated === 0 && faults.every((f) => f.error === undefined),
     };
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -134,17 +134,61 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
   }
 }
 
+/** The machine the run ran on; the load averages say how much else it was doing (a shared host). */
+export interface ChaosHost {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  node: string;
+  /** os.loadavg() (1, 5, 15 min) when the run started and when it ended. */
+  loadAverage: { start: number[]; end: number[] };
+}
+
 export interface ChaosReport {
+  /** When the run ended. */
   date: string;
+  /** Wall time of the whole run, every mode. */
+  durationS: number;
+  host: ChaosHost;
   options: Omit<ChaosOptions, 'pgAdminUrl' | 'logDir'> & { pgAdminUrl: string };
   modes: ModeReport[];
   ok: boolean;
 }
 
-/** Every mode in turn (one fresh fleet each); the report says ok only if every mode was. */
+const loadAverage = (): number[] => os.loadavg().map((v) => Math.round(v * 100) / 100);
+
+/** When a run started, for its report's duration and load averages. */
+export function chaosStart(): { at: number; loadAverage: number[] } {
+  return { at: Date.now(), loadAverage: loadAverage() };
+}
+
+/** The report of modes run since `started`: ok only if every mode was. */
+export function chaosReport(options: ChaosOptions, modes: ModeReport[], started: { at: number; loadAverage: number[] }): ChaosReport {
+  const { logDir: _logDir, ...rest } = options;
+  const cpus = os.cpus();
+  const host: ChaosHost = {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+    loadAverage: { start: started.loadAverage, end: loadAverage() },
+  };
+  return {
+    date: new Date().toISOString(),
+    durationS: Math.round((Date.now() - started.at) / 100) / 10,
+    host,
+    options: { ...rest, pgAdminUrl: redactPostgresUrl(rest.pgAdminUrl) },
+    modes,
+    ok: modes.every((m) => m.ok),
+  };
+}
+
+/** Every mode in turn (one fresh fleet each). */
 export async function runChaos(ctx: ChaosContext): Promise<ChaosReport> {
+  const started = chaosStart();
   const modes: ModeReport[] = [];
   for (const mode of ctx.options.modes) modes.push(await runChaosMode(ctx, mode));
-  const { logDir: _logDir, ...options } = ctx.options;
-  return { date: new Date().toISOString(), options: { ...options, pgAdminUrl: redactPostgresUrl(options.pgAdminUrl) }, modes, ok: modes.every((m) => m.ok) };
+  return chaosReport(ctx.options, modes, started);
 }
