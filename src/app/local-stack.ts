@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { Config } from '../config/load-config.ts';
 import { entrypointCommand, PROJECT_ROOT } from '../config/project-root.ts';
-import { startLocalRedis, isRedisServerOnPath } from '../dev/local-redis.ts';
+import { isRedisServerOnPath } from '../dev/local-redis.ts';
+import { startPersistentRedis } from '../dev/persistent-redis.ts';
 import { SfError } from '../errors/sf-error.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -31,7 +32,7 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 
 /**
  * `npm start`: everything a newcomer needs in one terminal. Redis from REDIS_URL, or a local
- * redis-server on a free port; N inference worker processes; the result sink (DATABASE_URL, or
+ * redis-server with AOF in LOCAL_REDIS_DIR (its last port when free; see persistent-redis.ts); N inference worker processes; the result sink (DATABASE_URL, or
  * the embedded PGlite database), logging each stored result; the ingest API, which also
  * answers result queries; and the stats service (dashboard, /v1/stats, /metrics) on
  * STATS_HTTP_PORT. Resolves once everything is ready.
@@ -45,9 +46,10 @@ export async function startLocalStack(options: LocalStackOptions) {
       if (!(await isRedisServerOnPath())) {
         throw new SfError('SF_ERR_NO_REDIS', 'no Redis: set REDIS_URL=redis://host:6379 to use a running Redis, or install redis-server (e.g. apt-get install redis-server) so that npm start can run one');
       }
-      const redis = stack.add('local-redis', await startLocalRedis({ logger }), (r) => r.stop());
+      const { redis, tiedToOwner } = await startPersistentRedis({ dir: options.config.redis.localDir, logger });
+      stack.add('local-redis', redis, (r) => r.stop());
       redisUrl = redis.url;
-      logger.info({ url: redisUrl }, 'started a local redis-server (set REDIS_URL to use your own)');
+      logger.info({ url: redisUrl, dir: redis.dir, appendfsync: 'everysec', stopsWithThisProcess: tiedToOwner }, 'started a local redis-server: queued reviews are kept across restarts (set REDIS_URL to use your own)');
     }
     const config: Config = { ...options.config, redis: { ...options.config.redis, url: redisUrl } };
 

@@ -14,6 +14,10 @@ export const settings = {
     schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
     doc: 'Redis URL (`redis://` or `rediss://` for TLS; password as `redis://:pass@host:6379`). With `REDIS_CLUSTER=true`: one or more cluster nodes, comma-separated (`redis://:pass@10.0.0.1:6379,redis://:pass@10.0.0.2:6379`). `npm start` starts a local redis-server when unset.',
   },
+  LOCAL_REDIS_DIR: {
+    schema: z.string().min(1).default('.sf-data/redis'),
+    doc: "`npm start` without REDIS_URL: data directory of its own redis-server (AOF, `appendfsync everysec`): queued reviews are kept across restarts, the port is remembered in `local-redis.json`.",
+  },
   REDIS_CLUSTER: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
     doc: '`true`: Redis is a Redis Cluster. Every process connects with an ioredis Cluster client seeded from REDIS_URL\'s nodes (the others are discovered; the URL\'s user, password and TLS apply to every node), and QUEUE_PREFIX must contain a hash tag such as `{sf}` so that every key of the fleet hashes to one slot (refused otherwise).',

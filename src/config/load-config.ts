@@ -7,7 +7,8 @@ import { envSchema, settings, type EnvSettings, type SettingName } from './confi
 /** The parsed configuration, grouped by role. Built once by an entrypoint and passed down. */
 export interface Config {
   /** `cluster`: REDIS_CLUSTER, `url` then lists seed nodes (src/queue/redis-connection.ts). */
-  redis: { url: string | undefined; prefix: string; cluster: boolean };
+  /** `localDir`: the data dir of `npm start`'s own redis-server (LOCAL_REDIS_DIR). */
+  redis: { url: string | undefined; prefix: string; cluster: boolean; localDir: string };
   queues: { reviews: string; results: string };
   model: { dir: string; name: string | undefined; version: string | undefined; maxTokens: number | undefined; truncation: 'head-tail' | 'head' };
   /** `all`: explain every review (EXPLAIN); otherwise only reviews with `explain: true`. */
@@ -42,7 +43,7 @@ function group(e: EnvSettings): Config {
   const cores = os.availableParallelism();
   const threads = e.INFERENCE_THREADS ?? Math.max(1, Math.floor(cores / 2));
   return {
-    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, cluster: e.REDIS_CLUSTER },
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, cluster: e.REDIS_CLUSTER, localDir: e.LOCAL_REDIS_DIR },
     queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE },
     model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
     explain: { all: e.EXPLAIN, topK: e.EXPLAIN_TOP_K },

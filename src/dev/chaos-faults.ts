@@ -4,7 +4,7 @@ import type { Logger } from '../logging/logger.ts';
 import { CRASH_THREAD_SIGNAL } from './chaos-crash-signal.ts';
 import type { ChaosDatabase } from './chaos-database.ts';
 import type { ChaosFleet } from './chaos-fleet.ts';
-import type { ChaosOptions, FaultKind } from './chaos-options.ts';
+import { loadSeconds, type ChaosOptions, type FaultKind } from './chaos-options.ts';
 
 export interface PlannedFault {
   kind: FaultKind;
@@ -31,13 +31,13 @@ export interface FaultEvent {
  * The faults of one run, at seeded random times: the kinds are shuffled, the load's 10–85 % is
  * cut into one slot per fault, and each fault falls at a random point of its slot's first 60 %.
  */
-export function planFaults(options: Pick<ChaosOptions, 'faults' | 'durationS' | 'workers'>, random: () => number): PlannedFault[] {
+export function planFaults(options: Pick<ChaosOptions, 'faults' | 'reviews' | 'rate' | 'workers'>, random: () => number): PlannedFault[] {
   const kinds = (Object.entries(options.faults) as [FaultKind, number][]).flatMap(([kind, n]) => Array.from({ length: n }, () => kind));
   for (let i = kinds.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
   }
-  const durationMs = options.durationS * 1000;
+  const durationMs = loadSeconds(options) * 1000;
   const start = durationMs * 0.1;
   const slot = (durationMs * 0.75) / Math.max(1, kinds.length);
   return kinds.map((kind, i) => ({ kind, atMs: Math.round(start + slot * i + random() * slot * 0.6), workerIndex: Math.floor(random() * options.workers) }));

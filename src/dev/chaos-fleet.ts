@@ -59,6 +59,8 @@ export async function startChaosFleet(o: ChaosFleetOptions): Promise<ChaosFleet>
     LOCK_DURATION_MS: String(o.options.lockDurationMs),
     STALLED_INTERVAL_MS: String(o.options.stalledIntervalMs),
     BACKOFF_DELAY_MS: String(o.options.backoffDelayMs),
+    // Every completed job stays for the reconciliation's tally of retries and take-overs.
+    KEEP_COMPLETED_COUNT: String(Math.max(100_000, 2 * o.options.reviews)),
     INFERENCE_THREADS: '1',
     INTRA_OP_THREADS: '1',
     SHUTDOWN_GRACE_MS: '10000',

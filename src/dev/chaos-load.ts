@@ -21,12 +21,12 @@ const TICK_MS = 100;
 const MAX_CHUNK = 2000;
 
 /**
- * A sustained load at `rate` reviews per second: every tick it offers the reviews due so far to
+ * A sustained load at `rate` reviews per second, `total` reviews in all: every tick it offers the reviews due so far to
  * the producer; a failed call (Redis away) keeps them and sends them again on the next tick, as
  * a client retrying a 503 would. Only acknowledged ids count as accepted.
  */
-export function startLoad(options: { producer: ReviewProducer; source: ReviewSource; rate: number; logger: Logger }) {
-  const { producer, source, rate, logger } = options;
+export function startLoad(options: { producer: ReviewProducer; source: ReviewSource; rate: number; total: number; logger: Logger }) {
+  const { producer, source, rate, total, logger } = options;
   const stats: LoadStats = { offered: 0, accepted: new Set(), acceptedAt: new Map(), failedCalls: 0, unacknowledged: 0, longestOutageMs: 0 };
   const pending: ChaosReview[] = [];
   const startedAt = Date.now();
@@ -61,7 +61,7 @@ export function startLoad(options: { producer: ReviewProducer; source: ReviewSou
 
   const loop = (async () => {
     for (let tick = 1; !stopped; tick++) {
-      const due = Math.floor(((Date.now() - startedAt) / 1000) * rate);
+      const due = Math.min(total, Math.floor(((Date.now() - startedAt) / 1000) * rate));
       while (stats.offered < due) pending.push(source.review(stats.offered++));
       if (pending.length > 0) await sendPending();
       const wait = startedAt + tick * TICK_MS - Date.now();
@@ -71,10 +71,11 @@ export function startLoad(options: { producer: ReviewProducer; source: ReviewSou
 
   return {
     stats,
-    /** Stops offering new reviews, then retries what is unacknowledged for up to `flushMs`. */
+    /** Offers what is left of `total` (the clock's last tick), then retries what is unacknowledged for up to `flushMs`. */
     async stop(flushMs = 30_000): Promise<LoadStats> {
       stopped = true;
       await loop;
+      while (stats.offered < total) pending.push(source.review(stats.offered++));
       const deadline = Date.now() + flushMs;
       while (pending.length > 0 && Date.now() < deadline) {
         await sendPending();

@@ -38,6 +38,7 @@ export function formatChaosSummary(report: ChaosReport): string {
     row('stalls taken over (reviews/results)', (r) => `${r.reconciliation.reviews.stalls}/${r.reconciliation.results.stalls}`),
     row('failed for good (reviews/results)', (r) => `${r.reconciliation.reviews.failed}/${r.reconciliation.results.failed}`),
     row('enqueue calls refused (resent)', (r) => r.load.failedCalls),
+    row('never acknowledged (gave up)', (r) => r.load.unacknowledged),
     row('offered / stored per s', (r) => `${r.load.offeredPerS} / ${r.storedPerS}`),
     row('load / drain s', (r) => `${r.seconds.load} / ${r.seconds.drain}`),
     row('verdict', (r) => (r.ok ? 'OK' : 'FAILED')),
@@ -51,5 +52,7 @@ export function formatChaosSummary(report: ChaosReport): string {
       ),
     ].join('\n'),
   );
-  return [totals, ...faults, `chaos run ${report.ok ? 'OK: zero lost, zero duplicated' : 'FAILED'}`].join('\n\n');
+  const h = report.host;
+  const host = `host: ${h.cpu}, ${h.cores} cores, ${h.memoryGiB} GiB, ${h.platform}, Node ${h.node}; load average ${h.loadAverage.start.join(' ')} at the start, ${h.loadAverage.end.join(' ')} at the end; ${Math.round(report.durationS)} s in all`;
+  return [totals, ...faults, host, `chaos run ${report.ok ? 'OK: zero lost, zero duplicated' : 'FAILED'}`].join('\n\n');
 }

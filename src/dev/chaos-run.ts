@@ -12,7 +12,7 @@ import { createChaosDatabase } from './chaos-database.ts';
 import { injectFault, planFaults, type FaultEvent } from './chaos-faults.ts';
 import { startChaosFleet } from './chaos-fleet.ts';
 import { startLoad, type LoadStats } from './chaos-load.ts';
-import type { AppendFsync, ChaosOptions } from './chaos-options.ts';
+import { loadSeconds, type AppendFsync, type ChaosOptions } from './chaos-options.ts';
 import { reconcile, recoveryTimes, type FaultRecovery, type Reconciliation } from './chaos-reconcile.ts';
 import { createReviewSource } from './chaos-review-source.ts';
 import { redactPostgresUrl } from './postgres-admin.ts';
@@ -30,7 +30,7 @@ export interface ModeReport {
   seconds: { load: number; drain: number };
   drained: boolean;
   logDir: string;
-  /** Zero lost and zero duplicated, every fault injected, the queues drained. */
+  /** Every review acknowledged, zero lost and zero duplicated, every fault injected, the queues drained. */
   ok: boolean;
 }
 
@@ -80,19 +80,19 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
 
     const source = createReviewSource({ sharedDir: options.sharedDir, seed: options.seed, runId: mode, onFallback: (m) => log.warn(m) });
     const plan = planFaults(options, seededRandom(options.seed)); // same seed, same schedule in both modes
-    log.info({ faults: plan.map((p) => `${p.kind}@${(p.atMs / 1000).toFixed(1)}s`), rate: options.rate, durationS: options.durationS, source: source.origin }, 'chaos load starting');
+    log.info({ faults: plan.map((p) => `${p.kind}@${(p.atMs / 1000).toFixed(1)}s`), reviews: options.reviews, rate: options.rate, loadS: loadSeconds(options), source: source.origin }, 'chaos load starting');
     const loadStartedAt = Date.now();
-    const load = startLoad({ producer, source, rate: options.rate, logger: log });
+    const load = startLoad({ producer, source, rate: options.rate, total: options.reviews, logger: log });
     const events: FaultEvent[] = [];
     for (const planned of plan) {
       const wait = loadStartedAt + planned.atMs - Date.now();
       if (wait > 0) await sleep(wait);
       events.push(await injectFault({ fleet, db, reviews, results, options, logger: log }, planned));
     }
-    const loadEnd = loadStartedAt + options.durationS * 1000;
+    const loadEnd = loadStartedAt + loadSeconds(options) * 1000;
     if (loadEnd > Date.now()) await sleep(loadEnd - Date.now());
     const loadStats = await load.stop();
-    const loadSeconds = (Date.now() - loadStartedAt) / 1000;
+    const loadTookS = (Date.now() - loadStartedAt) / 1000;
 
     const drainStart = Date.now();
     let drained = false;
@@ -117,15 +117,15 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
     return {
       appendfsync: mode,
       source: source.origin,
-      load: { ...loadRest, accepted: accepted.size, offeredPerS: Math.round((loadStats.offered / loadSeconds) * 10) / 10 },
+      load: { ...loadRest, accepted: accepted.size, offeredPerS: Math.round((loadStats.offered / loadTookS) * 10) / 10 },
       storedPerS: Math.round((rows.length / Math.max(1, (lastStored - loadStartedAt) / 1000)) * 10) / 10,
       reconciliation,
       faults,
       fleetEvents,
-      seconds: { load: Math.round(loadSeconds * 10) / 10, drain: Math.round(drainSeconds * 10) / 10 },
+      seconds: { load: Math.round(loadTookS * 10) / 10, drain: Math.round(drainSeconds * 10) / 10 },
       drained,
       logDir,
-      ok: drained && reconciliation.lost === 0 && reconciliation.duplicated === 0 && faults.every((f) => f.error === undefined),
+      ok: drained && loadStats.unacknowledged === 0 && reconciliation.lost === 0 && reconciliation.duplicated === 0 && faults.every((f) => f.error === undefined),
     };
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -134,17 +134,61 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
   }
 }
 
+/** The machine the run ran on; the load averages say how much else it was doing (a shared host). */
+export interface ChaosHost {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  node: string;
+  /** os.loadavg() (1, 5, 15 min) when the run started and when it ended. */
+  loadAverage: { start: number[]; end: number[] };
+}
+
 export interface ChaosReport {
+  /** When the run ended. */
   date: string;
+  /** Wall time of the whole run, every mode. */
+  durationS: number;
+  host: ChaosHost;
   options: Omit<ChaosOptions, 'pgAdminUrl' | 'logDir'> & { pgAdminUrl: string };
   modes: ModeReport[];
   ok: boolean;
 }
 
-/** Every mode in turn (one fresh fleet each); the report says ok only if every mode was. */
+const loadAverage = (): number[] => os.loadavg().map((v) => Math.round(v * 100) / 100);
+
+/** When a run started, for its report's duration and load averages. */
+export function chaosStart(): { at: number; loadAverage: number[] } {
+  return { at: Date.now(), loadAverage: loadAverage() };
+}
+
+/** The report of modes run since `started`: ok only if every mode was. */
+export function chaosReport(options: ChaosOptions, modes: ModeReport[], started: { at: number; loadAverage: number[] }): ChaosReport {
+  const { logDir: _logDir, ...rest } = options;
+  const cpus = os.cpus();
+  const host: ChaosHost = {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+    loadAverage: { start: started.loadAverage, end: loadAverage() },
+  };
+  return {
+    date: new Date().toISOString(),
+    durationS: Math.round((Date.now() - started.at) / 100) / 10,
+    host,
+    options: { ...rest, pgAdminUrl: redactPostgresUrl(rest.pgAdminUrl) },
+    modes,
+    ok: modes.every((m) => m.ok),
+  };
+}
+
+/** Every mode in turn (one fresh fleet each). */
 export async function runChaos(ctx: ChaosContext): Promise<ChaosReport> {
+  const started = chaosStart();
   const modes: ModeReport[] = [];
   for (const mode of ctx.options.modes) modes.push(await runChaosMode(ctx, mode));
-  const { logDir: _logDir, ...options } = ctx.options;
-  return { date: new Date().toISOString(), options: { ...options, pgAdminUrl: redactPostgresUrl(options.pgAdminUrl) }, modes, ok: modes.every((m) => m.ok) };
+  return chaosReport(ctx.options, modes, started);
 }

@@ -15,6 +15,11 @@ export interface LocalRedisOptions {
   password?: string;
   /** More redis-server arguments (e.g. `--cluster-enabled yes` for a test cluster's nodes). */
   args?: readonly string[];
+  /**
+   * A command that execs redis-server in place (its pid stays the server's), e.g.
+   * `['setpriv', '--pdeathsig', 'TERM', '--']` so that the server gets SIGTERM when its owner dies.
+   */
+  launcher?: readonly string[];
 }
 
 export interface LocalRedis {
@@ -41,13 +46,14 @@ const EXIT_TIMEOUT_MS = 10_000;
 const TAIL_LINES = 40;
 const PORT_ATTEMPTS = 5;
 
-// Children and temp dirs owned by this process, torn down synchronously when it exits.
-const liveChildren = new Set<ChildProcess>();
+// Children and temp dirs owned by this process, torn down synchronously when it exits: a server
+// on a temp dir with SIGKILL (the dir goes too), one on a caller's dir with SIGTERM (it flushes its AOF).
+const liveChildren = new Map<ChildProcess, NodeJS.Signals>();
 const ownedDirs = new Set<string>();
 let exitHooksInstalled = false;
 
 function cleanupSync(): void {
-  for (const child of liveChildren) child.kill('SIGKILL'); // returns false (no throw) if already gone
+  for (const [child, signal] of liveChildren) child.kill(signal); // returns false (no throw) if already gone
   for (const dir of ownedDirs) {
     try { rmSync(dir, { recursive: true, force: true, maxRetries: 3 }); } catch { /* best effort */ }
   }
@@ -135,7 +141,8 @@ function spawnServer(port: number, dir: string, options: LocalRedisOptions): Run
   if (options.args) args.push(...options.args);
   // Its own process group: a Ctrl-C in the terminal reaches the owner, which stops Redis last,
   // after the workers have published their batches in flight.
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: true });
+  const [command, ...launcherArgs] = [...(options.launcher ?? []), 'redis-server'];
+  const child = spawn(command!, [...launcherArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: true });
   const lines: string[] = [];
   let partial = '';
   const collect = (chunk: Buffer | string): void => {
@@ -149,7 +156,7 @@ function spawnServer(port: number, dir: string, options: LocalRedisOptions): Run
     (stream as net.Socket | null)?.unref?.(); // keep reading, but don't hold the event loop open
   }
   let exited = false;
-  liveChildren.add(child);
+  liveChildren.set(child, options.dir === undefined ? 'SIGKILL' : 'SIGTERM');
   const exitedPromise = new Promise<void>((resolve) => {
     const done = (): void => { exited = true; liveChildren.delete(child); resolve(); };
     child.once('exit', done);

@@ -41,7 +41,7 @@ describe('config schema', () => {
 describe('loadConfig', () => {
   it('builds the defaults from an empty environment', () => {
     const config = loadConfig({});
-    expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false });
+    expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false, localDir: '.sf-data/redis' });
     expect(config.queues).toEqual({ reviews: 'reviews', results: 'results' });
     expect(config.model).toEqual({ dir: 'models/review-sentiment-en', name: undefined, version: undefined, maxTokens: undefined, truncation: 'head-tail' });
     expect(config.batching).toEqual({ policy: 'adaptive', maxSize: 64, maxWaitMs: 5, maxTokens: 8192, maxPadding: 0.1 });
@@ -92,7 +92,7 @@ describe('loadConfig', () => {
 
   it('treats empty and blank strings as unset', () => {
     const config = loadConfig({ REDIS_URL: '', BATCH_MAX_SIZE: '', LOG_LEVEL: '   ', MAX_TOKENS: '', QUEUE_PREFIX: '' });
-    expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false });
+    expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false, localDir: '.sf-data/redis' });
     expect(config.batching.maxSize).toBe(64);
     expect(config.log.level).toBe('info');
     expect(config.model.maxTokens).toBeUndefined();
@@ -141,7 +141,7 @@ describe('loadConfig', () => {
   describe('REDIS_CLUSTER', () => {
     it('takes a hash-tag prefix and one or more seed node URLs', () => {
       const config = loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://:pw@10.0.0.1:6379, redis://:pw@10.0.0.2:6379', QUEUE_PREFIX: '{sf}' });
-      expect(config.redis).toEqual({ url: 'redis://:pw@10.0.0.1:6379, redis://:pw@10.0.0.2:6379', prefix: '{sf}', cluster: true });
+      expect(config.redis).toEqual({ url: 'redis://:pw@10.0.0.1:6379, redis://:pw@10.0.0.2:6379', prefix: '{sf}', cluster: true, localDir: '.sf-data/redis' });
       expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://cache.example:6380', QUEUE_PREFIX: 'eu{fleet}' }).redis.cluster).toBe(true);
       expect(loadConfig({ REDIS_CLUSTER: 'false', REDIS_URL: 'redis://h:6379' }).redis.cluster).toBe(false);
     });
