@@ -104,7 +104,8 @@ describe('importReviewFile', () => {
       expect(importSummaryOf(error)).toMatchObject({ records: 5, accepted: 5, rejected: 0 });
       const counts = await producer.queue.getJobCounts();
       expect(counts.waiting).toBe(5); // s-1 … s-5, the last one flushed from a half-full chunk
-      expect(await producer.queue.getJob('s-6')).toBeUndefined();
+      expect(await producer.queue.getJob(reviewIdToJobId('s-5'))).toBeDefined(); // the lookup finds what was enqueued
+      expect(await producer.queue.getJob(reviewIdToJobId('s-6'))).toBeUndefined();
     });
   });
 
