@@ -79,8 +79,8 @@ describe('producer → batching workers → results queue', () => {
   });
 
   it('fails a poison review alone, without retries, and scores the rest of its batch', async () => {
-    // The fixed policy with a long wait puts all eight reviews in one batch.
-    await withFleet({ BATCH_POLICY: 'fixed', BATCH_MAX_SIZE: '8', BATCH_MAX_WAIT_MS: '200' }, async (q) => {
+    // The fixed policy with a long wait puts all eight reviews in one batch (it closes at the eighth; the wait only bounds a lost one).
+    await withFleet({ BATCH_POLICY: 'fixed', BATCH_MAX_SIZE: '8', BATCH_MAX_WAIT_MS: '10000' }, async (q) => {
       const input = reviews(7);
       input.splice(3, 0, { id: 'poison', text: '\u0000\u0001\u0002' }); // valid JSON, no tokens after normalization
       await q.producer.enqueueMany(input);
