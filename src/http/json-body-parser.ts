@@ -17,6 +17,22 @@ export interface JsonBodyOptions {
 /** Characters scanned between two looks at the clock. */
 const SLICE_CHARS = 64 * 1024;
 
+/**
+ * When the current turn of the event loop started parsing bodies (-1: not yet). Every body
+ * being read shares it: the socket can hand over many chunks, of several requests, in one turn,
+ * and together they get sliceMs before the rest waits for the next turn.
+ */
+let turnStarted = -1;
+
+function spentThisTurn(): number {
+  const now = performance.now();
+  if (turnStarted < 0) {
+    turnStarted = now;
+    nextTurn(() => (turnStarted = -1));
+  }
+  return now - turnStarted;
+}
+
 function refused(err: JsonGuardError, message: string): SfError {
   const code = err.kind === 'items' || err.kind === 'itemSize' ? 'SF_ERR_TOO_LARGE' : 'SF_ERR_VALIDATION';
   return new SfError(code, message, { details: { problems: [{ path: err.path, message }], limit: err.kind } });
@@ -68,13 +84,34 @@ function readJson(request: FastifyRequest, payload: Readable, options: ReadOptio
       payload.removeListener('end', onEnd);
       payload.removeListener('error', onError);
     };
-    const fail = (err: unknown) => {
+    // A refused body within the limit is read to its end (discarded, not scanned) before the
+    // answer: a client still sending would otherwise get a reset instead of the 400 or 413. Over
+    // the limit, the answer goes at once (and closes the connection, as after every refusal).
+    const fail = (err: unknown, drain = true) => {
       if (settled) return;
       settled = true;
       stop();
-      payload.resume(); // the rest is discarded; the answer closes the connection
-      if (err instanceof JsonGuardError) reject(refused(err, options.describe(err)));
-      else reject(err);
+      const error = err instanceof JsonGuardError ? refused(err, options.describe(err)) : err;
+      if (!drain || ended) {
+        payload.resume();
+        reject(error);
+        return;
+      }
+      const done = () => {
+        payload.removeListener('data', discard);
+        payload.removeListener('end', done);
+        payload.removeListener('error', done);
+        payload.resume();
+        reject(error);
+      };
+      function discard(chunk: Buffer | string) {
+        received += chunk.length;
+        if (received > limit) done();
+      }
+      payload.on('data', discard);
+      payload.on('end', done);
+      payload.on('error', done);
+      payload.resume();
     };
     const decode = (chunk?: Buffer): string | undefined => {
       try {
@@ -99,33 +136,34 @@ function readJson(request: FastifyRequest, payload: Readable, options: ReadOptio
         fail(err);
       }
     };
-    // Scans what was received in slices, yielding when a slice took over sliceMs; the stream
-    // stays paused meanwhile, so a body never buffers more than a socket read ahead.
+    // Scans what was received in slices of SLICE_CHARS while this turn of the event loop has
+    // budget left, else in the next turn; the stream stays paused meanwhile, so a body never
+    // buffers more than a socket read ahead.
     const pump = () => {
       if (settled) return;
-      const start = performance.now();
       try {
         while (pending !== undefined) {
+          if (spentThisTurn() > options.sliceMs) {
+            nextTurn(pump);
+            return;
+          }
           const end = Math.min(pending.length, offset + SLICE_CHARS);
           guard.write(offset === 0 && end === pending.length ? pending : pending.slice(offset, end));
           offset = end;
           if (offset >= pending.length) pending = undefined;
-          else if (performance.now() - start > options.sliceMs) {
-            nextTurn(pump);
-            return;
-          }
         }
       } catch (err) {
         fail(err);
         return;
       }
       if (ended) finish();
+      else if (spentThisTurn() > options.sliceMs) nextTurn(() => payload.resume());
       else payload.resume();
     };
     function onData(chunk: Buffer | string) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       received += bytes.length;
-      if (received > limit) return fail(tooLarge());
+      if (received > limit) return fail(tooLarge(), false);
       const text = decode(bytes);
       if (text === undefined || text === '') return;
       pending = text;
@@ -139,7 +177,7 @@ function readJson(request: FastifyRequest, payload: Readable, options: ReadOptio
     }
     function onError(err: Error) {
       const status = (err as { statusCode?: number }).statusCode;
-      fail(Object.assign(err, { statusCode: typeof status === 'number' && status >= 400 ? status : 400 }));
+      fail(Object.assign(err, { statusCode: typeof status === 'number' && status >= 400 ? status : 400 }), false);
     }
     payload.on('data', onData);
     payload.on('end', onEnd);
