@@ -1,6 +1,8 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { Config } from '../config/load-config.ts';
 import { installCrashSignal } from '../dev/chaos-crash-signal.ts';
+import { installErrorReplies } from '../http/error-replies.ts';
+import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
 import { createInferencePool } from '../inference/inference-pool.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -60,7 +62,14 @@ export async function createWorkerApp(config: Config, logger: Logger) {
 
     let address: string | undefined;
     if (config.worker.httpPort !== undefined) {
-      const http = Fastify({ logger: false });
+      const http = Fastify({
+        loggerInstance: logger.child({ component: 'worker-http' }),
+        logController: new LogController({ disableRequestLogging: true }),
+        ...httpServerOptions(config.http.timeouts, 1024),
+      });
+      refuseWhileClosing(http, config.http.retryAfterS);
+      http.removeAllContentTypeParsers(); // GET only: a body is never read (415, or 404 unread)
+      installErrorReplies(http, { retryAfterS: config.http.retryAfterS, failure: 'worker HTTP request failed' });
       http.get('/healthz', async () => ({ status: 'ok' }));
       http.get('/readyz', async (_req, reply) => {
         const ready = worker.worker.isRunning() && connection.status === 'ready';

@@ -24,7 +24,19 @@ export interface Config {
    * PII_PHONE_REGION: whose national numbers count as phones when a review's locale names no region.
    */
   privacy: { redactPii: boolean; phoneRegion: EnvSettings['PII_PHONE_REGION'] };
-  http: { host: string; port: number; bodyLimitBytes: number; maxReviewsPerRequest: number; backlogHighWater: number; retryAfterS: number };
+  /**
+   * HTTP of the ingest API (body limit, batch size, backpressure) and, for `timeouts`, of every
+   * HTTP server (ingest, stats, workers: src/http/http-server-options.ts).
+   */
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    maxReviewsPerRequest: number;
+    backlogHighWater: number;
+    retryAfterS: number;
+    timeouts: { headersMs: number; requestMs: number; connectionMs: number; keepAliveMs: number };
+  };
   reviews: { maxTextChars: number };
   /** The stats service and the per-batch stats stream (src/stats). */
   stats: { httpPort: number; windowS: number; cacheMs: number; streamMaxLen: number; dashboardAllowRetries: boolean };
@@ -37,6 +49,17 @@ export interface Config {
   sharedDir: string;
   /** Fault injection for tests and the chaos run (CHAOS_FAULTS). */
   chaos: { faults: boolean };
+}
+
+/**
+ * Bytes of one review besides its text, in the default body limit: an id and a productId (128
+ * characters each), metadata at its 4 KiB maximum, a short title, the other fields and the keys.
+ */
+export const REVIEW_OVERHEAD_BYTES = 8192;
+
+/** HTTP_BODY_LIMIT_BYTES when unset: a full request of MAX_TEXT_CHARS-long ASCII reviews fits. */
+export function defaultBodyLimitBytes(maxReviewsPerRequest: number, maxTextChars: number): number {
+  return maxReviewsPerRequest * (maxTextChars + REVIEW_OVERHEAD_BYTES);
 }
 
 function group(e: EnvSettings): Config {
@@ -75,10 +98,11 @@ function group(e: EnvSettings): Config {
     http: {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,
-      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES ?? defaultBodyLimitBytes(e.MAX_REVIEWS_PER_REQUEST, e.MAX_TEXT_CHARS),
       maxReviewsPerRequest: e.MAX_REVIEWS_PER_REQUEST,
       backlogHighWater: e.BACKLOG_HIGH_WATER,
       retryAfterS: e.RETRY_AFTER_S,
+      timeouts: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: e.HTTP_REQUEST_TIMEOUT_MS, connectionMs: e.HTTP_CONNECTION_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
     },
     reviews: { maxTextChars: e.MAX_TEXT_CHARS },
     stats: {

@@ -1,106 +1,84 @@
-import Fastify, { LogController, type FastifyError } from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
-import { SfError, isSfError } from '../errors/sf-error.ts';
+import { errorBody } from '../errors/http-error.ts';
+import { SfError } from '../errors/sf-error.ts';
+import { installErrorReplies } from '../http/error-replies.ts';
+import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
+import { installJsonBodyParser } from '../http/json-body-parser.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { FieldProblem } from './review-schema.ts';
 import type { ReviewProducer } from './review-producer.ts';
+import { createReviewValidator, reviewBodyLimits, validateReviewsInSlices } from './review-schema.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
 import { resultRoutes } from '../storage/result-routes.ts';
 
 export interface IngestAppOptions {
   config: Config;
-  producer: ReviewProducer;
+  producer: Pick<ReviewProducer, 'enqueueReviews' | 'backlog'>;
   logger: Logger;
   /** When given, the result query routes are served too (npm start). */
   queries?: ResultQueries | undefined;
 }
 
-interface ErrorBody {
-  error: { code: string; message: string; problems?: FieldProblem[] };
-}
-
-function errorBody(code: string, message: string, problems?: FieldProblem[]): ErrorBody {
-  return { error: problems ? { code, message, problems } : { code, message } };
-}
+/** Longest stretch of event loop one request's parsing or validation takes before yielding. */
+const SLICE_MS = 5;
 
 /**
  * The HTTP ingest API (fastify). POST /v1/reviews takes one review or an array and answers
- * 202 with the accepted ids; 400 names every invalid field and enqueues nothing; 413 for a body
- * over the limit; 415 for a body that is not JSON; 503 with Retry-After when the backlog is over
- * its high-water mark or Redis is unreachable. No stack trace ever reaches a client.
+ * 202 with the accepted ids; 400 names every invalid field and enqueues nothing; 413 for a body,
+ * a review or a batch over its limit; 415 for a body that is not JSON; 503 with Retry-After when
+ * the backlog is over its high-water mark or Redis is unreachable or failing.
+ *
+ * Hostile input costs little: the body is checked while it streams in (size, UTF-8, depth, keys,
+ * reviews, size of one review: src/http/json-body-parser.ts, limits from reviewBodyLimits) and
+ * parsed one review at a time; validation yields every SLICE_MS. No 5xx body carries more than a
+ * registered code and a fixed message (src/errors/http-error.ts); slow clients are cut off by the
+ * timeouts of httpServerOptions.
  */
 export function buildIngestApp(options: IngestAppOptions) {
   const { config, producer } = options;
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'ingest-http' }),
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: config.http.bodyLimitBytes,
-    return503OnClosing: true,
+    ...httpServerOptions(config.http.timeouts, config.http.bodyLimitBytes),
   });
+  const validator = createReviewValidator(config.reviews);
+  const maxReviews = config.http.maxReviewsPerRequest;
 
-  // First: every route below, and the result routes, need a key when API_KEYS is set (src/auth).
+  refuseWhileClosing(app, config.http.retryAfterS);
+  // Then: every route below, and the result routes, need a key when API_KEYS is set (src/auth).
   installHttpAuth(app, { auth: config.auth, logger: options.logger, service: 'ingest' });
-  app.removeContentTypeParser('text/plain'); // JSON only: anything else gets 415
-  // JSON is UTF-8 (RFC 8259): a body with invalid bytes is refused, not read with U+FFFD in
-  // their place (which would enqueue a review that differs from what was sent).
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    let text: string;
-    try {
-      text = utf8.decode(body as Buffer);
-    } catch {
-      const message = 'the body is not valid UTF-8';
-      done(new SfError('SF_ERR_VALIDATION', message, { details: { problems: [{ path: '(root)', message }] } }), undefined);
-      return;
-    }
-    parseJson(request, text, done);
+  installJsonBodyParser(app, {
+    limits: reviewBodyLimits(maxReviews, config.reviews),
+    sliceMs: SLICE_MS,
+    bodyTooLarge: (limit) => `the request body is over the limit of ${limit} bytes (HTTP_BODY_LIMIT_BYTES): send fewer reviews per request`,
+    describe: (err) => {
+      if (err.kind === 'items') return `at most ${maxReviews} reviews per request (MAX_REVIEWS_PER_REQUEST), got more`;
+      if (err.kind === 'itemSize') return `review ${err.path} is over ${err.limit} characters of JSON (12 × MAX_TEXT_CHARS + 64 KiB): it cannot be valid`;
+      return `${err.path}: ${err.message}`;
+    },
   });
-
-  app.setErrorHandler((err: FastifyError | SfError, request, reply) => {
-    if (isSfError(err)) {
-      const status = err.code === 'SF_ERR_VALIDATION' ? 400 : err.code === 'SF_ERR_BACKPRESSURE' || err.code === 'SF_ERR_REDIS' ? 503 : 500;
-      if (status === 503) reply.header('retry-after', String(config.http.retryAfterS));
-      if (status === 500) request.log.error({ err }, 'ingest failed');
-      const problems = err.code === 'SF_ERR_VALIDATION' ? (err.details?.problems as FieldProblem[] | undefined) : undefined;
-      return reply.code(status).send(errorBody(err.code, status === 500 ? 'internal error' : err.message, problems));
-    }
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) {
-      request.log.error({ err }, 'ingest failed');
-      return reply.code(status).send(errorBody('SF_ERR_INTERNAL', 'internal error'));
-    }
-    const message =
-      err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-        ? `unsupported content type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json`
-        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? `the request body is over the limit of ${config.http.bodyLimitBytes} bytes (HTTP_BODY_LIMIT_BYTES): send fewer reviews per request`
-          : err.message;
-    return reply.code(status).send(errorBody(err.code ?? 'SF_ERR_HTTP', message));
-  });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('SF_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`)));
+  installErrorReplies(app, { retryAfterS: config.http.retryAfterS, failure: 'ingest failed' });
 
   app.post('/v1/reviews', async (request, reply) => {
     const body = request.body;
     const items = Array.isArray(body) ? body : [body];
     if (Array.isArray(body) && body.length === 0) throw new SfError('SF_ERR_VALIDATION', 'the array holds no reviews', { details: { problems: [{ path: '(root)', message: 'must hold at least one review' }] } });
-    if (items.length > config.http.maxReviewsPerRequest) {
-      const message = `at most ${config.http.maxReviewsPerRequest} reviews per request (MAX_REVIEWS_PER_REQUEST), got ${items.length}`;
-      return reply.code(413).send(errorBody('SF_ERR_VALIDATION', message, [{ path: '(root)', message }]));
+    if (items.length > maxReviews) {
+      const message = `at most ${maxReviews} reviews per request (MAX_REVIEWS_PER_REQUEST), got ${items.length}`;
+      return reply.code(413).send(errorBody('SF_ERR_TOO_LARGE', message, [{ path: '(root)', message }]));
     }
-    producer.validateAll(items); // 400 before touching Redis
+    const reviews = await validateReviewsInSlices(validator, items, SLICE_MS); // 400 before touching Redis
     let backlog: number;
     try {
       backlog = await producer.backlog();
     } catch (err) {
-      throw new SfError('SF_ERR_REDIS', 'the queue is unreachable, try again later', { cause: err });
+      throw new SfError('SF_ERR_REDIS', 'the queue is unreachable', { cause: err });
     }
     if (backlog >= config.http.backlogHighWater) {
-      throw new SfError('SF_ERR_BACKPRESSURE', `the backlog (${backlog} waiting reviews) is over its high-water mark, try again later`, { details: { backlog } });
+      throw new SfError('SF_ERR_BACKPRESSURE', `the backlog (${backlog} waiting reviews) is over BACKLOG_HIGH_WATER`, { details: { backlog } });
     }
-    const outcome = await producer.enqueueMany(items);
+    const outcome = await producer.enqueueReviews(reviews);
     return reply.code(202).send({ accepted: outcome.accepted.length, ids: outcome.accepted, duplicates: outcome.duplicates });
   });
 

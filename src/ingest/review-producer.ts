@@ -7,7 +7,7 @@ import { reviewIdToJobId } from '../queue/job-id.ts';
 import { createReviewsQueue } from '../queue/queue-setup.ts';
 import { REVIEW_JOB_NAME } from '../results/result-contract.ts';
 import { redactReviewPii } from './pii-redaction.ts';
-import { createReviewValidator, findDuplicateIds, validationError, type FieldProblem, type Review } from './review-schema.ts';
+import { createReviewValidator, validateReviews, type Review } from './review-schema.ts';
 
 export interface EnqueueOutcome {
   /** Review ids enqueued by this call. */
@@ -37,18 +37,7 @@ export function createReviewProducer(options: ReviewProducerOptions) {
   let backlogCache: { at: number; value: number } | undefined;
 
   function validateAll(input: readonly unknown[]): Review[] {
-    const problems: FieldProblem[] = [];
-    const valid = input.map((value, index) => {
-      const checked = validator.check(value, input.length === 1 ? [] : [index]);
-      if (checked.ok) return checked.review;
-      problems.push(...checked.problems);
-      return undefined;
-    });
-    for (const [id, positions] of findDuplicateIds(valid)) {
-      problems.push({ path: positions.map((p) => `[${p}]`).join(', '), message: `duplicate id ${JSON.stringify(id)} in one request` });
-    }
-    if (problems.length > 0) throw validationError(problems);
-    return valid as Review[];
+    return validateReviews(validator, input);
   }
 
   async function existing(jobIds: string[]): Promise<boolean[]> {
@@ -65,12 +54,12 @@ export function createReviewProducer(options: ReviewProducerOptions) {
   const piiOptions = { region: config.privacy.phoneRegion };
   const redact = config.privacy.redactPii ? (review: Review): Review => redactReviewPii(review, config.reviews.maxTextChars, piiOptions) : (review: Review) => review;
 
-  async function enqueueMany(input: readonly unknown[]): Promise<EnqueueOutcome> {
-    const reviews = validateAll(input).map(redact);
+  /** Enqueues reviews that passed validateAll (the HTTP API validates them in slices first). */
+  async function enqueueReviews(valid: readonly Review[]): Promise<EnqueueOutcome> {
     const outcome: EnqueueOutcome = { accepted: [], duplicates: [] };
     try {
-      for (let start = 0; start < reviews.length; start += chunkSize) {
-        const chunk = reviews.slice(start, start + chunkSize);
+      for (let start = 0; start < valid.length; start += chunkSize) {
+        const chunk = valid.slice(start, start + chunkSize).map(redact);
         const jobIds = chunk.map((r) => reviewIdToJobId(r.id));
         const known = await existing(jobIds);
         const fresh = chunk.filter((_, i) => !known[i]);
@@ -83,16 +72,23 @@ export function createReviewProducer(options: ReviewProducerOptions) {
         }
       }
     } catch (err) {
-      throw toSfError(err, 'SF_ERR_REDIS', `enqueue failed after ${outcome.accepted.length} review(s): ${(err as Error).message}`);
+      // The cause (a Redis reply such as WRONGTYPE…, with its script) stays in `cause`, for the
+      // log: messages reach CLI users and, for 4xx only, HTTP clients.
+      throw toSfError(err, 'SF_ERR_REDIS', `enqueue failed after ${outcome.accepted.length} review(s)`);
     }
     logger.debug({ accepted: outcome.accepted.length, duplicates: outcome.duplicates.length }, 'reviews enqueued');
     return outcome;
+  }
+
+  async function enqueueMany(input: readonly unknown[]): Promise<EnqueueOutcome> {
+    return enqueueReviews(validateAll(input));
   }
 
   return {
     queue,
     validateAll,
     enqueueMany,
+    enqueueReviews,
     async enqueue(review: unknown): Promise<EnqueueOutcome> {
       return enqueueMany([review]);
     },

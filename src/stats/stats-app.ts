@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
+import { installErrorReplies } from '../http/error-replies.ts';
+import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
+import { installJsonBodyParser } from '../http/json-body-parser.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
 import { resultRoutes } from '../storage/result-routes.ts';
@@ -33,9 +36,12 @@ const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>sentiment-fleet
 <li><a href="/v1/scaling">/v1/scaling</a> (recommended worker replicas)</li>
 <li><a href="/metrics">/metrics</a> (Prometheus)</li></ul>`;
 
-function errorBody(code: string, message: string) {
-  return { error: { code, message } };
-}
+/**
+ * The stats service takes no JSON bodies of its own (bull-board's retries send none or `{}`):
+ * small limits, so that no body sent to it costs anything.
+ */
+const STATS_BODY_LIMIT_BYTES = 64 * 1024;
+const STATS_JSON_LIMITS = { maxDepth: 8, maxKeys: 64, maxValues: 1024, maxItems: 1024, maxItemChars: STATS_BODY_LIMIT_BYTES };
 
 /**
  * The stats service (fastify, not listening): GET /v1/stats (the stats document,
@@ -48,33 +54,20 @@ export function buildStatsApp(options: StatsAppOptions) {
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'stats-http' }),
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    ...httpServerOptions(config.http.timeouts, STATS_BODY_LIMIT_BYTES),
   });
-  // First, so that the dashboard, bull-board and every route added later need a key when
+  refuseWhileClosing(app, config.http.retryAfterS);
+  // Then, so that the dashboard, bull-board and every route added later need a key when
   // API_KEYS is set (read for GET, write for bull-board's retries); /healthz and /readyz stay open.
   installHttpAuth(app, { auth: config.auth, logger: options.logger, service: 'stats', basicChallenge: true });
-
-  app.setErrorHandler((err: FastifyError | SfError, request, reply) => {
-    if (isSfError(err)) {
-      const status = err.code === 'SF_ERR_VALIDATION' ? 400 : err.retryable ? 503 : 500;
-      if (status === 503) reply.header('retry-after', String(config.http.retryAfterS));
-      if (status === 500) request.log.error({ err }, 'stats request failed');
-      return reply.code(status).send(errorBody(err.code, status === 500 ? 'internal error' : err.message));
-    }
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) {
-      request.log.error({ err }, 'stats request failed');
-      return reply.code(status).send(errorBody('SF_ERR_INTERNAL', 'internal error'));
-    }
-    return reply.code(status).send(errorBody(err.code ?? 'SF_ERR_HTTP', err.message));
-  });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('SF_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`)));
+  installJsonBodyParser(app, { limits: STATS_JSON_LIMITS });
+  installErrorReplies(app, { retryAfterS: config.http.retryAfterS, failure: 'stats request failed' });
 
   async function collect() {
     try {
       return await collector.collect();
     } catch (err) {
-      throw isSfError(err) ? err : new SfError('SF_ERR_REDIS', 'the stats cannot be read from Redis, try again later', { cause: err });
+      throw isSfError(err) ? err : new SfError('SF_ERR_REDIS', 'the stats cannot be read from Redis', { cause: err });
     }
   }
 

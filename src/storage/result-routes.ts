@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { SfError } from '../errors/sf-error.ts';
+import { SfError, isSfError } from '../errors/sf-error.ts';
 import type { ResultQueries, TimeWindow } from './result-queries.ts';
 
 const DURATION = /^(\d+)(m|h|d)$/;
@@ -24,6 +24,15 @@ function parseQuery(query: unknown) {
   return { ...parsed.data, window };
 }
 
+/** A database failure is SF_ERR_STORAGE (503, retryable); the driver's text stays in `cause`. */
+async function stored<T>(query: Promise<T>): Promise<T> {
+  try {
+    return await query;
+  } catch (err) {
+    throw isSfError(err) ? err : new SfError('SF_ERR_STORAGE', 'the results query failed', { cause: err });
+  }
+}
+
 /**
  * Read-only routes over stored results (for the app, the dashboard and newcomers with curl):
  * GET /v1/results/:reviewId, /v1/products/:productId/summary?window=24h,
@@ -31,20 +40,20 @@ function parseQuery(query: unknown) {
  */
 export const resultRoutes: FastifyPluginAsync<{ queries: ResultQueries }> = async (app, { queries }) => {
   app.get<{ Params: { reviewId: string } }>('/v1/results/:reviewId', async (request, reply) => {
-    const results = await queries.byReviewId(request.params.reviewId);
-    if (results.length === 0) return reply.code(404).send({ error: { code: 'SF_ERR_NOT_FOUND', message: `no stored result for review ${JSON.stringify(request.params.reviewId)}` } });
+    const results = await stored(queries.byReviewId(request.params.reviewId));
+    if (results.length === 0) return reply.code(404).send({ error: { code: 'SF_ERR_NOT_FOUND', message: `no stored result for review ${JSON.stringify(request.params.reviewId.slice(0, 200))}` } });
     return { results };
   });
   app.get<{ Params: { productId: string } }>('/v1/products/:productId/summary', async (request) => {
     const { window } = parseQuery(request.query);
-    return { window: { from: window.from.toISOString(), to: window.to.toISOString() }, ...(await queries.productSummary(request.params.productId, window)) };
+    return { window: { from: window.from.toISOString(), to: window.to.toISOString() }, ...(await stored(queries.productSummary(request.params.productId, window))) };
   });
   app.get<{ Params: { productId: string } }>('/v1/products/:productId/negatives', async (request) => {
     const { limit } = parseQuery(request.query);
-    return { results: await queries.latestNegative(request.params.productId, limit) };
+    return { results: await stored(queries.latestNegative(request.params.productId, limit)) };
   });
   app.get('/v1/timeseries', async (request) => {
     const { window, productId } = parseQuery(request.query);
-    return { window: { from: window.from.toISOString(), to: window.to.toISOString() }, points: await queries.labelsPerMinute(window, productId) };
+    return { window: { from: window.from.toISOString(), to: window.to.toISOString() }, points: await stored(queries.labelsPerMinute(window, productId)) };
   });
 };

@@ -5,11 +5,16 @@ import { createReviewProducer } from '../../src/ingest/review-producer.ts';
 import { reviewIdToJobId } from '../../src/queue/job-id.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { silentLogger } from '../helpers/fleet.ts';
-import { fixedCases, randomCases, type FuzzCase } from '../helpers/fuzz-payloads.ts';
+import { generateCases, type FuzzCase } from '../../fuzz/ingest-grammar.ts';
+import { formatSummary, runFuzz } from '../../fuzz/fuzz-runner.ts';
 import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 
+// The fuzz generator of `npm run fuzz` (fuzz/), seeded, with fewer cases: here through
+// app.inject, comparing every accepted job with what was sent; then through the runner itself
+// (live service, real sockets, hostile shapes).
 const SEED = 20_261_122;
 const RANDOM_CASES = 600;
+const RUNNER_CASES = 240;
 const REQUEST_TIMEOUT_MS = 10_000;
 const redis = useTestRedis();
 
@@ -21,17 +26,20 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
+const bodyOf = (c: FuzzCase): string | Buffer => (typeof c.body === 'function' ? c.body() : c.body);
+
 function send(app: App, c: FuzzCase) {
   const headers: Record<string, string> = {};
   const contentType = c.contentType === undefined ? 'application/json' : c.contentType;
   if (contentType !== null) headers['content-type'] = contentType;
-  return withTimeout(app.inject({ method: 'POST', url: '/v1/reviews', headers, payload: c.body }), REQUEST_TIMEOUT_MS, c.name);
+  return withTimeout(app.inject({ method: 'POST', url: '/v1/reviews', headers, payload: bodyOf(c) }), REQUEST_TIMEOUT_MS, c.name);
 }
 
 /** What the server parsed from a JSON body, as a list of items; undefined when the body is not JSON. */
 function sentItems(c: FuzzCase): unknown[] | undefined {
   try {
-    const parsed: unknown = JSON.parse((typeof c.body === 'string' ? c.body : c.body.toString('utf8')).replace(/^\ufeff/, ''));
+    const body = bodyOf(c);
+    const parsed: unknown = JSON.parse((typeof body === 'string' ? body : body.toString('utf8')).replace(/^\ufeff/, ''));
     return Array.isArray(parsed) ? parsed : [parsed];
   } catch {
     return undefined;
@@ -47,7 +55,8 @@ describe('POST /v1/reviews under fuzzed input', () => {
     const app = buildIngestApp({ config, producer, logger: silentLogger });
     const byStatus = new Map<number, number>();
     let accepted = 0;
-    const cases = [...fixedCases(config.reviews.maxTextChars, config.http.maxReviewsPerRequest), ...randomCases(SEED, RANDOM_CASES)];
+    const limits = { bodyLimitBytes: config.http.bodyLimitBytes, maxReviewsPerRequest: config.http.maxReviewsPerRequest, maxTextChars: config.reviews.maxTextChars };
+    const cases = [...generateCases({ seed: SEED, count: RANDOM_CASES, limits })];
     try {
       for (const c of cases) {
         const res = await send(app, c);
@@ -85,4 +94,15 @@ describe('POST /v1/reviews under fuzzed input', () => {
       await closeRedisConnection(connection);
     }
   }, 120_000);
+
+  it('npm run fuzz, short: no 5xx, no hang, no event-loop stall over 100 ms, hostile shapes included', async () => {
+    const summary = await runFuzz({ cases: RUNNER_CASES, seed: SEED, hostileEvery: 20 });
+    console.log(formatSummary(summary));
+    expect(summary.cases).toBeGreaterThan(RUNNER_CASES);
+    expect(summary.serverErrors).toEqual([]);
+    expect(summary.hangs).toEqual([]);
+    expect(summary.resets).toEqual([]);
+    expect(summary.unexpected).toEqual([]);
+    expect(summary.stalls).toEqual([]);
+  }, 300_000);
 });

@@ -48,7 +48,15 @@ describe('loadConfig', () => {
     expect(config.jobs).toEqual({ attempts: 5, backoffDelayMs: 1000, keepCompletedS: 86_400, keepCompletedCount: 100_000, keepFailedS: 7 * 86_400, keepFailedCount: 100_000, retentionSweepS: 60 });
     expect(config.auth).toEqual({ apiKeys: [], ratePerMin: 0 });
     expect(config.privacy).toEqual({ redactPii: false });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000, bodyLimitBytes: 16 * 1024 * 1024, maxReviewsPerRequest: 1000, backlogHighWater: 100_000, retryAfterS: 5 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      bodyLimitBytes: 1000 * (20_000 + 8192),
+      maxReviewsPerRequest: 1000,
+      backlogHighWater: 100_000,
+      retryAfterS: 5,
+      timeouts: { headersMs: 10_000, requestMs: 60_000, connectionMs: 30_000, keepAliveMs: 72_000 },
+    });
     expect(config.worker.shutdownGraceMs).toBe(30_000);
     expect(config.worker.httpPort).toBeUndefined();
     expect(config.reviews.maxTextChars).toBe(20_000);
@@ -124,6 +132,21 @@ describe('loadConfig', () => {
     expect(loadConfig({ PII_PHONE_REGION: 'in' }).privacy.phoneRegion).toBe('IN');
     expect(problemSettings(configError({ PII_PHONE_REGION: 'XX' }))).toEqual(['PII_PHONE_REGION']);
     expect(problemSettings(configError({ PII_PHONE_REGION: 'India' }))).toEqual(['PII_PHONE_REGION']);
+  });
+
+  it('derives the body limit from MAX_REVIEWS_PER_REQUEST and MAX_TEXT_CHARS unless HTTP_BODY_LIMIT_BYTES is set', () => {
+    expect(loadConfig({ MAX_REVIEWS_PER_REQUEST: '10', MAX_TEXT_CHARS: '500' }).http.bodyLimitBytes).toBe(10 * (500 + 8192));
+    expect(loadConfig({ MAX_REVIEWS_PER_REQUEST: '10', MAX_TEXT_CHARS: '500', HTTP_BODY_LIMIT_BYTES: '4096' }).http.bodyLimitBytes).toBe(4096);
+    expect(problemSettings(configError({ HTTP_BODY_LIMIT_BYTES: '1023' }))).toEqual(['HTTP_BODY_LIMIT_BYTES']);
+  });
+
+  it('takes the HTTP timeouts and refuses a headers timeout above the request timeout', () => {
+    const config = loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '500', HTTP_CONNECTION_TIMEOUT_MS: '700', HTTP_KEEP_ALIVE_TIMEOUT_MS: '900' });
+    expect(config.http.timeouts).toEqual({ headersMs: 500, requestMs: 500, connectionMs: 700, keepAliveMs: 900 });
+    const err = configError({ HTTP_HEADERS_TIMEOUT_MS: '501', HTTP_REQUEST_TIMEOUT_MS: '500' });
+    expect(problemSettings(err)).toEqual(['HTTP_HEADERS_TIMEOUT_MS']);
+    expect(err.message).toContain('must be at most HTTP_REQUEST_TIMEOUT_MS (500)');
+    expect(problemSettings(configError({ HTTP_CONNECTION_TIMEOUT_MS: '99' }))).toEqual(['HTTP_CONNECTION_TIMEOUT_MS']);
   });
 
   it('accepts redis:// and rediss:// URLs', () => {

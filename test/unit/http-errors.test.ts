@@ -1,10 +1,9 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../../src/config/load-config.ts';
 import { SfError } from '../../src/errors/sf-error.ts';
 import { buildIngestApp } from '../../src/ingest/http-app.ts';
 import type { ReviewProducer } from '../../src/ingest/review-producer.ts';
-import { createReviewValidator, validationError, type FieldProblem } from '../../src/ingest/review-schema.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';
 import type { ResultQueries } from '../../src/storage/result-queries.ts';
 import { silentLogger } from '../helpers/fleet.ts';
@@ -17,22 +16,8 @@ const failing = (): never => {
   throw new TypeError(SECRET);
 };
 
-function fakeProducer(config: Config, enqueue: ReviewProducer['enqueueMany'] = async () => failing()): ReviewProducer {
-  const validator = createReviewValidator(config.reviews);
-  return {
-    validateAll(input: readonly unknown[]) {
-      const problems: FieldProblem[] = [];
-      const valid = input.map((value, index) => {
-        const checked = validator.check(value, input.length === 1 ? [] : [index]);
-        if (!checked.ok) problems.push(...checked.problems);
-        return checked.ok ? checked.review : undefined;
-      });
-      if (problems.length > 0) throw validationError(problems);
-      return valid;
-    },
-    backlog: async () => 0,
-    enqueueMany: enqueue,
-  } as unknown as ReviewProducer;
+function fakeProducer(enqueue: ReviewProducer['enqueueReviews'] = async () => failing()): Pick<ReviewProducer, 'enqueueReviews' | 'backlog'> {
+  return { backlog: async () => 0, enqueueReviews: enqueue };
 }
 
 const throwingQueries = { byReviewId: async () => failing(), productSummary: async () => failing(), latestNegative: async () => failing(), labelsPerMinute: async () => failing() } as unknown as ResultQueries;
@@ -49,21 +34,21 @@ describe('ingest API errors', () => {
     app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
 
   it('answers a thrown error with a generic 500, no stack, no cause', async () => {
-    const app = buildIngestApp({ config, producer: fakeProducer(config), logger: silentLogger, queries: throwingQueries });
+    const app = buildIngestApp({ config, producer: fakeProducer(), logger: silentLogger, queries: throwingQueries });
     try {
       const res = await post(app, { id: 'x', text: 'fine' });
       expect(res.statusCode).toBe(500);
       expect(res.json()).toEqual({ error: { code: 'SF_ERR_INTERNAL', message: 'internal error' } });
       expectNoLeak(res.body);
-      const sf = buildIngestApp({ config, producer: fakeProducer(config, async () => { throw new SfError('SF_ERR_STORAGE', SECRET); }), logger: silentLogger });
+      const sf = buildIngestApp({ config, producer: fakeProducer(async () => { throw new SfError('SF_ERR_STORAGE', SECRET); }), logger: silentLogger });
       const res2 = await post(sf, { id: 'x', text: 'fine' });
-      expect(res2.statusCode).toBe(500);
-      expect(res2.json()).toEqual({ error: { code: 'SF_ERR_STORAGE', message: 'internal error' } });
+      expect(res2.statusCode).toBe(503);
+      expect(res2.json()).toEqual({ error: { code: 'SF_ERR_STORAGE', message: 'the results database is unreachable or failed, try again later' } });
       await sf.close();
       for (const url of ['/v1/results/x', '/v1/products/p/summary', '/v1/products/p/negatives', '/v1/timeseries']) {
         const r = await app.inject({ method: 'GET', url });
-        expect(r.statusCode, url).toBe(500);
-        expect(r.json()).toEqual({ error: { code: 'SF_ERR_INTERNAL', message: 'internal error' } });
+        expect(r.statusCode, url).toBe(503); // a failed query: the database, retryable
+        expect(r.json()).toEqual({ error: { code: 'SF_ERR_STORAGE', message: 'the results database is unreachable or failed, try again later' } });
         expectNoLeak(r.body);
       }
     } finally {
@@ -72,14 +57,14 @@ describe('ingest API errors', () => {
   });
 
   it('names the limit and the field when a request is too big', async () => {
-    const app = buildIngestApp({ config, producer: fakeProducer(config, async () => ({ accepted: [], duplicates: [] })), logger: silentLogger });
+    const app = buildIngestApp({ config, producer: fakeProducer(async () => ({ accepted: [], duplicates: [] })), logger: silentLogger });
     try {
       const body = await post(app, { id: 'big', text: 'x'.repeat(3000) });
       expect(body.statusCode).toBe(413);
       expect(body.json().error.message).toBe('the request body is over the limit of 2048 bytes (HTTP_BODY_LIMIT_BYTES): send fewer reviews per request');
       const batch = await post(app, [1, 2, 3].map((i) => ({ id: `b${i}`, text: 't' })));
       expect(batch.statusCode).toBe(413);
-      expect(batch.json().error.message).toBe('at most 2 reviews per request (MAX_REVIEWS_PER_REQUEST), got 3');
+      expect(batch.json().error.message).toBe('at most 2 reviews per request (MAX_REVIEWS_PER_REQUEST), got more');
       const text = await post(app, [{ id: 't1', text: 'ok' }, { id: 't2', text: 'y'.repeat(51), title: 'z'.repeat(51) }]);
       expect(text.statusCode).toBe(400);
       expect(text.json().error.problems).toEqual([
@@ -102,12 +87,12 @@ describe('stats service errors', () => {
     try {
       const stats = await app.inject({ method: 'GET', url: '/v1/stats' });
       expect(stats.statusCode).toBe(503); // Redis unreadable: retryable, with Retry-After
-      expect(stats.json()).toEqual({ error: { code: 'SF_ERR_REDIS', message: 'the stats cannot be read from Redis, try again later' } });
+      expect(stats.json()).toEqual({ error: { code: 'SF_ERR_REDIS', message: 'Redis is unreachable or failed, try again later' } });
       expect(stats.headers['retry-after']).toBe(String(config.http.retryAfterS));
       expectNoLeak(stats.body);
       const results = await app.inject({ method: 'GET', url: '/v1/results/x' });
-      expect(results.statusCode).toBe(500);
-      expect(results.json()).toEqual({ error: { code: 'SF_ERR_INTERNAL', message: 'internal error' } });
+      expect(results.statusCode).toBe(503);
+      expect(results.json()).toEqual({ error: { code: 'SF_ERR_STORAGE', message: 'the results database is unreachable or failed, try again later' } });
       expectNoLeak(results.body);
     } finally {
       await app.close();
