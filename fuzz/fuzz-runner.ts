@@ -6,8 +6,6 @@ export interface FuzzOptions {
   /** Random cases after the fixed ones. */
   cases: number;
   seed: number;
-  /** Review ids equal to BullMQ's key names (off until the job-id fix of issue 16 is merged). */
-  queueKeyIds?: boolean;
   /** A hostile shape every this many cases (0: none). */
   hostileEvery?: number;
   /** An answer slower than this is a hang. */
@@ -81,7 +79,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   let acceptedBytes = 0;
   try {
     await harness.takeDelay(); // start-up is not a case
-    for (const c of generateCases({ seed: options.seed, count: options.cases, limits: harness.limits, queueKeyIds: options.queueKeyIds ?? false, hostileEvery: options.hostileEvery ?? 0 })) {
+    for (const c of generateCases({ seed: options.seed, count: options.cases, limits: harness.limits, hostileEvery: options.hostileEvery ?? 0 })) {
       const body = typeof c.body === 'function' ? c.body() : Buffer.from(c.body);
       const contentType = c.contentType === undefined ? 'application/json' : c.contentType;
       const answer = await post(harness.url, body, contentType, timeoutMs);

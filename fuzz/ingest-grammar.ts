@@ -21,8 +21,6 @@ export interface GrammarOptions {
   /** Random cases after the fixed ones. */
   count: number;
   limits: ShapeLimits;
-  /** Review ids equal to BullMQ's own key names (active, wait, meta…): issue 16, finding 1. */
-  queueKeyIds?: boolean;
   /** A hostile shape (just under the body limit) every this many random cases; 0: none. */
   hostileEvery?: number;
 }
@@ -52,7 +50,7 @@ export const SPECIAL_STRINGS: readonly string[] = [
 const RAW_NUMBERS = ['0', '-0', '5', '5.0', '4.5', '5.000000000000001', '4.9999999999999999999', '1e308', '1e309', '-1e309', '1e-400', '-1', `1${'0'.repeat(400)}`, `0.${'0'.repeat(400)}1`, '01', '1.', '.5', '+1', '-', 'Infinity', 'NaN', '0x10', '1e', '1E+2'];
 
 /** One draw of each grammar. */
-function grammar(r: Random, limits: ShapeLimits, queueKeyIds: boolean) {
+function grammar(r: Random, limits: ShapeLimits) {
   const codePoint = (): string => {
     const ranges: [number, number][] = [[0x20, 0x7e], [0xa0, 0xff], [0x0600, 0x06ff], [0x0900, 0x097f], [0x4e00, 0x9fff], [0x1f300, 0x1f6ff], [0x0300, 0x036f], [0x200b, 0x200f], [0x0000, 0x001f], [0xfff0, 0xffff]];
     const [lo, hi] = r.pick(ranges);
@@ -76,7 +74,7 @@ function grammar(r: Random, limits: ShapeLimits, queueKeyIds: boolean) {
       case 2: return String(r.int(1_000_000));
       case 3: return `${r.pick(['a', 'shop:1', '%3A', '50%', '{sf}', 'sf:reviews:'])}${n}`;
       case 4: return 'i'.repeat(128 - r.int(2));
-      case 5: return queueKeyIds ? r.pick(QUEUE_KEY_NAMES) : `key-like-${r.pick(QUEUE_KEY_NAMES)}-${n}`;
+      case 5: return r.pick(QUEUE_KEY_NAMES);
       default: return `fz-${n}-${r.int(1_000_000)}`;
     }
   };
@@ -120,8 +118,8 @@ const CONTENT_TYPES: readonly (string | null)[] = ['text/plain', 'application/xm
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-8'];
 
 /** One random case: the grammar's body, sometimes serialized badly or sent with another type. */
-export function randomCase(r: Random, n: number, limits: ShapeLimits, queueKeyIds = false): FuzzCase {
-  const g = grammar(r, limits, queueKeyIds);
+export function randomCase(r: Random, n: number, limits: ShapeLimits): FuzzCase {
+  const g = grammar(r, limits);
   let value: unknown;
   const shape = r.next();
   if (shape < 0.45) value = g.review(n);
@@ -232,12 +230,10 @@ export function fixedCases(limits: ShapeLimits): FuzzCase[] {
 /** The fixed cases, then `count` random ones from `seed`, a hostile shape every `hostileEvery`. */
 export function* generateCases(options: GrammarOptions): Generator<FuzzCase> {
   yield* fixedCases(options.limits);
-  if (options.queueKeyIds) {
-    // Each of BullMQ's key names as a review id, then an ordinary review: both accepted.
-    for (const name of QUEUE_KEY_NAMES) {
-      yield { name: `id ${JSON.stringify(name)}`, body: JSON.stringify({ id: name, text: 'fine' }), expect: { status: 202 } };
-      yield { name: `a review after id ${JSON.stringify(name)}`, body: JSON.stringify({ id: `after-${name}`, text: 'fine' }), expect: { status: 202 } };
-    }
+  // Each of BullMQ's key names as a review id, then an ordinary review: both accepted.
+  for (const name of QUEUE_KEY_NAMES) {
+    yield { name: `id ${JSON.stringify(name)}`, body: JSON.stringify({ id: name, text: 'fine' }), expect: { status: 202 } };
+    yield { name: `a review after id ${JSON.stringify(name)}`, body: JSON.stringify({ id: `after-${name}`, text: 'fine' }), expect: { status: 202 } };
   }
   const r = seededRandom(options.seed);
   const shapes = options.hostileEvery ? hostileShapes(options.limits) : [];
@@ -245,6 +241,6 @@ export function* generateCases(options: GrammarOptions): Generator<FuzzCase> {
     if (options.hostileEvery && n % options.hostileEvery === options.hostileEvery - 1) {
       const shape = shapes[Math.floor(n / options.hostileEvery) % shapes.length]!;
       yield { name: `hostile ${shape.name} (#${n})`, body: () => shape.build() };
-    } else yield randomCase(r, n, options.limits, options.queueKeyIds ?? false);
+    } else yield randomCase(r, n, options.limits);
   }
 }
