@@ -33,6 +33,23 @@ export const migrations: readonly { id: number; name: string; statements: readon
       'CREATE INDEX sentiment_results_processed_at ON sentiment_results (processed_at)',
     ],
   },
+  {
+    id: 2,
+    name: "the shop's fields",
+    statements: [
+      // Nullable, no default: rows stored before keep NULL, and PostgreSQL adds them without
+      // rewriting the table.
+      `ALTER TABLE sentiment_results
+        ADD COLUMN rating       double precision,
+        ADD COLUMN locale       text,
+        ADD COLUMN submitted_at timestamptz,
+        ADD COLUMN metadata     jsonb`,
+      // Windows by when the customer wrote the review (`by=submitted`): a result's time is
+      // coalesce(submitted_at, processed_at) (result-queries.ts, EVENT_TIME).
+      'CREATE INDEX sentiment_results_product_submitted ON sentiment_results (product_id, (coalesce(submitted_at, processed_at)) DESC)',
+      'CREATE INDEX sentiment_results_submitted ON sentiment_results ((coalesce(submitted_at, processed_at)))',
+    ],
+  },
 ];
 
 /** A stable number for pg_advisory_xact_lock, so concurrent sinks migrate one at a time. */
