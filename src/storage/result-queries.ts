@@ -26,8 +26,8 @@ export const TIME_BASES = ['submitted', 'processed'] as const;
 export type TimeBasis = (typeof TIME_BASES)[number];
 export const DEFAULT_TIME_BASIS: TimeBasis = 'submitted';
 
-/** The SQL of each basis; the same expressions are indexed (migration 2), so keep them identical. */
-const TIME_OF: Record<TimeBasis, string> = {
+/** The SQL of each basis; the same expressions are indexed (migrations 1 and 2), so keep them identical. */
+export const TIME_OF: Readonly<Record<TimeBasis, string>> = {
   submitted: 'coalesce(submitted_at, processed_at)',
   processed: 'processed_at',
 };
