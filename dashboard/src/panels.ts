@@ -1,10 +1,15 @@
 // The non-chart panels: key figures, queue counts, workers, model versions and drift.
 import { labelColor } from './charts.ts';
 import { byId, el, fillRows, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds, fmtTime } from './format.ts';
-import type { DriftStats, FleetStats, QueueState } from './stats-contract.ts';
+import type { DriftStats, FleetStats, QueueState, RatingAgreement } from './stats-contract.ts';
 
 function kpi(label: string, value: string, note = '', tone = ''): HTMLElement {
   return el('div', { class: `kpi ${tone}`.trim() }, el('div', { class: 'kpi-label' }, label), el('div', { class: 'kpi-value' }, value), el('div', { class: 'kpi-note' }, note));
+}
+
+/** "87.5% of 120" (agreeing share of the rated reviews), or a dash when none was rated. */
+export function agreementText(a: RatingAgreement | null): string {
+  return a === null ? '–' : `${fmtPct(a.share)} of ${fmtInt(a.rated)}`;
 }
 
 export function renderKpis(stats: FleetStats): void {
@@ -17,6 +22,11 @@ export function renderKpis(stats: FleetStats): void {
     kpi('ETA', stats.backlog.waiting === 0 ? 'idle' : fmtSeconds(stats.backlog.etaSeconds), 'to drain the backlog'),
     kpi('Latency p95', fmtMs(stats.latency.p95Ms), `${fmtInt(stats.latency.count)} results in ${fmtSeconds(stats.latency.windowSeconds)}`),
     kpi('Mean confidence', fmtPct(lastMinute?.meanConfidence ?? null), lastMinute ? 'last minute with results' : 'no results yet'),
+    kpi(
+      'Rating agreement',
+      fmtPct(stats.model.ratingAgreement?.share ?? null),
+      stats.model.ratingAgreement ? `of ${fmtInt(stats.model.ratingAgreement.rated)} rated in ${fmtSeconds(stats.latency.windowSeconds)}` : 'no rated review lately',
+    ),
     kpi('Workers', fmtInt(stats.workers.length), `${new Set(stats.workers.map((w) => w.host)).size} host(s)`, stats.workers.length === 0 ? 'warn' : ''),
     kpi('Drift', alerts === 0 ? 'OK' : `${alerts} alert${alerts > 1 ? 's' : ''}`, alerts === 0 ? 'within thresholds' : stats.drift.alerts[0]!, alerts === 0 ? 'ok' : 'alert'),
   );
@@ -84,9 +94,10 @@ export function renderVersions(stats: FleetStats): void {
       el('td', { class: 'num' }, fmtInt(v.count)),
       el('td', { class: 'shares' }, bar, el('div', { class: 'small' }, text)),
       el('td', { class: 'num' }, fmtPct(v.meanConfidence)),
+      el('td', { class: 'num' }, agreementText(v.ratingAgreement)),
     );
   });
-  fillRows(byId('version-rows'), rows, 'no review scored in the window', 6);
+  fillRows(byId('version-rows'), rows, 'no review scored in the window', 7);
   byId('version-window').textContent = `last ${fmtSeconds(stats.latency.windowSeconds)}`;
 }
 

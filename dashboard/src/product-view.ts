@@ -41,6 +41,13 @@ function renderSummary(s: ProductSummary): HTMLElement {
       el('div', {}, el('span', { class: 'kpi-label' }, 'Results (24 h)'), el('strong', {}, fmtInt(s.total))),
       el('div', {}, el('span', { class: 'kpi-label' }, 'Negative share'), el('strong', { class: (s.negativeShare ?? 0) > 0.5 ? 'bad' : '' }, fmtPct(s.negativeShare))),
       el('div', {}, el('span', { class: 'kpi-label' }, 'Mean score'), el('strong', {}, fmtPct(s.meanScore))),
+      el(
+        'div',
+        { title: 'share of the rated results (1–2 stars negative, 4–5 positive) whose label agrees' },
+        el('span', { class: 'kpi-label' }, 'Rating agreement'),
+        el('strong', { class: 'rating-agreement' }, fmtPct(s.ratingAgreement?.share ?? null)),
+        el('span', { class: 'muted small' }, s.ratingAgreement ? `of ${fmtInt(s.ratingAgreement.rated)} rated` : 'no rated result'),
+      ),
     ),
     shareBar(s.labels, s.total),
     el('div', { class: 'legend' }, ...names.map((n, i) => el('span', {}, el('i', { style: `background:${labelColor(n, i)}` }), `${n} ${fmtInt(s.labels[n])} (${fmtPct(s.labels[n]! / s.total)})`))),

@@ -2,3 +2,4 @@
 // defines them: type-only imports, erased by the bundler, so the two sides cannot drift.
 export type { DriftStats, FleetStats, JobState as QueueState } from '../../src/stats/fleet-stats.ts';
 export type { ProductSummary, StoredResult } from '../../src/storage/result-queries.ts';
+export type { RatingAgreement } from '../../src/results/label-polarity.ts';

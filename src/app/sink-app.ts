@@ -29,7 +29,7 @@ export async function createSinkApp(config: Config, logger: Logger, options: Sin
     const sink = stack.add('result-sink', createResultSink({ config, connection, db, logger, onStored: options.onStored }), (s) => s.close());
     await sink.waitUntilReady();
     logger.info({ queue: config.queues.results, db: db.location }, 'sink ready');
-    return { db, sink, queries: createResultQueries(db), close: stack.close };
+    return { db, sink, queries: createResultQueries(db, { labels: config.labels }), close: stack.close };
   } catch (err) {
     await stack.close();
     throw err;

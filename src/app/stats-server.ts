@@ -43,7 +43,7 @@ export async function createStatsServer(config: Config, logger: Logger, options:
     let queries = options.queries;
     if (!queries && config.sink.databaseUrl) {
       const db = stack.add('database', createPostgresClient(config.sink.databaseUrl, logger, 2), (d) => d.close());
-      queries = createResultQueries(db);
+      queries = createResultQueries(db, { labels: config.labels });
     }
     const collector = stack.add('stats-collector', createStatsCollector({ config, connection, logger }), (c) => c.close());
     const registry = createStatsRegistry({ collector, logger });

@@ -5,6 +5,13 @@ import { redisClusterProblems } from './redis-cluster-rules.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
+/** A comma-separated list of model labels: trimmed, lower-cased (labels match case-insensitively), no repeats. */
+const labelList = z.string().transform((value, ctx) => {
+  const labels = [...new Set(value.split(',').map((l) => l.trim().toLowerCase()).filter((l) => l !== ''))];
+  if (labels.length === 0) ctx.addIssue({ code: 'custom', message: 'must name at least one label' });
+  return labels;
+});
+
 /**
  * Every setting of sentiment-fleet, keyed by its environment variable. The README's
  * configuration table is generated from the descriptions here (`npm run docs:config`).
@@ -38,6 +45,14 @@ export const settings = {
   TRUNCATION: {
     schema: z.enum(['head-tail', 'head']).default('head-tail'),
     doc: '`head-tail` keeps the first quarter and the last three quarters of the token budget; `head` keeps the start.',
+  },
+  NEGATIVE_LABELS: {
+    schema: labelList.prefault('negative'),
+    doc: "Comma-separated model labels that count as negative (case-insensitive): a product summary's `negativeShare`, the latest negatives, and a 1–2 star rating's agreement. For a star-label model, e.g. `1 star,2 stars`.",
+  },
+  POSITIVE_LABELS: {
+    schema: labelList.prefault('positive'),
+    doc: "Comma-separated model labels that count as positive (case-insensitive): a 4–5 star rating's agreement. For a star-label model, e.g. `4 stars,5 stars`. Must not share a label with NEGATIVE_LABELS.",
   },
   EXPLAIN: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
@@ -228,7 +243,8 @@ type Shape = { [K in SettingName]: (typeof settings)[K]['schema'] };
 const shape = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, v.schema])) as Shape;
 
 /**
- * Every setting, plus the rules between settings (Redis Cluster mode, redis-cluster-rules.ts),
+ * Every setting, plus the rules between settings (Redis Cluster mode, redis-cluster-rules.ts;
+ * NEGATIVE_LABELS and POSITIVE_LABELS share no label),
  * which run even when other settings are invalid so that every problem is reported at once.
  */
 export const envSchema = z.object(shape).superRefine(
@@ -237,6 +253,9 @@ export const envSchema = z.object(shape).superRefine(
     if (values.HTTP_HEADERS_TIMEOUT_MS > values.HTTP_REQUEST_TIMEOUT_MS) {
       ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${values.HTTP_REQUEST_TIMEOUT_MS})` });
     }
+    const [negative, positive] = [values.NEGATIVE_LABELS as unknown, values.POSITIVE_LABELS as unknown];
+    const both = Array.isArray(negative) && Array.isArray(positive) ? negative.filter((l) => positive.includes(l)) : [];
+    if (both.length > 0) ctx.addIssue({ code: 'custom', path: ['NEGATIVE_LABELS'], message: `must not share a label with POSITIVE_LABELS (${both.join(', ')})` });
   },
   { when: () => true },
 );

@@ -13,6 +13,11 @@ export interface Config {
   model: { dir: string; name: string | undefined; version: string | undefined; maxTokens: number | undefined; truncation: 'head-tail' | 'head' };
   /** `all`: explain every review (EXPLAIN); otherwise only reviews with `explain: true`. */
   explain: { all: boolean; topK: number };
+  /**
+   * Model labels (lower-cased) that count as negative and positive (NEGATIVE_LABELS,
+   * POSITIVE_LABELS): negative share, latest negatives, rating agreement (src/results/label-polarity.ts).
+   */
+  labels: { negative: readonly string[]; positive: readonly string[] };
   batching: { policy: 'adaptive' | 'fixed'; maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
   inference: { threads: number; intraOpThreads: number; intraOpSpinning: boolean };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number; httpPort: number | undefined };
@@ -70,6 +75,7 @@ function group(e: EnvSettings): Config {
     queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE },
     model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
     explain: { all: e.EXPLAIN, topK: e.EXPLAIN_TOP_K },
+    labels: { negative: e.NEGATIVE_LABELS, positive: e.POSITIVE_LABELS },
     batching: { policy: e.BATCH_POLICY, maxSize: e.BATCH_MAX_SIZE, maxWaitMs: e.BATCH_MAX_WAIT_MS, maxTokens: e.BATCH_MAX_TOKENS, maxPadding: e.BATCH_MAX_PADDING },
     inference: {
       threads,

@@ -84,6 +84,22 @@ const metadataKeyCount = z.unknown().refine((m) => !hasMoreKeysThan(m, MAX_METAD
 const LONE_SURROGATE = /\p{Cs}/u; // with the u flag a valid pair is one code point, so only lone halves match
 const wellFormed = (what: string) => [(s: string) => !LONE_SURROGATE.test(s), `${what} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`] as const;
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Results keep `metadata` as PostgreSQL jsonb, which cannot hold U+0000. */
+const noNul = (what: string) => [(s: string) => !s.includes('\u0000'), `${what} must not contain U+0000`] as const;
+
+/**
+ * Results keep `submittedAt` as a PostgreSQL timestamptz: an instant in the years 0001–9999 (UTC;
+ * year 0000 and BC dates do not read back) with an offset PostgreSQL takes (real ones run
+ * −12:00…+14:00).
+ */
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const END_INSTANT = Date.parse('+010000-01-01T00:00:00Z');
+function storableTime(s: string): boolean {
+  const offset = /([+-])(\d\d):(\d\d)$/.exec(s);
+  if (offset && Number(offset[2]) * 60 + Number(offset[3]) > 14 * 60) return false;
+  const t = Date.parse(s);
+  return t >= FIRST_INSTANT && t < END_INSTANT;
+}
 
 const nonBlank = (max: number, what: string) =>
   z
@@ -112,11 +128,11 @@ export function reviewSchema(limits: ReviewLimits) {
           .string({ error: 'locale must be a string' })
           .regex(/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$/, 'locale must be a language tag such as en or en-US')
           .optional(),
-        submittedAt: z.iso.datetime({ offset: true, error: 'submittedAt must be an ISO 8601 date-time' }).optional(),
+        submittedAt: z.iso.datetime({ offset: true, error: 'submittedAt must be an ISO 8601 date-time', abort: true }).refine(storableTime, 'submittedAt must fall in the years 0001–9999 (UTC), with an offset of at most ±14:00').optional(),
         metadata: metadataKeyCount
           .pipe(
             z
-              .record(z.string().refine(...wellFormed('a metadata key')), z.union([z.string().max(1024).refine(...wellFormed('a metadata value')), z.number(), z.boolean(), z.null()]), {
+              .record(z.string().refine(...wellFormed('a metadata key')).refine(...noNul('a metadata key')), z.union([z.string().max(1024).refine(...wellFormed('a metadata value')).refine(...noNul('a metadata value')), z.number(), z.boolean(), z.null()]), {
                 error: 'metadata must be an object of strings, numbers, booleans or null',
               })
               .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_JSON, `metadata must be at most ${MAX_METADATA_JSON} bytes as JSON`),

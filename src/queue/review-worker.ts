@@ -43,6 +43,16 @@ interface BatchItem {
   text: string;
 }
 
+/** The shop's fields a result carries from its review, those the review has (SentimentResult). */
+function shopFields(review: Review): Pick<SentimentResult, 'rating' | 'locale' | 'submittedAt' | 'metadata'> {
+  return {
+    ...(review.rating !== undefined ? { rating: review.rating } : {}),
+    ...(review.locale !== undefined ? { locale: review.locale } : {}),
+    ...(review.submittedAt !== undefined ? { submittedAt: review.submittedAt } : {}),
+    ...(review.metadata !== undefined ? { metadata: review.metadata } : {}),
+  };
+}
+
 /** Adaptive policy: a batch holds at most this many model calls of its longest review's length class. */
 const CALLS_PER_BATCH = 4;
 
@@ -81,6 +91,13 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       { model: model.name, version: model.version, modelType: model.modelType ?? null, reason: model.explanations.reason, explainAll: config.explain.all },
       'model does not support explanations: EXPLAIN and review "explain" are ignored',
     );
+  }
+
+  // Once per worker process: label lists that name none of this model's labels (a star-label model
+  // with the default NEGATIVE_LABELS) would make every negative share 0 and every rating disagree.
+  const modelLabels = new Set(model.labels.map((l) => l.toLowerCase()));
+  for (const [setting, labels] of [['NEGATIVE_LABELS', config.labels.negative], ['POSITIVE_LABELS', config.labels.positive]] as const) {
+    if (!labels.some((l) => modelLabels.has(l))) logger.warn({ setting, labels, modelLabels: model.labels }, `${setting} names none of the model's labels: set it for this model (README, Storage)`);
   }
 
   /** Per item: explain it? Undefined when no item of the batch is to be explained. */
@@ -133,6 +150,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
         batchSize: items.length,
         timings: { queuedMs: Math.max(0, startedAt - job.timestamp), inferenceMs },
         processedAt,
+        ...shopFields(review),
         ...(item.explanation ? { explanation: item.explanation } : {}),
       });
       return { ok: true, value: { label: item.label, score: item.score } };
@@ -150,7 +168,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       size: items.length,
       inferenceMs,
       labels: model.labels,
-      items: results.map((r, i) => ({ enqueuedAt: scoredJobs[i]!.timestamp, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated })),
+      items: results.map((r, i) => ({ enqueuedAt: scoredJobs[i]!.timestamp, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating })),
     });
     metrics?.observeBatch({
       size: items.length,

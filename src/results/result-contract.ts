@@ -30,6 +30,15 @@ export interface SentimentResult {
   /** ISO 8601 time the result was produced. */
   processedAt: string;
   /**
+   * The shop's own fields, copied from the review when it had them (absent otherwise): the star
+   * rating (0–5), the language tag, when the customer wrote it (ISO 8601, as sent; stored as an
+   * instant and read back in UTC) and its metadata. Same rules as the review's (review-schema.ts).
+   */
+  rating?: number;
+  locale?: string;
+  submittedAt?: string;
+  metadata?: Record<string, string | number | boolean | null>;
+  /**
    * Present only when the review asked for it (`"explain": true`) or EXPLAIN=true, and the model
    * supports it (model_type `hashed-ngram-linear`; other models never add it, and the worker logs
    * that once at start-up). Exact for these linear models:

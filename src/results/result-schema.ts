@@ -1,7 +1,11 @@
 import { z } from 'zod';
+import { reviewSchema } from '../ingest/review-schema.ts';
 import type { ResultBatch, SentimentResult } from './result-contract.ts';
 
 const finite = z.number().finite();
+
+/** The shop's fields a result copies from its review, checked by the review's own rules (one source). */
+const shopFields = reviewSchema({ maxTextChars: 1 }).pick({ rating: true, locale: true, submittedAt: true, metadata: true }).shape;
 
 /** Checks a result job's data before it is stored: a malformed result fails alone. */
 export const sentimentResultSchema = z.object({
@@ -16,6 +20,7 @@ export const sentimentResultSchema = z.object({
   batchSize: z.number().int().min(1),
   timings: z.object({ queuedMs: finite.min(0), inferenceMs: finite.min(0) }),
   processedAt: z.iso.datetime({ offset: true }),
+  ...shopFields,
   explanation: z
     .object({
       method: z.literal('linear-exact'),

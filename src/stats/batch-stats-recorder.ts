@@ -23,6 +23,8 @@ export interface RecordedItem {
   score: number;
   tokens: number;
   truncated: boolean;
+  /** The review's star rating, when it had one. */
+  rating?: number | undefined;
 }
 
 export interface RecordedBatch {
@@ -56,6 +58,7 @@ export function toBatchStatsInput(workerId: string, batch: RecordedBatch): Batch
     confidence: batch.items.map((i) => i.score),
     tokens: batch.items.map((i) => i.tokens),
     truncated: batch.items.map((i) => (i.truncated ? 1 : 0)),
+    ratings: batch.items.some((i) => i.rating !== undefined) ? batch.items.map((i) => i.rating ?? null) : null,
   };
 }
 

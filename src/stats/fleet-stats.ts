@@ -3,6 +3,7 @@
  * dashboard reads. All times are ISO 8601 strings, durations in ms.
  */
 
+import type { RatingAgreement } from '../results/label-polarity.ts';
 import type { FailureStats } from './failure-reasons.ts';
 
 export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'delayed' | 'prioritized' | 'paused';
@@ -48,6 +49,8 @@ export interface VersionShares {
   count: number;
   labelShares: Record<string, number>;
   meanConfidence: number;
+  /** Agreement of this version's labels with the reviews' star ratings; null when none was rated. */
+  ratingAgreement: RatingAgreement | null;
 }
 
 /** The scaling signal (`GET /v1/scaling`, src/stats/scaling-signal.ts). */
@@ -99,7 +102,12 @@ export interface FleetStats {
   batchSizes: { buckets: BatchSizeBucket[]; mean: number | null };
   workers: WorkerInfo[];
   backlog: { waiting: number; ratePerSecond: number; etaSeconds: number | null };
-  model: { perMinute: ModelMinute[]; byVersion: VersionShares[] };
+  /**
+   * Over the window. `ratingAgreement`: reviews scored in the window whose star rating expects a
+   * polarity (1–2 negative, 4–5 positive), and how many got a label of it (NEGATIVE_LABELS,
+   * POSITIVE_LABELS); null when none was rated.
+   */
+  model: { perMinute: ModelMinute[]; byVersion: VersionShares[]; ratingAgreement: RatingAgreement | null };
   drift: DriftStats;
   scaling: ScalingStats;
 }

@@ -20,7 +20,8 @@ const num = (v: number | null) => (v === null ? Number.NaN : v);
  * The stats service's Prometheus registry. Every scrape refreshes it from the collector
  * (one cached collect shared by all metrics, so a scrape costs at most one collect):
  * - gauges from the stats document: queue depths, oldest waiting age, workers, backlog, the
- *   latency quantiles of the sliding window, drift values and alerts, the scaling signal;
+ *   latency quantiles of the sliding window, drift values and alerts, the rating agreement, the
+ *   scaling signal;
  * - counters from BullMQ's metrics (all-time completed/failed review jobs);
  * - real histograms and counters from the stats stream: every batch entry the collector reads
  *   is observed once (batch size, per-review end-to-end latency, tokens, labels, truncation).
@@ -84,6 +85,19 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
   const alert = new Gauge({ name: 'sf_drift_alert', help: '1 when the drift signal is over its threshold, else 0.', labelNames: ['signal'] as const, registers, collect });
   const threshold = new Gauge({ name: 'sf_drift_threshold', help: 'Alert threshold of each drift signal.', labelNames: ['signal'] as const, registers, collect });
   const driftCount = new Gauge({ name: 'sf_drift_window_results', help: 'Results in the drift windows.', labelNames: ['window'] as const, registers, collect });
+
+  const agreement = new Gauge({
+    name: 'sf_rating_agreement_ratio',
+    help: 'Share of the rated reviews scored over STATS_WINDOW_S whose label agrees with the star rating (1-2 negative, 4-5 positive, 3 excluded; NaN when none was rated).',
+    registers,
+    collect,
+  });
+  const rated = new Gauge({
+    name: 'sf_rating_agreement_window_reviews',
+    help: 'Reviews scored over STATS_WINDOW_S whose star rating expects a label (the denominator of sf_rating_agreement_ratio).',
+    registers,
+    collect,
+  });
 
   const recommended = new Gauge({
     name: 'sf_scaling_recommended_replicas',
@@ -156,6 +170,8 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
       threshold.set({ signal }, d.thresholds[key]);
     }
     driftCount.set({ window: 'recent' }, d.recent.count);
+    agreement.set(num(stats.model.ratingAgreement?.share ?? null));
+    rated.set(stats.model.ratingAgreement?.rated ?? 0);
     const sc = stats.scaling;
     recommended.set(sc.recommendedReplicas);
     arrival.set(sc.inputs.arrivalRatePerS);

@@ -7,7 +7,8 @@ import { readQueueStats, readThroughput, readWorkers } from './queue-stats.ts';
 import { createStatsWindow, type StatsWindow } from './stats-window.ts';
 import { arrivalRate, busyForMs, MIN_MEASURE_SPAN_MS, perReplicaThroughput, recommendReplicas, SCALING_FORMULA, type BacklogSample } from './scaling-signal.ts';
 import type { BatchStatsEntry } from './stats-stream.ts';
-import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, recentRate } from './window-stats.ts';
+import { createLabelPolarity } from '../results/label-polarity.ts';
+import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, ratingAgreementStats, recentRate } from './window-stats.ts';
 
 export interface StatsCollectorOptions {
   config: Config;
@@ -34,6 +35,7 @@ export function createStatsCollector(options: StatsCollectorOptions) {
   const reviews = createReviewsQueue(connection, config, log);
   const results = createResultsQueue(connection, config, log);
   const windowMs = config.stats.windowS * 1000;
+  const polarity = createLabelPolarity(config.labels);
   const window: StatsWindow = createStatsWindow({
     connection,
     prefix: config.redis.prefix,
@@ -120,7 +122,11 @@ export function createStatsCollector(options: StatsCollectorOptions) {
         ratePerSecond,
         etaSeconds: waiting === 0 ? 0 : ratePerSecond > 0 ? waiting / ratePerSecond : null,
       },
-      model: { perMinute: modelPerMinute(entries, t - windowMs), byVersion: labelSharesByVersion(entries, t - windowMs) },
+      model: {
+        perMinute: modelPerMinute(entries, t - windowMs),
+        byVersion: labelSharesByVersion(entries, t - windowMs, polarity),
+        ratingAgreement: ratingAgreementStats(entries, t - windowMs, polarity),
+      },
       drift: driftStats(entries, t, config.drift),
       scaling: scaling(t, reviewStats, entries, ratePerSecond, workers),
     };

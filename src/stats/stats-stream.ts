@@ -9,8 +9,10 @@
  *   ms  tokenization + model time of the batch
  *   d   JSON of per-item arrays over the scored items (same order, same length):
  *       { "labels": [model labels], "lat": [enqueue → result ms], "y": [index into labels],
- *         "c": [max probability], "tok": [tokens], "tr": [0 | 1 truncated] }
+ *         "c": [max probability], "tok": [tokens], "tr": [0 | 1 truncated],
+ *         "r": [star rating | null] }   ("r" only when an item of the batch has a rating)
  */
+import { ratingPolarity } from '../results/label-polarity.ts';
 
 export function statsStreamKey(prefix: string): string {
   return `${prefix}:sf:stats`;
@@ -30,17 +32,27 @@ export interface BatchStatsEntry {
   confidence: number[];
   tokens: number[];
   truncated: number[];
+  /** The reviews' star ratings (null: none); null when no review of the batch had one. */
+  ratings: (number | null)[] | null;
   /** Per-entry sums, computed once when read, so window stats cost O(batches), not O(reviews). */
-  sums: { labelCounts: number[]; confidence: number; truncated: number; tokens: number; maxTokens: number | null };
+  sums: {
+    labelCounts: number[];
+    confidence: number;
+    truncated: number;
+    tokens: number;
+    maxTokens: number | null;
+    /** Per label index: reviews whose rating expects a negative / positive label (label-polarity.ts); null without ratings. */
+    rated: { negative: number[]; positive: number[] } | null;
+  };
 }
 
-export type BatchStatsInput = Omit<BatchStatsEntry, 'id' | 'sums'>;
+export type BatchStatsInput = Omit<BatchStatsEntry, 'id' | 'sums' | 'ratings'> & { ratings?: (number | null)[] | null };
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Field/value pairs for XADD. */
 export function encodeBatchEntry(e: BatchStatsInput): string[] {
-  const d = JSON.stringify({ labels: e.labels, lat: e.latencyMs, y: e.labelIndex, c: e.confidence, tok: e.tokens, tr: e.truncated });
+  const d = JSON.stringify({ labels: e.labels, lat: e.latencyMs, y: e.labelIndex, c: e.confidence, tok: e.tokens, tr: e.truncated, ...(e.ratings ? { r: e.ratings } : {}) });
   return ['ts', String(e.ts), 'w', e.worker, 'n', String(e.size), 'ms', String(e.inferenceMs), 'd', d];
 }
 
@@ -59,14 +71,24 @@ export function decodeBatchEntry(id: string, fields: string[]): BatchStatsEntry 
   } catch {
     return undefined;
   }
-  const { labels, lat, y, c, tok, tr } = d;
+  const { labels, lat, y, c, tok, tr, r } = d;
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) return undefined;
   if (!isNumArray(lat) || !isNumArray(y) || !isNumArray(c) || !isNumArray(tok) || !isNumArray(tr)) return undefined;
   const n = lat.length;
   if (y.length !== n || c.length !== n || tok.length !== n || tr.length !== n) return undefined;
   if (y.some((i) => !Number.isInteger(i) || i < 0 || i >= labels.length)) return undefined;
+  // Ratings are an addition: an entry without them (an older worker) is whole; malformed ones are ignored.
+  const ratings = Array.isArray(r) && r.length === n && r.every((x) => x === null || (typeof x === 'number' && Number.isFinite(x))) ? (r as (number | null)[]) : null;
   const labelCounts = labels.map(() => 0);
   for (const i of y) labelCounts[i]!++;
+  let rated: BatchStatsEntry['sums']['rated'] = null;
+  if (ratings) {
+    rated = { negative: labels.map(() => 0), positive: labels.map(() => 0) };
+    ratings.forEach((rating, k) => {
+      const expected = ratingPolarity(rating);
+      if (expected) rated![expected][y[k]!]!++;
+    });
+  }
   return {
     id,
     ts,
@@ -79,6 +101,7 @@ export function decodeBatchEntry(id: string, fields: string[]): BatchStatsEntry 
     confidence: c,
     tokens: tok,
     truncated: tr,
-    sums: { labelCounts, confidence: sum(c), truncated: sum(tr), tokens: sum(tok), maxTokens: tok.length > 0 ? Math.max(...tok) : null },
+    ratings,
+    sums: { labelCounts, confidence: sum(c), truncated: sum(tr), tokens: sum(tok), maxTokens: tok.length > 0 ? Math.max(...tok) : null, rated },
   };
 }

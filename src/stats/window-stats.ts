@@ -7,6 +7,7 @@
  * percentiles and the KS statistic use every review of the window up to SAMPLE_MAX reviews, and
  * beyond that SAMPLE_MAX evenly spaced ones (so they are exact up to SAMPLE_MAX reviews).
  */
+import { createAgreementCounter, type LabelPolarity, type RatingAgreement } from '../results/label-polarity.ts';
 import { driftAlerts, ksStatistic, populationStabilityIndex, type DriftThresholds } from './drift.ts';
 import { BATCH_SIZE_BUCKETS, type BatchSizeBucket, type DriftStats, type FleetStats, type ModelMinute, type VersionShares } from './fleet-stats.ts';
 import { parseWorkerName } from './queue-stats.ts';
@@ -111,15 +112,37 @@ export function modelPerMinute(entries: readonly BatchStatsEntry[], from: number
     }));
 }
 
+type AgreementCounter = ReturnType<typeof createAgreementCounter>;
+
+/** Adds an entry's rated reviews (per label index, from its sums) to an agreement counter. */
+function addRated(counter: AgreementCounter, e: BatchStatsEntry): void {
+  const rated = e.sums.rated;
+  if (!rated) return;
+  e.labels.forEach((label, i) => {
+    counter.add(label, 'negative', rated.negative[i]);
+    counter.add(label, 'positive', rated.positive[i]);
+  });
+}
+
+/**
+ * Agreement between the predicted labels and the reviews' star ratings over the entries with
+ * ts ≥ from (reviews scored in the window; rules in label-polarity.ts); null when none was rated.
+ */
+export function ratingAgreementStats(entries: readonly BatchStatsEntry[], from: number, polarity: LabelPolarity): RatingAgreement | null {
+  const counter = createAgreementCounter(polarity);
+  for (const e of inWindow(entries, from)) addRated(counter, e);
+  return counter.result();
+}
+
 /**
  * Per model version (from each entry's worker id `host/pid/model@version`) over the entries with
- * ts ≥ from: reviews scored, the share of every label seen in the window, the mean confidence and
- * how many worker processes of that version scored them. Versions with no scored review are
- * absent; sorted by model, then version. A worker id that does not parse counts as model and
- * version `unknown`.
+ * ts ≥ from: reviews scored, the share of every label seen in the window, the mean confidence,
+ * the rating agreement and how many worker processes of that version scored them. Versions with
+ * no scored review are absent; sorted by model, then version. A worker id that does not parse
+ * counts as model and version `unknown`.
  */
-export function labelSharesByVersion(entries: readonly BatchStatsEntry[], from: number): VersionShares[] {
-  const versions = new Map<string, { model: string; version: string; workers: Set<string>; count: number; confidence: number; labels: Map<string, number> }>();
+export function labelSharesByVersion(entries: readonly BatchStatsEntry[], from: number, polarity: LabelPolarity): VersionShares[] {
+  const versions = new Map<string, { model: string; version: string; workers: Set<string>; count: number; confidence: number; labels: Map<string, number>; agreement: AgreementCounter }>();
   for (const e of inWindow(entries, from)) {
     if (e.latencyMs.length === 0) continue;
     const parsed = parseWorkerName(e.worker);
@@ -127,9 +150,10 @@ export function labelSharesByVersion(entries: readonly BatchStatsEntry[], from: 
     const version = parsed?.version ?? 'unknown';
     const key = `${model}@${version}`;
     let v = versions.get(key);
-    if (!v) versions.set(key, (v = { model, version, workers: new Set(), count: 0, confidence: 0, labels: new Map() }));
+    if (!v) versions.set(key, (v = { model, version, workers: new Set(), count: 0, confidence: 0, labels: new Map(), agreement: createAgreementCounter(polarity) }));
     v.workers.add(e.worker);
     labelCounts([e], v.labels);
+    addRated(v.agreement, e);
     v.confidence += e.sums.confidence;
     v.count += e.latencyMs.length;
   }
@@ -143,6 +167,7 @@ export function labelSharesByVersion(entries: readonly BatchStatsEntry[], from: 
       count: v.count,
       labelShares: Object.fromEntries(labels.map((l) => [l, (v.labels.get(l) ?? 0) / v.count])),
       meanConfidence: v.confidence / v.count,
+      ratingAgreement: v.agreement.result(),
     }));
 }
 

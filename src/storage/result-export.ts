@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { stringify, type Options as CsvStringifyOptions } from 'csv-stringify/sync';
-import { toStoredResult, type StoredResult, type TimeWindow } from './result-queries.ts';
+import { RESULT_COLUMNS, toStoredResult, type ResultRow, type StoredResult, type TimeWindow } from './result-queries.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
@@ -25,18 +25,19 @@ export interface ExportOptions extends ExportFilter {
   signal?: AbortSignal;
 }
 
-/** CSV header: the table's columns; `scores` and `explanation` are JSON, an empty field is null. */
+/**
+ * CSV header: the table's columns (the shop's fields last, as they were added); `scores`,
+ * `explanation` and `metadata` are JSON, times ISO 8601 UTC, an empty field is null.
+ */
 export const CSV_COLUMNS = [
   'review_id', 'product_id', 'label', 'score', 'scores', 'model_name', 'model_version', 'tokens', 'truncated',
   'batch_size', 'queued_ms', 'inference_ms', 'processed_at', 'stored_at', 'explanation',
+  'rating', 'locale', 'submitted_at', 'metadata',
 ] as const;
-
-type ResultRow = Parameters<typeof toStoredResult>[0];
 
 // The cursor keeps processed_at's microseconds (a JS Date would round them to milliseconds and
 // repeat or skip rows at a page boundary), as UTC text that reads back as the same timestamptz.
-const SELECT = `SELECT review_id, product_id, label, score, scores, model_name, model_version, tokens, truncated,
-  batch_size, queued_ms, inference_ms, processed_at, stored_at, explanation,
+const SELECT = `SELECT ${RESULT_COLUMNS},
   to_char(processed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
   FROM sentiment_results`;
 
@@ -86,6 +87,7 @@ function csvRecord(r: StoredResult): (string | number)[] {
     r.reviewId, r.productId ?? '', r.label, r.score, JSON.stringify(r.scores), r.model.name, r.model.version, r.tokens,
     String(r.truncated), r.batchSize, r.timings.queuedMs, r.timings.inferenceMs, r.processedAt, r.storedAt,
     r.explanation === undefined ? '' : JSON.stringify(r.explanation),
+    r.rating ?? '', r.locale ?? '', r.submittedAt ?? '', r.metadata === undefined ? '' : JSON.stringify(r.metadata),
   ];
 }
 

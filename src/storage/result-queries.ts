@@ -1,11 +1,36 @@
+import {
+  createAgreementCounter,
+  createLabelPolarity,
+  RATING_NEGATIVE_MAX,
+  RATING_POSITIVE_MIN,
+  type LabelSets,
+  type RatingAgreement,
+} from '../results/label-polarity.ts';
 import type { SentimentResult } from '../results/result-contract.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
-/** A time window: results processed in [from, to). */
+/** A time window: results whose time (see TimeBasis) is in [from, to). */
 export interface TimeWindow {
   from: Date;
   to: Date;
 }
+
+/**
+ * Which time of a result a window selects on and a time series counts by:
+ * - `submitted`: when the customer wrote the review (its `submittedAt`), and for a result whose
+ *   review had none, when it was processed: `coalesce(submitted_at, processed_at)`. An imported
+ *   year of history shows at its customers' dates; live reviews without a date show as before.
+ * - `processed`: when the worker scored it.
+ */
+export const TIME_BASES = ['submitted', 'processed'] as const;
+export type TimeBasis = (typeof TIME_BASES)[number];
+export const DEFAULT_TIME_BASIS: TimeBasis = 'submitted';
+
+/** The SQL of each basis; the same expressions are indexed (migrations 1 and 2), so keep them identical. */
+export const TIME_OF: Readonly<Record<TimeBasis, string>> = {
+  submitted: 'coalesce(submitted_at, processed_at)',
+  processed: 'processed_at',
+};
 
 export interface ProductSummary {
   productId: string;
@@ -14,22 +39,36 @@ export interface ProductSummary {
   labels: Record<string, number>;
   /** Mean probability of the predicted labels. */
   meanScore: number | null;
-  /** Share of results labelled negative (case-insensitive), 0..1. */
+  /** Share of results with a negative label (NEGATIVE_LABELS, case-insensitive), 0..1. */
   negativeShare: number | null;
+  /**
+   * Agreement of the predicted labels with the star ratings (label-polarity.ts: 1–2 stars expect
+   * a negative label, 4–5 a positive one, 3 is not counted); null when no result was rated.
+   */
+  ratingAgreement: RatingAgreement | null;
 }
 
 /** A stored result: the result contract plus when it was first stored. */
 export type StoredResult = SentimentResult & { storedAt: string };
 
-const SELECT_RESULT = `SELECT review_id, product_id, label, score, scores, model_name, model_version, tokens, truncated,
-  batch_size, queued_ms, inference_ms, processed_at, stored_at, explanation FROM sentiment_results`;
+/**
+ * The columns a StoredResult is read from. `submitted_at` is read as UTC text: drivers parse a
+ * timestamptz through JavaScript's Date, and PGlite's reads the years 0001–0099 as 19xx.
+ */
+export const RESULT_COLUMNS = `review_id, product_id, label, score, scores, model_name, model_version, tokens, truncated,
+  batch_size, queued_ms, inference_ms, processed_at, stored_at, explanation, rating, locale,
+  to_char(submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS submitted_at, metadata`;
 
-interface ResultRow {
+const SELECT_RESULT = `SELECT ${RESULT_COLUMNS} FROM sentiment_results`;
+
+type Json<T> = T | string;
+
+export interface ResultRow {
   review_id: string;
   product_id: string | null;
   label: string;
   score: number;
-  scores: Record<string, number> | string;
+  scores: Json<Record<string, number>>;
   model_name: string;
   model_version: string;
   tokens: number;
@@ -39,18 +78,25 @@ interface ResultRow {
   inference_ms: number;
   processed_at: Date | string;
   stored_at: Date | string;
-  explanation: SentimentResult['explanation'] | string | null;
+  explanation: Json<NonNullable<SentimentResult['explanation']>> | null;
+  rating: number | string | null;
+  locale: string | null;
+  submitted_at: string | null;
+  metadata: Json<NonNullable<SentimentResult['metadata']>> | null;
 }
 
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
+/** jsonb: pg and PGlite parse it; a string is parsed here in case a driver did not. */
+const json = <T,>(v: Json<T>): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
+/** A row as the result contract (plus storedAt); NULL fields are absent, as in the published result. */
 export function toStoredResult(r: ResultRow): StoredResult {
   return {
     reviewId: r.review_id,
     productId: r.product_id,
     label: r.label,
     score: Number(r.score),
-    scores: typeof r.scores === 'string' ? (JSON.parse(r.scores) as Record<string, number>) : r.scores,
+    scores: json(r.scores),
     model: { name: r.model_name, version: r.model_version },
     tokens: Number(r.tokens),
     truncated: r.truncated,
@@ -58,24 +104,39 @@ export function toStoredResult(r: ResultRow): StoredResult {
     timings: { queuedMs: Number(r.queued_ms), inferenceMs: Number(r.inference_ms) },
     processedAt: iso(r.processed_at),
     storedAt: iso(r.stored_at),
-    ...(r.explanation === null ? {} : { explanation: typeof r.explanation === 'string' ? JSON.parse(r.explanation) : r.explanation }),
+    ...(r.rating === null ? {} : { rating: Number(r.rating) }),
+    ...(r.locale === null ? {} : { locale: r.locale }),
+    ...(r.submitted_at === null ? {} : { submittedAt: r.submitted_at }),
+    ...(r.metadata === null ? {} : { metadata: json(r.metadata) }),
+    ...(r.explanation === null ? {} : { explanation: json(r.explanation) }),
   };
+}
+
+export interface ResultQueriesOptions {
+  /** Which labels are negative and positive (config.labels: NEGATIVE_LABELS, POSITIVE_LABELS). */
+  labels: LabelSets;
 }
 
 /**
  * The queries the dashboard and users run, all served by the indexes of the schema:
- * (product_id, processed_at) and (processed_at).
+ * (product_id, time) and (time) for both time bases (migrations 1 and 2).
  */
-export function createResultQueries(db: SqlExecutor) {
+export function createResultQueries(db: SqlExecutor, options: ResultQueriesOptions) {
+  const polarity = createLabelPolarity(options.labels);
   return {
-    /** Counts per label, mean score and negative share of one product over a window. */
-    async productSummary(productId: string, window: TimeWindow): Promise<ProductSummary> {
-      const { rows } = await db.query<{ label: string; n: string | number; score_sum: number }>(
-        `SELECT label, count(*) AS n, sum(score) AS score_sum FROM sentiment_results
-         WHERE product_id = $1 AND processed_at >= $2 AND processed_at < $3 GROUP BY label`,
+    /** Counts per label, mean score, negative share and rating agreement of one product over a window. */
+    async productSummary(productId: string, window: TimeWindow, by: TimeBasis = DEFAULT_TIME_BASIS): Promise<ProductSummary> {
+      const time = TIME_OF[by];
+      const { rows } = await db.query<{ label: string; n: string | number; score_sum: number; rated_negative: string | number; rated_positive: string | number }>(
+        `SELECT label, count(*) AS n, sum(score) AS score_sum,
+           count(*) FILTER (WHERE rating <= ${RATING_NEGATIVE_MAX}) AS rated_negative,
+           count(*) FILTER (WHERE rating >= ${RATING_POSITIVE_MIN}) AS rated_positive
+         FROM sentiment_results
+         WHERE product_id = $1 AND ${time} >= $2 AND ${time} < $3 GROUP BY label`,
         [productId, window.from, window.to],
       );
       const labels: Record<string, number> = {};
+      const agreement = createAgreementCounter(polarity);
       let total = 0;
       let scoreSum = 0;
       let negative = 0;
@@ -84,27 +145,37 @@ export function createResultQueries(db: SqlExecutor) {
         labels[r.label] = n;
         total += n;
         scoreSum += Number(r.score_sum);
-        if (r.label.toLowerCase() === 'negative') negative += n;
+        if (polarity.isNegative(r.label)) negative += n;
+        agreement.add(r.label, 'negative', Number(r.rated_negative));
+        agreement.add(r.label, 'positive', Number(r.rated_positive));
       }
-      return { productId, total, labels, meanScore: total ? scoreSum / total : null, negativeShare: total ? negative / total : null };
+      return {
+        productId,
+        total,
+        labels,
+        meanScore: total ? scoreSum / total : null,
+        negativeShare: total ? negative / total : null,
+        ratingAgreement: agreement.result(),
+      };
     },
 
-    /** Results per minute and label over a window (minutes with no results are absent). */
-    async labelsPerMinute(window: TimeWindow, productId?: string): Promise<{ minute: string; label: string; count: number }[]> {
+    /** Results per minute (of their time, see TimeBasis) and label over a window; minutes with no results are absent. */
+    async labelsPerMinute(window: TimeWindow, productId?: string, by: TimeBasis = DEFAULT_TIME_BASIS): Promise<{ minute: string; label: string; count: number }[]> {
+      const time = TIME_OF[by];
       const { rows } = await db.query<{ minute: Date | string; label: string; n: string | number }>(
-        `SELECT date_trunc('minute', processed_at) AS minute, label, count(*) AS n FROM sentiment_results
-         WHERE processed_at >= $1 AND processed_at < $2 AND ($3::text IS NULL OR product_id = $3)
+        `SELECT date_trunc('minute', ${time}) AS minute, label, count(*) AS n FROM sentiment_results
+         WHERE ${time} >= $1 AND ${time} < $2 AND ($3::text IS NULL OR product_id = $3)
          GROUP BY 1, 2 ORDER BY 1, 2`,
         [window.from, window.to, productId ?? null],
       );
       return rows.map((r) => ({ minute: iso(r.minute), label: r.label, count: Number(r.n) }));
     },
 
-    /** The latest negative results of a product, newest first. */
-    async latestNegative(productId: string, limit = 20): Promise<StoredResult[]> {
+    /** The latest negative results (NEGATIVE_LABELS) of a product, newest first by their time. */
+    async latestNegative(productId: string, limit = 20, by: TimeBasis = DEFAULT_TIME_BASIS): Promise<StoredResult[]> {
       const { rows } = await db.query<ResultRow>(
-        `${SELECT_RESULT} WHERE product_id = $1 AND lower(label) = 'negative' ORDER BY processed_at DESC LIMIT $2`,
-        [productId, limit],
+        `${SELECT_RESULT} WHERE product_id = $1 AND lower(label) = ANY($2::text[]) ORDER BY ${TIME_OF[by]} DESC LIMIT $3`,
+        [productId, polarity.negativeLabels, limit],
       );
       return rows.map(toStoredResult);
     },

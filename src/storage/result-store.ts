@@ -16,6 +16,10 @@ const COLUMNS = [
   ['inference_ms', 'float8'],
   ['processed_at', 'timestamptz'],
   ['explanation', 'jsonb'],
+  ['rating', 'float8'],
+  ['locale', 'text'],
+  ['submitted_at', 'timestamptz'],
+  ['metadata', 'jsonb'],
 ] as const;
 
 function row(r: SentimentResult): unknown[] {
@@ -34,6 +38,10 @@ function row(r: SentimentResult): unknown[] {
     r.timings.inferenceMs,
     r.processedAt,
     r.explanation === undefined ? null : JSON.stringify(r.explanation),
+    r.rating ?? null,
+    r.locale ?? null,
+    r.submittedAt ?? null,
+    r.metadata === undefined ? null : JSON.stringify(r.metadata),
   ];
 }
 

@@ -27,13 +27,24 @@ const DOCS_SCREENSHOT = path.join(PROJECT_ROOT, 'docs/dashboard.png');
 const GOOD = ['Battery lasts two days, love it.', 'Works perfectly, great value for the price.', 'Excellent build quality, highly recommend.', 'Fast delivery and it does exactly what I wanted.'];
 const BAD = ['Stopped charging after a week. Waste of money.', 'Terrible, it broke after two days.', 'Cheap plastic, the lid cracked. Returned it.', 'Does not work at all, very disappointed.'];
 
-/** `n` reviews over products p1–p4; `negativeShare` of them negative. */
+/**
+ * `n` reviews over products p1–p4; `negativeShare` of them negative. Star ratings mostly match the
+ * text (1–2 or 4–5 stars), some do not (a 5-star complaint), some are 3 stars or missing.
+ */
 function wave(name: string, n: number, negativeShare: number) {
   return Array.from({ length: n }, (_, i) => {
     const negative = (i * 7919) % 100 < negativeShare * 100;
     const texts = negative ? BAD : GOOD;
-    return { id: `${name}-${i}`, productId: `p${(i % 4) + 1}`, text: `${texts[i % texts.length]} (order ${i})` };
+    const rating = i % 10 === 3 ? undefined : i % 9 === 0 ? 3 : negative ? (i % 5 === 0 ? 5 : 1 + (i % 2)) : 4 + (i % 2);
+    return { id: `${name}-${i}`, productId: `p${(i % 4) + 1}`, text: `${texts[i % texts.length]} (order ${i})`, ...(rating === undefined ? {} : { rating }) };
   });
+}
+
+/** "87.5% of 120", computed from the stored rows: 1–2 stars expect `negative`, 4–5 `positive`. */
+function agreementOf(rows: { label: string; rating: number | null }[]): string {
+  const rated = rows.filter((r) => r.rating !== null && (r.rating <= 2 || r.rating >= 4));
+  const agreeing = rated.filter((r) => r.label === (r.rating! <= 2 ? 'negative' : 'positive'));
+  return `${((agreeing.length / rated.length) * 100).toFixed(1)}% of ${rated.length.toLocaleString('en-US')}`;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -216,6 +227,16 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium${hasChromium ? '' : ` (skip
     await page.waitForSelector('.product-figures');
     const p1 = waves.flat().filter((r) => r.productId === 'p1').length;
     expect(await page.locator('#product-summary').textContent()).toMatch(new RegExp(`Results \\(24 h\\)\\s*${p1}(?!\\d)`));
+    // Rating agreement: of the fleet over the stats window (every review here), per version, and of p1.
+    const stored = (await sink.db.query<{ label: string; rating: number | null; product_id: string }>('SELECT label, rating, product_id FROM sentiment_results')).rows;
+    const fleet = agreementOf(stored);
+    const agreementKpi = page.locator('.kpi', { hasText: 'Rating agreement' });
+    expect(await agreementKpi.locator('.kpi-value').textContent()).toBe(fleet.split(' of ')[0]);
+    expect(await agreementKpi.locator('.kpi-note').textContent()).toMatch(new RegExp(`^of ${fleet.split(' of ')[1]} rated in `));
+    expect(versions[0]).toContain(fleet);
+    const [share, rated] = agreementOf(stored.filter((r) => r.product_id === 'p1')).split(' of ');
+    expect(await page.locator('#product-summary .rating-agreement').textContent()).toBe(share);
+    expect(await page.locator('#product-summary').textContent()).toContain(`of ${rated} rated`);
     expect(await page.locator('#negative-rows tr').count()).toBe(10);
     expect(await page.locator('#status').textContent()).toMatch(/^live/);
 

@@ -36,6 +36,11 @@ export function expectedStored(r: SentimentResult): Omit<StoredResult, 'storedAt
     batchSize: r.batchSize,
     timings: r.timings,
     processedAt: new Date(r.processedAt).toISOString(),
+    ...(r.rating !== undefined ? { rating: r.rating } : {}),
+    ...(r.locale !== undefined ? { locale: r.locale } : {}),
+    // Stored as an instant, read back in UTC with milliseconds.
+    ...(r.submittedAt !== undefined ? { submittedAt: new Date(r.submittedAt).toISOString() } : {}),
+    ...(r.metadata !== undefined ? { metadata: r.metadata } : {}),
     ...(r.explanation ? { explanation: r.explanation } : {}),
   };
 }

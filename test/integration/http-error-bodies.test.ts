@@ -63,7 +63,7 @@ describe('HTTP error bodies', () => {
     await producer.queue.waitUntilReady();
     // A database that is not there: every result query fails with the driver's ECONNREFUSED.
     const db = createPostgresClient(`postgres://sf@127.0.0.1:${await findFreePort()}/nothing`, log.logger, 1);
-    const queries = createResultQueries(db);
+    const queries = createResultQueries(db, { labels: config.labels });
     const ingest = buildIngestApp({ config, producer, logger: log.logger, queries });
     const collector = createStatsCollector({ config, connection, logger: log.logger });
     const stats = buildStatsApp({ collector, registry: new Registry(), queries, logger: log.logger, config });

@@ -33,6 +33,9 @@ function dataset(): SentimentResult[] {
         score: Math.round((0.5 + random() / 2) * 1e6) / 1e6,
         processedAt: new Date(BASE + Math.floor(i / 10) * 1000).toISOString(),
         ...(i % 50 === 0 ? { explanation: { method: 'linear-exact' as const, toward: [{ text: 'great, "really"', weight: 0.5 }], against: [] } } : {}),
+        // The shop's fields on some; metadata JSON holds commas, quotes and a formula (not at the cell start).
+        ...(i % 7 === 0 ? { rating: (i % 11) / 2, locale: 'de-CH', submittedAt: new Date(BASE - i * 86_400_000).toISOString() } : {}),
+        ...(i % 21 === 0 ? { metadata: { channel: 'app, "web"', sku: '=HYPERLINK("x")', qty: i, gift: i % 2 === 0, note: null } } : {}),
       }),
     );
   }
@@ -113,10 +116,16 @@ describe('exportResults', () => {
         processedAt: c.processed_at,
         storedAt: c.stored_at,
         ...(c.explanation === '' ? {} : { explanation: JSON.parse(c.explanation) }),
+        ...(c.rating === '' ? {} : { rating: Number(c.rating) }),
+        ...(c.locale === '' ? {} : { locale: c.locale }),
+        ...(c.submitted_at === '' ? {} : { submittedAt: c.submitted_at }),
+        ...(c.metadata === '' ? {} : { metadata: JSON.parse(c.metadata) }),
       }).toEqual(j);
     });
     expect(records.find((c) => c.label === 'neg,ative')!.review_id).toBe('quote "me", please\nnext line');
     expect(records.some((c) => c.review_id === '  spaced  ')).toBe(true);
+    expect(records.filter((c) => c.metadata !== '').length).toBe(48);
+    expect(records.filter((c) => c.submitted_at !== '').length).toBe(142);
   });
 
   it('filters by product and by window [from, to), and counts what it exports', async () => {

@@ -121,8 +121,8 @@ describe('GET /v1/scaling', () => {
       const stats = (await second.app.inject({ method: 'GET', url: '/v1/stats' })).json<FleetStats>();
       expect(stats.scaling.recommendedReplicas).toBe(expected);
       expect(stats.model.byVersion).toEqual([
-        { model: 'm', version: 'v1', workers: 1, count: 300, labelShares: { negative: 0, positive: 1 }, meanConfidence: expect.closeTo(0.8, 9) },
-        { model: 'm', version: 'v2', workers: 1, count: 100, labelShares: { negative: 0.5, positive: 0.5 }, meanConfidence: expect.closeTo(0.8, 9) },
+        { model: 'm', version: 'v1', workers: 1, count: 300, labelShares: { negative: 0, positive: 1 }, meanConfidence: expect.closeTo(0.8, 9), ratingAgreement: null },
+        { model: 'm', version: 'v2', workers: 1, count: 100, labelShares: { negative: 0.5, positive: 0.5 }, meanConfidence: expect.closeTo(0.8, 9), ratingAgreement: null },
       ]);
     } finally {
       for (const s of apps) {

@@ -11,7 +11,7 @@ import { createStatsRegistry } from '../../src/stats/prometheus.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';
 import { createStatsCollector } from '../../src/stats/stats-collector.ts';
 import { statsStreamKey } from '../../src/stats/stats-stream.ts';
-import { openQueues, reviews, silentLogger, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
+import { openQueues, reviews, silentLogger, startWorker, tempModel, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';
 
 const redis = useTestRedis();
@@ -193,6 +193,10 @@ describe('GET /v1/stats and /metrics against a running worker', () => {
       expect(metricValue(text, 'sf_drift_alert{signal="psi"}')).toBe(0);
       expect(metricValue(text, 'sf_drift_truncated_share')).toBe(0);
       expect(text).toMatch(/^sf_drift_psi nan$/im); // prom-client writes "Nan"; Prometheus parses NaN case-insensitively
+      // No review had a rating.
+      expect(s.model.ratingAgreement).toBeNull();
+      expect(text).toMatch(/^sf_rating_agreement_ratio nan$/im);
+      expect(metricValue(text, 'sf_rating_agreement_window_reviews')).toBe(0);
       expect(metricValue(text, 'sf_stats_up')).toBe(1);
       expect(text).toContain('process_cpu_seconds_total');
 
@@ -236,6 +240,56 @@ describe('GET /v1/stats and /metrics against a running worker', () => {
       expect(metricValue(text, 'sf_drift_alert{signal="truncated_share"}')).toBe(1);
       expect(metricValue(text, 'sf_drift_truncated_share')).toBe(1);
     });
+  });
+
+  it("reports the agreement of labels with the reviews' star ratings over the window, for a star-label model's settings", async () => {
+    const stars = await tempModel({ labels: ['1 star', '3 stars', '5 stars'] });
+    try {
+      const env = { MODEL_DIR: stars.dir, NEGATIVE_LABELS: '1 star', POSITIVE_LABELS: '5 stars' };
+      await withFleet(env, async ({ q, stats, config }) => {
+        const ratings = [undefined, 0, 1, 2, 2.5, 3, 3.5, 4, 4.5, 5];
+        const n = 100;
+        // Ratings mostly match the text (the tiny model reads the words), some on purpose do not.
+        const input = reviews(n).map((r, i) => {
+          const rating = ratings[i % ratings.length];
+          return { ...r, productId: 'p1', locale: 'en', submittedAt: '2024-05-01T12:30:00+02:00', metadata: { n: i }, ...(rating === undefined ? {} : { rating }) };
+        });
+        await q.producer.enqueueMany(input);
+        await q.settled(n);
+        const results = (await q.publishedResults()).map((r) => r.data);
+        // Results carry the shop's fields from their reviews.
+        const byId = new Map(input.map((r) => [r.id, r]));
+        for (const r of results) {
+          const review = byId.get(r.reviewId)!;
+          expect({ rating: r.rating, locale: r.locale, submittedAt: r.submittedAt, metadata: r.metadata }).toEqual({ rating: review.rating, locale: 'en', submittedAt: review.submittedAt, metadata: review.metadata });
+        }
+        // Written out: 1–2 stars (0 too) expect `1 star`, 4–5 expect `5 stars`.
+        const counted = results.filter((r) => r.rating !== undefined && (r.rating <= 2 || r.rating >= 4));
+        const agreeing = counted.filter((r) => r.label === (r.rating! <= 2 ? '1 star' : '5 stars'));
+        expect(new Set(results.map((r) => r.label))).toEqual(new Set(['1 star', '5 stars']));
+        expect(agreeing.length).toBeGreaterThan(0);
+        expect(agreeing.length).toBeLessThan(counted.length);
+        const expected = { rated: counted.length, agreeing: agreeing.length, share: agreeing.length / counted.length };
+
+        const { app } = stats();
+        const s = await statsWith(app, n);
+        expect(s.model.ratingAgreement).toEqual(expected);
+        expect(s.model.byVersion.map((v) => v.ratingAgreement)).toEqual([expected]);
+        const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+        expect(metricValue(text, 'sf_rating_agreement_ratio')).toBeCloseTo(expected.share, 12);
+        expect(metricValue(text, 'sf_rating_agreement_window_reviews')).toBe(counted.length);
+
+        // The same stream read with the default label settings: no star label agrees.
+        const collector = createStatsCollector({ config: { ...config, labels: { negative: ['negative'], positive: ['positive'] } }, connection: q.connection, logger: silentLogger });
+        try {
+          expect((await collector.collect()).model.ratingAgreement).toEqual({ rated: counted.length, agreeing: 0, share: 0 });
+        } finally {
+          await collector.close();
+        }
+      });
+    } finally {
+      stars.remove();
+    }
   });
 
   it('caches the document: concurrent and repeated requests cost one collect per period', async () => {

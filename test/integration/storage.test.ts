@@ -1,48 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LABEL_SETS } from '../../src/results/label-polarity.ts';
 import type { SentimentResult } from '../../src/results/result-contract.ts';
 import { migrate } from '../../src/storage/migrations.ts';
 import { createResultQueries, type ResultQueries } from '../../src/storage/result-queries.ts';
 import { upsertResults } from '../../src/storage/result-store.ts';
-import { createPgliteClient, createPostgresClient, type SqlClient } from '../../src/storage/sql-client.ts';
+import { createPostgresClient, type SqlClient } from '../../src/storage/sql-client.ts';
 import { seededRandom } from '../../src/training/seeded-random.ts';
 import { silentLogger } from '../helpers/fleet.ts';
 import { createTestDatabase, redactedAdminUrl, terminateConnections } from '../helpers/postgres.ts';
 import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 import { expectedStored, makeResult, pollUntil, withoutStoredAt } from '../helpers/results.ts';
 import { startSink, type SinkHarness } from '../helpers/sink.ts';
+import { storageBackends } from '../helpers/storage-backends.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 
 const database = await createTestDatabase();
 const redis = useTestRedis(() => database?.drop());
-
-interface Backend {
-  name: string;
-  skip: boolean;
-  open(): Promise<{ db: SqlClient; cleanup(): Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: database ? 'PostgreSQL' : `PostgreSQL (skipped: no server at ${redactedAdminUrl()}; set TEST_PG_ADMIN_URL)`,
-    skip: !database,
-    async open() {
-      const db = createPostgresClient(database!.url, silentLogger);
-      return { db, cleanup: () => db.close() };
-    },
-  },
-  {
-    name: 'PGlite',
-    skip: false,
-    async open() {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'sf-pglite-'));
-      const db = await createPgliteClient(dir);
-      return { db, cleanup: async () => (await db.close(), rmSync(dir, { recursive: true, force: true })) };
-    },
-  },
-];
+const backends = storageBackends(database);
 
 const MINUTE = 60_000;
 const at = (base: number, offsetMs: number) => new Date(base + offsetMs).toISOString();
@@ -68,7 +42,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
   beforeAll(async () => {
     if (backend.skip) return;
     ({ db, cleanup } = await backend.open());
-    queries = createResultQueries(db);
+    queries = createResultQueries(db, { labels: DEFAULT_LABEL_SETS });
     // Two migrations at once (two pool connections on PostgreSQL): the advisory lock lets one apply.
     firstMigrations = await Promise.all([migrate(db), migrate(db)]);
   });
@@ -97,11 +71,20 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     Number((await db.query<{ n: string | number }>('SELECT count(*) AS n FROM sentiment_results WHERE starts_with(review_id, $1)', [prefix])).rows[0]!.n);
 
   test('applies each migration once, under a lock; the table, its key and indexes exist', async () => {
-    expect(firstMigrations.map((ids) => ids.join(',')).sort()).toEqual(['', '1']);
+    expect(firstMigrations.map((ids) => ids.join(',')).sort()).toEqual(['', '1,2']);
     expect(await migrate(db)).toEqual([]);
-    expect((await db.query('SELECT id, name FROM sf_schema_migrations')).rows).toEqual([{ id: 1, name: 'sentiment results' }]);
+    expect((await db.query('SELECT id, name FROM sf_schema_migrations ORDER BY id')).rows).toEqual([
+      { id: 1, name: 'sentiment results' },
+      { id: 2, name: "the shop's fields" },
+    ]);
     const indexes = await db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'sentiment_results'");
-    expect(indexes.rows.map((r) => r.indexname).sort()).toEqual(['sentiment_results_pkey', 'sentiment_results_processed_at', 'sentiment_results_product_time']);
+    expect(indexes.rows.map((r) => r.indexname).sort()).toEqual([
+      'sentiment_results_pkey',
+      'sentiment_results_processed_at',
+      'sentiment_results_product_submitted',
+      'sentiment_results_product_time',
+      'sentiment_results_submitted',
+    ]);
     const key = await db.query<{ def: string }>("SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'sentiment_results'::regclass AND contype = 'p'");
     expect(key.rows).toEqual([{ def: 'PRIMARY KEY (review_id, model_version)' }]);
   });
@@ -165,9 +148,10 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
       labels: expectedLabels,
       meanScore: expect.closeTo(mine.reduce((s, r) => s + r.score, 0) / mine.length, 9),
       negativeShare: mine.filter((r) => r.label.toLowerCase() === 'negative').length / mine.length,
+      ratingAgreement: null, // no result has a rating
     });
     expect(await queries.productSummary(p, { from: new Date(base - 10 * MINUTE), to: new Date(base) })).toEqual({
-      productId: p, total: 0, labels: {}, meanScore: null, negativeShare: null,
+      productId: p, total: 0, labels: {}, meanScore: null, negativeShare: null, ratingAgreement: null,
     });
 
     const perMinute = (rows: SentimentResult[]) => {

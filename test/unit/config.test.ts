@@ -149,6 +149,13 @@ describe('loadConfig', () => {
     expect(problemSettings(configError({ HTTP_CONNECTION_TIMEOUT_MS: '99' }))).toEqual(['HTTP_CONNECTION_TIMEOUT_MS']);
   });
 
+  it('takes NEGATIVE_LABELS and POSITIVE_LABELS as comma lists (trimmed, lower-cased), never sharing a label', () => {
+    expect(loadConfig({}).labels).toEqual({ negative: ['negative'], positive: ['positive'] });
+    expect(loadConfig({ NEGATIVE_LABELS: ' 1 Star,2 stars,, 1 star ', POSITIVE_LABELS: '5 stars' }).labels).toEqual({ negative: ['1 star', '2 stars'], positive: ['5 stars'] });
+    expect(() => loadConfig({ NEGATIVE_LABELS: ',' })).toThrow(/NEGATIVE_LABELS: must name at least one label/);
+    expect(() => loadConfig({ NEGATIVE_LABELS: 'bad,Mixed', POSITIVE_LABELS: 'good,mixed' })).toThrow(/NEGATIVE_LABELS: must not share a label with POSITIVE_LABELS \(mixed\)/);
+  });
+
   it('accepts redis:// and rediss:// URLs', () => {
     expect(loadConfig({ REDIS_URL: 'redis://:secret@localhost:6379' }).redis.url).toBe('redis://:secret@localhost:6379');
     expect(loadConfig({ REDIS_URL: 'rediss://cache.example:6380/1' }).redis.url).toBe('rediss://cache.example:6380/1');

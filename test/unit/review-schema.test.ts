@@ -127,8 +127,18 @@ describe('review validation', () => {
       }
     });
     it('rejects dates without time, other formats and non-strings', () => {
-      for (const submittedAt of ['2024-05-01', 'yesterday', '05/01/2024 12:30', '2024-13-01T00:00:00Z', 1714566600000]) {
+      for (const submittedAt of ['2024-05-01', 'yesterday', '05/01/2024 12:30', '2024-13-01T00:00:00Z', 1714566600000, 'x+23:00']) {
         expect(problemsWith({ submittedAt }), String(submittedAt)).toEqual([{ path: 'submittedAt', message: 'submittedAt must be an ISO 8601 date-time' }]);
+      }
+    });
+    // Results keep it as a PostgreSQL timestamptz: year 0000, BC instants and offsets past ±15:59
+    // were refused or misread there, so the review was scored and its result then failed at the sink.
+    it('must fall in the years 0001–9999 (UTC), with an offset of at most ±14:00', () => {
+      for (const submittedAt of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '2024-01-01T00:00:00+14:00', '2024-01-01T00:00:00-14:00']) {
+        expect(validator.check({ ...fullReview, submittedAt }).ok, submittedAt).toBe(true);
+      }
+      for (const submittedAt of ['0000-06-01T00:00:00Z', '0001-01-01T00:00:00+00:01', '9999-12-31T23:59:59-00:01', '2024-01-01T00:00:00+14:01', '2024-01-01T00:00:00-23:59']) {
+        expect(problemsWith({ submittedAt }), submittedAt).toEqual([{ path: 'submittedAt', message: 'submittedAt must fall in the years 0001–9999 (UTC), with an offset of at most ±14:00' }]);
       }
     });
   });
@@ -142,6 +152,12 @@ describe('review validation', () => {
     it('limits string values to 1024 characters', () => {
       expect(validator.check({ ...fullReview, metadata: { color: 'c'.repeat(1024) } }).ok).toBe(true);
       expect(paths(problemsWith({ metadata: { color: 'c'.repeat(1025) } }))).toEqual(['metadata.color']);
+    });
+    // Results keep metadata as PostgreSQL jsonb, which cannot hold U+0000.
+    it('refuses U+0000 in keys and values', () => {
+      expect(problemsWith({ metadata: { note: 'a\u0000b' } })).toEqual([{ path: 'metadata.note', message: 'a metadata value must not contain U+0000' }]);
+      expect(paths(problemsWith({ metadata: { 'k\u0000': 'v' } }))).toEqual(['metadata.k\u0000']);
+      expect(validator.check({ ...fullReview, metadata: { note: 'tab\tand\u0001 are fine' } }).ok).toBe(true);
     });
     it('allows at most 32 keys', () => {
       const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));

@@ -3,7 +3,8 @@ import { toBatchStatsInput } from '../../src/stats/batch-stats-recorder.ts';
 import { nearestRank } from '../../src/stats/percentiles.ts';
 import { metricsPerMinute, parseWorkers, throughputStats } from '../../src/stats/queue-stats.ts';
 import { decodeBatchEntry, encodeBatchEntry, type BatchStatsEntry } from '../../src/stats/stats-stream.ts';
-import { batchSizeStats, driftStats, latencyStats, modelPerMinute, recentRate, sampleItems } from '../../src/stats/window-stats.ts';
+import { createLabelPolarity, DEFAULT_LABEL_SETS } from '../../src/results/label-polarity.ts';
+import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, ratingAgreementStats, recentRate, sampleItems } from '../../src/stats/window-stats.ts';
 
 const T0 = Date.UTC(2026, 10, 22, 4, 0, 0); // a minute boundary
 
@@ -94,6 +95,61 @@ describe('window stats', () => {
     expect(d.alerts).toEqual(['psi 4.604 > 0.2', 'ks 0.5 > 0.2', 'truncatedShare 0.5 > 0.2']);
     const few = driftStats(entries, now, { ...settings, minCount: 3 });
     expect([few.psi, few.ks, few.truncatedShare, few.alerts]).toEqual([null, null, null, []]);
+  });
+});
+
+describe('rating agreement over the window', () => {
+  /** A batch of worker `worker` whose items are [label, rating | undefined]. */
+  function rated(ts: number, labels: string[], items: [string, number | undefined][], worker = 'h/1/m@1'): BatchStatsEntry {
+    const input = toBatchStatsInput(worker, {
+      processedAt: ts,
+      size: items.length,
+      inferenceMs: 1,
+      labels,
+      items: items.map(([label, rating]) => ({ enqueuedAt: ts - 5, label, score: 0.9, tokens: 10, truncated: false, rating })),
+    });
+    return decodeBatchEntry(`${ts}-0`, encodeBatchEntry(input))!;
+  }
+  const now = T0 + 300_000;
+  const from = now - 300_000;
+  const labels = ['negative', 'neutral', 'positive'];
+
+  it('the stream carries ratings only when a review of the batch had one; entries without them still decode', () => {
+    const withRatings = toBatchStatsInput('w', { processedAt: T0, size: 2, inferenceMs: 1, labels, items: [{ enqueuedAt: T0, label: 'positive', score: 1, tokens: 1, truncated: false, rating: 4.5 }, { enqueuedAt: T0, label: 'negative', score: 1, tokens: 1, truncated: false }] });
+    expect(JSON.parse(encodeBatchEntry(withRatings).at(-1)!).r).toEqual([4.5, null]);
+    const without = rated(T0, labels, [['positive', undefined]]);
+    expect(JSON.parse(encodeBatchEntry(toBatchStatsInput('w', { processedAt: T0, size: 1, inferenceMs: 1, labels, items: [{ enqueuedAt: T0, label: 'positive', score: 1, tokens: 1, truncated: false }] })).at(-1)!)).not.toHaveProperty('r');
+    expect([without.ratings, without.sums.rated]).toEqual([null, null]);
+    // An older worker's entry (no "r") and a malformed "r" decode, without ratings.
+    const d = (r: unknown) => JSON.stringify({ labels: ['a'], lat: [1], y: [0], c: [1], tok: [1], tr: [0], ...(r === undefined ? {} : { r }) });
+    expect(decodeBatchEntry('1-0', ['ts', '1', 'n', '1', 'd', d(undefined)])!.ratings).toBeNull();
+    expect(decodeBatchEntry('1-0', ['ts', '1', 'n', '1', 'd', d([1, 2])])!.ratings).toBeNull();
+    expect(decodeBatchEntry('1-0', ['ts', '1', 'n', '1', 'd', d(['5'])])!.ratings).toBeNull();
+    expect(decodeBatchEntry('1-0', ['ts', '1', 'n', '1', 'd', d([3])])!.ratings).toEqual([3]);
+  });
+
+  it('1–2 stars (and 0) expect a negative label, 4–5 a positive one; 3, 2.5, 3.5 and no rating do not count', () => {
+    const polarity = createLabelPolarity(DEFAULT_LABEL_SETS);
+    const entries = [
+      rated(T0 - 10 * 60_000, labels, [['positive', 1]]), // outside the window
+      rated(T0 + 1000, labels, [['negative', 1], ['Negative', 2], ['positive', 2], ['neutral', 0], ['positive', 3], ['negative', 2.5]]),
+      rated(T0 + 2000, labels, [['positive', 5], ['positive', 4], ['neutral', 4.5], ['negative', 3.5], ['positive', undefined]], 'h/2/m@2'),
+      rated(T0 + 3000, labels, [['positive', undefined]]),
+    ];
+    // Rated: 1 neg ✓, 2 Negative ✓, 2 positive ✗, 0 neutral ✗, 5 ✓, 4 ✓, 4.5 neutral ✗ → 4 of 7.
+    expect(ratingAgreementStats(entries, from, polarity)).toEqual({ rated: 7, agreeing: 4, share: 4 / 7 });
+    expect(ratingAgreementStats(entries.slice(3), from, polarity)).toBeNull();
+    expect(labelSharesByVersion(entries, from, polarity).map((v) => [v.version, v.ratingAgreement])).toEqual([
+      ['1', { rated: 4, agreeing: 2, share: 0.5 }],
+      ['2', { rated: 3, agreeing: 2, share: 2 / 3 }],
+    ]);
+  });
+
+  it('a star-label model counts with its own NEGATIVE_LABELS and POSITIVE_LABELS', () => {
+    const stars = ['1 star', '3 stars', '5 stars'];
+    const entries = [rated(T0, stars, [['1 star', 1], ['5 stars', 5], ['3 stars', 5], ['5 stars', 2]])];
+    expect(ratingAgreementStats(entries, from, createLabelPolarity({ negative: ['1 star'], positive: ['5 stars'] }))).toEqual({ rated: 4, agreeing: 2, share: 0.5 });
+    expect(ratingAgreementStats(entries, from, createLabelPolarity(DEFAULT_LABEL_SETS))).toEqual({ rated: 4, agreeing: 0, share: 0 });
   });
 });
 
