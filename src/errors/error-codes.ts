@@ -16,6 +16,7 @@ export const errorCodes = {
   SF_ERR_STORAGE: { retryable: true, summary: 'the results database is unreachable or failed' },
   SF_ERR_IMPORT: { retryable: false, summary: 'an import file cannot be read' },
   SF_ERR_NO_REDIS: { retryable: false, summary: 'no Redis URL is set and no redis-server is on PATH' },
+  SF_ERR_NO_DATABASE: { retryable: false, summary: 'HTTP 503: the service has no results database (the standalone ingest service without DATABASE_URL)' },
   SF_ERR_SHUTDOWN: { retryable: true, summary: 'the process is shutting down' },
   SF_ERR_UNAUTHORIZED: { retryable: false, summary: 'HTTP 401: no API key, or an unknown one' },
   SF_ERR_FORBIDDEN: { retryable: false, summary: 'HTTP 403: the API key lacks the scope the request needs' },

@@ -12,7 +12,7 @@ export interface IngestAppOptions {
   config: Config;
   producer: ReviewProducer;
   logger: Logger;
-  /** When given, the result query routes are served too (npm start). */
+  /** When given, the result query routes are served too (src/app/ingest-server.ts always gives them). */
   queries?: ResultQueries | undefined;
 }
 
@@ -61,8 +61,9 @@ export function buildIngestApp(options: IngestAppOptions) {
 
   app.setErrorHandler((err: FastifyError | SfError, request, reply) => {
     if (isSfError(err)) {
-      const status = err.code === 'SF_ERR_VALIDATION' ? 400 : err.code === 'SF_ERR_BACKPRESSURE' || err.code === 'SF_ERR_REDIS' ? 503 : 500;
-      if (status === 503) reply.header('retry-after', String(config.http.retryAfterS));
+      const unavailable = ['SF_ERR_BACKPRESSURE', 'SF_ERR_REDIS', 'SF_ERR_NO_DATABASE'].includes(err.code);
+      const status = err.code === 'SF_ERR_VALIDATION' ? 400 : unavailable ? 503 : 500;
+      if (status === 503 && err.retryable) reply.header('retry-after', String(config.http.retryAfterS));
       if (status === 500) request.log.error({ err }, 'ingest failed');
       const problems = err.code === 'SF_ERR_VALIDATION' ? (err.details?.problems as FieldProblem[] | undefined) : undefined;
       return reply.code(status).send(errorBody(err.code, status === 500 ? 'internal error' : err.message, problems));
