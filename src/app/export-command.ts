@@ -5,6 +5,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pretty from 'pino-pretty';
+import { settings } from '../config/config-schema.ts';
 import { loadConfig, type Config } from '../config/load-config.ts';
 import { isSfError, SfError, toSfError } from '../errors/sf-error.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
@@ -13,6 +14,9 @@ import { countResults, EXPORT_FORMATS, exportResults, type ExportFilter, type Ex
 import type { TimeWindow } from '../storage/result-queries.ts';
 import { openDatabase, type SqlClient } from '../storage/sql-client.ts';
 import { positiveInt } from './cli-options.ts';
+import { readStackFile, usingStackMessage } from './stack-file.ts';
+
+const DEFAULT_SINK_DATA_DIR = settings.SINK_DATA_DIR.schema.parse(undefined);
 
 /** 0: exported; 1: the export failed (database, output); 2: bad usage or config. */
 export const EXPORT_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -128,6 +132,23 @@ export async function runExportCommand(options: ExportCommandOptions, io: Export
   if (options.product !== undefined) filter.productId = options.product;
   const toFile = options.out !== undefined && options.out !== '-';
   const format: ExportFormat = options.format ?? (toFile && options.out!.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
+  if (!config.sink.databaseUrl) {
+    // No DATABASE_URL: the database of the running `npm start`, which says where it is in STACK_FILE.
+    const lookup = readStackFile(config.stackFile);
+    const db = lookup.state === 'running' ? lookup.stack.database : undefined;
+    if (lookup.state === 'running' && db?.kind === 'postgres') {
+      if (db.passwordRedacted) return usage(`the running npm start stack at ${lookup.stack.ingestUrl} stores results in ${db.url}, whose password ${lookup.file} does not keep: set DATABASE_URL`);
+      config = { ...config, sink: { ...config.sink, databaseUrl: db.url } };
+      await write(io.stderr, `export: ${usingStackMessage(lookup)}: ${db.url}\n`);
+    } else if (lookup.state === 'running' && db?.kind === 'pglite' && (db.dir === path.resolve(config.sink.dataDir) || config.sink.dataDir === DEFAULT_SINK_DATA_DIR)) {
+      await write(
+        io.stderr,
+        `export failed: the running npm start stack at ${lookup.stack.ingestUrl} (pid ${lookup.stack.pid}) has its embedded PGlite database ${db.dir} open, ` +
+          'and one process at a time may open it: stop npm start (Ctrl-C) and export again, or run npm start with DATABASE_URL\n',
+      );
+      return EXPORT_EXIT.failed;
+    }
+  }
   const logger = exportLogger(config, io.stderr);
   const stack = createResourceStack(logger);
   const started = Date.now();
@@ -184,7 +205,7 @@ export async function runExportCommand(options: ExportCommandOptions, io: Export
 /** Adds the options and the action of `sentiment-fleet export` to `command`. Usage errors exit 2. */
 export function defineExportCommand(command: Command, env: Record<string, string | undefined>): Command {
   return command
-    .description('export stored results as JSONL or CSV, oldest first, from DATABASE_URL or else the PGlite database in SINK_DATA_DIR')
+    .description('export stored results as JSONL or CSV, oldest first, from DATABASE_URL, else the running npm start stack\'s PostgreSQL, else the PGlite database in SINK_DATA_DIR')
     .addOption(new Option('--format <format>', 'output format (default: csv when --out ends in .csv, else jsonl)').choices(EXPORT_FORMATS))
     .option('--out <file>', 'write to this file (default: stdout)')
     .option('--window <duration>', 'only results processed in the last 15m, 6h, 7d, ... (default: all)', (v: string) => (parseDuration(v), v))

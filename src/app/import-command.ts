@@ -9,6 +9,7 @@ import { createReviewProducer } from '../ingest/review-producer.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
+import { noStackReason, readStackFile, usingStackMessage } from './stack-file.ts';
 
 /**
  * 0: everything accepted or duplicate; 1: a record was rejected, or the import failed (file missing
@@ -149,10 +150,24 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
   } catch (err) {
     return usage(isSfError(err) ? `${err.code}: ${err.message}` : String(err));
   }
-  if (!config.redis.url) {
-    return usage('REDIS_URL must be set: import enqueues reviews into the Redis the workers read (e.g. REDIS_URL=redis://localhost:6379)');
-  }
   const logger = importLogger(config, io.stderr);
+  if (!config.redis.url) {
+    // No REDIS_URL: the Redis of the running `npm start`, which says where it is in STACK_FILE.
+    const lookup = readStackFile(config.stackFile);
+    if (lookup.state !== 'running') {
+      return usage(`REDIS_URL must be set (${noStackReason(lookup)}): import enqueues reviews into the Redis the workers read (e.g. REDIS_URL=redis://localhost:6379), or start the stack with npm start first`);
+    }
+    const { stack } = lookup;
+    if (stack.redis.passwordRedacted) {
+      return usage(`the running npm start stack at ${stack.ingestUrl} uses a Redis with a password (${stack.redis.url}), which ${lookup.file} does not keep: set REDIS_URL`);
+    }
+    config = {
+      ...config,
+      redis: { ...config.redis, url: stack.redis.url, prefix: stack.redis.prefix, cluster: stack.redis.cluster },
+      queues: { ...config.queues, reviews: stack.queues.reviews },
+    };
+    logger.info({ redis: stack.redis.url, prefix: stack.redis.prefix, queue: stack.queues.reviews }, usingStackMessage(lookup));
+  }
   const progress = progressReporter(io.stderr, logger);
   const stack = createResourceStack(logger);
   let summary: ImportSummary | undefined;
@@ -219,7 +234,7 @@ function positiveInt(value: string): number {
  */
 export function defineImportCommand(command: Command, env: Record<string, string | undefined>): Command {
   return command
-    .description('import reviews from a .jsonl/.ndjson or .csv file into the reviews queue (REDIS_URL must be set)')
+    .description('import reviews from a .jsonl/.ndjson or .csv file into the reviews queue (REDIS_URL, else the running npm start stack)')
     .argument('<file>', 'the file to import (JSONL: one review object per line; CSV: a header row naming review fields)')
     .addOption(new Option('--format <format>', 'file format (default: by extension)').choices(IMPORT_FORMATS))
     .option('--chunk-size <n>', 'valid reviews per enqueue call (default: ENQUEUE_CHUNK_SIZE)', positiveInt)

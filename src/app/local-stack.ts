@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
+import { settings } from '../config/config-schema.ts';
 import type { Config } from '../config/load-config.ts';
 import { entrypointCommand, PROJECT_ROOT } from '../config/project-root.ts';
 import { isRedisServerOnPath } from '../dev/local-redis.ts';
@@ -9,6 +11,7 @@ import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createIngestServer } from './ingest-server.ts';
 import { createSinkApp } from './sink-app.ts';
+import { describeStack, readStackFile, writeStackFile, type StackInfo } from './stack-file.ts';
 import { createStatsServer } from './stats-server.ts';
 
 export interface LocalStackOptions {
@@ -30,15 +33,28 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
+const DEFAULT_STACK_FILE = settings.STACK_FILE.schema.parse(undefined);
+
+/** The import command a newcomer can paste: it finds this stack through the stack file. */
+function importLine(config: Config, info: StackInfo): string {
+  const env = [
+    ...(info.redis.passwordRedacted ? ["REDIS_URL='<the REDIS_URL npm start has>'"] : []),
+    ...(config.stackFile === DEFAULT_STACK_FILE || info.redis.passwordRedacted ? [] : [`STACK_FILE=${path.resolve(config.stackFile)}`]),
+  ];
+  return [...env, 'npm run import -- reviews.jsonl'].join(' ');
+}
+
 /**
  * `npm start`: everything a newcomer needs in one terminal. Redis from REDIS_URL, or a local
  * redis-server with AOF in LOCAL_REDIS_DIR (its last port when free; see persistent-redis.ts); N inference worker processes; the result sink (DATABASE_URL, or
  * the embedded PGlite database), logging each stored result; the ingest API, which also
  * answers result queries; and the stats service (dashboard, /v1/stats, /metrics) on
- * STATS_HTTP_PORT. Resolves once everything is ready.
+ * STATS_HTTP_PORT. Once everything is ready it writes the stack file (STACK_FILE, stack-file.ts),
+ * through which `import` and `export` find it, and removes it first when it closes.
  */
 export async function startLocalStack(options: LocalStackOptions) {
   const { logger } = options;
+  const startedAt = new Date();
   const stack = createResourceStack(logger);
   try {
     let redisUrl = options.config.redis.url;
@@ -89,9 +105,19 @@ export async function startLocalStack(options: LocalStackOptions) {
     const ingest = stack.add('ingest', await createIngestServer(config, logger, { queries: sink.queries }), (s) => s.close());
     const stats = stack.add('stats', await createStatsServer(config, logger, { queries: sink.queries }), (s) => s.close());
     logger.info(`dashboard: ${stats.url}/`);
-    const example = `curl -s -X POST ${ingest.url}/v1/reviews -H 'content-type: application/json' -d '{"id":"r1","title":"Great phone","text":"Battery lasts two days, love it."}'`;
-    logger.info({ ingest: `${ingest.url}/v1/reviews`, dashboard: `${stats.url}/`, workers: options.workers }, `ready. Send reviews with:\n  ${example}`);
-    return { redisUrl, ingest, sink, stats, close: stack.close };
+    // Last, so that it is removed first: import and export never find a stack that is going away.
+    const previous = readStackFile(config.stackFile);
+    if (previous.state === 'running' && previous.stack.pid !== process.pid) {
+      logger.warn({ stackFile: previous.file, pid: previous.stack.pid, ingest: previous.stack.ingestUrl }, 'another npm start is recorded in the stack file and still running: import and export will now find this one');
+    }
+    const info = describeStack(config, { redisUrl, ingestUrl: ingest.url, statsUrl: stats.url, workers: options.workers, startedAt });
+    const stackFile = stack.add('stack-file', writeStackFile(config.stackFile, info), (f) => f.remove());
+    const example = `curl -s -X POST ${ingest.url}/v1/reviews -H 'content-type: application/json' -d '{"id":"r1","productId":"p1","title":"Great phone","text":"Battery lasts two days, love it."}'`;
+    logger.info(
+      { ingest: `${ingest.url}/v1/reviews`, dashboard: `${stats.url}/`, workers: options.workers, stackFile: stackFile.file },
+      `ready. Send reviews with:\n  ${example}\nor import a JSONL or CSV file of reviews into this stack with:\n  ${importLine(config, info)}`,
+    );
+    return { redisUrl, ingest, sink, stats, stackFile: stackFile.file, close: stack.close };
   } catch (err) {
     await stack.close();
     throw err;

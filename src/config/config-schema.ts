@@ -25,6 +25,10 @@ export const settings = {
     schema: z.string().min(1).default('.sf-data/redis'),
     doc: "`npm start` without REDIS_URL: data directory of its own redis-server (AOF, `appendfsync everysec`): queued reviews are kept across restarts, the port is remembered in `local-redis.json`.",
   },
+  STACK_FILE: {
+    schema: z.string().min(1).default('.sf-data/stack.json'),
+    doc: "`npm start` writes where its services are (ingest, stats and Redis URLs, the database, pid, start time; no password) to this file and removes it when it stops. `import` without REDIS_URL and `export` without DATABASE_URL use the stack it names, when its process is alive, and say so.",
+  },
   REDIS_CLUSTER: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
     doc: '`true`: Redis is a Redis Cluster. Every process connects with an ioredis Cluster client seeded from REDIS_URL\'s nodes (the others are discovered; the URL\'s user, password and TLS apply to every node), and QUEUE_PREFIX must contain a hash tag such as `{sf}` so that every key of the fleet hashes to one slot (refused otherwise).',

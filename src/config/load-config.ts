@@ -9,6 +9,8 @@ export interface Config {
   /** `cluster`: REDIS_CLUSTER, `url` then lists seed nodes (src/queue/redis-connection.ts). */
   /** `localDir`: the data dir of `npm start`'s own redis-server (LOCAL_REDIS_DIR). */
   redis: { url: string | undefined; prefix: string; cluster: boolean; localDir: string };
+  /** STACK_FILE: where `npm start` says where it runs, for `import` and `export` (src/app/stack-file.ts). */
+  stackFile: string;
   queues: { reviews: string; results: string };
   model: { dir: string; name: string | undefined; version: string | undefined; maxTokens: number | undefined; truncation: 'head-tail' | 'head' };
   /** `all`: explain every review (EXPLAIN); otherwise only reviews with `explain: true`. */
@@ -72,6 +74,7 @@ function group(e: EnvSettings): Config {
   const threads = e.INFERENCE_THREADS ?? Math.max(1, Math.floor(cores / 2));
   return {
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, cluster: e.REDIS_CLUSTER, localDir: e.LOCAL_REDIS_DIR },
+    stackFile: e.STACK_FILE,
     queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE },
     model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
     explain: { all: e.EXPLAIN, topK: e.EXPLAIN_TOP_K },

@@ -67,7 +67,8 @@ function writeDirState(dir: string, state: RedisDirState): void {
   renameSync(tmp, path.join(dir, STATE_FILE));
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

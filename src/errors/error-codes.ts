@@ -14,6 +14,7 @@ export const errorCodes = {
   SF_ERR_POOL_CLOSED: { http: 503, retryable: true, summary: 'the inference pool is closed' },
   SF_ERR_REDIS: { http: 503, retryable: true, summary: 'Redis is unreachable or failed' },
   SF_ERR_BACKPRESSURE: { http: 503, retryable: true, summary: 'the backlog is above its high-water mark' },
+  SF_ERR_NO_DATABASE: { http: 503, retryable: false, summary: 'this service has no results database: set DATABASE_URL (the PostgreSQL the result sink writes to)' },
   SF_ERR_STORAGE: { http: 503, retryable: true, summary: 'the results database is unreachable or failed' },
   SF_ERR_IMPORT: { http: 400, retryable: false, summary: 'an import file cannot be read' },
   SF_ERR_NO_REDIS: { http: 500, retryable: false, summary: 'no Redis URL is set and no redis-server is on PATH' },

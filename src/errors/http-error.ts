@@ -26,7 +26,7 @@ export interface HttpErrorReply {
 /** The only message a client sees with a 5xx: fixed per code, never the error's own text. */
 export function publicMessage(code: ErrorCode): string {
   const entry = errorCodes[code];
-  if (entry.http === 503) return `${entry.summary}, try again later`;
+  if (entry.http === 503) return entry.retryable ? `${entry.summary}, try again later` : entry.summary;
   return 'internal error';
 }
 
@@ -53,7 +53,7 @@ interface FrameworkError {
 export function httpErrorReply(err: unknown): HttpErrorReply {
   if (isSfError(err)) {
     const status = errorCodes[err.code].http;
-    if (status >= 500) return { status, body: errorBody(err.code, publicMessage(err.code)), internal: true, retryAfter: status === 503 };
+    if (status >= 500) return { status, body: errorBody(err.code, publicMessage(err.code)), internal: true, retryAfter: status === 503 && errorCodes[err.code].retryable };
     const problems = err.details?.problems as HttpProblem[] | undefined;
     return { status, body: errorBody(err.code, err.message, Array.isArray(problems) ? problems : undefined), internal: false, retryAfter: status === 429 };
   }

@@ -16,7 +16,7 @@ export interface IngestAppOptions {
   config: Config;
   producer: Pick<ReviewProducer, 'enqueueReviews' | 'backlog'>;
   logger: Logger;
-  /** When given, the result query routes are served too (npm start). */
+  /** When given, the result query routes are served too (src/app/ingest-server.ts always gives them). */
   queries?: ResultQueries | undefined;
 }
 

@@ -218,7 +218,8 @@ function runCli(args: string[], env: Record<string, string>, entry = 'producer/i
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, entry), ...args], {
       cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: 'json', ...env },
+      // STACK_FILE: never the stack of an `npm start` running in this checkout.
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: 'json', STACK_FILE: path.join(dir, 'no-stack.json'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       // A hung import (it ignored SIGTERM while opening a FIFO) must not outlive the test.
       timeout: 30_000,

@@ -201,7 +201,8 @@ describe('sentiment-fleet export (runExportCommand on a PGlite data dir)', () =>
   const io = (env: Record<string, string>) => {
     const stdout = memorySink();
     const stderr = memorySink();
-    return { stdout, stderr, io: { env: { LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env }, stdout, stderr, now: () => new Date(BASE + 10_500) } };
+    // STACK_FILE: never the stack of an `npm start` running in this checkout.
+    return { stdout, stderr, io: { env: { LOG_LEVEL: 'warn', LOG_FORMAT: 'json', STACK_FILE: path.join(dir, 'no-stack.json'), ...env }, stdout, stderr, now: () => new Date(BASE + 10_500) } };
   };
   let dataDir: string;
 

@@ -141,6 +141,17 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(hpa.spec.metrics[0].external.metric.name).toBe('sf_scaling_recommended_replicas');
   });
 
+  it('the ingest Deployment reads DATABASE_URL (its result routes) from the Secret the sink reads it from', () => {
+    const secret = parseAllDocuments(readFileSync(path.join(k8sDir, 'secret.example.yaml'), 'utf8'))[0]!.toJS() as Doc;
+    expect(secret.stringData.DATABASE_URL).toMatch(/^postgres:\/\//);
+    const secretRefs = (d: Doc) => (container(d).envFrom as Doc[]).flatMap((e) => (e.secretRef ? [e.secretRef.name] : []));
+    const ingest = deployments.find((d) => container(d).command.includes('dist/producer/ingest-server.js'))!;
+    const sink = deployments.find((d) => container(d).command.includes('dist/workers/result-sink.js'))!;
+    expect(secretRefs(ingest)).toContain(secret.metadata.name);
+    expect(secretRefs(ingest)).toEqual(secretRefs(sink));
+    expect(env(ingest).DATABASE_URL).toBeUndefined(); // not overridden with another value
+  });
+
   it('uses the image docker compose builds', () => {
     const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as Doc;
     const composeImage = String(compose['x-app'].image).split(':')[0];
@@ -157,6 +168,13 @@ describe('docker-compose.yml', () => {
     expect(worker.container_name).toBeUndefined();
     const graceS = Number(/^(\d+)s$/.exec(worker.stop_grace_period)?.[1]);
     expect(graceS * 1000).toBeGreaterThan(Number(worker.environment.SHUTDOWN_GRACE_MS));
+  });
+
+  it('the ingest service reads the database the sink writes (its result routes), once PostgreSQL is healthy', () => {
+    const { ingest, sink } = compose.services as Record<string, Doc>;
+    expect(ingest!.environment.DATABASE_URL).toMatch(/^postgres:\/\//);
+    expect(ingest!.environment.DATABASE_URL).toBe(sink!.environment.DATABASE_URL);
+    expect(ingest!.depends_on.postgres.condition).toBe('service_healthy');
   });
 
   it('Redis is not published beyond the host', () => {
