@@ -19,6 +19,7 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import path from 'node:path';
+import { Float16Array } from '@petamoriken/float16';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { readModelSpec } from '../inference/model-dir.ts';
@@ -68,11 +69,18 @@ interface QuantizedActivation {
   zeroPoint: string;
 }
 
-/** The float32 values of an initializer (raw_data or float_data); undefined for other types. */
+/**
+ * The values of a float32 or float16 initializer as float32 (raw_data, float_data, or int32_data
+ * holding float16 bits); undefined for other types.
+ */
 export function tensorFloats(tensor: OnnxTypes.ITensorProto): Float32Array | undefined {
-  if (tensor.dataType !== DataType.FLOAT) return undefined;
+  if (tensor.dataType !== DataType.FLOAT && tensor.dataType !== DataType.FLOAT16) return undefined;
   if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
     throw new Error(`initializer ${tensor.name}: external data is not supported`);
+  }
+  if (tensor.dataType === DataType.FLOAT16) {
+    const bits = tensor.rawData && tensor.rawData.length > 0 ? new Uint16Array(new Uint8Array(tensor.rawData).buffer) : Uint16Array.from(tensor.int32Data ?? []);
+    return Float32Array.from(new Float16Array(bits.buffer, bits.byteOffset, bits.length));
   }
   if (tensor.rawData && tensor.rawData.length > 0) {
     // Copy: the decoded bytes are a view into the model buffer and may be unaligned for Float32Array.

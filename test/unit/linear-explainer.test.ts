@@ -137,6 +137,21 @@ describe('linear explainer on the default model', () => {
     for (const p of [...e.toward, ...e.against]) expect(Math.round(p.weight * 1e4) / 1e4).toBe(p.weight);
   });
 
+  it('reports weights in calibrated log-odds: with the bias, they add up to log(score / (1 − score))', async () => {
+    const temperature = readModelSpec(MODEL_DIR).temperature;
+    expect(temperature).not.toBe(1); // the default model is calibrated, so this checks the division
+    for (const text of REVIEWS.slice(0, 8)) {
+      const item = ok((await runner.score([text], [true], 10_000)).items[0]);
+      const label = ['negative', 'positive'].indexOf(item.label);
+      const { ids } = encoder.encode(text);
+      const phrases = [...item.explanation!.toward, ...item.explanation!.against];
+      const sum = phrases.reduce((s, p) => s + p.weight, explainer.decompose(ids, label).bias / temperature);
+      const p = item.scores[item.label]!;
+      // Phrases are rounded to 4 decimals (and ±0 ones dropped): allow that much per phrase.
+      expect(Math.abs(sum - Math.log(p / (1 - p))), text).toBeLessThan(1e-4 * (phrases.length + 2) + 1e-3);
+    }
+  });
+
   it('explains a negative review with its negative words', async () => {
     const item = ok((await runner.score(['Terrible product. Stopped working after two days, total waste of money.'], [true])).items[0]);
     expect(item.label).toBe('negative');
