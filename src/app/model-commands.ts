@@ -4,7 +4,7 @@ import { runCommand } from '../lifecycle/run-command.ts';
 import { writeBenchmarkModel } from '../training/benchmark-model.ts';
 import { evaluateModel, formatEvalReport, GROUP_BY, type EvalReport, type GroupBy } from '../training/evaluate-model.ts';
 import { compareModels, formatComparison } from '../training/model-comparison.ts';
-import { readLabeledData, type LabeledDataset } from '../training/labeled-data-reader.ts';
+import { readLabeledData, type LabelFrom, type LabeledDataset } from '../training/labeled-data-reader.ts';
 import { reliabilityDiagramSvg } from '../training/reliability-diagram.ts';
 import { loadDevSets } from '../training/source-data.ts';
 import { quantizeModelDir } from '../training/quantize-dynamic.ts';
@@ -17,13 +17,13 @@ import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, positiv
 interface TrainCliOptions {
   preset?: string; data?: string[]; weight?: number[]; dev?: string[]; out?: string; textField: string; labelField: string; titleField: string;
   epochs?: number; seed?: number; lr?: number; buckets?: number; ngrams?: number; l2?: number; dropout?: number; normalization?: 'mean' | 'sqrt'; tokenizer?: string;
-  nbPower?: number; averageFrom?: number; sourceWeightPower?: number; cv?: boolean;
+  nbPower?: number; averageFrom?: number; sourceWeightPower?: number; cv?: boolean; labelFrom?: LabelFrom;
 }
 
 export function defineTrainCommand(command: Command, env: Record<string, string | undefined>, argv: string[]): Command {
   return command
   .description('train a hashed n-gram linear sentiment model and write a model directory (model.onnx, tokenizer, config, MODEL_CARD.md)')
-  .option('--preset <name>', 'named setup: "default" = the English sources under SHARED_DIR/data (SST-2, Amazon, MARC-en, ...) → models/review-sentiment-en')
+  .option('--preset <name>', 'named setup: "default" = the English sources under SHARED_DIR/data (SST-2, Amazon, MARC-en, ...) → models/review-sentiment-en; "stars" = 1-5 stars from the rated ones → models/review-stars-en')
   .option('--data <files...>', 'labeled training files (.jsonl, .json, .csv, .tsv)')
   .option('--weight <n>', 'loss weight of each --data file, repeated in --data order (default 1 each)', positiveNumbers)
   .option('--dev <files...>', 'labeled dev files, scored for the model card')
@@ -31,6 +31,7 @@ export function defineTrainCommand(command: Command, env: Record<string, string 
   .option('--text-field <name>', 'field holding the text', 'text')
   .option('--label-field <name>', 'field holding the label', 'label')
   .option('--title-field <name>', 'field holding an optional title, joined before the text', 'title')
+  .option('--label-from <source>', 'label: the label field; rating: 1-2 stars negative, 4-5 positive, 3 left out; stars: the 1-5 star rating itself', labelFromOption)
   .option('--epochs <n>', 'passes over the data', positiveInt)
   .option('--seed <n>', 'seed of the example order (and dropout)', nonNegativeInt)
   .option('--lr <x>', 'initial learning rate (decays linearly to 0)', positiveNumber)
@@ -50,7 +51,7 @@ export function defineTrainCommand(command: Command, env: Record<string, string 
       const result = await trainModel(
         {
           preset: opts.preset, data: opts.data, weights: opts.weight, dev: opts.dev, out: opts.out, tokenizerDir: opts.tokenizer,
-          sourceWeightPower: opts.sourceWeightPower, crossValidate: opts.cv,
+          sourceWeightPower: opts.sourceWeightPower, crossValidate: opts.cv, labelFrom: opts.labelFrom,
           fields: { textField: opts.textField, labelField: opts.labelField, titleField: opts.titleField },
           hyperparameters: {
             epochs: opts.epochs, seed: opts.seed, learningRate: opts.lr, buckets: opts.buckets, maxOrder: opts.ngrams,
@@ -75,11 +76,11 @@ export function defineEvalCommand(command: Command, env: Record<string, string |
   .description('score labeled files with a model directory through the workers\' scoring path; accuracy, macro-F1, per-class metrics, confusion matrices')
   .option('--model <dir>', 'model directory (default: MODEL_DIR)')
   .option('--data <files...>', 'labeled files (.jsonl, .json, .csv, .tsv)')
-  .option('--preset <name>', '"default": the dev sets of the default model under SHARED_DIR (dev files, and a tenth of each source without any)')
+  .option('--preset <name>', '"default" or "stars": that model and its dev sets under SHARED_DIR (dev files, and a tenth of each source without any)')
   .option('--text-field <name>', 'field holding the text', 'text')
   .option('--label-field <name>', 'field holding the label', 'label')
   .option('--title-field <name>', 'field holding an optional title, joined before the text', 'title')
-  .option('--label-from-rating', 'labels from the 1-5 star "rating" field: 1-2 negative, 4-5 positive, 3 left out')
+  .option('--label-from <source>', 'label: the label field; rating: 1-2 stars negative, 4-5 positive, 3 left out; stars: the 1-5 star rating itself', labelFromOption)
   .option('--reliability <file.svg>', 'write a reliability diagram of the pooled rows (calibration) to this SVG file')
   .option('--group-by <key>', `also split all rows by ${GROUP_BY.join(' | ')} (source: the rows' "source" field, else their file)`, groupByOption)
   .option('--compare <dir>', 'score the same rows with a second model directory: accuracy difference and McNemar test')
@@ -89,7 +90,7 @@ export function defineEvalCommand(command: Command, env: Record<string, string |
       const preset = opts.preset === undefined ? undefined : resolvePreset(opts.preset, config.sharedDir);
       const fields = { textField: opts.textField, labelField: opts.labelField, titleField: opts.titleField };
       const data: LabeledDataset[] = [];
-      for (const file of opts.data ?? []) data.push(await readLabeledData(file, fields, { labelFromRating: opts.labelFromRating }));
+      for (const file of opts.data ?? []) data.push(await readLabeledData(file, fields, { labelFrom: opts.labelFrom }));
       if (!opts.data && preset) data.push(...(await loadDevSets(preset.sources, fields)));
       const evaluate = (modelDir: string) => evaluateModel({
         modelDir,
@@ -118,7 +119,12 @@ export function defineEvalCommand(command: Command, env: Record<string, string |
 
 interface EvalCliOptions {
   model?: string; data?: string[]; preset?: string; textField: string; labelField: string; titleField: string;
-  labelFromRating?: boolean; reliability?: string; groupBy?: GroupBy; compare?: string; json?: boolean;
+  labelFrom?: LabelFrom; reliability?: string; groupBy?: GroupBy; compare?: string; json?: boolean;
+}
+
+function labelFromOption(value: string): LabelFrom {
+  if (!['label', 'rating', 'stars'].includes(value)) throw new InvalidArgumentError('must be one of label, rating, stars');
+  return value as LabelFrom;
 }
 
 function groupByOption(value: string): GroupBy {

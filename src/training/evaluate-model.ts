@@ -10,7 +10,7 @@ import { createModelRunner } from '../inference/model-runner.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Truncation } from '../tokenize/encoder.ts';
 import { calibrationReport, type CalibrationReport } from './calibration.ts';
-import { classificationMetrics, type ClassificationMetrics } from './classification-metrics.ts';
+import { classificationMetrics, meanAbsoluteError, type ClassificationMetrics } from './classification-metrics.ts';
 import { DEFAULT_FIELDS, readLabeledData, type DataFields, type LabeledDataset, type LabeledRow } from './labeled-data-reader.ts';
 
 export interface EvaluateOptions {
@@ -40,6 +40,8 @@ export interface GroupEvaluation {
   accuracy: number;
   macroF1: number;
   ece: number;
+  /** Numeric labels (stars): mean absolute error of the predicted label. */
+  mae?: number | undefined;
 }
 
 export interface FileEvaluation extends ClassificationMetrics {
@@ -52,6 +54,8 @@ export interface FileEvaluation extends ClassificationMetrics {
   truncated: number;
   /** Calibration of the scores the runner returned (the model's temperature applied). */
   calibration: CalibrationReport;
+  /** Numeric labels (stars): mean absolute error of the predicted label. */
+  mae?: number | undefined;
 }
 
 export interface EvalReport {
@@ -60,9 +64,14 @@ export interface EvalReport {
   /** Unweighted mean of the files' accuracies. */
   meanAccuracy: number;
   /** All rows of all files pooled. */
-  overall: ClassificationMetrics & { calibration: CalibrationReport };
+  overall: ClassificationMetrics & { calibration: CalibrationReport; mae?: number | undefined };
   /** With groupBy: all rows pooled, split by that key. */
   groups?: { by: GroupBy; groups: GroupEvaluation[] };
+}
+
+function maeOf(labels: string[], gold: number[], predicted: number[]): { mae?: number } {
+  const mae = meanAbsoluteError(labels, gold, predicted);
+  return mae === undefined ? {} : { mae };
 }
 
 function groupKey(row: LabeledRow, file: string, by: GroupBy): string {
@@ -76,7 +85,8 @@ function groupEvaluations(labels: string[], keyed: { key: string; gold: number; 
   for (const k of keyed) byKey.set(k.key, [...(byKey.get(k.key) ?? []), k]);
   return [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([group, rows]) => {
     const m = classificationMetrics(labels, rows.map((r) => r.gold), rows.map((r) => r.predicted));
-    return { group, rows: rows.length, accuracy: m.accuracy, macroF1: m.macroF1, ece: calibrationReport(rows.map((r) => r.probs), rows.map((r) => r.gold)).ece };
+    const mae = meanAbsoluteError(labels, rows.map((r) => r.gold), rows.map((r) => r.predicted));
+    return { group, rows: rows.length, accuracy: m.accuracy, macroF1: m.macroF1, ece: calibrationReport(rows.map((r) => r.probs), rows.map((r) => r.gold)).ece, ...(mae === undefined ? {} : { mae }) };
   });
 }
 
@@ -139,6 +149,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
       const metrics = classificationMetrics(runner.info.labels, gold, predicted);
       files.push({
         file: dataset.file, ...metrics, meanTokens: tokens / Math.max(metrics.rows - metrics.unscored, 1), truncated, calibration: calibrationReport(probs, gold),
+        ...maeOf(runner.info.labels, gold, predicted),
         ...(options.keepPredictions ? { gold, predicted } : {}),
       });
       if (options.groupBy) {
@@ -160,7 +171,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
     model: { dir: options.modelDir, name: runner.info.name, version: runner.info.version, modelType: runner.info.modelType, labels: runner.info.labels, temperature: runner.info.temperature },
     files,
     meanAccuracy: files.reduce((sum, f) => sum + f.accuracy, 0) / files.length,
-    overall: { ...classificationMetrics(runner.info.labels, allGold, allPredicted), calibration: calibrationReport(allProbs, allGold) },
+    overall: { ...classificationMetrics(runner.info.labels, allGold, allPredicted), calibration: calibrationReport(allProbs, allGold), ...maeOf(runner.info.labels, allGold, allPredicted) },
     ...(options.groupBy ? { groups: { by: options.groupBy, groups: groupEvaluations(runner.info.labels, keyed) } } : {}),
   };
 }
@@ -178,13 +189,15 @@ export function formatEvalReport(report: EvalReport): string {
   const { model } = report;
   const temperature = model.temperature === 1 ? 'no calibration temperature' : `temperature ${model.temperature}`;
   const out: string[] = [`model ${model.name} (version ${model.version}${model.modelType ? `, ${model.modelType}` : ''}, ${temperature}), labels: ${model.labels.join(', ')}`, ''];
-  const fileRows = report.files.map((f) => [f.file, String(f.rows), f4(f.accuracy), f4(f.macroF1), f4(f.calibration.ece), String(f.unscored), f.meanTokens.toFixed(0), String(f.truncated)]);
-  fileRows.push(['all files pooled', String(report.overall.rows), f4(report.overall.accuracy), f4(report.overall.macroF1), f4(report.overall.calibration.ece), String(report.overall.unscored), '', '']);
-  out.push(table(['file', 'rows', 'accuracy', 'macro-F1', 'ECE', 'unscored', 'tokens', 'truncated'], fileRows));
+  const stars = report.overall.mae !== undefined;
+  const maeCell = (m: number | undefined) => (stars ? [m === undefined ? '' : f4(m)] : []);
+  const fileRows = report.files.map((f) => [f.file, String(f.rows), f4(f.accuracy), f4(f.macroF1), ...maeCell(f.mae), f4(f.calibration.ece), String(f.unscored), f.meanTokens.toFixed(0), String(f.truncated)]);
+  fileRows.push(['all files pooled', String(report.overall.rows), f4(report.overall.accuracy), f4(report.overall.macroF1), ...maeCell(report.overall.mae), f4(report.overall.calibration.ece), String(report.overall.unscored), '', '']);
+  out.push(table(['file', 'rows', 'accuracy', 'macro-F1', ...(stars ? ['MAE'] : []), 'ECE', 'unscored', 'tokens', 'truncated'], fileRows));
   out.push('', `mean accuracy over ${report.files.length} file(s): ${f4(report.meanAccuracy)}`, '');
   if (report.groups) {
     out.push(`all rows by ${report.groups.by}`);
-    out.push(table([report.groups.by, 'rows', 'accuracy', 'macro-F1', 'ECE'], report.groups.groups.map((g) => [g.group, String(g.rows), f4(g.accuracy), f4(g.macroF1), f4(g.ece)])), '');
+    out.push(table([report.groups.by, 'rows', 'accuracy', 'macro-F1', ...(stars ? ['MAE'] : []), 'ECE'], report.groups.groups.map((g) => [g.group, String(g.rows), f4(g.accuracy), f4(g.macroF1), ...maeCell(g.mae), f4(g.ece)])), '');
   }
   const classRows = report.files.flatMap((f) =>
     model.labels.map((label) => {

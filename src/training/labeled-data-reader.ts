@@ -3,8 +3,9 @@
  * JSON Lines or one array), CSV (.csv, with a header row) and TSV (.tsv, header row, no quoting).
  * Each row yields the text the model reads, title and text joined exactly as the workers join
  * them (reviewModelText), and its label as a string (numeric labels such as star ratings too).
- * With `labelFromRating`, the label comes from a 1–5 star field instead, as the shared data sets
- * derive theirs: 1–2 → negative, 4–5 → positive, 3 left out.
+ * With `labelFrom: 'rating'`, the label comes from a 1–5 star field instead, as the shared data
+ * sets derive theirs: 1–2 → negative, 4–5 → positive, 3 left out; with `labelFrom: 'stars'` it is
+ * the star rating itself ("1".."5").
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,9 +32,14 @@ export interface DataFields {
 
 export const DEFAULT_FIELDS: DataFields = { textField: 'text', labelField: 'label', titleField: 'title' };
 
+export type LabelFrom = 'label' | 'rating' | 'stars';
+
 export interface ReadOptions {
-  /** Derive the label from the rating field: 1–2 → negative, 4–5 → positive, 3 left out. */
-  labelFromRating?: boolean | undefined;
+  /**
+   * `label` (default): the label field. `rating`: from the 1–5 star rating field, 1–2 → negative,
+   * 4–5 → positive, 3 left out. `stars`: the star rating itself, "1".."5".
+   */
+  labelFrom?: LabelFrom | undefined;
 }
 
 export interface LabeledRow {
@@ -48,7 +54,7 @@ export interface LabeledRow {
 export interface LabeledDataset {
   file: string;
   rows: LabeledRow[];
-  /** Rows left out because their text (with title) is empty, or (labelFromRating) rated 3 stars. */
+  /** Rows left out because their text (with title) is empty, or (labelFrom rating) rated 3 stars. */
   skipped: number;
 }
 
@@ -121,13 +127,14 @@ function toRow(file: string, line: number, record: unknown, fields: DataFields, 
   const missing = (field: string, flag: string) =>
     importError(file, `:${line}`, `has no "${field}" field (fields: ${Object.keys(r).join(', ')}); choose one with ${flag}`);
   const ratingField = fields.ratingField ?? 'rating';
+  const from = options.labelFrom ?? 'label';
   if (!(fields.textField in r)) throw missing(fields.textField, '--text-field');
-  if (options.labelFromRating && !(ratingField in r)) throw missing(ratingField, '--rating-field');
-  if (!options.labelFromRating && !(fields.labelField in r)) throw missing(fields.labelField, '--label-field');
+  if (from !== 'label' && !(ratingField in r)) throw importError(file, `:${line}`, `has no "${ratingField}" field (fields: ${Object.keys(r).join(', ')})`);
+  if (from === 'label' && !(fields.labelField in r)) throw missing(fields.labelField, '--label-field');
   const text = r[fields.textField];
   const rating = ratingOf(r[ratingField]);
-  if (options.labelFromRating && rating === undefined) throw importError(file, `:${line}`, `field "${ratingField}" must be a star rating 1..5`);
-  const label = options.labelFromRating ? labelOfRating(rating!) : r[fields.labelField];
+  if (from !== 'label' && rating === undefined) throw importError(file, `:${line}`, `field "${ratingField}" must be a star rating 1..5`);
+  const label = from === 'rating' ? labelOfRating(rating!) : from === 'stars' ? String(rating) : r[fields.labelField];
   if (label === undefined) return undefined;
   const title = fields.titleField === undefined ? undefined : r[fields.titleField];
   if (typeof text !== 'string') throw importError(file, `:${line}`, `field "${fields.textField}" must be a string`);

@@ -44,16 +44,21 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.lengt
 
 function devSection(dev: EvalReport | undefined): string[] {
   if (!dev) return ['No dev files were given.'];
+  const stars = dev.overall.mae !== undefined;
   const lines = [
     'Scored through `createModelRunner`, the workers\' scoring path (titles joined as the workers join them, head-tail truncation to 512 tokens,',
     `${dev.model.temperature === 1 ? 'no calibration temperature' : `calibration temperature ${dev.model.temperature}`}). Sources without dev files lend a tenth of their rows (picked by a hash of the row id), which the model never trained on.`,
     '',
-    '| file | rows | accuracy | macro-F1 | ECE |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...dev.files.map((f) => `| \`${f.file}\` | ${n(f.rows)} | ${f4(f.accuracy)} | ${f4(f.macroF1)} | ${f4(f.calibration.ece)} |`),
+    `| file | rows | accuracy | macro-F1 |${stars ? ' MAE (stars) |' : ''} ECE |`,
+    `| --- | ---: | ---: | ---: |${stars ? ' ---: |' : ''} ---: |`,
+    ...dev.files.map((f) => `| \`${f.file}\` | ${n(f.rows)} | ${f4(f.accuracy)} | ${f4(f.macroF1)} |${stars ? ` ${f4(f.mae!)} |` : ''} ${f4(f.calibration.ece)} |`),
     '',
-    `Mean accuracy over the ${dev.files.length} file(s): ${f4(dev.meanAccuracy)}. All rows pooled: accuracy ${f4(dev.overall.accuracy)}, ECE ${f4(dev.overall.calibration.ece)}.`,
+    `Mean accuracy over the ${dev.files.length} file(s): ${f4(dev.meanAccuracy)}. All rows pooled: accuracy ${f4(dev.overall.accuracy)},${stars ? ` MAE ${f4(dev.overall.mae!)} stars,` : ''} ECE ${f4(dev.overall.calibration.ece)}.`,
   ];
+  if (stars) {
+    lines.push('', 'Confusion matrix, all dev rows pooled (rows: gold stars, columns: predicted):', '', `| | ${dev.model.labels.join(' | ')} |`, `| --- |${dev.model.labels.map(() => ' ---: |').join('')}`);
+    dev.overall.confusion.matrix.forEach((row, g) => lines.push(`| ${dev.model.labels[g]} | ${row.join(' | ')} |`));
+  }
   const amazon = dev.files.filter((f) => f.file.includes('amazon-multidomain'));
   if (amazon.length > 0 && amazon.length < dev.files.length) {
     lines.push(`Mean accuracy over the ${amazon.length} Amazon multi-domain file(s): ${f4(mean(amazon.map((f) => f.accuracy)))}.`);
@@ -64,10 +69,12 @@ function devSection(dev: EvalReport | undefined): string[] {
 function cvSection(cv: CvReport | undefined, baseline: ModelCardInput['baseline']): string[] {
   if (!cv) return ['Not cross-validated (train with `--cv` and at least two sources), so no calibration temperature was fitted either.', ''];
   const b = baseline;
-  const header = b ? `| held-out source | rows | ${b.name} | this model | macro-F1 | ECE softmax | ECE calibrated |` : '| held-out source | rows | accuracy | macro-F1 | ECE softmax | ECE calibrated |';
+  const stars = cv.meanMae !== undefined;
+  const maeHead = stars ? ' MAE (stars) |' : '';
+  const header = b ? `| held-out source | rows | ${b.name} | this model | macro-F1 |${maeHead} ECE softmax | ECE calibrated |` : `| held-out source | rows | accuracy | macro-F1 |${maeHead} ECE softmax | ECE calibrated |`;
   const rows = cv.sources.map((s) => {
     const base = b ? (b.accuracy[s.name] === undefined ? ' – |' : ` ${f3(b.accuracy[s.name]!)} |`) : '';
-    return `| ${s.name} | ${n(s.rows)} |${base} ${f3(s.accuracy)} | ${f3(s.macroF1)} | ${f3(s.eceBefore)} | ${f3(s.eceAfter)} |`;
+    return `| ${s.name} | ${n(s.rows)} |${base} ${f3(s.accuracy)} | ${f3(s.macroF1)} |${stars ? ` ${f3(s.mae!)} |` : ''} ${f3(s.eceBefore)} | ${f3(s.eceAfter)} |`;
   });
   const compared = b ? cv.sources.filter((s) => b.accuracy[s.name] !== undefined) : [];
   return [
@@ -75,9 +82,9 @@ function cvSection(cv: CvReport | undefined, baseline: ModelCardInput['baseline'
     'dev sentences, since its train file holds phrases). This estimates accuracy on a shop the model has never seen.',
     '',
     header,
-    `| --- | ---: |${b ? ' ---: |' : ''} ---: | ---: | ---: | ---: |`,
+    `| --- | ---: |${b ? ' ---: |' : ''} ---: | ---: |${stars ? ' ---: |' : ''} ---: | ---: |`,
     ...rows,
-    `| mean of ${cv.sources.length} | |${b ? ' |' : ''} ${f3(cv.meanAccuracy)} | | ${f3(cv.meanEceBefore)} | ${f3(cv.meanEceAfter)} |`,
+    `| mean of ${cv.sources.length} | |${b ? ' |' : ''} ${f3(cv.meanAccuracy)} | |${stars ? ` ${f3(cv.meanMae!)} |` : ''} ${f3(cv.meanEceBefore)} | ${f3(cv.meanEceAfter)} |`,
     ...(b && compared.length > 0
       ? [`| mean of the ${compared.length} with a ${b.name} figure | | ${f3(mean(compared.map((s) => b.accuracy[s.name]!)))} | ${f3(mean(compared.map((s) => s.accuracy)))} | | | |`]
       : []),
@@ -115,7 +122,7 @@ export function renderModelCard(c: ModelCardInput): string {
   return [
     `# ${c.name}`,
     '',
-    `Sentiment classifier for sentiment-fleet (labels: ${c.labels.join(', ')}), version \`${c.version}\`. A fastText-style linear model`,
+    `${c.labels.every((l) => Number.isFinite(Number(l))) ? 'Star-rating' : 'Sentiment'} classifier for sentiment-fleet (labels: ${c.labels.join(', ')}), version \`${c.version}\`. A fastText-style linear model`,
     `over hashed WordPiece ${orders}; the n-gram hashing runs inside the ONNX graph, so the workers load it like any`,
     'Hugging Face style model directory (inputs `input_ids`, `attention_mask` int64 [batch, seq]; output `logits` float32 [batch, labels]).',
     '',

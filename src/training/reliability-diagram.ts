@@ -15,8 +15,8 @@ const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').rep
 
 export function reliabilityDiagramSvg(title: string, series: readonly ReliabilitySeries[]): string {
   const width = 560;
-  const height = 440;
-  const m = { left: 56, right: 16, top: 40, bottom: 80 };
+  const m = { left: 56, right: 16, top: 40, bottom: 64 + 18 * Math.max(series.length, 1) };
+  const height = 360 + m.bottom;
   const w = width - m.left - m.right;
   const h = height - m.top - m.bottom;
   const x = (v: number) => m.left + v * w;
@@ -51,8 +51,8 @@ export function reliabilityDiagramSvg(title: string, series: readonly Reliabilit
   out.push(`<text x="${x(0.5)}" y="${y(0) + 32}" text-anchor="middle">top-label probability (bins of 0.1; dots: mean probability in the bin)</text>`);
   out.push(`<text transform="translate(16 ${y(0.5)}) rotate(-90)" text-anchor="middle">accuracy in the bin</text>`);
   series.forEach((s, k) => {
-    const ly = height - 24 + (k - (series.length - 1) / 2) * 0;
-    const lx = m.left + k * 260;
+    const ly = y(0) + 56 + k * 18;
+    const lx = m.left;
     out.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${COLORS[k % COLORS.length]}" fill-opacity="0.8"/>`);
     out.push(`<text x="${lx + 18}" y="${ly + 1}">${escape(`${s.name}: ECE ${s.report.ece.toFixed(4)} (${s.report.rows} rows)`)}</text>`);
   });

@@ -5,7 +5,7 @@
  * when the source is held out.
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_FIELDS, readLabeledData, type DataFields, type LabeledDataset, type LabeledRow } from './labeled-data-reader.ts';
+import { DEFAULT_FIELDS, readLabeledData, type DataFields, type LabelFrom, type LabeledDataset, type LabeledRow } from './labeled-data-reader.ts';
 
 export interface TrainingSource {
   /** Short name: the cross-validation fold and the model card's row. */
@@ -20,8 +20,8 @@ export interface TrainingSource {
   devEvery?: number | undefined;
   /** Rows scored when this source is held out: its dev rows only (`dev`) or all of them (`all`). */
   heldOut: 'dev' | 'all';
-  /** Labels from the 1–5 star `rating` field (1–2 negative, 4–5 positive, 3 left out). */
-  labelFromRating?: boolean | undefined;
+  /** Where labels come from (labeled-data-reader.ts): the label field (default), binary from the star rating, or the stars. */
+  labelFrom?: LabelFrom | undefined;
   /** Loss weight multiplier of its rows (default 1). */
   weight?: number | undefined;
 }
@@ -48,7 +48,7 @@ export function devSliceName(file: string, every: number): string {
 }
 
 export async function loadSource(source: TrainingSource, fields: DataFields = DEFAULT_FIELDS): Promise<LoadedSource> {
-  const options = { labelFromRating: source.labelFromRating };
+  const options = { labelFrom: source.labelFrom };
   const train: LabeledRow[] = [];
   const dev: LabeledDataset[] = [];
   const trainFiles: LoadedSource['trainFiles'] = [];
@@ -66,8 +66,8 @@ export async function loadSource(source: TrainingSource, fields: DataFields = DE
 }
 
 /** A source per plain data file (custom training with --data), named by its path. */
-export function sourcesFromFiles(files: readonly string[], weights: readonly number[] | undefined): TrainingSource[] {
-  return files.map((file, i) => ({ name: file, train: [file], dev: [], heldOut: 'all', weight: weights?.[i] ?? 1 }));
+export function sourcesFromFiles(files: readonly string[], weights: readonly number[] | undefined, labelFrom?: LabelFrom): TrainingSource[] {
+  return files.map((file, i) => ({ name: file, train: [file], dev: [], heldOut: 'all', weight: weights?.[i] ?? 1, labelFrom }));
 }
 
 /** Every dev set of `sources` (dev files and dev slices), as eval reads them. */

@@ -18,7 +18,7 @@ import { crossValidationReport, type CvReport } from './cross-validation-report.
 import { evaluateModel, type EvalReport } from './evaluate-model.ts';
 import { buildHashedNgramGraph } from './hashed-ngram-graph.ts';
 import { checkHyperparameters, DEFAULT_HYPERPARAMETERS, type HashedNgramHyperparameters } from './hashed-ngram-hyperparameters.ts';
-import { DEFAULT_FIELDS, labelSet, readLabeledData, type DataFields, type LabeledDataset, type LabeledRow } from './labeled-data-reader.ts';
+import { DEFAULT_FIELDS, labelSet, readLabeledData, type DataFields, type LabelFrom, type LabeledDataset, type LabeledRow } from './labeled-data-reader.ts';
 import type { TrainingProgress } from './linear-trainer.ts';
 import { renderModelCard } from './model-card.ts';
 import { createNgramFeaturizer, type NgramFeaturizer, type TokenizerFiles } from './ngram-featurizer.ts';
@@ -44,6 +44,8 @@ export interface TrainModelOptions {
   sourceWeightPower?: number | undefined;
   /** Leave-one-source-out cross-validation (each --data file a source); default the preset's, else off. */
   crossValidate?: boolean | undefined;
+  /** Where the --data files' labels come from (labeled-data-reader.ts); default their label field. */
+  labelFrom?: LabelFrom | undefined;
   /** Directory with tokenizer.json and tokenizer_config.json; default the built-in bert-base-uncased WordPiece. */
   tokenizerDir?: string | undefined;
   /** The command line that ran this, for the model card. */
@@ -93,7 +95,7 @@ function resolveOptions(options: TrainModelOptions, config: Config): ResolvedOpt
   const out = options.out ?? preset?.out;
   if (!out) throw new SfError('SF_ERR_CONFIG', 'train needs --out DIR (or --preset)');
   const hyperparameters = checkHyperparameters({ ...DEFAULT_HYPERPARAMETERS, ...preset?.hyperparameters, ...stripUndefined(options.hyperparameters ?? {}) });
-  const sources = options.data || !preset ? sourcesFromFiles(files, weights) : preset.sources;
+  const sources = options.data || !preset ? sourcesFromFiles(files, weights, options.labelFrom) : preset.sources;
   const sourceWeightPower = options.sourceWeightPower ?? preset?.sourceWeightPower;
   if (sourceWeightPower !== undefined && !(sourceWeightPower >= 0 && sourceWeightPower <= 1)) {
     throw new SfError('SF_ERR_CONFIG', `--source-weight-power must be in [0, 1], got ${sourceWeightPower}`);
@@ -257,7 +259,7 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
   logger.info({ dir: o.out, version, bytes: files.reduce((s, f) => s + f.bytes, 0) }, 'model written');
 
   const devSets: LabeledDataset[] = loaded.flatMap((l) => l.dev);
-  for (const file of o.dev) devSets.push(await readLabeledData(file, o.fields));
+  for (const file of o.dev) devSets.push(await readLabeledData(file, o.fields, { labelFrom: options.labelFrom }));
   const dev =
     devSets.length === 0
       ? undefined

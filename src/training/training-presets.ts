@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { SfError } from '../errors/sf-error.ts';
 import type { HashedNgramHyperparameters } from './hashed-ngram-hyperparameters.ts';
-import { DEFAULT_NOTES } from './default-model-notes.ts';
+import { DEFAULT_NOTES, STARS_NOTES } from './default-model-notes.ts';
 import type { TrainingSource } from './source-data.ts';
 
 export interface TrainingPreset {
@@ -59,7 +59,7 @@ export function englishSources(sharedDir: string): TrainingSource[] {
     newSource('datafiniti-devices', 'datafiniti-amazon-devices/train.jsonl'),
     newSource('flipkart-appliances', 'flipkart-appliances-phones/train.jsonl'),
     newSource('app-store-chatgpt', 'app-store-chatgpt-ios/train.jsonl'),
-    newSource('flipkart-reviews', 'flipkart-reviews.jsonl', { labelFromRating: true }),
+    newSource('flipkart-reviews', 'flipkart-reviews.jsonl', { labelFrom: 'rating' }),
   ];
 }
 
@@ -85,9 +85,30 @@ function defaultPreset(sharedDir: string): TrainingPreset {
   };
 }
 
-export const PRESET_NAMES = ['default'] as const;
+/**
+ * The star-rating model: 1–5 stars from the English sources that carry ratings (SST-2 and the
+ * Amazon multi-domain files have none). Only flipkart-reviews has 3-star rows; the others dropped
+ * them when they were built (../shared/data/README.md).
+ */
+function starsPreset(sharedDir: string): TrainingPreset {
+  const rated = englishSources(sharedDir).filter((s) => s.devEvery !== undefined);
+  return {
+    sources: rated.map((s) => ({ ...s, labelFrom: 'stars' })),
+    out: 'models/review-stars-en',
+    hyperparameters: { buckets: STARS_BUCKETS },
+    sourceWeightPower: SOURCE_WEIGHT_POWER,
+    crossValidate: true,
+    notes: STARS_NOTES,
+  };
+}
+
+/** 2^19 buckets: five label columns of float16 keep model.onnx near 5.5 MB (2^20 would pass 8 MB with the tokenizer). */
+export const STARS_BUCKETS = 2 ** 19;
+
+export const PRESET_NAMES = ['default', 'stars'] as const;
 
 export function resolvePreset(name: string, sharedDir: string): TrainingPreset {
   if (name === 'default') return defaultPreset(sharedDir);
+  if (name === 'stars') return starsPreset(sharedDir);
   throw new SfError('SF_ERR_CONFIG', `unknown preset "${name}" (known: ${PRESET_NAMES.join(', ')})`);
 }

@@ -12,11 +12,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
+import { createModelRunner } from '../../src/inference/model-runner.ts';
 import { evaluateModel, formatEvalReport } from '../../src/training/evaluate-model.ts';
 import { loadDevSets } from '../../src/training/source-data.ts';
 import { resolvePreset } from '../../src/training/training-presets.ts';
 
 const MODEL_DIR = 'models/review-sentiment-en';
+const STARS_DIR = 'models/review-stars-en';
+/** Mean absolute error in stars of the star model on its dev rows. */
+const STARS_MAE_TARGET = 0.75;
 const MAX_BYTES = 8 * 1000 * 1000;
 /** Issue 21 asks 0.83; the model reaches 0.818 (see its card: SST-2 trades against the product-review sources). */
 const SST2_TARGET = 0.81;
@@ -28,6 +32,7 @@ const ECE_TARGET = 0.03;
 
 const config = defaultConfig({ SHARED_DIR: process.env.SHARED_DIR });
 const preset = resolvePreset('default', config.sharedDir);
+const starsPreset = resolvePreset('stars', config.sharedDir);
 const needed = preset.sources.flatMap((s) => [...s.train, ...s.dev]);
 const missing = needed.filter((f) => !existsSync(f));
 const skipReason = `skipped: dev sets not found under SHARED_DIR=${config.sharedDir} (missing ${missing.join(', ')}); set SHARED_DIR to the shared data directory to run this gate`;
@@ -41,12 +46,31 @@ function directoryBytes(dir: string): number {
   }, 0);
 }
 
-describe('default model directory', () => {
-  it(`is complete and at most ${MAX_BYTES.toLocaleString('en-US')} bytes`, () => {
-    for (const file of ['model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'config.json', 'MODEL_CARD.md', 'reliability.svg']) {
-      expect(existsSync(path.join(MODEL_DIR, file)), `${MODEL_DIR}/${file}`).toBe(true);
+describe('committed model directories', () => {
+  it(`are complete and at most ${MAX_BYTES.toLocaleString('en-US')} bytes each`, () => {
+    for (const dir of [MODEL_DIR, STARS_DIR]) {
+      for (const file of ['model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'config.json', 'MODEL_CARD.md', 'reliability.svg']) {
+        expect(existsSync(path.join(dir, file)), `${dir}/${file}`).toBe(true);
+      }
+      expect(directoryBytes(dir), dir).toBeLessThanOrEqual(MAX_BYTES);
     }
-    expect(directoryBytes(MODEL_DIR)).toBeLessThanOrEqual(MAX_BYTES);
+  });
+
+  it('the star model returns scores for all five labels, which sum to 1', async () => {
+    const runner = await createModelRunner({ modelDir: STARS_DIR, truncation: 'head-tail', intraOpThreads: 1, groups: config.batching });
+    try {
+      expect(runner.info.labels).toEqual(['1', '2', '3', '4', '5']);
+      const { items } = await runner.score(['Terrible, broke on day one. Waste of money.', 'Absolutely love it, works perfectly!']);
+      const [bad, good] = items.map((i) => (i.ok ? i : expect.unreachable(JSON.stringify(i))));
+      for (const item of [bad!, good!]) {
+        expect(Object.keys(item.scores)).toEqual(['1', '2', '3', '4', '5']);
+        expect(Object.values(item.scores).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      }
+      expect(bad!.label).toBe('1');
+      expect(good!.label).toBe('5');
+    } finally {
+      await runner.close();
+    }
   });
 
   it('carries a calibration temperature fitted on held-out sources, and says it is for research use only (MARC)', () => {
@@ -83,5 +107,19 @@ describe.skipIf(missing.length > 0)(`default model on the dev sets${missing.leng
     expect(amazon.reduce((a, b) => a + b, 0) / amazon.length).toBeGreaterThanOrEqual(AMAZON_MEAN_TARGET);
     for (const f of slices) expect(f.accuracy, f.file).toBeGreaterThanOrEqual(NEW_SOURCE_TARGET);
     expect(report.overall.calibration.ece).toBeLessThanOrEqual(ECE_TARGET);
+  });
+
+  it(`star model: mean absolute error ≤ ${STARS_MAE_TARGET} star on its dev rows`, async () => {
+    const report = await evaluateModel({
+      modelDir: STARS_DIR,
+      data: await loadDevSets(starsPreset.sources),
+      truncation: config.model.truncation,
+      intraOpThreads: 1,
+      groups: config.batching,
+    });
+    console.info(formatEvalReport(report).split('\n\n')[1]);
+    expect(report.files).toHaveLength(6);
+    for (const f of report.files) expect(f.unscored, f.file).toBe(0);
+    expect(report.overall.mae!).toBeLessThanOrEqual(STARS_MAE_TARGET);
   });
 });

@@ -131,7 +131,7 @@ describe('sources on disk', () => {
   it('derives labels from star ratings (3 stars left out) and keeps id, rating and locale', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'r.jsonl'), [1, 2, 3, 4, 5].map((rating) => JSON.stringify({ id: `r${rating}`, text: `text ${rating}`, rating, locale: 'en-IN' })).join('\n'));
-    const data = await readLabeledData(join(dir, 'r.jsonl'), undefined, { labelFromRating: true });
+    const data = await readLabeledData(join(dir, 'r.jsonl'), undefined, { labelFrom: 'rating' });
     expect(data.rows).toEqual([
       { id: 'r1', text: 'text 1', label: 'negative', rating: 1, locale: 'en-IN' },
       { id: 'r2', text: 'text 2', label: 'negative', rating: 2, locale: 'en-IN' },
@@ -139,8 +139,10 @@ describe('sources on disk', () => {
       { id: 'r5', text: 'text 5', label: 'positive', rating: 5, locale: 'en-IN' },
     ]);
     expect(data.skipped).toBe(1);
+    const stars = await readLabeledData(join(dir, 'r.jsonl'), undefined, { labelFrom: 'stars' });
+    expect(stars.rows.map((r) => r.label)).toEqual(['1', '2', '3', '4', '5']);
     await writeFile(join(dir, 'bad.jsonl'), JSON.stringify({ text: 'x', rating: 7 }));
-    await expect(readLabeledData(join(dir, 'bad.jsonl'), undefined, { labelFromRating: true })).rejects.toMatchObject({ code: 'SF_ERR_IMPORT' });
+    await expect(readLabeledData(join(dir, 'bad.jsonl'), undefined, { labelFrom: 'rating' })).rejects.toMatchObject({ code: 'SF_ERR_IMPORT' });
   });
 
   it('keeps a fixed tenth of a source without dev files out of training, picked by the row id', async () => {
