@@ -106,7 +106,8 @@ export function trainLinearModel(examples: readonly TrainingExample[], options: 
   const progressEvery = options.progressEvery ?? 10_000;
   const logits = new Float64Array(L);
   const grad = new Float64Array(L);
-  const kept = new Int32Array(Math.max(...examples.map((e) => e.rows.length), 1));
+  // Not Math.max(...list): past ~120,000 examples the spread overflows the call stack.
+  const kept = new Int32Array(examples.reduce((max, e) => Math.max(max, e.rows.length), 1));
   const epochLosses: number[] = [];
   const rowScale = options.rowScale;
   const averaging = options.averageFromEpoch !== undefined;

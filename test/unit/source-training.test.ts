@@ -73,6 +73,12 @@ describe('linear trainer: feature values and epoch averaging', () => {
     expect(() => trainLinearModel(examples, { ...options, rowScale: new Float32Array(3) })).toThrow(/rowScale/);
   });
 
+  it('trains on more examples than a spread argument list can hold (200,000)', () => {
+    const examples = Array.from({ length: 200_000 }, (_, i) => ({ rows: Int32Array.from([i % 2]), label: i % 2, weight: 1 }));
+    const model = trainLinearModel(examples, { ...options, tableRows: 2, epochs: 1 });
+    expect(model.table[3]! - model.table[2]!).toBeGreaterThan(0); // row 1 (seen with label 1) leans to label 1
+  });
+
   it('averaging from the last epoch is the last epoch; from an earlier one it differs, and it is deterministic', () => {
     const examples = toyExamples(200, 2);
     const last = trainLinearModel(examples, options);
