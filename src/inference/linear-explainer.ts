@@ -30,7 +30,7 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 import {
   HASH_BASE, HASH_MIX, HASH_PRIME, featureScale, ngramFeatureRows, tableRows, validateSpec, type HashedNgramSpec, type Normalization,
 } from '../training/hashed-ngram-features.ts';
-import { tensorFloats } from '../training/quantize-dynamic.ts';
+import { tensorFloats } from '../training/onnx-tensor-values.ts';
 import type { ModelSpec } from './model-dir.ts';
 
 const { onnx } = onnxProto;

@@ -30,7 +30,6 @@ export interface ModelCardInput {
   cv: CvReport | undefined;
   /** Accuracy of an earlier model on the same held-out rows, per source, for the cross-validation table. */
   baseline?: { name: string; accuracy: Record<string, number> } | undefined;
-  trainingSeconds?: number | undefined;
   command: string;
   /** Extra paragraphs (e.g. how the preset's values were chosen). */
   notes: string | undefined;

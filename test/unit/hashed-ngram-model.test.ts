@@ -18,7 +18,7 @@ import { trainLinearModel, type TrainingExample } from '../../src/training/linea
 import { createNgramFeaturizer, type TokenizerFiles } from '../../src/training/ngram-featurizer.ts';
 import { seededRandom } from '../../src/training/seeded-random.ts';
 import { trainModel } from '../../src/training/train-model.ts';
-import { tensorFloats } from '../../src/training/quantize-dynamic.ts';
+import { tensorFloats } from '../../src/training/onnx-tensor-values.ts';
 
 const { onnx } = onnxProto;
 const config = defaultConfig({ LOG_LEVEL: 'silent' });
