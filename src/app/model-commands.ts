@@ -1,7 +1,12 @@
-import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
 import { runCommand } from '../lifecycle/run-command.ts';
 import { writeBenchmarkModel } from '../training/benchmark-model.ts';
-import { evaluateModel, formatEvalReport } from '../training/evaluate-model.ts';
+import { evaluateModel, formatEvalReport, GROUP_BY, type EvalReport, type GroupBy } from '../training/evaluate-model.ts';
+import { compareModels, formatComparison } from '../training/model-comparison.ts';
+import { readLabeledData, type LabelFrom, type LabeledDataset } from '../training/labeled-data-reader.ts';
+import { reliabilityDiagramSvg } from '../training/reliability-diagram.ts';
+import { loadDevSets } from '../training/source-data.ts';
 import { quantizeModelDir } from '../training/quantize-dynamic.ts';
 import { resolvePreset } from '../training/training-presets.ts';
 import { trainModel } from '../training/train-model.ts';
@@ -12,12 +17,13 @@ import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, positiv
 interface TrainCliOptions {
   preset?: string; data?: string[]; weight?: number[]; dev?: string[]; out?: string; textField: string; labelField: string; titleField: string;
   epochs?: number; seed?: number; lr?: number; buckets?: number; ngrams?: number; l2?: number; dropout?: number; normalization?: 'mean' | 'sqrt'; tokenizer?: string;
+  nbPower?: number; averageFrom?: number; sourceWeightPower?: number; cv?: boolean; labelFrom?: LabelFrom;
 }
 
 export function defineTrainCommand(command: Command, env: Record<string, string | undefined>, argv: string[]): Command {
   return command
   .description('train a hashed n-gram linear sentiment model and write a model directory (model.onnx, tokenizer, config, MODEL_CARD.md)')
-  .option('--preset <name>', 'named setup: "default" = SST-2 + Amazon multi-domain train files under SHARED_DIR → models/review-sentiment-en')
+  .option('--preset <name>', 'named setup: "default" = the English sources under SHARED_DIR/data (SST-2, Amazon, MARC-en, ...) → models/review-sentiment-en; "stars" = 1-5 stars from the rated ones → models/review-stars-en')
   .option('--data <files...>', 'labeled training files (.jsonl, .json, .csv, .tsv)')
   .option('--weight <n>', 'loss weight of each --data file, repeated in --data order (default 1 each)', positiveNumbers)
   .option('--dev <files...>', 'labeled dev files, scored for the model card')
@@ -25,6 +31,7 @@ export function defineTrainCommand(command: Command, env: Record<string, string 
   .option('--text-field <name>', 'field holding the text', 'text')
   .option('--label-field <name>', 'field holding the label', 'label')
   .option('--title-field <name>', 'field holding an optional title, joined before the text', 'title')
+  .option('--label-from <source>', 'label: the label field; rating: 1-2 stars negative, 4-5 positive, 3 left out; stars: the 1-5 star rating itself', labelFromOption)
   .option('--epochs <n>', 'passes over the data', positiveInt)
   .option('--seed <n>', 'seed of the example order (and dropout)', nonNegativeInt)
   .option('--lr <x>', 'initial learning rate (decays linearly to 0)', positiveNumber)
@@ -33,21 +40,31 @@ export function defineTrainCommand(command: Command, env: Record<string, string 
   .option('--l2 <x>', 'L2 penalty', nonNegativeNumber)
   .option('--dropout <x>', 'feature dropout probability', nonNegativeNumber)
   .option('--normalization <mode>', 'divide summed weights by the feature count (mean) or its square root (sqrt)')
+  .option('--nb-power <x>', 'naive Bayes feature scaling exponent (0 = off)', nonNegativeNumber)
+  .option('--average-from <n>', 'average the weights of the epochs from this one on (0 = last epoch only)', nonNegativeInt)
+  .option('--source-weight-power <x>', "a source's (--data file's) total loss weight grows as rows^x (0..1)", nonNegativeNumber)
+  .option('--cv', 'leave-one-source-out cross-validation (each --data file a source): model card table and a fitted calibration temperature')
+  .option('--no-cv', 'skip the cross-validation of a preset (no calibration temperature)')
   .option('--tokenizer <dir>', 'use tokenizer.json/tokenizer_config.json from this directory (default: built-in bert-base-uncased WordPiece)')
   .action(async (opts: TrainCliOptions) => {
     await runCommand('train', env, async (config, logger) => {
       const result = await trainModel(
         {
           preset: opts.preset, data: opts.data, weights: opts.weight, dev: opts.dev, out: opts.out, tokenizerDir: opts.tokenizer,
+          sourceWeightPower: opts.sourceWeightPower, crossValidate: opts.cv, labelFrom: opts.labelFrom,
           fields: { textField: opts.textField, labelField: opts.labelField, titleField: opts.titleField },
           hyperparameters: {
             epochs: opts.epochs, seed: opts.seed, learningRate: opts.lr, buckets: opts.buckets, maxOrder: opts.ngrams,
-            l2: opts.l2, featureDropout: opts.dropout, normalization: opts.normalization,
+            l2: opts.l2, featureDropout: opts.dropout, normalization: opts.normalization, nbPower: opts.nbPower, averageFromEpoch: opts.averageFrom,
           },
           command: env.npm_lifecycle_event === 'model:train' ? 'npm run model:train' : ['sentiment-fleet', ...argv].join(' '),
         },
         { config, logger, progress: process.stderr },
       );
+      if (result.cv) {
+        process.stdout.write(`leave-one-source-out accuracy (mean ${result.cv.meanAccuracy.toFixed(4)}), calibration temperature ${result.cv.temperature.toFixed(4)}:\n`);
+        for (const s of result.cv.sources) process.stdout.write(`  ${s.name.padEnd(28)} ${s.accuracy.toFixed(4)}  ECE ${s.eceBefore.toFixed(4)} → ${s.eceAfter.toFixed(4)}\n`);
+      }
       if (result.dev) process.stdout.write(`${formatEvalReport(result.dev)}\n`);
       process.stdout.write(`wrote ${result.dir} (version ${result.version}, ${result.totalBytes.toLocaleString('en-US')} bytes, trained in ${result.trainingSeconds.toFixed(1)} s)\n`);
     });
@@ -59,26 +76,64 @@ export function defineEvalCommand(command: Command, env: Record<string, string |
   .description('score labeled files with a model directory through the workers\' scoring path; accuracy, macro-F1, per-class metrics, confusion matrices')
   .option('--model <dir>', 'model directory (default: MODEL_DIR)')
   .option('--data <files...>', 'labeled files (.jsonl, .json, .csv, .tsv)')
-  .option('--preset <name>', '"default": the 5 dev files of the default model under SHARED_DIR')
+  .option('--preset <name>', '"default" or "stars": that model and its dev sets under SHARED_DIR (dev files, and a tenth of each source without any)')
   .option('--text-field <name>', 'field holding the text', 'text')
   .option('--label-field <name>', 'field holding the label', 'label')
   .option('--title-field <name>', 'field holding an optional title, joined before the text', 'title')
+  .option('--label-from <source>', 'label: the label field; rating: 1-2 stars negative, 4-5 positive, 3 left out; stars: the 1-5 star rating itself', labelFromOption)
+  .option('--reliability <file.svg>', 'write a reliability diagram of the pooled rows (calibration) to this SVG file')
+  .option('--group-by <key>', `also split all rows by ${GROUP_BY.join(' | ')} (source: the rows' "source" field, else their file)`, groupByOption)
+  .option('--compare <dir>', 'score the same rows with a second model directory: accuracy difference and McNemar test')
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { model?: string; data?: string[]; preset?: string; textField: string; labelField: string; titleField: string; json?: boolean }) => {
+  .action(async (opts: EvalCliOptions) => {
     await runCommand('eval', env, async (config, logger) => {
       const preset = opts.preset === undefined ? undefined : resolvePreset(opts.preset, config.sharedDir);
-      const report = await evaluateModel({
-        modelDir: opts.model ?? preset?.out ?? config.model.dir,
-        data: opts.data ?? preset?.dev ?? [],
-        fields: { textField: opts.textField, labelField: opts.labelField, titleField: opts.titleField },
+      const fields = { textField: opts.textField, labelField: opts.labelField, titleField: opts.titleField };
+      const data: LabeledDataset[] = [];
+      for (const file of opts.data ?? []) data.push(await readLabeledData(file, fields, { labelFrom: opts.labelFrom }));
+      if (!opts.data && preset) data.push(...(await loadDevSets(preset.sources, fields)));
+      const evaluate = (modelDir: string) => evaluateModel({
+        modelDir,
+        data,
+        fields,
         truncation: config.model.truncation,
         intraOpThreads: config.inference.intraOpThreads,
         groups: config.batching,
+        groupBy: opts.groupBy,
+        keepPredictions: opts.compare !== undefined,
         logger,
       });
+      const report = await evaluate(opts.model ?? preset?.out ?? config.model.dir);
+      if (opts.reliability) {
+        await writeFile(opts.reliability, reliabilityDiagramSvg(`${report.model.name} (${report.model.version}): reliability, all rows pooled`, [{ name: 'scores', report: report.overall.calibration }]));
+      }
+      if (opts.compare) {
+        const comparison = compareModels(report, await evaluate(opts.compare));
+        process.stdout.write(opts.json ? `${JSON.stringify({ comparison, first: withoutPredictions(report) }, null, 2)}\n` : `${formatEvalReport(report)}\n${formatComparison(comparison)}\n`);
+        return;
+      }
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatEvalReport(report)}\n`);
     });
   });
+}
+
+interface EvalCliOptions {
+  model?: string; data?: string[]; preset?: string; textField: string; labelField: string; titleField: string;
+  labelFrom?: LabelFrom; reliability?: string; groupBy?: GroupBy; compare?: string; json?: boolean;
+}
+
+function labelFromOption(value: string): LabelFrom {
+  if (!['label', 'rating', 'stars'].includes(value)) throw new InvalidArgumentError('must be one of label, rating, stars');
+  return value as LabelFrom;
+}
+
+function groupByOption(value: string): GroupBy {
+  if (!(GROUP_BY as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${GROUP_BY.join(', ')}`);
+  return value as GroupBy;
+}
+
+function withoutPredictions(report: EvalReport): EvalReport {
+  return { ...report, files: report.files.map(({ gold: _gold, predicted: _predicted, ...f }) => f) };
 }
 
 export function defineBenchModelCommand(command: Command, env: Record<string, string | undefined>): Command {

@@ -15,8 +15,10 @@
  *
  *   Σ_f c_f + c_bias = margin = logit[p] − mean_{j≠p} logit[j]   (or logit[p]).
  *
- * For two labels the margin is logit[p] − logit[other] and P(p) = sigmoid(margin): a phrase's
- * weight is exactly how far it moves the log-odds of the predicted label. Contributions of the
+ * For two labels the margin is logit[p] − logit[other] and P(p) = sigmoid(margin / T), T the
+ * model's calibration temperature (1 when it has none). explain() reports c_f / T, so a phrase's
+ * weight is exactly how far it moves the (calibrated) log-odds of the predicted label;
+ * decompose() keeps the raw c_f, which add up to the margin of the ONNX logits. Contributions of the
  * features that display as the same phrase are summed (a repeated word counts once per
  * occurrence). Features are those of hashed-ngram-features.ts (the same function training
  * uses); this module never hashes on its own.
@@ -28,7 +30,7 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 import {
   HASH_BASE, HASH_MIX, HASH_PRIME, featureScale, ngramFeatureRows, tableRows, validateSpec, type HashedNgramSpec, type Normalization,
 } from '../training/hashed-ngram-features.ts';
-import { tensorFloats } from '../training/quantize-dynamic.ts';
+import { tensorFloats } from '../training/onnx-tensor-values.ts';
 import type { ModelSpec } from './model-dir.ts';
 
 const { onnx } = onnxProto;
@@ -96,7 +98,7 @@ function specFromGraph(graph: OnnxTypes.IGraphProto, init: Map<string, OnnxTypes
  * there is taken from the graph, and one that disagrees with the graph disables explanations.
  */
 export function loadLinearExplainer(
-  spec: Pick<ModelSpec, 'dir' | 'modelFile' | 'labels' | 'multiLabel' | 'modelType' | 'tokenizerJson'>,
+  spec: Pick<ModelSpec, 'dir' | 'modelFile' | 'labels' | 'multiLabel' | 'modelType' | 'tokenizerJson'> & { temperature?: number | undefined },
   idToToken: (id: number) => string | undefined,
 ): Load {
   if (spec.modelType !== LINEAR_MODEL_TYPE) return { ok: false, reason: `model_type ${JSON.stringify(spec.modelType ?? null)} has no exact explainer (only ${LINEAR_MODEL_TYPE})` };
@@ -150,7 +152,7 @@ export function loadLinearExplainer(
   }
   const model = (spec.tokenizerJson as { model?: { type?: unknown; continuing_subword_prefix?: unknown } }).model;
   const subwordPrefix = model?.type !== 'WordPiece' ? null : typeof model.continuing_subword_prefix === 'string' ? model.continuing_subword_prefix : '##';
-  return { ok: true, explainer: createLinearExplainer({ spec: ngram, table, bias, multiLabel: spec.multiLabel, idToToken, subwordPrefix }), derivedFromGraph };
+  return { ok: true, explainer: createLinearExplainer({ spec: ngram, table, bias, multiLabel: spec.multiLabel, idToToken, subwordPrefix, temperature: spec.temperature }), derivedFromGraph };
 }
 
 export interface LinearExplainerParts {
@@ -162,6 +164,8 @@ export interface LinearExplainerParts {
   idToToken: (id: number) => string | undefined;
   /** WordPiece continuing-subword prefix ('##'), joined to the previous token for display; null: no joining. */
   subwordPrefix?: string | null;
+  /** Calibration temperature: explain() divides the contributions by it (default 1). */
+  temperature?: number | undefined;
 }
 
 function round4(x: number): number {
@@ -171,6 +175,7 @@ function round4(x: number): number {
 
 export function createLinearExplainer(parts: LinearExplainerParts) {
   const { spec, table, bias, multiLabel, idToToken } = parts;
+  const temperature = parts.temperature ?? 1;
   const prefix = parts.subwordPrefix === undefined ? '##' : parts.subwordPrefix;
   const L = bias.length;
   const excluded = new Set(spec.excludedIds);
@@ -252,9 +257,12 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
     margin(logits: ArrayLike<number>, offset: number, label: number): number {
       return logits[offset + label]! - reference(logits, offset, label);
     },
-    /** The `topK` phrases pushing most toward label index `label` and the `topK` pushing most against it. */
+    /**
+     * The `topK` phrases pushing most toward label index `label` and the `topK` pushing most
+     * against it, in calibrated log-odds (contributions divided by the temperature).
+     */
     explain(ids: readonly number[], label: number, topK: number): Explanation {
-      const phrases = decompose(ids, label).phrases.sort((a, b) => b.weight - a.weight || (a.text < b.text ? -1 : 1));
+      const phrases = decompose(ids, label).phrases.map((p) => ({ text: p.text, weight: p.weight / temperature })).sort((a, b) => b.weight - a.weight || (a.text < b.text ? -1 : 1));
       const toward: ExplanationPhrase[] = [];
       const against: ExplanationPhrase[] = [];
       for (let i = 0; i < phrases.length && toward.length < topK; i++) {

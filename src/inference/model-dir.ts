@@ -17,6 +17,11 @@ export interface ModelSpec {
   name: string;
   version: string;
   modelType: string | undefined;
+  /**
+   * Temperature the logits are divided by before the softmax (or sigmoid): config.json
+   * `calibration: {"method": "temperature", "temperature": T}`; 1 when absent.
+   */
+  temperature: number;
 }
 
 function loadError(dir: string, file: string, problem: string, cause?: unknown): SfError {
@@ -77,6 +82,18 @@ function parseMaxLength(config: Record<string, unknown>, tokenizerConfig: Record
   return limits.length > 0 ? Math.min(...limits) : 512;
 }
 
+/** config.json `calibration`: absent → 1; else it must be `{"method": "temperature", "temperature": T > 0}`. */
+function parseTemperature(dir: string, config: Record<string, unknown>): number {
+  const calibration = config.calibration;
+  if (calibration === undefined) return 1;
+  const c = calibration as Record<string, unknown> | null;
+  const t = c?.temperature;
+  if (typeof c !== 'object' || c === null || c.method !== 'temperature' || typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > 1000) {
+    throw loadError(dir, 'config.json', `has a malformed calibration ${JSON.stringify(calibration)} (expected {"method": "temperature", "temperature": a number in (0, 1000]})`);
+  }
+  return t;
+}
+
 /** Reads and checks a model directory. Throws SF_ERR_MODEL_LOAD naming the bad file. */
 export function readModelSpec(dir: string, overrides: { name?: string | undefined; version?: string | undefined } = {}): ModelSpec {
   const absolute = path.resolve(dir);
@@ -103,5 +120,6 @@ export function readModelSpec(dir: string, overrides: { name?: string | undefine
     name: overrides.name ?? path.basename(absolute),
     version,
     modelType: typeof config.model_type === 'string' ? config.model_type : undefined,
+    temperature: parseTemperature(absolute, config),
   };
 }

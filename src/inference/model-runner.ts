@@ -40,6 +40,8 @@ export interface ModelInfo {
   multiLabel: boolean;
   maxTokens: number;
   modelType: string | undefined;
+  /** Calibration temperature applied to the logits before the softmax (1: none). */
+  temperature: number;
   inputNames: string[];
   /** Whether score() can explain items (only hashed-ngram-linear models, exactly). */
   explanations: ExplanationSupport;
@@ -140,6 +142,7 @@ export async function createModelRunner(options: RunnerOptions) {
     multiLabel: spec.multiLabel,
     maxTokens,
     modelType: spec.modelType,
+    temperature: spec.temperature,
     inputNames: [...session.inputNames],
     explanations: { supported: false, reason: 'not checked yet' },
     batchPolicy: { policy: options.policy ?? 'adaptive', calibrationMs: 0, classes: [] },
@@ -203,7 +206,7 @@ export async function createModelRunner(options: RunnerOptions) {
       group.forEach((g, row) => {
         const index = good[g]!;
         const enc = encoded[index] as Encoded;
-        const probs = probabilities(logits, row * spec.labels.length, spec.labels.length, spec.multiLabel);
+        const probs = probabilities(logits, row * spec.labels.length, spec.labels.length, spec.multiLabel, spec.temperature);
         items[index] = { ok: true, ...labelScores(probs, spec.labels), tokens: enc.ids.length, truncated: enc.truncated };
       });
     }

@@ -1,15 +1,18 @@
-/** Probabilities from one row of logits: softmax, or an independent sigmoid per label for multi-label models. */
-export function probabilities(logits: Float32Array, offset: number, count: number, multiLabel: boolean): number[] {
+/**
+ * Probabilities from one row of logits divided by the model's calibration temperature (1 when it
+ * has none): softmax, or an independent sigmoid per label for multi-label models.
+ */
+export function probabilities(logits: Float32Array, offset: number, count: number, multiLabel: boolean, temperature = 1): number[] {
   const out = new Array<number>(count);
   if (multiLabel) {
-    for (let i = 0; i < count; i++) out[i] = 1 / (1 + Math.exp(-logits[offset + i]!));
+    for (let i = 0; i < count; i++) out[i] = 1 / (1 + Math.exp(-logits[offset + i]! / temperature));
     return out;
   }
   let max = -Infinity;
-  for (let i = 0; i < count; i++) max = Math.max(max, logits[offset + i]!);
+  for (let i = 0; i < count; i++) max = Math.max(max, logits[offset + i]! / temperature);
   let sum = 0;
   for (let i = 0; i < count; i++) {
-    out[i] = Math.exp(logits[offset + i]! - max);
+    out[i] = Math.exp(logits[offset + i]! / temperature - max);
     sum += out[i]!;
   }
   for (let i = 0; i < count; i++) out[i] = out[i]! / sum;

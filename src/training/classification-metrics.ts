@@ -68,3 +68,21 @@ export function classificationMetrics(labels: readonly string[], gold: readonly 
     confusion: { labels: [...labels], matrix },
   };
 }
+
+/**
+ * Mean absolute error between gold and predicted labels read as numbers (star ratings), over the
+ * scored items; undefined when a label is not a number.
+ */
+export function meanAbsoluteError(labels: readonly string[], gold: readonly number[], predicted: readonly number[]): number | undefined {
+  const values = labels.map(Number);
+  if (values.some((v) => !Number.isFinite(v))) return undefined;
+  let sum = 0;
+  let count = 0;
+  gold.forEach((g, i) => {
+    const p = predicted[i]!;
+    if (g < 0 || p < 0) return;
+    sum += Math.abs(values[p]! - values[g]!);
+    count++;
+  });
+  return count > 0 ? sum / count : NaN;
+}

@@ -8,7 +8,7 @@
  *   rows_1   = input_ids,                    mask_1 = real
  *   state_k  = hash(state_{k-1}[:, :-1], input_ids[:, k-1:]),  mask_k = mask_{k-1}[:, :-1] ∧ real[:, k-1:]
  *   rows_k   = vocabSize + state_k mod buckets
- *   summed   = Σ_f Gather(table, rows)[f] · mask[f]                                [B, L]
+ *   summed   = Σ_f Gather(table, rows)[f] · mask[f]   (float16 tables: cast to float32 first)  [B, L]
  *   logits   = summed / norm(Σ_f mask[f]) + bias
  */
 import { ELEMENT_TYPE, OnnxGraphBuilder } from './onnx-builder.ts';
@@ -22,6 +22,11 @@ export interface HashedNgramGraphOptions {
   bias: Float32Array;
   /** Free text stored in the ModelProto doc string. */
   docString?: string;
+  /**
+   * Storage of the weight table: `float32` (default) or `float16` (half the bytes; gathered rows
+   * are cast to float32 before they are summed, so only the stored weights are rounded).
+   */
+  weightType?: 'float32' | 'float16';
 }
 
 const INT64_MAX = 9_223_372_036_854_775_807n;
@@ -86,8 +91,10 @@ export function buildHashedNgramGraph(options: HashedNgramGraphOptions): Uint8Ar
   const featureMaskBool = maskTensors.length > 1 ? b.addNode('Concat', maskTensors, ['feature_mask_bool'], { axis: { int: 1 } }) : real;
   const featureMask = b.addNode('Cast', [featureMaskBool], ['feature_mask'], { to: { int: ELEMENT_TYPE.float32 } }); // [B, F]
 
-  const weights = b.addInitializer('ngram_weights', table, [rows, numLabels]);
-  const gathered = b.addNode('Gather', [weights, featureRows], ['feature_weights'], { axis: { int: 0 } }); // [B, F, L]
+  const half = options.weightType === 'float16';
+  const weights = half ? b.addFloat16Initializer('ngram_weights', table, [rows, numLabels]) : b.addInitializer('ngram_weights', table, [rows, numLabels]);
+  let gathered = b.addNode('Gather', [weights, featureRows], [half ? 'feature_weights_half' : 'feature_weights'], { axis: { int: 0 } }); // [B, F, L]
+  if (half) gathered = b.addNode('Cast', [gathered], ['feature_weights'], { to: { int: ELEMENT_TYPE.float32 } });
   const lastAxis = axes1('axis_last', -1n);
   const mask3d = b.addNode('Unsqueeze', [featureMask, lastAxis], ['feature_mask_expanded']); // [B, F, 1]
   const masked = b.addNode('Mul', [gathered, mask3d], ['feature_weights_masked']);

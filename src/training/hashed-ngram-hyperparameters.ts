@@ -1,7 +1,7 @@
 /**
  * The knobs of the hashed n-gram linear model and their defaults, the values the default model
- * was trained with. Tuned by 3-fold cross-validation on the Amazon *train* files (SST-2 train
- * always in), never on the dev sets; see the model card for what was tried.
+ * was trained with. Chosen by leave-one-source-out cross-validation over the English training
+ * sources, never on the dev sets; see training-presets.ts and the model card for what was tried.
  */
 import { SfError } from '../errors/sf-error.ts';
 import { MAX_ORDER, type Normalization } from './hashed-ngram-features.ts';
@@ -18,17 +18,26 @@ export interface HashedNgramHyperparameters {
   learningRate: number;
   l2: number;
   featureDropout: number;
+  /** Exponent of the naive Bayes feature scaling (nb-scaling.ts); 0 = off. */
+  nbPower: number;
+  /** Export the mean of the end-of-epoch weights from this epoch (at most the last) on; 0 = the last epoch's weights. */
+  averageFromEpoch: number;
+  /** How model.onnx stores the weight table (float16: half the bytes). */
+  weightType: 'float32' | 'float16';
   seed: number;
 }
 
 export const DEFAULT_HYPERPARAMETERS: HashedNgramHyperparameters = {
-  buckets: 2 ** 18,
+  buckets: 2 ** 20,
   maxOrder: 2,
   normalization: 'sqrt',
   epochs: 5,
   learningRate: 0.5,
   l2: 0,
   featureDropout: 0,
+  nbPower: 0.5,
+  averageFromEpoch: 2,
+  weightType: 'float16',
   seed: 42,
 };
 
@@ -43,6 +52,9 @@ export function checkHyperparameters(h: HashedNgramHyperparameters): HashedNgram
   int('maxOrder', 1, MAX_ORDER);
   int('epochs', 1, 1000);
   int('seed', 0, 2 ** 32 - 1);
+  int('averageFromEpoch', 0, 1000);
+  if (h.weightType !== 'float32' && h.weightType !== 'float16') problems.push(`weightType must be float32 or float16, got ${String(h.weightType)}`);
+  if (!(h.nbPower >= 0 && h.nbPower <= 4)) problems.push(`nbPower must be in [0, 4], got ${h.nbPower}`);
   if (h.normalization !== 'mean' && h.normalization !== 'sqrt') problems.push(`normalization must be mean or sqrt, got ${String(h.normalization)}`);
   if (!(h.learningRate > 0 && h.learningRate <= 100)) problems.push(`learningRate must be in (0, 100], got ${h.learningRate}`);
   if (!(h.l2 >= 0 && h.l2 < 1)) problems.push(`l2 must be in [0, 1), got ${h.l2}`);

@@ -3,6 +3,9 @@
  * JSON Lines or one array), CSV (.csv, with a header row) and TSV (.tsv, header row, no quoting).
  * Each row yields the text the model reads, title and text joined exactly as the workers join
  * them (reviewModelText), and its label as a string (numeric labels such as star ratings too).
+ * With `labelFrom: 'rating'`, the label comes from a 1–5 star field instead, as the shared data
+ * sets derive theirs: 1–2 → negative, 4–5 → positive, 3 left out; with `labelFrom: 'stars'` it is
+ * the star rating itself ("1".."5").
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,20 +20,47 @@ export interface DataFields {
   labelField: string;
   /** Field holding an optional title joined before the text; default 'title'. Absent or empty: no title. */
   titleField: string | undefined;
+  /** Field holding an optional 1–5 star rating; default 'rating'. */
+  ratingField?: string | undefined;
+  /** Field holding an optional row id; default 'id'. */
+  idField?: string | undefined;
+  /** Field holding an optional BCP 47 locale; default 'locale'. */
+  localeField?: string | undefined;
+  /** Field holding an optional source name (shop, corpus), for eval --group-by source; default 'source'. */
+  sourceField?: string | undefined;
 }
 
 export const DEFAULT_FIELDS: DataFields = { textField: 'text', labelField: 'label', titleField: 'title' };
 
+export type LabelFrom = 'label' | 'rating' | 'stars';
+
+export interface ReadOptions {
+  /**
+   * `label` (default): the label field. `rating`: from the 1–5 star rating field, 1–2 → negative,
+   * 4–5 → positive, 3 left out. `stars`: the star rating itself, "1".."5".
+   */
+  labelFrom?: LabelFrom | undefined;
+}
+
 export interface LabeledRow {
   text: string;
   label: string;
+  id?: string;
+  rating?: number;
+  locale?: string;
+  source?: string;
 }
 
 export interface LabeledDataset {
   file: string;
   rows: LabeledRow[];
-  /** Rows left out because their text (with title) is empty. */
+  /** Rows left out because their text (with title) is empty, or (labelFrom rating) rated 3 stars. */
   skipped: number;
+}
+
+/** The binary label a 1–5 star rating stands for; undefined for 3 stars (neither). */
+export function labelOfRating(rating: number): 'negative' | 'positive' | undefined {
+  return rating <= 2 ? 'negative' : rating >= 4 ? 'positive' : undefined;
 }
 
 type Format = 'jsonl' | 'csv' | 'tsv';
@@ -85,15 +115,27 @@ function parseRecords(file: string, content: string, format: Format): { line: nu
   }
 }
 
-function toRow(file: string, line: number, record: unknown, fields: DataFields): LabeledRow | undefined {
+/** A 1–5 star rating, else undefined (a field on another scale is not a star rating). */
+function ratingOf(value: unknown): number | undefined {
+  const rating = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  return Number.isInteger(rating) && rating >= 1 && rating <= 5 ? rating : undefined;
+}
+
+function toRow(file: string, line: number, record: unknown, fields: DataFields, options: ReadOptions): LabeledRow | undefined {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) throw importError(file, `:${line}`, 'is not an object');
   const r = record as Record<string, unknown>;
   const missing = (field: string, flag: string) =>
     importError(file, `:${line}`, `has no "${field}" field (fields: ${Object.keys(r).join(', ')}); choose one with ${flag}`);
+  const ratingField = fields.ratingField ?? 'rating';
+  const from = options.labelFrom ?? 'label';
   if (!(fields.textField in r)) throw missing(fields.textField, '--text-field');
-  if (!(fields.labelField in r)) throw missing(fields.labelField, '--label-field');
+  if (from !== 'label' && !(ratingField in r)) throw importError(file, `:${line}`, `has no "${ratingField}" field (fields: ${Object.keys(r).join(', ')})`);
+  if (from === 'label' && !(fields.labelField in r)) throw missing(fields.labelField, '--label-field');
   const text = r[fields.textField];
-  const label = r[fields.labelField];
+  const rating = ratingOf(r[ratingField]);
+  if (from !== 'label' && rating === undefined) throw importError(file, `:${line}`, `field "${ratingField}" must be a star rating 1..5`);
+  const label = from === 'rating' ? labelOfRating(rating!) : from === 'stars' ? String(rating) : r[fields.labelField];
+  if (label === undefined) return undefined;
   const title = fields.titleField === undefined ? undefined : r[fields.titleField];
   if (typeof text !== 'string') throw importError(file, `:${line}`, `field "${fields.textField}" must be a string`);
   if (title !== undefined && title !== null && typeof title !== 'string') throw importError(file, `:${line}`, `field "${fields.titleField}" must be a string`);
@@ -102,11 +144,19 @@ function toRow(file: string, line: number, record: unknown, fields: DataFields):
   }
   const joined = reviewModelText({ title: title ?? undefined, text });
   if (joined.trim() === '') return undefined;
-  return { text: joined, label: String(label).trim() };
+  const row: LabeledRow = { text: joined, label: String(label).trim() };
+  const id = r[fields.idField ?? 'id'];
+  const locale = r[fields.localeField ?? 'locale'];
+  if (typeof id === 'string' || typeof id === 'number') row.id = String(id);
+  if (rating !== undefined) row.rating = rating;
+  if (typeof locale === 'string' && locale !== '') row.locale = locale;
+  const source = r[fields.sourceField ?? 'source'];
+  if (typeof source === 'string' && source !== '') row.source = source;
+  return row;
 }
 
 /** Reads one labeled data file. Throws SF_ERR_IMPORT naming the file and line on bad data. */
-export async function readLabeledData(file: string, fields: DataFields = DEFAULT_FIELDS): Promise<LabeledDataset> {
+export async function readLabeledData(file: string, fields: DataFields = DEFAULT_FIELDS, options: ReadOptions = {}): Promise<LabeledDataset> {
   const format = formatOf(file);
   let content: string;
   try {
@@ -117,7 +167,7 @@ export async function readLabeledData(file: string, fields: DataFields = DEFAULT
   const rows: LabeledRow[] = [];
   let skipped = 0;
   for (const { line, record } of parseRecords(file, content, format)) {
-    const row = toRow(file, line, record, fields);
+    const row = toRow(file, line, record, fields, options);
     if (row) rows.push(row);
     else skipped++;
   }

@@ -6,6 +6,13 @@
  *
  * L2 is applied lazily: the weights are kept as scale × v, and decaying every weight is one
  * multiplication of `scale`, so a step costs O(features) however large the table is.
+ *
+ * Two options change what is learned, not the model's form (the exported table is still one
+ * weight row per feature row, so the ONNX graph and the explainer are unchanged):
+ * - `rowScale` (NBSVM, Wang & Manning 2012): feature row r enters as the value rowScale[r]
+ *   instead of 1 (see nb-scaling.ts), and the exported row is v[r] · rowScale[r].
+ * - `averageFromEpoch`: the exported weights are the mean of the weights at the end of each
+ *   epoch from that one on (epoch averaging), not the last epoch's alone.
  */
 import { featureScale, type Normalization } from './hashed-ngram-features.ts';
 import { seededRandom, shuffleInPlace } from './seeded-random.ts';
@@ -31,6 +38,10 @@ export interface LinearTrainerOptions {
   /** Probability of dropping each feature of an example in a training step (0 = off). */
   featureDropout: number;
   seed: number;
+  /** Per table row: the value its feature takes (default 1 for every row). */
+  rowScale?: Float32Array | undefined;
+  /** Export the mean of the end-of-epoch weights from this epoch (1-based) on; default: the last epoch's. */
+  averageFromEpoch?: number | undefined;
   /** Called about every `progressEvery` examples and at the end of each epoch. */
   onProgress?: ((progress: TrainingProgress) => void) | undefined;
   progressEvery?: number | undefined;
@@ -65,6 +76,10 @@ function validate(examples: readonly TrainingExample[], o: LinearTrainerOptions)
   if (!(o.l2 >= 0)) problems.push(`l2 must be ≥ 0, got ${o.l2}`);
   if (!(o.featureDropout >= 0 && o.featureDropout < 1)) problems.push(`featureDropout must be in [0, 1), got ${o.featureDropout}`);
   if (!Number.isInteger(o.numLabels) || o.numLabels < 2) problems.push(`numLabels must be ≥ 2, got ${o.numLabels}`);
+  if (o.rowScale && o.rowScale.length !== o.tableRows) problems.push(`rowScale has ${o.rowScale.length} values for ${o.tableRows} table rows`);
+  if (o.averageFromEpoch !== undefined && !(Number.isInteger(o.averageFromEpoch) && o.averageFromEpoch >= 1 && o.averageFromEpoch <= o.epochs)) {
+    problems.push(`averageFromEpoch must be an integer in 1..epochs, got ${o.averageFromEpoch}`);
+  }
   for (const e of examples) {
     if (!Number.isInteger(e.label) || e.label < 0 || e.label >= o.numLabels) {
       problems.push(`label index ${e.label} is outside 0..${o.numLabels - 1}`);
@@ -91,8 +106,14 @@ export function trainLinearModel(examples: readonly TrainingExample[], options: 
   const progressEvery = options.progressEvery ?? 10_000;
   const logits = new Float64Array(L);
   const grad = new Float64Array(L);
-  const kept = new Int32Array(Math.max(...examples.map((e) => e.rows.length), 1));
+  // Not Math.max(...list): past ~120,000 examples the spread overflows the call stack.
+  const kept = new Int32Array(examples.reduce((max, e) => Math.max(max, e.rows.length), 1));
   const epochLosses: number[] = [];
+  const rowScale = options.rowScale;
+  const averaging = options.averageFromEpoch !== undefined;
+  const sum = averaging ? new Float64Array(v.length) : undefined;
+  const biasSum = new Float64Array(L);
+  let snapshots = 0;
   let step = 0;
 
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -126,8 +147,10 @@ export function trainLinearModel(examples: readonly TrainingExample[], options: 
       // Forward: logits = scale · featScale · Σ v[row] + bias.
       logits.fill(0);
       for (let f = 0; f < count; f++) {
-        const base = kept[f]! * L;
-        for (let j = 0; j < L; j++) logits[j]! += v[base + j]!;
+        const row = kept[f]!;
+        const base = row * L;
+        const x = rowScale ? rowScale[row]! : 1;
+        for (let j = 0; j < L; j++) logits[j]! += v[base + j]! * x;
       }
       let max = -Infinity;
       for (let j = 0; j < L; j++) {
@@ -145,8 +168,10 @@ export function trainLinearModel(examples: readonly TrainingExample[], options: 
       if (options.l2 > 0) scale *= 1 - lr * options.l2;
       const rowStep = (lr * featScale) / scale;
       for (let f = 0; f < count; f++) {
-        const base = kept[f]! * L;
-        for (let j = 0; j < L; j++) v[base + j]! -= rowStep * grad[j]!;
+        const row = kept[f]!;
+        const base = row * L;
+        const x = rowScale ? rowStep * rowScale[row]! : rowStep;
+        for (let j = 0; j < L; j++) v[base + j]! -= x * grad[j]!;
       }
       for (let j = 0; j < L; j++) bias[j]! -= lr * grad[j]!;
       if (scale < 1e-6) {
@@ -157,9 +182,19 @@ export function trainLinearModel(examples: readonly TrainingExample[], options: 
     }
     epochLosses.push(lossSum / Math.max(weightSum, 1e-12));
     report(examples.length, true);
+    if (sum && epoch >= options.averageFromEpoch!) {
+      for (let k = 0; k < v.length; k++) sum[k]! += v[k]! * scale;
+      for (let j = 0; j < L; j++) biasSum[j]! += bias[j]!;
+      snapshots++;
+    }
   }
 
   const table = new Float32Array(v.length);
-  for (let k = 0; k < v.length; k++) table[k] = v[k]! * scale;
-  return { table, bias: Float32Array.from(bias), epochLosses };
+  const biasOut = new Float32Array(L);
+  for (let k = 0; k < v.length; k++) {
+    const w = sum ? sum[k]! / snapshots : v[k]! * scale;
+    table[k] = rowScale ? w * rowScale[Math.floor(k / L)]! : w;
+  }
+  for (let j = 0; j < L; j++) biasOut[j] = sum ? biasSum[j]! / snapshots : bias[j]!;
+  return { table, bias: biasOut, epochLosses };
 }

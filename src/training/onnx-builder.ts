@@ -6,6 +6,7 @@
  * The namespace is imported separately as a type for the generated interfaces.
  */
 import { endianness } from 'node:os';
+import { Float16Array } from '@petamoriken/float16';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 
@@ -17,6 +18,7 @@ export const DEFAULT_IR_VERSION = 8;
 /** ONNX TensorProto.DataType codes, usable e.g. as the `to` attribute of Cast. */
 export const ELEMENT_TYPE = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
   bool: onnx.TensorProto.DataType.BOOL,
@@ -127,6 +129,16 @@ export class OnnxGraphBuilder {
       // Raw little-endian bytes; copied so later mutation of `data` cannot leak in.
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(),
     });
+    return name;
+  }
+
+  /** Adds a float16 constant tensor holding `values` rounded to half precision. Returns its name. */
+  addFloat16Initializer(name: string, values: Float32Array, dims: readonly number[]): string {
+    const expected = dims.reduce((a, b) => a * b, 1);
+    if (expected !== values.length) throw new Error(`initializer ${name}: dims [${dims.join(', ')}] need ${expected} values, got ${values.length}`);
+    this.define(name);
+    const half = Float16Array.from(values);
+    this.initializers.push({ name, dims: [...dims], dataType: ELEMENT_TYPE.float16, rawData: new Uint8Array(half.buffer, half.byteOffset, half.byteLength).slice() });
     return name;
   }
 

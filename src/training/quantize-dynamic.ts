@@ -22,6 +22,7 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { readModelSpec } from '../inference/model-dir.ts';
+import { tensorFloats } from './onnx-tensor-values.ts';
 
 const { onnx } = onnxProto;
 const DataType = onnx.TensorProto.DataType;
@@ -68,19 +69,6 @@ interface QuantizedActivation {
   zeroPoint: string;
 }
 
-/** The float32 values of an initializer (raw_data or float_data); undefined for other types. */
-export function tensorFloats(tensor: OnnxTypes.ITensorProto): Float32Array | undefined {
-  if (tensor.dataType !== DataType.FLOAT) return undefined;
-  if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    throw new Error(`initializer ${tensor.name}: external data is not supported`);
-  }
-  if (tensor.rawData && tensor.rawData.length > 0) {
-    // Copy: the decoded bytes are a view into the model buffer and may be unaligned for Float32Array.
-    const bytes = new Uint8Array(tensor.rawData);
-    return new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
-  }
-  return Float32Array.from(tensor.floatData ?? []);
-}
 
 function dimsOf(tensor: OnnxTypes.ITensorProto): number[] {
   return (tensor.dims ?? []).map(Number);

@@ -1,8 +1,10 @@
 /**
- * `sentiment-fleet train`: reads labeled files, trains the hashed n-gram linear classifier and
+ * `sentiment-fleet train`: reads labeled files grouped by source, optionally cross-validates by
+ * source (leave one source out: per-source held-out accuracy, and the calibration temperature
+ * fitted on the held-out logits), trains the hashed n-gram linear classifier on every source and
  * writes a model directory the workers load unchanged: model.onnx, tokenizer.json,
- * tokenizer_config.json, config.json and MODEL_CARD.md (with dev-set metrics scored through
- * createModelRunner, the workers' own scoring path).
+ * tokenizer_config.json, config.json (with the temperature), reliability.svg and MODEL_CARD.md
+ * (dev-set metrics scored through createModelRunner, the workers' own scoring path).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,14 +14,18 @@ import type { Config } from '../config/load-config.ts';
 import { isSfError, SfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { buildWordPieceTokenizerJson } from '../tokenize/wordpiece-tokenizer-json.ts';
+import { crossValidationReport, type CvReport } from './cross-validation-report.ts';
 import { evaluateModel, type EvalReport } from './evaluate-model.ts';
 import { buildHashedNgramGraph } from './hashed-ngram-graph.ts';
 import { checkHyperparameters, DEFAULT_HYPERPARAMETERS, type HashedNgramHyperparameters } from './hashed-ngram-hyperparameters.ts';
-import { DEFAULT_FIELDS, labelSet, readLabeledData, type DataFields, type LabeledDataset } from './labeled-data-reader.ts';
-import { trainLinearModel, type TrainingExample, type TrainingProgress } from './linear-trainer.ts';
+import { DEFAULT_FIELDS, labelSet, readLabeledData, type DataFields, type LabelFrom, type LabeledDataset, type LabeledRow } from './labeled-data-reader.ts';
+import type { TrainingProgress } from './linear-trainer.ts';
 import { renderModelCard } from './model-card.ts';
-import { createNgramFeaturizer, type TokenizerFiles } from './ngram-featurizer.ts';
-import { resolvePreset, type TrainingDataFile } from './training-presets.ts';
+import { createNgramFeaturizer, type NgramFeaturizer, type TokenizerFiles } from './ngram-featurizer.ts';
+import { reliabilityDiagramSvg } from './reliability-diagram.ts';
+import { loadSource, sourcesFromFiles, type LoadedSource, type TrainingSource } from './source-data.ts';
+import { crossValidateBySource, trainOnSources, type FeaturizedRow, type SourceRows } from './source-training.ts';
+import { resolvePreset, type TrainingPreset } from './training-presets.ts';
 
 export const MODEL_TYPE = 'hashed-ngram-linear';
 export const MAX_LENGTH = 512;
@@ -34,6 +40,12 @@ export interface TrainModelOptions {
   out?: string | undefined;
   fields?: Partial<DataFields> | undefined;
   hyperparameters?: Partial<HashedNgramHyperparameters> | undefined;
+  /** Exponent of the source weighting (source-training.ts); default the preset's, else none. */
+  sourceWeightPower?: number | undefined;
+  /** Leave-one-source-out cross-validation (each --data file a source); default the preset's, else off. */
+  crossValidate?: boolean | undefined;
+  /** Where the --data files' labels come from (labeled-data-reader.ts); default their label field. */
+  labelFrom?: LabelFrom | undefined;
   /** Directory with tokenizer.json and tokenizer_config.json; default the built-in bert-base-uncased WordPiece. */
   tokenizerDir?: string | undefined;
   /** The command line that ran this, for the model card. */
@@ -55,22 +67,27 @@ export interface TrainModelResult {
   totalBytes: number;
   trainingSeconds: number;
   dev: EvalReport | undefined;
+  cv: CvReport | undefined;
 }
 
 interface ResolvedOptions {
-  data: TrainingDataFile[];
+  sources: TrainingSource[];
+  /** Dev files besides the sources' own. */
   dev: string[];
   out: string;
   fields: DataFields;
   hyperparameters: HashedNgramHyperparameters;
+  sourceWeightPower: number | undefined;
+  crossValidate: boolean;
   notes: string | undefined;
+  baseline: TrainingPreset['baseline'];
 }
 
 function resolveOptions(options: TrainModelOptions, config: Config): ResolvedOptions {
   const preset = options.preset === undefined ? undefined : resolvePreset(options.preset, config.sharedDir);
-  const files = options.data ?? preset?.data.map((d) => d.file);
+  const files = options.data ?? preset?.sources.flatMap((s) => s.train);
   if (!files || files.length === 0) throw new SfError('SF_ERR_CONFIG', 'train needs --data FILE... (or --preset)');
-  const weights = options.weights ?? (options.data ? undefined : preset?.data.map((d) => d.weight));
+  const weights = options.weights;
   if (weights && weights.length !== files.length) {
     throw new SfError('SF_ERR_CONFIG', `--weight has ${weights.length} value(s) for ${files.length} --data file(s); give one per file`);
   }
@@ -78,13 +95,23 @@ function resolveOptions(options: TrainModelOptions, config: Config): ResolvedOpt
   const out = options.out ?? preset?.out;
   if (!out) throw new SfError('SF_ERR_CONFIG', 'train needs --out DIR (or --preset)');
   const hyperparameters = checkHyperparameters({ ...DEFAULT_HYPERPARAMETERS, ...preset?.hyperparameters, ...stripUndefined(options.hyperparameters ?? {}) });
+  const sources = options.data || !preset ? sourcesFromFiles(files, weights, options.labelFrom) : preset.sources;
+  const sourceWeightPower = options.sourceWeightPower ?? preset?.sourceWeightPower;
+  if (sourceWeightPower !== undefined && !(sourceWeightPower >= 0 && sourceWeightPower <= 1)) {
+    throw new SfError('SF_ERR_CONFIG', `--source-weight-power must be in [0, 1], got ${sourceWeightPower}`);
+  }
+  const crossValidate = options.crossValidate ?? preset?.crossValidate ?? false;
+  if (crossValidate && sources.length < 2) throw new SfError('SF_ERR_CONFIG', '--cv needs at least 2 sources (--data files)');
   return {
-    data: files.map((file, i) => ({ file, weight: weights?.[i] ?? 1 })),
-    dev: options.dev ?? preset?.dev ?? [],
+    sources,
+    dev: options.dev ?? [],
     out,
     fields: { ...DEFAULT_FIELDS, ...stripUndefined(options.fields ?? {}) },
     hyperparameters,
+    sourceWeightPower,
+    crossValidate,
     notes: options.preset === undefined ? undefined : preset?.notes,
+    baseline: options.data ? undefined : preset?.baseline,
   };
 }
 
@@ -125,7 +152,31 @@ function progressPrinter(stream: TrainModelDeps['progress']): (p: TrainingProgre
   };
 }
 
-/** Trains and writes the model directory; returns where, its version, sizes and dev metrics. */
+
+/** Featurizes each distinct row once; rows without tokens are left out (and counted). */
+function featurizeSources(loaded: readonly LoadedSource[], featurizer: NgramFeaturizer, labelIndex: Map<string, number>) {
+  const cache = new Map<LabeledRow, FeaturizedRow | undefined>();
+  const featurize = (row: LabeledRow): FeaturizedRow | undefined => {
+    if (cache.has(row)) return cache.get(row);
+    let out: FeaturizedRow | undefined;
+    try {
+      out = { rows: featurizer.featurize(row.text), label: labelIndex.get(row.label)! };
+    } catch (err) {
+      if (!isSfError(err, 'SF_ERR_BAD_INPUT')) throw err;
+    }
+    cache.set(row, out);
+    return out;
+  };
+  const present = (r: FeaturizedRow | undefined): r is FeaturizedRow => r !== undefined;
+  return loaded.map((l): SourceRows & { untokenized: number } => {
+    const train = l.train.map(featurize);
+    // Held out, a source is scored on rows whose labels the model has (a dev file may hold others).
+    const heldOut = l.heldOut.filter((r) => labelIndex.has(r.label)).map(featurize).filter(present);
+    return { name: l.source.name, train: train.filter(present), heldOut, weight: l.source.weight, untokenized: train.length - train.filter(present).length };
+  });
+}
+
+/** Trains and writes the model directory; returns where, its version, sizes, cross-validation and dev metrics. */
 export async function trainModel(options: TrainModelOptions, deps: TrainModelDeps): Promise<TrainModelResult> {
   const { config, logger } = deps;
   const o = resolveOptions(options, config);
@@ -135,45 +186,33 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
     buckets: h.buckets, maxOrder: h.maxOrder, normalization: h.normalization, maxLength: MAX_LENGTH, truncation: config.model.truncation,
   });
 
-  const datasets: LabeledDataset[] = [];
-  for (const d of o.data) datasets.push(await readLabeledData(d.file, o.fields));
-  const labels = labelSet(datasets);
+  const loaded: LoadedSource[] = [];
+  for (const source of o.sources) loaded.push(await loadSource(source, o.fields));
+  const labels = labelSet(loaded.map((l) => ({ file: l.source.name, rows: l.train, skipped: 0 })));
   if (labels.length < 2) throw new SfError('SF_ERR_CONFIG', `training data needs at least 2 labels, found ${labels.join(', ') || 'none'}`);
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
 
   const started = performance.now();
-  const examples: TrainingExample[] = [];
-  const training: { file: string; rows: number; skipped: number; weight: number }[] = [];
-  datasets.forEach((dataset, i) => {
-    let skipped = dataset.skipped;
-    for (const row of dataset.rows) {
-      try {
-        examples.push({ rows: featurizer.featurize(row.text), label: labelIndex.get(row.label)!, weight: o.data[i]!.weight });
-      } catch (err) {
-        if (!isSfError(err, 'SF_ERR_BAD_INPUT')) throw err;
-        skipped++;
-      }
-    }
-    training.push({ file: dataset.file, rows: dataset.rows.length + dataset.skipped - skipped, skipped, weight: o.data[i]!.weight });
-  });
-  const labelCounts = Object.fromEntries(labels.map((l) => [l, datasets.reduce((s, d) => s + d.rows.filter((r) => r.label === l).length, 0)]));
-  logger.info({ examples: examples.length, labels, featurizeMs: Math.round(performance.now() - started) }, 'training data featurized');
+  const sources = featurizeSources(loaded, featurizer, labelIndex);
+  logger.info({ examples: sources.reduce((s, x) => s + x.train.length, 0), labels, featurizeMs: Math.round(performance.now() - started) }, 'training data featurized');
+  const training = {
+    tableRows: featurizer.spec.vocabSize + featurizer.spec.buckets, numLabels: labels.length, hyperparameters: h, sourceWeightPower: o.sourceWeightPower,
+  };
 
-  const weights = trainLinearModel(examples, {
-    tableRows: featurizer.spec.vocabSize + featurizer.spec.buckets,
-    numLabels: labels.length,
-    normalization: h.normalization,
-    epochs: h.epochs,
-    learningRate: h.learningRate,
-    l2: h.l2,
-    featureDropout: h.featureDropout,
-    seed: h.seed,
-    onProgress: progressPrinter(deps.progress),
-  });
+  let cv: CvReport | undefined;
+  if (o.crossValidate) {
+    const cvStarted = performance.now();
+    const heldOut = crossValidateBySource(sources, { ...training, onFold: (name, i, n) => deps.progress?.write(`cross-validation fold ${i + 1}/${n}: ${name} held out\n`) });
+    cv = crossValidationReport(heldOut, labels);
+    logger.info({ seconds: Number(((performance.now() - cvStarted) / 1000).toFixed(1)), meanAccuracy: cv.meanAccuracy, temperature: cv.temperature }, 'cross-validated by source');
+  }
+
+  const trainStarted = performance.now();
+  const weights = trainOnSources(sources, { ...training, onProgress: progressPrinter(deps.progress) });
   const trainingSeconds = (performance.now() - started) / 1000;
-  logger.info({ seconds: Number(trainingSeconds.toFixed(1)), epochLosses: weights.epochLosses }, 'trained');
+  logger.info({ seconds: Number(trainingSeconds.toFixed(1)), finalFitSeconds: Number(((performance.now() - trainStarted) / 1000).toFixed(1)), epochLosses: weights.epochLosses }, 'trained');
 
-  const model = buildHashedNgramGraph({ spec: featurizer.spec, table: weights.table, bias: weights.bias, docString: `sentiment-fleet ${MODEL_TYPE}` });
+  const model = buildHashedNgramGraph({ spec: featurizer.spec, table: weights.table, bias: weights.bias, weightType: h.weightType, docString: `sentiment-fleet ${MODEL_TYPE}` });
   const version = `hngl-${createHash('sha256').update(model).digest('hex').slice(0, 12)}`;
   const tokenizerConfig = { ...tokenizer.tokenizerConfig, model_max_length: MAX_LENGTH };
   const configJson = {
@@ -190,6 +229,17 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
       normalization: featurizer.spec.normalization,
       excluded_ids: featurizer.spec.excludedIds,
     },
+    ...(cv
+      ? {
+          calibration: {
+            method: 'temperature',
+            temperature: Number(cv.temperature.toFixed(4)),
+            fitted_on: 'leave-one-source-out held-out logits, every source weighted equally',
+            held_out_ece_before: Number(cv.pooledBefore.ece.toFixed(4)),
+            held_out_ece_after: Number(cv.pooledAfter.ece.toFixed(4)),
+          },
+        }
+      : {}),
     sf_version: version,
   };
   const contents: [string, string | Uint8Array][] = [
@@ -198,23 +248,33 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
     ['tokenizer_config.json', `${JSON.stringify(tokenizerConfig, null, 2)}\n`],
     ['config.json', `${JSON.stringify(configJson, null, 2)}\n`],
   ];
+  if (cv) {
+    contents.push(['reliability.svg', reliabilityDiagramSvg('Leave-one-source-out held-out rows: reliability', [
+      { name: 'softmax', report: cv.pooledBefore }, { name: `temperature ${cv.temperature.toFixed(2)}`, report: cv.pooledAfter },
+    ])]);
+  }
   await mkdir(o.out, { recursive: true });
   for (const [name, content] of contents) await writeFile(path.join(o.out, name), content);
   const files = contents.map(([name, content]) => ({ name, bytes: typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength }));
   logger.info({ dir: o.out, version, bytes: files.reduce((s, f) => s + f.bytes, 0) }, 'model written');
 
+  const devSets: LabeledDataset[] = loaded.flatMap((l) => l.dev);
+  for (const file of o.dev) devSets.push(await readLabeledData(file, o.fields, { labelFrom: options.labelFrom }));
   const dev =
-    o.dev.length === 0
+    devSets.length === 0
       ? undefined
       : await evaluateModel({
-          modelDir: o.out, data: o.dev, fields: o.fields, truncation: config.model.truncation,
+          modelDir: o.out, data: devSets, fields: o.fields, truncation: config.model.truncation,
           intraOpThreads: config.inference.intraOpThreads, groups: config.batching, logger,
         });
   const card = renderModelCard({
     name: path.basename(path.resolve(o.out)), dir: o.out, version, labels, spec: featurizer.spec, hyperparameters: h, maxLength: MAX_LENGTH,
-    truncation: config.model.truncation, tokenizerSource: tokenizer.source, training, labelCounts, epochLosses: weights.epochLosses,
-    files, dev, command: options.command, notes: o.notes,
+    truncation: config.model.truncation, tokenizerSource: tokenizer.source,
+    training: loaded.flatMap((l, i) => l.trainFiles.map((f) => ({ ...f, source: l.source.name, untokenized: sources[i]!.untokenized }))),
+    sourceWeights: { power: o.sourceWeightPower, sources: sources.map((s) => ({ name: s.name, rows: s.train.length, weight: s.weight ?? 1 })) },
+    labelCounts: Object.fromEntries(labels.map((l) => [l, loaded.reduce((s, d) => s + d.train.filter((r) => r.label === l).length, 0)])),
+    epochLosses: weights.epochLosses, files, dev, cv, baseline: o.baseline, command: options.command, notes: o.notes,
   });
   await writeFile(path.join(o.out, 'MODEL_CARD.md'), card);
-  return { dir: o.out, version, labels, files, totalBytes: files.reduce((s, f) => s + f.bytes, 0) + Buffer.byteLength(card), trainingSeconds, dev };
+  return { dir: o.out, version, labels, files, totalBytes: files.reduce((s, f) => s + f.bytes, 0) + Buffer.byteLength(card), trainingSeconds, dev, cv };
 }

@@ -25,6 +25,7 @@ function fakePool(): { pool: InferencePool; batchSizes: number[] } {
     multiLabel: false,
     maxTokens: 512,
     modelType: undefined,
+    temperature: 1,
     inputNames: ['input_ids', 'attention_mask'],
     explanations: { supported: false, reason: 'fake model' },
     batchPolicy: { policy: 'adaptive', calibrationMs: 0, classes: [{ length: 32, rows: undefined, buckets: [] }, { length: 128, rows: 1, buckets: [] }] },

@@ -18,6 +18,7 @@ import { trainLinearModel, type TrainingExample } from '../../src/training/linea
 import { createNgramFeaturizer, type TokenizerFiles } from '../../src/training/ngram-featurizer.ts';
 import { seededRandom } from '../../src/training/seeded-random.ts';
 import { trainModel } from '../../src/training/train-model.ts';
+import { tensorFloats } from '../../src/training/onnx-tensor-values.ts';
 
 const { onnx } = onnxProto;
 const config = defaultConfig({ LOG_LEVEL: 'silent' });
@@ -197,12 +198,11 @@ describe('train → model directory → createModelRunner', () => {
     await trainModel({ data: [join(dir, 'train.jsonl')], out: join(dir, 'm'), command: 'test', hyperparameters: { buckets: 512, epochs: 2 } }, { config, logger });
     const featurizer = createNgramFeaturizer(tokenizer, { buckets: 512, maxOrder: 2, normalization: 'sqrt', maxLength: 512, truncation: 'head-tail' });
     const graph = onnx.ModelProto.decode(await readFile(join(dir, 'm', 'model.onnx'))).graph!;
-    const initializer = (name: string) => {
-      const raw = graph.initializer!.find((t) => t.name === name)!.rawData!;
-      return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-    };
-    const table = initializer('ngram_weights');
-    const bias = initializer('bias');
+    const initializer = (name: string) => graph.initializer!.find((t) => t.name === name)!;
+    // The default stores the table in float16 (half the bytes); the bias stays float32.
+    expect(initializer('ngram_weights').dataType).toBe(onnx.TensorProto.DataType.FLOAT16);
+    const table = tensorFloats(initializer('ngram_weights'))!;
+    const bias = tensorFloats(initializer('bias'))!;
     expect(table).toHaveLength((30_522 + 512) * 3);
     const runner = await createModelRunner({ modelDir: join(dir, 'm'), ...runnerOptions });
     try {

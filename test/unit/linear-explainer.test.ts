@@ -137,6 +137,23 @@ describe('linear explainer on the default model', () => {
     for (const p of [...e.toward, ...e.against]) expect(Math.round(p.weight * 1e4) / 1e4).toBe(p.weight);
   });
 
+  it('reports weights in calibrated log-odds: with the bias they add up to the logit margin / T, the log-odds of the score', async () => {
+    const temperature = readModelSpec(MODEL_DIR).temperature;
+    expect(temperature).not.toBe(1); // the default model is calibrated, so this checks the division
+    for (const text of REVIEWS.slice(0, 8)) {
+      const item = ok((await runner.score([text], [true], 10_000)).items[0]);
+      const label = ['negative', 'positive'].indexOf(item.label);
+      const { ids } = encoder.encode(text);
+      const logits = await onnxLogits(ids);
+      const calibrated = (logits[label]! - logits[1 - label]!) / temperature;
+      expect(item.scores[item.label]).toBeCloseTo(1 / (1 + Math.exp(-calibrated)), 5);
+      const phrases = [...item.explanation!.toward, ...item.explanation!.against];
+      const sum = phrases.reduce((s, p) => s + p.weight, explainer.decompose(ids, label).bias / temperature);
+      // Phrases are rounded to 4 decimals (and ±0 ones dropped): allow that much per phrase.
+      expect(Math.abs(sum - calibrated), text).toBeLessThan(5e-5 * (phrases.length + 2) + 1e-5);
+    }
+  });
+
   it('explains a negative review with its negative words', async () => {
     const item = ok((await runner.score(['Terrible product. Stopped working after two days, total waste of money.'], [true])).items[0]);
     expect(item.label).toBe('negative');
@@ -206,7 +223,7 @@ describe('model directories without an exact explainer', () => {
     const dir = tempCopyOfModel();
     editConfig(dir, (c) => (c.hashed_ngram!.buckets = 1024));
     const loaded = loadLinearExplainer(readModelSpec(dir), (id) => tokenizer.id_to_token(id));
-    expect(loaded).toEqual({ ok: false, reason: expect.stringMatching(/buckets 1024 .* model\.onnx has 262144/) });
+    expect(loaded).toEqual({ ok: false, reason: expect.stringMatching(/buckets 1024 .* model\.onnx has 1048576/) });
     const r = await createModelRunner({ modelDir: dir, ...SETTINGS });
     try {
       expect(r.info.explanations.supported).toBe(false);

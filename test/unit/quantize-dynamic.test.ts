@@ -12,7 +12,8 @@ import { createEncoder, padBatch } from '../../src/tokenize/encoder.ts';
 import { buildWordPieceTokenizerJson } from '../../src/tokenize/wordpiece-tokenizer-json.ts';
 import { writeBenchmarkModel } from '../../src/training/benchmark-model.ts';
 import { buildDistilBertGraph } from '../../src/training/distilbert-graph.ts';
-import { quantizeDynamic, quantizeModelDir, quantizeWeightSymmetric, tensorFloats } from '../../src/training/quantize-dynamic.ts';
+import { tensorFloats } from '../../src/training/onnx-tensor-values.ts';
+import { quantizeDynamic, quantizeModelDir, quantizeWeightSymmetric } from '../../src/training/quantize-dynamic.ts';
 
 const { onnx } = onnxProto;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
