@@ -4,8 +4,19 @@ import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../logging/logger.ts';
 import { findApiKey, presentedApiKey, type ApiKey, type ApiScope } from './api-keys.ts';
 
-/** Paths answered without a key and without rate limit: orchestrator probes. */
-export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+/**
+ * Paths answered without a key and without rate limit: orchestrator probes, and the API
+ * reference (src/http/openapi.ts): the OpenAPI document is the public contract (also in the
+ * repository), holds no data, and is read by people and code generators before they have a key.
+ */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/openapi.json', '/docs']);
+/** Route prefixes answered the same way: the reference page's own assets (swagger-ui). */
+export const OPEN_PREFIXES: readonly string[] = ['/docs/'];
+
+/** Whether a route (its path as registered) is answered without a key. */
+export function isOpenPath(path: string): boolean {
+  return OPEN_PATHS.has(path) || OPEN_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
 
 export interface HttpAuthOptions {
   auth: Config['auth'];
@@ -64,7 +75,9 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstanc
 
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '';
-    if (OPEN_PATHS.has(path)) return;
+    // By the route matched, not the URL as sent (`/docs/../v1/stats` matches no open route).
+    const route = request.routeOptions.url;
+    if (route !== undefined && isOpenPath(route)) return;
     if (enabled) {
       const presented = presentedApiKey(request.headers);
       const key = presented === undefined ? undefined : findApiKey(keys, presented);
