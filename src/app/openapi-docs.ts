@@ -5,6 +5,7 @@ import { defaultConfig, type Config } from '../config/load-config.ts';
 import { PROJECT_ROOT } from '../config/project-root.ts';
 import { buildIngestApp } from '../ingest/http-app.ts';
 import { createLogger } from '../logging/logger.ts';
+import { DASHBOARD_SOURCE_DIR } from '../stats/dashboard-build.ts';
 import { buildStatsApp } from '../stats/stats-app.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
 
@@ -19,14 +20,15 @@ const unused = () => Promise.reject(new Error('not for serving: this app only de
 const noQueries = new Proxy({}, { get: () => unused }) as ResultQueries;
 
 /**
- * The ingest and stats apps as `npm start` serves them (with the stored-result routes), built
- * with the default configuration (its limits appear in the documents) and not listening.
+ * The ingest and stats apps as `npm start` serves them (with the stored-result routes; the stats
+ * service with its dashboard's files at `/`, bull-board aside: both left out of the document),
+ * built with the default configuration (its limits appear in the documents) and not listening.
  */
 export function describedApps(config: Config = defaultConfig({})) {
   const logger = createLogger({ level: 'silent', format: 'json' });
   return {
     ingest: buildIngestApp({ config, logger, producer: { enqueueReviews: unused, backlog: unused }, queries: noQueries }),
-    stats: buildStatsApp({ config, logger, collector: { collect: unused }, registry: new Registry(), queries: noQueries }),
+    stats: buildStatsApp({ config, logger, collector: { collect: unused }, registry: new Registry(), queries: noQueries, staticDir: DASHBOARD_SOURCE_DIR }),
   };
 }
 

@@ -18,7 +18,7 @@ export const OPENAPI_PATH = '/openapi.json';
 export const UNDOCUMENTED_ROUTES: readonly { prefix: string; why: string }[] = [
   { prefix: `${DOCS_PATH}/`, why: 'the API reference page: swagger-ui and its assets (its /docs/json is this document)' },
   { prefix: '/admin/queues', why: "bull-board (stats service, dashboard on): a third-party admin UI and its private API, not a contract" },
-  { prefix: '/*', why: "the dashboard's static files (stats service): the front end's assets" },
+  { prefix: '/*', why: "the dashboard's page and files (stats service, dashboard built): a page, not a contract" },
 ];
 
 const seenRoutes = new WeakMap<object, string[]>();
@@ -47,7 +47,7 @@ export interface OpenApiOptions {
 
 const ERROR_BODY_REF = { $ref: '#/components/schemas/ErrorBody' } as const;
 const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying (RETRY_AFTER_S for 503; the rate-limit window for 429).' };
-const WWW_AUTHENTICATE = { type: 'string', description: 'The schemes to authenticate with: Bearer (and Basic on the stats service).' };
+const WWW_AUTHENTICATE = { type: 'string', description: 'The schemes to authenticate with: Bearer, and Basic where a browser reads the answer (the stats service, /docs, /openapi.json).' };
 
 function jsonContent(schema: JsonSchema) {
   return { 'application/json': { schema } };
@@ -95,17 +95,17 @@ export function operationSchema(doc: RouteDoc, toJson: (schema: z.ZodType, io: '
 
 const openApiDoc = routeDoc({
   summary: "This service's OpenAPI 3.1 document",
-  description: 'The routes this service serves (in the repository: docs/openapi.json for the ingest API, docs/openapi-stats.json for the stats service). Open, like the reference page at /docs.',
+  description: 'The routes this service serves (in the repository: docs/openapi.json for the ingest API, docs/openapi-stats.json for the stats service). Browsable at /docs. With API_KEYS set, both need a key with the read scope (a browser is offered HTTP Basic: the key as the password).',
   tags: ['docs'],
-  access: 'open',
+  access: 'read',
   responses: { 200: { description: 'The OpenAPI document', body: z.record(z.string(), z.unknown()).meta({ description: 'An OpenAPI 3.1 document' }) } },
 });
 
 /**
  * GET /openapi.json (this app's OpenAPI 3.1 document, built from the routeDocs of its routes) and
- * the reference page at /docs (swagger-ui from node_modules: no CDN; its online validator stays off, @fastify/swagger-ui's default). Call it
- * before adding routes: only routes added afterwards are seen. Both are open (no API key), see
- * src/auth/http-auth.ts.
+ * the reference page at /docs (swagger-ui from node_modules: no CDN; its online validator stays
+ * off, @fastify/swagger-ui's default). Call it before adding routes: only routes added
+ * afterwards are seen. Both need a read key when API_KEYS is set (src/auth/http-auth.ts).
  */
 export function installOpenApi(app: FastifyInstance<any, any, any, any>, options: OpenApiOptions): void {
   const seen: string[] = [];

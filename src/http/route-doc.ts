@@ -20,7 +20,7 @@ export interface RouteDoc {
   tags: readonly string[];
   /**
    * Who may call it when API_KEYS is set: a key with the `read` scope (GET), the `write` scope
-   * (anything else), or anyone (`open`: probes and the API reference). Keyed routes answer 401,
+   * (anything else), or anyone (`open`: the probes). Keyed routes answer 401,
    * 403 and 429 as src/auth/http-auth.ts does.
    */
   access: 'read' | 'write' | 'open';

@@ -97,7 +97,9 @@ export function buildStatsApp(options: StatsAppOptions) {
   refuseWhileClosing(app, config.http.retryAfterS);
   installOpenApi(app, {
     title: 'sentiment-fleet stats service',
-    description: 'The fleet seen from outside: the stats document, the scaling signal, Prometheus metrics, the dashboard and (with a results database) the stored results. `npm start` serves it on port 3001 (STATS_HTTP_PORT). See docs/stats-api.md and docs/http-api.md; the ingest API (port 3000) has its own document.',
+    description:
+      'The fleet seen from outside: the stats document, the scaling signal, Prometheus metrics and (with a results database) the stored results. `npm start` serves it on port 3001 (STATS_HTTP_PORT). ' +
+      'The dashboard (`/` and its files) and bull-board (`/admin/queues`) are pages, not described here. See docs/stats-api.md and docs/http-api.md; the ingest API (port 3000) has its own document.',
     tags: [
       { name: 'stats', description: 'The stats document, the scaling signal and Prometheus metrics' },
       { name: 'results', description: 'Stored results (served when the service has a results database)' },

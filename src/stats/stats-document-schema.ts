@@ -5,7 +5,7 @@ import { JOB_STATES, type FleetStats, type JobState, type ScalingStats } from '.
 /**
  * The stats document (`GET /v1/stats`, docs/stats-api.md) as zod, for its OpenAPI document. The
  * collector builds FleetStats; the type checks at the end keep this schema and those interfaces
- * equal, field for field, and test/integration/stats-api.test.ts checks a real document against it.
+ * equal, field for field, and test/integration/openapi-http.test.ts checks a real document against it.
  */
 
 const iso = z.iso.datetime({ offset: true });

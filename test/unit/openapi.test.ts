@@ -109,9 +109,9 @@ describe('what the documents say', () => {
     expect(Object.keys(responses['503']!.headers!)).toEqual(['retry-after']);
     expect(Object.keys(responses['429']!.headers!)).toEqual(['retry-after']);
     expect(Object.keys(responses['401']!.headers!)).toEqual(['www-authenticate']);
-    // Probes and the document itself need no key; the rest name the scope they need.
+    // Probes need no key; the rest (the document too) name the scope they need.
     expect(documents.ingest.paths['/healthz']!.get).toMatchObject({ security: [] });
-    expect(documents.ingest.paths['/openapi.json']!.get).toMatchObject({ security: [] });
+    expect(documents.ingest.paths['/openapi.json']!.get).toMatchObject({ security: expect.arrayContaining([{ bearerAuth: ['read'] }]) });
     expect(documents.ingest.paths['/v1/reviews']!.post).toMatchObject({ security: expect.arrayContaining([{ bearerAuth: ['write'] }, { apiKeyHeader: ['write'] }]) });
     expect(documents.stats.paths['/v1/stats']!.get).toMatchObject({ security: expect.arrayContaining([{ bearerAuth: ['read'] }]) });
   });
