@@ -7,6 +7,16 @@ import { findApiKey, presentedApiKey, type ApiKey, type ApiScope } from './api-k
 /** Paths answered without a key and without rate limit: orchestrator probes. */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
+/**
+ * Routes a browser reads (the API reference: src/http/openapi.ts): their 401 also offers HTTP
+ * Basic on every service, so that the browser prompts for the key (as the password) and then
+ * sends it with the page's requests. They need a key like any route: no route listing for
+ * strangers (the documents are in the repository for those without one).
+ */
+export function isBrowserDocsRoute(route: string | undefined): boolean {
+  return route === '/openapi.json' || route === '/docs' || (route?.startsWith('/docs/') ?? false);
+}
+
 export interface HttpAuthOptions {
   auth: Config['auth'];
   logger: Logger;
@@ -49,7 +59,11 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstanc
   const keys = auth.apiKeys;
   const enabled = keys.length > 0;
   const realm = `sentiment-fleet ${service}`;
-  const challenge = `Bearer realm="${realm}"${options.basicChallenge ? `, Basic realm="${realm}", charset="UTF-8"` : ''}`;
+  const bearer = `Bearer realm="${realm}"`;
+  // Two headers, not one comma-separated list: Chromium reads only the first challenge of a
+  // header, and would never prompt after `Bearer realm="…", Basic realm="…"`.
+  const withBasic = [bearer, `Basic realm="${realm}", charset="UTF-8"`];
+  const challenge = (route: string | undefined) => (options.basicChallenge || isBrowserDocsRoute(route) ? withBasic : bearer);
   if (!enabled) {
     logger.warn({ service }, 'API_KEYS is unset: authentication is off, anyone who reaches this port can use it (fine on 127.0.0.1 for local development)');
   }
@@ -69,7 +83,7 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstanc
       const presented = presentedApiKey(request.headers);
       const key = presented === undefined ? undefined : findApiKey(keys, presented);
       if (!key) {
-        reply.header('www-authenticate', challenge);
+        reply.header('www-authenticate', challenge(request.routeOptions.url));
         const message = presented === undefined ? 'an API key is required: send Authorization: Bearer <key>' : 'unknown API key';
         return deny(reply, 401, 'SF_ERR_UNAUTHORIZED', message);
       }

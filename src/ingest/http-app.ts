@@ -1,4 +1,5 @@
 import Fastify, { LogController } from 'fastify';
+import { z } from 'zod';
 import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
 import { errorBody } from '../errors/http-error.ts';
@@ -6,9 +7,11 @@ import { SfError } from '../errors/sf-error.ts';
 import { installErrorReplies } from '../http/error-replies.ts';
 import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
 import { installJsonBodyParser } from '../http/json-body-parser.ts';
+import { installOpenApi } from '../http/openapi.ts';
+import { probeDocs, routeDoc } from '../http/route-doc.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ReviewProducer } from './review-producer.ts';
-import { createReviewValidator, reviewBodyLimits, validateReviewsInSlices } from './review-schema.ts';
+import { createReviewValidator, reviewBodyLimits, reviewSchema, validateReviewsInSlices } from './review-schema.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
 import { resultRoutes } from '../storage/result-routes.ts';
 
@@ -22,6 +25,13 @@ export interface IngestAppOptions {
 
 /** Longest stretch of event loop one request's parsing or validation takes before yielding. */
 const SLICE_MS = 5;
+
+/** The 202 answer of POST /v1/reviews. */
+export const acceptedReplySchema = z.object({
+  accepted: z.number().int().min(0).meta({ description: 'Reviews enqueued by this request.' }),
+  ids: z.array(z.string()).meta({ description: 'Their ids, in request order.' }),
+  duplicates: z.array(z.string()).meta({ description: 'Ids already queued or processed (by id): not enqueued again.' }),
+});
 
 /**
  * The HTTP ingest API (fastify). POST /v1/reviews takes one review or an array and answers
@@ -46,6 +56,16 @@ export function buildIngestApp(options: IngestAppOptions) {
   const maxReviews = config.http.maxReviewsPerRequest;
 
   refuseWhileClosing(app, config.http.retryAfterS);
+  installOpenApi(app, {
+    title: 'sentiment-fleet ingest API',
+    description:
+      'Reviews in (POST /v1/reviews), stored results out (with a results database: npm start). `npm start` serves it on port 3000 (HTTP_PORT). See docs/http-api.md; the stats service (port 3001) has its own document.',
+    tags: [
+      { name: 'reviews', description: 'Submit reviews for scoring' },
+      { name: 'results', description: 'Stored results (served when the service has a results database)' },
+      { name: 'probes', description: 'Liveness and readiness, open without a key' },
+    ],
+  });
   // Then: every route below, and the result routes, need a key when API_KEYS is set (src/auth).
   installHttpAuth(app, { auth: config.auth, logger: options.logger, service: 'ingest' });
   installJsonBodyParser(app, {
@@ -60,7 +80,19 @@ export function buildIngestApp(options: IngestAppOptions) {
   });
   installErrorReplies(app, { retryAfterS: config.http.retryAfterS, failure: 'ingest failed' });
 
-  app.post('/v1/reviews', async (request, reply) => {
+  const review = reviewSchema(config.reviews).meta({ id: 'Review' });
+  const postReviewsDoc = routeDoc({
+    summary: 'Submit one review or an array of reviews',
+    description:
+      `All or nothing: one invalid review (or a duplicate id within the request) refuses the whole request with 400, naming every problem, and enqueues nothing. At most ${maxReviews} reviews (MAX_REVIEWS_PER_REQUEST) and HTTP_BODY_LIMIT_BYTES per request. ` +
+      'A review already queued or processed (same id) is not enqueued again: it is listed in `duplicates`. 503 with Retry-After when the backlog is over BACKLOG_HIGH_WATER or Redis is failing: retry after that many seconds.',
+    tags: ['reviews'],
+    access: 'write',
+    body: z.union([review, z.array(review).min(1).max(maxReviews)]),
+    responses: { 202: { description: 'Accepted: the reviews are queued for scoring', body: acceptedReplySchema } },
+    errors: ['SF_ERR_BACKPRESSURE', 'SF_ERR_REDIS'],
+  });
+  app.post('/v1/reviews', postReviewsDoc, async (request, reply) => {
     const body = request.body;
     const items = Array.isArray(body) ? body : [body];
     if (Array.isArray(body) && body.length === 0) throw new SfError('SF_ERR_VALIDATION', 'the array holds no reviews', { details: { problems: [{ path: '(root)', message: 'must hold at least one review' }] } });
@@ -79,13 +111,14 @@ export function buildIngestApp(options: IngestAppOptions) {
       throw new SfError('SF_ERR_BACKPRESSURE', `the backlog (${backlog} waiting reviews) is over BACKLOG_HIGH_WATER`, { details: { backlog } });
     }
     const outcome = await producer.enqueueReviews(reviews);
-    return reply.code(202).send({ accepted: outcome.accepted.length, ids: outcome.accepted, duplicates: outcome.duplicates });
+    const accepted: z.output<typeof acceptedReplySchema> = { accepted: outcome.accepted.length, ids: outcome.accepted, duplicates: outcome.duplicates };
+    return reply.code(202).send(accepted);
   });
 
   if (options.queries) void app.register(resultRoutes, { queries: options.queries });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', probeDocs.healthz, async () => ({ status: 'ok' }));
+  app.get('/readyz', probeDocs.readyz('Ready when Redis answers.'), async (_request, reply) => {
     try {
       await producer.backlog(0);
       return { status: 'ready' };

@@ -3,16 +3,20 @@ import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import { installErrorReplies } from '../http/error-replies.ts';
 import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
 import { installJsonBodyParser } from '../http/json-body-parser.ts';
+import { installOpenApi } from '../http/openapi.ts';
+import { probeDocs, routeDoc } from '../http/route-doc.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
 import { resultRoutes } from '../storage/result-routes.ts';
 import type { StatsCollector } from './stats-collector.ts';
+import { fleetStatsSchema, scalingSchema } from './stats-document-schema.ts';
 
 export interface StatsAppOptions {
   collector: Pick<StatsCollector, 'collect'>;
@@ -36,6 +40,40 @@ const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>sentiment-fleet
 <li><a href="/v1/scaling">/v1/scaling</a> (recommended worker replicas)</li>
 <li><a href="/metrics">/metrics</a> (Prometheus)</li></ul>`;
 
+const docs = {
+  stats: routeDoc({
+    summary: 'The stats document',
+    description: 'Queues, throughput, latency, batch sizes, workers, backlog, label shares, drift and the scaling signal, as the dashboard shows them (docs/stats-api.md). Not cached.',
+    tags: ['stats'],
+    access: 'read',
+    responses: { 200: { description: 'The stats document', body: fleetStatsSchema } },
+    errors: ['SF_ERR_REDIS'],
+  }),
+  scaling: routeDoc({
+    summary: 'The scaling signal: recommended worker replicas',
+    description: 'With its inputs and formula (docs/stats-api.md), for an autoscaler. Not cached.',
+    tags: ['stats'],
+    access: 'read',
+    responses: { 200: { description: 'The scaling signal', body: z.object({ generatedAt: z.iso.datetime({ offset: true }) }).extend(scalingSchema.shape) } },
+    errors: ['SF_ERR_REDIS'],
+  }),
+  metrics: routeDoc({
+    summary: 'Prometheus metrics',
+    description: 'The fleet figures in the Prometheus text format (docs/operating.md).',
+    tags: ['stats'],
+    access: 'read',
+    responses: { 200: { description: 'The metrics', contentType: 'text/plain; version=0.0.4; charset=utf-8', text: 'Prometheus text exposition format' } },
+    errors: ['SF_ERR_REDIS'],
+  }),
+  dashboard: routeDoc({
+    summary: 'The dashboard (HTML)',
+    description: 'The web dashboard, or a page linking the endpoints when it is not built. Its assets are not listed here.',
+    tags: ['dashboard'],
+    access: 'read',
+    responses: { 200: { description: 'The page', contentType: 'text/html; charset=utf-8', text: 'HTML' } },
+  }),
+};
+
 /**
  * The stats service takes no JSON bodies of its own (bull-board's retries send none or `{}`):
  * small limits, so that no body sent to it costs anything.
@@ -57,6 +95,18 @@ export function buildStatsApp(options: StatsAppOptions) {
     ...httpServerOptions(config.http.timeouts, STATS_BODY_LIMIT_BYTES),
   });
   refuseWhileClosing(app, config.http.retryAfterS);
+  installOpenApi(app, {
+    title: 'sentiment-fleet stats service',
+    description:
+      'The fleet seen from outside: the stats document, the scaling signal, Prometheus metrics and (with a results database) the stored results. `npm start` serves it on port 3001 (STATS_HTTP_PORT). ' +
+      'The dashboard (`/` and its files) and bull-board (`/admin/queues`) are pages, not described here. See docs/stats-api.md and docs/http-api.md; the ingest API (port 3000) has its own document.',
+    tags: [
+      { name: 'stats', description: 'The stats document, the scaling signal and Prometheus metrics' },
+      { name: 'results', description: 'Stored results (served when the service has a results database)' },
+      { name: 'dashboard', description: 'The web dashboard' },
+      { name: 'probes', description: 'Liveness and readiness, open without a key' },
+    ],
+  });
   // Then, so that the dashboard, bull-board and every route added later need a key when
   // API_KEYS is set (read for GET, write for bull-board's retries); /healthz and /readyz stay open.
   installHttpAuth(app, { auth: config.auth, logger: options.logger, service: 'stats', basicChallenge: true });
@@ -71,15 +121,15 @@ export function buildStatsApp(options: StatsAppOptions) {
     }
   }
 
-  app.get('/v1/stats', async (_request, reply) => reply.header('cache-control', 'no-store').send(await collect()));
+  app.get('/v1/stats', docs.stats, async (_request, reply) => reply.header('cache-control', 'no-store').send(await collect()));
   // The scaling signal alone (docs/stats-api.md): recommended worker replicas, with its inputs and formula.
-  app.get('/v1/scaling', async (_request, reply) => {
+  app.get('/v1/scaling', docs.scaling, async (_request, reply) => {
     const stats = await collect();
     return reply.header('cache-control', 'no-store').send({ generatedAt: stats.generatedAt, ...stats.scaling });
   });
-  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/metrics', docs.metrics, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/healthz', probeDocs.healthz, async () => ({ status: 'ok' }));
+  app.get('/readyz', probeDocs.readyz('Ready when the stats can be read from Redis.'), async (_request, reply) => {
     try {
       await collector.collect();
       return { status: 'ready' };
@@ -95,7 +145,7 @@ export function buildStatsApp(options: StatsAppOptions) {
     void app.register(fastifyStatic, { root: staticDir, prefix: '/', index: 'index.html' });
   } else {
     if (staticDir) options.logger.warn({ staticDir }, 'dashboard directory not found: / serves a plain page');
-    app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PLACEHOLDER));
+    app.get('/', docs.dashboard, async (_request, reply) => reply.type('text/html; charset=utf-8').send(PLACEHOLDER));
   }
 
   if (options.register) {

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { SfError, isSfError } from '../errors/sf-error.ts';
-import { DEFAULT_TIME_BASIS, TIME_BASES, type ResultQueries, type TimeWindow } from './result-queries.ts';
+import { routeDoc, type SameType } from '../http/route-doc.ts';
+import { sentimentResultSchema } from '../results/result-schema.ts';
+import { DEFAULT_TIME_BASIS, TIME_BASES, type ProductSummary, type ResultQueries, type StoredResult, type TimeWindow } from './result-queries.ts';
 
 const DURATION = /^(\d+)(m|h|d)$/;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -45,6 +47,70 @@ async function stored<T>(query: Promise<T>): Promise<T> {
 
 const windowBody = (window: TimeWindow, by: string) => ({ from: window.from.toISOString(), to: window.to.toISOString(), by });
 
+/** The answers of the routes below, documented in their OpenAPI document (type-checked against the queries' types). */
+const storedResultSchema = sentimentResultSchema.extend({ storedAt: z.iso.datetime({ offset: true }).meta({ description: 'When the result was first stored.' }) }).meta({ id: 'StoredResult' });
+const windowSchema = z
+  .object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), by: z.enum(TIME_BASES) })
+  .meta({ description: 'The window: results submitted (by=submitted: when the customer wrote the review, else when it was processed) or processed (by=processed) in [from, to).' });
+const ratingAgreementSchema = z
+  .object({ rated: z.number().int(), agreeing: z.number().int(), share: z.number() })
+  .nullable()
+  .meta({ description: 'Agreement of the predicted labels with the star ratings (1–2 stars expect a negative label, 4–5 a positive one, 3 not counted); null when no result was rated.' });
+const summarySchema = z.object({
+  window: windowSchema,
+  productId: z.string(),
+  total: z.number().int(),
+  labels: z.record(z.string(), z.number().int()).meta({ description: 'Results per label.' }),
+  meanScore: z.number().nullable().meta({ description: 'Mean probability of the predicted labels (null: no results).' }),
+  negativeShare: z.number().nullable().meta({ description: 'Share of results labelled negative, 0..1 (null: no results).' }),
+  ratingAgreement: ratingAgreementSchema,
+});
+const pointSchema = z.object({ minute: z.iso.datetime({ offset: true }), label: z.string(), count: z.number().int() });
+const schemasMatch: [SameType<z.output<typeof storedResultSchema>, StoredResult>, SameType<Omit<z.output<typeof summarySchema>, 'window'>, ProductSummary>] = [true, true];
+void schemasMatch;
+
+const WINDOW_HELP = '`window`: how far back from now, `15m`, `6h` or `7d` (default 24h, at most 36500d). `by`: `submitted` (default: when the customer wrote the review, else when it was processed) or `processed`.';
+const docs = {
+  byReviewId: routeDoc({
+    summary: "A review's stored results",
+    description: 'One result per model version that scored it, newest first. 404 until the review is scored and stored (or when it never will be).',
+    tags: ['results'],
+    access: 'read',
+    params: z.object({ reviewId: z.string().meta({ description: 'The review id sent with the review.' }) }),
+    responses: { 200: { description: 'The stored results', body: z.object({ results: z.array(storedResultSchema) }) } },
+    errors: ['SF_ERR_NOT_FOUND', 'SF_ERR_STORAGE'],
+  }),
+  summary: routeDoc({
+    summary: "A product's label counts over a window",
+    description: `Results of reviews with this productId in the window. ${WINDOW_HELP}`,
+    tags: ['results'],
+    access: 'read',
+    params: z.object({ productId: z.string() }),
+    query: windowQuery.pick({ window: true, by: true }),
+    responses: { 200: { description: 'The summary', body: summarySchema } },
+    errors: ['SF_ERR_STORAGE'],
+  }),
+  negatives: routeDoc({
+    summary: "A product's latest negative results",
+    description: '`limit`: how many, newest first (default 20, at most 500), newest by `by` (`submitted`, the default, or `processed`).',
+    tags: ['results'],
+    access: 'read',
+    params: z.object({ productId: z.string() }),
+    query: windowQuery.pick({ limit: true, by: true }),
+    responses: { 200: { description: 'The results', body: z.object({ results: z.array(storedResultSchema) }) } },
+    errors: ['SF_ERR_STORAGE'],
+  }),
+  timeseries: routeDoc({
+    summary: 'Results per minute and label over a window',
+    description: `Minutes without results are absent. ${WINDOW_HELP} \`productId\`: only this product's results.`,
+    tags: ['results'],
+    access: 'read',
+    query: windowQuery.pick({ window: true, by: true, productId: true }),
+    responses: { 200: { description: 'The series', body: z.object({ window: windowSchema, points: z.array(pointSchema) }) } },
+    errors: ['SF_ERR_STORAGE'],
+  }),
+};
+
 /**
  * Read-only routes over stored results (for the app, the dashboard and newcomers with curl):
  * GET /v1/results/:reviewId, /v1/products/:productId/summary?window=24h,
@@ -53,20 +119,20 @@ const windowBody = (window: TimeWindow, by: string) => ({ from: window.from.toIS
  * review, else when it was processed) or `by=processed` (result-queries.ts, TimeBasis).
  */
 export const resultRoutes: FastifyPluginAsync<{ queries: ResultQueries }> = async (app, { queries }) => {
-  app.get<{ Params: { reviewId: string } }>('/v1/results/:reviewId', async (request, reply) => {
+  app.get<{ Params: { reviewId: string } }>('/v1/results/:reviewId', docs.byReviewId, async (request, reply) => {
     const results = await stored(queries.byReviewId(request.params.reviewId));
     if (results.length === 0) return reply.code(404).send({ error: { code: 'SF_ERR_NOT_FOUND', message: `no stored result for review ${JSON.stringify(request.params.reviewId.slice(0, 200))}` } });
     return { results };
   });
-  app.get<{ Params: { productId: string } }>('/v1/products/:productId/summary', async (request) => {
+  app.get<{ Params: { productId: string } }>('/v1/products/:productId/summary', docs.summary, async (request) => {
     const { window, by } = parseQuery(request.query);
     return { window: windowBody(window, by), ...(await stored(queries.productSummary(request.params.productId, window, by))) };
   });
-  app.get<{ Params: { productId: string } }>('/v1/products/:productId/negatives', async (request) => {
+  app.get<{ Params: { productId: string } }>('/v1/products/:productId/negatives', docs.negatives, async (request) => {
     const { limit, by } = parseQuery(request.query);
     return { results: await stored(queries.latestNegative(request.params.productId, limit, by)) };
   });
-  app.get('/v1/timeseries', async (request) => {
+  app.get('/v1/timeseries', docs.timeseries, async (request) => {
     const { window, productId, by } = parseQuery(request.query);
     return { window: windowBody(window, by), points: await stored(queries.labelsPerMinute(window, productId, by)) };
   });

@@ -165,7 +165,7 @@ describe('stats service with API_KEYS', () => {
       for (const url of ['/v1/stats', '/metrics', '/', '/v1/results/x']) {
         const res = await app.inject({ method: 'GET', url });
         expect(res.statusCode, url).toBe(401);
-        expect(res.headers['www-authenticate']).toBe('Bearer realm="sentiment-fleet stats", Basic realm="sentiment-fleet stats", charset="UTF-8"');
+        expect(res.headers['www-authenticate']).toEqual(['Bearer realm="sentiment-fleet stats"', 'Basic realm="sentiment-fleet stats", charset="UTF-8"']);
       }
       expect((await app.inject({ method: 'GET', url: '/v1/stats', headers: bearer(KEYS.writer) })).statusCode).toBe(403);
       expect((await app.inject({ method: 'GET', url: '/v1/stats', headers: bearer(KEYS.reader) })).statusCode).toBe(200);

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Registry } from 'prom-client';
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
@@ -44,6 +45,19 @@ function expectSafe(res: LightMyRequestResponse, status: number, code: string) {
   expect(isErrorCode(code), code).toBe(true);
   expect(res.json(), where).toEqual({ error: { code, message: publicMessage(code as never) } });
   if (status === 503) expect(res.headers['retry-after'], where).toBeDefined();
+}
+
+function get(agent: http.Agent, url: string): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body }));
+      })
+      .on('error', reject);
+  });
 }
 
 const post = (app: ReturnType<typeof buildIngestApp>, payload: unknown) =>
@@ -123,19 +137,25 @@ describe('HTTP error bodies', () => {
   });
 
   it('a request while closing: 503 SF_ERR_SHUTDOWN', async () => {
-    const config = defaultConfig({ LOG_LEVEL: 'silent' });
+    const config = defaultConfig({ LOG_LEVEL: 'silent', HTTP_PORT: '0' });
     const { logger } = capturedLogger();
     const ingest = buildIngestApp({ config, producer: { backlog: async () => 0, enqueueReviews: async () => ({ accepted: [], duplicates: [] }) }, logger });
     const stats = buildStatsApp({ collector: { collect: async () => ({}) as never }, registry: new Registry(), logger, config });
     for (const app of [ingest, stats]) {
-      const during: Promise<LightMyRequestResponse>[] = [];
+      // A real request on a kept-alive connection while the app closes (fastify's inject refuses
+      // to run once closing has begun when the app has onReady hooks, as @fastify/swagger's).
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      let during: Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: string }> | undefined;
       app.addHook('preClose', async () => {
-        during.push(app.inject({ method: 'GET', url: '/healthz' }));
+        during = get(agent, `${url}/healthz`);
+        await during;
       });
-      await app.ready();
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      expect((await get(agent, `${url}/healthz`)).statusCode).toBe(200);
       await app.close();
-      const res = await during[0]!;
-      expectSafe(res, 503, 'SF_ERR_SHUTDOWN');
+      agent.destroy();
+      const res = await during!;
+      expectSafe({ ...res, json: () => JSON.parse(res.body) } as unknown as LightMyRequestResponse, 503, 'SF_ERR_SHUTDOWN');
       expect(res.headers.connection).toBe('close');
     }
   });
