@@ -8,7 +8,7 @@ import { httpServerOptions, refuseWhileClosing } from '../http/http-server-optio
 import { installJsonBodyParser } from '../http/json-body-parser.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ReviewProducer } from './review-producer.ts';
-import { createReviewValidator, reviewBodyLimits, validateReviewsInSlices } from './review-schema.ts';
+import { createReviewValidator, reviewBodyLimits, validateReviewsInSlices } from './review-validation.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
 import { resultRoutes } from '../storage/result-routes.ts';
 

@@ -1,7 +1,9 @@
 /**
  * The error registry: every error sentiment-fleet raises on purpose has a stable code here, with
- * the HTTP status it is answered with (http-error.ts) and whether a retry can help.
- * Callers classify errors by code (or by the SfError class), never by message text.
+ * the HTTP status it is answered with (src/errors/http-error.ts) and whether a retry can help.
+ * Callers classify errors by code (or by the SfError class, src/errors), never by message text.
+ * It is part of the wire contract (clients see the codes), so it lives in src/contracts and is
+ * compiled into the client package.
  */
 export const errorCodes = {
   SF_ERR_CONFIG: { http: 500, retryable: false, summary: 'invalid configuration' },
