@@ -2,19 +2,21 @@ import Fastify, { LogController } from 'fastify';
 import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
 import { errorBody } from '../errors/http-error.ts';
-import { SfError } from '../errors/sf-error.ts';
+import { SfError, isSfError } from '../errors/sf-error.ts';
 import { installErrorReplies } from '../http/error-replies.ts';
 import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
 import { installJsonBodyParser } from '../http/json-body-parser.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ReviewProducer } from './review-producer.ts';
+import { reviewStatusRoutes } from './review-status-routes.ts';
 import { createReviewValidator, reviewBodyLimits, validateReviewsInSlices } from './review-validation.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
 import { resultRoutes } from '../storage/result-routes.ts';
 
 export interface IngestAppOptions {
   config: Config;
-  producer: Pick<ReviewProducer, 'enqueueReviews' | 'backlog'>;
+  /** With `statusReader` (a real producer), the review status routes are served too. */
+  producer: Pick<ReviewProducer, 'enqueueReviews' | 'backlog'> & Partial<Pick<ReviewProducer, 'statusReader'>>;
   logger: Logger;
   /** When given, the result query routes are served too (npm start). */
   queries?: ResultQueries | undefined;
@@ -22,10 +24,26 @@ export interface IngestAppOptions {
 
 /** Longest stretch of event loop one request's parsing or validation takes before yielding. */
 const SLICE_MS = 5;
+/**
+ * Longest path parameter, as sent (percent-encoded): a review id of 128 characters takes up to
+ * 1,152 (9 per character), more than fastify's default of 100.
+ */
+const MAX_PARAM_LENGTH = 2048;
+
+/** Stored results for review status; a database failure is SF_ERR_STORAGE (503), its text in `cause`. */
+function storedResults(queries: ResultQueries) {
+  return async (ids: readonly string[]) => {
+    try {
+      return await queries.latestByReviewIds(ids);
+    } catch (err) {
+      throw isSfError(err) ? err : new SfError('SF_ERR_STORAGE', 'the results query failed', { cause: err });
+    }
+  };
+}
 
 /**
  * The HTTP ingest API (fastify). POST /v1/reviews takes one review or an array and answers
- * 202 with the accepted ids; 400 names every invalid field and enqueues nothing; 413 for a body,
+ * 202 with the accepted ids (their status: review-status-routes.ts); 400 names every invalid field and enqueues nothing; 413 for a body,
  * a review or a batch over its limit; 415 for a body that is not JSON; 503 with Retry-After when
  * the backlog is over its high-water mark or Redis is unreachable or failing.
  *
@@ -41,6 +59,7 @@ export function buildIngestApp(options: IngestAppOptions) {
     loggerInstance: options.logger.child({ component: 'ingest-http' }),
     logController: new LogController({ disableRequestLogging: true }),
     ...httpServerOptions(config.http.timeouts, config.http.bodyLimitBytes),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   const validator = createReviewValidator(config.reviews);
   const maxReviews = config.http.maxReviewsPerRequest;
@@ -83,6 +102,10 @@ export function buildIngestApp(options: IngestAppOptions) {
   });
 
   if (options.queries) void app.register(resultRoutes, { queries: options.queries });
+  if (producer.statusReader) {
+    const reader = producer.statusReader(options.queries ? storedResults(options.queries) : undefined);
+    void app.register(reviewStatusRoutes, { reader, maxIds: maxReviews, sliceMs: SLICE_MS });
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
