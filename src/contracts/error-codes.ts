@@ -28,6 +28,7 @@ export const errorCodes = {
   SF_ERR_JOB_STATE: { http: 409, retryable: false, summary: 'HTTP 409: the job is not failed, and only failed jobs can be retried from bull-board' },
   SF_ERR_INTERNAL: { http: 500, retryable: false, summary: 'an unexpected internal error (details in the log only)' },
   SF_ERR_RATE_LIMIT: { http: 429, retryable: true, summary: 'HTTP 429: the API key (or client) is over its requests per minute' },
+  SF_ERR_UNREACHABLE: { http: 503, retryable: true, summary: 'the client package got no answer from the service (network error or timeout)' },
 } as const satisfies Record<string, { http: number; retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;
