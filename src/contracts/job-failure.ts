@@ -15,12 +15,12 @@ export const OTHER_FAILURE_CODE = 'OTHER';
 
 export type FailureCode = ErrorCode | typeof STALLED_LIMIT_CODE | typeof OTHER_FAILURE_CODE;
 
+const SEPARATOR = ': ';
+
 /** The failure reason the worker gives BullMQ for an error with this code. */
 export function jobFailureReason(code: ErrorCode, message: string): string {
   return `${code}${SEPARATOR}${message}`;
 }
-
-const SEPARATOR = ': ';
 
 /** The code a failure reason starts with (`SF_ERR_...: ...`); BullMQ's own reasons get a label. */
 export function failureCode(reason: string | null | undefined): FailureCode {

@@ -58,6 +58,13 @@ describe('createClient (Redis)', () => {
       await closeRedisConnection(connection);
       expect(fromClient).toMatchObject({ code: fromServer.code, message: fromServer.message, problems: fromServer.details.problems, retryable: false });
       expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 2 }); // nothing of the refused call
+      await expect(client.enqueue({ id: 'd', text: 'x', submittedAt: 'yesterday', locale: 'english!' })).rejects.toMatchObject({
+        code: 'SF_ERR_VALIDATION',
+        problems: [
+          { path: 'locale', message: 'locale must be a language tag such as en or en-US' },
+          { path: 'submittedAt', message: 'submittedAt must be an ISO 8601 date-time' },
+        ],
+      });
       expect(JSON.stringify(logger.lines)).not.toContain('SECRET-TEXT');
     } finally {
       await queue.obliterate({ force: true });
