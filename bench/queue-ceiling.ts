@@ -11,7 +11,7 @@ import type { Config } from '../src/config/load-config.ts';
 import type { LocalRedis } from '../src/dev/local-redis.ts';
 import { createReviewProducer } from '../src/ingest/review-producer.ts';
 import { createLogger } from '../src/logging/logger.ts';
-import { reviewIdToJobId } from '../src/queue/job-id.ts';
+import { reviewIdToJobId } from '../src/contracts/job-id.ts';
 import type { BenchReview } from './bench-texts.ts';
 import { sleep, summarize } from './measure-stats.ts';
 

@@ -27,7 +27,7 @@ const noQueries = new Proxy({}, { get: () => unused }) as ResultQueries;
 export function describedApps(config: Config = defaultConfig({})) {
   const logger = createLogger({ level: 'silent', format: 'json' });
   return {
-    ingest: buildIngestApp({ config, logger, producer: { enqueueReviews: unused, backlog: unused }, queries: noQueries }),
+    ingest: buildIngestApp({ config, logger, producer: { enqueueReviews: unused, backlog: unused, statusReader: () => ({ statuses: unused }) }, queries: noQueries }),
     stats: buildStatsApp({ config, logger, collector: { collect: unused }, registry: new Registry(), queries: noQueries, staticDir: DASHBOARD_SOURCE_DIR }),
   };
 }

@@ -34,6 +34,13 @@ declare module 'fastify' {
     /** The API key the request authenticated with (undefined when authentication is off). */
     apiKey?: ApiKey | undefined;
   }
+  interface FastifyContextConfig {
+    /**
+     * Scopes of which a key needs one for this route, instead of requiredScope(method): review
+     * status takes `read` or `write` (the shop's write key asks after its own reviews).
+     */
+    scopes?: readonly ApiScope[];
+  }
 }
 
 /** GET/HEAD/OPTIONS read; anything else (POST /v1/reviews, bull-board retries) writes. */
@@ -49,7 +56,8 @@ function deny(reply: FastifyReply, status: 401 | 403 | 429, code: string, messag
  * API keys and rate limits on a fastify app, as its first onRequest hook (before any body is
  * read, for every route the app or its plugins add, except OPEN_PATHS):
  * - no key or an unknown key: 401 SF_ERR_UNAUTHORIZED with WWW-Authenticate;
- * - a known key without the scope the method needs (requiredScope): 403 SF_ERR_FORBIDDEN;
+ * - a known key without the scope the method needs (requiredScope, or one of the route's
+ *   `config.scopes`): 403 SF_ERR_FORBIDDEN;
  * - over the key's requests per minute: 429 SF_ERR_RATE_LIMIT with Retry-After.
  * Without keys, authentication is off (one warning now) and the limit, if any, is per client IP.
  * Call it right after creating the app, before registering plugins, so they inherit the hook.
@@ -88,8 +96,9 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstanc
         return deny(reply, 401, 'SF_ERR_UNAUTHORIZED', message);
       }
       request.apiKey = key;
-      const scope = requiredScope(request.method);
-      if (!key.scopes.has(scope)) {
+      const scopes = request.routeOptions.config.scopes ?? [requiredScope(request.method)];
+      if (!scopes.some((s) => key.scopes.has(s))) {
+        const scope = scopes.join(' or ');
         request.log.warn({ apiKey: key.name, method: request.method, path, scope }, 'API key lacks the scope');
         return deny(reply, 403, 'SF_ERR_FORBIDDEN', `API key ${JSON.stringify(key.name)} lacks the ${scope} scope needed for ${request.method} ${path}`);
       }

@@ -8,6 +8,7 @@
  * must hash to one slot: QUEUE_PREFIX must carry a hash tag. Redis hashes only the part between
  * the first `{` and the first `}` after it, when that part is not empty.
  */
+import { redactRedisUrl } from '../contracts/redis-url.ts';
 
 /** The hash tag Redis Cluster hashes `key` by, or undefined when the whole key is hashed. */
 export function redisHashTag(key: string): string | undefined {
@@ -60,20 +61,16 @@ export function redisClusterProblems(values: { REDIS_CLUSTER?: unknown; REDIS_UR
     try {
       parsed = new URL(u);
     } catch {
-      problems.push({ setting: 'REDIS_URL', message: `"${redactUrl(u)}" is not a valid URL` });
+      problems.push({ setting: 'REDIS_URL', message: `"${redactRedisUrl(u)}" is not a valid URL` });
       continue;
     }
     protocols.add(parsed.protocol);
-    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') problems.push({ setting: 'REDIS_URL', message: `"${redactUrl(u)}" must start with redis:// or rediss://` });
-    if (parsed.hostname === '') problems.push({ setting: 'REDIS_URL', message: `"${redactUrl(u)}" names no host` });
+    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') problems.push({ setting: 'REDIS_URL', message: `"${redactRedisUrl(u)}" must start with redis:// or rediss://` });
+    if (parsed.hostname === '') problems.push({ setting: 'REDIS_URL', message: `"${redactRedisUrl(u)}" names no host` });
     const db = parsed.pathname.replace(/^\//, '');
-    if (db !== '' && db !== '0') problems.push({ setting: 'REDIS_URL', message: `"${redactUrl(u)}" selects database ${db}: a Redis Cluster has only database 0` });
+    if (db !== '' && db !== '0') problems.push({ setting: 'REDIS_URL', message: `"${redactRedisUrl(u)}" selects database ${db}: a Redis Cluster has only database 0` });
   }
   if (protocols.size > 1) problems.push({ setting: 'REDIS_URL', message: 'mixes redis:// and rediss://: every cluster node is reached the same way' });
   return problems;
 }
 
-/** A URL for an error message: its password replaced. */
-function redactUrl(u: string): string {
-  return u.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}

@@ -1,4 +1,4 @@
-import { errorCodes, type ErrorCode } from './error-codes.ts';
+import { errorCodes, type ErrorCode } from '../contracts/error-codes.ts';
 import { isSfError } from './sf-error.ts';
 
 /** A field-level problem of a 4xx answer: where (`[3].text`) and what. */

@@ -1,4 +1,4 @@
-import { errorCodes, isErrorCode, type ErrorCode } from './error-codes.ts';
+import { errorCodes, isErrorCode, type ErrorCode } from '../contracts/error-codes.ts';
 
 export interface SfErrorOptions {
   cause?: unknown;

@@ -2,7 +2,7 @@ import fastifySwagger, { type SwaggerOptions } from '@fastify/swagger';
 import fastifySwaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, RouteOptions } from 'fastify';
 import { z } from 'zod';
-import { errorCodes } from '../errors/error-codes.ts';
+import { errorCodes } from '../contracts/error-codes.ts';
 import { errorBodySchema, errorsByStatus, routeDoc, type ResponseDoc, type RouteDoc } from './route-doc.ts';
 import { createSchemaConverter, type JsonSchema } from './zod-json-schema.ts';
 
@@ -80,12 +80,12 @@ export function operationSchema(doc: RouteDoc, toJson: (schema: z.ZodType, io: '
     };
   }
   if (doc.body) response['415'] = { description: 'The body is not `application/json` (`FST_ERR_CTP_INVALID_MEDIA_TYPE`)', content: jsonContent(ERROR_BODY_REF) };
-  const scopes = doc.access === 'open' ? undefined : [doc.access];
+  const scopeSets = doc.access === 'open' ? [] : doc.access === 'read-or-write' ? [['read'], ['write']] : [[doc.access]];
   return {
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
     tags: [...doc.tags],
-    security: scopes ? [{ bearerAuth: scopes }, { apiKeyHeader: scopes }, { basicAuth: scopes }] : [],
+    security: scopeSets.flatMap((scopes) => [{ bearerAuth: scopes }, { apiKeyHeader: scopes }, { basicAuth: scopes }]),
     ...(doc.params ? { params: toJson(doc.params, 'input') } : {}),
     ...(doc.query ? { querystring: toJson(doc.query, 'input') } : {}),
     ...(doc.body ? { body: toJson(doc.body, 'input') } : {}),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorCodes, type ErrorCode } from '../errors/error-codes.ts';
+import { errorCodes, type ErrorCode } from '../contracts/error-codes.ts';
 import type { HttpErrorBody } from '../errors/http-error.ts';
 
 /**
@@ -20,17 +20,17 @@ export interface RouteDoc {
   tags: readonly string[];
   /**
    * Who may call it when API_KEYS is set: a key with the `read` scope (GET), the `write` scope
-   * (anything else), or anyone (`open`: the probes). Keyed routes answer 401,
-   * 403 and 429 as src/auth/http-auth.ts does.
+   * (anything else), a key with either (`read-or-write`: review status), or anyone (`open`: the
+   * probes). Keyed routes answer 401, 403 and 429 as src/auth/http-auth.ts does.
    */
-  access: 'read' | 'write' | 'open';
+  access: 'read' | 'write' | 'read-or-write' | 'open';
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
   /** The route's own answers, by status (e.g. 200, 202; a 503 that is not an error body). */
   responses: Readonly<Record<number, ResponseDoc>>;
   /**
-   * Registry codes (src/errors/error-codes.ts) the route answers with, besides those every route
+   * Registry codes (src/contracts/error-codes.ts) the route answers with, besides those every route
    * may answer: 401/403/429 for keyed routes, 400/413/415 for routes with a body or a query,
    * 503 SF_ERR_SHUTDOWN and 500 SF_ERR_INTERNAL. Each is documented under its registry status.
    */

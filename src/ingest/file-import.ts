@@ -4,7 +4,8 @@ import type { Logger } from '../logging/logger.ts';
 import { displayText, DISPLAY_REASON_CHARS } from './display-text.ts';
 import { openReviewFile, recordId, type ImportFormat } from './review-file-reader.ts';
 import type { ReviewProducer } from './review-producer.ts';
-import { createReviewValidator, type Review, type ReviewLimits, type ReviewValidator } from './review-schema.ts';
+import type { Review, ReviewLimits } from '../contracts/review-schema.ts';
+import { createReviewValidator, type ReviewValidator } from './review-validation.ts';
 
 export interface ImportProgress {
   bytesRead: number;

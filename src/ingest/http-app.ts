@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
 import { errorBody } from '../errors/http-error.ts';
-import { SfError } from '../errors/sf-error.ts';
+import { SfError, isSfError } from '../errors/sf-error.ts';
 import { installErrorReplies } from '../http/error-replies.ts';
 import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
 import { installJsonBodyParser } from '../http/json-body-parser.ts';
@@ -11,13 +11,16 @@ import { installOpenApi } from '../http/openapi.ts';
 import { probeDocs, routeDoc } from '../http/route-doc.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ReviewProducer } from './review-producer.ts';
-import { createReviewValidator, reviewBodyLimits, reviewSchema, validateReviewsInSlices } from './review-schema.ts';
+import { reviewStatusRoutes } from './review-status-routes.ts';
+import { reviewSchema } from '../contracts/review-schema.ts';
+import { createReviewValidator, reviewBodyLimits, validateReviewsInSlices } from './review-validation.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
 import { resultRoutes } from '../storage/result-routes.ts';
 
 export interface IngestAppOptions {
   config: Config;
-  producer: Pick<ReviewProducer, 'enqueueReviews' | 'backlog'>;
+  /** With `statusReader` (a real producer), the review status routes are served too. */
+  producer: Pick<ReviewProducer, 'enqueueReviews' | 'backlog'> & Partial<Pick<ReviewProducer, 'statusReader'>>;
   logger: Logger;
   /** When given, the result query routes are served too (src/app/ingest-server.ts always gives them). */
   queries?: ResultQueries | undefined;
@@ -25,6 +28,24 @@ export interface IngestAppOptions {
 
 /** Longest stretch of event loop one request's parsing or validation takes before yielding. */
 const SLICE_MS = 5;
+/**
+ * Longest path parameter, as sent (percent-encoded): a review id of 128 characters takes up to
+ * 1,152 (9 per character), more than fastify's default of 100.
+ */
+const MAX_PARAM_LENGTH = 2048;
+
+/** Stored results for review status; a database failure is SF_ERR_STORAGE (503), its text in `cause`. */
+function storedResults(queries: ResultQueries) {
+  return async (ids: readonly string[]) => {
+    try {
+      return await queries.latestByReviewIds(ids);
+    } catch (err) {
+      // A standalone ingest without DATABASE_URL: statuses say scored, never stored.
+      if (isSfError(err, 'SF_ERR_NO_DATABASE')) return new Map();
+      throw isSfError(err) ? err : new SfError('SF_ERR_STORAGE', 'the results query failed', { cause: err });
+    }
+  };
+}
 
 /** The 202 answer of POST /v1/reviews. */
 export const acceptedReplySchema = z.object({
@@ -35,7 +56,7 @@ export const acceptedReplySchema = z.object({
 
 /**
  * The HTTP ingest API (fastify). POST /v1/reviews takes one review or an array and answers
- * 202 with the accepted ids; 400 names every invalid field and enqueues nothing; 413 for a body,
+ * 202 with the accepted ids (their status: review-status-routes.ts); 400 names every invalid field and enqueues nothing; 413 for a body,
  * a review or a batch over its limit; 415 for a body that is not JSON; 503 with Retry-After when
  * the backlog is over its high-water mark or Redis is unreachable or failing.
  *
@@ -51,6 +72,7 @@ export function buildIngestApp(options: IngestAppOptions) {
     loggerInstance: options.logger.child({ component: 'ingest-http' }),
     logController: new LogController({ disableRequestLogging: true }),
     ...httpServerOptions(config.http.timeouts, config.http.bodyLimitBytes),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   const validator = createReviewValidator(config.reviews);
   const maxReviews = config.http.maxReviewsPerRequest;
@@ -116,6 +138,10 @@ export function buildIngestApp(options: IngestAppOptions) {
   });
 
   if (options.queries) void app.register(resultRoutes, { queries: options.queries });
+  if (producer.statusReader) {
+    const reader = producer.statusReader(options.queries ? storedResults(options.queries) : undefined);
+    void app.register(reviewStatusRoutes, { reader, maxIds: maxReviews, sliceMs: SLICE_MS });
+  }
 
   app.get('/healthz', probeDocs.healthz, async () => ({ status: 'ok' }));
   app.get('/readyz', probeDocs.readyz('Ready when Redis answers.'), async (_request, reply) => {

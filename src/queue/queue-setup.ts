@@ -1,4 +1,5 @@
 import { Queue, type JobsOptions, type ConnectionOptions } from 'bullmq';
+import { reviewJobOptions as jobOptions } from '../contracts/review-job.ts';
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createErrorLogger } from './redis-connection.ts';
@@ -8,12 +9,7 @@ import { createErrorLogger } from './redis-connection.ts';
  * KEEP_FAILED_*; BullMQ applies the ages when a job finishes, retention-sweeper.ts when idle).
  */
 export function reviewJobOptions(config: Config): JobsOptions {
-  return {
-    attempts: config.jobs.attempts,
-    backoff: { type: 'exponential', delay: config.jobs.backoffDelayMs },
-    removeOnComplete: { age: config.jobs.keepCompletedS, count: config.jobs.keepCompletedCount },
-    removeOnFail: { age: config.jobs.keepFailedS, count: config.jobs.keepFailedCount },
-  };
+  return jobOptions(config.jobs);
 }
 
 /** Result jobs are retried longer: the sink may be down for a while and nothing may be lost. */

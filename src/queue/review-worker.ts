@@ -6,7 +6,8 @@ import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batchin
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSerializedSfError, toSfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
-import { createReviewValidator, type Review } from '../ingest/review-schema.ts';
+import { jobFailureReason } from '../contracts/job-failure.ts';
+import { createReviewChecker, type Review } from '../contracts/review-schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createErrorLogger } from './redis-connection.ts';
 import type { ResultPublisher } from '../results/result-publisher.ts';
@@ -59,7 +60,7 @@ const CALLS_PER_BATCH = 4;
 /** Fails a job the BullMQ way: retryable errors are retried with backoff, the others are not. */
 export function toJobError(err: unknown): Error {
   const sf = toSfError(err, 'SF_ERR_INFERENCE');
-  const message = `${sf.code}: ${sf.message}`;
+  const message = jobFailureReason(sf.code, sf.message);
   return sf.retryable ? new SfError(sf.code, message, { cause: sf }) : new UnrecoverableError(message);
 }
 
@@ -72,7 +73,7 @@ export function toJobError(err: unknown): Error {
  */
 export function createReviewWorker(options: ReviewWorkerOptions) {
   const { config, pool, publisher, logger } = options;
-  const validator = createReviewValidator(config.reviews);
+  const validator = createReviewChecker(config.reviews);
   const model = pool.info;
   const workerName = reviewWorkerName(model);
   const metrics = options.metrics;
@@ -203,7 +204,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       if (!checked.ok) {
         const detail = checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
         logger.warn({ jobId: job.id, problems: checked.problems }, 'job payload has the wrong shape');
-        throw new UnrecoverableError(`SF_ERR_BAD_JOB: job data is not a valid review: ${detail}`);
+        throw new UnrecoverableError(jobFailureReason('SF_ERR_BAD_JOB', `job data is not a valid review: ${detail}`));
       }
       return batcher.submit({ job, review: checked.review, text: reviewModelText(checked.review) });
     },

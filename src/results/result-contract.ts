@@ -4,7 +4,7 @@ export type { Explanation, ExplanationPhrase } from '../inference/linear-explain
 
 /**
  * The result of one review, published to the results queue as one job whose id is the
- * review's job id (see queue/job-id.ts), so re-publishing a result is a no-op.
+ * review's job id (see contracts/job-id.ts), so re-publishing a result is a no-op.
  */
 export interface SentimentResult {
   reviewId: string;
@@ -68,5 +68,3 @@ export interface ResultBatch {
 export const RESULT_BATCH_JOB_NAME = 'results';
 /** Name of single-result jobs on the results queue (still accepted by the sink). */
 export const RESULT_JOB_NAME = 'result';
-/** Name of review jobs on the reviews queue. */
-export const REVIEW_JOB_NAME = 'review';

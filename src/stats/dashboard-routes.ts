@@ -5,7 +5,7 @@ import fastifyStatic from '@fastify/static';
 import { ErrorCode, type ConnectionOptions, type Queue } from 'bullmq';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../config/load-config.ts';
-import type { ErrorCode as SfErrorCode } from '../errors/error-codes.ts';
+import type { ErrorCode as SfErrorCode } from '../contracts/error-codes.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
 import { buildDashboardAssets } from './dashboard-build.ts';

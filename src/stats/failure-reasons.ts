@@ -5,7 +5,9 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isErrorCode } from '../errors/error-codes.ts';
+import { failureCode } from '../contracts/job-failure.ts';
+
+export { failureCode } from '../contracts/job-failure.ts';
 
 export interface FailureReason {
   /** An SF_ERR_* code, BULLMQ_STALLED_LIMIT (taken over too often), or OTHER. */
@@ -24,14 +26,6 @@ export interface FailureStats {
 
 /** How many recent failed jobs are read per queue. */
 export const FAILURE_SAMPLE = 200;
-
-/** The code a failure reason starts with (`SF_ERR_...: ...`); BullMQ's own reasons get a label. */
-export function failureCode(reason: string | null | undefined): string {
-  const first = (reason ?? '').split(':')[0]!.trim();
-  if (isErrorCode(first)) return first;
-  if (/stalled more than/i.test(reason ?? '')) return 'BULLMQ_STALLED_LIMIT';
-  return 'OTHER';
-}
 
 export function groupFailureReasons(rows: readonly { reason: string | null; finishedOn: number | null }[]): FailureReason[] {
   const byCode = new Map<string, { count: number; last: number | null }>();

@@ -186,6 +186,16 @@ export function createResultQueries(db: SqlExecutor, options: ResultQueriesOptio
       return rows.map(toStoredResult);
     },
 
+    /** The newest stored result of each review id that has one (review status), in one query. */
+    async latestByReviewIds(reviewIds: readonly string[]): Promise<Map<string, StoredResult>> {
+      if (reviewIds.length === 0) return new Map();
+      const { rows } = await db.query<ResultRow>(
+        `SELECT DISTINCT ON (review_id) * FROM (${SELECT_RESULT} WHERE review_id = ANY($1::text[])) AS r ORDER BY review_id, processed_at DESC`,
+        [reviewIds],
+      );
+      return new Map(rows.map((r) => [r.review_id, toStoredResult(r)]));
+    },
+
     async count(): Promise<number> {
       const { rows } = await db.query<{ n: string | number }>('SELECT count(*) AS n FROM sentiment_results');
       return Number(rows[0]?.n ?? 0);

@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reviewIdToJobId } from '../../src/queue/job-id.ts';
+import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { BULL_BOARD_PATH, bullBoardRoutes } from '../../src/stats/dashboard-routes.ts';
 import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
-import { isErrorCode } from '../../src/errors/error-codes.ts';
+import { isErrorCode } from '../../src/contracts/error-codes.ts';
 import { publicMessage } from '../../src/errors/http-error.ts';
 import { findFreePort } from '../../src/dev/local-redis.ts';
 import { buildIngestApp } from '../../src/ingest/http-app.ts';

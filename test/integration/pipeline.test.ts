@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
-import { reviewIdToJobId } from '../../src/queue/job-id.ts';
+import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { resultBatchJobId } from '../../src/results/result-publisher.ts';
 import { readFailureStats } from '../../src/stats/failure-reasons.ts';
 import { PROJECT_ROOT, openQueues, reviews, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';

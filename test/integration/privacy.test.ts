@@ -5,7 +5,7 @@ import { defaultConfig } from '../../src/config/load-config.ts';
 import { buildIngestApp } from '../../src/ingest/http-app.ts';
 import { createReviewProducer } from '../../src/ingest/review-producer.ts';
 import { createLogger } from '../../src/logging/logger.ts';
-import { reviewIdToJobId } from '../../src/queue/job-id.ts';
+import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { openQueues, testEnv, useTempModel } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { reviewIdToJobId } from '../../src/queue/job-id.ts';
+import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createStatsServer } from '../../src/app/stats-server.ts';

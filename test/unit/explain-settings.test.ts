@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { SfError } from '../../src/errors/sf-error.ts';
-import { createReviewValidator } from '../../src/ingest/review-schema.ts';
+import { createReviewValidator } from '../../src/ingest/review-validation.ts';
 
 function configProblems(env: Record<string, string>): { setting: string; problem: string }[] {
   try {

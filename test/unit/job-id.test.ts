@@ -1,7 +1,7 @@
 import { Job, QueueKeys } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { seededRandom as prng } from '../../src/training/seeded-random.ts';
-import { REVIEW_JOB_ID_PREFIX, jobIdToReviewId, reviewIdToJobId } from '../../src/queue/job-id.ts';
+import { REVIEW_JOB_ID_PREFIX, jobIdToReviewId, reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { GET_KEYS_NAMES, KEY_FAMILIES, KNOWN_KEY_NAMES, keyNamesInBullmqSources } from '../helpers/bullmq-keys.ts';
 
 /** The mapping before REVIEW_JOB_ID_PREFIX, to check that its job ids still decode. */

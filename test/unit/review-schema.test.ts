@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SfError } from '../../src/errors/sf-error.ts';
-import { createReviewValidator, findDuplicateIds, validationError, type FieldProblem } from '../../src/ingest/review-schema.ts';
+import { findDuplicateIds, type FieldProblem } from '../../src/contracts/review-schema.ts';
+import { createReviewValidator, validationError } from '../../src/ingest/review-validation.ts';
 
 const validator = createReviewValidator({ maxTextChars: 50 });
 

@@ -1,7 +1,9 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+/**
+ * The review as the shop sends it, and its validation: one schema for the ingest API, the file
+ * import, the worker and the client package (@sentiment-fleet/client), so they cannot disagree.
+ * Depends on zod only (src/contracts is compiled into the client package).
+ */
 import { z } from 'zod';
-import { SfError } from '../errors/sf-error.ts';
-import type { JsonLimits } from '../http/json-guard.ts';
 
 /** A review as the e-commerce app sends it. `text` and `title` are never logged. */
 export interface Review {
@@ -24,28 +26,8 @@ export interface ReviewLimits {
   maxTextChars: number;
 }
 
-/**
- * Shape limits of a POST /v1/reviews body, checked while it streams in (src/http/json-guard.ts),
- * before JSON.parse or zod see it. They sit above what a valid request can need, so the schema
- * still names the problem of any request a client could send by mistake:
- * - depth 8 (a review needs 3: array, review, metadata);
- * - 64 keys per object (9 fields, 32 metadata keys; 65 and more are refused unlisted);
- * - 64 values per review (9 fields, 32 metadata entries, the two objects), for the whole body;
- * - MAX_REVIEWS_PER_REQUEST elements (413);
- * - one review at most 12 × MAX_TEXT_CHARS + 64 KiB characters of JSON (413): text and title
- *   with every character escaped (`\uXXXX`), plus the other fields.
- */
-export function reviewBodyLimits(maxReviewsPerRequest: number, limits: ReviewLimits): JsonLimits {
-  return {
-    maxDepth: 8,
-    maxKeys: 2 * MAX_METADATA_KEYS,
-    maxValues: (maxReviewsPerRequest + 1) * 64,
-    maxItems: maxReviewsPerRequest,
-    maxItemChars: 12 * limits.maxTextChars + 64 * 1024,
-  };
-}
-
-const MAX_METADATA_KEYS = 32;
+/** Most metadata keys of one review (the ingest body limits leave room for them). */
+export const MAX_METADATA_KEYS = 32;
 const MAX_METADATA_JSON = 4096;
 /** Unknown field names listed in a problem's message; the rest are counted. */
 const MAX_UNKNOWN_LISTED = 10;
@@ -163,41 +145,35 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: re
   return issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]) || '(root)', message: issue.message }));
 }
 
-/** A validator built once per limits: `check` returns the review or every problem it has. */
-export function createReviewValidator(limits: ReviewLimits) {
+/** The outcome of checking one review: the review, or every problem it has. */
+export type ReviewCheck = { ok: true; review: Review } | { ok: false; problems: FieldProblem[] };
+
+/** A checker built once per limits: `check` returns the review or every problem it has (never throws). */
+export function createReviewChecker(limits: ReviewLimits) {
   const schema = reviewSchema(limits);
   return {
-    check(value: unknown, prefix: readonly PropertyKey[] = []): { ok: true; review: Review } | { ok: false; problems: FieldProblem[] } {
+    check(value: unknown, prefix: readonly PropertyKey[] = []): ReviewCheck {
       const parsed = schema.safeParse(value);
       if (parsed.success) return { ok: true, review: parsed.data as Review };
       return { ok: false, problems: issuesToProblems(parsed.error.issues, prefix) };
     },
-    /** Throws SF_ERR_VALIDATION naming every bad field. */
-    parse(value: unknown): Review {
-      const result = this.check(value);
-      if (result.ok) return result.review;
-      throw validationError(result.problems);
-    },
   };
 }
 
-export type ReviewValidator = ReturnType<typeof createReviewValidator>;
+export type ReviewChecker = ReturnType<typeof createReviewChecker>;
 
-export function validationError(problems: FieldProblem[]): SfError {
-  const summary = problems.slice(0, 10).map((p) => `${p.path}: ${p.message}`).join('; ');
-  const more = problems.length > 10 ? ` (and ${problems.length - 10} more)` : '';
-  return new SfError('SF_ERR_VALIDATION', `invalid review: ${summary}${more}`, { details: { problems } });
-}
+/** The outcome of checking a request's reviews: all of them, or every problem (all or nothing). */
+export type ReviewsCheck = { ok: true; reviews: Review[] } | { ok: false; problems: FieldProblem[] };
 
 /**
- * Checks every item (generator: one step per item), then duplicate ids; returns the reviews or
- * throws SF_ERR_VALIDATION naming every problem. All or nothing.
+ * Checks every item (generator: one step per item, so a server can yield between steps), then
+ * duplicate ids within the request; returns the reviews or every problem. All or nothing.
  */
-function* checkReviews(validator: ReviewValidator, input: readonly unknown[]): Generator<void, Review[]> {
+export function* checkReviewSteps(checker: ReviewChecker, input: readonly unknown[]): Generator<void, ReviewsCheck> {
   const problems: FieldProblem[] = [];
   const valid: (Review | undefined)[] = [];
   for (let index = 0; index < input.length; index++) {
-    const checked = validator.check(input[index], input.length === 1 ? [] : [index]);
+    const checked = checker.check(input[index], input.length === 1 ? [] : [index]);
     if (checked.ok) valid.push(checked.review);
     else {
       valid.push(undefined);
@@ -208,34 +184,26 @@ function* checkReviews(validator: ReviewValidator, input: readonly unknown[]): G
   for (const [id, positions] of findDuplicateIds(valid)) {
     problems.push({ path: positions.map((p) => `[${p}]`).join(', '), message: `duplicate id ${JSON.stringify(id)} in one request` });
   }
-  if (problems.length > 0) throw validationError(problems);
-  return valid as Review[];
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, reviews: valid as Review[] };
 }
 
-/** Validates a request's reviews: every problem at once, duplicate ids included. */
-export function validateReviews(validator: ReviewValidator, input: readonly unknown[]): Review[] {
-  const steps = checkReviews(validator, input);
+/** checkReviewSteps run to its end in one go. */
+export function checkReviews(checker: ReviewChecker, input: readonly unknown[]): ReviewsCheck {
+  const steps = checkReviewSteps(checker, input);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
   }
 }
 
-/**
- * validateReviews for a server: yields to the event loop whenever it has run `sliceMs`, so a
- * request of a thousand long reviews never holds other requests up for longer than that.
- */
-export async function validateReviewsInSlices(validator: ReviewValidator, input: readonly unknown[], sliceMs: number): Promise<Review[]> {
-  const steps = checkReviews(validator, input);
-  let start = performance.now();
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    if (performance.now() - start > sliceMs) {
-      await nextTurn();
-      start = performance.now();
-    }
-  }
+/** Problems listed by name in a validation message; the rest are counted. */
+const PROBLEMS_IN_MESSAGE = 10;
+
+/** The message of a refused request: `invalid review: [1].id: …; [2].text: … (and 3 more)`. */
+export function describeProblems(problems: readonly FieldProblem[]): string {
+  const summary = problems.slice(0, PROBLEMS_IN_MESSAGE).map((p) => `${p.path}: ${p.message}`).join('; ');
+  const more = problems.length > PROBLEMS_IN_MESSAGE ? ` (and ${problems.length - PROBLEMS_IN_MESSAGE} more)` : '';
+  return `invalid review: ${summary}${more}`;
 }
 
 /** Review ids that appear more than once in one request, with their positions (holes: invalid items). */

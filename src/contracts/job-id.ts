@@ -28,6 +28,16 @@ export function reviewIdToJobId(reviewId: string): string {
   return `${REVIEW_JOB_ID_PREFIX}${reviewId.replace(/[~:%]/g, (c) => ESCAPES[c]!)}`;
 }
 
+/**
+ * The job id the mapping before REVIEW_JOB_ID_PREFIX gave a review (only to find the jobs queued
+ * before an upgrade: review status looks there when the current job id is unknown). It may equal
+ * one of BullMQ's own key names (`active`, `meta`…): check that the key is a review job's.
+ */
+export function legacyReviewJobId(reviewId: string): string {
+  const escaped = reviewId.replaceAll('%', '%25').replaceAll(':', '%3A');
+  return `${Number.parseInt(escaped, 10)}` === escaped ? `${LEGACY_INTEGER_PREFIX}${escaped}` : escaped;
+}
+
 /** The review id of a job id made by reviewIdToJobId, or by the mapping before its prefix. */
 export function jobIdToReviewId(jobId: string): string {
   if (jobId.startsWith(REVIEW_JOB_ID_PREFIX)) return jobId.slice(REVIEW_JOB_ID_PREFIX.length).replace(/~7E|~3A|~25/g, (m) => UNESCAPES[m]!);

@@ -1,7 +1,9 @@
 /**
  * The error registry: every error sentiment-fleet raises on purpose has a stable code here, with
- * the HTTP status it is answered with (http-error.ts) and whether a retry can help.
- * Callers classify errors by code (or by the SfError class), never by message text.
+ * the HTTP status it is answered with (src/errors/http-error.ts) and whether a retry can help.
+ * Callers classify errors by code (or by the SfError class, src/errors), never by message text.
+ * It is part of the wire contract (clients see the codes), so it lives in src/contracts and is
+ * compiled into the client package.
  */
 export const errorCodes = {
   SF_ERR_CONFIG: { http: 500, retryable: false, summary: 'invalid configuration' },
@@ -27,6 +29,7 @@ export const errorCodes = {
   SF_ERR_JOB_STATE: { http: 409, retryable: false, summary: 'HTTP 409: the job is not failed, and only failed jobs can be retried from bull-board' },
   SF_ERR_INTERNAL: { http: 500, retryable: false, summary: 'an unexpected internal error (details in the log only)' },
   SF_ERR_RATE_LIMIT: { http: 429, retryable: true, summary: 'HTTP 429: the API key (or client) is over its requests per minute' },
+  SF_ERR_UNREACHABLE: { http: 503, retryable: true, summary: 'the client package got no answer from the service (network error or timeout)' },
 } as const satisfies Record<string, { http: number; retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;
