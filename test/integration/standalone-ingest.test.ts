@@ -75,6 +75,10 @@ describe('the standalone ingest service without a usable database', () => {
       }
       const accepted = await fetch(`${url}/v1/reviews`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'r1', text: 'fine' }) });
       expect(accepted.status).toBe(202);
+      // Status still answers from the queue alone: queued (no worker here), never a 503.
+      const status = await fetch(`${url}/v1/reviews/r1`);
+      expect(status.status).toBe(200);
+      expect(await status.json()).toEqual({ id: 'r1', state: 'queued' });
     });
   });
 
