@@ -42,7 +42,14 @@ describe('product / tooling boundary', () => {
       "const d = await import('../fuzz/d.ts');",
       "const e = new URL('../chaos/e.ts', import.meta.url);",
     ].join('\n');
-    expect(moduleSpecifiers(source).sort()).toEqual(['../../chaos/a.ts', '../bench/b.ts', '../chaos/e.ts', '../fuzz/d.ts', '../test/side-effect.ts', './c.ts']);
+    expect(moduleSpecifiers(source).sort()).toEqual([
+      '../../chaos/a.ts',
+      '../bench/b.ts',
+      '../chaos/e.ts',
+      '../fuzz/d.ts',
+      '../test/side-effect.ts',
+      './c.ts',
+    ]);
   });
 
   it('no file of src/, workers/, producer/ or bin/ imports from bench/, chaos/, fuzz/ or test/', () => {
@@ -57,9 +64,12 @@ describe('product / tooling boundary', () => {
   });
 
   it('the build compiles only the product folders, and the image copies no tooling', () => {
-    const build = JSON.parse(readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { include: string[] };
+    const buildJson = readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
+    const build = JSON.parse(buildJson) as { include: string[] };
     expect([...build.include].sort()).toEqual([...PRODUCT].sort());
-    const copied = [...readFileSync(path.join(root, 'Dockerfile'), 'utf8').matchAll(/^COPY\s+(?:--from=\S+\s+)?(.+)\s+\S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    // COPY [--from=stage] SRC... DEST: the sources.
+    const copied = [...dockerfile.matchAll(/^COPY\s+(?:--from=\S+\s+)?(.+)\s+\S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
     expect(copied.length).toBeGreaterThan(0);
     expect(copied.filter((src) => TOOLING.includes(src.replace(/^\/app\//, '').split('/')[0]!))).toEqual([]);
   });
