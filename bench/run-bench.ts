@@ -185,13 +185,13 @@ async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<Profile
   };
 }
 
-/** Runs a sentiment-fleet CLI command (bench-model, quantize) unless its output exists. */
-async function cli(args: string[], out: string): Promise<void> {
+/** Runs a command (`bench/write-benchmark-model.ts`, `bin/sentiment-fleet.ts quantize`) unless its output exists. */
+async function cli(entry: string, args: string[], out: string): Promise<void> {
   if (existsSync(path.join(out, 'config.json'))) return;
-  log(`sentiment-fleet ${args.join(' ')}`);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin/sentiment-fleet.ts'), ...args], { cwd: root, stdio: 'inherit' });
+  log(`${entry} ${args.join(' ')}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], { cwd: root, stdio: 'inherit' });
   const code = await new Promise<number | null>((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`sentiment-fleet ${args[0]} exited with ${code}`);
+  if (code !== 0) throw new Error(`${entry} ${args[0]} exited with ${code}`);
 }
 
 async function main(): Promise<void> {
@@ -207,8 +207,8 @@ async function main(): Promise<void> {
     if (withTransformer) {
       const fp32 = path.join(os.tmpdir(), 'sf-bench-model');
       const int8 = path.join(os.tmpdir(), 'sf-bench-model-int8');
-      await cli(['bench-model', '--out', fp32], fp32);
-      await cli(['quantize', '--model', fp32, '--out', int8], int8);
+      await cli('bench/write-benchmark-model.ts', ['--out', fp32], fp32);
+      await cli('bin/sentiment-fleet.ts', ['quantize', '--model', fp32, '--out', int8], int8);
       const sizes = [1, 2, 4, 8, 16];
       const timing = { timedSeconds: 4, closedSeconds: 10 };
       profiles.push(await runProfile(redis, { ...common, name: 'transformer', title: 'transformer-sized model, fp32', modelDir: fp32, variants: ['adaptive', 'fixed', 'batch1'], latency: true, peer: true, batchSizes: sizes, warmup: 40, timing }));

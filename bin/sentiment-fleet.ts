@@ -7,7 +7,7 @@ import { positiveInt } from '../src/app/cli-options.ts';
 import { defineExportCommand } from '../src/app/export-command.ts';
 import { defineImportCommand } from '../src/app/import-command.ts';
 import { startLocalStack } from '../src/app/local-stack.ts';
-import { defineBenchModelCommand, defineEvalCommand, defineQuantizeCommand, defineTrainCommand } from '../src/app/model-commands.ts';
+import { defineEvalCommand, defineQuantizeCommand, defineTrainCommand } from '../src/app/model-commands.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { runEntrypoint } from '../src/lifecycle/run-entrypoint.ts';
 
@@ -28,7 +28,6 @@ defineImportCommand(program.command('import'), process.env);
 defineExportCommand(program.command('export'), process.env);
 defineTrainCommand(program.command('train'), process.env, process.argv.slice(2));
 defineEvalCommand(program.command('eval'), process.env);
-defineBenchModelCommand(program.command('bench-model'), process.env);
 defineQuantizeCommand(program.command('quantize'), process.env);
 defineNewApiKeyCommand(program.command('new-api-key'));
 defineHashApiKeyCommand(program.command('hash-api-key'));

@@ -1,9 +1,9 @@
 // npm run chaos [-- --reviews 50000 --rate 500 --seed 8 --modes everysec,always --faults worker-kill=3]
 // Wiring only: the options (--help: usage, exit 0; a bad option: one line, exit 2), then config
 // from the environment (MODEL_DIR, SHARED_DIR, LOG_*) and the chaos run from
-// src/dev/chaos-command.ts; exit 1 when a review was lost or duplicated.
+// chaos/chaos-command.ts; exit 1 when a review was lost or duplicated.
 import path from 'node:path';
-import { CHAOS_EXIT, parseChaosCli, runChaosCommand } from '../src/dev/chaos-command.ts';
+import { CHAOS_EXIT, parseChaosCli, runChaosCommand } from './chaos-command.ts';
 import { runCommand } from '../src/lifecycle/run-command.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');

@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { runCommand } from '../lifecycle/run-command.ts';
-import { writeBenchmarkModel } from '../training/benchmark-model.ts';
 import { evaluateModel, formatEvalReport, GROUP_BY, type EvalReport, type GroupBy } from '../training/evaluate-model.ts';
 import { compareModels, formatComparison } from '../training/model-comparison.ts';
 import { readLabeledData, type LabelFrom, type LabeledDataset } from '../training/labeled-data-reader.ts';
@@ -12,7 +11,7 @@ import { resolvePreset } from '../training/training-presets.ts';
 import { trainModel } from '../training/train-model.ts';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, positiveNumbers } from './cli-options.ts';
 
-// The model commands of the sentiment-fleet CLI: train, eval, bench-model, quantize.
+// The model commands of the sentiment-fleet CLI: train, eval, quantize.
 
 interface TrainCliOptions {
   preset?: string; data?: string[]; weight?: number[]; dev?: string[]; out?: string; textField: string; labelField: string; titleField: string;
@@ -134,20 +133,6 @@ function groupByOption(value: string): GroupBy {
 
 function withoutPredictions(report: EvalReport): EvalReport {
   return { ...report, files: report.files.map(({ gold: _gold, predicted: _predicted, ...f }) => f) };
-}
-
-export function defineBenchModelCommand(command: Command, env: Record<string, string | undefined>): Command {
-  return command
-    .description('write a DistilBERT-sized model with RANDOM weights (throughput benchmarks only; its predictions are meaningless)')
-    .requiredOption('--out <dir>', 'directory to write (~270 MB)')
-    .option('--seed <n>', 'weight seed', nonNegativeInt, 42)
-    .option('--tokenizer-dir <dir>', 'copy tokenizer.json/tokenizer_config.json from here (default: built-in bert-base-uncased)')
-    .action(async (o: { out: string; seed: number; tokenizerDir?: string }) => {
-      await runCommand('bench-model', env, async () => {
-        const r = await writeBenchmarkModel(o.out, { seed: o.seed, tokenizerDir: o.tokenizerDir });
-        process.stdout.write(`wrote ${r.modelPath} (${(r.modelBytes / 1e6).toFixed(0)} MB): benchmark only, random weights\n`);
-      });
-    });
 }
 
 export function defineQuantizeCommand(command: Command, env: Record<string, string | undefined>): Command {

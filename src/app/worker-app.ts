@@ -1,6 +1,5 @@
 import Fastify, { LogController } from 'fastify';
 import type { Config } from '../config/load-config.ts';
-import { installCrashSignal } from '../dev/chaos-crash-signal.ts';
 import { installErrorReplies } from '../http/error-replies.ts';
 import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
 import { createInferencePool } from '../inference/inference-pool.ts';
@@ -16,12 +15,17 @@ import { createWorkerMetrics } from '../stats/worker-metrics.ts';
 /** How long a starting worker waits for Redis before it gives up (and its supervisor restarts it). */
 const REDIS_START_TIMEOUT_MS = 60_000;
 
+export interface WorkerAppOptions {
+  /** The module the inference threads run (see InferencePoolOptions.threadEntry); the chaos harness wraps it. */
+  threadEntry?: URL;
+}
+
 /**
  * One inference worker process: inference threads (warmed up), the results queue, the BullMQ
  * worker and, when WORKER_HTTP_PORT is set, /healthz, /readyz and Prometheus /metrics. Resolves
  * once it is ready.
  */
-export async function createWorkerApp(config: Config, logger: Logger) {
+export async function createWorkerApp(config: Config, logger: Logger, options: WorkerAppOptions = {}) {
   if (!config.redis.url) throw new Error('createWorkerApp needs config.redis.url');
   const stack = createResourceStack(logger);
   try {
@@ -30,6 +34,7 @@ export async function createWorkerApp(config: Config, logger: Logger) {
       await createInferencePool({
         logger,
         threads: config.inference.threads,
+        threadEntry: options.threadEntry,
         runner: {
           modelDir: config.model.dir,
           name: config.model.name,
@@ -45,7 +50,6 @@ export async function createWorkerApp(config: Config, logger: Logger) {
       }),
       (p) => p.close(),
     );
-    if (config.chaos.faults) stack.add('crash-signal', installCrashSignal(pool, logger), (uninstall) => uninstall());
     const connection = stack.add('redis', createRedisConnection(config.redis, 'worker', logger), closeRedisConnection);
     await waitForRedis(connection, REDIS_START_TIMEOUT_MS);
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());

@@ -235,10 +235,6 @@ export const settings = {
     doc: '`auto`: pretty in a terminal, JSON otherwise.',
   },
   SHARED_DIR: { schema: z.string().min(1).default('../shared'), doc: 'Where the shared data sets live (training, evaluation, benchmarks).' },
-  CHAOS_FAULTS: {
-    schema: z.stringbool({ truthy: ['true', '1'], falsy: ['false', '0'], error: 'must be true or false' }).default(false),
-    doc: 'Tests and `npm run chaos` only: SIGUSR2 makes a worker crash the inference thread that takes its next batch (fault injection). Never set it in production.',
-  },
 } as const satisfies Record<string, { schema: z.ZodType; doc: string }>;
 
 export type SettingName = keyof typeof settings;

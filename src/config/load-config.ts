@@ -54,8 +54,6 @@ export interface Config {
   sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
   sharedDir: string;
-  /** Fault injection for tests and the chaos run (CHAOS_FAULTS). */
-  chaos: { faults: boolean };
 }
 
 /**
@@ -137,7 +135,6 @@ function group(e: EnvSettings): Config {
     sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     sharedDir: e.SHARED_DIR,
-    chaos: { faults: e.CHAOS_FAULTS },
   };
 }
 

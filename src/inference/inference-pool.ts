@@ -8,6 +8,11 @@ export interface InferencePoolOptions {
   runner: RunnerOptions;
   threads: number;
   logger: Logger;
+  /**
+   * The module each thread runs; default inference-thread (.ts under tsx, .js compiled). The
+   * chaos harness and the fault tests pass a wrapper of it (chaos/crashing-inference-thread.ts).
+   */
+  threadEntry?: URL;
 }
 
 interface Task {
@@ -24,10 +29,15 @@ interface Slot {
 }
 
 const COMPILED = !import.meta.url.endsWith('.ts');
-const ENTRY = new URL(COMPILED ? './inference-thread.js' : './inference-thread.ts', import.meta.url).href;
-// Under tsx the thread first registers the TypeScript loader (thread-boot.mjs); compiled (dist/,
-// `npm run build`) it starts the thread's module directly, without a loader in the thread.
-const BOOT = COMPILED ? new URL(ENTRY) : new URL('./thread-boot.mjs', import.meta.url);
+const THREAD_ENTRY = new URL(COMPILED ? './inference-thread.js' : './inference-thread.ts', import.meta.url);
+
+/**
+ * What a thread starts: for a .ts entry (under tsx) thread-boot.mjs, which registers the
+ * TypeScript loader first; compiled (dist/, `npm run build`) the entry itself, without a loader.
+ */
+function bootOf(entry: URL): URL {
+  return entry.pathname.endsWith('.ts') ? new URL('./thread-boot.mjs', import.meta.url) : entry;
+}
 
 /**
  * A fixed set of worker_threads, each with its own tokenizer and onnxruntime session. Batches
@@ -40,13 +50,13 @@ export async function createInferencePool(options: InferencePoolOptions) {
   const queue: Task[] = [];
   const inflight = new Set<Promise<unknown>>();
   let nextId = 1;
-  let crashNext = false;
+  const entry = options.threadEntry ?? THREAD_ENTRY;
   let closing: Promise<void> | undefined;
   let info: ModelInfo | undefined;
 
   function spawn(): Promise<Slot> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(BOOT, { workerData: { entry: ENTRY, runner: options.runner } satisfies ThreadData });
+      const worker = new Worker(bootOf(entry), { workerData: { entry: entry.href, runner: options.runner } satisfies ThreadData });
       const slot: Slot = { worker, task: undefined };
       let ready = false;
       worker.on('message', (message: FromThread) => {
@@ -104,9 +114,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
       if (slot.task) continue;
       const task = queue.shift()!;
       slot.task = task;
-      const crash = crashNext ? (true as const) : undefined;
-      crashNext = false;
-      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain, crash } satisfies ToThread);
+      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain } satisfies ToThread);
     }
     if (closing && queue.length > 0 && slots.size === 0) {
       for (const task of queue.splice(0)) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
@@ -140,14 +148,6 @@ export async function createInferencePool(options: InferencePoolOptions) {
       );
       inflight.add(tracked);
       return promise;
-    },
-    /**
-     * Fault injection (tests, chaos runs): the thread that takes the next batch dies with it in
-     * hand, as a crashing thread would. Terminating a thread from outside while it is inside
-     * onnxruntime's native run() can take the whole process down, so the fault is raised inside.
-     */
-    crashNextBatch(): void {
-      crashNext = true;
     },
     /** Lets running and queued batches finish, then stops every thread. Safe to call twice. */
     close(): Promise<void> {

@@ -25,7 +25,6 @@ port.on('message', async (message: ToThread) => {
     port.close();
     return;
   }
-  if (message.crash) throw new Error('injected inference thread crash'); // uncaught: the thread dies
   try {
     const { items, stats } = await runner.score(message.texts, message.explain?.flags, message.explain?.topK);
     send({ type: 'scored', id: message.id, items, stats });

@@ -14,8 +14,6 @@ export type ToThread =
       id: number;
       texts: string[];
       explain?: ExplainRequest | undefined;
-      /** Fault injection: the thread dies with this batch in hand (see InferencePool.crashNextBatch). */
-      crash?: true;
     }
   | { type: 'close' };
 

@@ -4,7 +4,7 @@ import { isSfError } from '../errors/sf-error.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 
 /**
- * One-shot commands (train, eval, bench-model, quantize): config from the environment (exit 2
+ * One-shot commands (train, eval, quantize, bench:model): config from the environment (exit 2
  * when invalid), logs on stderr (pretty on a terminal) so stdout carries only the result; exit 2
  * on bad options (SF_ERR_CONFIG), 1 on other failures.
  */

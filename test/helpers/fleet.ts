@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createWorkerApp } from '../../src/app/worker-app.ts';
+import { createWorkerApp, type WorkerAppOptions } from '../../src/app/worker-app.ts';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
 import { createReviewProducer, type ReviewProducer } from '../../src/ingest/review-producer.ts';
 import { createLogger } from '../../src/logging/logger.ts';
@@ -95,9 +95,9 @@ async function waitForCounts(queue: Queue, done: (c: Record<string, number>) => 
 
 export type TestQueues = Awaited<ReturnType<typeof openQueues>>;
 
-export async function startWorker(env: Record<string, string>) {
+export async function startWorker(env: Record<string, string>, options: WorkerAppOptions = {}) {
   const config = defaultConfig(env);
-  return createWorkerApp(config, silentLogger);
+  return createWorkerApp(config, silentLogger, options);
 }
 
 export function reviews(n: number, start = 0): { id: string; text: string; title?: string }[] {

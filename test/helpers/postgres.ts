@@ -1,4 +1,4 @@
-import { createScratchDatabase, redactPostgresUrl, terminateConnections as terminate, type ScratchDatabase } from '../../src/dev/postgres-admin.ts';
+import { createScratchDatabase, redactPostgresUrl, terminateConnections as terminate, type ScratchDatabase } from '../../chaos/postgres-admin.ts';
 
 /** The server tests create their databases on (a superuser, or a role with CREATEDB). */
 export const TEST_PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -14,7 +14,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildBagOfEmbeddingsGraph, type ExtraLayersOptions } from '../../src/training/bag-of-embeddings-graph.ts';
+import { buildBagOfEmbeddingsGraph, type ExtraLayersOptions } from './bag-of-embeddings-graph.ts';
 
 export interface TinyModelOptions {
   /** Default ['negative', 'positive']; three labels: ['negative', 'neutral', 'positive']. */

@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
-import { defaultChaosOptions } from '../../src/dev/chaos-options.ts';
-import { formatChaosSummary } from '../../src/dev/chaos-report.ts';
-import { chaosReport, chaosStart, runChaosMode } from '../../src/dev/chaos-run.ts';
+import { defaultChaosOptions } from '../../chaos/chaos-options.ts';
+import { formatChaosSummary } from '../../chaos/chaos-report.ts';
+import { chaosReport, chaosStart, runChaosMode } from '../../chaos/chaos-run.ts';
 import { PROJECT_ROOT, silentLogger } from '../helpers/fleet.ts';
 import { createTestDatabase, redactedAdminUrl, TEST_PG_ADMIN_URL } from '../helpers/postgres.ts';
 

@@ -37,6 +37,10 @@ describe('compiled build (dist/)', () => {
     for (const e of entrypoints) expect(existsSync(path.join(PROJECT_ROOT, e)), e).toBe(true);
   });
 
+  it('holds no tooling: a product import of bench/, chaos/, fuzz/ or test/ would compile it into dist/', () => {
+    for (const tooling of ['bench', 'chaos', 'fuzz', 'test']) expect(existsSync(path.join(PROJECT_ROOT, 'dist', tooling)), `dist/${tooling}`).toBe(false);
+  });
+
   it('the compiled worker scores reviews with its inference thread started from dist/, and drains on SIGTERM', async () => {
     const env = testEnv(redis.url, model.dir);
     const q = await openQueues(defaultConfig(env));

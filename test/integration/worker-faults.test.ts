@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { armThreadCrash, crashingWorkerOptions } from '../../chaos/thread-crash.ts';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { openQueues, startWorker, tempModel, testEnv } from '../helpers/fleet.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
@@ -125,17 +126,18 @@ describe('worker failure modes', () => {
   it('an inference thread crash fails its batch as retryable; the thread is replaced and the jobs retried', async () => {
     const env = testEnv(redis.url, slow.dir, { BATCH_MAX_SIZE: '16', BATCH_MAX_WAIT_MS: '50' });
     const q = await openQueues(defaultConfig(env));
-    const app = await startWorker(env);
+    const app = await startWorker(env, crashingWorkerOptions()); // its threads run chaos/crashing-inference-thread.ts
     const failures: string[] = [];
     q.reviewEvents.on('failed', ({ failedReason }) => failures.push(failedReason));
     try {
-      app.pool.crashNextBatch(); // the thread taking the first batch dies with it in hand
+      armThreadCrash(); // the thread taking the first batch dies with it in hand
       await q.producer.enqueueMany(longReviews(16));
       await q.settled(16, 60_000);
       expect(failures).toEqual([]); // no job failed for good
       const jobs = await q.reviews.getJobs(['completed']);
       expect(jobs).toHaveLength(16);
-      expect(jobs.some((j) => j.attemptsMade >= 1)).toBe(true);
+      // attemptsMade counts the completing attempt too: 2 means the first one died with the thread.
+      expect(jobs.some((j) => j.attemptsMade >= 2)).toBe(true);
       const results = await q.publishedResults();
       expect(results).toHaveLength(16);
     } finally {

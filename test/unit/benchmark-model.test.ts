@@ -9,8 +9,8 @@ import { readModelSpec } from '../../src/inference/model-dir.ts';
 import { createModelRunner } from '../../src/inference/model-runner.ts';
 import { createEncoder, padBatch } from '../../src/tokenize/encoder.ts';
 import { buildWordPieceTokenizerJson } from '../../src/tokenize/wordpiece-tokenizer-json.ts';
-import { writeBenchmarkModel } from '../../src/training/benchmark-model.ts';
-import { buildDistilBertGraph, type DistilBertGraphOptions } from '../../src/training/distilbert-graph.ts';
+import { writeBenchmarkModel } from '../../bench/benchmark-model.ts';
+import { buildDistilBertGraph, type DistilBertGraphOptions } from '../../bench/distilbert-graph.ts';
 
 const { onnx } = onnxProto;
 

@@ -1,9 +1,9 @@
-// The chaos run's load (src/dev/chaos-load.ts): it offers exactly `total` reviews at `rate`, and
+// The chaos run's load (chaos/chaos-load.ts): it offers exactly `total` reviews at `rate`, and
 // resends a failed call's reviews until they are acknowledged, so a run of N reviews ends with N
 // acknowledged (the 50,000-per-mode claim). Fake timers: the clock is the load's only input.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startLoad } from '../../src/dev/chaos-load.ts';
-import type { ChaosReview, ReviewSource } from '../../src/dev/chaos-review-source.ts';
+import { startLoad } from '../../chaos/chaos-load.ts';
+import type { ChaosReview, ReviewSource } from '../../chaos/chaos-review-source.ts';
 import type { ReviewProducer } from '../../src/ingest/review-producer.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 

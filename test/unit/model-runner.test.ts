@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SfError } from '../../src/errors/sf-error.ts';
 import { readModelSpec } from '../../src/inference/model-dir.ts';
 import { createModelRunner, type ItemOutcome, type ModelRunner, type RunnerOptions } from '../../src/inference/model-runner.ts';
-import { buildBagOfEmbeddingsGraph } from '../../src/training/bag-of-embeddings-graph.ts';
+import { buildBagOfEmbeddingsGraph } from '../helpers/bag-of-embeddings-graph.ts';
 import { writeTinyModel, type TinyModelOptions } from '../helpers/tiny-model.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -10,8 +10,8 @@ import { loadConfig } from '../../src/config/load-config.ts';
 import { createModelRunner } from '../../src/inference/model-runner.ts';
 import { createEncoder, padBatch } from '../../src/tokenize/encoder.ts';
 import { buildWordPieceTokenizerJson } from '../../src/tokenize/wordpiece-tokenizer-json.ts';
-import { writeBenchmarkModel } from '../../src/training/benchmark-model.ts';
-import { buildDistilBertGraph } from '../../src/training/distilbert-graph.ts';
+import { writeBenchmarkModel } from '../../bench/benchmark-model.ts';
+import { buildDistilBertGraph } from '../../bench/distilbert-graph.ts';
 import { tensorFloats } from '../../src/training/onnx-tensor-values.ts';
 import { quantizeDynamic, quantizeModelDir, quantizeWeightSymmetric } from '../../src/training/quantize-dynamic.ts';
 

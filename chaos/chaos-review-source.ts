@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { seededRandom } from '../training/seeded-random.ts';
+import { seededRandom } from '../src/training/seeded-random.ts';
 
 export interface ChaosReview {
   id: string;

@@ -1,7 +1,7 @@
 import pg from 'pg';
-import type { Logger } from '../logging/logger.ts';
-import { migrate } from '../storage/migrations.ts';
-import { createPostgresClient } from '../storage/sql-client.ts';
+import type { Logger } from '../src/logging/logger.ts';
+import { migrate } from '../src/storage/migrations.ts';
+import { createPostgresClient } from '../src/storage/sql-client.ts';
 import { createScratchDatabase, redactPostgresUrl, type ScratchDatabase } from './postgres-admin.ts';
 
 /** The harness's own connections carry this application_name, so pg-terminate spares them. */

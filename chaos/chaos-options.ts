@@ -12,7 +12,7 @@ export const FAULT_KINDS = [
   'redis-shutdown', // SHUTDOWN NOSAVE, restarted on the same port and data dir (AOF)
   'redis-pause', // SIGSTOP for longer than the job lock, then SIGCONT
   'pg-terminate', // pg_terminate_backend of every sink connection
-  'thread-crash', // one inference thread dies with a batch in hand (CHAOS_FAULTS, SIGUSR2)
+  'thread-crash', // one inference thread dies with a batch in hand (chaos-worker.ts, SIGUSR2)
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];

@@ -12,8 +12,8 @@
  * Padding positions are zeroed by the mask before pooling, so padding never
  * changes the result.
  */
-import { ELEMENT_TYPE, OnnxGraphBuilder } from './onnx-builder.ts';
-import { seededRandom } from './seeded-random.ts';
+import { ELEMENT_TYPE, OnnxGraphBuilder } from '../../src/training/onnx-builder.ts';
+import { seededRandom } from '../../src/training/seeded-random.ts';
 
 export interface ExtraLayersOptions {
   /** Number of MatMul + Tanh layers. */

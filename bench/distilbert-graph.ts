@@ -17,8 +17,8 @@
  * the bias as second input. GELU is the exact Erf form x * 0.5 * (1 + erf(x / √2)).
  */
 import onnxProto from 'onnx-proto';
-import { ELEMENT_TYPE, OnnxGraphBuilder } from './onnx-builder.ts';
-import { seededRandom } from './seeded-random.ts';
+import { ELEMENT_TYPE, OnnxGraphBuilder } from '../src/training/onnx-builder.ts';
+import { seededRandom } from '../src/training/seeded-random.ts';
 
 const { onnx } = onnxProto;
 

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { nonNegativeInt, positiveInt, positiveNumber } from '../app/cli-options.ts';
-import type { Config } from '../config/load-config.ts';
-import type { Logger } from '../logging/logger.ts';
+import { nonNegativeInt, positiveInt, positiveNumber } from '../src/app/cli-options.ts';
+import type { Config } from '../src/config/load-config.ts';
+import type { Logger } from '../src/logging/logger.ts';
 import { DEFAULT_RATE, DEFAULT_REVIEWS, defaultChaosOptions, FAULT_KINDS, parseFaultCounts, type AppendFsync, type ChaosOptions, type FaultKind } from './chaos-options.ts';
 import { formatChaosSummary, writeChaosReport } from './chaos-report.ts';
 import { runChaos } from './chaos-run.ts';

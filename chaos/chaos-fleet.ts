@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import type { Logger } from '../logging/logger.ts';
+import type { Logger } from '../src/logging/logger.ts';
 import type { AppendFsync, ChaosOptions } from './chaos-options.ts';
 import { spawnService, stopService, type ServiceProcess } from './chaos-process.ts';
-import { startLocalRedis, type LocalRedis } from './local-redis.ts';
+import { startLocalRedis, type LocalRedis } from '../src/dev/local-redis.ts';
 
 /** A log line of a child process that the harness timestamps (e.g. a replaced inference thread). */
 export interface ChildEvent {
@@ -43,9 +43,9 @@ export interface ChaosFleetOptions {
 
 /**
  * The fleet under test: a private redis-server with AOF (`appendonly yes`, `appendfsync <mode>`,
- * its own data dir, so a restart on the same port reloads the data), the result sink and
- * `workers` inference workers as real child processes (the production entrypoints), with fault
- * injection enabled (CHAOS_FAULTS).
+ * its own data dir, so a restart on the same port reloads the data), the result sink
+ * (workers/result-sink.ts) and `workers` inference workers as real child processes. The workers
+ * run chaos-worker.ts: the production worker app, with inference threads that crash on SIGUSR2.
  */
 export async function startChaosFleet(o: ChaosFleetOptions): Promise<ChaosFleet> {
   mkdirSync(o.logDir, { recursive: true });
@@ -64,7 +64,6 @@ export async function startChaosFleet(o: ChaosFleetOptions): Promise<ChaosFleet>
     INFERENCE_THREADS: '1',
     INTRA_OP_THREADS: '1',
     SHUTDOWN_GRACE_MS: '10000',
-    CHAOS_FAULTS: 'true',
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'debug',
   };
@@ -74,7 +73,7 @@ export async function startChaosFleet(o: ChaosFleetOptions): Promise<ChaosFleet>
   };
   let generation = 0;
   const spawnWorker = (index: number) =>
-    spawnService({ name: `worker-${index}-${++generation}`, entry: 'workers/inference-worker.ts', projectRoot: o.projectRoot, env, logDir: o.logDir, onLog });
+    spawnService({ name: `worker-${index}-${++generation}`, entry: 'chaos/chaos-worker.ts', projectRoot: o.projectRoot, env, logDir: o.logDir, onLog });
   const spawnSink = () => spawnService({ name: `sink-${++generation}`, entry: 'workers/result-sink.ts', projectRoot: o.projectRoot, env, logDir: o.logDir, onLog });
 
   const workers: ServiceProcess[] = [];

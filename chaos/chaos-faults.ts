@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from '../logging/logger.ts';
-import { CRASH_THREAD_SIGNAL } from './chaos-crash-signal.ts';
+import type { Logger } from '../src/logging/logger.ts';
+import { CRASH_THREAD_SIGNAL } from './thread-crash.ts';
 import type { ChaosDatabase } from './chaos-database.ts';
 import type { ChaosFleet } from './chaos-fleet.ts';
 import { loadSeconds, type ChaosOptions, type FaultKind } from './chaos-options.ts';

@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { failureCode } from '../stats/failure-reasons.ts';
+import { failureCode } from '../src/stats/failure-reasons.ts';
 import type { StoredRow } from './chaos-database.ts';
 import type { FaultEvent } from './chaos-faults.ts';
 import type { LoadStats } from './chaos-load.ts';

@@ -1,5 +1,5 @@
-import type { ReviewProducer } from '../ingest/review-producer.ts';
-import type { Logger } from '../logging/logger.ts';
+import type { ReviewProducer } from '../src/ingest/review-producer.ts';
+import type { Logger } from '../src/logging/logger.ts';
 import type { ChaosReview, ReviewSource } from './chaos-review-source.ts';
 
 export interface LoadStats {
