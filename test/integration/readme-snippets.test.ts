@@ -1,8 +1,8 @@
-// The README's quick start, bulk import and export, run as written against a live `npm start`
+// The README's quick start, SDK, bulk import and export, run as written against a live `npm start`
 // stack (startLocalStack on free ports, its data in a temporary directory), so they cannot rot.
 // Snippets are marked in the README (test/helpers/readme-snippets.ts says how); a section listed
-// in CHECKED_SECTIONS must mark every shell and TypeScript block it has. To add the SDK's
-// TypeScript snippets: mark them ```ts test and add 'SDK' to CHECKED_SECTIONS.
+// in CHECKED_SECTIONS must mark every shell and TypeScript block it has.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,7 +18,7 @@ import { pollUntil } from '../helpers/results.ts';
 
 const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
 const snippets = extractSnippets(readme);
-const CHECKED_SECTIONS = ['Quick start', 'Storage', 'Bulk import'];
+const CHECKED_SECTIONS = ['Quick start', 'Storage', 'Bulk import', 'SDK'];
 const RUNS_CODE = new Set(['sh', 'bash', 'shell', 'ts', 'typescript']);
 const live = snippets.filter((s) => isRunnable(s) && !s.flags.includes('stopped'));
 const afterStop = snippets.filter((s) => isRunnable(s) && s.flags.includes('stopped'));
@@ -55,6 +55,8 @@ describe('README snippets against a live stack', () => {
   const rewrite = (code: string) => rewriteWellKnownUrls(code, { ingest: stack!.ingest.url, stats: stack!.stats.url, redis: stack!.redisUrl });
 
   beforeAll(async () => {
+    // The SDK snippets import @sentiment-fleet/client, which resolves to the workspace's dist/.
+    if (live.some((s) => s.lang === 'ts')) execFileSync('npm', ['run', '-s', 'build:client'], { cwd: PROJECT_ROOT, stdio: 'ignore' });
     mkdirSync(data, { recursive: true });
     const config = loadConfig({
       HTTP_PORT: '0',
