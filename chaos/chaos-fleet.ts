@@ -13,7 +13,7 @@ export interface ChildEvent {
 }
 
 /** Log messages of the fleet the harness records, by `msg`. */
-const WATCHED = new Set(['replacing inference thread', 'inference thread crashed', 'review failed for good', 'database unavailable: results stay queued until it is back', 'database reachable again: resuming']);
+const WATCHED = new Set(['replacing inference thread', 'inference thread crashed', 'batch failed: every job will be retried', 'review failed for good', 'database unavailable: results stay queued until it is back', 'database reachable again: resuming']);
 
 export interface ChaosFleet {
   readonly redis: LocalRedis;

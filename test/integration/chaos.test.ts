@@ -57,8 +57,11 @@ describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQ
     }
     expect(report.faults.find((f) => f.kind === 'thread-crash')!.detail.threadReplaced).toBe(true);
     expect(report.fleetEvents['replacing inference thread']).toBeGreaterThanOrEqual(1);
-    // The crashed thread's batch was retried: at least one failed attempt, then completed.
-    expect(r.reviews.failedAttempts).toBeGreaterThanOrEqual(1);
+    // The crashed thread's batch was failed as retryable, then retried: through a failed attempt,
+    // or, when the worker-kill fault lands before the worker has moved those jobs to retry (seen at
+    // a load average of 16), through a stall takeover. Either way all of it is stored (lost 0 above).
+    expect(report.fleetEvents['batch failed: every job will be retried']).toBeGreaterThanOrEqual(1);
+    expect(r.reviews.failedAttempts + r.reviews.stalls).toBeGreaterThanOrEqual(1);
     expect(r.reviews.failed, why).toBe(0);
     rmSync(options.logDir!, { recursive: true, force: true });
   }, 240_000);
