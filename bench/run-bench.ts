@@ -10,13 +10,14 @@
  * MODEL_DIR, SHARED_DIR … are read from the environment as usual (loadConfig).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load-config.ts';
 import { reviewModelText } from '../src/tokenize/review-text.ts';
 import { startLocalRedis, type LocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts, type BenchReview } from './bench-texts.ts';
+import { keepNotes, modelDirLabel } from './benchmarks-doc.ts';
 import { fleetThroughput, interleavedThroughput, openLoop, startFleet, type Fleet } from './fleet-driver.ts';
 import { measureInProcess, tokenLengths } from './in-process.ts';
 import { log } from './measure-stats.ts';
@@ -175,7 +176,7 @@ async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<Profile
   return {
     name: spec.name,
     title: spec.title,
-    modelDir: path.relative(root, path.resolve(root, spec.modelDir)) || spec.modelDir,
+    modelDir: modelDirLabel(path.relative(root, path.resolve(root, spec.modelDir)) || spec.modelDir),
     fleetConfig: { batchMaxSize: config.batching.maxSize, batchMaxWaitMs: config.batching.maxWaitMs, batchMaxTokens: config.batching.maxTokens, inferenceThreads: config.inference.threads, intraOpThreads: config.inference.intraOpThreads, concurrency: config.worker.concurrency },
     ...(queue ? { queue } : {}),
     sets: Object.fromEntries(Object.entries(inproc).map(([k, v]) => [k, { ...v, label: sets[k]!.label }])),
@@ -234,7 +235,8 @@ async function main(): Promise<void> {
   const file = path.join(dir, `${results.date.replace(/:/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   const { markdown, svg } = renderReport(results, path.relative(path.join(root, 'docs'), file));
-  writeFileSync(path.join(root, 'docs', 'benchmarks.md'), markdown);
+  const doc = path.join(root, 'docs', 'benchmarks.md');
+  writeFileSync(doc, keepNotes(markdown, existsSync(doc) ? readFileSync(doc, 'utf8') : undefined));
   writeFileSync(path.join(root, 'docs', 'benchmarks.svg'), svg);
   log(`wrote ${path.relative(root, file)}, docs/benchmarks.md, docs/benchmarks.svg in ${results.durationS.toFixed(0)} s`);
 }

@@ -2,7 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { settings, type SettingName } from './config-schema.ts';
 
-/** The default of a setting as the README shows it. */
+/** The page whose configuration table is generated from the schema (`npm run docs:config`). */
+export const CONFIG_DOC = 'docs/configuration.md';
+
+/** The default of a setting as the table shows it. */
 function defaultOf(name: SettingName): string {
   const schema = settings[name].schema as z.ZodType;
   const parsed = schema.safeParse(undefined);
@@ -10,7 +13,7 @@ function defaultOf(name: SettingName): string {
   return '—';
 }
 
-/** The README's configuration table, generated from the schema so the two cannot drift. */
+/** The configuration table, generated from the schema so the two cannot drift. */
 export function renderConfigTable(): string {
   const rows = (Object.keys(settings) as SettingName[]).map((name) => `| \`${name}\` | ${defaultOf(name)} | ${settings[name].doc} |`);
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
@@ -18,13 +21,14 @@ export function renderConfigTable(): string {
 
 const TABLE = /<!-- config-table:start -->\n([\s\S]*?)\n?<!-- config-table:end -->/;
 
-/** The table currently in a README, or undefined. */
-export function readmeConfigTable(readme: string): string | undefined {
-  return TABLE.exec(readme)?.[1];
+/** The table currently in a Markdown page, or undefined. */
+export function configTableIn(markdown: string): string | undefined {
+  return TABLE.exec(markdown)?.[1];
 }
 
-/** Rewrites the README's configuration table from the schema (`npm run docs:config`). */
-export function updateReadmeConfigTable(readmePath: string): void {
-  const readme = readFileSync(readmePath, 'utf8');
-  writeFileSync(readmePath, readme.replace(TABLE, `<!-- config-table:start -->\n${renderConfigTable()}\n<!-- config-table:end -->`));
+/** Rewrites the configuration table of a Markdown page from the schema (`npm run docs:config`). */
+export function updateConfigTable(file: string): void {
+  const page = readFileSync(file, 'utf8');
+  if (configTableIn(page) === undefined) throw new Error(`${file} has no <!-- config-table:start --> … <!-- config-table:end --> block`);
+  writeFileSync(file, page.replace(TABLE, `<!-- config-table:start -->\n${renderConfigTable()}\n<!-- config-table:end -->`));
 }

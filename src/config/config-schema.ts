@@ -13,8 +13,9 @@ const labelList = z.string().transform((value, ctx) => {
 });
 
 /**
- * Every setting of sentiment-fleet, keyed by its environment variable. The README's
- * configuration table is generated from the descriptions here (`npm run docs:config`).
+ * Every setting of sentiment-fleet, keyed by its environment variable. The configuration table
+ * of docs/configuration.md is generated from the descriptions here (`npm run docs:config`): say
+ * what a setting does and link to the evidence for its default, never quote a run.
  */
 export const settings = {
   REDIS_URL: {
@@ -65,9 +66,9 @@ export const settings = {
   EXPLAIN_TOP_K: { schema: int(1, 50).default(5), doc: 'Phrases listed each way (`toward`, `against`) in an explanation.' },
   BATCH_POLICY: {
     schema: z.enum(['adaptive', 'fixed']).default('adaptive'),
-    doc: '`adaptive`: a batch leaves as soon as an inference slot is free (no waiting at low load; under load, what queued meanwhile goes together, up to BATCH_MAX_SIZE; with several INFERENCE_THREADS, at most 4 model calls of its longest review, its length estimated from its characters, so that the threads share a run of long reviews), and the token budget of a model call is chosen for the length of its rows from call costs measured at start-up (rows of 32, 128, 512 tokens) and on every call, per real token, padding included (never above BATCH_MAX_TOKENS). `fixed`: a batch closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS; calls use BATCH_MAX_TOKENS.',
+    doc: '`adaptive`: a batch leaves as soon as an inference slot is free, with what queued meanwhile (up to BATCH_MAX_SIZE; with several INFERENCE_THREADS, at most 4 model calls of its longest review), and the rows of a model call follow call costs measured by row length at start-up and on every call, within BATCH_MAX_TOKENS. `fixed`: a batch closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS; calls use BATCH_MAX_TOKENS. Evidence: [benchmarks.md](benchmarks.md#settings-and-the-measurements-behind-them).',
   },
-  BATCH_MAX_SIZE: { schema: int(1, 1024).default(64), doc: 'Most reviews in one batch (64: 17% more reviews/s than 32 on short reviews in bench:compare, fewer per-batch costs). `fixed`: a batch closes when it holds this many reviews...' },
+  BATCH_MAX_SIZE: { schema: int(1, 1024).default(64), doc: 'Most reviews in one batch (fewer per-batch costs the larger: [evidence](benchmarks.md#settings-and-the-measurements-behind-them)). `fixed`: a batch closes when it holds this many reviews...' },
   BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(5), doc: '...or when its first review has waited this long (`fixed` only).' },
   BATCH_MAX_TOKENS: {
     schema: int(16).default(8192),
@@ -79,16 +80,16 @@ export const settings = {
   },
   INFERENCE_THREADS: {
     schema: int(1, 64).optional(),
-    doc: 'worker_threads running tokenization and inference per worker process (default: cores / 2, leaving the main thread a core: right for a cheap model). For a transformer-sized model, the cores with INTRA_OP_THREADS=1 was 1.13× (short reviews) and 1.15× (long) the default layout in bench:compare on 2 cores, at a second copy of the model in memory (see docs/operating.md).',
+    doc: 'worker_threads running tokenization and inference per worker process (default: cores / 2, leaving the main thread a core: right for a cheap model). A transformer-sized model may do better with one per core and INTRA_OP_THREADS=1, at a copy of the model per thread: [operating.md](operating.md#on-one-host-npm-start-and-docker-compose).',
   },
   INTRA_OP_THREADS: { schema: int(1, 64).optional(), doc: 'onnxruntime intra-op threads per inference thread (default: cores / INFERENCE_THREADS).' },
   INTRA_OP_SPINNING: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(true),
-    doc: "Let onnxruntime's intra-op threads spin while waiting for work (onnxruntime's default). bench:compare: no difference on the default model (3,893 vs 3,858 reviews/s), up to 12% faster on the transformer-sized one (68 vs 61 reviews/s; 70 vs 71 in another run); false saves about 0.1 core while a worker is busy.",
+    doc: "Let onnxruntime's intra-op threads spin while waiting for work (onnxruntime's default): faster on a transformer-sized model; `false` saves about 0.1 core while a worker is busy. Evidence: [benchmarks.md](benchmarks.md#settings-and-the-measurements-behind-them).",
   },
   WORKER_CONCURRENCY: {
     schema: int(1, 10_000).optional(),
-    doc: 'Jobs a worker process holds at once (default: 4 × BATCH_MAX_SIZE × INFERENCE_THREADS: a batch computing, the next filling, and the jobs of finished batches completing; 2× was 20% slower in bench:compare).',
+    doc: 'Jobs a worker process holds at once (default: 4 × BATCH_MAX_SIZE × INFERENCE_THREADS: a batch computing, the next filling, and the jobs of finished batches completing; [evidence](benchmarks.md#settings-and-the-measurements-behind-them)).',
   },
   JOB_ATTEMPTS: { schema: int(1, 100).default(5), doc: 'Attempts per review for retryable (infrastructure) errors.' },
   BACKOFF_DELAY_MS: { schema: int(0).default(1000), doc: 'Base of the exponential retry backoff.' },
@@ -96,7 +97,7 @@ export const settings = {
   STALLED_INTERVAL_MS: { schema: int(500).default(30_000), doc: "How often workers look for jobs whose worker died (stalled) and take them over." },
   MAX_STALLED_COUNT: {
     schema: int(1, 1000).default(5),
-    doc: "Times a review or result job may be taken over after its worker stopped renewing the lock (killed, or Redis paused past the lock) before it fails for good. BullMQ's default, 1, failed a review stalled twice (chaos run).",
+    doc: "Times a review or result job may be taken over after its worker stopped renewing the lock (killed, or Redis paused past the lock) before it fails for good. Above BullMQ's default of 1, which fails a review that stalls twice: [guarantees.md](guarantees.md#what-that-relies-on-and-what-breaks-it).",
   },
   KEEP_COMPLETED_S: {
     schema: int(0).default(86_400),
@@ -173,7 +174,7 @@ export const settings = {
         return keys;
       })
       .optional(),
-    doc: 'API keys of the ingest API and the stats service, hashed: comma-separated `name:scopes:sha256hex[:perMinute]`, scopes `read`, `write` or `read+write` (`sentiment-fleet new-api-key`). Unset: no authentication (a warning at start). See docs/security.md.',
+    doc: 'API keys of the ingest API and the stats service, hashed: comma-separated `name:scopes:sha256hex[:perMinute]`, scopes `read`, `write` or `read+write` (`sentiment-fleet new-api-key`). Unset: no authentication (a warning at start). See [security.md](security.md#api-keys).',
   },
   RATE_LIMIT_PER_MIN: {
     schema: int(0).optional(),
@@ -193,7 +194,7 @@ export const settings = {
   },
   HTTP_BODY_LIMIT_BYTES: {
     schema: int(1024).optional(),
-    doc: 'Largest body of POST /v1/reviews; larger gets 413 as soon as it is over (before parsing). Default: MAX_REVIEWS_PER_REQUEST × (MAX_TEXT_CHARS + 8192) bytes (28,192,000 with the defaults): a full request of ASCII reviews with full metadata fits; longer (non-ASCII, escaped) reviews go in smaller requests. See docs/security.md for the parse limits.',
+    doc: 'Largest body of POST /v1/reviews; larger gets 413 as soon as it is over (before parsing). Default: MAX_REVIEWS_PER_REQUEST × (MAX_TEXT_CHARS + 8192) bytes (28,192,000 with the defaults): a full request of ASCII reviews with full metadata fits; longer (non-ASCII, escaped) reviews go in smaller requests. The parse limits: [security.md](security.md#hostile-input-parse-limits-and-timeouts).',
   },
   MAX_REVIEWS_PER_REQUEST: { schema: int(1, 100_000).default(1000), doc: 'Largest array accepted by POST /v1/reviews.' },
   MAX_TEXT_CHARS: { schema: int(1).default(20_000), doc: 'Longest review text (and title) accepted.' },
@@ -220,7 +221,7 @@ export const settings = {
   RETRY_AFTER_S: { schema: int(1).default(5), doc: 'Retry-After sent with 503.' },
   ENQUEUE_CHUNK_SIZE: {
     schema: int(1, 10_000).default(100),
-    doc: 'Reviews per addBulk call of the producer. Its synchronous part holds the event loop: 500 short reviews held it 45–72 ms (the first calls), 100 held it 10–23 ms, at the same reviews/s.',
+    doc: 'Reviews per addBulk call of the producer. Its synchronous part holds the event loop, longer the larger the chunk, for no more throughput: [evidence](benchmarks.md#settings-and-the-measurements-behind-them).',
   },
   DATABASE_URL: {
     schema: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),

@@ -98,7 +98,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   // with the default NEGATIVE_LABELS) would make every negative share 0 and every rating disagree.
   const modelLabels = new Set(model.labels.map((l) => l.toLowerCase()));
   for (const [setting, labels] of [['NEGATIVE_LABELS', config.labels.negative], ['POSITIVE_LABELS', config.labels.positive]] as const) {
-    if (!labels.some((l) => modelLabels.has(l))) logger.warn({ setting, labels, modelLabels: model.labels }, `${setting} names none of the model's labels: set it for this model (README, Storage)`);
+    if (!labels.some((l) => modelLabels.has(l))) logger.warn({ setting, labels, modelLabels: model.labels }, `${setting} names none of the model's labels: set it for this model (docs/storage.md)`);
   }
 
   /** Per item: explain it? Undefined when no item of the batch is to be explained. */

@@ -58,7 +58,8 @@ export interface SentimentResult {
 
 /**
  * The results of one batch, published to the results queue as one job (RESULT_BATCH_JOB_NAME).
- * One job per batch instead of one per review halves the Redis work per review (docs/benchmarks.md).
+ * One job per batch instead of one per review: less Redis work per review (evidence:
+ * docs/benchmarks.md, "Settings and the measurements behind them").
  */
 export interface ResultBatch {
   results: SentimentResult[];

@@ -38,9 +38,9 @@ export interface QuantizeDynamicOptions {
    * Weights in 7 bits (±63) instead of 8 (±127), as onnxruntime's Python `quantize_dynamic(reduce_range=True)`.
    * On x86 CPUs without VNNI (AVX2, AVX-512F) onnxruntime's uint8 × int8 kernels add pairs of
    * products in 16 bits, which 8-bit weights can overflow (255 × 127 × 2 > 32,767): the logits move
-   * by more than quantization alone explains. Measured on an AVX2 host (2026-12-01, the test
-   * model of test/unit/quantize-dynamic.test.ts): largest logit error 0.157 with 8 bits, 0.078
-   * with 7. Default true: a model file may run on any host.
+   * by more than quantization alone explains (the error on such a host: docs/models.md, "Hugging
+   * Face exports and int8"; test/unit/quantize-dynamic.test.ts bounds it). Default true: a model
+   * file may run on any host.
    */
   reduceRange?: boolean;
   /** Smallest B (rows × cols) worth quantizing; default 4096 (64 × 64). Smaller MatMuls stay float. */

@@ -21,7 +21,7 @@ if (!hasChromium) console.warn(`dashboard browser test skipped: ${CHROMIUM} is m
 
 const DEFAULT_MODEL = path.join(PROJECT_ROOT, 'models/review-sentiment-en');
 const SCREENSHOT = path.join(PROJECT_ROOT, 'test-output/dashboard.png');
-/** `UPDATE_DOCS_SCREENSHOT=1 npx vitest run test/browser` also refreshes the README's screenshot. */
+/** `UPDATE_DOCS_SCREENSHOT=1 npx vitest run test/browser` also refreshes docs/dashboard.png (README, docs/dashboard.md). */
 const DOCS_SCREENSHOT = path.join(PROJECT_ROOT, 'docs/dashboard.png');
 
 const GOOD = ['Battery lasts two days, love it.', 'Works perfectly, great value for the price.', 'Excellent build quality, highly recommend.', 'Fast delivery and it does exactly what I wanted.'];

@@ -1,5 +1,5 @@
-// The README's runnable snippets: extract them, run them (bash, or TypeScript under tsx) against
-// a live stack, and compare what they print with the output the README shows.
+// The runnable snippets of the README and the docs: extract them, run them (bash, or TypeScript
+// under tsx) against a live stack, and compare what they print with the output the page shows.
 //
 // Markers (the info string of a fenced block; GitHub renders the first word as the language):
 //   ```sh test            run with bash against the running stack (set -e, pipefail)
@@ -22,6 +22,8 @@ export interface SnippetOutput {
 }
 
 export interface Snippet {
+  /** The Markdown file it is in, as given to extractSnippets (README.md, docs/storage.md). */
+  file: string;
   /** The first word of the info string: sh, bash, ts, json, … */
   lang: string;
   /** The other words of the info string (test, stopped, stack, output, …). */
@@ -38,7 +40,7 @@ export interface Snippet {
 const FENCE = /^(\s*)(`{3,})(.*)$/;
 
 /** Every fenced code block of a Markdown document, with the output block attached to its command. */
-export function extractSnippets(markdown: string): Snippet[] {
+export function extractSnippets(markdown: string, file = 'README.md'): Snippet[] {
   const lines = markdown.split('\n');
   const blocks: (Snippet & { end: number })[] = [];
   let section = '';
@@ -55,7 +57,7 @@ export function extractSnippets(markdown: string): Snippet[] {
       j++;
     }
     const [lang = '', ...flags] = info!.trim().split(/\s+/).filter(Boolean);
-    blocks.push({ lang, flags, code: body.join('\n'), line: i + 1, section, end: j + 1 });
+    blocks.push({ file, lang, flags, code: body.join('\n'), line: i + 1, section, end: j + 1 });
     i = j;
   }
   const snippets: Snippet[] = [];
@@ -89,6 +91,9 @@ export function danglingOutputs(markdown: string): number[] {
 
 export const isRunnable = (s: Snippet) => s.flags.includes('test');
 
+/** Where a snippet is, for messages and test names: `README.md line 42`. */
+export const where = (s: Pick<Snippet, 'file' | 'line'>) => `${s.file} line ${s.line}`;
+
 export interface SnippetRun {
   code: number | null;
   stdout: string;
@@ -100,12 +105,12 @@ export interface SnippetContext {
   cwd: string;
   /** The whole environment of the snippet (nothing is inherited). */
   env: Record<string, string | undefined>;
-  /** Rewrites the README's well-known URLs (http://127.0.0.1:3000) to the test stack's. */
+  /** Rewrites the snippets' well-known URLs (http://127.0.0.1:3000) to the test stack's. */
   rewrite: (code: string) => string;
   timeoutMs?: number;
 }
 
-/** The README's default addresses, replaced by the test stack's. */
+/** The default addresses the snippets name, replaced by the test stack's. */
 export function rewriteWellKnownUrls(code: string, urls: { ingest: string; stats: string; redis: string }): string {
   return code
     .replace(/http:\/\/(127\.0\.0\.1|localhost):3000/g, urls.ingest)
@@ -122,12 +127,12 @@ export function runSnippet(snippet: Snippet, ctx: SnippetContext): Promise<Snipp
     command = 'bash';
     args = ['-e', '-o', 'pipefail', '-c', code];
   } else if (snippet.lang === 'ts' || snippet.lang === 'typescript') {
-    const file = path.join(ctx.cwd, `readme-snippet-line-${snippet.line}.ts`);
+    const file = path.join(ctx.cwd, `snippet-${snippet.file.replace(/[^\w]+/g, '-')}-line-${snippet.line}.ts`);
     writeFileSync(file, `${code}\n`);
     command = process.execPath;
     args = ['--import', 'tsx', file];
   } else {
-    throw new Error(`README line ${snippet.line}: no runner for \`${snippet.lang}\` snippets`);
+    throw new Error(`${where(snippet)}: no runner for \`${snippet.lang}\` snippets`);
   }
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
@@ -170,17 +175,17 @@ function kind(value: unknown): string {
 }
 
 /**
- * Where `actual` differs from the shown `expected`: the same keys (the README may leave keys out,
+ * Where `actual` differs from the shown `expected`: the same keys (the doc may leave keys out,
  * never invent or rename one), arrays of the same length, equal strings, booleans and integers,
  * except timestamps (any ISO time), fractional numbers (scores, means) and VOLATILE_KEYS, whose
  * types only must agree.
  */
 export function shapeDifferences(expected: unknown, actual: unknown, at = '$', key = ''): string[] {
   const [e, a] = [kind(expected), kind(actual)];
-  if (e !== a) return [`${at}: README shows ${e} ${JSON.stringify(expected)}, got ${a} ${JSON.stringify(actual)}`];
+  if (e !== a) return [`${at}: the doc shows ${e} ${JSON.stringify(expected)}, got ${a} ${JSON.stringify(actual)}`];
   if (e === 'array') {
     const [ea, aa] = [expected as unknown[], actual as unknown[]];
-    if (ea.length !== aa.length) return [`${at}: README shows ${ea.length} items, got ${aa.length}: ${JSON.stringify(actual)}`];
+    if (ea.length !== aa.length) return [`${at}: the doc shows ${ea.length} items, got ${aa.length}: ${JSON.stringify(actual)}`];
     return ea.flatMap((item, i) => shapeDifferences(item, aa[i], `${at}[${i}]`, key));
   }
   if (e === 'object') {
@@ -190,7 +195,7 @@ export function shapeDifferences(expected: unknown, actual: unknown, at = '$', k
   if (VOLATILE_KEYS.has(key)) return [];
   if (e === 'string' && ISO_TIME.test(expected as string) && ISO_TIME.test(actual as string)) return [];
   if (e === 'number' && (!Number.isInteger(expected) || !Number.isInteger(actual))) return [];
-  return expected === actual ? [] : [`${at}: README shows ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+  return expected === actual ? [] : [`${at}: the doc shows ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
 }
 
 /** One JSON document, or one per line (JSON Lines). */
@@ -210,14 +215,14 @@ function meaningfulLines(text: string): string[] {
 /** Fractional numbers (durations such as `0.1 s`) vary from run to run. */
 const maskFractions = (line: string) => line.replace(/\d+\.\d+/g, '#.#');
 
-/** Differences between a snippet's stdout and the output the README shows for it (none: equal). */
+/** Differences between a snippet's stdout and the output the the doc shows for it (none: equal). */
 export function compareOutput(expected: SnippetOutput, stdout: string): string[] {
   if (expected.lang === 'json') {
     let shown: unknown;
     try {
       shown = parseJsonOutput(expected.text);
     } catch {
-      return [`the README's output block (line ${expected.line}) is not JSON`];
+      return [`the doc's output block (line ${expected.line}) is not JSON`];
     }
     try {
       return shapeDifferences(shown, parseJsonOutput(meaningfulLines(stdout).join('\n')));
@@ -228,7 +233,7 @@ export function compareOutput(expected: SnippetOutput, stdout: string): string[]
   const [want, got] = [meaningfulLines(expected.text).map(maskFractions), meaningfulLines(stdout).map(maskFractions)];
   const problems: string[] = [];
   for (let i = 0; i < Math.max(want.length, got.length); i++) {
-    if (want[i] !== got[i]) problems.push(`line ${i + 1}: README shows ${JSON.stringify(want[i] ?? '(nothing)')}, got ${JSON.stringify(got[i] ?? '(nothing)')}`);
+    if (want[i] !== got[i]) problems.push(`line ${i + 1}: the doc shows ${JSON.stringify(want[i] ?? '(nothing)')}, got ${JSON.stringify(got[i] ?? '(nothing)')}`);
   }
   return problems;
 }

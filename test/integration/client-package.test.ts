@@ -54,10 +54,12 @@ afterAll(() => {
 });
 
 describe('the packed client package', () => {
-  it('ships compiled JavaScript and .d.ts only, and installs within the size budget', async () => {
+  it('ships compiled JavaScript and .d.ts only (and its licence), and installs within the size budget', async () => {
     const { stdout } = await run('tar', ['tzf', tarball]);
     const files = stdout.trim().split('\n');
-    expect(files.filter((f) => !/^package\/(package\.json|README\.md|dist\/.+\.(js|d\.ts))$/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/.test(f))).toEqual([]);
+    expect(files).toContain('package/LICENSE'); // Apache-2.0 asks that the licence travels with the code
+    expect(readFileSync(path.join(PROJECT_ROOT, 'packages/client/LICENSE'), 'utf8')).toBe(readFileSync(path.join(PROJECT_ROOT, 'LICENSE'), 'utf8'));
     expect(files).toContain('package/dist/src/contracts/review-schema.js'); // the server's schema, compiled
     const installed = JSON.parse(readFileSync(path.join(app, 'node_modules/@sentiment-fleet/client/package.json'), 'utf8'));
     expect(Object.keys(installed.dependencies).sort()).toEqual(['bullmq', 'ioredis', 'zod']);

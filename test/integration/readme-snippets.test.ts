@@ -1,7 +1,7 @@
-// The README's quick start, SDK, bulk import and export, run as written against a live `npm start`
-// stack (startLocalStack on free ports, its data in a temporary directory), so they cannot rot.
-// Snippets are marked in the README (test/helpers/readme-snippets.ts says how); a section listed
-// in CHECKED_SECTIONS must mark every shell and TypeScript block it has.
+// The README's quick start and SDK and the export of docs/storage.md, run as written against a
+// live `npm start` stack (startLocalStack on free ports, its data in a temporary directory), so
+// they cannot rot. Snippets are marked in the page (test/helpers/readme-snippets.ts says how); a
+// section listed in CHECKED must mark every shell and TypeScript block it has.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,12 +13,16 @@ import { readStackFile } from '../../src/app/stack-file.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { PROJECT_ROOT } from '../helpers/fleet.ts';
-import { compareOutput, danglingOutputs, extractSnippets, isRunnable, rewriteWellKnownUrls, runSnippet, shadowProject, type Snippet } from '../helpers/readme-snippets.ts';
+import { compareOutput, danglingOutputs, extractSnippets, isRunnable, rewriteWellKnownUrls, runSnippet, shadowProject, where, type Snippet } from '../helpers/readme-snippets.ts';
 import { pollUntil } from '../helpers/results.ts';
 
-const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
-const snippets = extractSnippets(readme);
-const CHECKED_SECTIONS = ['Quick start', 'Storage', 'Bulk import', 'SDK'];
+/** The pages whose snippets run, in this order, and in each the sections checked for unmarked blocks. */
+const CHECKED = [
+  { file: 'README.md', sections: ['Quick start', 'SDK'] },
+  { file: 'docs/storage.md', sections: ['Export'] },
+];
+const pages = CHECKED.map((c) => ({ ...c, markdown: readFileSync(path.join(PROJECT_ROOT, c.file), 'utf8') }));
+const snippets = pages.flatMap((p) => extractSnippets(p.markdown, p.file));
 const RUNS_CODE = new Set(['sh', 'bash', 'shell', 'ts', 'typescript']);
 const live = snippets.filter((s) => isRunnable(s) && !s.flags.includes('stopped'));
 const afterStop = snippets.filter((s) => isRunnable(s) && s.flags.includes('stopped'));
@@ -27,12 +31,15 @@ const START_COMMANDS = [/^npm ci$/, /^npm start( -- --workers \d+)?$/];
 
 type Stack = Awaited<ReturnType<typeof startLocalStack>>;
 
-describe('README snippet markers', () => {
+describe('snippet markers of the README and the docs', () => {
   it('every shell and TypeScript block of the checked sections is run (test) or starts the stack (stack)', () => {
-    const unmarked = snippets.filter((s) => CHECKED_SECTIONS.includes(s.section) && RUNS_CODE.has(s.lang) && !isRunnable(s) && !s.flags.includes('stack'));
-    expect(unmarked.map((s) => `line ${s.line} (${s.section})`)).toEqual([]);
-    for (const section of CHECKED_SECTIONS) expect(snippets.some((s) => s.section === section && isRunnable(s)), section).toBe(true);
-    expect(danglingOutputs(readme), 'output blocks that follow no block').toEqual([]);
+    const checked = (s: Snippet) => CHECKED.some((c) => c.file === s.file && c.sections.includes(s.section));
+    const unmarked = snippets.filter((s) => checked(s) && RUNS_CODE.has(s.lang) && !isRunnable(s) && !s.flags.includes('stack'));
+    expect(unmarked.map((s) => `${where(s)} (${s.section})`)).toEqual([]);
+    for (const { file, sections } of CHECKED) {
+      for (const section of sections) expect(snippets.some((s) => s.file === file && s.section === section && isRunnable(s)), `${file}: ${section}`).toBe(true);
+    }
+    for (const p of pages) expect(danglingOutputs(p.markdown), `${p.file}: output blocks that follow no block`).toEqual([]);
   });
 
   it('the stack block holds only the commands the test stands in for', () => {
@@ -43,7 +50,7 @@ describe('README snippet markers', () => {
   });
 });
 
-describe('README snippets against a live stack', () => {
+describe('snippets of the README and the docs against a live stack', () => {
   const project = shadowProject(PROJECT_ROOT);
   const data = path.join(project.dir, '.sf-data');
   const logLines: Record<string, unknown>[] = [];
@@ -93,9 +100,9 @@ describe('README snippets against a live stack', () => {
 
   async function check(snippet: Snippet): Promise<string> {
     const run = await runSnippet(snippet, { cwd: project.dir, env, rewrite });
-    const where = `README line ${snippet.line}:\n${rewrite(snippet.code)}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
-    expect(run.code, where).toBe(0);
-    if (snippet.output) expect(compareOutput(snippet.output, run.stdout), where).toEqual([]);
+    const context = `${where(snippet)}:\n${rewrite(snippet.code)}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
+    expect(run.code, context).toBe(0);
+    if (snippet.output) expect(compareOutput(snippet.output, run.stdout), context).toEqual([]);
     return run.stderr;
   }
 
@@ -110,7 +117,7 @@ describe('README snippets against a live stack', () => {
   });
 
   for (const snippet of live) {
-    it(`runs README line ${snippet.line} (${snippet.section}) as written`, async () => {
+    it(`runs ${where(snippet)} (${snippet.section}) as written`, async () => {
       await idle();
       const stderr = await check(snippet);
       // Without REDIS_URL, import found this stack through the stack file, and said so once.
@@ -119,7 +126,7 @@ describe('README snippets against a live stack', () => {
   }
 
   for (const snippet of afterStop) {
-    it(`runs README line ${snippet.line} (${snippet.section}) as written, after the stack stopped`, async () => {
+    it(`runs ${where(snippet)} (${snippet.section}) as written, after the stack stopped`, async () => {
       if (stack) {
         await idle();
         await Promise.all(queues.map((q) => q.close()));

@@ -4,7 +4,7 @@ import type { ReviewStatus } from '../../../src/contracts/review-status.ts';
 import { SentimentFleetError } from './client-error.ts';
 
 /**
- * A stored result as the service returns it (README, Contracts: the result), with `storedAt`.
+ * A stored result as the service returns it (docs/contracts.md, "The result"), with `storedAt`.
  * Only the fields every result has are typed; the others (timings, explanation, the shop's
  * fields) are there as the service sends them.
  */
