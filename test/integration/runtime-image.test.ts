@@ -85,7 +85,8 @@ beforeAll(async () => {
   const { stdout: machineCache } = await run('npm', ['config', 'get', 'cache'], { env });
   const cache = path.join(work, 'npm-cache');
   mkdirSync(cache);
-  if (existsSync(path.join(machineCache.trim(), '_cacache'))) await run('cp', ['-al', path.join(machineCache.trim(), '_cacache'), cache]);
+  const cacache = path.join(machineCache.trim(), '_cacache');
+  if (existsSync(cacache)) await run('cp', ['-al', cacache, cache]).catch(() => run('cp', ['-R', cacache, cache])); // another file system: a copy
   app = path.join(work, 'app');
   await dryRunStage(runtime, {
     dir: app,
