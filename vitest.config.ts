@@ -9,6 +9,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // One private PostgreSQL per run, started when a test first asks for one (unless
+    // TEST_PG_ADMIN_URL names a server): test/helpers/postgres.ts.
+    globalSetup: ['test/helpers/postgres-global-setup.ts'],
     reporters: process.env.CI ? ['default'] : ['default'],
   },
 });

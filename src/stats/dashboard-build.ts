@@ -1,16 +1,18 @@
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { PROJECT_ROOT } from '../config/project-root.ts';
+import { PREBUILT_DASHBOARD_DIR } from './dashboard-assets.ts';
 
 /** The dashboard's front-end source (TypeScript + CSS + index.html). */
 export const DASHBOARD_SOURCE_DIR = path.join(PROJECT_ROOT, 'dashboard');
 
 /**
  * Builds the dashboard into `outDir`: index.html, main.js (the app and uPlot, bundled from npm,
- * minified) and main.css. Nothing is fetched from a CDN and no build output is committed: the
- * stats service runs this (about 0.1 s) when it starts. Returns the file names written.
+ * minified) and main.css. Nothing is fetched from a CDN and no build output is committed:
+ * `npm run build` runs this into dist/dashboard/ (what the image serves); under tsx the stats
+ * service runs it (about 0.1 s) when it starts (dashboard-assets.ts). Returns the file names written.
  */
 export async function buildDashboard(outDir: string): Promise<string[]> {
   await build({
@@ -39,4 +41,11 @@ export async function buildDashboardAssets(): Promise<{ dir: string; remove: () 
     throw err;
   }
   return { dir, remove };
+}
+
+/** `npm run build:dashboard`: the bundle the compiled stats service serves, rebuilt from scratch. */
+export async function buildPrebuiltDashboard(outDir = PREBUILT_DASHBOARD_DIR): Promise<string[]> {
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  return buildDashboard(outDir);
 }

@@ -8,7 +8,7 @@ import type { Config } from '../config/load-config.ts';
 import type { ErrorCode as SfErrorCode } from '../contracts/error-codes.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
-import { buildDashboardAssets } from './dashboard-build.ts';
+import { openDashboardAssets } from './dashboard-assets.ts';
 
 /** Where bull-board is mounted. */
 export const BULL_BOARD_PATH = '/admin/queues';
@@ -90,12 +90,13 @@ export const bullBoardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
 };
 
 /**
- * The dashboard on a fastify app that serves nothing at `/` yet: the front end built into a
- * temporary directory (removed when the app closes) served at `/` — it polls `GET /v1/stats`
- * and, for the product view, the storage routes — and bull-board at `/admin/queues`.
+ * The dashboard on a fastify app that serves nothing at `/` yet: the front end (prebuilt, or built
+ * into a temporary directory removed when the app closes: dashboard-assets.ts) served at `/` — it
+ * polls `GET /v1/stats` and, for the product view, the storage routes — and bull-board at
+ * `/admin/queues`.
  */
 export async function registerDashboard(app: FastifyInstance, options: DashboardOptions): Promise<void> {
-  const assets = await buildDashboardAssets();
+  const assets = await openDashboardAssets();
   app.addHook('onClose', assets.remove);
   // wildcard: false serves exactly the files built (no catch-all route shadowing the app's 404s);
   // decorateReply: false leaves reply.sendFile to whoever else registers @fastify/static.
@@ -114,15 +115,15 @@ export interface Dashboard {
 
 /**
  * For buildStatsApp / createStatsServer, which serve `staticDir` at `/` themselves and take a
- * `register` hook: builds the assets and opens the reviews and results queues (for bull-board,
- * on `connection`), and returns them with the hook. Closed with the app, or by `close()`.
+ * `register` hook: finds or builds the assets and opens the reviews and results queues (for
+ * bull-board, on `connection`), and returns them with the hook. Closed with the app, or by `close()`.
  *
  *   const dashboard = await openDashboard({ config, connection, logger, allowRetries });
  *   buildStatsApp({ ..., staticDir: dashboard.staticDir, register: dashboard.register });
  */
 export async function openDashboard(options: { config: Config; connection: ConnectionOptions; logger: Logger; allowRetries?: boolean }): Promise<Dashboard> {
   const { config, connection, logger } = options;
-  const assets = await buildDashboardAssets();
+  const assets = await openDashboardAssets();
   const queues = [createReviewsQueue(connection, config, logger), createResultsQueue(connection, config, logger)];
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -13,11 +13,11 @@ import { defaultConfig, type Config } from '../../src/config/load-config.ts';
 import { openDashboard, registerDashboard } from '../../src/stats/dashboard-routes.ts';
 import { openQueues, PROJECT_ROOT, silentLogger, startWorker, testEnv, type TestQueues } from '../helpers/fleet.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { missingBackend } from '../helpers/backends.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`dashboard browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+const noChromium = missingBackend(existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`);
 
 const DEFAULT_MODEL = path.join(PROJECT_ROOT, 'models/review-sentiment-en');
 const SCREENSHOT = path.join(PROJECT_ROOT, 'test-output/dashboard.png');
@@ -136,7 +136,7 @@ describe('dashboard routes', () => {
   });
 });
 
-describe.skipIf(!hasChromium)(`dashboard in Chromium${hasChromium ? '' : ` (skipped: ${CHROMIUM} missing)`}`, () => {
+describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${CHROMIUM} missing)` : ''}`, () => {
   let browser: Browser | undefined;
   afterAll(async () => {
     await browser?.close();

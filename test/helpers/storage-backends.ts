@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createPgliteClient, createPostgresClient, type SqlClient } from '../../src/storage/sql-client.ts';
 import { silentLogger } from './fleet.ts';
-import { createTestDatabase, redactedAdminUrl, type TestDatabase } from './postgres.ts';
+import { createTestDatabase, postgresUnavailableReason, skipWithoutPostgres, type TestDatabase } from './postgres.ts';
 
 export interface OpenedDatabase {
   db: SqlClient;
@@ -26,19 +26,20 @@ async function pglite(): Promise<OpenedDatabase> {
   return { db, cleanup: async () => (await db.close(), rmSync(dir, { recursive: true, force: true })) };
 }
 
-/** PostgreSQL (on `database`, skipped without a server) and PGlite. */
+/** PostgreSQL (on `database`; without one skipped, or under CI a failure: backends.ts) and PGlite. */
 export function storageBackends(database: TestDatabase | undefined): StorageBackend[] {
+  const skip = skipWithoutPostgres(database);
   return [
     {
-      name: database ? 'PostgreSQL' : `PostgreSQL (skipped: no server at ${redactedAdminUrl()}; set TEST_PG_ADMIN_URL)`,
-      skip: !database,
+      name: skip ? 'PostgreSQL (skipped: no PostgreSQL)' : 'PostgreSQL',
+      skip,
       async open() {
         const db = createPostgresClient(database!.url, silentLogger);
         return { db, cleanup: () => db.close() };
       },
       async fresh() {
         const scratch = await createTestDatabase();
-        if (!scratch) throw new Error(`no PostgreSQL server at ${redactedAdminUrl()}`);
+        if (!scratch) throw new Error(postgresUnavailableReason());
         const db = createPostgresClient(scratch.url, silentLogger);
         return { db, cleanup: async () => (await db.close(), await scratch.drop()) };
       },

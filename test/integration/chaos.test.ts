@@ -12,13 +12,14 @@ import { defaultChaosOptions } from '../../chaos/chaos-options.ts';
 import { formatChaosSummary } from '../../chaos/chaos-report.ts';
 import { chaosReport, chaosStart, runChaosMode } from '../../chaos/chaos-run.ts';
 import { PROJECT_ROOT, silentLogger } from '../helpers/fleet.ts';
-import { createTestDatabase, redactedAdminUrl, TEST_PG_ADMIN_URL } from '../helpers/postgres.ts';
+import { createTestDatabase, redactedAdminUrl, skipWithoutPostgres, testPgAdminUrl } from '../helpers/postgres.ts';
 
-// Probe the server as the storage tests do: no PostgreSQL, no chaos test (skipped with a message).
+// Probe the server as the storage tests do: no PostgreSQL, no chaos test (skipped with a message
+// outside CI, a failure under CI=true).
 const probe = await createTestDatabase();
 await probe?.drop();
-const skip = probe === undefined;
-if (skip) console.warn(`chaos test skipped: no PostgreSQL at ${redactedAdminUrl()} (set TEST_PG_ADMIN_URL)`);
+const skip = skipWithoutPostgres(probe);
+const pgAdminUrl = await testPgAdminUrl();
 
 describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQL)' : ''}`, () => {
   it('loses and duplicates nothing through a worker SIGKILL, a Redis crash and restart, a thread crash and cut database connections', async () => {
@@ -35,7 +36,7 @@ describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQ
       drainTimeoutS: 90,
       modelDir: path.join(PROJECT_ROOT, 'models/review-sentiment-en'),
       sharedDir: path.resolve(PROJECT_ROOT, config.sharedDir),
-      pgAdminUrl: TEST_PG_ADMIN_URL,
+      pgAdminUrl: pgAdminUrl!,
       logDir: mkdtempSync(path.join(os.tmpdir(), 'sf-chaos-test-')), // kept when the test fails
     });
     const started = chaosStart();

@@ -19,6 +19,11 @@ import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 // service; its .d.ts type-check a TypeScript consumer. The install is made once per run.
 const run = promisify(execFile);
 const redis = useTestRedis();
+/**
+ * The Node.js the shop's apps run on: CLIENT_TEST_NODE, which .ci/run sets to the oldest release
+ * the package's engines allow (the server itself needs a newer one), else this process's.
+ */
+const SHOP_NODE = process.env.CLIENT_TEST_NODE ?? process.execPath;
 /** The size budget of the installed client (node_modules of an app that depends only on it). */
 const MAX_INSTALLED_BYTES = 25 * 1024 * 1024;
 
@@ -54,6 +59,15 @@ afterAll(() => {
 });
 
 describe('the packed client package', () => {
+  it("runs its consumer apps on the oldest Node.js its engines allow (under CI; else on this process's)", async () => {
+    const engines = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'packages/client/package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    const floor = /^>=(\d+)\.(\d+)$/.exec(engines);
+    expect(floor, `packages/client engines.node ${engines}`).not.toBeNull();
+    const { stdout } = await run(SHOP_NODE, ['--version']);
+    if (process.env.CI === 'true') expect(stdout.trim()).toBe(`v${floor![1]}.${floor![2]}.0`);
+    else console.log(`the shop apps run on node ${stdout.trim()} (CLIENT_TEST_NODE=${process.env.CLIENT_TEST_NODE ?? 'unset'}; engines ${engines})`);
+  });
+
   it('ships compiled JavaScript and .d.ts only (and its licence), and installs within the size budget', async () => {
     const { stdout } = await run('tar', ['tzf', tarball]);
     const files = stdout.trim().split('\n');
@@ -93,7 +107,7 @@ await client.close();
 console.log(JSON.stringify({ enqueued, statuses, refused }));
 `,
     );
-    const { stdout } = await run(process.execPath, ['redis-app.mjs'], { cwd: app, env: { PATH: process.env.PATH, REDIS_URL: redis.current.url, PREFIX: prefix } });
+    const { stdout } = await run(SHOP_NODE, ['redis-app.mjs'], { cwd: app, env: { PATH: process.env.PATH, REDIS_URL: redis.current.url, PREFIX: prefix } });
     expect(JSON.parse(stdout)).toEqual({
       enqueued: { accepted: ['pkg-1'], duplicates: [] },
       statuses: [
@@ -133,7 +147,7 @@ const statuses = await client.status(['h-1']);
 console.log(JSON.stringify({ enqueued, statuses }));
 `,
       );
-      const { stdout } = await run(process.execPath, ['http-app.mjs'], { cwd: httpOnly, env: { PATH: process.env.PATH, BASE_URL: baseUrl } });
+      const { stdout } = await run(SHOP_NODE, ['http-app.mjs'], { cwd: httpOnly, env: { PATH: process.env.PATH, BASE_URL: baseUrl } });
       expect(JSON.parse(stdout)).toEqual({ enqueued: { accepted: ['h-1'], duplicates: [] }, statuses: [{ id: 'h-1', state: 'queued' }] });
     } finally {
       await ingest.close();

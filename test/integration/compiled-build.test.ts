@@ -65,9 +65,22 @@ describe('compiled build (dist/)', () => {
     expect(compiledRoot.PROJECT_ROOT).toBe(PROJECT_ROOT);
     expect(compiledRoot.entrypointCommand('workers/inference-worker')).toEqual([path.join(PROJECT_ROOT, 'dist/workers/inference-worker.js')]);
     const dashboard = (await import(path.join(PROJECT_ROOT, 'dist/src/stats/dashboard-build.js'))) as typeof import('../../src/stats/dashboard-build.ts');
+    const assets = (await import(path.join(PROJECT_ROOT, 'dist/src/stats/dashboard-assets.js'))) as typeof import('../../src/stats/dashboard-assets.ts');
+    expect(assets.PREBUILT_DASHBOARD_DIR).toBe(path.join(PROJECT_ROOT, 'dist/dashboard'));
     const out = mkdtempSync(path.join(os.tmpdir(), 'sf-dash-'));
     try {
-      expect(await dashboard.buildDashboard(out)).toEqual(expect.arrayContaining(['index.html', 'main.js']));
+      // Compiled, the stats service serves the bundle `npm run build` made (as in the image)...
+      expect(await dashboard.buildPrebuiltDashboard(out)).toEqual(['index.html', 'main.css', 'main.js']);
+      const prebuilt = await assets.openDashboardAssets(out);
+      expect(prebuilt).toMatchObject({ dir: out, prebuilt: true });
+      await prebuilt.remove();
+      expect(existsSync(path.join(out, 'index.html'))).toBe(true); // never deleted
+      // ...and builds one (esbuild, a dev dependency) only when there is none.
+      const built = await assets.openDashboardAssets(path.join(out, 'absent'));
+      expect(built.prebuilt).toBe(false);
+      expect(existsSync(path.join(built.dir, 'main.js'))).toBe(true);
+      await built.remove();
+      expect(existsSync(built.dir)).toBe(false);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -10,13 +10,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isRedisServerOnPath, startLocalRedis, type LocalRedis, type LocalRedisOptions } from '../../src/dev/local-redis.ts';
 import { readDirState, startPersistentRedis } from '../../src/dev/persistent-redis.ts';
 import { createLogger } from '../../src/logging/logger.ts';
+import { missingBackend } from '../helpers/backends.ts';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 const silentLogger = createLogger({ level: 'silent', format: 'json' });
 
-const haveRedisServer = await isRedisServerOnPath();
+const noRedisServer = missingBackend((await isRedisServerOnPath()) ? undefined : 'redis-server is not on PATH (apt-get install redis-server)');
 
-describe.skipIf(!haveRedisServer)('startLocalRedis', () => {
+describe.skipIf(noRedisServer)('startLocalRedis', () => {
   const servers: LocalRedis[] = [];
   const clients: Redis[] = [];
 
@@ -148,7 +149,7 @@ describe.skipIf(!haveRedisServer)('startLocalRedis', () => {
 
 // npm start's own Redis (issue 16, finding 6): it used to run with `--appendonly no` in a temp dir,
 // detached, so a restart lost every queued review and a killed stack left the server orphaned.
-describe.skipIf(!haveRedisServer)('startPersistentRedis (npm start without REDIS_URL)', () => {
+describe.skipIf(noRedisServer)('startPersistentRedis (npm start without REDIS_URL)', () => {
   const dirs: string[] = [];
   const cleanups: (() => Promise<void> | void)[] = [];
 

@@ -20,6 +20,7 @@ import { fleetStatsSchema } from '../../src/stats/stats-document-schema.ts';
 import { openQueues, PROJECT_ROOT, silentLogger, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
 import { answerChecker, routesMissingFromDocument, type OpenApiDocument } from '../helpers/openapi.ts';
 import { pollUntil } from '../helpers/results.ts';
+import { missingBackend } from '../helpers/backends.ts';
 import { useTestRedis } from '../helpers/redis.ts';
 
 const redis = useTestRedis();
@@ -166,9 +167,7 @@ describe('answers are those the documents describe', () => {
 });
 
 describe('the Python example (docs/examples/send_reviews.py, urllib only)', () => {
-  const python = spawnSync('python3', ['--version']).status === 0;
-  if (!python && process.env.CI === 'true') throw new Error('python3 is missing: CI must run the Python example (apt-get install python3)');
-  if (!python) console.warn('Python example test skipped: python3 is not on PATH');
+  const noPython = missingBackend(spawnSync('python3', ['--version']).status === 0 ? undefined : 'python3 is not on PATH (apt-get install python3)');
   const script = path.join(PROJECT_ROOT, 'docs/examples/send_reviews.py');
 
   function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -183,7 +182,7 @@ describe('the Python example (docs/examples/send_reviews.py, urllib only)', () =
     });
   }
 
-  it.skipIf(!python)('sends reviews, reads their results, and shows the problems of a 400', async () => {
+  it.skipIf(noPython)('sends reviews, reads their results, and shows the problems of a 400', async () => {
     const out = await run(['--wait', '30', '--show-invalid'], { SF_URL: ingest.url, SF_API_KEY: KEY });
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/^accepted 3, duplicates 0$/m);
@@ -193,7 +192,7 @@ describe('the Python example (docs/examples/send_reviews.py, urllib only)', () =
     expect(out.stderr).toMatch(/^ {2}rating: rating must be between 0 and 5$/m);
   });
 
-  it.skipIf(!python)('waits as told by Retry-After on 503, then sends; exits 1 on 401', async () => {
+  it.skipIf(noPython)('waits as told by Retry-After on 503, then sends; exits 1 on 401', async () => {
     let backlog = config.http.backlogHighWater; // full for the first request, then drained
     const app = buildIngestApp({
       config: { ...config, http: { ...config.http, retryAfterS: 1 }, auth: { ...config.auth, apiKeys: [] } },

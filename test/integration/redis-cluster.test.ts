@@ -14,6 +14,7 @@ import { closeRedisConnection, createRedisConnection } from '../../src/queue/red
 import { RESULT_BATCH_JOB_NAME, type ResultBatch } from '../../src/results/result-contract.ts';
 import { resultBatchJobId } from '../../src/results/result-publisher.ts';
 import { reviews, silentLogger, startWorker, testEnv, useTempModel } from '../helpers/fleet.ts';
+import { missingBackend } from '../helpers/backends.ts';
 import { startTestRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.ts';
 import { memorySink, pollUntil } from '../helpers/results.ts';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
@@ -23,7 +24,7 @@ import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-proces
 // processes, with REDIS_CLUSTER=true and a `{hash-tag}` QUEUE_PREFIX. The nodes require a
 // password: the one in REDIS_URL must reach every node the clients discover.
 const PASSWORD = 'cl*ster pw';
-const hasRedis = await isRedisServerOnPath();
+const hasRedis = !missingBackend((await isRedisServerOnPath()) ? undefined : 'redis-server is not on PATH (apt-get install redis-server)');
 const model = useTempModel();
 let cluster: TestRedisCluster | undefined;
 let tmp: string;

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, startLocalRedis, type LocalRedis } from '../../src/dev/local-redis.ts';
 import { PROJECT_ROOT } from '../helpers/fleet.ts';
+import { missingBackend } from '../helpers/backends.ts';
 
 // rediss:// (TLS) with a password: the fleet's connections verify the server certificate against
 // the system CAs plus NODE_EXTRA_CA_CERTS (a private CA), as documented in docs/security.md.
@@ -54,8 +55,8 @@ async function connectFromChild(url: string, extraEnv: Record<string, string>): 
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 
-const enabled = hasOpenssl();
-describe.skipIf(!enabled)('Redis over TLS (rediss://) with a password', () => {
+const noOpenssl = missingBackend(hasOpenssl() ? undefined : 'openssl is not on PATH (apt-get install openssl)');
+describe.skipIf(noOpenssl)('Redis over TLS (rediss://) with a password', () => {
   let dir: string;
   let certs: ReturnType<typeof writeCertificates>;
   let redis: LocalRedis;

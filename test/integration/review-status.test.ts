@@ -18,7 +18,7 @@ import { createResultQueries } from '../../src/storage/result-queries.ts';
 import { createResultSink } from '../../src/storage/result-sink.ts';
 import { upsertResults } from '../../src/storage/result-store.ts';
 import { createPgliteClient, createPostgresClient, type SqlClient } from '../../src/storage/sql-client.ts';
-import { createTestDatabase } from '../helpers/postgres.ts';
+import { createTestDatabase, skipWithoutPostgres } from '../helpers/postgres.ts';
 import { silentLogger, startWorker, testEnv, useTempModel } from '../helpers/fleet.ts';
 import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 import { makeResult, pollUntil } from '../helpers/results.ts';
@@ -27,6 +27,7 @@ import { makeResult, pollUntil } from '../helpers/results.ts';
 // embedded PGlite database: every state, failure codes and their client-safe messages, the
 // limit, the scopes, and ids that are no review's.
 const postgres = await createTestDatabase();
+const noPostgres = skipWithoutPostgres(postgres);
 const redis = useTestRedis(() => postgres?.drop());
 const model = useTempModel();
 let db: SqlClient;
@@ -211,10 +212,10 @@ describe('review status through the fleet', () => {
 describe('the newest stored result of each id, in one query', () => {
   const backends = [
     { name: 'PGlite', skip: false, open: async () => db },
-    { name: 'PostgreSQL', skip: !postgres, open: async () => createPostgresClient(postgres!.url, silentLogger) },
+    { name: 'PostgreSQL', skip: noPostgres, open: async () => createPostgresClient(postgres!.url, silentLogger) },
   ];
   for (const backend of backends) {
-    it.skipIf(backend.skip)(`${backend.name}${backend.skip ? ' (skipped: no PostgreSQL at TEST_PG_ADMIN_URL)' : ''}`, async () => {
+    it.skipIf(backend.skip)(`${backend.name}${backend.skip ? ' (skipped: no PostgreSQL)' : ''}`, async () => {
       const client = await backend.open();
       try {
         if (client !== db) await migrate(client);

@@ -3,13 +3,14 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { openQueues, PROJECT_ROOT, startWorker, testEnv } from '../helpers/fleet.ts';
-import { createTestDatabase } from '../helpers/postgres.ts';
+import { createTestDatabase, skipWithoutPostgres } from '../helpers/postgres.ts';
 import { useTestRedis } from '../helpers/redis.ts';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
 const N = 10_000;
 const DEFAULT_MODEL = path.join(PROJECT_ROOT, 'models/review-sentiment-en');
 const database = await createTestDatabase();
+const noPostgres = skipWithoutPostgres(database);
 
 const redis = useTestRedis(() => database?.drop());
 
@@ -19,7 +20,7 @@ const reviews = Array.from({ length: N }, (_, i) => ({
   text: i % 3 === 0 ? `Terrible, it broke after ${i % 7} days. Waste of money.` : `Great value, works perfectly, day ${i % 11}.`,
 }));
 
-describe.skipIf(!database)(`producer → workers → results → sink → PostgreSQL${database ? '' : ' (skipped: no PostgreSQL at TEST_PG_ADMIN_URL)'}`, () => {
+describe.skipIf(noPostgres)(`producer → workers → results → sink → PostgreSQL${noPostgres ? ' (skipped: no PostgreSQL)' : ''}`, () => {
   it(`stores exactly ${N} rows for ${N} reviews, with the sink SIGKILLed once mid-run and restarted`, async () => {
     const env = testEnv(redis.current.url, DEFAULT_MODEL, {
       DATABASE_URL: database!.url,

@@ -16,12 +16,13 @@ import { migrate } from '../../src/storage/migrations.ts';
 import { upsertResults } from '../../src/storage/result-store.ts';
 import { createPostgresClient } from '../../src/storage/sql-client.ts';
 import { silentLogger } from '../helpers/fleet.ts';
-import { createTestDatabase, redactedAdminUrl } from '../helpers/postgres.ts';
+import { createTestDatabase, skipWithoutPostgres } from '../helpers/postgres.ts';
 import { makeResult, memorySink } from '../helpers/results.ts';
 import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sf-stack-file-'));
 const database = await createTestDatabase();
+const noPostgres = skipWithoutPostgres(database);
 const redis = useTestRedis(async () => {
   await database?.drop();
   rmSync(dir, { recursive: true, force: true });
@@ -144,7 +145,7 @@ describe('export without DATABASE_URL', () => {
     expect(existsSync(path.join(dir, 'busy.csv'))).toBe(false);
   });
 
-  it.skipIf(!database)(`reads the running stack's PostgreSQL, and says so${database ? '' : ` (skipped: no server at ${redactedAdminUrl()})`}`, async () => {
+  it.skipIf(noPostgres)(`reads the running stack's PostgreSQL, and says so${noPostgres ? ' (skipped: no PostgreSQL)' : ''}`, async () => {
     const db = createPostgresClient(database!.url, silentLogger, 1);
     try {
       await migrate(db);

@@ -9,11 +9,12 @@ import { migrate } from '../../src/storage/migrations.ts';
 import { upsertResults } from '../../src/storage/result-store.ts';
 import { createPostgresClient } from '../../src/storage/sql-client.ts';
 import { silentLogger } from '../helpers/fleet.ts';
-import { createTestDatabase, redactedAdminUrl } from '../helpers/postgres.ts';
+import { createTestDatabase, skipWithoutPostgres } from '../helpers/postgres.ts';
 import { expectedStored, makeResult } from '../helpers/results.ts';
 import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 
 const database = await createTestDatabase();
+const noPostgres = skipWithoutPostgres(database);
 const redis = useTestRedis(() => database?.drop());
 
 async function withIngest(env: Record<string, string>, body: (url: string) => Promise<void>): Promise<void> {
@@ -32,7 +33,7 @@ const stored = [
   makeResult('pg-2', { productId: 'shop-p1', label: 'negative', score: 0.8, processedAt: new Date(Date.now() - 30_000).toISOString() }),
 ];
 
-describe.skipIf(!database)(`the standalone ingest service on PostgreSQL${database ? '' : ` (skipped: no server at ${redactedAdminUrl()}; set TEST_PG_ADMIN_URL)`}`, () => {
+describe.skipIf(noPostgres)(`the standalone ingest service on PostgreSQL${noPostgres ? ' (skipped: no PostgreSQL)' : ''}`, () => {
   beforeAll(async () => {
     const db = createPostgresClient(database!.url, silentLogger, 1);
     try {

@@ -7,7 +7,7 @@ import { upsertResults } from '../../src/storage/result-store.ts';
 import { createPostgresClient, type SqlClient } from '../../src/storage/sql-client.ts';
 import { seededRandom } from '../../src/training/seeded-random.ts';
 import { silentLogger } from '../helpers/fleet.ts';
-import { createTestDatabase, redactedAdminUrl, terminateConnections } from '../helpers/postgres.ts';
+import { createTestDatabase, skipWithoutPostgres, terminateConnections } from '../helpers/postgres.ts';
 import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 import { expectedStored, makeResult, pollUntil, withoutStoredAt } from '../helpers/results.ts';
 import { startSink, type SinkHarness } from '../helpers/sink.ts';
@@ -247,7 +247,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     }));
 });
 
-describe.skipIf(!database)(`sink faults on PostgreSQL${database ? '' : ` (skipped: no server at ${redactedAdminUrl()})`}`, () => {
+describe.skipIf(skipWithoutPostgres(database))(`sink faults on PostgreSQL${database ? '' : ' (skipped: no PostgreSQL)'}`, () => {
   let admin: SqlClient; // the test's own view of the database, never cut
   beforeAll(async () => {
     admin = createPostgresClient(database!.url, silentLogger);
