@@ -1,5 +1,6 @@
 import type { Config } from '../config/load-config.ts';
 import { SfError } from '../errors/sf-error.ts';
+import { createProcessRegistry } from '../http/http-metrics.ts';
 import { buildIngestApp } from '../ingest/http-app.ts';
 import { createReviewProducer } from '../ingest/review-producer.ts';
 import { createResourceStack, type ResourceStack } from '../lifecycle/resource-stack.ts';
@@ -46,9 +47,9 @@ export async function createIngestServer(config: Config, logger: Logger, options
     await waitForRedis(connection, 60_000);
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
     const queries = options.queries ?? resultQueries(config, logger, stack);
-    const app = stack.add('http', buildIngestApp({ config, producer, logger, queries }), (a) => a.close());
+    const app = stack.add('http', buildIngestApp({ config, producer, logger, queries, registry: createProcessRegistry() }), (a) => a.close());
     const url = await app.listen({ host: config.http.host, port: config.http.port });
-    logger.info({ url: `${url}/v1/reviews` }, 'ingest API listening');
+    logger.info({ url: `${url}/v1/reviews`, metrics: `${url}/metrics` }, 'ingest API listening');
     return { url, app, producer, close: stack.close };
   } catch (err) {
     await stack.close();

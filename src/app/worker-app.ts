@@ -1,7 +1,5 @@
-import Fastify, { LogController } from 'fastify';
 import type { Config } from '../config/load-config.ts';
-import { installErrorReplies } from '../http/error-replies.ts';
-import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
+import { buildProbeServer } from '../http/probe-server.ts';
 import { createInferencePool } from '../inference/inference-pool.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -66,20 +64,13 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
 
     let address: string | undefined;
     if (config.worker.httpPort !== undefined) {
-      const http = Fastify({
-        loggerInstance: logger.child({ component: 'worker-http' }),
-        logController: new LogController({ disableRequestLogging: true }),
-        ...httpServerOptions(config.http.timeouts, 1024),
+      const http = buildProbeServer({
+        config,
+        logger,
+        component: 'worker-http',
+        registry: metrics.registry,
+        readiness: async () => ({ ready: worker.worker.isRunning() && connection.status === 'ready', details: { model: pool.info } }),
       });
-      refuseWhileClosing(http, config.http.retryAfterS);
-      http.removeAllContentTypeParsers(); // GET only: a body is never read (415, or 404 unread)
-      installErrorReplies(http, { retryAfterS: config.http.retryAfterS, failure: 'worker HTTP request failed' });
-      http.get('/healthz', async () => ({ status: 'ok' }));
-      http.get('/readyz', async (_req, reply) => {
-        const ready = worker.worker.isRunning() && connection.status === 'ready';
-        return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', model: pool.info });
-      });
-      http.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
       // Closed first on shutdown (reverse order): orchestrators stop routing to a draining worker.
       address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
     }
