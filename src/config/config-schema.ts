@@ -229,6 +229,10 @@ export const settings = {
   SINK_DATA_DIR: { schema: z.string().min(1).default('.sf-data/pglite'), doc: 'Data directory of the embedded PGlite database (used when DATABASE_URL is unset).' },
   SINK_BATCH_MAX_SIZE: { schema: int(1, 10_000).default(500), doc: 'Results per database transaction (one multi-row upsert).' },
   SINK_BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(50), doc: 'A sink batch commits when full or when its first result has waited this long.' },
+  SINK_HTTP_PORT: {
+    schema: int(0, 65_535).optional(),
+    doc: 'Result sink health endpoints (/healthz; /readyz: 200 while the database and Redis answer) and its Prometheus metrics (/metrics: rows upserted, commit duration, database errors, paused) on this port; unset: none.',
+  },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
   LOG_FORMAT: {
     schema: z.enum(['auto', 'json', 'pretty']).default('auto'),

@@ -51,7 +51,7 @@ export interface Config {
   /** The scaling signal of the stats service (src/stats/scaling-signal.ts). */
   scaling: { targetDrainS: number; minReplicas: number; maxReplicas: number; fallbackPerReplicaPerS: number | undefined };
   producer: { chunkSize: number };
-  sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number };
+  sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number; httpPort: number | undefined };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
   sharedDir: string;
 }
@@ -132,7 +132,7 @@ function group(e: EnvSettings): Config {
       fallbackPerReplicaPerS: e.SCALING_PER_REPLICA_PER_S,
     },
     producer: { chunkSize: e.ENQUEUE_CHUNK_SIZE },
-    sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS },
+    sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS, httpPort: e.SINK_HTTP_PORT },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     sharedDir: e.SHARED_DIR,
   };
