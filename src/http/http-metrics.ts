@@ -41,12 +41,21 @@ export function installHttpMetrics(app: FastifyInstance<any, any, any, any>, reg
 }
 
 /**
- * A Prometheus registry of one service with the Node.js process metrics (prom-client's defaults:
- * CPU, memory, event loop lag, GC), not prom-client's global one: several services in one
- * process (npm start, tests) do not collide.
+ * prom-client's default gauges whose names end in `_total`, which `promtool check metrics`
+ * refuses (a `_total` suffix means a counter); each is the sum of a gauge kept beside it
+ * (`nodejs_active_handles{type}` …).
  */
-export function createProcessRegistry(): Registry {
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/**
+ * A Prometheus registry of one service with the Node.js process metrics (prom-client's defaults:
+ * CPU, memory, event loop lag, GC, less MISNAMED_DEFAULT_GAUGES), not prom-client's global one:
+ * several services in one process (npm start, tests) do not collide. `labels` go on every series.
+ */
+export function createProcessRegistry(labels?: Record<string, string>): Registry {
   const registry = new Registry();
+  if (labels) registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry });
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
   return registry;
 }
