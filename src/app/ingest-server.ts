@@ -1,3 +1,4 @@
+import { assertSafeExposure } from '../auth/exposure.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError } from '../errors/sf-error.ts';
 import { createProcessRegistry } from '../http/http-metrics.ts';
@@ -41,6 +42,7 @@ function resultQueries(config: Config, logger: Logger, stack: ResourceStack): Re
  */
 export async function createIngestServer(config: Config, logger: Logger, options: IngestServerOptions = {}) {
   if (!config.redis.url) throw new Error('createIngestServer needs config.redis.url');
+  assertSafeExposure(config, 'ingest', logger);
   const stack = createResourceStack(logger);
   try {
     const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { assertSafeExposure } from '../auth/exposure.ts';
 import type { Config } from '../config/load-config.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -36,6 +37,7 @@ export interface StatsServerOptions {
  */
 export async function createStatsServer(config: Config, logger: Logger, options: StatsServerOptions = {}) {
   if (!config.redis.url) throw new Error('createStatsServer needs config.redis.url');
+  assertSafeExposure(config, 'stats', logger);
   const stack = createResourceStack(logger);
   try {
     const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);

@@ -25,7 +25,7 @@ export interface Config {
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number; httpPort: number | undefined };
   jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };
   /** HTTP authentication and rate limits (src/auth). No keys: authentication is off. */
-  auth: { apiKeys: readonly ApiKey[]; ratePerMin: number };
+  auth: { apiKeys: readonly ApiKey[]; ratePerMin: number; allowUnauthenticated: boolean };
   /**
    * REDACT_PII: mask e-mail addresses and phone numbers before enqueueing (src/ingest/pii-redaction.ts);
    * PII_PHONE_REGION: whose national numbers count as phones when a review's locale names no region.
@@ -37,6 +37,8 @@ export interface Config {
    */
   http: {
     host: string;
+    /** HTTP_PUBLISHED_HOST: where a container's port is published (src/auth/exposure.ts). */
+    publishedHost: string | undefined;
     port: number;
     bodyLimitBytes: number;
     maxReviewsPerRequest: number;
@@ -100,10 +102,11 @@ function group(e: EnvSettings): Config {
       keepFailedCount: e.KEEP_FAILED_COUNT,
       retentionSweepS: e.RETENTION_SWEEP_S,
     },
-    auth: { apiKeys: e.API_KEYS ?? [], ratePerMin: e.RATE_LIMIT_PER_MIN ?? (e.API_KEYS ? 1200 : 0) },
+    auth: { apiKeys: e.API_KEYS ?? [], ratePerMin: e.RATE_LIMIT_PER_MIN ?? (e.API_KEYS ? 1200 : 0), allowUnauthenticated: e.ALLOW_UNAUTHENTICATED },
     privacy: { redactPii: e.REDACT_PII, phoneRegion: e.PII_PHONE_REGION },
     http: {
       host: e.HTTP_HOST,
+      publishedHost: e.HTTP_PUBLISHED_HOST,
       port: e.HTTP_PORT,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES ?? defaultBodyLimitBytes(e.MAX_REVIEWS_PER_REQUEST, e.MAX_TEXT_CHARS),
       maxReviewsPerRequest: e.MAX_REVIEWS_PER_REQUEST,
