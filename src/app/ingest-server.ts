@@ -8,7 +8,7 @@ import { createResourceStack, type ResourceStack } from '../lifecycle/resource-s
 import type { Logger } from '../logging/logger.ts';
 import { createResultQueries, type ResultQueries } from '../storage/result-queries.ts';
 import { createPostgresClient, type SqlExecutor } from '../storage/sql-client.ts';
-import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
+import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 
 export interface IngestServerOptions {
   /**
@@ -46,7 +46,7 @@ export async function createIngestServer(config: Config, logger: Logger, options
   const stack = createResourceStack(logger);
   try {
     const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
-    await waitForRedis(connection, 60_000);
+    await waitForRedis(connection, REDIS_START_TIMEOUT_MS, { logger, url: config.redis.url });
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
     const queries = options.queries ?? resultQueries(config, logger, stack);
     const app = stack.add('http', buildIngestApp({ config, producer, logger, queries, registry: createProcessRegistry() }), (a) => a.close());

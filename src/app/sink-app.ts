@@ -3,7 +3,7 @@ import { createProcessRegistry } from '../http/http-metrics.ts';
 import { buildProbeServer } from '../http/probe-server.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
+import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 import type { SentimentResult } from '../results/result-contract.ts';
 import { migrate } from '../storage/migrations.ts';
 import { createResultQueries } from '../storage/result-queries.ts';
@@ -39,7 +39,7 @@ export async function createSinkApp(config: Config, logger: Logger, options: Sin
       const http = buildProbeServer({ config, logger, component: 'sink-http', registry: metrics.registry, readiness });
       url = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.sink.httpPort });
     }
-    await waitForRedis(connection, 60_000);
+    await waitForRedis(connection, REDIS_START_TIMEOUT_MS, { logger, url: config.redis.url });
     const consuming = stack.add('result-sink', createResultSink({ config, connection, db, logger, onStored: options.onStored, metrics }), (s) => s.close());
     await consuming.waitUntilReady();
     sink = consuming;

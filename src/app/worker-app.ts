@@ -4,14 +4,11 @@ import { createInferencePool } from '../inference/inference-pool.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
-import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
+import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 import { createRetentionSweeper } from '../queue/retention-sweeper.ts';
 import { createReviewWorker } from '../queue/review-worker.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
 import { createWorkerMetrics } from '../stats/worker-metrics.ts';
-
-/** How long a starting worker waits for Redis before it gives up (and its supervisor restarts it). */
-const REDIS_START_TIMEOUT_MS = 60_000;
 
 export interface WorkerAppOptions {
   /** The module the inference threads run (see InferencePoolOptions.threadEntry); the chaos harness wraps it. */
@@ -49,7 +46,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
       (p) => p.close(),
     );
     const connection = stack.add('redis', createRedisConnection(config.redis, 'worker', logger), closeRedisConnection);
-    await waitForRedis(connection, REDIS_START_TIMEOUT_MS);
+    await waitForRedis(connection, REDIS_START_TIMEOUT_MS, { logger, url: config.redis.url });
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
     // Finished jobs past KEEP_*_S leave Redis even while no job finishes (retention-sweeper.ts).
     const reviewsQueue = stack.add('reviews-queue', createReviewsQueue(connection, config, logger), (q) => q.close());

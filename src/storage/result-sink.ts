@@ -16,7 +16,7 @@ export interface ResultSinkOptions {
   connection: RedisClient;
   db: SqlClient;
   logger: Logger;
-  /** Called after each committed batch (npm start logs every result). */
+  /** Called after each committed batch (npm start counts them). */
   onStored?: (results: readonly SentimentResult[]) => void;
   /** Commits, failed transactions and pauses, for Prometheus (sink-metrics.ts). */
   metrics?: SinkMetricsHooks;
