@@ -36,7 +36,7 @@ export function summaryLine(now: StackFigures, before: StackFigures, seconds: nu
  */
 export function startStackSummary(options: StackSummaryOptions) {
   const everyMs = options.everyMs ?? 5000;
-  const log = options.logger.child({ component: 'summary' });
+  const log = options.logger;
   let last: { figures: StackFigures; at: number } | undefined;
   let busy = false;
   let closed = false;
@@ -52,8 +52,8 @@ export function startStackSummary(options: StackSummaryOptions) {
       const before = last?.figures ?? { stored: 0, backlog: 0, failed: figures.failed };
       const changed = figures.stored !== before.stored || figures.failed !== before.failed || figures.backlog !== before.backlog;
       if (changed || figures.backlog > 0) {
-        const ratePerS = seconds > 0 ? Math.round(((figures.stored - before.stored) / seconds) * 10) / 10 : 0;
-        log.info({ ...figures, ratePerS }, summaryLine(figures, before, seconds));
+        // One line, even in a pretty terminal: no fields beside the message.
+        log.info(summaryLine(figures, before, seconds));
       }
       last = { figures, at };
     } catch (err) {

@@ -184,7 +184,8 @@ export function waitForRedis(connection: RedisClient, timeoutMs: number, context
     const ticker = context
       ? setInterval(() => {
           const waitedS = Math.round((Date.now() - started) / 1000);
-          context.logger.warn({ redis: where, waitedS, timeoutS: Math.round(timeoutMs / 1000), lastError: last?.message }, `waiting for ${where} (${waitedS} s)`);
+          // One line, even in a pretty terminal: no fields beside the message.
+          context.logger.warn(`waiting for ${where} (${waitedS} s of ${Math.round(timeoutMs / 1000)} s)${last ? `: ${last.message}` : ''}`);
         }, context.logEveryMs ?? REDIS_WAIT_LOG_EVERY_MS)
       : undefined;
     connection.on('ready', onReady);
