@@ -15,7 +15,7 @@ const program = new Command('sentiment-fleet').description('Review sentiment at 
 
 program
   .command('start')
-  .description('run Redis (unless REDIS_URL is set), inference workers, the ingest API and a results printer')
+  .description('run Redis (unless REDIS_URL is set), inference workers, the result sink, the ingest API and the stats service, with a summary line every few seconds')
   .option('-w, --workers <n>', 'inference worker processes', positiveInt, 1)
   .action(async (opts: { workers: number }) => {
     await runEntrypoint('start', loadConfig, async (config, logger) => {

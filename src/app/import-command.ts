@@ -176,7 +176,7 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
     // A missing or unreadable file fails before connecting to Redis.
     await (await openReviewFile(file, { format })).close();
     const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
-    await waitForRedis(connection, REDIS_WAIT_MS);
+    await waitForRedis(connection, REDIS_WAIT_MS, { logger, url: config.redis.url! });
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
     summary = await importReviewFile({
       file,

@@ -1,12 +1,14 @@
+import { assertSafeExposure } from '../auth/exposure.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError } from '../errors/sf-error.ts';
+import { createProcessRegistry } from '../http/http-metrics.ts';
 import { buildIngestApp } from '../ingest/http-app.ts';
 import { createReviewProducer } from '../ingest/review-producer.ts';
 import { createResourceStack, type ResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultQueries, type ResultQueries } from '../storage/result-queries.ts';
 import { createPostgresClient, type SqlExecutor } from '../storage/sql-client.ts';
-import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
+import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 
 export interface IngestServerOptions {
   /**
@@ -40,15 +42,16 @@ function resultQueries(config: Config, logger: Logger, stack: ResourceStack): Re
  */
 export async function createIngestServer(config: Config, logger: Logger, options: IngestServerOptions = {}) {
   if (!config.redis.url) throw new Error('createIngestServer needs config.redis.url');
+  assertSafeExposure(config, 'ingest', logger);
   const stack = createResourceStack(logger);
   try {
     const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
-    await waitForRedis(connection, 60_000);
+    await waitForRedis(connection, REDIS_START_TIMEOUT_MS, { logger, url: config.redis.url });
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
     const queries = options.queries ?? resultQueries(config, logger, stack);
-    const app = stack.add('http', buildIngestApp({ config, producer, logger, queries }), (a) => a.close());
+    const app = stack.add('http', buildIngestApp({ config, producer, logger, queries, registry: createProcessRegistry() }), (a) => a.close());
     const url = await app.listen({ host: config.http.host, port: config.http.port });
-    logger.info({ url: `${url}/v1/reviews` }, 'ingest API listening');
+    logger.info({ url: `${url}/v1/reviews`, metrics: `${url}/metrics` }, 'ingest API listening');
     return { url, app, producer, close: stack.close };
   } catch (err) {
     await stack.close();

@@ -6,11 +6,13 @@ import type { Config } from '../config/load-config.ts';
 import { entrypointCommand, PROJECT_ROOT } from '../config/project-root.ts';
 import { isRedisServerOnPath } from '../dev/local-redis.ts';
 import { startPersistentRedis } from '../dev/persistent-redis.ts';
-import { SfError } from '../errors/sf-error.ts';
+import { SfError, isSerializedSfError } from '../errors/sf-error.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
+import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 import { createIngestServer } from './ingest-server.ts';
 import { createSinkApp } from './sink-app.ts';
+import { startStackSummary } from './stack-summary.ts';
 import { describeStack, readStackFile, writeStackFile, type StackInfo } from './stack-file.ts';
 import { createStatsServer } from './stats-server.ts';
 
@@ -21,6 +23,10 @@ export interface LocalStackOptions {
   workers: number;
   /** The environment the worker processes inherit (the entrypoint passes process.env). */
   env: Record<string, string | undefined>;
+  /** How long to wait for REDIS_URL's Redis before failing with SF_ERR_REDIS (default 60 s). */
+  redisWaitMs?: number;
+  /** How often the summary line is printed (default 5 s). */
+  summaryEveryMs?: number;
 }
 
 /** Waits for a child to exit; SIGKILL after `graceMs`. */
@@ -47,7 +53,7 @@ function importLine(config: Config, info: StackInfo): string {
 /**
  * `npm start`: everything a newcomer needs in one terminal. Redis from REDIS_URL, or a local
  * redis-server with AOF in LOCAL_REDIS_DIR (its last port when free; see persistent-redis.ts); N inference worker processes; the result sink (DATABASE_URL, or
- * the embedded PGlite database), logging each stored result; the ingest API, which also
+ * the embedded PGlite database), summed up in one line every few seconds (stack-summary.ts); the ingest API, which also
  * answers result queries; and the stats service (dashboard, /v1/stats, /metrics) on
  * STATS_HTTP_PORT. Once everything is ready it writes the stack file (STACK_FILE, stack-file.ts),
  * through which `import` and `export` find it, and removes it first when it closes.
@@ -66,6 +72,15 @@ export async function startLocalStack(options: LocalStackOptions) {
       stack.add('local-redis', redis, (r) => r.stop());
       redisUrl = redis.url;
       logger.info({ url: redisUrl, dir: redis.dir, appendfsync: 'everysec', stopsWithThisProcess: tiedToOwner }, 'started a local redis-server: queued reviews are kept across restarts (set REDIS_URL to use your own)');
+    } else {
+      // One wait, with "waiting for redis://…" lines and SF_ERR_REDIS naming the URL, before the
+      // workers start: they would each wait on their own, silently, and fail as a worker.
+      const probe = createRedisConnection(options.config.redis, 'producer', logger);
+      try {
+        await waitForRedis(probe, options.redisWaitMs ?? REDIS_START_TIMEOUT_MS, { logger, url: redisUrl });
+      } finally {
+        await closeRedisConnection(probe);
+      }
     }
     const config: Config = { ...options.config, redis: { ...options.config.redis, url: redisUrl } };
 
@@ -79,10 +94,17 @@ export async function startLocalStack(options: LocalStackOptions) {
       });
       children.push(child);
       return new Promise<void>((resolve, reject) => {
-        const onExit = (code: number | null) => reject(new SfError('SF_ERR_MODEL_LOAD', `worker process ${i} exited with code ${code} during start-up (see its log above)`));
+        // The worker says why it failed (runEntrypoint's start-failed message); else, most likely, its model.
+        let failure: SfError | undefined;
+        const onExit = (code: number | null) =>
+          reject(failure ?? new SfError('SF_ERR_MODEL_LOAD', `worker process ${i} exited with code ${code} during start-up (see its log above)`));
         child.once('exit', onExit);
         child.on('message', (m: unknown) => {
-          if ((m as { type?: string }).type === 'ready') {
+          const message = m as { type?: string; error?: unknown };
+          if (message.type === 'start-failed' && isSerializedSfError(message.error)) {
+            failure = new SfError(message.error.code, `worker process ${i} failed to start: ${message.error.message}`, { details: message.error.details });
+          }
+          if (message.type === 'ready') {
             child.off('exit', onExit);
             resolve();
           }
@@ -91,13 +113,18 @@ export async function startLocalStack(options: LocalStackOptions) {
     });
     await Promise.all(ready);
 
+    // A line per stored result only at LOG_LEVEL=debug; the summary line says the same in one line.
     const log = logger.child({ component: 'results' });
     let n = 0;
     const sink = stack.add(
       'sink',
       await createSinkApp(config, logger, {
         onStored: (results) => {
-          for (const r of results) log.info({ n: ++n, reviewId: r.reviewId, label: r.label, score: r.score, tokens: r.tokens, batchSize: r.batchSize, queuedMs: r.timings.queuedMs }, 'result stored');
+          if (!log.isLevelEnabled('debug')) {
+            n += results.length;
+            return;
+          }
+          for (const r of results) log.debug({ n: ++n, reviewId: r.reviewId, label: r.label, score: r.score, tokens: r.tokens, batchSize: r.batchSize, queuedMs: r.timings.queuedMs }, 'result stored');
         },
       }),
       (s) => s.close(),
@@ -105,6 +132,15 @@ export async function startLocalStack(options: LocalStackOptions) {
     const ingest = stack.add('ingest', await createIngestServer(config, logger, { queries: sink.queries }), (s) => s.close());
     const stats = stack.add('stats', await createStatsServer(config, logger, { queries: sink.queries }), (s) => s.close());
     logger.info(`dashboard: ${stats.url}/`);
+    const summary = startStackSummary({
+      logger,
+      everyMs: options.summaryEveryMs,
+      read: async () => {
+        const fleet = await stats.collector.collect();
+        return { stored: n, backlog: fleet.scaling.inputs.backlog, failed: fleet.throughput.totals.failed };
+      },
+    });
+    stack.add('summary', summary, (s) => s.close());
     // Last, so that it is removed first: import and export never find a stack that is going away.
     const previous = readStackFile(config.stackFile);
     if (previous.state === 'running' && previous.stack.pid !== process.pid) {

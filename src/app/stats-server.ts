@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { assertSafeExposure } from '../auth/exposure.ts';
 import type { Config } from '../config/load-config.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
+import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 import { openDashboard, type Dashboard } from '../stats/dashboard-routes.ts';
 import { createStatsRegistry } from '../stats/prometheus.ts';
 import { buildStatsApp } from '../stats/stats-app.ts';
@@ -36,10 +37,11 @@ export interface StatsServerOptions {
  */
 export async function createStatsServer(config: Config, logger: Logger, options: StatsServerOptions = {}) {
   if (!config.redis.url) throw new Error('createStatsServer needs config.redis.url');
+  assertSafeExposure(config, 'stats', logger);
   const stack = createResourceStack(logger);
   try {
     const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
-    await waitForRedis(connection, 60_000);
+    await waitForRedis(connection, REDIS_START_TIMEOUT_MS, { logger, url: config.redis.url });
     let queries = options.queries;
     if (!queries && config.sink.databaseUrl) {
       const db = stack.add('database', createPostgresClient(config.sink.databaseUrl, logger, 2), (d) => d.close());

@@ -1,19 +1,14 @@
-import Fastify, { LogController } from 'fastify';
 import type { Config } from '../config/load-config.ts';
-import { installErrorReplies } from '../http/error-replies.ts';
-import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
+import { buildProbeServer } from '../http/probe-server.ts';
 import { createInferencePool } from '../inference/inference-pool.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
-import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
+import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 import { createRetentionSweeper } from '../queue/retention-sweeper.ts';
 import { createReviewWorker } from '../queue/review-worker.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
 import { createWorkerMetrics } from '../stats/worker-metrics.ts';
-
-/** How long a starting worker waits for Redis before it gives up (and its supervisor restarts it). */
-const REDIS_START_TIMEOUT_MS = 60_000;
 
 export interface WorkerAppOptions {
   /** The module the inference threads run (see InferencePoolOptions.threadEntry); the chaos harness wraps it. */
@@ -51,7 +46,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
       (p) => p.close(),
     );
     const connection = stack.add('redis', createRedisConnection(config.redis, 'worker', logger), closeRedisConnection);
-    await waitForRedis(connection, REDIS_START_TIMEOUT_MS);
+    await waitForRedis(connection, REDIS_START_TIMEOUT_MS, { logger, url: config.redis.url });
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
     // Finished jobs past KEEP_*_S leave Redis even while no job finishes (retention-sweeper.ts).
     const reviewsQueue = stack.add('reviews-queue', createReviewsQueue(connection, config, logger), (q) => q.close());
@@ -66,20 +61,13 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
 
     let address: string | undefined;
     if (config.worker.httpPort !== undefined) {
-      const http = Fastify({
-        loggerInstance: logger.child({ component: 'worker-http' }),
-        logController: new LogController({ disableRequestLogging: true }),
-        ...httpServerOptions(config.http.timeouts, 1024),
+      const http = buildProbeServer({
+        config,
+        logger,
+        component: 'worker-http',
+        registry: metrics.registry,
+        readiness: async () => ({ ready: worker.worker.isRunning() && connection.status === 'ready', details: { model: pool.info } }),
       });
-      refuseWhileClosing(http, config.http.retryAfterS);
-      http.removeAllContentTypeParsers(); // GET only: a body is never read (415, or 404 unread)
-      installErrorReplies(http, { retryAfterS: config.http.retryAfterS, failure: 'worker HTTP request failed' });
-      http.get('/healthz', async () => ({ status: 'ok' }));
-      http.get('/readyz', async (_req, reply) => {
-        const ready = worker.worker.isRunning() && connection.status === 'ready';
-        return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', model: pool.info });
-      });
-      http.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
       // Closed first on shutdown (reverse order): orchestrators stop routing to a draining worker.
       address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
     }

@@ -116,6 +116,14 @@ export const settings = {
   SHUTDOWN_GRACE_MS: { schema: int(0).default(30_000), doc: 'SIGTERM: time to finish and publish batches in flight before a forced exit.' },
   HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Listen address of the ingest API and of the stats service.' },
   HTTP_PORT: { schema: int(0, 65_535).default(3000), doc: 'Ingest API port (0 picks a free port).' },
+  HTTP_PUBLISHED_HOST: {
+    schema: z.string().min(1).optional(),
+    doc: "The host address a container's ingest or stats port is published on, when HTTP_HOST is 0.0.0.0 inside the container (docker-compose.yml sets it from `SF_BIND_HOST`, default 127.0.0.1). Ingest and stats refuse to start without API_KEYS when the address they are reachable at (this, else HTTP_HOST) is not loopback (see ALLOW_UNAUTHENTICATED).",
+  },
+  ALLOW_UNAUTHENTICATED: {
+    schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
+    doc: '`true`: ingest and stats start without API_KEYS on a non-loopback address (an authenticating proxy or a private network guards them; logged as a warning). Default: they refuse to (SF_ERR_CONFIG).',
+  },
   WORKER_HTTP_PORT: {
     schema: int(0, 65_535).optional(),
     doc: 'Worker health endpoints (/healthz, /readyz) and its Prometheus metrics (/metrics) on this port; unset: none. /readyz answers 200 only after the warm-up inference.',
@@ -230,6 +238,10 @@ export const settings = {
   SINK_DATA_DIR: { schema: z.string().min(1).default('.sf-data/pglite'), doc: 'Data directory of the embedded PGlite database (used when DATABASE_URL is unset).' },
   SINK_BATCH_MAX_SIZE: { schema: int(1, 10_000).default(500), doc: 'Results per database transaction (one multi-row upsert).' },
   SINK_BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(50), doc: 'A sink batch commits when full or when its first result has waited this long.' },
+  SINK_HTTP_PORT: {
+    schema: int(0, 65_535).optional(),
+    doc: 'Result sink health endpoints (/healthz; /readyz: 200 while the database and Redis answer) and its Prometheus metrics (/metrics: rows upserted, commit duration, database errors, paused) on this port; unset: none.',
+  },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
   LOG_FORMAT: {
     schema: z.enum(['auto', 'json', 'pretty']).default('auto'),

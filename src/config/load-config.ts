@@ -25,7 +25,7 @@ export interface Config {
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number; httpPort: number | undefined };
   jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };
   /** HTTP authentication and rate limits (src/auth). No keys: authentication is off. */
-  auth: { apiKeys: readonly ApiKey[]; ratePerMin: number };
+  auth: { apiKeys: readonly ApiKey[]; ratePerMin: number; allowUnauthenticated: boolean };
   /**
    * REDACT_PII: mask e-mail addresses and phone numbers before enqueueing (src/ingest/pii-redaction.ts);
    * PII_PHONE_REGION: whose national numbers count as phones when a review's locale names no region.
@@ -37,6 +37,8 @@ export interface Config {
    */
   http: {
     host: string;
+    /** HTTP_PUBLISHED_HOST: where a container's port is published (src/auth/exposure.ts). */
+    publishedHost: string | undefined;
     port: number;
     bodyLimitBytes: number;
     maxReviewsPerRequest: number;
@@ -51,7 +53,7 @@ export interface Config {
   /** The scaling signal of the stats service (src/stats/scaling-signal.ts). */
   scaling: { targetDrainS: number; minReplicas: number; maxReplicas: number; fallbackPerReplicaPerS: number | undefined };
   producer: { chunkSize: number };
-  sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number };
+  sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number; httpPort: number | undefined };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
   sharedDir: string;
 }
@@ -100,10 +102,11 @@ function group(e: EnvSettings): Config {
       keepFailedCount: e.KEEP_FAILED_COUNT,
       retentionSweepS: e.RETENTION_SWEEP_S,
     },
-    auth: { apiKeys: e.API_KEYS ?? [], ratePerMin: e.RATE_LIMIT_PER_MIN ?? (e.API_KEYS ? 1200 : 0) },
+    auth: { apiKeys: e.API_KEYS ?? [], ratePerMin: e.RATE_LIMIT_PER_MIN ?? (e.API_KEYS ? 1200 : 0), allowUnauthenticated: e.ALLOW_UNAUTHENTICATED },
     privacy: { redactPii: e.REDACT_PII, phoneRegion: e.PII_PHONE_REGION },
     http: {
       host: e.HTTP_HOST,
+      publishedHost: e.HTTP_PUBLISHED_HOST,
       port: e.HTTP_PORT,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES ?? defaultBodyLimitBytes(e.MAX_REVIEWS_PER_REQUEST, e.MAX_TEXT_CHARS),
       maxReviewsPerRequest: e.MAX_REVIEWS_PER_REQUEST,
@@ -132,7 +135,7 @@ function group(e: EnvSettings): Config {
       fallbackPerReplicaPerS: e.SCALING_PER_REPLICA_PER_S,
     },
     producer: { chunkSize: e.ENQUEUE_CHUNK_SIZE },
-    sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS },
+    sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS, httpPort: e.SINK_HTTP_PORT },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     sharedDir: e.SHARED_DIR,
   };

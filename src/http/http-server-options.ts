@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load-config.ts';
 import { errorBody, publicMessage } from '../errors/http-error.ts';
+import { requestIdOptions } from './request-id.ts';
 
 /**
  * Fastify options every HTTP server of sentiment-fleet takes (ingest API, stats service,
@@ -13,6 +14,7 @@ import { errorBody, publicMessage } from '../errors/http-error.ts';
  * Node checks the first two every `connectionsCheckingInterval`, here a quarter of the headers
  * timeout (at most 1 s), so they hold to within that. `return503OnClosing` is off: while closing,
  * refuseWhileClosing answers 503 SF_ERR_SHUTDOWN with a registered body instead of fastify's.
+ * Request ids: from a safe `x-request-id`, else new (request-id.ts).
  */
 export function httpServerOptions(timeouts: Config['http']['timeouts'], bodyLimit: number) {
   const connectionsCheckingInterval = Math.max(10, Math.min(1000, Math.floor(timeouts.headersMs / 4)));
@@ -22,6 +24,7 @@ export function httpServerOptions(timeouts: Config['http']['timeouts'], bodyLimi
     keepAliveTimeout: timeouts.keepAliveMs,
     requestTimeout: timeouts.requestMs,
     return503OnClosing: false,
+    ...requestIdOptions,
     http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval },
   } as const;
 }

@@ -1,13 +1,16 @@
 import Fastify, { LogController } from 'fastify';
+import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
 import { errorBody } from '../errors/http-error.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import { installErrorReplies } from '../http/error-replies.ts';
+import { installHttpMetrics } from '../http/http-metrics.ts';
 import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
 import { installJsonBodyParser } from '../http/json-body-parser.ts';
 import { installOpenApi } from '../http/openapi.ts';
+import { installRequestId } from '../http/request-id.ts';
 import { probeDocs, routeDoc } from '../http/route-doc.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ReviewProducer } from './review-producer.ts';
@@ -24,6 +27,11 @@ export interface IngestAppOptions {
   logger: Logger;
   /** When given, the result query routes are served too (src/app/ingest-server.ts always gives them). */
   queries?: ResultQueries | undefined;
+  /**
+   * The Prometheus registry served at GET /metrics, with this app's HTTP metrics added
+   * (createIngestServer passes one with the process metrics); default: a registry of its own.
+   */
+  registry?: Registry;
 }
 
 /** Longest stretch of event loop one request's parsing or validation takes before yielding. */
@@ -46,6 +54,14 @@ function storedResults(queries: ResultQueries) {
     }
   };
 }
+
+const metricsDoc = routeDoc({
+  summary: 'Prometheus metrics',
+  description: "This process's HTTP request counts and durations by route and status, and its Node.js process metrics (docs/observability.md).",
+  tags: ['metrics'],
+  access: 'read',
+  responses: { 200: { description: 'The metrics', contentType: 'text/plain; version=0.0.4; charset=utf-8', text: 'Prometheus text exposition format' } },
+});
 
 /** The 202 answer of POST /v1/reviews. */
 export const acceptedReplySchema = z.object({
@@ -74,6 +90,9 @@ export function buildIngestApp(options: IngestAppOptions) {
     ...httpServerOptions(config.http.timeouts, config.http.bodyLimitBytes),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
+  const registry = options.registry ?? new Registry();
+  installRequestId(app);
+  installHttpMetrics(app, registry);
   const validator = createReviewValidator(config.reviews);
   const maxReviews = config.http.maxReviewsPerRequest;
 
@@ -86,6 +105,7 @@ export function buildIngestApp(options: IngestAppOptions) {
       { name: 'reviews', description: 'Submit reviews for scoring' },
       { name: 'results', description: 'Stored results (served when the service has a results database)' },
       { name: 'probes', description: 'Liveness and readiness, open without a key' },
+      { name: 'metrics', description: 'Prometheus metrics (a read key with API_KEYS)' },
     ],
   });
   // Then: every route below, and the result routes, need a key when API_KEYS is set (src/auth).
@@ -143,6 +163,7 @@ export function buildIngestApp(options: IngestAppOptions) {
     void app.register(reviewStatusRoutes, { reader, maxIds: maxReviews, sliceMs: SLICE_MS });
   }
 
+  app.get('/metrics', metricsDoc, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/healthz', probeDocs.healthz, async () => ({ status: 'ok' }));
   app.get('/readyz', probeDocs.readyz('Ready when Redis answers.'), async (_request, reply) => {
     try {

@@ -1,5 +1,5 @@
 import type { Config } from '../config/load-config.ts';
-import { isSfError } from '../errors/sf-error.ts';
+import { isSfError, toSfError } from '../errors/sf-error.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { installShutdown } from './shutdown.ts';
 
@@ -27,6 +27,20 @@ export async function runEntrypoint(
     close = await start(config, logger);
   } catch (err) {
     logger.fatal({ err }, `${name} failed to start`);
+    await tellParent(err);
     await shutdown('start-up failure', 1);
   }
+}
+
+/**
+ * A process started by `npm start` (with an IPC channel) tells it why it failed to start, so that
+ * npm start fails with that code (SF_ERR_REDIS, SF_ERR_MODEL_LOAD, ...) rather than a guess.
+ */
+function tellParent(err: unknown): Promise<void> {
+  const send = process.send?.bind(process);
+  if (!send || !process.connected) return Promise.resolve();
+  const error = toSfError(err, 'SF_ERR_INTERNAL').toJSON();
+  return new Promise((resolve) => {
+    send({ type: 'start-failed', error }, undefined, {}, () => resolve());
+  });
 }

@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { splitRedisUrls } from '../config/redis-cluster-rules.ts';
+import { redactRedisUrl } from '../contracts/redis-url.ts';
 import { SfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
 
@@ -123,15 +124,45 @@ function replyError(err: Error): { code: string; err: Error } {
   return { code: err.name === 'ReplyError' ? (err.message.split(' ')[0] ?? '') : '', err };
 }
 
+/** How long a starting process waits for Redis before it gives up (and its supervisor restarts it). */
+export const REDIS_START_TIMEOUT_MS = 60_000;
+
+/** How often a process waiting for Redis says so. */
+export const REDIS_WAIT_LOG_EVERY_MS = 5000;
+
+/** REDIS_URL (one URL, or REDIS_CLUSTER's comma-separated list) with every password as `***`. */
+export function redactedRedisTarget(url: string): string {
+  return url
+    .split(',')
+    .map((u) => redactRedisUrl(u.trim()))
+    .join(',');
+}
+
+export interface WaitForRedisContext {
+  /** Where the "waiting for …" lines go. */
+  logger: Logger;
+  /** REDIS_URL, named (password redacted) in the lines and in the error. */
+  url: string;
+  /** Default REDIS_WAIT_LOG_EVERY_MS. */
+  logEveryMs?: number;
+}
+
 /**
  * Start-up check: resolves when the connection is ready. Refused credentials fail at once
- * (SF_ERR_CONFIG: retrying cannot help); no answer within `timeoutMs` fails with SF_ERR_REDIS.
+ * (SF_ERR_CONFIG: retrying cannot help); no answer within `timeoutMs` fails with SF_ERR_REDIS,
+ * naming the URL (password redacted) and the last connection error when `context` is given.
+ * With `context`, it logs "waiting for redis://host:port (n s)" every `logEveryMs` meanwhile, so
+ * a process waiting for Redis never looks hung.
  */
-export function waitForRedis(connection: RedisClient, timeoutMs: number): Promise<void> {
+export function waitForRedis(connection: RedisClient, timeoutMs: number, context?: WaitForRedisContext): Promise<void> {
   if (connection.status === 'ready') return Promise.resolve();
+  const where = context ? redactedRedisTarget(context.url) : 'REDIS_URL';
+  const started = Date.now();
   return new Promise((resolve, reject) => {
+    let last: Error | undefined;
     const finish = (err?: Error) => {
       clearTimeout(timer);
+      clearInterval(ticker);
       connection.off('ready', onReady);
       connection.off('error', onError);
       connection.off('node error', onError);
@@ -141,11 +172,22 @@ export function waitForRedis(connection: RedisClient, timeoutMs: number): Promis
     const onReady = () => finish();
     const onError = (err: Error) => {
       const reply = replyError(err);
+      last = reply.err;
       if (reply.code === 'NOAUTH' || reply.code === 'WRONGPASS') {
-        finish(new SfError('SF_ERR_CONFIG', `Redis refused the credentials in REDIS_URL: ${reply.err.message}`, { cause: err }));
+        finish(new SfError('SF_ERR_CONFIG', `Redis at ${where} refused the credentials in REDIS_URL: ${reply.err.message}`, { cause: err }));
       }
     };
-    const timer = setTimeout(() => finish(new SfError('SF_ERR_REDIS', `Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => {
+      const why = last ? ` (last error: ${last.message})` : '';
+      finish(new SfError('SF_ERR_REDIS', `Redis at ${where} did not answer within ${timeoutMs} ms${why}`, { cause: last }));
+    }, timeoutMs);
+    const ticker = context
+      ? setInterval(() => {
+          const waitedS = Math.round((Date.now() - started) / 1000);
+          // One line, even in a pretty terminal: no fields beside the message.
+          context.logger.warn(`waiting for ${where} (${waitedS} s of ${Math.round(timeoutMs / 1000)} s)${last ? `: ${last.message}` : ''}`);
+        }, context.logEveryMs ?? REDIS_WAIT_LOG_EVERY_MS)
+      : undefined;
     connection.on('ready', onReady);
     connection.on('error', onError);
     connection.on('node error', onError); // a cluster node refusing the credentials

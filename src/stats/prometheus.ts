@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createProcessRegistry } from '../http/http-metrics.ts';
 import type { Logger } from '../logging/logger.ts';
 import { BATCH_SIZE_BUCKETS, JOB_STATES, type FleetStats } from './fleet-stats.ts';
 import type { StatsCollector } from './stats-collector.ts';
@@ -27,13 +28,12 @@ const num = (v: number | null) => (v === null ? Number.NaN : v);
  *   is observed once (batch size, per-review end-to-end latency, tokens, labels, truncation).
  *   They count from this process's start (plus the stream's backfill at its first collect), so
  *   use rate()/increase() and do not sum them across several stats replicas.
- * Process metrics of the stats service itself come from collectDefaultMetrics.
+ * Process metrics of the stats service itself come from createProcessRegistry.
  */
 export function createStatsRegistry(options: { collector: StatsCollector; logger: Logger }): Registry {
   const { collector } = options;
   const log = options.logger.child({ component: 'stats-prometheus' });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createProcessRegistry();
   const registers = [registry];
 
   let refreshing: Promise<void> | undefined;
@@ -74,8 +74,10 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
   const rate = new Gauge({ name: 'sf_backlog_rate_per_second', help: 'Reviews scored per second over the last minute (stats stream).', registers, collect });
   const latencyWindow = new Gauge({
     name: 'sf_e2e_latency_window_seconds',
-    help: 'Enqueue → result latency quantiles (nearest rank) over STATS_WINDOW_S (NaN when empty).',
-    labelNames: ['quantile'] as const,
+    // Not `quantile`: that label is reserved for summaries, and this is a gauge per percentile
+    // (promtool check metrics refuses the former). The histogram sf_e2e_latency_seconds is beside it.
+    help: 'Enqueue → result latency percentiles (nearest rank: 50, 95, 99) over STATS_WINDOW_S (NaN when empty).',
+    labelNames: ['percentile'] as const,
     registers,
     collect,
   });
@@ -157,9 +159,9 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
     backlogEta.set(num(stats.backlog.etaSeconds));
     rate.set(stats.backlog.ratePerSecond);
     const ms = (v: number | null) => (v === null ? Number.NaN : v / 1000);
-    latencyWindow.set({ quantile: '0.5' }, ms(stats.latency.p50Ms));
-    latencyWindow.set({ quantile: '0.95' }, ms(stats.latency.p95Ms));
-    latencyWindow.set({ quantile: '0.99' }, ms(stats.latency.p99Ms));
+    latencyWindow.set({ percentile: '50' }, ms(stats.latency.p50Ms));
+    latencyWindow.set({ percentile: '95' }, ms(stats.latency.p95Ms));
+    latencyWindow.set({ percentile: '99' }, ms(stats.latency.p99Ms));
     const d = stats.drift;
     psi.set(num(d.psi));
     ks.set(num(d.ks));

@@ -8,9 +8,11 @@ import { installHttpAuth } from '../auth/http-auth.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import { installErrorReplies } from '../http/error-replies.ts';
+import { installHttpMetrics } from '../http/http-metrics.ts';
 import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
 import { installJsonBodyParser } from '../http/json-body-parser.ts';
 import { installOpenApi } from '../http/openapi.ts';
+import { installRequestId } from '../http/request-id.ts';
 import { probeDocs, routeDoc } from '../http/route-doc.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
@@ -94,6 +96,8 @@ export function buildStatsApp(options: StatsAppOptions) {
     logController: new LogController({ disableRequestLogging: true }),
     ...httpServerOptions(config.http.timeouts, STATS_BODY_LIMIT_BYTES),
   });
+  installRequestId(app);
+  installHttpMetrics(app, registry);
   refuseWhileClosing(app, config.http.retryAfterS);
   installOpenApi(app, {
     title: 'sentiment-fleet stats service',

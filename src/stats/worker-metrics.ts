@@ -1,17 +1,16 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import { createProcessRegistry } from '../http/http-metrics.ts';
 import { BATCH_SIZE_BUCKETS } from './fleet-stats.ts';
 
 /**
  * A worker process's own Prometheus metrics, served on WORKER_HTTP_PORT at GET /metrics:
- * Node.js process metrics (collectDefaultMetrics: process_cpu_seconds_total,
+ * Node.js process metrics (createProcessRegistry: process_cpu_seconds_total,
  * nodejs_eventloop_lag_seconds, nodejs_heap_size_used_bytes, …) plus what this process
  * scored. One registry per worker app (not prom-client's global one), so several workers in
  * one process (tests) do not collide.
  */
 export function createWorkerMetrics(labels: { model: string; version: string }) {
-  const registry = new Registry();
-  registry.setDefaultLabels(labels);
-  collectDefaultMetrics({ register: registry });
+  const registry = createProcessRegistry(labels);
   const batchSize = new Histogram({
     name: 'sf_worker_batch_size',
     help: 'Reviews per scored batch (dynamic batcher), failed items included.',

@@ -8,6 +8,7 @@ import { createErrorLogger } from '../queue/redis-connection.ts';
 import { RESULT_BATCH_JOB_NAME, type SentimentResult } from '../results/result-contract.ts';
 import { resultBatchSchema, sentimentResultSchema } from '../results/result-schema.ts';
 import { upsertResults } from './result-store.ts';
+import type { SinkMetricsHooks } from './sink-metrics.ts';
 import type { SqlClient } from './sql-client.ts';
 
 export interface ResultSinkOptions {
@@ -15,8 +16,10 @@ export interface ResultSinkOptions {
   connection: RedisClient;
   db: SqlClient;
   logger: Logger;
-  /** Called after each committed batch (npm start logs every result). */
+  /** Called after each committed batch (npm start counts them). */
   onStored?: (results: readonly SentimentResult[]) => void;
+  /** Commits, failed transactions and pauses, for Prometheus (sink-metrics.ts). */
+  metrics?: SinkMetricsHooks;
 }
 
 const MAX_PAUSE_MS = 30_000;
@@ -75,6 +78,7 @@ export function createResultSink(options: ResultSinkOptions) {
       if (pauseMs === 0) log.warn({ err: cause }, 'database unavailable: results stay queued until it is back');
       pauseMs = Math.min(Math.max(1000, pauseMs * 2), MAX_PAUSE_MS);
       pausedUntil = now + pauseMs;
+      options.metrics?.paused(true);
       pausing = queue.rateLimit(pauseMs).catch((err: unknown) => log.warn({ err }, 'cannot pause the results queue'));
     }
     await pausing;
@@ -82,7 +86,14 @@ export function createResultSink(options: ResultSinkOptions) {
   }
 
   async function store(results: readonly SentimentResult[]): Promise<void> {
-    await db.transaction((tx) => upsertResults(tx, results));
+    const started = performance.now();
+    try {
+      await db.transaction((tx) => upsertResults(tx, results));
+    } catch (err) {
+      options.metrics?.databaseError();
+      throw err;
+    }
+    options.metrics?.committed(results.length, (performance.now() - started) / 1000);
   }
 
   async function runBatch(results: SentimentResult[]): Promise<Outcome<void>[]> {
@@ -113,7 +124,10 @@ export function createResultSink(options: ResultSinkOptions) {
   }
 
   function finish(results: readonly SentimentResult[], outcomes: Outcome<void>[]): Outcome<void>[] {
-    if (pauseMs > 0) log.info('database reachable again: resuming');
+    if (pauseMs > 0) {
+      log.info('database reachable again: resuming');
+      options.metrics?.paused(false);
+    }
     pauseMs = 0;
     pausedUntil = 0;
     const ok = results.filter((_, i) => outcomes[i]!.ok);
@@ -196,6 +210,10 @@ export function createResultSink(options: ResultSinkOptions) {
     worker,
     get stored() {
       return stored;
+    },
+    /** The database did not answer at the last attempt: results wait in the queue. */
+    get paused() {
+      return pauseMs > 0;
     },
     waitUntilReady: () => worker.waitUntilReady(),
     /** Stops taking jobs, commits the batches in flight, closes. Safe to call twice. */

@@ -124,7 +124,7 @@ describe('HTTP error bodies', () => {
       throw new TypeError(SECRET);
     };
     const ingest = buildIngestApp({ config, producer: { backlog: async () => 0, enqueueReviews: throwing }, logger: log.logger });
-    const stats = buildStatsApp({ collector: { collect: throwing }, registry: { metrics: throwing, contentType: 'text/plain' } as unknown as Registry, logger: log.logger, config });
+    const stats = buildStatsApp({ collector: { collect: throwing }, registry: Object.assign(new Registry(), { metrics: throwing }), logger: log.logger, config });
     try {
       expectSafe(await post(ingest, { id: 'r-1', text: 'fine' }), 500, 'SF_ERR_INTERNAL');
       expectSafe(await stats.inject({ method: 'GET', url: '/metrics' }), 500, 'SF_ERR_INTERNAL');

@@ -189,7 +189,7 @@ describe('GET /v1/stats and /metrics against a running worker', () => {
       expect(metricValue(text, 'sf_e2e_latency_seconds_sum')).toBeCloseTo(lat.reduce((a, b) => a + b, 0) / 1000, 6);
       expect(metricValue(text, 'sf_tokens_total')).toBe(tokens.reduce((a, b) => a + b, 0));
       expect(metricValue(text, 'sf_reviews_scored_total{label="positive"}') + metricValue(text, 'sf_reviews_scored_total{label="negative"}')).toBe(n);
-      expect(metricValue(text, 'sf_e2e_latency_window_seconds{quantile="0.5"}')).toBeCloseTo(percentile(lat, 50) / 1000, 9);
+      expect(metricValue(text, 'sf_e2e_latency_window_seconds{percentile="50"}')).toBeCloseTo(percentile(lat, 50) / 1000, 9);
       expect(metricValue(text, 'sf_drift_alert{signal="psi"}')).toBe(0);
       expect(metricValue(text, 'sf_drift_truncated_share')).toBe(0);
       expect(text).toMatch(/^sf_drift_psi nan$/im); // prom-client writes "Nan"; Prometheus parses NaN case-insensitively

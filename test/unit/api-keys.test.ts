@@ -74,8 +74,8 @@ describe('API_KEYS and RATE_LIMIT_PER_MIN settings', () => {
     expect(config.auth.apiKeys.map((k) => k.name)).toEqual(['shop']);
     expect(config.auth.ratePerMin).toBe(1200);
     expect(loadConfig({ API_KEYS: `shop:write:${sha('k')}`, RATE_LIMIT_PER_MIN: '0' }).auth.ratePerMin).toBe(0);
-    expect(loadConfig({}).auth).toEqual({ apiKeys: [], ratePerMin: 0 });
-    expect(loadConfig({ RATE_LIMIT_PER_MIN: '30' }).auth).toEqual({ apiKeys: [], ratePerMin: 30 });
+    expect(loadConfig({}).auth).toEqual({ apiKeys: [], ratePerMin: 0, allowUnauthenticated: false });
+    expect(loadConfig({ RATE_LIMIT_PER_MIN: '30' }).auth).toEqual({ apiKeys: [], ratePerMin: 30, allowUnauthenticated: false });
   });
 
   it('refuse a malformed list at start-up, naming the setting and not echoing the value', () => {

@@ -46,10 +46,11 @@ describe('loadConfig', () => {
     expect(config.model).toEqual({ dir: 'models/review-sentiment-en', name: undefined, version: undefined, maxTokens: undefined, truncation: 'head-tail' });
     expect(config.batching).toEqual({ policy: 'adaptive', maxSize: 64, maxWaitMs: 5, maxTokens: 8192, maxPadding: 0.1 });
     expect(config.jobs).toEqual({ attempts: 5, backoffDelayMs: 1000, keepCompletedS: 86_400, keepCompletedCount: 100_000, keepFailedS: 7 * 86_400, keepFailedCount: 100_000, retentionSweepS: 60 });
-    expect(config.auth).toEqual({ apiKeys: [], ratePerMin: 0 });
+    expect(config.auth).toEqual({ apiKeys: [], ratePerMin: 0, allowUnauthenticated: false });
     expect(config.privacy).toEqual({ redactPii: false });
     expect(config.http).toEqual({
       host: '127.0.0.1',
+      publishedHost: undefined,
       port: 3000,
       bodyLimitBytes: 1000 * (20_000 + 8192),
       maxReviewsPerRequest: 1000,

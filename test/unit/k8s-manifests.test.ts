@@ -109,7 +109,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   });
 
   it('a PodDisruptionBudget selects the worker pods', () => {
-    const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget')!;
+    const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'sentiment-worker')!;
     expect(pdb.apiVersion).toBe('policy/v1');
     for (const w of workers) {
       const labels = w.spec.template.metadata.labels as Record<string, string>;

@@ -1,5 +1,5 @@
 // Product code (what `npm run build` compiles and the image runs) never imports the tooling:
-// bench/, chaos/, fuzz/, test/. Fault injection, benchmark models and test graphs live there and
+// bench/, chaos/, fuzz/, test/, tools/. Fault injection, benchmark models and test graphs live there and
 // reach the product only through its ordinary options (e.g. createWorkerApp's threadEntry).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const PRODUCT = ['src', 'workers', 'producer', 'bin'];
-const TOOLING = ['bench', 'chaos', 'fuzz', 'test'];
+const TOOLING = ['bench', 'chaos', 'fuzz', 'test', 'tools'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -52,7 +52,7 @@ describe('product / tooling boundary', () => {
     ]);
   });
 
-  it('no file of src/, workers/, producer/ or bin/ imports from bench/, chaos/, fuzz/ or test/', () => {
+  it('no file of src/, workers/, producer/ or bin/ imports from bench/, chaos/, fuzz/, test/ or tools/', () => {
     const files = PRODUCT.flatMap((dir) => sourceFiles(path.join(root, dir)));
     expect(files.length).toBeGreaterThan(50);
     const offending = files.flatMap((file) =>
