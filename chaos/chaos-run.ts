@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { defaultConfig } from '../src/config/load-config.ts';
 import { SfError } from '../src/errors/sf-error.ts';
-import { createReviewProducer } from '../src/ingest/review-producer.ts';
+import { createReviewProducer } from '../src/queue/review-producer.ts';
 import type { Logger } from '../src/logging/logger.ts';
 import { seededRandom } from '../src/training/seeded-random.ts';
 import { createChaosDatabase } from './chaos-database.ts';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { defaultConfig, type Config } from '../config/load-config.ts';
 import { PROJECT_ROOT } from '../config/project-root.ts';
-import { buildIngestApp } from '../ingest/http-app.ts';
+import { buildIngestApp } from './ingest-http-app.ts';
 import { createLogger } from '../logging/logger.ts';
 import { DASHBOARD_SOURCE_DIR } from '../stats/dashboard-build.ts';
 import { buildStatsApp } from '../stats/stats-app.ts';

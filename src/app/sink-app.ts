@@ -2,7 +2,7 @@ import type { Config } from '../config/load-config.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
-import type { SentimentResult } from '../results/result-contract.ts';
+import type { SentimentResult } from '../contracts/result-contract.ts';
 import { migrate } from '../storage/migrations.ts';
 import { createResultQueries } from '../storage/result-queries.ts';
 import { createResultSink } from '../storage/result-sink.ts';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import { routeDoc, type SameType } from '../http/route-doc.ts';
-import { sentimentResultSchema } from '../results/result-schema.ts';
+import { sentimentResultSchema } from '../contracts/result-schema.ts';
 import { DEFAULT_TIME_BASIS, TIME_BASES, type ProductSummary, type ResultQueries, type StoredResult, type TimeWindow } from './result-queries.ts';
 
 const DURATION = /^(\d+)(m|h|d)$/;

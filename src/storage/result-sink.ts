@@ -4,9 +4,9 @@ import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batchin
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createErrorLogger } from '../queue/redis-connection.ts';
-import { RESULT_BATCH_JOB_NAME, type SentimentResult } from '../results/result-contract.ts';
-import { resultBatchSchema, sentimentResultSchema } from '../results/result-schema.ts';
+import { createErrorLogger } from '../logging/error-logger.ts';
+import { RESULT_BATCH_JOB_NAME, type SentimentResult } from '../contracts/result-contract.ts';
+import { resultBatchSchema, sentimentResultSchema } from '../contracts/result-schema.ts';
 import { upsertResults } from './result-store.ts';
 import type { SqlClient } from './sql-client.ts';
 

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
-import { RESULT_BATCH_JOB_NAME, RESULT_JOB_NAME } from '../../src/results/result-contract.ts';
+import { RESULT_BATCH_JOB_NAME, RESULT_JOB_NAME } from '../../src/contracts/result-contract.ts';
 import { createResultSink } from '../../src/storage/result-sink.ts';
 import type { SqlClient } from '../../src/storage/sql-client.ts';
 import { uniqueName } from './redis.ts';

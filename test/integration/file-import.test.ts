@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
 import { SfError, isSfError } from '../../src/errors/sf-error.ts';
 import { importReviewFile, importSummaryOf, type BacklogWait, type ImportProgress } from '../../src/ingest/file-import.ts';
-import { createReviewProducer, type ReviewProducer } from '../../src/ingest/review-producer.ts';
+import { createReviewProducer, type ReviewProducer } from '../../src/queue/review-producer.ts';
 import type { Review } from '../../src/contracts/review-schema.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';

@@ -14,7 +14,7 @@ import { createSinkApp } from '../../src/app/sink-app.ts';
 import { createStatsServer } from '../../src/app/stats-server.ts';
 import { hashApiKey } from '../../src/auth/api-keys.ts';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { openDashboard, type Dashboard } from '../../src/stats/dashboard-routes.ts';
 import { fleetStatsSchema } from '../../src/stats/stats-document-schema.ts';
 import { openQueues, PROJECT_ROOT, silentLogger, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';

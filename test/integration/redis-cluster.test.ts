@@ -11,7 +11,7 @@ import { createStatsServer } from '../../src/app/stats-server.ts';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { isRedisServerOnPath } from '../../src/dev/local-redis.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
-import { RESULT_BATCH_JOB_NAME, type ResultBatch } from '../../src/results/result-contract.ts';
+import { RESULT_BATCH_JOB_NAME, type ResultBatch } from '../../src/contracts/result-contract.ts';
 import { resultBatchJobId } from '../../src/results/result-publisher.ts';
 import { reviews, silentLogger, startWorker, testEnv, useTempModel } from '../helpers/fleet.ts';
 import { startTestRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.ts';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSinkApp } from '../../src/app/sink-app.ts';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import type { StoredResult } from '../../src/storage/result-queries.ts';
 import { openQueues, silentLogger, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';

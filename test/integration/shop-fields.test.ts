@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { DEFAULT_LABEL_SETS, type LabelSets } from '../../src/results/label-polarity.ts';
-import type { SentimentResult } from '../../src/results/result-contract.ts';
+import type { SentimentResult } from '../../src/contracts/result-contract.ts';
 import { migrate, migrations } from '../../src/storage/migrations.ts';
 import { createResultQueries, TIME_OF, type ResultQueries, type TimeBasis, type TimeWindow } from '../../src/storage/result-queries.ts';
 import { upsertResults } from '../../src/storage/result-store.ts';

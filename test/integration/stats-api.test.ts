@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createStatsServer } from '../../src/app/stats-server.ts';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
-import type { SentimentResult } from '../../src/results/result-contract.ts';
+import type { SentimentResult } from '../../src/contracts/result-contract.ts';
 import type { FleetStats } from '../../src/stats/fleet-stats.ts';
 import { createStatsRegistry } from '../../src/stats/prometheus.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';

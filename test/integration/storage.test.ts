@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LABEL_SETS } from '../../src/results/label-polarity.ts';
-import type { SentimentResult } from '../../src/results/result-contract.ts';
+import type { SentimentResult } from '../../src/contracts/result-contract.ts';
 import { migrate } from '../../src/storage/migrations.ts';
 import { createResultQueries, type ResultQueries } from '../../src/storage/result-queries.ts';
 import { upsertResults } from '../../src/storage/result-store.ts';

@@ -11,14 +11,14 @@ import { padBatch } from '../../src/tokenize/encoder.ts';
 import { buildWordPieceTokenizerJson } from '../../src/tokenize/wordpiece-tokenizer-json.ts';
 import { classificationMetrics } from '../../src/training/classification-metrics.ts';
 import { evaluateModel } from '../../src/training/evaluate-model.ts';
-import { hashStep, HASH_PRIME, linearLogits, ngramFeatureRows, type Normalization } from '../../src/training/hashed-ngram-features.ts';
+import { hashStep, HASH_PRIME, linearLogits, ngramFeatureRows, type Normalization } from '../../src/model-format/hashed-ngram-features.ts';
 import { buildHashedNgramGraph } from '../../src/training/hashed-ngram-graph.ts';
 import { labelSet, readLabeledData } from '../../src/training/labeled-data-reader.ts';
 import { trainLinearModel, type TrainingExample } from '../../src/training/linear-trainer.ts';
 import { createNgramFeaturizer, type TokenizerFiles } from '../../src/training/ngram-featurizer.ts';
 import { seededRandom } from '../../src/training/seeded-random.ts';
 import { trainModel } from '../../src/training/train-model.ts';
-import { tensorFloats } from '../../src/training/onnx-tensor-values.ts';
+import { tensorFloats } from '../../src/model-format/onnx-tensor-values.ts';
 
 const { onnx } = onnxProto;
 const config = defaultConfig({ LOG_LEVEL: 'silent' });

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { RedisClient } from './redis-connection.ts';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import { createBatchCut } from '../batching/batch-cut.ts';
 import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
@@ -8,10 +8,11 @@ import { SfError, isSerializedSfError, toSfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
 import { jobFailureReason } from '../contracts/job-failure.ts';
 import { createReviewChecker, type Review } from '../contracts/review-schema.ts';
+import { workerName } from '../contracts/worker-name.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createErrorLogger } from './redis-connection.ts';
+import { createErrorLogger } from '../logging/error-logger.ts';
 import type { ResultPublisher } from '../results/result-publisher.ts';
-import type { SentimentResult } from '../results/result-contract.ts';
+import type { SentimentResult } from '../contracts/result-contract.ts';
 import { createBatchStatsRecorder } from '../stats/batch-stats-recorder.ts';
 import type { WorkerMetrics } from '../stats/worker-metrics.ts';
 import { reviewModelText } from '../tokenize/review-text.ts';
@@ -26,9 +27,9 @@ export interface ReviewWorkerOptions {
   metrics?: WorkerMetrics;
 }
 
-/** The BullMQ worker name, also the worker id in the stats stream (parsed by the stats service). */
+/** This process's worker name (contracts/worker-name.ts), also its id in the stats stream. */
 export function reviewWorkerName(model: { name: string; version: string }): string {
-  return `${os.hostname()}/${process.pid}/${model.name}@${model.version}`.replace(/[:\s]/g, '_');
+  return workerName({ host: os.hostname(), pid: process.pid, model: model.name, version: model.version });
 }
 
 /** What a completed review job returns (kept small: it is stored in Redis). */
