@@ -79,7 +79,5 @@ export interface ResultBatch {
   results: SentimentResult[];
 }
 
-/** Name of result batch jobs on the results queue (what the workers publish). */
+/** Name of result batch jobs on the results queue: the only jobs workers publish and the sink takes. */
 export const RESULT_BATCH_JOB_NAME = 'results';
-/** Name of single-result jobs on the results queue (still accepted by the sink). */
-export const RESULT_JOB_NAME = 'result';

@@ -6,7 +6,7 @@ import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/auth/api-keys.ts';
 import { defaultConfig, type Config } from '../../src/config/load-config.ts';
-import { jobFailureReason } from '../../src/contracts/job-failure.ts';
+import { encodeJobFailure } from '../../src/contracts/job-failure.ts';
 import { legacyReviewJobId } from '../../src/contracts/job-id.ts';
 import { REVIEW_JOB_NAME } from '../../src/contracts/review-job.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
@@ -92,7 +92,7 @@ describe('review status: the states of a job', () => {
 
         const second = (await worker.getNextJob('t'))!;
         const internal = 'ORT session failed at /opt/secret/model.onnx (Redis WRONGTYPE)';
-        await second.moveToFailed(new Error(jobFailureReason('SF_ERR_INFERENCE', internal)), 't', false);
+        await second.moveToFailed(new Error(encodeJobFailure({ code: 'SF_ERR_INFERENCE', message: internal })), 't', false);
         const failed = await status(app, 's-2');
         expect(failed).toEqual({ id: 's-2', state: 'failed', failure: { code: 'SF_ERR_INFERENCE', message: 'the inference session failed', attempts: 1 } });
         expect(JSON.stringify(failed)).not.toContain('secret');
