@@ -25,11 +25,6 @@ export interface IngestAppOptions {
 
 /** Longest stretch of event loop one request's parsing or validation takes before yielding. */
 const SLICE_MS = 5;
-/**
- * Longest path parameter, as sent (percent-encoded): a review id of 128 characters takes up to
- * 1,152 (9 per character), more than fastify's default of 100.
- */
-const MAX_PARAM_LENGTH = 2048;
 
 /** Stored results for review status; a database failure is SF_ERR_STORAGE (503), its text in `cause`. */
 function storedResults(queries: ResultQueries) {
@@ -61,7 +56,6 @@ export function buildIngestApp(options: IngestAppOptions) {
     loggerInstance: options.logger.child({ component: 'ingest-http' }),
     logController: new LogController({ disableRequestLogging: true }),
     ...httpServerOptions(config.http.timeouts, config.http.bodyLimitBytes),
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   const maxReviews = config.http.maxReviewsPerRequest;
 

@@ -1,7 +1,4 @@
-import Fastify, { LogController } from 'fastify';
 import type { Config } from '../config/load-config.ts';
-import { installErrorReplies } from '../http/error-replies.ts';
-import { httpServerOptions, refuseWhileClosing } from '../http/http-server-options.ts';
 import { createInferencePool } from '../inference/inference-pool.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -11,6 +8,7 @@ import { createRetentionSweeper } from '../queue/retention-sweeper.ts';
 import { createReviewWorker } from './review-worker.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
 import { createWorkerMetrics } from '../stats/worker-metrics.ts';
+import { buildWorkerHealthApp } from './worker-health-app.ts';
 
 /** How long a starting worker waits for Redis before it gives up (and its supervisor restarts it). */
 const REDIS_START_TIMEOUT_MS = 60_000;
@@ -66,20 +64,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
 
     let address: string | undefined;
     if (config.worker.httpPort !== undefined) {
-      const http = Fastify({
-        loggerInstance: logger.child({ component: 'worker-http' }),
-        logController: new LogController({ disableRequestLogging: true }),
-        ...httpServerOptions(config.http.timeouts, 1024),
-      });
-      refuseWhileClosing(http, config.http.retryAfterS);
-      http.removeAllContentTypeParsers(); // GET only: a body is never read (415, or 404 unread)
-      installErrorReplies(http, { retryAfterS: config.http.retryAfterS, failure: 'worker HTTP request failed' });
-      http.get('/healthz', async () => ({ status: 'ok' }));
-      http.get('/readyz', async (_req, reply) => {
-        const ready = worker.worker.isRunning() && connection.status === 'ready';
-        return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', model: pool.info });
-      });
-      http.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+      const http = buildWorkerHealthApp({ config, logger, metrics, model: pool.info, ready: () => worker.worker.isRunning() && connection.status === 'ready' });
       // Closed first on shutdown (reverse order): orchestrators stop routing to a draining worker.
       address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
     }

@@ -121,7 +121,7 @@ const docs = {
 export const resultRoutes: FastifyPluginAsync<{ queries: ResultQueries }> = async (app, { queries }) => {
   app.get<{ Params: { reviewId: string } }>('/v1/results/:reviewId', docs.byReviewId, async (request, reply) => {
     const results = await stored(queries.byReviewId(request.params.reviewId));
-    if (results.length === 0) return reply.code(404).send({ error: { code: 'SF_ERR_NOT_FOUND', message: `no stored result for review ${JSON.stringify(request.params.reviewId.slice(0, 200))}` } });
+    if (results.length === 0) throw new SfError('SF_ERR_NOT_FOUND', `no stored result for review ${JSON.stringify(request.params.reviewId.slice(0, 200))}`);
     return { results };
   });
   app.get<{ Params: { productId: string } }>('/v1/products/:productId/summary', docs.summary, async (request) => {
