@@ -162,8 +162,3 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   return group(parsed.data);
 }
-
-/** Config with every default, overridden per test or tool: the way tests build one. */
-export function defaultConfig(overrides: Record<string, string | undefined> = {}): Config {
-  return loadConfig(overrides);
-}

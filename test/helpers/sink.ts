@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from './config.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { RESULT_BATCH_JOB_NAME } from '../../src/contracts/result-contract.ts';

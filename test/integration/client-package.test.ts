@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { createReviewProducer } from '../../src/queue/review-producer.ts';

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createHttpClient, SentimentFleetError, type ClientLogger } from '../../packages/client/src/index.ts';
 import { hashApiKey } from '../../src/auth/api-keys.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { encodeJobFailure } from '../../src/contracts/job-failure.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { findFreePort, startLocalRedis, type LocalRedis } from '../../src/dev/local-redis.ts';

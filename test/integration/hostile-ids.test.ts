@@ -1,7 +1,7 @@
 import { QueueKeys } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { createStatsRegistry } from '../../src/stats/prometheus.ts';

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { isErrorCode } from '../../src/contracts/error-codes.ts';
 import { publicMessage } from '../../src/errors/http-error.ts';
 import { findFreePort } from '../../src/dev/local-redis.ts';

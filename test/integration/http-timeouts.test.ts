@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';
 import { Registry } from 'prom-client';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { isErrorCode } from '../../src/contracts/error-codes.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { createReviewProducer } from '../../src/queue/review-producer.ts';

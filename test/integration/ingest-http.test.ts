@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/config/load-config.ts';
+import type { Config } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { createReviewProducer } from '../../src/queue/review-producer.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';

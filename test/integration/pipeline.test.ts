@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { decodeJobFailure } from '../../src/contracts/job-failure.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { resultBatchJobId } from '../../src/results/result-publisher.ts';

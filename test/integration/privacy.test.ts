@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createWorkerApp } from '../../src/app/worker-app.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { createReviewProducer } from '../../src/queue/review-producer.ts';
 import { createLogger } from '../../src/logging/logger.ts';

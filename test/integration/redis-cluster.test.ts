@@ -8,7 +8,7 @@ import { createIngestServer } from '../../src/app/ingest-server.ts';
 import { runImportCommand } from '../../src/app/import-command.ts';
 import { createSinkApp } from '../../src/app/sink-app.ts';
 import { createStatsServer } from '../../src/app/stats-server.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { isRedisServerOnPath } from '../../src/dev/local-redis.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { RESULT_BATCH_JOB_NAME, type ResultBatch } from '../../src/contracts/result-contract.ts';

@@ -3,7 +3,7 @@
 // customer wrote the review vs when it was processed, rating agreement and the label settings.
 // Expected figures are computed here from the fixtures, independently of src/results/label-polarity.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { decodeJobFailure } from '../../src/contracts/job-failure.ts';
 import { DEFAULT_LABEL_SETS, type LabelSets } from '../../src/results/label-polarity.ts';
 import type { SentimentResult } from '../../src/contracts/result-contract.ts';

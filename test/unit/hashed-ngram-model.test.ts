@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { createModelRunner } from '../../src/inference/model-runner.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { padBatch } from '../../src/tokenize/encoder.ts';

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { buildWorkerHealthApp } from '../../src/app/worker-health-app.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { errorCodes, isErrorCode } from '../../src/contracts/error-codes.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';
 import { createWorkerMetrics } from '../../src/stats/worker-metrics.ts';

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { SfError } from '../../src/errors/sf-error.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import type { ReviewProducer } from '../../src/queue/review-producer.ts';

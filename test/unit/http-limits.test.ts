@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import type { ReviewProducer } from '../../src/queue/review-producer.ts';
 import { silentLogger } from '../helpers/fleet.ts';
