@@ -12,6 +12,5 @@ export default defineConfig({
     // One private PostgreSQL per run, started when a test first asks for one (unless
     // TEST_PG_ADMIN_URL names a server): test/helpers/postgres.ts.
     globalSetup: ['test/helpers/postgres-global-setup.ts'],
-    reporters: process.env.CI ? ['default'] : ['default'],
   },
 });

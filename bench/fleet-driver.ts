@@ -11,7 +11,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../src/config/load-config.ts';
 import type { LocalRedis } from '../src/dev/local-redis.ts';
-import { createReviewProducer } from '../src/ingest/review-producer.ts';
+import { createReviewProducer } from '../src/queue/review-producer.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import type { BenchReview } from './bench-texts.ts';
 import type { Measure } from './report.ts';

@@ -9,7 +9,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import ort from 'onnxruntime-node';
 import { groupByLength, paddingStats } from '../src/batching/length-groups.ts';
 import type { Config } from '../src/config/load-config.ts';
-import { readModelSpec } from '../src/inference/model-dir.ts';
+import { readModelSpec } from '../src/model-format/model-dir.ts';
 import { createEncoder, padBatch } from '../src/tokenize/encoder.ts';
 import { reviewModelText } from '../src/tokenize/review-text.ts';
 import type { BenchReview } from './bench-texts.ts';

@@ -9,7 +9,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../src/config/load-config.ts';
 import type { LocalRedis } from '../src/dev/local-redis.ts';
-import { createReviewProducer } from '../src/ingest/review-producer.ts';
+import { createReviewProducer } from '../src/queue/review-producer.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { reviewIdToJobId } from '../src/contracts/job-id.ts';
 import type { BenchReview } from './bench-texts.ts';

@@ -19,7 +19,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load-config.ts';
 import { findFreePort, startLocalRedis } from '../src/dev/local-redis.ts';
-import { createReviewProducer } from '../src/ingest/review-producer.ts';
+import { createReviewProducer } from '../src/queue/review-producer.ts';
 import { createLogger } from '../src/logging/logger.ts';
 
 const root = path.resolve(import.meta.dirname, '..');

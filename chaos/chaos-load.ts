@@ -1,4 +1,4 @@
-import type { ReviewProducer } from '../src/ingest/review-producer.ts';
+import type { ReviewProducer } from '../src/queue/review-producer.ts';
 import type { Logger } from '../src/logging/logger.ts';
 import type { ChaosReview, ReviewSource } from './chaos-review-source.ts';
 

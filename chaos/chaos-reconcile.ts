@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { failureCode } from '../src/stats/failure-reasons.ts';
+import { decodeJobFailure } from '../src/contracts/job-failure.ts';
 import type { StoredRow } from './chaos-database.ts';
 import type { FaultEvent } from './chaos-faults.ts';
 import type { LoadStats } from './chaos-load.ts';
@@ -47,7 +47,7 @@ async function tally(queue: Queue): Promise<QueueTally> {
         out.stalls += job.stalledCounter ?? 0;
         if ((job.attemptsStarted ?? 0) > 1) out.startedMoreThanOnce++;
         if (state === 'failed') {
-          const code = failureCode(job.failedReason);
+          const { code } = decodeJobFailure(job.failedReason);
           out.failedReasons[code] = (out.failedReasons[code] ?? 0) + 1;
         }
       }

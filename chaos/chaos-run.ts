@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { defaultConfig } from '../src/config/load-config.ts';
+import { loadConfig } from '../src/config/load-config.ts';
 import { SfError } from '../src/errors/sf-error.ts';
-import { createReviewProducer } from '../src/ingest/review-producer.ts';
+import { createReviewProducer } from '../src/queue/review-producer.ts';
 import type { Logger } from '../src/logging/logger.ts';
 import { seededRandom } from '../src/training/seeded-random.ts';
 import { createChaosDatabase } from './chaos-database.ts';
@@ -65,7 +65,7 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
   const closers: (() => Promise<unknown>)[] = [];
   try {
     fleet = await startChaosFleet({ options, mode, databaseUrl: db.url, projectRoot: ctx.projectRoot, logDir, queuePrefix: '{chaos}', logger: log, baseEnv: ctx.baseEnv });
-    const config = defaultConfig({ ...fleet.env, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ ...fleet.env, LOG_LEVEL: 'silent' });
     // The producer fails fast while Redis is away (as the ingest API's does); the inspector waits.
     const producerConnection = new Redis(fleet.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, retryStrategy: () => 200 });
     producerConnection.on('error', () => undefined);

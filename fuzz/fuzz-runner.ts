@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { isErrorCode } from '../src/contracts/error-codes.ts';
 import { generateCases, type FuzzCase } from './ingest-grammar.ts';
 import { post, startIngestHarness, type Answer } from './ingest-harness.ts';
 
@@ -56,8 +57,8 @@ function contractProblem(c: FuzzCase, answer: Answer): string | undefined {
   } catch {
     return 'the error body is not JSON';
   }
-  if (typeof body.error?.code !== 'string' || !/^(SF_ERR|FST_ERR)_[A-Z0-9_]+$/.test(body.error.code)) return 'no error code';
-  if (typeof body.error.message !== 'string' || body.error.message.length < 5) return 'no error message';
+  if (!isErrorCode(body.error?.code)) return 'no registered error code';
+  if (typeof body.error?.message !== 'string' || body.error.message.length < 5) return 'no error message';
   if (c.expect?.mentions && !c.expect.mentions.test(answer.body)) return `does not mention ${c.expect.mentions}`;
   return undefined;
 }

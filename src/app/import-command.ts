@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../config/load-config.ts';
 import { isSfError, toSfError, type SfError } from '../errors/sf-error.ts';
 import { importReviewFile, importSummaryOf, type BacklogWait, type ImportProgress, type ImportSummary } from '../ingest/file-import.ts';
 import { detectFormat, IMPORT_FORMATS, openReviewFile, type ImportFormat } from '../ingest/review-file-reader.ts';
-import { createReviewProducer } from '../ingest/review-producer.ts';
+import { createReviewProducer } from '../queue/review-producer.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';

@@ -1,9 +1,9 @@
-import { assertSafeExposure } from '../auth/exposure.ts';
+import { assertSafeExposure } from './exposure.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError } from '../errors/sf-error.ts';
 import { createProcessRegistry } from '../http/http-metrics.ts';
-import { buildIngestApp } from '../ingest/http-app.ts';
-import { createReviewProducer } from '../ingest/review-producer.ts';
+import { buildIngestApp } from './ingest-http-app.ts';
+import { createReviewProducer } from '../queue/review-producer.ts';
 import { createResourceStack, type ResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultQueries, type ResultQueries } from '../storage/result-queries.ts';

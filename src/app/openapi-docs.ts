@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { defaultConfig, type Config } from '../config/load-config.ts';
+import { loadConfig, type Config } from '../config/load-config.ts';
 import { PROJECT_ROOT } from '../config/project-root.ts';
-import { buildIngestApp } from '../ingest/http-app.ts';
+import { buildIngestApp } from './ingest-http-app.ts';
 import { createLogger } from '../logging/logger.ts';
 import { DASHBOARD_SOURCE_DIR } from '../stats/dashboard-build.ts';
 import { buildStatsApp } from '../stats/stats-app.ts';
@@ -24,7 +24,7 @@ const noQueries = new Proxy({}, { get: () => unused }) as ResultQueries;
  * service with its dashboard's files at `/`, bull-board aside: both left out of the document),
  * built with the default configuration (its limits appear in the documents) and not listening.
  */
-export function describedApps(config: Config = defaultConfig({})) {
+export function describedApps(config: Config = loadConfig({})) {
   const logger = createLogger({ level: 'silent', format: 'json' });
   return {
     ingest: buildIngestApp({ config, logger, producer: { enqueueReviews: unused, backlog: unused, statusReader: () => ({ statuses: unused }) }, queries: noQueries }),

@@ -4,7 +4,7 @@ import { buildProbeServer } from '../http/probe-server.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
-import type { SentimentResult } from '../results/result-contract.ts';
+import type { SentimentResult } from '../contracts/result-contract.ts';
 import { migrate } from '../storage/migrations.ts';
 import { createResultQueries } from '../storage/result-queries.ts';
 import { createResultSink, type ResultSink } from '../storage/result-sink.ts';

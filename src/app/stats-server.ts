@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { assertSafeExposure } from '../auth/exposure.ts';
+import { assertSafeExposure } from './exposure.ts';
 import type { Config } from '../config/load-config.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';

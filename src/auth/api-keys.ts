@@ -14,6 +14,15 @@ export interface ApiKey {
   ratePerMin: number | undefined;
 }
 
+/** HTTP authentication and rate limits (config `auth`): no keys, authentication is off. */
+export interface AuthSettings {
+  apiKeys: readonly ApiKey[];
+  /** Requests per minute per key (or per client IP without keys); 0: unlimited. */
+  ratePerMin: number;
+  /** ALLOW_UNAUTHENTICATED: serve a non-loopback address without API keys (src/app/exposure.ts). */
+  allowUnauthenticated: boolean;
+}
+
 const SCOPES: Record<string, ApiScope[]> = { read: ['read'], write: ['write'], 'read+write': ['read', 'write'] };
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const HEX_DIGEST = /^[0-9a-f]{64}$/;

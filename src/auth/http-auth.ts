@@ -1,8 +1,9 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
-import type { Config } from '../config/load-config.ts';
-import type { Logger } from '../logging/logger.ts';
-import { findApiKey, presentedApiKey, type ApiKey, type ApiScope } from './api-keys.ts';
+import type { Logger } from 'pino';
+import { errorCodes, type ErrorCode } from '../contracts/error-codes.ts';
+import { errorBody } from '../errors/http-error.ts';
+import { findApiKey, presentedApiKey, type ApiKey, type ApiScope, type AuthSettings } from './api-keys.ts';
 
 /** Paths answered without a key and without rate limit: orchestrator probes. */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
@@ -18,7 +19,7 @@ export function isBrowserDocsRoute(route: string | undefined): boolean {
 }
 
 export interface HttpAuthOptions {
-  auth: Config['auth'];
+  auth: AuthSettings;
   logger: Logger;
   /** For the start-up warning and the realm. */
   service: 'ingest' | 'stats';
@@ -48,8 +49,8 @@ export function requiredScope(method: string): ApiScope {
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : 'write';
 }
 
-function deny(reply: FastifyReply, status: 401 | 403 | 429, code: string, message: string) {
-  return reply.code(status).send({ error: { code, message } });
+function deny(reply: FastifyReply, code: ErrorCode & ('SF_ERR_UNAUTHORIZED' | 'SF_ERR_FORBIDDEN' | 'SF_ERR_RATE_LIMIT'), message: string) {
+  return reply.code(errorCodes[code].http).send(errorBody(code, message));
 }
 
 /**
@@ -93,14 +94,14 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstanc
       if (!key) {
         reply.header('www-authenticate', challenge(request.routeOptions.url));
         const message = presented === undefined ? 'an API key is required: send Authorization: Bearer <key>' : 'unknown API key';
-        return deny(reply, 401, 'SF_ERR_UNAUTHORIZED', message);
+        return deny(reply, 'SF_ERR_UNAUTHORIZED', message);
       }
       request.apiKey = key;
       const scopes = request.routeOptions.config.scopes ?? [requiredScope(request.method)];
       if (!scopes.some((s) => key.scopes.has(s))) {
         const scope = scopes.join(' or ');
         request.log.warn({ apiKey: key.name, method: request.method, path, scope }, 'API key lacks the scope');
-        return deny(reply, 403, 'SF_ERR_FORBIDDEN', `API key ${JSON.stringify(key.name)} lacks the ${scope} scope needed for ${request.method} ${path}`);
+        return deny(reply, 'SF_ERR_FORBIDDEN', `API key ${JSON.stringify(key.name)} lacks the ${scope} scope needed for ${request.method} ${path}`);
       }
     }
     if (!limited || limitOf(request) === 0) return;
@@ -117,7 +118,7 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstanc
     if (outcome.isExceeded) {
       reply.header('retry-after', String(Math.max(1, outcome.ttlInSeconds)));
       const who = request.apiKey ? `API key ${JSON.stringify(request.apiKey.name)}` : 'this client';
-      return deny(reply, 429, 'SF_ERR_RATE_LIMIT', `${who} is over its limit of ${outcome.max} requests per minute: retry in ${Math.max(1, outcome.ttlInSeconds)} s`);
+      return deny(reply, 'SF_ERR_RATE_LIMIT', `${who} is over its limit of ${outcome.max} requests per minute: retry in ${Math.max(1, outcome.ttlInSeconds)} s`);
     }
   });
 }

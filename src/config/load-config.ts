@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import type { ApiKey } from '../auth/api-keys.ts';
+import type { AuthSettings } from '../auth/api-keys.ts';
 import { SfError } from '../errors/sf-error.ts';
 import { envSchema, settings, type EnvSettings, type SettingName } from './config-schema.ts';
 
@@ -25,7 +25,7 @@ export interface Config {
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number; httpPort: number | undefined };
   jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };
   /** HTTP authentication and rate limits (src/auth). No keys: authentication is off. */
-  auth: { apiKeys: readonly ApiKey[]; ratePerMin: number; allowUnauthenticated: boolean };
+  auth: AuthSettings;
   /**
    * REDACT_PII: mask e-mail addresses and phone numbers before enqueueing (src/ingest/pii-redaction.ts);
    * PII_PHONE_REGION: whose national numbers count as phones when a review's locale names no region.
@@ -37,7 +37,7 @@ export interface Config {
    */
   http: {
     host: string;
-    /** HTTP_PUBLISHED_HOST: where a container's port is published (src/auth/exposure.ts). */
+    /** HTTP_PUBLISHED_HOST: where a container's port is published (src/app/exposure.ts). */
     publishedHost: string | undefined;
     port: number;
     bodyLimitBytes: number;
@@ -164,9 +164,4 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     });
   }
   return group(parsed.data);
-}
-
-/** Config with every default, overridden per test or tool: the way tests build one. */
-export function defaultConfig(overrides: Record<string, string | undefined> = {}): Config {
-  return loadConfig(overrides);
 }

@@ -1,4 +1,4 @@
-import { errorCodes, type ErrorCode } from '../contracts/error-codes.ts';
+import { codeForHttpStatus, errorCodes, type ErrorCode } from '../contracts/error-codes.ts';
 import { isSfError } from './sf-error.ts';
 
 /** A field-level problem of a 4xx answer: where (`[3].text`) and what. */
@@ -30,7 +30,8 @@ export function publicMessage(code: ErrorCode): string {
   return 'internal error';
 }
 
-export function errorBody(code: string, message: string, problems?: readonly HttpProblem[]): HttpErrorBody {
+/** The body of every error answer: a registered code, a message, the field problems of a 4xx. */
+export function errorBody(code: ErrorCode, message: string, problems?: readonly HttpProblem[]): HttpErrorBody {
   if (!problems) return { error: { code, message } };
   const listed = problems.slice(0, MAX_PROBLEMS_IN_REPLY);
   const omitted = problems.length - listed.length;
@@ -43,23 +44,42 @@ interface FrameworkError {
   message?: unknown;
 }
 
+/** Messages for fastify's and Node's own errors that say more than theirs. */
+const FRAMEWORK_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported content type: send application/json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the body is not as long as its Content-Length says',
+  FST_ERR_BAD_URL: 'the URL does not decode (a malformed %-escape)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is over its length limit (a review id is at most 128 characters)',
+  ERR_HTTP_REQUEST_TIMEOUT: 'the request did not arrive in time',
+  HPE_HEADER_OVERFLOW: 'the request headers are too large',
+};
+
+/** Longest message of a framework 4xx kept (fastify's can quote the URL). */
+const MAX_FRAMEWORK_MESSAGE = 300;
+
+function answer(code: ErrorCode, message: string, problems?: readonly HttpProblem[]): HttpErrorReply {
+  const status = errorCodes[code].http;
+  if (status >= 500) return { status, body: errorBody(code, publicMessage(code)), internal: true, retryAfter: status === 503 && errorCodes[code].retryable };
+  return { status, body: errorBody(code, message, problems), internal: false, retryAfter: status === 429 };
+}
+
 /**
- * The answer to an error, for every HTTP service: an SfError gets its registry status; 4xx carry
- * the error's message (it names the problem, never internals) and its field problems; 5xx carry
- * the registered code and `publicMessage` only — never the message, the cause, a stack or a path.
- * A framework error (fastify's 4xx) keeps its code and message; anything else is 500
- * SF_ERR_INTERNAL.
+ * The answer to an error, for every HTTP service (src/http/error-replies.ts): a registered code
+ * and its registry status, always. An SfError keeps its code; 4xx carry the error's message (it
+ * names the problem, never internals) and its field problems; 5xx carry `publicMessage` only —
+ * never the message, the cause, a stack or a path. fastify's and Node's own errors (a body that
+ * is not JSON, a URL that does not decode, a request timeout…) get the code of their status
+ * (codeForHttpStatus); anything else is 500 SF_ERR_INTERNAL.
  */
 export function httpErrorReply(err: unknown): HttpErrorReply {
   if (isSfError(err)) {
-    const status = errorCodes[err.code].http;
-    if (status >= 500) return { status, body: errorBody(err.code, publicMessage(err.code)), internal: true, retryAfter: status === 503 && errorCodes[err.code].retryable };
     const problems = err.details?.problems as HttpProblem[] | undefined;
-    return { status, body: errorBody(err.code, err.message, Array.isArray(problems) ? problems : undefined), internal: false, retryAfter: status === 429 };
+    return answer(err.code, err.message, Array.isArray(problems) ? problems : undefined);
   }
   const e = (typeof err === 'object' && err !== null ? err : {}) as FrameworkError;
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
-  if (status >= 500) return { status: 500, body: errorBody('SF_ERR_INTERNAL', publicMessage('SF_ERR_INTERNAL')), internal: true, retryAfter: false };
-  const code = typeof e.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(e.code) ? e.code : 'SF_ERR_HTTP';
-  return { status, body: errorBody(code, typeof e.message === 'string' ? e.message : 'bad request'), internal: false, retryAfter: false };
+  const code = codeForHttpStatus(status);
+  const known = typeof e.code === 'string' ? FRAMEWORK_MESSAGES[e.code] : undefined;
+  const message = known ?? (typeof e.message === 'string' && e.message !== '' ? e.message.slice(0, MAX_FRAMEWORK_MESSAGE) : errorCodes[code].summary);
+  return answer(code, message);
 }

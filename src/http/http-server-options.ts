@@ -2,6 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load-config.ts';
 import { errorBody, publicMessage } from '../errors/http-error.ts';
 import { requestIdOptions } from './request-id.ts';
+import { errorReplyServerOptions } from './error-replies.ts';
+
+/**
+ * Longest path parameter, as sent (percent-encoded): a review id of 128 characters takes up to
+ * 1,152 (9 per character), more than fastify's default of 100. Longer: 414 SF_ERR_URI_TOO_LONG.
+ */
+export const MAX_PARAM_LENGTH = 2048;
 
 /**
  * Fastify options every HTTP server of sentiment-fleet takes (ingest API, stats service,
@@ -15,6 +22,8 @@ import { requestIdOptions } from './request-id.ts';
  * timeout (at most 1 s), so they hold to within that. `return503OnClosing` is off: while closing,
  * refuseWhileClosing answers 503 SF_ERR_SHUTDOWN with a registered body instead of fastify's.
  * Request ids: from a safe `x-request-id`, else new (request-id.ts).
+ * The router takes path parameters up to MAX_PARAM_LENGTH, and the errors fastify and Node
+ * answer before any route are registered ones (errorReplyServerOptions).
  */
 export function httpServerOptions(timeouts: Config['http']['timeouts'], bodyLimit: number) {
   const connectionsCheckingInterval = Math.max(10, Math.min(1000, Math.floor(timeouts.headersMs / 4)));
@@ -25,6 +34,8 @@ export function httpServerOptions(timeouts: Config['http']['timeouts'], bodyLimi
     requestTimeout: timeouts.requestMs,
     return503OnClosing: false,
     ...requestIdOptions,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    ...errorReplyServerOptions(),
     http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval },
   } as const;
 }

@@ -79,7 +79,6 @@ export function operationSchema(doc: RouteDoc, toJson: (schema: z.ZodType, io: '
       content: jsonContent(ownSchema ? { anyOf: [ownSchema, ERROR_BODY_REF] } : ERROR_BODY_REF),
     };
   }
-  if (doc.body) response['415'] = { description: 'The body is not `application/json` (`FST_ERR_CTP_INVALID_MEDIA_TYPE`)', content: jsonContent(ERROR_BODY_REF) };
   const scopeSets = doc.access === 'open' ? [] : doc.access === 'read-or-write' ? [['read'], ['write']] : [[doc.access]];
   return {
     summary: doc.summary,

@@ -31,8 +31,9 @@ export interface RouteDoc {
   responses: Readonly<Record<number, ResponseDoc>>;
   /**
    * Registry codes (src/contracts/error-codes.ts) the route answers with, besides those every route
-   * may answer: 401/403/429 for keyed routes, 400/413/415 for routes with a body or a query,
-   * 503 SF_ERR_SHUTDOWN and 500 SF_ERR_INTERNAL. Each is documented under its registry status.
+   * may answer (implicitErrors): 401/403/429 for keyed routes, 400 for routes with a body or a
+   * query, 413/415 for routes with a body, 414 for routes with path parameters, 503
+   * SF_ERR_SHUTDOWN and 500 SF_ERR_INTERNAL. Each is documented under its registry status.
    */
   errors?: readonly ErrorCode[];
 }
@@ -63,7 +64,7 @@ export function routeDoc(doc: RouteDoc): { config: { openapi: RouteDoc } } {
 /** The body of every error answer (src/errors/http-error.ts builds it; the type check below keeps them equal). */
 export const errorBodySchema = z.object({
   error: z.object({
-    code: z.string().meta({ description: 'A code of the error registry (SF_ERR_*), or a fastify code (FST_ERR_*) for malformed HTTP. Branch on it, never on `message`.' }),
+    code: z.string().meta({ description: 'A code of the error registry (SF_ERR_*; docs/errors.md). Branch on it, never on `message`.' }),
     message: z.string().meta({ description: 'What went wrong, for a person. For 5xx, fixed per code: never internals.' }),
     problems: z
       .array(z.object({ path: z.string().meta({ description: 'Where: `text`, `[3].id`, `metadata.color`, `(root)`, or a query parameter.' }), message: z.string() }))
@@ -82,7 +83,8 @@ void errorBodyMatches;
 export function implicitErrors(doc: RouteDoc): ErrorCode[] {
   const codes: ErrorCode[] = [];
   if (doc.body || doc.query) codes.push('SF_ERR_VALIDATION');
-  if (doc.body) codes.push('SF_ERR_TOO_LARGE');
+  if (doc.body) codes.push('SF_ERR_TOO_LARGE', 'SF_ERR_UNSUPPORTED_MEDIA_TYPE');
+  if (doc.params) codes.push('SF_ERR_URI_TOO_LONG');
   if (doc.access !== 'open') codes.push('SF_ERR_UNAUTHORIZED', 'SF_ERR_FORBIDDEN', 'SF_ERR_RATE_LIMIT');
   codes.push('SF_ERR_SHUTDOWN', 'SF_ERR_INTERNAL');
   return codes;

@@ -82,8 +82,6 @@ export async function createInferencePool(options: InferencePoolOptions) {
             dispatch();
             break;
           }
-          case 'closed':
-            break;
         }
       });
       worker.on('error', (err: unknown) => {
@@ -131,10 +129,6 @@ export async function createInferencePool(options: InferencePoolOptions) {
 
   return {
     info: info!,
-    /** Queued plus running batches. */
-    get pending(): number {
-      return queue.length + [...slots].filter((s) => s.task).length;
-    },
     /** Scores a batch in a free thread; `explain` asks for explanations of the flagged items. */
     score(texts: string[], explain?: ExplainRequest): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
       if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));

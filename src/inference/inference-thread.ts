@@ -19,12 +19,6 @@ try {
 }
 
 port.on('message', async (message: ToThread) => {
-  if (message.type === 'close') {
-    await runner.close();
-    send({ type: 'closed' });
-    port.close();
-    return;
-  }
   try {
     const { items, stats } = await runner.score(message.texts, message.explain?.flags, message.explain?.topK);
     send({ type: 'scored', id: message.id, items, stats });

@@ -28,32 +28,15 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import {
-  HASH_BASE, HASH_MIX, HASH_PRIME, featureScale, ngramFeatureRows, tableRows, validateSpec, type HashedNgramSpec, type Normalization,
-} from '../training/hashed-ngram-features.ts';
-import { tensorFloats } from '../training/onnx-tensor-values.ts';
-import type { ModelSpec } from './model-dir.ts';
+  HASHED_NGRAM_MODEL_TYPE, HASH_BASE, HASH_MIX, HASH_PRIME, featureScale, ngramFeatureRows, tableRows, validateSpec, type HashedNgramSpec, type Normalization,
+} from '../model-format/hashed-ngram-features.ts';
+import { tensorFloats } from '../model-format/onnx-tensor-values.ts';
+import type { Explanation, ExplanationPhrase } from '../contracts/result-contract.ts';
+import type { ModelSpec } from '../model-format/model-dir.ts';
 
 const { onnx } = onnxProto;
 
-/** config.json model_type of the models this explainer supports (train-model.ts MODEL_TYPE). */
-export const LINEAR_MODEL_TYPE = 'hashed-ngram-linear';
 export const DEFAULT_EXPLAIN_TOP_K = 5;
-
-export interface ExplanationPhrase {
-  /** A token, or an n-gram "tok1 tok2" with WordPiece `##` pieces joined to the previous token. */
-  text: string;
-  /** Contribution to the logit margin of the predicted label, rounded to 4 decimals. */
-  weight: number;
-}
-
-/** What a result carries: the phrases that pushed most toward and against its label. */
-export interface Explanation {
-  method: 'linear-exact';
-  /** Largest positive contributions first (weight > 0). */
-  toward: ExplanationPhrase[];
-  /** Largest negative contributions first (weight < 0). */
-  against: ExplanationPhrase[];
-}
 
 /** Whether a loaded model can explain its scores; `reason` says why not. */
 export type ExplanationSupport = { supported: true; method: 'linear-exact' } | { supported: false; reason: string };
@@ -101,7 +84,7 @@ export function loadLinearExplainer(
   spec: Pick<ModelSpec, 'dir' | 'modelFile' | 'labels' | 'multiLabel' | 'modelType' | 'tokenizerJson'> & { temperature?: number | undefined },
   idToToken: (id: number) => string | undefined,
 ): Load {
-  if (spec.modelType !== LINEAR_MODEL_TYPE) return { ok: false, reason: `model_type ${JSON.stringify(spec.modelType ?? null)} has no exact explainer (only ${LINEAR_MODEL_TYPE})` };
+  if (spec.modelType !== HASHED_NGRAM_MODEL_TYPE) return { ok: false, reason: `model_type ${JSON.stringify(spec.modelType ?? null)} has no exact explainer (only ${HASHED_NGRAM_MODEL_TYPE})` };
   let graph: OnnxTypes.IGraphProto | null | undefined;
   let config: Record<string, unknown>;
   try {

@@ -5,8 +5,9 @@ import { createCallCostModel, type CallCostSnapshot } from '../batching/call-cos
 import { groupByLength, type GroupLimits } from '../batching/length-groups.ts';
 import { SfError, toSfError, type SerializedSfError } from '../errors/sf-error.ts';
 import { createEncoder, padBatch, type Encoded, type Truncation } from '../tokenize/encoder.ts';
-import { DEFAULT_EXPLAIN_TOP_K, loadLinearExplainer, type Explanation, type ExplanationSupport, type LinearExplainer } from './linear-explainer.ts';
-import { readModelSpec } from './model-dir.ts';
+import type { Explanation } from '../contracts/result-contract.ts';
+import { DEFAULT_EXPLAIN_TOP_K, loadLinearExplainer, type ExplanationSupport, type LinearExplainer } from './linear-explainer.ts';
+import { readModelSpec } from '../model-format/model-dir.ts';
 import { labelScores, probabilities } from './scores.ts';
 
 export interface RunnerOptions {

@@ -7,22 +7,22 @@ export interface ExplainRequest {
   topK: number;
 }
 
-/** Messages between the worker's main thread and its inference threads. */
-export type ToThread =
-  | {
-      type: 'score';
-      id: number;
-      texts: string[];
-      explain?: ExplainRequest | undefined;
-    }
-  | { type: 'close' };
+/**
+ * Messages between the worker's main thread and its inference threads. A thread is stopped by
+ * Worker.terminate() (InferencePool.close, once no batch is in flight): no message for that.
+ */
+export type ToThread = {
+  type: 'score';
+  id: number;
+  texts: string[];
+  explain?: ExplainRequest | undefined;
+};
 
 export type FromThread =
   | { type: 'ready'; info: ModelInfo }
   | { type: 'init-error'; error: SerializedSfError }
   | { type: 'scored'; id: number; items: ItemOutcome[]; stats: BatchStats }
-  | { type: 'batch-error'; id: number; error: SerializedSfError }
-  | { type: 'closed' };
+  | { type: 'batch-error'; id: number; error: SerializedSfError };
 
 export interface ThreadData {
   entry: string;

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { parse as parseCsv, type CsvError, type Options as CsvOptions } from 'csv-parse';
 import { SfError } from '../errors/sf-error.ts';
 import { displayText } from './display-text.ts';
-import type { FileRecord } from './review-file-reader.ts';
+import type { FileRecord } from './file-record.ts';
 
 /**
  * CSV import files, read strictly (RFC 4180): a field that holds a quote, comma or line break is

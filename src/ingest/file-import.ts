@@ -3,7 +3,7 @@ import { SfError, isSfError, toSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { displayText, DISPLAY_REASON_CHARS } from './display-text.ts';
 import { openReviewFile, recordId, type ImportFormat } from './review-file-reader.ts';
-import type { ReviewProducer } from './review-producer.ts';
+import type { EnqueueOutcome } from '../contracts/review-job.ts';
 import type { Review, ReviewLimits } from '../contracts/review-schema.ts';
 import { createReviewValidator, type ReviewValidator } from './review-validation.ts';
 
@@ -71,8 +71,11 @@ export interface ImportOptions {
   file: string;
   /** Overrides detection by extension. */
   format?: ImportFormat | undefined;
-  /** `backlog` is needed with the `backlog` option. */
-  producer: Pick<ReviewProducer, 'enqueueMany'> & Partial<Pick<ReviewProducer, 'backlog'>>;
+  /**
+   * Where reviews go (a ReviewProducer, src/queue/review-producer.ts): `enqueueMany` validates
+   * and enqueues; `backlog` (waiting reviews) is needed with the `backlog` option.
+   */
+  producer: { enqueueMany(input: readonly unknown[]): Promise<EnqueueOutcome>; backlog?(maxAgeMs?: number): Promise<number> };
   /** The review validator; built from `limits` when not given. One of the two is required. */
   validator?: ReviewValidator;
   limits?: ReviewLimits;

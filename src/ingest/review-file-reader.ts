@@ -4,13 +4,13 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { SfError } from '../errors/sf-error.ts';
 import { csvRecords } from './csv-records.ts';
+import type { FileRecord } from './file-record.ts';
 import { displayText } from './display-text.ts';
 
 export const IMPORT_FORMATS = ['jsonl', 'csv'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
-/** One record of an import file: the parsed value, or why the record could not be parsed. */
-export type FileRecord = { line: number; value: unknown } | { line: number; error: string; id?: string };
+export type { FileRecord } from './file-record.ts';
 
 export interface ReviewFileReader extends AsyncIterable<FileRecord> {
   readonly file: string;

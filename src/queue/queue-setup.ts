@@ -2,7 +2,7 @@ import { Queue, type JobsOptions, type ConnectionOptions } from 'bullmq';
 import { reviewJobOptions as jobOptions } from '../contracts/review-job.ts';
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createErrorLogger } from './redis-connection.ts';
+import { createErrorLogger } from '../logging/error-logger.ts';
 
 /**
  * Job options of review jobs: retries with exponential backoff, bounded retention (KEEP_COMPLETED_*,

@@ -2,6 +2,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { splitRedisUrls } from '../config/redis-cluster-rules.ts';
 import { redactRedisUrl } from '../contracts/redis-url.ts';
 import { SfError } from '../errors/sf-error.ts';
+import { createErrorLogger } from '../logging/error-logger.ts';
 import type { Logger } from '../logging/logger.ts';
 
 export type ConnectionRole = 'worker' | 'producer';
@@ -83,25 +84,6 @@ export function createRedisConnection(target: string | RedisTarget, role: Connec
     if (logError.reset()) log.info('redis connection restored');
   });
   return connection;
-}
-
-/**
- * An 'error' event listener that logs each distinct message once until `reset()`: ioredis and
- * BullMQ repeat the same error on every reconnect attempt while Redis is away.
- */
-export function createErrorLogger(logger: Logger, msg: string) {
-  let last = '';
-  const listener = (err: Error) => {
-    if (err.message !== last) logger.warn({ err: new SfError('SF_ERR_REDIS', err.message, { cause: err }) }, msg);
-    last = err.message;
-  };
-  /** Forgets the last error; returns whether there was one. */
-  listener.reset = (): boolean => {
-    const had = last !== '';
-    last = '';
-    return had;
-  };
-  return listener;
 }
 
 /** Closes a connection gracefully, or drops it if Redis does not answer. Safe to call twice. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { RESULT_BATCH_JOB_NAME, type ResultBatch, type SentimentResult } from './result-contract.ts';
+import { RESULT_BATCH_JOB_NAME, type ResultBatch, type SentimentResult } from '../contracts/result-contract.ts';
 
 /**
  * The job id of a batch of results: a digest of its review ids (and model version), so a batch

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT, RUNNING_COMPILED } from '../config/project-root.ts';
 
-/** Where `npm run build` writes the bundled dashboard (the image serves it from there). */
-export const PREBUILT_DASHBOARD_DIR = path.join(PROJECT_ROOT, 'dist', 'dashboard');
+import { PREBUILT_DASHBOARD_DIR } from './dashboard-paths.ts';
+
+export { PREBUILT_DASHBOARD_DIR };
 
 export interface DashboardAssets {
   /** The directory served at `/` (index.html, main.js, main.css). */

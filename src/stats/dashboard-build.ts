@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { PROJECT_ROOT } from '../config/project-root.ts';
-import { PREBUILT_DASHBOARD_DIR } from './dashboard-assets.ts';
+import { PREBUILT_DASHBOARD_DIR } from './dashboard-paths.ts';
 
 /** The dashboard's front-end source (TypeScript + CSS + index.html). */
 export const DASHBOARD_SOURCE_DIR = path.join(PROJECT_ROOT, 'dashboard');

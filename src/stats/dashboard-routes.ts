@@ -1,11 +1,13 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import type { HTTPStatus } from '@bull-board/api/typings/app';
 import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyStatic from '@fastify/static';
 import { ErrorCode, type ConnectionOptions, type Queue } from 'bullmq';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../config/load-config.ts';
-import type { ErrorCode as SfErrorCode } from '../contracts/error-codes.ts';
+import { errorCodes, type ErrorCode as SfErrorCode } from '../contracts/error-codes.ts';
+import { errorBody, httpErrorReply } from '../errors/http-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
 import { openDashboardAssets } from './dashboard-assets.ts';
@@ -29,8 +31,8 @@ export interface DashboardOptions {
 const RETRY_JOB_ROUTE = `PUT ${BULL_BOARD_PATH}/api/queues/:queueName/:jobId/retry`;
 const RETRY_ALL_ROUTE = `PUT ${BULL_BOARD_PATH}/api/queues/:queueName/retry/:queueStatus`;
 
-function refuse(reply: FastifyReply, status: number, code: SfErrorCode, message: string) {
-  return reply.code(status).send({ error: { code, message } });
+function refuse(reply: FastifyReply, code: SfErrorCode, message: string) {
+  return reply.code(errorCodes[code].http).send(errorBody(code, message));
 }
 
 /**
@@ -41,15 +43,15 @@ function refuse(reply: FastifyReply, status: number, code: SfErrorCode, message:
  */
 async function retryFailedJob(queue: Queue | undefined, jobId: string, reply: FastifyReply) {
   const job = queue ? await queue.getJob(jobId) : undefined;
-  if (!job) return refuse(reply, 404, 'SF_ERR_NOT_FOUND', 'no such job');
+  if (!job) return refuse(reply, 'SF_ERR_NOT_FOUND', 'no such job');
   try {
     await job.retry('failed');
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (code === ErrorCode.JobNotExist) return refuse(reply, 404, 'SF_ERR_NOT_FOUND', 'no such job');
+    if (code === ErrorCode.JobNotExist) return refuse(reply, 'SF_ERR_NOT_FOUND', 'no such job');
     if (code !== ErrorCode.JobNotInState) throw err;
     const state = await job.getState();
-    return refuse(reply, 409, 'SF_ERR_JOB_STATE', `the job is ${state}: only failed jobs can be retried`);
+    return refuse(reply, 'SF_ERR_JOB_STATE', `the job is ${state}: only failed jobs can be retried`);
   }
   return reply.code(204).send();
 }
@@ -67,11 +69,13 @@ export const bullBoardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
     options: { uiConfig: { boardTitle: 'sentiment-fleet' } },
   });
   // bull-board's own error handler answers with the error's message, and its stack when
-  // NODE_ENV=development: 5xx get a generic body here (the error goes to the log).
+  // NODE_ENV=development: its errors get the services' answers instead (src/errors/http-error.ts:
+  // a registered code; 5xx a fixed message, the error goes to the log).
   serverAdapter.setErrorHandler((error: Error & { statusCode?: number }) => {
-    const status = error.statusCode === 400 || error.statusCode === 404 ? error.statusCode : 500;
-    if (status === 500) app.log.error({ err: error }, 'bull-board request failed');
-    return { status, body: { error: { code: status === 500 ? 'SF_ERR_INTERNAL' : 'SF_ERR_HTTP', message: status === 500 ? 'internal error' : error.message } } };
+    const answer = httpErrorReply(error);
+    if (answer.internal) app.log.error({ err: error }, 'bull-board request failed');
+    // bull-board's type lists the statuses it uses itself; the registry's may be others (413, 503).
+    return { status: answer.status as HTTPStatus, body: answer.body };
   });
   if (allowRetries) {
     // bull-board has no "retries of failed jobs only" mode: without readOnlyMode every action is
@@ -83,7 +87,7 @@ export const bullBoardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
       // bull-board retries the failed set job by job from that set (BullMQ's retry('failed')).
       if (route === RETRY_ALL_ROUTE && params.queueStatus === 'failed') return;
       if (route === RETRY_JOB_ROUTE) return retryFailedJob(queueByName.get(params.queueName ?? ''), params.jobId ?? '', reply);
-      return refuse(reply, 405, 'SF_ERR_READ_ONLY', 'bull-board is read-only here, except for retrying failed jobs');
+      return refuse(reply, 'SF_ERR_READ_ONLY', 'bull-board is read-only here, except for retrying failed jobs');
     });
   }
   await app.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });

@@ -5,9 +5,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { failureCode } from '../contracts/job-failure.ts';
-
-export { failureCode } from '../contracts/job-failure.ts';
+import { decodeJobFailure } from '../contracts/job-failure.ts';
 
 export interface FailureReason {
   /** An SF_ERR_* code, BULLMQ_STALLED_LIMIT (taken over too often), or OTHER. */
@@ -30,7 +28,7 @@ export const FAILURE_SAMPLE = 200;
 export function groupFailureReasons(rows: readonly { reason: string | null; finishedOn: number | null }[]): FailureReason[] {
   const byCode = new Map<string, { count: number; last: number | null }>();
   for (const row of rows) {
-    const code = failureCode(row.reason);
+    const { code } = decodeJobFailure(row.reason);
     const known = byCode.get(code) ?? { count: 0, last: null };
     known.count++;
     if (row.finishedOn !== null && (known.last === null || row.finishedOn > known.last)) known.last = row.finishedOn;

@@ -5,6 +5,7 @@
  * that job's hash), per-minute metrics (a hash and a capped list) and the workers (CLIENT LIST).
  */
 import type { Metrics, Queue } from 'bullmq';
+import { parseWorkerName } from '../contracts/worker-name.ts';
 import { readFailureStats } from './failure-reasons.ts';
 import { JOB_STATES, type FleetStats, type QueueStats, type WorkerInfo } from './fleet-stats.ts';
 
@@ -67,14 +68,6 @@ export async function readThroughput(queue: Queue, now: number): Promise<FleetSt
   return throughputStats(completed, failed, now);
 }
 
-/** `${host}/${pid}/${model}@${version}` (review-worker.ts; ':' and spaces became '_'). */
-const WORKER_NAME = /^([^/]+)\/(\d+)\/(.+)@([^@]*)$/;
-
-/** A worker name (also the stats stream's worker id) → its parts, or undefined when it does not parse. */
-export function parseWorkerName(name: string): { host: string; pid: number; model: string; version: string } | undefined {
-  const m = WORKER_NAME.exec(name);
-  return m ? { host: m[1]!, pid: Number(m[2]), model: m[3]!, version: m[4]! } : undefined;
-}
 
 /**
  * Workers from BullMQ's getWorkers() (one entry per named Redis connection of a worker,
@@ -87,9 +80,9 @@ export function parseWorkers(clients: readonly Record<string, string>[]): Worker
     const raw = client.rawname ?? '';
     const at = raw.indexOf(':w:');
     const name = at >= 0 ? raw.slice(at + 3) : '';
-    const m = WORKER_NAME.exec(name);
-    const info: WorkerInfo = m
-      ? { host: m[1]!, pid: Number(m[2]), model: m[3]!, version: m[4]!, connections: 0 }
+    const parts = parseWorkerName(name);
+    const info: WorkerInfo = parts
+      ? { ...parts, connections: 0 }
       : { host: (client.addr ?? 'unknown').replace(/:\d+$/, ''), pid: 0, model: 'unknown', version: 'unknown', connections: 0 };
     const key = `${info.host}\n${info.pid}\n${info.model}\n${info.version}`;
     const known = byProcess.get(key) ?? info;

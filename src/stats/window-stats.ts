@@ -10,7 +10,7 @@
 import { createAgreementCounter, type LabelPolarity, type RatingAgreement } from '../results/label-polarity.ts';
 import { driftAlerts, ksStatistic, populationStabilityIndex, type DriftThresholds } from './drift.ts';
 import { BATCH_SIZE_BUCKETS, type BatchSizeBucket, type DriftStats, type FleetStats, type ModelMinute, type VersionShares } from './fleet-stats.ts';
-import { parseWorkerName } from './queue-stats.ts';
+import { parseWorkerName } from '../contracts/worker-name.ts';
 import { nearestRank, sortedNumbers } from './percentiles.ts';
 import type { BatchStatsEntry } from './stats-stream.ts';
 

@@ -6,7 +6,7 @@ import {
   type LabelSets,
   type RatingAgreement,
 } from '../results/label-polarity.ts';
-import type { SentimentResult } from '../results/result-contract.ts';
+import type { SentimentResult } from '../contracts/result-contract.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
 /** A time window: results whose time (see TimeBasis) is in [from, to). */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import { routeDoc, type SameType } from '../http/route-doc.ts';
-import { sentimentResultSchema } from '../results/result-schema.ts';
+import { sentimentResultSchema } from '../contracts/result-schema.ts';
 import { DEFAULT_TIME_BASIS, TIME_BASES, type ProductSummary, type ResultQueries, type StoredResult, type TimeWindow } from './result-queries.ts';
 
 const DURATION = /^(\d+)(m|h|d)$/;
@@ -121,7 +121,7 @@ const docs = {
 export const resultRoutes: FastifyPluginAsync<{ queries: ResultQueries }> = async (app, { queries }) => {
   app.get<{ Params: { reviewId: string } }>('/v1/results/:reviewId', docs.byReviewId, async (request, reply) => {
     const results = await stored(queries.byReviewId(request.params.reviewId));
-    if (results.length === 0) return reply.code(404).send({ error: { code: 'SF_ERR_NOT_FOUND', message: `no stored result for review ${JSON.stringify(request.params.reviewId.slice(0, 200))}` } });
+    if (results.length === 0) throw new SfError('SF_ERR_NOT_FOUND', `no stored result for review ${JSON.stringify(request.params.reviewId.slice(0, 200))}`);
     return { results };
   });
   app.get<{ Params: { productId: string } }>('/v1/products/:productId/summary', docs.summary, async (request) => {

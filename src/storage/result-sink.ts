@@ -1,12 +1,14 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
+import type { FailureProblem } from '../contracts/job-failure.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createErrorLogger } from '../queue/redis-connection.ts';
-import { RESULT_BATCH_JOB_NAME, type SentimentResult } from '../results/result-contract.ts';
-import { resultBatchSchema, sentimentResultSchema } from '../results/result-schema.ts';
+import { createErrorLogger } from '../logging/error-logger.ts';
+import { toJobError } from '../queue/job-error.ts';
+import { RESULT_BATCH_JOB_NAME, type SentimentResult } from '../contracts/result-contract.ts';
+import { resultBatchSchema, sentimentResultSchema } from '../contracts/result-schema.ts';
 import { upsertResults } from './result-store.ts';
 import type { SinkMetricsHooks } from './sink-metrics.ts';
 import type { SqlClient } from './sql-client.ts';
@@ -112,7 +114,8 @@ export function createResultSink(options: ResultSinkOptions) {
       } catch (itemErr) {
         const id = JSON.stringify(result.reviewId);
         if (refusedByDatabase(itemErr)) {
-          outcomes.push({ ok: false, error: new UnrecoverableError(`SF_ERR_BAD_JOB: the database refused result ${id}: ${(itemErr as Error).message}`) });
+          // Not retryable: storing it again fails again (the job names it among its problems).
+          outcomes.push({ ok: false, error: new SfError('SF_ERR_BAD_JOB', `the database refused it: ${(itemErr as Error).message}`, { cause: itemErr }) });
           continue;
         }
         if (!(await reachable())) throw await pause(itemErr);
@@ -143,50 +146,49 @@ export function createResultSink(options: ResultSinkOptions) {
     run: runBatch,
   });
 
-  /** Problems of a malformed result, as `path: message; …` (paths relative to the result). */
-  const problemsOf = (issues: readonly { path: readonly PropertyKey[]; message: string }[], at = ''): string =>
-    issues.map((i) => `${[at, ...i.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${i.message}`).join('; ');
+  /** Problems of a malformed result (zod issues), paths relative to the job's data. */
+  const problemsOf = (issues: readonly { path: readonly PropertyKey[]; message: string }[], at = ''): FailureProblem[] =>
+    issues.map((i) => ({ path: [at, ...i.path.map(String)].filter(Boolean).join('.') || '(root)', message: i.message }));
+
+  /** Fails a result job for good (SF_ERR_BAD_JOB) naming its problems; BullMQ keeps the reason. */
+  const badJob = (message: string, problems: FailureProblem[]) => toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems } }), 'SF_ERR_BAD_JOB');
 
   /**
-   * A job holds one result (`result`, as published before batch jobs) or the results of one
-   * inference batch (`results`, ResultBatch). Each result goes to the sink's batcher on its own.
-   * The job completes when all are stored; a malformed or refused result fails the job for good
-   * once the others are stored (the reason names them); when one fails for a retryable reason, the
-   * whole job is retried (storing is an upsert, so the stored ones are not stored twice).
+   * A job holds the results of one inference batch (`results`, ResultBatch). Each result goes
+   * to the sink's batcher on its own. The job completes when all are stored; a malformed or
+   * refused result fails the job for good once the others are stored (its problems name them);
+   * when one fails for a retryable reason, the whole job is retried (storing is an upsert, so the
+   * stored ones are not stored twice). Jobs of any other name (`result`: one result each, as
+   * workers published before result batches) fail as SF_ERR_BAD_JOB (docs/operating.md).
    */
   async function processJob(job: Job): Promise<void> {
-    let items: unknown[];
-    let at: (i: number) => string;
-    if (job.name === RESULT_BATCH_JOB_NAME) {
-      const envelope = resultBatchSchema.safeParse(job.data);
-      if (!envelope.success) {
-        log.warn({ jobId: job.id, problems: envelope.error.issues.length }, 'malformed result batch');
-        throw new UnrecoverableError(`SF_ERR_BAD_JOB: result batch is malformed: ${problemsOf(envelope.error.issues)}`);
-      }
-      items = envelope.data.results;
-      at = (i) => `results.${i}`;
-    } else {
-      items = [job.data];
-      at = () => '';
+    if (job.name !== RESULT_BATCH_JOB_NAME) {
+      log.warn({ jobId: job.id, name: job.name }, 'result job of an unknown name');
+      throw badJob(`unknown result job name ${JSON.stringify(job.name.slice(0, 100))}: the sink takes ${JSON.stringify(RESULT_BATCH_JOB_NAME)} jobs`, []);
     }
-    const bad: string[] = [];
-    const good: SentimentResult[] = [];
+    const envelope = resultBatchSchema.safeParse(job.data);
+    if (!envelope.success) {
+      log.warn({ jobId: job.id, problems: envelope.error.issues.length }, 'malformed result batch');
+      throw badJob('the result batch is malformed', problemsOf(envelope.error.issues));
+    }
+    const items = envelope.data.results;
+    const problems: FailureProblem[] = [];
+    const good: { result: SentimentResult; at: string }[] = [];
     items.forEach((item, i) => {
       const parsed = sentimentResultSchema.safeParse(item);
-      if (parsed.success) good.push(item as SentimentResult);
-      else bad.push(problemsOf(parsed.error.issues, at(i)));
+      if (parsed.success) good.push({ result: item as SentimentResult, at: `results.${i}` });
+      else problems.push(...problemsOf(parsed.error.issues, `results.${i}`));
     });
-    if (bad.length > 0) log.warn({ jobId: job.id, malformed: bad.length, of: items.length }, 'malformed result');
-    const settled = await Promise.allSettled(good.map((r) => batcher.submit(r)));
-    const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
+    if (problems.length > 0) log.warn({ jobId: job.id, malformed: items.length - good.length, of: items.length }, 'malformed result');
+    const settled = await Promise.allSettled(good.map((g) => batcher.submit(g.result)));
+    const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
     // The database is down: the job goes back to the queue without spending an attempt.
     if (errors.some(isUnavailable)) throw Worker.RateLimitError();
-    const retryable = errors.find((e) => !(e instanceof UnrecoverableError));
-    if (retryable) throw retryable;
-    if (bad.length > 0 || errors.length > 0) {
-      const reasons = [...(bad.length > 0 ? [`result is malformed: ${bad.join(' | ')}`] : []), ...errors.map((e) => e.message.replace(/^SF_ERR_BAD_JOB: /, ''))];
-      throw new UnrecoverableError(`SF_ERR_BAD_JOB: ${reasons.join(' | ')}${items.length > 1 ? ` (the job's other ${good.length - errors.length} result(s) are stored)` : ''}`);
-    }
+    const retryable = errors.find((e) => !isSfError(e) || e.retryable);
+    if (retryable) throw toJobError(retryable, 'SF_ERR_STORAGE');
+    settled.forEach((s, k) => s.status === 'rejected' && problems.push({ path: good[k]!.at, message: (s.reason as Error).message }));
+    const failed = items.length - good.length + errors.length;
+    if (failed > 0) throw badJob(`${failed} of the job's ${items.length} result(s) malformed or refused by the database; the others are stored`, problems);
   }
 
   const worker = new Worker(

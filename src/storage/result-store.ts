@@ -1,4 +1,4 @@
-import type { SentimentResult } from '../results/result-contract.ts';
+import type { SentimentResult } from '../contracts/result-contract.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
 const COLUMNS = [

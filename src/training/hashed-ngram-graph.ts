@@ -12,7 +12,7 @@
  *   logits   = summed / norm(Σ_f mask[f]) + bias
  */
 import { ELEMENT_TYPE, OnnxGraphBuilder } from './onnx-builder.ts';
-import { HASH_BASE, HASH_MIX, HASH_PRIME, tableRows, validateSpec, type HashedNgramSpec } from './hashed-ngram-features.ts';
+import { HASH_BASE, HASH_MIX, HASH_PRIME, tableRows, validateSpec, type HashedNgramSpec } from '../model-format/hashed-ngram-features.ts';
 
 export interface HashedNgramGraphOptions {
   spec: HashedNgramSpec;

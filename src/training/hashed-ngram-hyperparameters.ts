@@ -4,7 +4,7 @@
  * sources, never on the dev sets; see training-presets.ts and the model card for what was tried.
  */
 import { SfError } from '../errors/sf-error.ts';
-import { MAX_ORDER, type Normalization } from './hashed-ngram-features.ts';
+import { MAX_ORDER, type Normalization } from '../model-format/hashed-ngram-features.ts';
 
 export interface HashedNgramHyperparameters {
   /** Hash buckets for n-grams of order ≥ 2 (rows of the weight table after the vocabulary). */

@@ -14,7 +14,7 @@
  * - `averageFromEpoch`: the exported weights are the mean of the weights at the end of each
  *   epoch from that one on (epoch averaging), not the last epoch's alone.
  */
-import { featureScale, type Normalization } from './hashed-ngram-features.ts';
+import { featureScale, type Normalization } from '../model-format/hashed-ngram-features.ts';
 import { seededRandom, shuffleInPlace } from './seeded-random.ts';
 
 export interface TrainingExample {

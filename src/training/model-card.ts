@@ -8,7 +8,7 @@ import type { CvReport } from './cross-validation-report.ts';
 import { dataTerms, RESEARCH_ONLY_NOTICE } from './data-terms.ts';
 import type { EvalReport } from './evaluate-model.ts';
 import type { HashedNgramHyperparameters } from './hashed-ngram-hyperparameters.ts';
-import type { HashedNgramSpec } from './hashed-ngram-features.ts';
+import type { HashedNgramSpec } from '../model-format/hashed-ngram-features.ts';
 
 export interface ModelCardInput {
   name: string;
@@ -130,7 +130,7 @@ export function renderModelCard(c: ModelCardInput): string {
     '',
     `- Tokenizer: ${c.tokenizerSource}; vocabulary ${n(c.spec.vocabSize)}; inputs up to ${c.maxLength} tokens, \`${c.truncation}\` truncation.`,
     `- Features: each real token id (special tokens ${c.spec.excludedIds.join(', ')} and padding excluded), and ${ngrams}`,
-    '  (see `src/training/hashed-ngram-features.ts`).',
+    '  (see `src/model-format/hashed-ngram-features.ts`).',
     `- Logits: sum of the features' weight rows divided by ${c.spec.normalization === 'sqrt' ? 'the square root of the feature count' : 'the feature count'}, plus a bias.`,
     `- Weight table: [${n(rows)}, ${c.labels.length}] = ${n(rows * c.labels.length)} parameters, stored as ${h.weightType}${h.weightType === 'float16' ? ' (summed in float32)' : ''}.`,
     '',

@@ -7,7 +7,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SfError } from '../errors/sf-error.ts';
 import { createEncoder, type Truncation } from '../tokenize/encoder.ts';
-import { ngramFeatureRows, type HashedNgramSpec, type Normalization } from './hashed-ngram-features.ts';
+import { ngramFeatureRows, type HashedNgramSpec, type Normalization } from '../model-format/hashed-ngram-features.ts';
 
 export interface TokenizerFiles {
   tokenizerJson: object;

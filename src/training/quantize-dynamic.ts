@@ -21,8 +21,8 @@ import { endianness } from 'node:os';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
-import { readModelSpec } from '../inference/model-dir.ts';
-import { tensorFloats } from './onnx-tensor-values.ts';
+import { readModelSpec } from '../model-format/model-dir.ts';
+import { tensorFloats } from '../model-format/onnx-tensor-values.ts';
 
 const { onnx } = onnxProto;
 const DataType = onnx.TensorProto.DataType;

@@ -8,7 +8,7 @@
  * total weight grows as n^p (p = 1: rows as they come; p = 0: every source the same total; the
  * weights average 1 over the N rows). w_s is the source's own multiplier (default 1).
  */
-import { linearLogits } from './hashed-ngram-features.ts';
+import { linearLogits } from '../model-format/hashed-ngram-features.ts';
 import { trainLinearModel, type LinearModelWeights, type TrainingExample, type TrainingProgress } from './linear-trainer.ts';
 import { nbRowScale } from './nb-scaling.ts';
 import type { HashedNgramHyperparameters } from './hashed-ngram-hyperparameters.ts';

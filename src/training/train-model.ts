@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Config } from '../config/load-config.ts';
 import { isSfError, SfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
+import { HASHED_NGRAM_MODEL_TYPE } from '../model-format/hashed-ngram-features.ts';
 import { buildWordPieceTokenizerJson } from '../tokenize/wordpiece-tokenizer-json.ts';
 import { crossValidationReport, type CvReport } from './cross-validation-report.ts';
 import { evaluateModel, type EvalReport } from './evaluate-model.ts';
@@ -27,7 +28,6 @@ import { loadSource, sourcesFromFiles, type LoadedSource, type TrainingSource } 
 import { crossValidateBySource, trainOnSources, type FeaturizedRow, type SourceRows } from './source-training.ts';
 import { resolvePreset, type TrainingPreset } from './training-presets.ts';
 
-export const MODEL_TYPE = 'hashed-ngram-linear';
 export const MAX_LENGTH = 512;
 
 export interface TrainModelOptions {
@@ -212,12 +212,12 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
   const trainingSeconds = (performance.now() - started) / 1000;
   logger.info({ seconds: Number(trainingSeconds.toFixed(1)), finalFitSeconds: Number(((performance.now() - trainStarted) / 1000).toFixed(1)), epochLosses: weights.epochLosses }, 'trained');
 
-  const model = buildHashedNgramGraph({ spec: featurizer.spec, table: weights.table, bias: weights.bias, weightType: h.weightType, docString: `sentiment-fleet ${MODEL_TYPE}` });
+  const model = buildHashedNgramGraph({ spec: featurizer.spec, table: weights.table, bias: weights.bias, weightType: h.weightType, docString: `sentiment-fleet ${HASHED_NGRAM_MODEL_TYPE}` });
   const version = `hngl-${createHash('sha256').update(model).digest('hex').slice(0, 12)}`;
   const tokenizerConfig = { ...tokenizer.tokenizerConfig, model_max_length: MAX_LENGTH };
   const configJson = {
     architectures: ['HashedNgramLinear'],
-    model_type: MODEL_TYPE,
+    model_type: HASHED_NGRAM_MODEL_TYPE,
     id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
     label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
     max_position_embeddings: MAX_LENGTH,

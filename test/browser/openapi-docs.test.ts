@@ -8,7 +8,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describedApps } from '../../src/app/openapi-docs.ts';
 import { hashApiKey } from '../../src/auth/api-keys.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { PROJECT_ROOT } from '../helpers/fleet.ts';
 import { missingBackend } from '../helpers/backends.ts';
 

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createWorkerApp, type WorkerAppOptions } from '../../src/app/worker-app.ts';
-import { defaultConfig, type Config } from '../../src/config/load-config.ts';
-import { createReviewProducer, type ReviewProducer } from '../../src/ingest/review-producer.ts';
+import type { Config } from '../../src/config/load-config.ts';
+import { defaultConfig } from './config.ts';
+import { createReviewProducer, type ReviewProducer } from '../../src/queue/review-producer.ts';
 import { createLogger } from '../../src/logging/logger.ts';
-import type { ResultBatch, SentimentResult } from '../../src/results/result-contract.ts';
+import type { ResultBatch, SentimentResult } from '../../src/contracts/result-contract.ts';
 import { uniqueName } from './redis.ts';
 import { writeTinyModel, type TinyModelOptions } from './tiny-model.ts';
 

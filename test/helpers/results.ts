@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { SentimentResult } from '../../src/results/result-contract.ts';
+import type { SentimentResult } from '../../src/contracts/result-contract.ts';
 import type { StoredResult } from '../../src/storage/result-queries.ts';
 
 /** A valid result; every field can be overridden. */

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from './config.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
-import { RESULT_BATCH_JOB_NAME, RESULT_JOB_NAME } from '../../src/results/result-contract.ts';
+import { RESULT_BATCH_JOB_NAME } from '../../src/contracts/result-contract.ts';
 import { createResultSink } from '../../src/storage/result-sink.ts';
 import type { SqlClient } from '../../src/storage/sql-client.ts';
 import { uniqueName } from './redis.ts';
@@ -40,6 +40,11 @@ export async function startSink(redisUrl: string, db: SqlClient, env: Record<str
     const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
     return { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0, prioritized: c.prioritized ?? 0 };
   };
+  /** Adds one result batch job per list (what workers publish), ids `<idPrefix>-<i>`. */
+  const addBatches = (batches: readonly (readonly unknown[])[], idPrefix: string, attempts = 10) =>
+    queue.addBulk(
+      batches.map((results, i) => ({ name: RESULT_BATCH_JOB_NAME, data: { results } as never, opts: { jobId: `${idPrefix}-${i}`, attempts, backoff: { type: 'fixed', delay: 50 } } })),
+    );
   const describe = async () => `job counts ${JSON.stringify(await counts())}; sink log tail:\n${logs.slice(-8).map((l) => JSON.stringify(l)).join('\n')}`;
 
   return {
@@ -50,20 +55,14 @@ export async function startSink(redisUrl: string, db: SqlClient, env: Record<str
     counts,
     describe,
     /**
-     * Adds one result job per item (any data: malformed ones too), ids `<idPrefix>-<i>`, with
-     * the attempts of production result jobs (resultJobOptions) and a short fixed backoff.
+     * Adds one result batch job per item, holding that item alone (any data: malformed ones
+     * too), ids `<idPrefix>-<i>`, with the attempts of production result jobs
+     * (resultJobOptions) and a short fixed backoff.
      */
     async add(items: readonly unknown[], idPrefix: string, attempts = 10) {
-      return queue.addBulk(
-        items.map((data, i) => ({ name: RESULT_JOB_NAME, data: data as never, opts: { jobId: `${idPrefix}-${i}`, attempts, backoff: { type: 'fixed', delay: 50 } } })),
-      );
+      return addBatches(items.map((item) => [item]), idPrefix, attempts);
     },
-    /** Adds one result batch job per list (what workers publish), ids `<idPrefix>-<i>`. */
-    async addBatches(batches: readonly (readonly unknown[])[], idPrefix: string, attempts = 10) {
-      return queue.addBulk(
-        batches.map((results, i) => ({ name: RESULT_BATCH_JOB_NAME, data: { results } as never, opts: { jobId: `${idPrefix}-${i}`, attempts, backoff: { type: 'fixed', delay: 50 } } })),
-      );
-    },
+    addBatches,
     /** Resolves once `n` jobs have reached a final state (completed or failed). */
     settled: (n: number, timeoutMs = 30_000) =>
       pollUntil(async () => {

@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import type { InferencePool } from '../../src/inference/inference-pool.ts';
 import type { ItemOutcome, ModelInfo } from '../../src/inference/model-runner.ts';
-import { createReviewWorker } from '../../src/queue/review-worker.ts';
+import { createReviewWorker } from '../../src/app/review-worker.ts';
 import { createResultPublisher } from '../../src/results/result-publisher.ts';
 import { openQueues, silentLogger, testEnv } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { defaultChaosOptions } from '../../chaos/chaos-options.ts';
 import { formatChaosSummary } from '../../chaos/chaos-report.ts';
 import { chaosReport, chaosStart, runChaosMode } from '../../chaos/chaos-run.ts';

@@ -3,12 +3,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createHttpClient, SentimentFleetError, type ClientLogger } from '../../packages/client/src/index.ts';
 import { hashApiKey } from '../../src/auth/api-keys.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
-import { jobFailureReason } from '../../src/contracts/job-failure.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { encodeJobFailure } from '../../src/contracts/job-failure.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { findFreePort, startLocalRedis, type LocalRedis } from '../../src/dev/local-redis.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
-import { createReviewProducer } from '../../src/ingest/review-producer.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
+import { createReviewProducer } from '../../src/queue/review-producer.ts';
 import { reviewJobOptions } from '../../src/queue/queue-setup.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { silentLogger } from '../helpers/fleet.ts';
@@ -83,7 +83,7 @@ describe('createClient (Redis)', () => {
     try {
       await client.enqueueMany([{ id: 'a', text: 'one' }, { id: 'b', text: 'two' }]);
       const job = (await worker.getNextJob('t'))!;
-      await job.moveToFailed(new UnrecoverableError(jobFailureReason('SF_ERR_BAD_INPUT', 'text has no tokens after normalization')), 't', false);
+      await job.moveToFailed(new UnrecoverableError(encodeJobFailure({ code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization' })), 't', false);
       expect(await client.status(['a', 'b', 'never'])).toEqual([
         { id: 'a', state: 'failed', failure: { code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization', attempts: 1 } },
         { id: 'b', state: 'queued' },

@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { createModelRunner } from '../../src/inference/model-runner.ts';
 import { evaluateModel, formatEvalReport } from '../../src/training/evaluate-model.ts';
 import { loadDevSets } from '../../src/training/source-data.ts';

@@ -1,8 +1,8 @@
 import { QueueKeys } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { createStatsRegistry } from '../../src/stats/prometheus.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';

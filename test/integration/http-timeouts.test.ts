@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../helpers/fleet.ts';
@@ -69,6 +69,8 @@ for (const service of ['ingest', 'stats'] as const) {
       const closed = await heldOpen(port, ['POST /v1/reviews HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n', '[{"id":']);
       expect(closed.ms).toBeGreaterThanOrEqual(550);
       expect(closed.received).toMatch(/^HTTP\/1\.1 408/);
+      // The registered code, like every error answer (src/http/error-replies.ts).
+      expect(JSON.parse(closed.received.split('\r\n\r\n')[1]!)).toEqual({ error: { code: 'SF_ERR_TIMEOUT', message: 'the request did not arrive in time' } });
     });
 
     it('closes a connection whose answer never comes (connection timeout)', async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/config/load-config.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
-import { createReviewProducer } from '../../src/ingest/review-producer.ts';
+import type { Config } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
+import { createReviewProducer } from '../../src/queue/review-producer.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { openQueues, silentLogger } from '../helpers/fleet.ts';

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { decodeJobFailure } from '../../src/contracts/job-failure.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { resultBatchJobId } from '../../src/results/result-publisher.ts';
 import { readFailureStats } from '../../src/stats/failure-reasons.ts';
@@ -87,7 +88,7 @@ describe('producer → batching workers → results queue', () => {
       await q.settled(8);
       const poison = await q.reviews.getJob(reviewIdToJobId('poison'));
       expect(await poison!.getState()).toBe('failed');
-      expect(poison!.failedReason).toMatch(/^SF_ERR_BAD_INPUT: /);
+      expect(decodeJobFailure(poison!.failedReason)).toMatchObject({ code: 'SF_ERR_BAD_INPUT', message: expect.stringMatching(/token/) });
       expect(poison!.attemptsMade).toBe(1);
       const results = await q.publishedResults();
       expect(results.map((j) => j.data.reviewId).sort()).toEqual(reviews(7).map((r) => r.id).sort());
@@ -123,8 +124,15 @@ describe('producer → batching workers → results queue', () => {
       await q.reviews.add('review', { id: 'x2', text: 42 }, { jobId: 'x2' });
       await q.settled(2);
       const [x1, x2] = await Promise.all([q.reviews.getJob('x1'), q.reviews.getJob('x2')]);
-      expect(x1!.failedReason).toMatch(/^SF_ERR_BAD_JOB: .*text: text is required.*unknown field\(s\): body/);
-      expect(x2!.failedReason).toMatch(/^SF_ERR_BAD_JOB: .*text: text must be a string/);
+      expect(decodeJobFailure(x1!.failedReason)).toEqual({
+        code: 'SF_ERR_BAD_JOB',
+        message: 'job data is not a valid review (2 problem(s))',
+        problems: [
+          { path: 'text', message: 'text is required' },
+          { path: '(root)', message: expect.stringContaining('unknown field(s): body') },
+        ],
+      });
+      expect(decodeJobFailure(x2!.failedReason)).toMatchObject({ code: 'SF_ERR_BAD_JOB', problems: [{ path: 'text', message: 'text must be a string' }] });
       expect(x1!.attemptsMade).toBe(1);
       expect(await q.publishedResults()).toHaveLength(0);
       // What /v1/stats (and the dashboard) shows for them: the code, never the payload.

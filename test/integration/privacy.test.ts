@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createWorkerApp } from '../../src/app/worker-app.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
-import { createReviewProducer } from '../../src/ingest/review-producer.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
+import { createReviewProducer } from '../../src/queue/review-producer.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';

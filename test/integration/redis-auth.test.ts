@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/dev/local-redis.ts';
 import { openQueues, reviews, startWorker, tempModel, testEnv } from '../helpers/fleet.ts';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/config/load-config.ts';
+import type { Config } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { decodeBatchEntry, statsStreamKey } from '../../src/stats/stats-stream.ts';
-import { parseWorkerName } from '../../src/stats/queue-stats.ts';
+import { parseWorkerName } from '../../src/contracts/worker-name.ts';
 import { openQueues, reviews, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';
 import { pollUntil } from '../helpers/results.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_EXIT, runExportCommand } from '../../src/app/export-command.ts';
-import type { SentimentResult } from '../../src/results/result-contract.ts';
+import type { SentimentResult } from '../../src/contracts/result-contract.ts';
 import { migrate } from '../../src/storage/migrations.ts';
 import { countResults, CSV_COLUMNS, exportResults, type ExportFilter } from '../../src/storage/result-export.ts';
 import type { StoredResult } from '../../src/storage/result-queries.ts';

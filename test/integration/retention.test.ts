@@ -1,7 +1,8 @@
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/config/load-config.ts';
-import { createReviewProducer } from '../../src/ingest/review-producer.ts';
+import type { Config } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { createReviewProducer } from '../../src/queue/review-producer.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { createResultsQueue, createReviewsQueue, resultJobOptions, reviewJobOptions } from '../../src/queue/queue-setup.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';

@@ -5,12 +5,13 @@ import path from 'node:path';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/auth/api-keys.ts';
-import { defaultConfig, type Config } from '../../src/config/load-config.ts';
-import { jobFailureReason } from '../../src/contracts/job-failure.ts';
+import type { Config } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { encodeJobFailure } from '../../src/contracts/job-failure.ts';
 import { legacyReviewJobId } from '../../src/contracts/job-id.ts';
 import { REVIEW_JOB_NAME } from '../../src/contracts/review-job.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
-import { createReviewProducer } from '../../src/ingest/review-producer.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
+import { createReviewProducer } from '../../src/queue/review-producer.ts';
 import { statusBodyLimits } from '../../src/ingest/review-status-routes.ts';
 import { closeRedisConnection, createRedisConnection } from '../../src/queue/redis-connection.ts';
 import { migrate } from '../../src/storage/migrations.ts';
@@ -93,7 +94,7 @@ describe('review status: the states of a job', () => {
 
         const second = (await worker.getNextJob('t'))!;
         const internal = 'ORT session failed at /opt/secret/model.onnx (Redis WRONGTYPE)';
-        await second.moveToFailed(new Error(jobFailureReason('SF_ERR_INFERENCE', internal)), 't', false);
+        await second.moveToFailed(new Error(encodeJobFailure({ code: 'SF_ERR_INFERENCE', message: internal })), 't', false);
         const failed = await status(app, 's-2');
         expect(failed).toEqual({ id: 's-2', state: 'failed', failure: { code: 'SF_ERR_INFERENCE', message: 'the inference session failed', attempts: 1 } });
         expect(JSON.stringify(failed)).not.toContain('secret');

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/config/load-config.ts';
+import type { Config } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import type { FleetStats, ScalingStats } from '../../src/stats/fleet-stats.ts';
 import { createStatsRegistry } from '../../src/stats/prometheus.ts';

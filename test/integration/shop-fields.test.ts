@@ -3,9 +3,10 @@
 // customer wrote the review vs when it was processed, rating agreement and the label settings.
 // Expected figures are computed here from the fixtures, independently of src/results/label-polarity.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { decodeJobFailure } from '../../src/contracts/job-failure.ts';
 import { DEFAULT_LABEL_SETS, type LabelSets } from '../../src/results/label-polarity.ts';
-import type { SentimentResult } from '../../src/results/result-contract.ts';
+import type { SentimentResult } from '../../src/contracts/result-contract.ts';
 import { migrate, migrations } from '../../src/storage/migrations.ts';
 import { createResultQueries, TIME_OF, type ResultQueries, type TimeBasis, type TimeWindow } from '../../src/storage/result-queries.ts';
 import { upsertResults } from '../../src/storage/result-store.ts';
@@ -154,7 +155,14 @@ describe.each(storageBackends(database).map((b) => [b.name, b] as const))("the s
       await h.settled(2);
       expect(await h.counts()).toMatchObject({ completed: 1, failed: 1 });
       const failed = await h.queue.getJob(`${prefix}-1`);
-      expect(failed!.failedReason).toMatch(/^SF_ERR_BAD_JOB: result is malformed: results\.1\.submittedAt: submittedAt must fall in the years 0001–9999.* \| results\.2\.metadata\.note: a metadata value must not contain U\+0000/);
+      expect(decodeJobFailure(failed!.failedReason)).toEqual({
+        code: 'SF_ERR_BAD_JOB',
+        message: "2 of the job's 3 result(s) malformed or refused by the database; the others are stored",
+        problems: [
+          { path: 'results.1.submittedAt', message: expect.stringContaining('submittedAt must fall in the years 0001–9999') },
+          { path: 'results.2.metadata.note', message: 'a metadata value must not contain U+0000' },
+        ],
+      });
       for (const r of good) expect((await queries.byReviewId(r.reviewId)).map(withoutStoredAt)).toEqual([expectedStored(r)]);
       for (const r of bad) expect(await queries.byReviewId(r.reviewId)).toEqual([]);
     } finally {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { openQueues, PROJECT_ROOT, startWorker, testEnv } from '../helpers/fleet.ts';
 import { createTestDatabase, skipWithoutPostgres } from '../helpers/postgres.ts';
 import { useTestRedis } from '../helpers/redis.ts';

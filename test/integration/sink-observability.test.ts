@@ -3,8 +3,8 @@
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSinkApp } from '../../src/app/sink-app.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
-import { RESULT_BATCH_JOB_NAME } from '../../src/results/result-contract.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { RESULT_BATCH_JOB_NAME } from '../../src/contracts/result-contract.ts';
 import { silentLogger } from '../helpers/fleet.ts';
 import { createTestDatabase, redactedAdminUrl } from '../helpers/postgres.ts';
 import { uniqueName, useTestRedis } from '../helpers/redis.ts';

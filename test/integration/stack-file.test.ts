@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_EXIT, runExportCommand } from '../../src/app/export-command.ts';
 import { IMPORT_EXIT, runImportCommand } from '../../src/app/import-command.ts';
 import { describeStack, readStackFile, redactUrls, writeStackFile, type StackInfo } from '../../src/app/stack-file.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { migrate } from '../../src/storage/migrations.ts';
 import { upsertResults } from '../../src/storage/result-store.ts';
 import { createPostgresClient } from '../../src/storage/sql-client.ts';

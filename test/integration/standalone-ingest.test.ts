@@ -3,7 +3,7 @@
 // database they answer 503 SF_ERR_NO_DATABASE instead of a 404 that looks like "no such result".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestServer } from '../../src/app/ingest-server.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { findFreePort } from '../../src/dev/local-redis.ts';
 import { migrate } from '../../src/storage/migrations.ts';
 import { upsertResults } from '../../src/storage/result-store.ts';

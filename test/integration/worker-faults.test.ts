@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { armThreadCrash, crashingWorkerOptions } from '../../chaos/thread-crash.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { openQueues, startWorker, tempModel, testEnv } from '../helpers/fleet.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { spawnWorkerProcess } from '../helpers/worker-process.ts';

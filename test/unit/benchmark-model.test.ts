@@ -5,7 +5,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readModelSpec } from '../../src/inference/model-dir.ts';
+import { readModelSpec } from '../../src/model-format/model-dir.ts';
 import { createModelRunner } from '../../src/inference/model-runner.ts';
 import { createEncoder, padBatch } from '../../src/tokenize/encoder.ts';
 import { buildWordPieceTokenizerJson } from '../../src/tokenize/wordpiece-tokenizer-json.ts';

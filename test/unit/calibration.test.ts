@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readModelSpec } from '../../src/inference/model-dir.ts';
+import { readModelSpec } from '../../src/model-format/model-dir.ts';
 import { probabilities } from '../../src/inference/scores.ts';
 import { calibrationReport, fitTemperature, softmaxWithTemperature } from '../../src/training/calibration.ts';
 import { reliabilityDiagramSvg } from '../../src/training/reliability-diagram.ts';

@@ -1,7 +1,7 @@
 // `npm run chaos` options (chaos/chaos-command.ts): --help and bad options end in an exit code,
 // never in a thrown error (issue 16: `npm run chaos -- --help` printed a stack trace).
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { CHAOS_EXIT, chaosOptionsFrom, parseChaosCli, type ChaosCli } from '../../chaos/chaos-command.ts';
 import { DEFAULT_FAULTS, FAULT_KINDS, loadSeconds } from '../../chaos/chaos-options.ts';
 

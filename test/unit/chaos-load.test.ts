@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startLoad } from '../../chaos/chaos-load.ts';
 import type { ChaosReview, ReviewSource } from '../../chaos/chaos-review-source.ts';
-import type { ReviewProducer } from '../../src/ingest/review-producer.ts';
+import type { ReviewProducer } from '../../src/queue/review-producer.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 
 const logger = createLogger({ level: 'silent', format: 'json' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SERVER_DEFAULTS } from '../../packages/client/src/redis-client.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { reviewJobOptions } from '../../src/queue/queue-setup.ts';
 import { reviewJobOptions as contractJobOptions } from '../../src/contracts/review-job.ts';
 

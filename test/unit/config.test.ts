@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { envSchema, settings } from '../../src/config/config-schema.ts';
-import { defaultConfig, loadConfig } from '../../src/config/load-config.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { SfError } from '../../src/errors/sf-error.ts';
 
 /** Runs loadConfig and returns the SfError it throws (fails the test if it does not throw one). */

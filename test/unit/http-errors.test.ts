@@ -1,9 +1,9 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { SfError } from '../../src/errors/sf-error.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
-import type { ReviewProducer } from '../../src/ingest/review-producer.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
+import type { ReviewProducer } from '../../src/queue/review-producer.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';
 import type { ResultQueries } from '../../src/storage/result-queries.ts';
 import { silentLogger } from '../helpers/fleet.ts';

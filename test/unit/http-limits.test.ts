@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
-import type { ReviewProducer } from '../../src/ingest/review-producer.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
+import type { ReviewProducer } from '../../src/queue/review-producer.ts';
 import { silentLogger } from '../helpers/fleet.ts';
 
 // Every parse limit of POST /v1/reviews, each sent at the limit and just over it.

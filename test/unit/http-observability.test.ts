@@ -3,10 +3,10 @@
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { buildProbeServer } from '../../src/http/probe-server.ts';
 import { requestIdOf } from '../../src/http/request-id.ts';
-import { buildIngestApp } from '../../src/ingest/http-app.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { buildStatsApp } from '../../src/stats/stats-app.ts';
 

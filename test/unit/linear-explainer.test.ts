@@ -6,10 +6,10 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLinearExplainer, type LinearExplainer } from '../../src/inference/linear-explainer.ts';
-import { readModelSpec } from '../../src/inference/model-dir.ts';
+import { readModelSpec } from '../../src/model-format/model-dir.ts';
 import { createModelRunner, type ItemOutcome, type ModelRunner } from '../../src/inference/model-runner.ts';
 import { createEncoder, padBatch, type Encoder } from '../../src/tokenize/encoder.ts';
-import { ngramFeatureRows } from '../../src/training/hashed-ngram-features.ts';
+import { ngramFeatureRows } from '../../src/model-format/hashed-ngram-features.ts';
 import { writeTinyModel } from '../helpers/tiny-model.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

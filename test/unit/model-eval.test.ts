@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { createModelRunner } from '../../src/inference/model-runner.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { evaluateModel } from '../../src/training/evaluate-model.ts';

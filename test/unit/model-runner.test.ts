@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SfError } from '../../src/errors/sf-error.ts';
-import { readModelSpec } from '../../src/inference/model-dir.ts';
+import { readModelSpec } from '../../src/model-format/model-dir.ts';
 import { createModelRunner, type ItemOutcome, type ModelRunner, type RunnerOptions } from '../../src/inference/model-runner.ts';
 import { buildBagOfEmbeddingsGraph } from '../helpers/bag-of-embeddings-graph.ts';
 import { writeTinyModel, type TinyModelOptions } from '../helpers/tiny-model.ts';

@@ -6,7 +6,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describedApps, OPENAPI_FILES, openApiDocuments } from '../../src/app/openapi-docs.ts';
-import { defaultConfig } from '../../src/config/load-config.ts';
+import { defaultConfig } from '../helpers/config.ts';
 import { errorCodes } from '../../src/contracts/error-codes.ts';
 import { routeDoc } from '../../src/http/route-doc.ts';
 import { installOpenApi, routesSeen } from '../../src/http/openapi.ts';

@@ -1,6 +1,8 @@
 // Product code (what `npm run build` compiles and the image runs) never imports the tooling:
 // bench/, chaos/, fuzz/, test/, tools/. Fault injection, benchmark models and test graphs live there and
 // reach the product only through its ordinary options (e.g. createWorkerApp's threadEntry).
+// `npm run lint:deps` checks imports too (.dependency-cruiser.cjs); this scan also sees
+// `new URL(x, import.meta.url)`, which dependency-cruiser does not, and checks the build and image.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -12,7 +12,7 @@ import { createEncoder, padBatch } from '../../src/tokenize/encoder.ts';
 import { buildWordPieceTokenizerJson } from '../../src/tokenize/wordpiece-tokenizer-json.ts';
 import { writeBenchmarkModel } from '../../bench/benchmark-model.ts';
 import { buildDistilBertGraph } from '../../bench/distilbert-graph.ts';
-import { tensorFloats } from '../../src/training/onnx-tensor-values.ts';
+import { tensorFloats } from '../../src/model-format/onnx-tensor-values.ts';
 import { quantizeDynamic, quantizeModelDir, quantizeWeightSymmetric } from '../../src/training/quantize-dynamic.ts';
 
 const { onnx } = onnxProto;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errorCodes, type ErrorCode } from '../../src/contracts/error-codes.ts';
-import { jobFailure, jobFailureReason } from '../../src/contracts/job-failure.ts';
+import { encodeJobFailure, jobFailure } from '../../src/contracts/job-failure.ts';
 import { legacyReviewJobId, reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { createReviewStatusReader, jobState, type JobReplies, type StatusClient } from '../../src/contracts/review-status.ts';
 
@@ -14,7 +14,7 @@ describe('review status from a job', () => {
     expect(jobState('a', job({ failedReason: 'SF_ERR_REDIS: x', attemptsMade: 1 }))).toEqual({ id: 'a', state: 'queued' });
     expect(jobState('a', job({ active: true }))).toEqual({ id: 'a', state: 'active' });
     expect(jobState('a', job({ completed: true, attemptsMade: 1 }))).toEqual({ id: 'a', state: 'scored' });
-    expect(jobState('a', job({ failed: true, attemptsMade: 1, failedReason: jobFailureReason('SF_ERR_BAD_INPUT', 'text has no tokens after normalization') }))).toEqual({
+    expect(jobState('a', job({ failed: true, attemptsMade: 1, failedReason: encodeJobFailure({ code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization' }) }))).toEqual({
       id: 'a',
       state: 'failed',
       failure: { code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization', attempts: 1 },
@@ -24,11 +24,11 @@ describe('review status from a job', () => {
   it('shows the message of a failure about the review (4xx codes), and only the registered summary of any other', () => {
     const internal = 'ORT run failed at /opt/app/models/x.onnx: Redis WRONGTYPE Operation against a key';
     for (const code of Object.keys(errorCodes) as ErrorCode[]) {
-      const failure = jobFailure(jobFailureReason(code, internal));
+      const failure = jobFailure(encodeJobFailure({ code, message: internal }));
       expect(failure.code).toBe(code);
       expect(failure.message).toBe(errorCodes[code].http < 500 ? internal : errorCodes[code].summary);
     }
-    expect(jobFailure(jobFailureReason('SF_ERR_INFERENCE', internal)).message).toBe('the inference session failed');
+    expect(jobFailure(encodeJobFailure({ code: 'SF_ERR_INFERENCE', message: internal })).message).toBe('the inference session failed');
     expect(jobFailure('job stalled more than allowable limit')).toEqual({ code: 'BULLMQ_STALLED_LIMIT', message: expect.stringContaining('stalled') });
     expect(jobFailure(`something about "Great phone" ${internal}`)).toEqual({ code: 'OTHER', message: 'the review failed for a reason without a registered code' });
     expect(jobFailure(null).code).toBe('OTHER');

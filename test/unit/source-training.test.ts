@@ -5,7 +5,7 @@ import { f16round } from '@petamoriken/float16';
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { padBatch } from '../../src/tokenize/encoder.ts';
-import { linearLogits, ngramFeatureRows } from '../../src/training/hashed-ngram-features.ts';
+import { linearLogits, ngramFeatureRows } from '../../src/model-format/hashed-ngram-features.ts';
 import { buildHashedNgramGraph } from '../../src/training/hashed-ngram-graph.ts';
 import { readLabeledData } from '../../src/training/labeled-data-reader.ts';
 import { trainLinearModel, type TrainingExample } from '../../src/training/linear-trainer.ts';

@@ -1,3 +1,4 @@
+import { codeForHttpStatus, type ErrorCode } from '../../../src/contracts/error-codes.ts';
 import type { EnqueueOutcome } from '../../../src/contracts/review-job.ts';
 import type { FieldProblem, Review } from '../../../src/contracts/review-schema.ts';
 import type { ReviewStatus } from '../../../src/contracts/review-status.ts';
@@ -56,6 +57,14 @@ interface ErrorBody {
  * Every failure is a SentimentFleetError with the service's registered code and message, the
  * HTTP status, Retry-After (429, 503) and the field problems of a 400.
  */
+/**
+ * The code of an error answer without the service's error body (a proxy's): 502, 503 and 504
+ * say the service did not answer (SF_ERR_UNREACHABLE); any other status, its registered code.
+ */
+function codeWithoutBody(status: number): ErrorCode {
+  return status === 502 || status === 503 || status === 504 ? 'SF_ERR_UNREACHABLE' : codeForHttpStatus(status);
+}
+
 export function createHttpClient(options: HttpClientOptions): SentimentFleetHttpClient {
   let base: URL;
   try {
@@ -92,7 +101,7 @@ export function createHttpClient(options: HttpClientOptions): SentimentFleetHttp
     if (okStatuses.includes(res.status)) return { status: res.status, body: parsed as T };
     const error = (parsed as ErrorBody | undefined)?.error;
     const retryAfter = Number(res.headers.get('retry-after'));
-    throw new SentimentFleetError(typeof error?.code === 'string' ? error.code : 'SF_ERR_HTTP', typeof error?.message === 'string' ? error.message : `HTTP ${res.status} from ${method} ${url.pathname}`, {
+    throw new SentimentFleetError(typeof error?.code === 'string' ? error.code : codeWithoutBody(res.status), typeof error?.message === 'string' ? error.message : `HTTP ${res.status} from ${method} ${url.pathname}`, {
       status: res.status,
       ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterS: retryAfter } : {}),
       ...(Array.isArray(error?.problems) ? { problems: error.problems as FieldProblem[] } : {}),

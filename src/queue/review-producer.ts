@@ -5,10 +5,10 @@ import { createReviewStatusReader, type ReviewStatusReader, type ReviewStatusRea
 import type { Config } from '../config/load-config.ts';
 import { toSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createReviewsQueue } from '../queue/queue-setup.ts';
-import type { RedisClient } from '../queue/redis-connection.ts';
-import { redactReviewPii } from './pii-redaction.ts';
-import { createReviewValidator, validateReviews } from './review-validation.ts';
+import { createReviewsQueue } from './queue-setup.ts';
+import type { RedisClient } from './redis-connection.ts';
+import { redactReviewPii } from '../ingest/pii-redaction.ts';
+import { createReviewValidator, validateReviews } from '../ingest/review-validation.ts';
 
 export type { EnqueueOutcome } from '../contracts/review-job.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { reviewSchema } from '../contracts/review-schema.ts';
+import { reviewSchema } from './review-schema.ts';
 import type { ResultBatch, SentimentResult } from './result-contract.ts';
 
 const finite = z.number().finite();

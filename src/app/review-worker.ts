@@ -1,17 +1,19 @@
 import os from 'node:os';
-import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { RedisClient } from './redis-connection.ts';
+import { MetricsTime, Worker, type Job } from 'bullmq';
+import type { RedisClient } from '../queue/redis-connection.ts';
 import { createBatchCut } from '../batching/batch-cut.ts';
 import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
-import { SfError, isSerializedSfError, toSfError } from '../errors/sf-error.ts';
+import { SfError, isSerializedSfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
-import { jobFailureReason } from '../contracts/job-failure.ts';
+import { decodeJobFailure } from '../contracts/job-failure.ts';
 import { createReviewChecker, type Review } from '../contracts/review-schema.ts';
+import { workerName } from '../contracts/worker-name.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createErrorLogger } from './redis-connection.ts';
+import { createErrorLogger } from '../logging/error-logger.ts';
+import { toJobError } from '../queue/job-error.ts';
 import type { ResultPublisher } from '../results/result-publisher.ts';
-import type { SentimentResult } from '../results/result-contract.ts';
+import type { SentimentResult } from '../contracts/result-contract.ts';
 import { createBatchStatsRecorder } from '../stats/batch-stats-recorder.ts';
 import type { WorkerMetrics } from '../stats/worker-metrics.ts';
 import { reviewModelText } from '../tokenize/review-text.ts';
@@ -26,9 +28,9 @@ export interface ReviewWorkerOptions {
   metrics?: WorkerMetrics;
 }
 
-/** The BullMQ worker name, also the worker id in the stats stream (parsed by the stats service). */
+/** This process's worker name (contracts/worker-name.ts), also its id in the stats stream. */
 export function reviewWorkerName(model: { name: string; version: string }): string {
-  return `${os.hostname()}/${process.pid}/${model.name}@${model.version}`.replace(/[:\s]/g, '_');
+  return workerName({ host: os.hostname(), pid: process.pid, model: model.name, version: model.version });
 }
 
 /** What a completed review job returns (kept small: it is stored in Redis). */
@@ -56,13 +58,6 @@ function shopFields(review: Review): Pick<SentimentResult, 'rating' | 'locale' |
 
 /** Adaptive policy: a batch holds at most this many model calls of its longest review's length class. */
 const CALLS_PER_BATCH = 4;
-
-/** Fails a job the BullMQ way: retryable errors are retried with backoff, the others are not. */
-export function toJobError(err: unknown): Error {
-  const sf = toSfError(err, 'SF_ERR_INFERENCE');
-  const message = jobFailureReason(sf.code, sf.message);
-  return sf.retryable ? new SfError(sf.code, message, { cause: sf }) : new UnrecoverableError(message);
-}
 
 /**
  * The inference worker: a BullMQ worker whose processor hands each job to a dynamic batcher.
@@ -118,7 +113,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     } catch (err) {
       log.warn({ err }, 'batch failed: every job will be retried');
       metrics?.observeBatchFailure(items.length);
-      throw toJobError(err);
+      throw toJobError(err, 'SF_ERR_INFERENCE');
     }
     // Scored: the next batch may go to the inference threads while this one is published.
     release();
@@ -136,7 +131,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       if (!item.ok) {
         const error = isSerializedSfError(item.error) ? SfError.fromJSON(item.error) : new SfError('SF_ERR_BAD_INPUT', 'unscorable item');
         log.warn({ jobId: job.id, code: error.code }, 'review failed alone');
-        return { ok: false, error: toJobError(error) };
+        return { ok: false, error: toJobError(error, 'SF_ERR_BAD_INPUT') };
       }
       scoredJobs.push(job);
       results.push({
@@ -161,7 +156,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     } catch (err) {
       log.warn({ err }, 'publishing results failed: every job will be retried');
       metrics?.observeBatchFailure(items.length);
-      throw toJobError(toSfError(err, 'SF_ERR_REDIS'));
+      throw toJobError(err, 'SF_ERR_REDIS');
     }
     // Not awaited: the stats entry never delays nor fails the batch.
     void recorder.record({
@@ -202,9 +197,9 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     async (job) => {
       const checked = validator.check(job.data);
       if (!checked.ok) {
-        const detail = checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
         logger.warn({ jobId: job.id, problems: checked.problems }, 'job payload has the wrong shape');
-        throw new UnrecoverableError(jobFailureReason('SF_ERR_BAD_JOB', `job data is not a valid review: ${detail}`));
+        const message = `job data is not a valid review (${checked.problems.length} problem(s))`;
+        throw toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems: checked.problems } }), 'SF_ERR_BAD_JOB');
       }
       return batcher.submit({ job, review: checked.review, text: reviewModelText(checked.review) });
     },
@@ -223,7 +218,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   );
   worker.on('error', createErrorLogger(logger, 'worker error'));
   worker.on('failed', (job, err) => {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ jobId: job.id, attempts: job.attemptsMade, reason: err.message }, 'review failed for good');
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ jobId: job.id, attempts: job.attemptsMade, failure: decodeJobFailure(err.message) }, 'review failed for good');
   });
 
   let closing: Promise<void> | undefined;

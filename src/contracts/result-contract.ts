@@ -1,11 +1,26 @@
-import type { Explanation } from '../inference/linear-explainer.ts';
-
-export type { Explanation, ExplanationPhrase } from '../inference/linear-explainer.ts';
-
 /**
- * The result of one review, published to the results queue as one job whose id is the
- * review's job id (see contracts/job-id.ts), so re-publishing a result is a no-op.
+ * What a worker publishes and the sink stores: the result of one review, a batch of them as one
+ * job of the results queue, and the names of the jobs. Types only (the zod check of a result is
+ * result-schema.ts), so the client package and every service share them.
  */
+
+export interface ExplanationPhrase {
+  /** A token, or an n-gram "tok1 tok2" with WordPiece `##` pieces joined to the previous token. */
+  text: string;
+  /** Contribution to the logit margin of the predicted label, rounded to 4 decimals. */
+  weight: number;
+}
+
+/** What a result carries: the phrases that pushed most toward and against its label. */
+export interface Explanation {
+  method: 'linear-exact';
+  /** Largest positive contributions first (weight > 0). */
+  toward: ExplanationPhrase[];
+  /** Largest negative contributions first (weight < 0). */
+  against: ExplanationPhrase[];
+}
+
+/** The result of one review; a worker publishes those of one batch together (ResultBatch). */
 export interface SentimentResult {
   reviewId: string;
   productId: string | null;
@@ -65,7 +80,5 @@ export interface ResultBatch {
   results: SentimentResult[];
 }
 
-/** Name of result batch jobs on the results queue (what the workers publish). */
+/** Name of result batch jobs on the results queue: the only jobs workers publish and the sink takes. */
 export const RESULT_BATCH_JOB_NAME = 'results';
-/** Name of single-result jobs on the results queue (still accepted by the sink). */
-export const RESULT_JOB_NAME = 'result';

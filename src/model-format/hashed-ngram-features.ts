@@ -15,6 +15,9 @@
  * The model output is   logits = (Σ_features table[row]) / norm(count) + bias   with norm the
  * feature count (`mean`) or its square root (`sqrt`), clamped to ≥ 1.
  */
+/** config.json `model_type` of these models: what training writes and the explainer requires. */
+export const HASHED_NGRAM_MODEL_TYPE = 'hashed-ngram-linear';
+
 export const HASH_PRIME = 2_147_483_647; // 2^31 − 1
 export const HASH_BASE = 1_000_003; // < 2^22: state · base < 2^53
 export const HASH_MIX = 2_903_333; // < 2^22: state · mix < 2^53
