@@ -22,6 +22,11 @@
  * features that display as the same phrase are summed (a repeated word counts once per
  * occurrence). Features are those of hashed-ngram-features.ts (the same function training
  * uses); this module never hashes on its own.
+ *
+ * A model trained with boundary tokens (the tokenizer's special tokens [CLS]/[SEP] are features)
+ * has features that are not words: a special token alone joins the bias term (it is present in
+ * every input, a length-dependent bias), and an n-gram that includes one displays as its words
+ * ("[CLS] great" shows as "great", summed with the unigram). The sum is unchanged.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -62,7 +67,7 @@ export type ExplanationSupport = { supported: true; method: 'linear-exact' } | {
 export interface Decomposition {
   phrases: { text: string; weight: number }[];
   bias: number;
-  /** Σ phrases + bias: the margin (see the module comment) the model's logits have. */
+  /** (bias includes the special tokens' own features, see the module comment.) Σ phrases + bias: the margin (see the module comment) the model's logits have. */
   margin: number;
 }
 
@@ -152,7 +157,8 @@ export function loadLinearExplainer(
   }
   const model = (spec.tokenizerJson as { model?: { type?: unknown; continuing_subword_prefix?: unknown } }).model;
   const subwordPrefix = model?.type !== 'WordPiece' ? null : typeof model.continuing_subword_prefix === 'string' ? model.continuing_subword_prefix : '##';
-  return { ok: true, explainer: createLinearExplainer({ spec: ngram, table, bias, multiLabel: spec.multiLabel, idToToken, subwordPrefix, temperature: spec.temperature }), derivedFromGraph };
+  const specialIds = ((spec.tokenizerJson as { added_tokens?: { id?: unknown; special?: unknown }[] }).added_tokens ?? []).filter((t) => t.special === true && typeof t.id === 'number').map((t) => t.id as number);
+  return { ok: true, explainer: createLinearExplainer({ spec: ngram, table, bias, multiLabel: spec.multiLabel, idToToken, subwordPrefix, temperature: spec.temperature, specialIds }), derivedFromGraph };
 }
 
 export interface LinearExplainerParts {
@@ -166,6 +172,8 @@ export interface LinearExplainerParts {
   subwordPrefix?: string | null;
   /** Calibration temperature: explain() divides the contributions by it (default 1). */
   temperature?: number | undefined;
+  /** The tokenizer's special tokens: never shown in a phrase (see the module comment). */
+  specialIds?: readonly number[] | undefined;
 }
 
 function round4(x: number): number {
@@ -180,6 +188,7 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
   const L = bias.length;
   const excluded = new Set(spec.excludedIds);
   const relative = !multiLabel && L >= 2;
+  const special = new Set(parts.specialIds ?? []);
 
   /** Reference subtracted from label p's value v[p] (see the module comment). */
   const reference = (v: ArrayLike<number>, offset: number, p: number): number => {
@@ -196,13 +205,14 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
     return token;
   };
 
-  /** Display text of tokens[start .. start+order): `##` pieces join the previous token. */
-  function phraseText(tokenAt: readonly string[], start: number, order: number): string {
+  /** Display text of tokens[start .. start+order) without special tokens: `##` pieces join the previous token; '' when all are special. */
+  function phraseText(ids: readonly number[], tokenAt: readonly string[], start: number, order: number): string {
     let out = '';
     for (let k = 0; k < order; k++) {
+      if (special.has(ids[start + k]!)) continue;
       const token = tokenAt[start + k]!;
-      if (k > 0 && prefix && token.startsWith(prefix) && token.length > prefix.length) out += token.slice(prefix.length);
-      else out += (k > 0 ? ' ' : '') + token;
+      if (out !== '' && prefix && token.startsWith(prefix) && token.length > prefix.length) out += token.slice(prefix.length);
+      else out += (out !== '' ? ' ' : '') + token;
     }
     return out;
   }
@@ -237,15 +247,16 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
     const scale = featureScale(rows.length, spec.normalization);
     const tokenAt = ids.map(tokenOf);
     const byText = new Map<string, number>();
+    let edges = 0;
     for (let f = 0; f < rows.length; f++) {
       const base = rows[f]! * L;
       const c = scale * (table[base + label]! - reference(table, base, label));
-      const order = orders[f]!;
-      const text = order === 1 ? tokenAt[starts[f]!]! : phraseText(tokenAt, starts[f]!, order);
-      byText.set(text, (byText.get(text) ?? 0) + c);
+      const text = phraseText(ids, tokenAt, starts[f]!, orders[f]!);
+      if (text === '') edges += c;
+      else byText.set(text, (byText.get(text) ?? 0) + c);
     }
     const phrases = [...byText].map(([text, weight]) => ({ text, weight }));
-    const biasTerm = bias[label]! - reference(bias, 0, label);
+    const biasTerm = bias[label]! - reference(bias, 0, label) + edges;
     return { phrases, bias: biasTerm, margin: phrases.reduce((s, p) => s + p.weight, biasTerm) };
   }
 

@@ -2,7 +2,7 @@
  * Text → feature rows of the hashed n-gram model, through the same tokenizer and encoder
  * (truncation, special tokens) createModelRunner uses, so training sees what the workers feed
  * the graph. The special tokens the tokenizer adds around a text ([CLS], [SEP]) are excluded
- * from the features.
+ * from the features unless `boundaryTokens` is set.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SfError } from '../errors/sf-error.ts';
@@ -21,6 +21,8 @@ export interface FeaturizerOptions {
   /** Longest input in tokens, special tokens included (the model's max_position_embeddings). */
   maxLength: number;
   truncation: Truncation;
+  /** Special tokens ([CLS], [SEP]) are features too (hashed-ngram-hyperparameters.ts boundaryTokens); default false. */
+  boundaryTokens?: boolean | undefined;
 }
 
 /** Vocabulary size: one past the largest id of the model vocabulary and the added tokens. */
@@ -46,12 +48,12 @@ export function createNgramFeaturizer(files: TokenizerFiles, options: Featurizer
   }
   const encoder = createEncoder(tokenizer, { maxTokens: options.maxLength, truncation: options.truncation });
   const plain = new Set(tokenizer.encode('a', { add_special_tokens: false }).ids);
-  const excludedIds = [...new Set(tokenizer.encode('a', { add_special_tokens: true }).ids.filter((id) => !plain.has(id)))].sort((a, b) => a - b);
+  const specialIds = [...new Set(tokenizer.encode('a', { add_special_tokens: true }).ids.filter((id) => !plain.has(id)))].sort((a, b) => a - b);
   const spec: HashedNgramSpec = {
     vocabSize: tokenizerVocabSize(files.tokenizerJson),
     buckets: options.buckets,
     maxOrder: options.maxOrder,
-    excludedIds,
+    excludedIds: options.boundaryTokens ? [] : specialIds,
     normalization: options.normalization,
   };
   return {

@@ -233,3 +233,34 @@ describe('model directories without an exact explainer', () => {
     }
   });
 });
+
+describe('a model with boundary tokens ([CLS]/[SEP] are features): review-sentiment-de', () => {
+  const DE_DIR = path.join(ROOT, 'models', 'review-sentiment-de');
+  const GERMAN = ['Super Produkt, funktioniert einwandfrei.', 'Leider nach zwei Tagen kaputt. Nie wieder!', 'Gut', 'Die Lieferung war schnell, aber die Qualität ist schlecht.'];
+
+  it('never shows a special token in a phrase; their own features join the bias, and the sum is still the ONNX margin', async () => {
+    const spec = readModelSpec(DE_DIR);
+    const deTokenizer = new Tokenizer(spec.tokenizerJson, spec.tokenizerConfig);
+    const deEncoder = createEncoder(deTokenizer, { maxTokens: spec.maxLength, truncation: 'head-tail' });
+    const loaded = loadLinearExplainer(spec, (id) => deTokenizer.id_to_token(id));
+    if (!loaded.ok) throw new Error(loaded.reason);
+    expect(loaded.explainer.spec.excludedIds).toEqual([]);
+    const deSession = await ort.InferenceSession.create(spec.modelFile, { intraOpNumThreads: 1 });
+    try {
+      for (const text of GERMAN) {
+        const { ids } = deEncoder.encode(text);
+        const { inputIds, attentionMask, length } = padBatch([ids], 0);
+        const out = await deSession.run({ input_ids: new ort.Tensor('int64', inputIds, [1, length]), attention_mask: new ort.Tensor('int64', attentionMask, [1, length]) });
+        const logits = out.logits!.data as Float32Array;
+        const d = loaded.explainer.decompose(ids, 1);
+        expect(d.phrases.some((p) => /\[CLS\]|\[SEP\]/.test(p.text)), text).toBe(false);
+        expect(new Set(d.phrases.map((p) => p.text)).size).toBe(d.phrases.length);
+        expect(Math.abs(d.phrases.reduce((s, p) => s + p.weight, d.bias) - (logits[1]! - logits[0]!)), text).toBeLessThan(1e-5);
+      }
+      // "Gut" alone: the unigram and both edge bigrams ([CLS] gut, gut [SEP]) show as one phrase.
+      expect(loaded.explainer.decompose(deEncoder.encode('Gut').ids, 1).phrases.map((p) => p.text)).toEqual(['gut']);
+    } finally {
+      await deSession.release();
+    }
+  });
+});
