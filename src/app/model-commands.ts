@@ -18,7 +18,7 @@ import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, positiv
 interface TrainCliOptions {
   preset?: string; data?: string[]; weight?: number[]; dev?: string[]; out?: string; textField: string; labelField: string; titleField: string;
   epochs?: number; seed?: number; lr?: number; buckets?: number; ngrams?: number; l2?: number; dropout?: number; normalization?: 'mean' | 'sqrt'; tokenizer?: string;
-  nbPower?: number; averageFrom?: number; sourceWeightPower?: number; cv?: boolean; cvFolds?: number; labelFrom?: LabelFrom; boundaryTokens?: boolean;
+  nbPower?: number; averageFrom?: number; sourceWeightPower?: number; cv?: boolean; cvFolds?: number; labelFrom?: LabelFrom; boundaryTokens?: boolean; negationWindow?: number;
 }
 
 export function defineTrainCommand(command: Command, env: Record<string, string | undefined>, argv: string[]): Command {
@@ -49,6 +49,7 @@ export function defineTrainCommand(command: Command, env: Record<string, string 
   .option('--cv-folds <k>', 'cross-validate by k row folds (id hash) instead of by source (one-source data)', positiveInt)
   .option('--boundary-tokens', 'the tokenizer\'s [CLS]/[SEP] are features too (edge bigrams, a length-dependent bias)')
   .option('--no-boundary-tokens', 'leave [CLS]/[SEP] out of the features')
+  .option('--negation-window <n>', 'negation scope features: tokens within n after not/never/n\'t... (English cues; 0 = off)', nonNegativeInt)
   .option('--tokenizer <dir>', 'use tokenizer.json/tokenizer_config.json from this directory (default: built-in bert-base-uncased WordPiece)')
   .action(async (opts: TrainCliOptions) => {
     await runCommand('train', env, async (config, logger) => {
@@ -66,7 +67,7 @@ export function defineTrainCommand(command: Command, env: Record<string, string 
           hyperparameters: {
             epochs: opts.epochs, seed: opts.seed, learningRate: opts.lr, buckets: opts.buckets, maxOrder: opts.ngrams,
             l2: opts.l2, featureDropout: opts.dropout, normalization: opts.normalization, nbPower: opts.nbPower, averageFromEpoch: opts.averageFrom,
-            boundaryTokens: opts.boundaryTokens,
+            boundaryTokens: opts.boundaryTokens, negationWindow: opts.negationWindow,
           },
           command,
         },

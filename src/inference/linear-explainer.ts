@@ -27,6 +27,9 @@
  * has features that are not words: a special token alone joins the bias term (it is present in
  * every input, a length-dependent bias), and an n-gram that includes one displays as its words
  * ("[CLS] great" shows as "great", summed with the unigram). The sum is unchanged.
+ *
+ * A model with negation scope (negation-scope.ts) has a feature per negated token: it shows as
+ * "(not) token" ("not very good": "(not) very", "(not) good"). Order 0 in features().
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,7 +38,9 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 import {
   HASH_BASE, HASH_MIX, HASH_PRIME, featureScale, ngramFeatureRows, tableRows, validateSpec, type HashedNgramSpec, type Normalization,
 } from '../training/hashed-ngram-features.ts';
+import { negatedPositions, negationFromJson, type NegationSpec } from '../training/negation-scope.ts';
 import { tensorFloats } from '../training/onnx-tensor-values.ts';
+import { int64Scalar, specFromGraph } from './hashed-ngram-graph-spec.ts';
 import type { ModelSpec } from './model-dir.ts';
 
 const { onnx } = onnxProto;
@@ -73,30 +78,6 @@ export interface Decomposition {
 
 type Load = { ok: true; explainer: LinearExplainer; derivedFromGraph: string[] } | { ok: false; reason: string };
 
-const DataType = onnx.TensorProto.DataType;
-
-function int64Scalar(tensor: OnnxTypes.ITensorProto | undefined): number | undefined {
-  if (!tensor || tensor.dataType !== DataType.INT64) return undefined;
-  if (tensor.rawData && tensor.rawData.length === 8) return Number(Buffer.from(tensor.rawData).readBigInt64LE(0));
-  const v = tensor.int64Data?.[0];
-  return v === undefined ? undefined : Number(v);
-}
-
-/** The hashed n-gram spec as model.onnx encodes it (hashed-ngram-graph.ts names). */
-function specFromGraph(graph: OnnxTypes.IGraphProto, init: Map<string, OnnxTypes.ITensorProto>): Partial<HashedNgramSpec> {
-  const outputs = new Map((graph.node ?? []).flatMap((n) => (n.output ?? []).map((o) => [o, n.opType ?? ''] as const)));
-  const excludedIds: number[] = [];
-  for (let i = 0; init.has(`excluded_id_${i}`); i++) excludedIds.push(int64Scalar(init.get(`excluded_id_${i}`))!);
-  const orders = [...outputs.keys()].filter((o) => /^rows_\d+$/.test(o)).length;
-  return {
-    vocabSize: int64Scalar(init.get('bucket_offset')),
-    buckets: int64Scalar(init.get('hash_buckets')),
-    maxOrder: 1 + orders,
-    excludedIds,
-    normalization: outputs.get('feature_norm') === 'Sqrt' ? 'sqrt' : 'mean',
-  };
-}
-
 /**
  * Reads the weight table and bias from model.onnx and the hyperparameters from config.json
  * (`vocab_size`, `hashed_ngram.{buckets,max_order,normalization,excluded_ids}`); a value missing
@@ -128,6 +109,7 @@ export function loadLinearExplainer(
     maxOrder: typeof h.max_order === 'number' ? h.max_order : undefined,
     excludedIds: Array.isArray(h.excluded_ids) && h.excluded_ids.every((x) => typeof x === 'number') ? (h.excluded_ids as number[]) : undefined,
     normalization: h.normalization === 'mean' || h.normalization === 'sqrt' ? (h.normalization as Normalization) : undefined,
+    negation: negationFromJson(h.negation),
   };
   const derivedFromGraph: string[] = [];
   const merged: Record<string, unknown> = {};
@@ -138,6 +120,16 @@ export function loadLinearExplainer(
     if (c !== undefined && g !== undefined && !same(c, g)) return { ok: false, reason: `config.json says ${key} ${JSON.stringify(c)} but model.onnx has ${JSON.stringify(g)}` };
     if (c === undefined) derivedFromGraph.push(key);
     merged[key] = c ?? g;
+  }
+  // Negation scope: absent from both is none; present in one only is taken from the graph or refused.
+  const canon = (n: NegationSpec | undefined) => JSON.stringify(n ? [n.window, n.cueIds, n.cuePairs, n.stopIds] : null);
+  const sameNegation = canon(fromConfig.negation) === canon(fromGraph.negation);
+  if (!sameNegation && (fromConfig.negation !== undefined || h.negation !== undefined)) {
+    return { ok: false, reason: `config.json and model.onnx disagree on the negation scope (${JSON.stringify(h.negation ?? null)} vs ${JSON.stringify(fromGraph.negation ?? null)})` };
+  }
+  if (fromGraph.negation) {
+    merged.negation = fromGraph.negation;
+    if (!fromConfig.negation) derivedFromGraph.push('negation');
   }
   const ngram = merged as unknown as HashedNgramSpec;
   try {
@@ -207,6 +199,7 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
 
   /** Display text of tokens[start .. start+order) without special tokens: `##` pieces join the previous token; '' when all are special. */
   function phraseText(ids: readonly number[], tokenAt: readonly string[], start: number, order: number): string {
+    if (order === 0) return `(not) ${tokenAt[start]!}`;
     let out = '';
     for (let k = 0; k < order; k++) {
       if (special.has(ids[start + k]!)) continue;
@@ -236,6 +229,10 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
         starts[f] = t;
         orders[f++] = order;
       }
+    }
+    if (spec.negation) for (const t of negatedPositions(ids, spec.negation)) {
+      starts[f] = t;
+      orders[f++] = 0; // a negated token
     }
     if (f !== rows.length) throw new Error(`explainer: ${f} n-gram positions for ${rows.length} feature rows`);
     return { rows, starts, orders };

@@ -139,6 +139,7 @@ export function renderModelCard(c: ModelCardInput): string {
       ? `- Features: each real token id (special tokens ${c.spec.excludedIds.join(', ')} and padding excluded), and ${ngrams}`
       : `- Features: each token id, the tokenizer's [CLS] and [SEP] included (padding excluded), and ${ngrams}: the first and last words pair with the text's edges, and the edge tokens' own rows add a bias that shrinks with length`,
     '  (see `src/training/hashed-ngram-features.ts`).',
+    ...(c.spec.negation ? [`- Negation scope: each token within ${c.spec.negation.window} tokens after a negation cue (${c.spec.negation.cueIds.length} cue words and "n't"; punctuation, "but" and special tokens end a scope) also adds a hashed "(not) token" row.`] : []),
     `- Logits: sum of the features' weight rows divided by ${c.spec.normalization === 'sqrt' ? 'the square root of the feature count' : 'the feature count'}, plus a bias.`,
     `- Weight table: [${n(rows)}, ${c.labels.length}] = ${n(rows * c.labels.length)} parameters, stored as ${h.weightType}${h.weightType === 'float16' ? ' (summed in float32)' : ''}.`,
     '',
@@ -178,6 +179,7 @@ export function renderModelCard(c: ModelCardInput): string {
     `| L2 | ${h.l2} |`,
     `| feature dropout | ${h.featureDropout} |`,
     `| boundary tokens as features | ${h.boundaryTokens ? 'yes' : 'no'} |`,
+    `| negation scope | ${h.negationWindow > 0 ? `${h.negationWindow} tokens (src/training/negation-scope.ts)` : 'none'} |`,
     `| seed | ${h.seed} |`,
     '',
     `Training loss per epoch (weighted): ${c.epochLosses.map(f4).join(', ')}.`,

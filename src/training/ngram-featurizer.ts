@@ -7,7 +7,8 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SfError } from '../errors/sf-error.ts';
 import { createEncoder, type Truncation } from '../tokenize/encoder.ts';
-import { ngramFeatureRows, type HashedNgramSpec, type Normalization } from './hashed-ngram-features.ts';
+import { ngramFeatureRows, validateSpec, type HashedNgramSpec, type Normalization } from './hashed-ngram-features.ts';
+import { ENGLISH_NEGATION, resolveNegation } from './negation-scope.ts';
 
 export interface TokenizerFiles {
   tokenizerJson: object;
@@ -23,6 +24,8 @@ export interface FeaturizerOptions {
   truncation: Truncation;
   /** Special tokens ([CLS], [SEP]) are features too (hashed-ngram-hyperparameters.ts boundaryTokens); default false. */
   boundaryTokens?: boolean | undefined;
+  /** Negation scope features over this many tokens (negation-scope.ts, English cues); 0 or absent: none. */
+  negationWindow?: number | undefined;
 }
 
 /** Vocabulary size: one past the largest id of the model vocabulary and the added tokens. */
@@ -55,7 +58,9 @@ export function createNgramFeaturizer(files: TokenizerFiles, options: Featurizer
     maxOrder: options.maxOrder,
     excludedIds: options.boundaryTokens ? [] : specialIds,
     normalization: options.normalization,
+    ...(options.negationWindow ? { negation: resolveNegation(ENGLISH_NEGATION, options.negationWindow, (t) => tokenizer.token_to_id(t), specialIds) } : {}),
   };
+  validateSpec(spec);
   return {
     spec,
     /** Token ids as the runner encodes them (special tokens included, truncated). */

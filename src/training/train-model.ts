@@ -26,6 +26,7 @@ import { reliabilityDiagramSvg } from './reliability-diagram.ts';
 import { loadSource, sourcesFromFiles, splitIntoRowFolds, type LoadedSource, type TrainingSource } from './source-data.ts';
 import { crossValidateBySource, trainOnSources, type FeaturizedRow, type SourceRows } from './source-training.ts';
 import { resolvePreset, type TrainingPreset } from './training-presets.ts';
+import { negationJson } from './negation-scope.ts';
 
 export const MODEL_TYPE = 'hashed-ngram-linear';
 export const MAX_LENGTH = 512;
@@ -190,6 +191,7 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
   const tokenizer = loadTokenizerFiles(options.tokenizerDir);
   const featurizer = createNgramFeaturizer(tokenizer, {
     buckets: h.buckets, maxOrder: h.maxOrder, normalization: h.normalization, maxLength: MAX_LENGTH, truncation: config.model.truncation, boundaryTokens: h.boundaryTokens,
+    negationWindow: h.negationWindow,
   });
 
   const loaded: LoadedSource[] = [];
@@ -235,6 +237,7 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
       max_order: featurizer.spec.maxOrder,
       normalization: featurizer.spec.normalization,
       excluded_ids: featurizer.spec.excludedIds,
+      ...(featurizer.spec.negation ? { negation: negationJson(featurizer.spec.negation) } : {}),
     },
     ...(cv
       ? {

@@ -9,7 +9,7 @@ import { loadLinearExplainer, type LinearExplainer } from '../../src/inference/l
 import { readModelSpec } from '../../src/inference/model-dir.ts';
 import { createModelRunner, type ItemOutcome, type ModelRunner } from '../../src/inference/model-runner.ts';
 import { createEncoder, padBatch, type Encoder } from '../../src/tokenize/encoder.ts';
-import { ngramFeatureRows } from '../../src/training/hashed-ngram-features.ts';
+import { negationRow, ngramFeatureRows } from '../../src/training/hashed-ngram-features.ts';
 import { writeTinyModel } from '../helpers/tiny-model.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -116,8 +116,9 @@ describe('linear explainer on the default model', () => {
       const { rows, starts, orders } = explainer.features(ids);
       expect(rows).toEqual(ngramFeatureRows(ids, explainer.spec));
       rows.forEach((row, f) => {
+        if (orders[f] === 0) return expect(row).toBe(negationRow(ids[starts[f]!]!, explainer.spec)); // a negated token
         const window = ids.slice(starts[f]!, starts[f]! + orders[f]!);
-        expect(ngramFeatureRows(window, explainer.spec).at(-1)).toBe(row);
+        expect(ngramFeatureRows(window, { ...explainer.spec, negation: undefined }).at(-1)).toBe(row);
       });
     }
   });
@@ -179,6 +180,14 @@ describe('linear explainer on the default model', () => {
     expect(none.stats.explained).toBe(0);
   });
 
+  it('shows negated tokens as "(not) token", within the scope only', () => {
+    expect(explainer.spec.negation?.window).toBe(3);
+    const { ids } = encoder.encode('It is not very good at all, but the price is fine.');
+    const texts = explainer.decompose(ids, 1).phrases.map((p) => p.text);
+    expect(texts).toEqual(expect.arrayContaining(['(not) very', '(not) good', '(not) at']));
+    expect(texts.filter((t) => t.startsWith('(not)'))).toHaveLength(3); // the window is 3; "all" and the comma are past it
+  });
+
   it('joins WordPiece pieces in n-gram phrases', () => {
     const { ids } = encoder.encode('unbelievably okayish');
     const tokens = ids.map((id) => tokenizer.id_to_token(id)!);
@@ -215,8 +224,14 @@ describe('model directories without an exact explainer', () => {
       delete c.vocab_size;
     });
     const loaded = loadLinearExplainer(readModelSpec(dir), (id) => tokenizer.id_to_token(id));
-    expect(loaded.ok && loaded.derivedFromGraph.sort()).toEqual(['buckets', 'excludedIds', 'maxOrder', 'normalization', 'vocabSize']);
+    expect(loaded.ok && loaded.derivedFromGraph.sort()).toEqual(['buckets', 'excludedIds', 'maxOrder', 'negation', 'normalization', 'vocabSize']);
     expect(loaded.ok && loaded.explainer.spec).toEqual(explainer.spec);
+  });
+
+  it('turns explanations off when config.json and the graph disagree on the negation scope', () => {
+    const dir = tempCopyOfModel();
+    editConfig(dir, (c) => ((c.hashed_ngram!.negation as { window: number }).window = 2));
+    expect(loadLinearExplainer(readModelSpec(dir), (id) => tokenizer.id_to_token(id))).toEqual({ ok: false, reason: expect.stringContaining('negation scope') });
   });
 
   it('turns explanations off when config.json contradicts the graph', async () => {
