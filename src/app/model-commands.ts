@@ -9,6 +9,7 @@ import { loadDevSets } from '../training/source-data.ts';
 import { quantizeModelDir } from '../training/quantize-dynamic.ts';
 import { resolvePreset } from '../training/training-presets.ts';
 import { trainModel } from '../training/train-model.ts';
+import { formatLanguageIdEval, LANGUAGE_ID_DEFAULTS, LANGUAGE_ID_PRESET, trainLanguageId } from '../training/language-id-training.ts';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, positiveNumbers } from './cli-options.ts';
 
 // The model commands of the sentiment-fleet CLI: train, eval, quantize.
@@ -16,13 +17,13 @@ import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, positiv
 interface TrainCliOptions {
   preset?: string; data?: string[]; weight?: number[]; dev?: string[]; out?: string; textField: string; labelField: string; titleField: string;
   epochs?: number; seed?: number; lr?: number; buckets?: number; ngrams?: number; l2?: number; dropout?: number; normalization?: 'mean' | 'sqrt'; tokenizer?: string;
-  nbPower?: number; averageFrom?: number; sourceWeightPower?: number; cv?: boolean; labelFrom?: LabelFrom;
+  nbPower?: number; averageFrom?: number; sourceWeightPower?: number; cv?: boolean; cvFolds?: number; labelFrom?: LabelFrom; boundaryTokens?: boolean; negationWindow?: number;
 }
 
 export function defineTrainCommand(command: Command, env: Record<string, string | undefined>, argv: string[]): Command {
   return command
   .description('train a hashed n-gram linear sentiment model and write a model directory (model.onnx, tokenizer, config, MODEL_CARD.md)')
-  .option('--preset <name>', 'named setup: "default" = the English sources under SHARED_DIR/data (SST-2, Amazon, MARC-en, ...) → models/review-sentiment-en; "stars" = 1-5 stars from the rated ones → models/review-stars-en')
+  .option('--preset <name>', 'named setup: "default" = the English sources under SHARED_DIR/data (SST-2, Amazon, MARC-en, ...) → models/review-sentiment-en; "stars" = 1-5 stars from the rated ones → models/review-stars-en; "de", "fr", "es" = that language\'s MARC file → models/review-sentiment-<lang>; "lang-id" = the language-ID model → models/lang-id (only --out and --seed apply)')
   .option('--data <files...>', 'labeled training files (.jsonl, .json, .csv, .tsv)')
   .option('--weight <n>', 'loss weight of each --data file, repeated in --data order (default 1 each)', positiveNumbers)
   .option('--dev <files...>', 'labeled dev files, scored for the model card')
@@ -44,24 +45,35 @@ export function defineTrainCommand(command: Command, env: Record<string, string 
   .option('--source-weight-power <x>', "a source's (--data file's) total loss weight grows as rows^x (0..1)", nonNegativeNumber)
   .option('--cv', 'leave-one-source-out cross-validation (each --data file a source): model card table and a fitted calibration temperature')
   .option('--no-cv', 'skip the cross-validation of a preset (no calibration temperature)')
+  .option('--cv-folds <k>', 'cross-validate by k row folds (id hash) instead of by source (one-source data)', positiveInt)
+  .option('--boundary-tokens', 'the tokenizer\'s [CLS]/[SEP] are features too (edge bigrams, a length-dependent bias)')
+  .option('--no-boundary-tokens', 'leave [CLS]/[SEP] out of the features')
+  .option('--negation-window <n>', 'negation scope features: tokens within n after not/never/n\'t... (English cues; 0 = off)', nonNegativeInt)
   .option('--tokenizer <dir>', 'use tokenizer.json/tokenizer_config.json from this directory (default: built-in bert-base-uncased WordPiece)')
   .action(async (opts: TrainCliOptions) => {
     await runCommand('train', env, async (config, logger) => {
+      const command = env.npm_lifecycle_event?.startsWith('model:train') ? `npm run ${env.npm_lifecycle_event}` : ['sentiment-fleet', ...argv].join(' ');
+      if (opts.preset === LANGUAGE_ID_PRESET) {
+        const r = await trainLanguageId({ ...LANGUAGE_ID_DEFAULTS, sharedDir: config.sharedDir, out: opts.out ?? LANGUAGE_ID_DEFAULTS.out, seed: opts.seed ?? LANGUAGE_ID_DEFAULTS.seed, command });
+        process.stdout.write(`${formatLanguageIdEval(r.evaluation)}\nwrote ${r.dir} (version ${r.version}, weights ${r.weightBytes.toLocaleString('en-US')} bytes, trained in ${r.trainingSeconds.toFixed(1)} s)\n`);
+        return;
+      }
       const result = await trainModel(
         {
           preset: opts.preset, data: opts.data, weights: opts.weight, dev: opts.dev, out: opts.out, tokenizerDir: opts.tokenizer,
-          sourceWeightPower: opts.sourceWeightPower, crossValidate: opts.cv, labelFrom: opts.labelFrom,
+          sourceWeightPower: opts.sourceWeightPower, crossValidate: opts.cv, cvFolds: opts.cvFolds, labelFrom: opts.labelFrom,
           fields: { textField: opts.textField, labelField: opts.labelField, titleField: opts.titleField },
           hyperparameters: {
             epochs: opts.epochs, seed: opts.seed, learningRate: opts.lr, buckets: opts.buckets, maxOrder: opts.ngrams,
             l2: opts.l2, featureDropout: opts.dropout, normalization: opts.normalization, nbPower: opts.nbPower, averageFromEpoch: opts.averageFrom,
+            boundaryTokens: opts.boundaryTokens, negationWindow: opts.negationWindow,
           },
-          command: env.npm_lifecycle_event === 'model:train' ? 'npm run model:train' : ['sentiment-fleet', ...argv].join(' '),
+          command,
         },
         { config, logger, progress: process.stderr },
       );
       if (result.cv) {
-        process.stdout.write(`leave-one-source-out accuracy (mean ${result.cv.meanAccuracy.toFixed(4)}), calibration temperature ${result.cv.temperature.toFixed(4)}:\n`);
+        process.stdout.write(`cross-validation, held-out accuracy (mean ${result.cv.meanAccuracy.toFixed(4)}), calibration temperature ${result.cv.temperature.toFixed(4)}:\n`);
         for (const s of result.cv.sources) process.stdout.write(`  ${s.name.padEnd(28)} ${s.accuracy.toFixed(4)}  ECE ${s.eceBefore.toFixed(4)} → ${s.eceAfter.toFixed(4)}\n`);
       }
       if (result.dev) process.stdout.write(`${formatEvalReport(result.dev)}\n`);

@@ -22,6 +22,14 @@
  * features that display as the same phrase are summed (a repeated word counts once per
  * occurrence). Features are those of hashed-ngram-features.ts (the same function training
  * uses); this module never hashes on its own.
+ *
+ * A model trained with boundary tokens (the tokenizer's special tokens [CLS]/[SEP] are features)
+ * has features that are not words: a special token alone joins the bias term (it is present in
+ * every input, a length-dependent bias), and an n-gram that includes one displays as its words
+ * ("[CLS] great" shows as "great", summed with the unigram). The sum is unchanged.
+ *
+ * A model with negation scope (negation-scope.ts) has a feature per negated token: it shows as
+ * "(not) token" ("not very good": "(not) very", "(not) good"). Order 0 in features().
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,8 +38,10 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 import {
   HASHED_NGRAM_MODEL_TYPE, HASH_BASE, HASH_MIX, HASH_PRIME, featureScale, ngramFeatureRows, tableRows, validateSpec, type HashedNgramSpec, type Normalization,
 } from '../model-format/hashed-ngram-features.ts';
+import { negatedPositions, negationFromJson, type NegationSpec } from '../model-format/negation-scope.ts';
 import { tensorFloats } from '../model-format/onnx-tensor-values.ts';
 import type { Explanation, ExplanationPhrase } from '../contracts/result-contract.ts';
+import { int64Scalar, specFromGraph } from './hashed-ngram-graph-spec.ts';
 import type { ModelSpec } from '../model-format/model-dir.ts';
 
 const { onnx } = onnxProto;
@@ -45,35 +55,11 @@ export type ExplanationSupport = { supported: true; method: 'linear-exact' } | {
 export interface Decomposition {
   phrases: { text: string; weight: number }[];
   bias: number;
-  /** Σ phrases + bias: the margin (see the module comment) the model's logits have. */
+  /** (bias includes the special tokens' own features, see the module comment.) Σ phrases + bias: the margin (see the module comment) the model's logits have. */
   margin: number;
 }
 
 type Load = { ok: true; explainer: LinearExplainer; derivedFromGraph: string[] } | { ok: false; reason: string };
-
-const DataType = onnx.TensorProto.DataType;
-
-function int64Scalar(tensor: OnnxTypes.ITensorProto | undefined): number | undefined {
-  if (!tensor || tensor.dataType !== DataType.INT64) return undefined;
-  if (tensor.rawData && tensor.rawData.length === 8) return Number(Buffer.from(tensor.rawData).readBigInt64LE(0));
-  const v = tensor.int64Data?.[0];
-  return v === undefined ? undefined : Number(v);
-}
-
-/** The hashed n-gram spec as model.onnx encodes it (hashed-ngram-graph.ts names). */
-function specFromGraph(graph: OnnxTypes.IGraphProto, init: Map<string, OnnxTypes.ITensorProto>): Partial<HashedNgramSpec> {
-  const outputs = new Map((graph.node ?? []).flatMap((n) => (n.output ?? []).map((o) => [o, n.opType ?? ''] as const)));
-  const excludedIds: number[] = [];
-  for (let i = 0; init.has(`excluded_id_${i}`); i++) excludedIds.push(int64Scalar(init.get(`excluded_id_${i}`))!);
-  const orders = [...outputs.keys()].filter((o) => /^rows_\d+$/.test(o)).length;
-  return {
-    vocabSize: int64Scalar(init.get('bucket_offset')),
-    buckets: int64Scalar(init.get('hash_buckets')),
-    maxOrder: 1 + orders,
-    excludedIds,
-    normalization: outputs.get('feature_norm') === 'Sqrt' ? 'sqrt' : 'mean',
-  };
-}
 
 /**
  * Reads the weight table and bias from model.onnx and the hyperparameters from config.json
@@ -106,6 +92,7 @@ export function loadLinearExplainer(
     maxOrder: typeof h.max_order === 'number' ? h.max_order : undefined,
     excludedIds: Array.isArray(h.excluded_ids) && h.excluded_ids.every((x) => typeof x === 'number') ? (h.excluded_ids as number[]) : undefined,
     normalization: h.normalization === 'mean' || h.normalization === 'sqrt' ? (h.normalization as Normalization) : undefined,
+    negation: negationFromJson(h.negation),
   };
   const derivedFromGraph: string[] = [];
   const merged: Record<string, unknown> = {};
@@ -116,6 +103,16 @@ export function loadLinearExplainer(
     if (c !== undefined && g !== undefined && !same(c, g)) return { ok: false, reason: `config.json says ${key} ${JSON.stringify(c)} but model.onnx has ${JSON.stringify(g)}` };
     if (c === undefined) derivedFromGraph.push(key);
     merged[key] = c ?? g;
+  }
+  // Negation scope: absent from both is none; present in one only is taken from the graph or refused.
+  const canon = (n: NegationSpec | undefined) => JSON.stringify(n ? [n.window, n.cueIds, n.cuePairs, n.stopIds] : null);
+  const sameNegation = canon(fromConfig.negation) === canon(fromGraph.negation);
+  if (!sameNegation && (fromConfig.negation !== undefined || h.negation !== undefined)) {
+    return { ok: false, reason: `config.json and model.onnx disagree on the negation scope (${JSON.stringify(h.negation ?? null)} vs ${JSON.stringify(fromGraph.negation ?? null)})` };
+  }
+  if (fromGraph.negation) {
+    merged.negation = fromGraph.negation;
+    if (!fromConfig.negation) derivedFromGraph.push('negation');
   }
   const ngram = merged as unknown as HashedNgramSpec;
   try {
@@ -135,7 +132,8 @@ export function loadLinearExplainer(
   }
   const model = (spec.tokenizerJson as { model?: { type?: unknown; continuing_subword_prefix?: unknown } }).model;
   const subwordPrefix = model?.type !== 'WordPiece' ? null : typeof model.continuing_subword_prefix === 'string' ? model.continuing_subword_prefix : '##';
-  return { ok: true, explainer: createLinearExplainer({ spec: ngram, table, bias, multiLabel: spec.multiLabel, idToToken, subwordPrefix, temperature: spec.temperature }), derivedFromGraph };
+  const specialIds = ((spec.tokenizerJson as { added_tokens?: { id?: unknown; special?: unknown }[] }).added_tokens ?? []).filter((t) => t.special === true && typeof t.id === 'number').map((t) => t.id as number);
+  return { ok: true, explainer: createLinearExplainer({ spec: ngram, table, bias, multiLabel: spec.multiLabel, idToToken, subwordPrefix, temperature: spec.temperature, specialIds }), derivedFromGraph };
 }
 
 export interface LinearExplainerParts {
@@ -149,6 +147,8 @@ export interface LinearExplainerParts {
   subwordPrefix?: string | null;
   /** Calibration temperature: explain() divides the contributions by it (default 1). */
   temperature?: number | undefined;
+  /** The tokenizer's special tokens: never shown in a phrase (see the module comment). */
+  specialIds?: readonly number[] | undefined;
 }
 
 function round4(x: number): number {
@@ -163,6 +163,7 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
   const L = bias.length;
   const excluded = new Set(spec.excludedIds);
   const relative = !multiLabel && L >= 2;
+  const special = new Set(parts.specialIds ?? []);
 
   /** Reference subtracted from label p's value v[p] (see the module comment). */
   const reference = (v: ArrayLike<number>, offset: number, p: number): number => {
@@ -179,13 +180,15 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
     return token;
   };
 
-  /** Display text of tokens[start .. start+order): `##` pieces join the previous token. */
-  function phraseText(tokenAt: readonly string[], start: number, order: number): string {
+  /** Display text of tokens[start .. start+order) without special tokens: `##` pieces join the previous token; '' when all are special. */
+  function phraseText(ids: readonly number[], tokenAt: readonly string[], start: number, order: number): string {
+    if (order === 0) return `(not) ${tokenAt[start]!}`;
     let out = '';
     for (let k = 0; k < order; k++) {
+      if (special.has(ids[start + k]!)) continue;
       const token = tokenAt[start + k]!;
-      if (k > 0 && prefix && token.startsWith(prefix) && token.length > prefix.length) out += token.slice(prefix.length);
-      else out += (k > 0 ? ' ' : '') + token;
+      if (out !== '' && prefix && token.startsWith(prefix) && token.length > prefix.length) out += token.slice(prefix.length);
+      else out += (out !== '' ? ' ' : '') + token;
     }
     return out;
   }
@@ -210,6 +213,10 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
         orders[f++] = order;
       }
     }
+    if (spec.negation) for (const t of negatedPositions(ids, spec.negation)) {
+      starts[f] = t;
+      orders[f++] = 0; // a negated token
+    }
     if (f !== rows.length) throw new Error(`explainer: ${f} n-gram positions for ${rows.length} feature rows`);
     return { rows, starts, orders };
   }
@@ -220,15 +227,16 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
     const scale = featureScale(rows.length, spec.normalization);
     const tokenAt = ids.map(tokenOf);
     const byText = new Map<string, number>();
+    let edges = 0;
     for (let f = 0; f < rows.length; f++) {
       const base = rows[f]! * L;
       const c = scale * (table[base + label]! - reference(table, base, label));
-      const order = orders[f]!;
-      const text = order === 1 ? tokenAt[starts[f]!]! : phraseText(tokenAt, starts[f]!, order);
-      byText.set(text, (byText.get(text) ?? 0) + c);
+      const text = phraseText(ids, tokenAt, starts[f]!, orders[f]!);
+      if (text === '') edges += c;
+      else byText.set(text, (byText.get(text) ?? 0) + c);
     }
     const phrases = [...byText].map(([text, weight]) => ({ text, weight }));
-    const biasTerm = bias[label]! - reference(bias, 0, label);
+    const biasTerm = bias[label]! - reference(bias, 0, label) + edges;
     return { phrases, bias: biasTerm, margin: phrases.reduce((s, p) => s + p.weight, biasTerm) };
   }
 

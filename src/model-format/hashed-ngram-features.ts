@@ -11,16 +11,22 @@
  *     state_1 = id_t
  *     state_k = (((state_{k-1} · HASH_BASE + id_{t+k-1}) mod HASH_PRIME) · HASH_MIX) mod HASH_PRIME
  *
+ *   negated token at t    → row vocabSize + (hashStep(NEGATION_STATE, id_t) mod buckets)   (with
+ *                           `negation`: the positions of negation-scope.ts, after the n-grams)
+ *
  * Every product stays below 2^53, so the hash is exact in float64 here and in int64 in the graph.
  * The model output is   logits = (Σ_features table[row]) / norm(count) + bias   with norm the
  * feature count (`mean`) or its square root (`sqrt`), clamped to ≥ 1.
  */
 /** config.json `model_type` of these models: what training writes and the explainer requires. */
 export const HASHED_NGRAM_MODEL_TYPE = 'hashed-ngram-linear';
+import { negatedPositions, validateNegation, type NegationSpec } from './negation-scope.ts';
 
 export const HASH_PRIME = 2_147_483_647; // 2^31 − 1
 export const HASH_BASE = 1_000_003; // < 2^22: state · base < 2^53
 export const HASH_MIX = 2_903_333; // < 2^22: state · mix < 2^53
+/** Start state of a negated token's hash: above every token id (< 2^22), so never a unigram's state. */
+export const NEGATION_STATE = 4_194_319; // < 2^23: state · base < 2^53
 
 export type Normalization = 'mean' | 'sqrt';
 
@@ -34,6 +40,8 @@ export interface HashedNgramSpec {
   /** Token ids that are never features (special tokens such as [CLS] and [SEP]). */
   excludedIds: number[];
   normalization: Normalization;
+  /** Negation scope features (negation-scope.ts); absent: none. */
+  negation?: NegationSpec | undefined;
 }
 
 export const MAX_ORDER = 3;
@@ -47,6 +55,8 @@ export function validateSpec(spec: HashedNgramSpec): void {
     [spec.normalization === 'mean' || spec.normalization === 'sqrt', `normalization must be mean or sqrt, got ${String(spec.normalization)}`],
   ];
   for (const [ok, message] of checks) if (!ok) throw new Error(`hashed n-gram spec: ${message}`);
+  const negation = spec.negation ? validateNegation(spec.negation, spec.vocabSize) : [];
+  if (negation.length > 0) throw new Error(`hashed n-gram spec: ${negation.join('; ')}`);
 }
 
 /** Rows of the weight table: vocabSize unigram rows, then the buckets. */
@@ -61,7 +71,7 @@ export function hashStep(state: number, id: number): number {
 
 /**
  * Feature rows of one sequence of token ids (special tokens included, no padding: every
- * position has mask 1), in the graph's order: unigrams, then bigrams, then trigrams.
+ * position has mask 1), in the graph's order: unigrams, then bigrams, then trigrams, then negated tokens.
  */
 export function ngramFeatureRows(ids: readonly number[], spec: HashedNgramSpec): Int32Array {
   const n = ids.length;
@@ -82,7 +92,13 @@ export function ngramFeatureRows(ids: readonly number[], spec: HashedNgramSpec):
       rows.push(spec.vocabSize + (state % spec.buckets));
     }
   }
+  if (spec.negation) for (const t of negatedPositions(ids, spec.negation)) rows.push(negationRow(ids[t]!, spec));
   return Int32Array.from(rows);
+}
+
+/** The row of token `id` negated (module comment). */
+export function negationRow(id: number, spec: Pick<HashedNgramSpec, 'vocabSize' | 'buckets'>): number {
+  return spec.vocabSize + (hashStep(NEGATION_STATE, id) % spec.buckets);
 }
 
 /** 1 / norm(count): the factor the summed feature weights are scaled by. */

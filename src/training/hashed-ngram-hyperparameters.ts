@@ -5,6 +5,7 @@
  */
 import { SfError } from '../errors/sf-error.ts';
 import { MAX_ORDER, type Normalization } from '../model-format/hashed-ngram-features.ts';
+import { MAX_NEGATION_WINDOW } from '../model-format/negation-scope.ts';
 
 export interface HashedNgramHyperparameters {
   /** Hash buckets for n-grams of order ≥ 2 (rows of the weight table after the vocabulary). */
@@ -22,6 +23,14 @@ export interface HashedNgramHyperparameters {
   nbPower: number;
   /** Export the mean of the end-of-epoch weights from this epoch (at most the last) on; 0 = the last epoch's weights. */
   averageFromEpoch: number;
+  /**
+   * The tokenizer's special tokens ([CLS], [SEP]) are features too: the first and last words form
+   * bigrams with the text's edges, and the special tokens' own rows add a bias that shrinks with
+   * length (every row is divided by the square root of the feature count).
+   */
+  boundaryTokens: boolean;
+  /** Negation scope features over this many tokens after a cue (negation-scope.ts, English cues); 0 = off. */
+  negationWindow: number;
   /** How model.onnx stores the weight table (float16: half the bytes). */
   weightType: 'float32' | 'float16';
   seed: number;
@@ -37,6 +46,8 @@ export const DEFAULT_HYPERPARAMETERS: HashedNgramHyperparameters = {
   featureDropout: 0,
   nbPower: 0.5,
   averageFromEpoch: 2,
+  boundaryTokens: false,
+  negationWindow: 0,
   weightType: 'float16',
   seed: 42,
 };
@@ -53,6 +64,8 @@ export function checkHyperparameters(h: HashedNgramHyperparameters): HashedNgram
   int('epochs', 1, 1000);
   int('seed', 0, 2 ** 32 - 1);
   int('averageFromEpoch', 0, 1000);
+  int('negationWindow', 0, MAX_NEGATION_WINDOW);
+  if (typeof h.boundaryTokens !== 'boolean') problems.push(`boundaryTokens must be true or false, got ${String(h.boundaryTokens)}`);
   if (h.weightType !== 'float32' && h.weightType !== 'float16') problems.push(`weightType must be float32 or float16, got ${String(h.weightType)}`);
   if (!(h.nbPower >= 0 && h.nbPower <= 4)) problems.push(`nbPower must be in [0, 4], got ${h.nbPower}`);
   if (h.normalization !== 'mean' && h.normalization !== 'sqrt') problems.push(`normalization must be mean or sqrt, got ${String(h.normalization)}`);

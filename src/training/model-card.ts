@@ -28,6 +28,8 @@ export interface ModelCardInput {
   files: { name: string; bytes: number }[];
   dev: EvalReport | undefined;
   cv: CvReport | undefined;
+  /** Cross-validated by this many row folds (one-source presets) instead of by source. */
+  cvFolds?: number | undefined;
   /** Accuracy of an earlier model on the same held-out rows, per source, for the cross-validation table. */
   baseline?: { name: string; accuracy: Record<string, number> } | undefined;
   command: string;
@@ -65,20 +67,24 @@ function devSection(dev: EvalReport | undefined): string[] {
   return lines;
 }
 
-function cvSection(cv: CvReport | undefined, baseline: ModelCardInput['baseline']): string[] {
+function cvSection(cv: CvReport | undefined, baseline: ModelCardInput['baseline'], folds: number | undefined): string[] {
   if (!cv) return ['Not cross-validated (train with `--cv` and at least two sources), so no calibration temperature was fitted either.', ''];
   const b = baseline;
   const stars = cv.meanMae !== undefined;
   const maeHead = stars ? ' MAE (stars) |' : '';
-  const header = b ? `| held-out source | rows | ${b.name} | this model | macro-F1 |${maeHead} ECE softmax | ECE calibrated |` : `| held-out source | rows | accuracy | macro-F1 |${maeHead} ECE softmax | ECE calibrated |`;
+  const what = folds === undefined ? 'held-out source' : 'held-out fold';
+  const header = b ? `| ${what} | rows | ${b.name} | this model | macro-F1 |${maeHead} ECE softmax | ECE calibrated |` : `| ${what} | rows | accuracy | macro-F1 |${maeHead} ECE softmax | ECE calibrated |`;
   const rows = cv.sources.map((s) => {
     const base = b ? (b.accuracy[s.name] === undefined ? ' – |' : ` ${f3(b.accuracy[s.name]!)} |`) : '';
     return `| ${s.name} | ${n(s.rows)} |${base} ${f3(s.accuracy)} | ${f3(s.macroF1)} |${stars ? ` ${f3(s.mae!)} |` : ''} ${f3(s.eceBefore)} | ${f3(s.eceAfter)} |`;
   });
   const compared = b ? cv.sources.filter((s) => b.accuracy[s.name] !== undefined) : [];
   return [
-    'Each row: a model trained on every other source with the same settings, scored on the held-out source\'s rows (all of them; SST-2: its',
-    'dev sentences, since its train file holds phrases). This estimates accuracy on a shop the model has never seen.',
+    ...(folds === undefined
+      ? ['Each row: a model trained on every other source with the same settings, scored on the held-out source\'s rows (all of them; SST-2: its',
+        'dev sentences, since its train file holds phrases). This estimates accuracy on a shop the model has never seen.']
+      : [`One source, so ${folds}-fold cross-validation instead: the training rows (the dev tenth left out) split into ${folds} folds by a hash of the row id;`,
+        `each row of the table is a model trained on the other ${folds - 1} folds with the same settings, scored on the fold's rows.`]),
     '',
     header,
     `| --- | ---: |${b ? ' ---: |' : ''} ---: | ---: |${stars ? ' ---: |' : ''} ---: | ---: |`,
@@ -92,7 +98,7 @@ function cvSection(cv: CvReport | undefined, baseline: ModelCardInput['baseline'
     '## Calibration',
     '',
     `\`score\` is softmax(logits / T) with T = ${f4(cv.temperature)}, stored in config.json (\`calibration\`) and applied by the workers. T was fitted`,
-    'by minimizing the negative log-likelihood of the held-out rows above, each source weighted equally.',
+    `by minimizing the negative log-likelihood of the held-out rows above, each ${folds === undefined ? 'source' : 'fold'} weighted equally.`,
     `Expected calibration error (10 bins of the top-label probability) on all ${n(cv.pooledBefore.rows)} held-out rows pooled: ${f4(cv.pooledBefore.ece)} with the`,
     `plain softmax, ${f4(cv.pooledAfter.ece)} calibrated (negative log-likelihood ${f4(cv.pooledBefore.nll)} → ${f4(cv.pooledAfter.nll)}). Reliability diagram: \`reliability.svg\`.`,
     '',
@@ -129,8 +135,11 @@ export function renderModelCard(c: ModelCardInput): string {
     '## Model',
     '',
     `- Tokenizer: ${c.tokenizerSource}; vocabulary ${n(c.spec.vocabSize)}; inputs up to ${c.maxLength} tokens, \`${c.truncation}\` truncation.`,
-    `- Features: each real token id (special tokens ${c.spec.excludedIds.join(', ')} and padding excluded), and ${ngrams}`,
+    c.spec.excludedIds.length > 0
+      ? `- Features: each real token id (special tokens ${c.spec.excludedIds.join(', ')} and padding excluded), and ${ngrams}`
+      : `- Features: each token id, the tokenizer's [CLS] and [SEP] included (padding excluded), and ${ngrams}: the first and last words pair with the text's edges, and the edge tokens' own rows add a bias that shrinks with length`,
     '  (see `src/model-format/hashed-ngram-features.ts`).',
+    ...(c.spec.negation ? [`- Negation scope: each token within ${c.spec.negation.window} tokens after a negation cue (${c.spec.negation.cueIds.length} cue words and "n't"; punctuation, "but" and special tokens end a scope) also adds a hashed "(not) token" row.`] : []),
     `- Logits: sum of the features' weight rows divided by ${c.spec.normalization === 'sqrt' ? 'the square root of the feature count' : 'the feature count'}, plus a bias.`,
     `- Weight table: [${n(rows)}, ${c.labels.length}] = ${n(rows * c.labels.length)} parameters, stored as ${h.weightType}${h.weightType === 'float16' ? ' (summed in float32)' : ''}.`,
     '',
@@ -169,14 +178,16 @@ export function renderModelCard(c: ModelCardInput): string {
     `| epochs | ${h.epochs}${h.averageFromEpoch > 0 && h.averageFromEpoch < h.epochs ? ` (weights averaged over the ends of epochs ${h.averageFromEpoch}..${h.epochs})` : ''} |`,
     `| L2 | ${h.l2} |`,
     `| feature dropout | ${h.featureDropout} |`,
+    `| boundary tokens as features | ${h.boundaryTokens ? 'yes' : 'no'} |`,
+    `| negation scope | ${h.negationWindow > 0 ? `${h.negationWindow} tokens (src/model-format/negation-scope.ts)` : 'none'} |`,
     `| seed | ${h.seed} |`,
     '',
     `Training loss per epoch (weighted): ${c.epochLosses.map(f4).join(', ')}.`,
     '',
     ...(c.notes ? [c.notes.trim(), ''] : []),
-    '## Leave-one-source-out cross-validation',
+    c.cvFolds === undefined ? '## Leave-one-source-out cross-validation' : `## ${c.cvFolds}-fold cross-validation`,
     '',
-    ...cvSection(c.cv, c.baseline),
+    ...cvSection(c.cv, c.baseline, c.cvFolds),
     '## Dev-set metrics',
     '',
     ...devSection(c.dev),

@@ -2,12 +2,13 @@
  * Text → feature rows of the hashed n-gram model, through the same tokenizer and encoder
  * (truncation, special tokens) createModelRunner uses, so training sees what the workers feed
  * the graph. The special tokens the tokenizer adds around a text ([CLS], [SEP]) are excluded
- * from the features.
+ * from the features unless `boundaryTokens` is set.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SfError } from '../errors/sf-error.ts';
 import { createEncoder, type Truncation } from '../tokenize/encoder.ts';
-import { ngramFeatureRows, type HashedNgramSpec, type Normalization } from '../model-format/hashed-ngram-features.ts';
+import { ngramFeatureRows, validateSpec, type HashedNgramSpec, type Normalization } from '../model-format/hashed-ngram-features.ts';
+import { ENGLISH_NEGATION, resolveNegation } from '../model-format/negation-scope.ts';
 
 export interface TokenizerFiles {
   tokenizerJson: object;
@@ -21,6 +22,10 @@ export interface FeaturizerOptions {
   /** Longest input in tokens, special tokens included (the model's max_position_embeddings). */
   maxLength: number;
   truncation: Truncation;
+  /** Special tokens ([CLS], [SEP]) are features too (hashed-ngram-hyperparameters.ts boundaryTokens); default false. */
+  boundaryTokens?: boolean | undefined;
+  /** Negation scope features over this many tokens (negation-scope.ts, English cues); 0 or absent: none. */
+  negationWindow?: number | undefined;
 }
 
 /** Vocabulary size: one past the largest id of the model vocabulary and the added tokens. */
@@ -46,14 +51,16 @@ export function createNgramFeaturizer(files: TokenizerFiles, options: Featurizer
   }
   const encoder = createEncoder(tokenizer, { maxTokens: options.maxLength, truncation: options.truncation });
   const plain = new Set(tokenizer.encode('a', { add_special_tokens: false }).ids);
-  const excludedIds = [...new Set(tokenizer.encode('a', { add_special_tokens: true }).ids.filter((id) => !plain.has(id)))].sort((a, b) => a - b);
+  const specialIds = [...new Set(tokenizer.encode('a', { add_special_tokens: true }).ids.filter((id) => !plain.has(id)))].sort((a, b) => a - b);
   const spec: HashedNgramSpec = {
     vocabSize: tokenizerVocabSize(files.tokenizerJson),
     buckets: options.buckets,
     maxOrder: options.maxOrder,
-    excludedIds,
+    excludedIds: options.boundaryTokens ? [] : specialIds,
     normalization: options.normalization,
+    ...(options.negationWindow ? { negation: resolveNegation(ENGLISH_NEGATION, options.negationWindow, (t) => tokenizer.token_to_id(t), specialIds) } : {}),
   };
+  validateSpec(spec);
   return {
     spec,
     /** Token ids as the runner encodes them (special tokens included, truncated). */

@@ -76,3 +76,18 @@ export async function loadDevSets(sources: readonly TrainingSource[], fields: Da
   for (const source of sources) out.push(...(await loadSource(source, fields)).dev);
   return out;
 }
+
+/**
+ * K-fold cross-validation for presets with one source (a language's MARC file): each source's
+ * training rows split into `folds` parts by a hash of the row id (sha-256 of "fold:" + id), each
+ * part a pseudo-source that holds its own rows out. Leave-one-source-out over these parts is
+ * K-fold cross-validation: every model trains on the other K−1 parts and scores the rows of one.
+ */
+export function splitIntoRowFolds(loaded: readonly LoadedSource[], folds: number): LoadedSource[] {
+  if (!Number.isInteger(folds) || folds < 2) throw new Error(`row folds must be an integer ≥ 2, got ${folds}`);
+  const foldOf = (row: LabeledRow) => createHash('sha256').update(`fold:${row.id ?? row.text}`).digest().readUInt32BE(0) % folds;
+  return loaded.flatMap((l) => Array.from({ length: folds }, (_, k): LoadedSource => {
+    const rows = l.train.filter((r) => foldOf(r) === k);
+    return { source: { ...l.source, name: `${l.source.name} fold ${k + 1}/${folds}`, heldOut: 'all' }, trainFiles: [], train: rows, dev: [], heldOut: rows };
+  }));
+}

@@ -24,9 +24,10 @@ import type { TrainingProgress } from './linear-trainer.ts';
 import { renderModelCard } from './model-card.ts';
 import { createNgramFeaturizer, type NgramFeaturizer, type TokenizerFiles } from './ngram-featurizer.ts';
 import { reliabilityDiagramSvg } from './reliability-diagram.ts';
-import { loadSource, sourcesFromFiles, type LoadedSource, type TrainingSource } from './source-data.ts';
+import { loadSource, sourcesFromFiles, splitIntoRowFolds, type LoadedSource, type TrainingSource } from './source-data.ts';
 import { crossValidateBySource, trainOnSources, type FeaturizedRow, type SourceRows } from './source-training.ts';
 import { resolvePreset, type TrainingPreset } from './training-presets.ts';
+import { negationJson } from '../model-format/negation-scope.ts';
 
 export const MAX_LENGTH = 512;
 
@@ -44,6 +45,8 @@ export interface TrainModelOptions {
   sourceWeightPower?: number | undefined;
   /** Leave-one-source-out cross-validation (each --data file a source); default the preset's, else off. */
   crossValidate?: boolean | undefined;
+  /** Cross-validate by this many row folds (id hash) instead of by source; default the preset's (one-source presets). */
+  cvFolds?: number | undefined;
   /** Where the --data files' labels come from (labeled-data-reader.ts); default their label field. */
   labelFrom?: LabelFrom | undefined;
   /** Directory with tokenizer.json and tokenizer_config.json; default the built-in bert-base-uncased WordPiece. */
@@ -79,6 +82,7 @@ interface ResolvedOptions {
   hyperparameters: HashedNgramHyperparameters;
   sourceWeightPower: number | undefined;
   crossValidate: boolean;
+  cvFolds: number | undefined;
   notes: string | undefined;
   baseline: TrainingPreset['baseline'];
 }
@@ -101,7 +105,9 @@ function resolveOptions(options: TrainModelOptions, config: Config): ResolvedOpt
     throw new SfError('SF_ERR_CONFIG', `--source-weight-power must be in [0, 1], got ${sourceWeightPower}`);
   }
   const crossValidate = options.crossValidate ?? preset?.crossValidate ?? false;
-  if (crossValidate && sources.length < 2) throw new SfError('SF_ERR_CONFIG', '--cv needs at least 2 sources (--data files)');
+  const cvFolds = options.cvFolds ?? (options.data ? undefined : preset?.cvFolds);
+  if (cvFolds !== undefined && !(Number.isInteger(cvFolds) && cvFolds >= 2 && cvFolds <= 100)) throw new SfError('SF_ERR_CONFIG', `--cv-folds must be an integer in 2..100, got ${cvFolds}`);
+  if (crossValidate && cvFolds === undefined && sources.length < 2) throw new SfError('SF_ERR_CONFIG', '--cv needs at least 2 sources (--data files), or --cv-folds');
   return {
     sources,
     dev: options.dev ?? [],
@@ -110,6 +116,7 @@ function resolveOptions(options: TrainModelOptions, config: Config): ResolvedOpt
     hyperparameters,
     sourceWeightPower,
     crossValidate,
+    cvFolds,
     notes: options.preset === undefined ? undefined : preset?.notes,
     baseline: options.data ? undefined : preset?.baseline,
   };
@@ -183,7 +190,8 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
   const h = o.hyperparameters;
   const tokenizer = loadTokenizerFiles(options.tokenizerDir);
   const featurizer = createNgramFeaturizer(tokenizer, {
-    buckets: h.buckets, maxOrder: h.maxOrder, normalization: h.normalization, maxLength: MAX_LENGTH, truncation: config.model.truncation,
+    buckets: h.buckets, maxOrder: h.maxOrder, normalization: h.normalization, maxLength: MAX_LENGTH, truncation: config.model.truncation, boundaryTokens: h.boundaryTokens,
+    negationWindow: h.negationWindow,
   });
 
   const loaded: LoadedSource[] = [];
@@ -202,9 +210,10 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
   let cv: CvReport | undefined;
   if (o.crossValidate) {
     const cvStarted = performance.now();
-    const heldOut = crossValidateBySource(sources, { ...training, onFold: (name, i, n) => deps.progress?.write(`cross-validation fold ${i + 1}/${n}: ${name} held out\n`) });
+    const folds = o.cvFolds === undefined ? sources : featurizeSources(splitIntoRowFolds(loaded, o.cvFolds), featurizer, labelIndex);
+    const heldOut = crossValidateBySource(folds, { ...training, onFold: (name, i, n) => deps.progress?.write(`cross-validation fold ${i + 1}/${n}: ${name} held out\n`) });
     cv = crossValidationReport(heldOut, labels);
-    logger.info({ seconds: Number(((performance.now() - cvStarted) / 1000).toFixed(1)), meanAccuracy: cv.meanAccuracy, temperature: cv.temperature }, 'cross-validated by source');
+    logger.info({ seconds: Number(((performance.now() - cvStarted) / 1000).toFixed(1)), meanAccuracy: cv.meanAccuracy, temperature: cv.temperature }, o.cvFolds === undefined ? 'cross-validated by source' : `cross-validated by ${o.cvFolds} row folds`);
   }
 
   const trainStarted = performance.now();
@@ -228,13 +237,14 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
       max_order: featurizer.spec.maxOrder,
       normalization: featurizer.spec.normalization,
       excluded_ids: featurizer.spec.excludedIds,
+      ...(featurizer.spec.negation ? { negation: negationJson(featurizer.spec.negation) } : {}),
     },
     ...(cv
       ? {
           calibration: {
             method: 'temperature',
             temperature: Number(cv.temperature.toFixed(4)),
-            fitted_on: 'leave-one-source-out held-out logits, every source weighted equally',
+            fitted_on: o.cvFolds === undefined ? 'leave-one-source-out held-out logits, every source weighted equally' : `${o.cvFolds}-fold cross-validation held-out logits (folds by row-id hash)`,
             held_out_ece_before: Number(cv.pooledBefore.ece.toFixed(4)),
             held_out_ece_after: Number(cv.pooledAfter.ece.toFixed(4)),
           },
@@ -273,7 +283,7 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
     training: loaded.flatMap((l, i) => l.trainFiles.map((f) => ({ ...f, source: l.source.name, untokenized: sources[i]!.untokenized }))),
     sourceWeights: { power: o.sourceWeightPower, sources: sources.map((s) => ({ name: s.name, rows: s.train.length, weight: s.weight ?? 1 })) },
     labelCounts: Object.fromEntries(labels.map((l) => [l, loaded.reduce((s, d) => s + d.train.filter((r) => r.label === l).length, 0)])),
-    epochLosses: weights.epochLosses, files, dev, cv, baseline: o.baseline, command: options.command, notes: o.notes,
+    epochLosses: weights.epochLosses, files, dev, cv, cvFolds: o.cvFolds, baseline: o.baseline, command: options.command, notes: o.notes,
   });
   await writeFile(path.join(o.out, 'MODEL_CARD.md'), card);
   return { dir: o.out, version, labels, files, totalBytes: files.reduce((s, f) => s + f.bytes, 0) + Buffer.byteLength(card), trainingSeconds, dev, cv };

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { SfError } from '../errors/sf-error.ts';
 import type { HashedNgramHyperparameters } from './hashed-ngram-hyperparameters.ts';
 import { DEFAULT_NOTES, STARS_NOTES } from './default-model-notes.ts';
+import { languageNotes } from './language-model-notes.ts';
 import type { TrainingSource } from './source-data.ts';
 
 export interface TrainingPreset {
@@ -17,6 +18,8 @@ export interface TrainingPreset {
   sourceWeightPower: number | undefined;
   /** Run leave-one-source-out cross-validation (model card table, temperature fitted on its held-out logits). */
   crossValidate: boolean;
+  /** Cross-validate by this many row folds (id hash) instead of by source: presets with one source. */
+  cvFolds?: number | undefined;
   /** How the values were chosen, for the model card. */
   notes: string;
   /** An earlier model's accuracy on the same held-out rows, per source (model card table). */
@@ -73,11 +76,18 @@ const PREVIOUS_DEFAULT = {
   accuracy: { 'marc-en': 0.8397, 'amazon-in-earphones': 0.8825, 'datafiniti-devices': 0.9138, 'flipkart-appliances': 0.9037, 'app-store-chatgpt': 0.7937, 'flipkart-reviews': 0.8831 },
 };
 
+/**
+ * The default model's settings beyond DEFAULT_HYPERPARAMETERS: the tokenizer's [CLS]/[SEP] are
+ * features (+0.5 point held out over the 11 sources) and tokens within 3 after a negation cue get
+ * a negated row too (+0.25); see default-model-notes.ts.
+ */
+export const DEFAULT_PRESET_HYPERPARAMETERS: Partial<HashedNgramHyperparameters> = { boundaryTokens: true, negationWindow: 3 };
+
 function defaultPreset(sharedDir: string): TrainingPreset {
   return {
     sources: englishSources(sharedDir),
     out: 'models/review-sentiment-en',
-    hyperparameters: {},
+    hyperparameters: DEFAULT_PRESET_HYPERPARAMETERS,
     sourceWeightPower: SOURCE_WEIGHT_POWER,
     crossValidate: true,
     notes: DEFAULT_NOTES,
@@ -105,10 +115,38 @@ function starsPreset(sharedDir: string): TrainingPreset {
 /** 2^19 buckets: five label columns of float16 keep model.onnx near 5.5 MB (2^20 would pass 8 MB with the tokenizer). */
 export const STARS_BUCKETS = 2 ** 19;
 
-export const PRESET_NAMES = ['default', 'stars'] as const;
+/** Review languages besides English with a model of their own (MARC train splits under SHARED_DIR/data/multilingual). */
+export const REVIEW_LANGUAGES = ['de', 'fr', 'es'] as const;
+
+/** One language's MARC train file as a source; a tenth of its rows (by id hash) are its dev rows. */
+export function multilingualSource(sharedDir: string, language: string): TrainingSource {
+  return { name: `marc-${language}`, train: [path.join(sharedDir, 'data', 'multilingual', language, 'amazon-reviews-multi-train.jsonl')], dev: [], devEvery: DEV_EVERY, heldOut: 'all' };
+}
+
+/**
+ * The settings of the German, French and Spanish models, chosen by 5-fold cross-validation on the
+ * training rows of the three languages (the dev tenth never looked at; see language-model-notes.ts).
+ */
+export const LANGUAGE_HYPERPARAMETERS: Partial<HashedNgramHyperparameters> = { nbPower: 1, epochs: 10, averageFromEpoch: 3, boundaryTokens: true };
+export const LANGUAGE_CV_FOLDS = 5;
+
+function languagePreset(sharedDir: string, language: string): TrainingPreset {
+  return {
+    sources: [multilingualSource(sharedDir, language)],
+    out: `models/review-sentiment-${language}`,
+    hyperparameters: LANGUAGE_HYPERPARAMETERS,
+    sourceWeightPower: undefined,
+    crossValidate: true,
+    cvFolds: LANGUAGE_CV_FOLDS,
+    notes: languageNotes(language),
+  };
+}
+
+export const PRESET_NAMES = ['default', 'stars', ...REVIEW_LANGUAGES] as const;
 
 export function resolvePreset(name: string, sharedDir: string): TrainingPreset {
   if (name === 'default') return defaultPreset(sharedDir);
   if (name === 'stars') return starsPreset(sharedDir);
+  if ((REVIEW_LANGUAGES as readonly string[]).includes(name)) return languagePreset(sharedDir, name);
   throw new SfError('SF_ERR_CONFIG', `unknown preset "${name}" (known: ${PRESET_NAMES.join(', ')})`);
 }

@@ -11,7 +11,8 @@ import { padBatch } from '../../src/tokenize/encoder.ts';
 import { buildWordPieceTokenizerJson } from '../../src/tokenize/wordpiece-tokenizer-json.ts';
 import { classificationMetrics } from '../../src/training/classification-metrics.ts';
 import { evaluateModel } from '../../src/training/evaluate-model.ts';
-import { hashStep, HASH_PRIME, linearLogits, ngramFeatureRows, type Normalization } from '../../src/model-format/hashed-ngram-features.ts';
+import { hashStep, HASH_PRIME, linearLogits, NEGATION_STATE, negationRow, ngramFeatureRows, validateSpec, type Normalization } from '../../src/model-format/hashed-ngram-features.ts';
+import { negatedPositions } from '../../src/model-format/negation-scope.ts';
 import { buildHashedNgramGraph } from '../../src/training/hashed-ngram-graph.ts';
 import { labelSet, readLabeledData } from '../../src/training/labeled-data-reader.ts';
 import { trainLinearModel, type TrainingExample } from '../../src/training/linear-trainer.ts';
@@ -78,22 +79,58 @@ describe('hashed n-gram features', () => {
   });
 });
 
+describe('negation scope', () => {
+  // cue 7, pair (8, 9), stops 1 (punctuation) and 101/102 (special), window 2.
+  const n = { cueIds: [7], cuePairs: [[8, 9]] as [number, number][], stopIds: [1, 101, 102], window: 2 };
+
+  it('negates up to window tokens after a cue, stops at a stop, restarts at a new cue', () => {
+    // [CLS] 7 20 21 22 [SEP]: 20 and 21 negated, 22 out of the window.
+    expect(negatedPositions([101, 7, 20, 21, 22, 102], n)).toEqual([2, 3]);
+    // 7 20 . 21: the stop ends the scope and is never negated.
+    expect(negatedPositions([101, 7, 20, 1, 21, 102], n)).toEqual([2]);
+    // 7 20 7 21 22: the second cue is itself negated and starts a new window.
+    expect(negatedPositions([101, 7, 20, 7, 21, 22, 102], n)).toEqual([2, 3, 4, 5]);
+    // The pair (8, 9) cues from the 9 on; 9 alone does not; a cue last in the text negates nothing.
+    expect(negatedPositions([101, 8, 9, 20, 102], n)).toEqual([3]);
+    expect(negatedPositions([101, 9, 20, 102], n)).toEqual([]);
+    expect(negatedPositions([101, 20, 7, 102], n)).toEqual([]);
+  });
+
+  it('adds one "(not) token" row per negated position, after the n-grams', () => {
+    const spec = { vocabSize: 200, buckets: 50, maxOrder: 1, excludedIds: [101, 102], normalization: 'mean' as const, negation: n };
+    expect(Array.from(ngramFeatureRows([101, 7, 20, 102], spec))).toEqual([7, 20, negationRow(20, spec)]);
+    expect(negationRow(20, spec)).toBe(200 + (hashStep(NEGATION_STATE, 20) % 50));
+    expect(() => validateSpec({ ...spec, negation: { ...n, stopIds: [7] } })).toThrow(/cannot also end a scope/);
+    expect(() => validateSpec({ ...spec, negation: { ...n, window: 9 } })).toThrow(/window must be 1..8/);
+  });
+});
+
+const NEGATED = [
+  "It is not very good, but not bad either. I wouldn't buy it again; never.",
+  'no no no never not',
+  'works fine, nothing wrong with it',
+  // A stop between a cue and a token within the window ends the scope: none of good, great, happy is negated.
+  'Not. Good, no! Great - never, happy',
+];
+
 describe('ONNX graph = TypeScript forward pass', () => {
-  for (const [normalization, maxOrder] of [['sqrt', 2], ['mean', 3]] as [Normalization, number][]) {
-    it(`agrees within 1e-4 on real texts in one padded batch (${normalization}, n ≤ ${maxOrder})`, async () => {
-      const featurizer = createNgramFeaturizer(tokenizer, { buckets: 4099, maxOrder, normalization, maxLength: 512, truncation: 'head-tail' });
-      expect(featurizer.spec.excludedIds).toEqual([101, 102]);
+  for (const [normalization, maxOrder, negationWindow, boundaryTokens] of [['sqrt', 2, 0, false], ['mean', 3, 0, false], ['sqrt', 2, 3, true], ['mean', 3, 1, false]] as [Normalization, number, number, boolean][]) {
+    const texts = negationWindow > 0 ? [...REVIEWS, ...NEGATED] : REVIEWS;
+    it(`agrees within 1e-4 on real texts in one padded batch (${normalization}, n ≤ ${maxOrder}${negationWindow ? `, negation ${negationWindow}` : ''}${boundaryTokens ? ', boundary tokens' : ''})`, async () => {
+      const featurizer = createNgramFeaturizer(tokenizer, { buckets: 4099, maxOrder, normalization, maxLength: 512, truncation: 'head-tail', negationWindow, boundaryTokens });
+      expect(featurizer.spec.excludedIds).toEqual(boundaryTokens ? [] : [101, 102]);
+      if (negationWindow > 0) expect(texts.map((t) => featurizer.featurize(t).length - ngramFeatureRows(featurizer.encode(t).ids, { ...featurizer.spec, negation: undefined }).length).filter((k) => k > 0).length).toBeGreaterThan(3);
       const labels = 3;
       const { table, bias } = randomWeights(featurizer.spec.vocabSize + featurizer.spec.buckets, labels, 7);
       const session = await ort.InferenceSession.create(buildHashedNgramGraph({ spec: featurizer.spec, table, bias }));
       try {
-        const encoded = REVIEWS.map((t) => featurizer.encode(t).ids);
+        const encoded = texts.map((t) => featurizer.encode(t).ids);
         const { inputIds, attentionMask, length } = padBatch(encoded, 0);
         const dims = [encoded.length, length];
         const out = await session.run({ input_ids: new ort.Tensor('int64', inputIds, dims), attention_mask: new ort.Tensor('int64', attentionMask, dims) });
         const logits = out.logits!.data as Float32Array;
-        expect(out.logits!.dims).toEqual([REVIEWS.length, labels]);
-        REVIEWS.forEach((text, i) => {
+        expect(out.logits!.dims).toEqual([texts.length, labels]);
+        texts.forEach((text, i) => {
           const expected = linearLogits(featurizer.featurize(text), table, bias, normalization);
           for (let j = 0; j < labels; j++) expect(Math.abs(logits[i * labels + j]! - expected[j]!)).toBeLessThan(1e-4);
         });

@@ -9,7 +9,7 @@ import { loadLinearExplainer, type LinearExplainer } from '../../src/inference/l
 import { readModelSpec } from '../../src/model-format/model-dir.ts';
 import { createModelRunner, type ItemOutcome, type ModelRunner } from '../../src/inference/model-runner.ts';
 import { createEncoder, padBatch, type Encoder } from '../../src/tokenize/encoder.ts';
-import { ngramFeatureRows } from '../../src/model-format/hashed-ngram-features.ts';
+import { negationRow, ngramFeatureRows } from '../../src/model-format/hashed-ngram-features.ts';
 import { writeTinyModel } from '../helpers/tiny-model.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -116,8 +116,9 @@ describe('linear explainer on the default model', () => {
       const { rows, starts, orders } = explainer.features(ids);
       expect(rows).toEqual(ngramFeatureRows(ids, explainer.spec));
       rows.forEach((row, f) => {
+        if (orders[f] === 0) return expect(row).toBe(negationRow(ids[starts[f]!]!, explainer.spec)); // a negated token
         const window = ids.slice(starts[f]!, starts[f]! + orders[f]!);
-        expect(ngramFeatureRows(window, explainer.spec).at(-1)).toBe(row);
+        expect(ngramFeatureRows(window, { ...explainer.spec, negation: undefined }).at(-1)).toBe(row);
       });
     }
   });
@@ -179,6 +180,14 @@ describe('linear explainer on the default model', () => {
     expect(none.stats.explained).toBe(0);
   });
 
+  it('shows negated tokens as "(not) token", within the scope only', () => {
+    expect(explainer.spec.negation?.window).toBe(3);
+    const { ids } = encoder.encode('It is not very good at all, but the price is fine.');
+    const texts = explainer.decompose(ids, 1).phrases.map((p) => p.text);
+    expect(texts).toEqual(expect.arrayContaining(['(not) very', '(not) good', '(not) at']));
+    expect(texts.filter((t) => t.startsWith('(not)'))).toHaveLength(3); // the window is 3; "all" and the comma are past it
+  });
+
   it('joins WordPiece pieces in n-gram phrases', () => {
     const { ids } = encoder.encode('unbelievably okayish');
     const tokens = ids.map((id) => tokenizer.id_to_token(id)!);
@@ -215,8 +224,14 @@ describe('model directories without an exact explainer', () => {
       delete c.vocab_size;
     });
     const loaded = loadLinearExplainer(readModelSpec(dir), (id) => tokenizer.id_to_token(id));
-    expect(loaded.ok && loaded.derivedFromGraph.sort()).toEqual(['buckets', 'excludedIds', 'maxOrder', 'normalization', 'vocabSize']);
+    expect(loaded.ok && loaded.derivedFromGraph.sort()).toEqual(['buckets', 'excludedIds', 'maxOrder', 'negation', 'normalization', 'vocabSize']);
     expect(loaded.ok && loaded.explainer.spec).toEqual(explainer.spec);
+  });
+
+  it('turns explanations off when config.json and the graph disagree on the negation scope', () => {
+    const dir = tempCopyOfModel();
+    editConfig(dir, (c) => ((c.hashed_ngram!.negation as { window: number }).window = 2));
+    expect(loadLinearExplainer(readModelSpec(dir), (id) => tokenizer.id_to_token(id))).toEqual({ ok: false, reason: expect.stringContaining('negation scope') });
   });
 
   it('turns explanations off when config.json contradicts the graph', async () => {
@@ -230,6 +245,37 @@ describe('model directories without an exact explainer', () => {
       expect(ok((await r.score(['great'], [true])).items[0]).explanation).toBeUndefined();
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('a model with boundary tokens ([CLS]/[SEP] are features): review-sentiment-de', () => {
+  const DE_DIR = path.join(ROOT, 'models', 'review-sentiment-de');
+  const GERMAN = ['Super Produkt, funktioniert einwandfrei.', 'Leider nach zwei Tagen kaputt. Nie wieder!', 'Gut', 'Die Lieferung war schnell, aber die Qualität ist schlecht.'];
+
+  it('never shows a special token in a phrase; their own features join the bias, and the sum is still the ONNX margin', async () => {
+    const spec = readModelSpec(DE_DIR);
+    const deTokenizer = new Tokenizer(spec.tokenizerJson, spec.tokenizerConfig);
+    const deEncoder = createEncoder(deTokenizer, { maxTokens: spec.maxLength, truncation: 'head-tail' });
+    const loaded = loadLinearExplainer(spec, (id) => deTokenizer.id_to_token(id));
+    if (!loaded.ok) throw new Error(loaded.reason);
+    expect(loaded.explainer.spec.excludedIds).toEqual([]);
+    const deSession = await ort.InferenceSession.create(spec.modelFile, { intraOpNumThreads: 1 });
+    try {
+      for (const text of GERMAN) {
+        const { ids } = deEncoder.encode(text);
+        const { inputIds, attentionMask, length } = padBatch([ids], 0);
+        const out = await deSession.run({ input_ids: new ort.Tensor('int64', inputIds, [1, length]), attention_mask: new ort.Tensor('int64', attentionMask, [1, length]) });
+        const logits = out.logits!.data as Float32Array;
+        const d = loaded.explainer.decompose(ids, 1);
+        expect(d.phrases.some((p) => /\[CLS\]|\[SEP\]/.test(p.text)), text).toBe(false);
+        expect(new Set(d.phrases.map((p) => p.text)).size).toBe(d.phrases.length);
+        expect(Math.abs(d.phrases.reduce((s, p) => s + p.weight, d.bias) - (logits[1]! - logits[0]!)), text).toBeLessThan(1e-5);
+      }
+      // "Gut" alone: the unigram and both edge bigrams ([CLS] gut, gut [SEP]) show as one phrase.
+      expect(loaded.explainer.decompose(deEncoder.encode('Gut').ids, 1).phrases.map((p) => p.text)).toEqual(['gut']);
+    } finally {
+      await deSession.release();
     }
   });
 });
