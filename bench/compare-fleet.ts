@@ -6,13 +6,16 @@
  *
  *   npm run bench:compare -- --variant base: --variant nospin:INTRA_OP_SPINNING=false \
  *     [--set short|long] [--model DIR] [--cycles 3] [--rounds 3] [--seconds 3] [--peer]
- *     [--latency 0.5] [--open-seconds 15]
+ *     [--latency 0.5] [--open-seconds 15] [--out FILE.json]
  *
+ * --out writes the rounds (every variant's reviews/s, in order), the settings and the host as JSON.
  * --latency 0.5 adds, every cycle, an open loop per variant at that share of the first variant's
  * median throughput (the same arrival rate for all, --open-seconds each) and prints p50/p95/p99.
  * --peer adds @huggingface/transformers' pipeline, one review per call, after each round on the
  * same reviews (as `npm run bench` does), as a last row.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.ts';
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     peer: { type: 'boolean', default: false },
     latency: { type: 'string' },
     'open-seconds': { type: 'string', default: '15' },
+    out: { type: 'string' },
   },
 });
 /** `name:KEY=V,KEY=V` (an empty list is the defaults). */
@@ -65,6 +69,8 @@ if (values.peer) {
   rounds.peer = [];
 }
 const peerTexts = reviews.map(reviewModelText);
+const startedAt = new Date().toISOString();
+const loadBefore = os.loadavg();
 const redis = await startLocalRedis();
 try {
   for (let c = 0; c < Number(values.cycles); c++) {
@@ -105,6 +111,13 @@ function fmt(x: number): string {
   return x >= 100 ? String(Math.round(x)) : x.toPrecision(3);
 }
 
+if (values.out) {
+  mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
+  const host = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`, loadBefore, loadAfter: os.loadavg() };
+  const settings = { set: values.set, model: path.relative(root, modelDir) || modelDir, cycles: Number(values.cycles), rounds: Number(values.rounds), seconds: Number(values.seconds) };
+  const out = Object.fromEntries(Object.entries(rounds).map(([name, values]) => [name, { env: variants.find((v) => v.name === name)?.env ?? {}, ...summarize(values, 'reviews/s') }]));
+  writeFileSync(values.out, `${JSON.stringify({ startedAt, finishedAt: new Date().toISOString(), host, settings, variants: out }, null, 2)}\n`);
+}
 const base = summarize(rounds[variants[0]!.name]!, 'reviews/s').median;
 for (const v of [...variants, ...(peer ? [{ name: 'peer', env: {} }] : [])]) {
   const s = summarize(rounds[v.name]!, 'reviews/s');

@@ -17,6 +17,8 @@ import type { SentimentResult } from '../contracts/result-contract.ts';
 import { createBatchStatsRecorder } from '../stats/batch-stats-recorder.ts';
 import type { WorkerMetrics } from '../stats/worker-metrics.ts';
 import { reviewModelText } from '../tokenize/review-text.ts';
+import type { Encoded, Encoder } from '../tokenize/encoder.ts';
+import { takeWithinTokenBudget } from '../batching/token-budget.ts';
 
 export interface ReviewWorkerOptions {
   config: Config;
@@ -26,6 +28,8 @@ export interface ReviewWorkerOptions {
   logger: Logger;
   /** This process's Prometheus metrics (worker-app serves them on WORKER_HTTP_PORT). */
   metrics?: WorkerMetrics;
+  /** The model's encoder, for BATCH_POLICY=token-budget: reviews are tokenized before batching. */
+  encoder?: Encoder;
 }
 
 /** This process's worker name (contracts/worker-name.ts), also its id in the stats stream. */
@@ -44,6 +48,8 @@ interface BatchItem {
   review: Review;
   /** The text the model scores (title and text). */
   text: string;
+  /** Its encoding, when the worker tokenizes before batching (token-budget policy). */
+  encoded?: Encoded;
 }
 
 /** The shop's fields a result carries from its review, those the review has (SentimentResult). */
@@ -109,7 +115,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     const startedAt = Date.now();
     let scored: Awaited<ReturnType<InferencePool['score']>>;
     try {
-      scored = await pool.score(items.map((i) => i.text), explainRequest(items));
+      scored = await pool.score(items.map((i) => i.encoded ?? i.text), explainRequest(items));
     } catch (err) {
       log.warn({ err }, 'batch failed: every job will be retried');
       metrics?.observeBatchFailure(items.length);
@@ -178,6 +184,8 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   }
 
   const adaptive = config.batching.policy === 'adaptive';
+  const tokenBudget = config.batching.policy === 'token-budget';
+  if (tokenBudget && !options.encoder) throw new Error('BATCH_POLICY=token-budget needs the model encoder (ReviewWorkerOptions.encoder)');
   // With several inference threads a batch is cut to a few model calls, so that the threads share
   // a run of long reviews. One thread has nothing to share, and a cheap model's batches stay large
   // (each batch costs the main thread a result job, a stats entry and a message to the thread).
@@ -187,8 +195,9 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     maxWaitMs: config.batching.maxWaitMs,
     // Adaptive: one batch per inference thread computing plus one queued, so a thread never waits
     // for the main thread; publishing does not hold a slot.
-    ...(adaptive ? { maxInFlight: config.inference.threads + 1 } : {}),
+    ...(adaptive || tokenBudget ? { maxInFlight: config.inference.threads + 1 } : {}),
     ...(cut ? { take: (waiting: readonly BatchItem[]) => cut.take(waiting.map((i) => i.text.length)) } : {}),
+    ...(tokenBudget ? { take: (waiting: readonly BatchItem[]) => takeWithinTokenBudget(waiting.map((i) => i.encoded!.ids.length), config.batching) } : {}),
     run: runBatch,
   });
 
@@ -201,7 +210,16 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
         const message = `job data is not a valid review (${checked.problems.length} problem(s))`;
         throw toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems: checked.problems } }), 'SF_ERR_BAD_JOB');
       }
-      return batcher.submit({ job, review: checked.review, text: reviewModelText(checked.review) });
+      const text = reviewModelText(checked.review);
+      if (!options.encoder) return batcher.submit({ job, review: checked.review, text });
+      let encoded: Encoded;
+      try {
+        encoded = options.encoder.encode(text);
+      } catch (err) {
+        logger.warn({ jobId: job.id, code: 'SF_ERR_BAD_INPUT' }, 'review failed alone');
+        throw toJobError(err, 'SF_ERR_BAD_INPUT');
+      }
+      return batcher.submit({ job, review: checked.review, text, encoded });
     },
     {
       connection: options.connection,

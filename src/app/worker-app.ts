@@ -7,6 +7,8 @@ import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts'
 import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 import { createRetentionSweeper } from '../queue/retention-sweeper.ts';
 import { createReviewWorker } from './review-worker.ts';
+import { readModelSpec } from '../model-format/model-dir.ts';
+import { loadModelTokenizer } from '../tokenize/model-tokenizer.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
 import { createWorkerMetrics } from '../stats/worker-metrics.ts';
 
@@ -54,7 +56,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
     const metrics = createWorkerMetrics({ model: pool.info.name, version: pool.info.version });
     const worker = stack.add(
       'review-worker',
-      createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger, metrics }),
+      createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger, metrics, ...(config.batching.policy === 'token-budget' ? { encoder: loadModelTokenizer(readModelSpec(config.model.dir), config.model).encoder } : {}) }),
       (w) => w.close(),
     );
     await worker.waitUntilReady();

@@ -65,7 +65,7 @@ export const settings = {
   },
   EXPLAIN_TOP_K: { schema: int(1, 50).default(5), doc: 'Phrases listed each way (`toward`, `against`) in an explanation.' },
   BATCH_POLICY: {
-    schema: z.enum(['adaptive', 'fixed']).default('adaptive'),
+    schema: z.enum(['adaptive', 'fixed', 'token-budget']).default('adaptive'),
     doc: '`adaptive`: a batch leaves as soon as an inference slot is free, with what queued meanwhile (up to BATCH_MAX_SIZE; with several INFERENCE_THREADS, at most 4 model calls of its longest review), and the rows of a model call follow call costs measured by row length at start-up and on every call, within BATCH_MAX_TOKENS. `fixed`: a batch closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS; calls use BATCH_MAX_TOKENS. Evidence: [benchmarks.md](benchmarks.md#settings-and-the-measurements-behind-them).',
   },
   BATCH_MAX_SIZE: { schema: int(1, 1024).default(64), doc: 'Most reviews in one batch (fewer per-batch costs the larger: [evidence](benchmarks.md#settings-and-the-measurements-behind-them)). `fixed`: a batch closes when it holds this many reviews...' },

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger.ts';
 import { SfError } from '../errors/sf-error.ts';
 import type { BatchStats, ItemOutcome, ModelInfo, RunnerOptions } from './model-runner.ts';
+import type { Encoded } from '../tokenize/encoder.ts';
 import type { ExplainRequest, FromThread, ThreadData, ToThread } from './thread-protocol.ts';
 
 export interface InferencePoolOptions {
@@ -17,7 +18,7 @@ export interface InferencePoolOptions {
 
 interface Task {
   id: number;
-  texts: string[];
+  texts: (string | Encoded)[];
   explain: ExplainRequest | undefined;
   resolve: (value: { items: ItemOutcome[]; stats: BatchStats }) => void;
   reject: (err: SfError) => void;
@@ -129,8 +130,8 @@ export async function createInferencePool(options: InferencePoolOptions) {
 
   return {
     info: info!,
-    /** Scores a batch in a free thread; `explain` asks for explanations of the flagged items. */
-    score(texts: string[], explain?: ExplainRequest): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
+    /** Scores a batch (texts or encodings) in a free thread; `explain` asks for explanations of the flagged items. */
+    score(texts: (string | Encoded)[], explain?: ExplainRequest): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
       if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));
       const promise = new Promise<{ items: ItemOutcome[]; stats: BatchStats }>((resolve, reject) => {
         queue.push({ id: nextId++, texts, explain, resolve, reject });

@@ -1,10 +1,10 @@
-import { Tokenizer } from '@huggingface/tokenizers';
 import ort from 'onnxruntime-node';
 import { calibrateClass } from '../batching/call-calibration.ts';
 import { createCallCostModel, type CallCostSnapshot } from '../batching/call-cost-model.ts';
 import { groupByLength, type GroupLimits } from '../batching/length-groups.ts';
 import { SfError, toSfError, type SerializedSfError } from '../errors/sf-error.ts';
-import { createEncoder, padBatch, type Encoded, type Truncation } from '../tokenize/encoder.ts';
+import { padBatch, type Encoded, type Truncation } from '../tokenize/encoder.ts';
+import { loadModelTokenizer } from '../tokenize/model-tokenizer.ts';
 import type { Explanation } from '../contracts/result-contract.ts';
 import { DEFAULT_EXPLAIN_TOP_K, loadLinearExplainer, type ExplanationSupport, type LinearExplainer } from './linear-explainer.ts';
 import { readModelSpec } from '../model-format/model-dir.ts';
@@ -31,8 +31,11 @@ export interface RunnerOptions {
    * (a start-up calibration, then every call), never above `groups.maxTokens`. `fixed`: always
    * `groups.maxTokens`.
    */
-  policy?: 'adaptive' | 'fixed';
+  policy?: BatchPolicy;
 }
+
+/** BATCH_POLICY: how the worker forms batches; only `adaptive` changes how the runner splits them. */
+export type BatchPolicy = 'adaptive' | 'fixed' | 'token-budget';
 
 export interface ModelInfo {
   name: string;
@@ -47,7 +50,7 @@ export interface ModelInfo {
   /** Whether score() can explain items (only hashed-ngram-linear models, exactly). */
   explanations: ExplanationSupport;
   /** The batch policy and, for `adaptive`, the call costs measured at start-up. */
-  batchPolicy: { policy: 'adaptive' | 'fixed'; calibrationMs: number } & CallCostSnapshot;
+  batchPolicy: { policy: BatchPolicy; calibrationMs: number } & CallCostSnapshot;
 }
 
 export type ItemOutcome =
@@ -96,16 +99,7 @@ const OPTIONAL_INPUTS = ['token_type_ids'];
  */
 export async function createModelRunner(options: RunnerOptions) {
   const spec = readModelSpec(options.modelDir, { name: options.name, version: options.version });
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = new Tokenizer(spec.tokenizerJson, spec.tokenizerConfig);
-  } catch (err) {
-    throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: tokenizer.json cannot be loaded (${(err as Error).message})`, { cause: err });
-  }
-  const maxTokens = Math.min(options.maxTokens ?? spec.maxLength, spec.maxLength);
-  const encoder = createEncoder(tokenizer, { maxTokens, truncation: options.truncation });
-  const padToken = typeof spec.tokenizerConfig.pad_token === 'string' ? spec.tokenizerConfig.pad_token : '[PAD]';
-  const padId = tokenizer.token_to_id(padToken) ?? 0;
+  const { tokenizer, encoder, padId, maxTokens } = loadModelTokenizer(spec, options);
 
   let session: ort.InferenceSession;
   try {
@@ -176,16 +170,18 @@ export async function createModelRunner(options: RunnerOptions) {
   }
 
   /**
-   * Scores a batch. `explainFlags[i]` asks for an explanation of item i (its top `explainTopK`
+   * Scores a batch of texts, or of encodings the caller made with the same tokenizer (the
+   * token-budget policy tokenizes before batching). `explainFlags[i]` asks for an explanation of item i (its top `explainTopK`
    * phrases each way); unflagged items and models without an explainer cost nothing extra.
    */
   async function score(
-    texts: readonly string[],
+    texts: readonly (string | Encoded)[],
     explainFlags?: readonly boolean[],
     explainTopK: number = DEFAULT_EXPLAIN_TOP_K,
   ): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
     const t0 = performance.now();
     const encoded: (Encoded | SfError)[] = texts.map((text) => {
+      if (typeof text !== 'string') return text;
       try {
         return encoder.encode(text);
       } catch (err) {

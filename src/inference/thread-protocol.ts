@@ -1,4 +1,5 @@
 import type { SerializedSfError } from '../errors/sf-error.ts';
+import type { Encoded } from '../tokenize/encoder.ts';
 import type { BatchStats, ItemOutcome, ModelInfo, RunnerOptions } from './model-runner.ts';
 
 /** Which items of a batch to explain (`flags[i]` for texts[i]) and how many phrases each way. */
@@ -14,7 +15,8 @@ export interface ExplainRequest {
 export type ToThread = {
   type: 'score';
   id: number;
-  texts: string[];
+  /** Texts, or their encodings when the worker tokenized them before batching. */
+  texts: (string | Encoded)[];
   explain?: ExplainRequest | undefined;
 };
 
