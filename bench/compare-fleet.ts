@@ -79,7 +79,10 @@ try {
     const fleets = [];
     const peerRound = peer ? async (start: number, n: number) => void rounds.peer!.push((await peer.round(peerTexts, start, n, 0.5, 8)).single) : undefined;
     for (const v of variants) fleets.push(await startFleet(redis, modelDir, v.env));
-    const results = await interleavedThroughput(fleets, reviews, { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup) }, undefined, peerRound);
+    // A different variant goes first in each cycle's rounds, so that none always follows the same one.
+    const order = variants.map((_, k) => (k + c) % variants.length);
+    const rotated = await interleavedThroughput(order.map((i) => fleets[i]!), reviews, { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup) }, undefined, peerRound);
+    const results = variants.map((_, i) => rotated[order.indexOf(i)]!);
     if (values.latency !== undefined) {
       const rate = Number(values.latency) * results[0]!.reviewsPerS.median;
       // A different variant goes first each cycle, so that none always runs right after the closed loop.
