@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.ts';
 import { startLocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts } from './bench-texts.ts';
-import { interleavedThroughput, openLoop, startFleet } from './fleet-driver.ts';
+import { interleavedThroughput, openLoop, startFleet, type Fleet } from './fleet-driver.ts';
 import { log, summarize } from './measure-stats.ts';
 import { openPeer, type Peer } from './peer.ts';
 import { reviewModelText } from '../src/tokenize/review-text.ts';
@@ -76,7 +76,7 @@ try {
   for (let c = 0; c < Number(values.cycles); c++) {
     // Fresh fleets every cycle (their start-up and calibration vary too); within a cycle the
     // variants' rounds interleave, each round starting every variant at the same review.
-    const fleets = [];
+    const fleets: Fleet[] = [];
     const peerRound = peer ? async (start: number, n: number) => void rounds.peer!.push((await peer.round(peerTexts, start, n, 0.5, 8)).single) : undefined;
     for (const v of variants) fleets.push(await startFleet(redis, modelDir, v.env));
     // A different variant goes first in each cycle's rounds, so that none always follows the same one.
