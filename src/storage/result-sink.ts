@@ -3,13 +3,14 @@ import type { RedisClient } from '../queue/redis-connection.ts';
 import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
 import type { FailureProblem } from '../contracts/job-failure.ts';
-import { SfError, isSfError } from '../errors/sf-error.ts';
+import { SfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createErrorLogger } from '../logging/error-logger.ts';
 import { toJobError } from '../queue/job-error.ts';
-import { RESULT_BATCH_JOB_NAME, type SentimentResult } from '../contracts/result-contract.ts';
-import { resultBatchSchema, sentimentResultSchema } from '../contracts/result-schema.ts';
+import type { SentimentResult } from '../contracts/result-contract.ts';
+import { readResultJob, resultJobEnd } from './result-job.ts';
 import { upsertResults } from './result-store.ts';
+import { nextPause, refusedByDatabase, type PauseState } from './sink-backoff.ts';
 import type { SinkMetricsHooks } from './sink-metrics.ts';
 import type { SqlClient } from './sql-client.ts';
 
@@ -23,20 +24,6 @@ export interface ResultSinkOptions {
   /** Commits, failed transactions and pauses, for Prometheus (sink-metrics.ts). */
   metrics?: SinkMetricsHooks;
 }
-
-const MAX_PAUSE_MS = 30_000;
-
-/**
- * Errors about the data itself, so storing the same result again fails again: SQLSTATE classes
- * 22 (data exception, e.g. \u0000 in text or jsonb), 23 (integrity constraint violation) and
- * 54 (program limit exceeded).
- */
-function refusedByDatabase(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.length === 5 && ['22', '23', '54'].includes(code.slice(0, 2));
-}
-
-const isUnavailable = (err: unknown) => isSfError(err, 'SF_ERR_STORAGE') && err.details?.unavailable === true;
 
 /**
  * Moves the results queue into the database. Jobs are grouped into batches (dynamic batcher);
@@ -56,8 +43,7 @@ export function createResultSink(options: ResultSinkOptions) {
   const log = logger.child({ component: 'result-sink', db: db.location });
   const queue = new Queue(config.queues.results, { connection: options.connection, prefix: config.redis.prefix });
   queue.on('error', createErrorLogger(log, 'results queue error'));
-  let pauseMs = 0;
-  let pausedUntil = 0;
+  let backoff: PauseState = { pauseMs: 0, pausedUntil: 0 };
   let pausing: Promise<void> = Promise.resolve();
   let stored = 0;
 
@@ -75,14 +61,13 @@ export function createResultSink(options: ResultSinkOptions) {
    * queue). One backoff step per round of failures, however many jobs and batches failed in it.
    */
   async function pause(cause: unknown): Promise<SfError> {
-    const now = Date.now();
-    if (now >= pausedUntil) {
-      if (pauseMs === 0) log.warn({ err: cause }, 'database unavailable: results stay queued until it is back');
-      pauseMs = Math.min(Math.max(1000, pauseMs * 2), MAX_PAUSE_MS);
-      pausedUntil = now + pauseMs;
+    const next = nextPause(backoff, Date.now());
+    if (next.step) {
+      if (backoff.pauseMs === 0) log.warn({ err: cause }, 'database unavailable: results stay queued until it is back');
       options.metrics?.paused(true);
-      pausing = queue.rateLimit(pauseMs).catch((err: unknown) => log.warn({ err }, 'cannot pause the results queue'));
+      pausing = queue.rateLimit(next.pauseMs).catch((err: unknown) => log.warn({ err }, 'cannot pause the results queue'));
     }
+    backoff = { pauseMs: next.pauseMs, pausedUntil: next.pausedUntil };
     await pausing;
     return new SfError('SF_ERR_STORAGE', `database unavailable: ${(cause as Error).message}`, { cause, details: { unavailable: true } });
   }
@@ -98,6 +83,7 @@ export function createResultSink(options: ResultSinkOptions) {
     options.metrics?.committed(results.length, (performance.now() - started) / 1000);
   }
 
+  /** A sink batch: one transaction; when it fails with the database up, its results one by one. */
   async function runBatch(results: SentimentResult[]): Promise<Outcome<void>[]> {
     try {
       await store(results);
@@ -107,32 +93,30 @@ export function createResultSink(options: ResultSinkOptions) {
       log.warn({ err, size: results.length }, 'batch failed with the database up: storing its results one by one');
     }
     const outcomes: Outcome<void>[] = [];
-    for (const result of results) {
-      try {
-        await store([result]);
-        outcomes.push({ ok: true, value: undefined });
-      } catch (itemErr) {
-        const id = JSON.stringify(result.reviewId);
-        if (refusedByDatabase(itemErr)) {
-          // Not retryable: storing it again fails again (the job names it among its problems).
-          outcomes.push({ ok: false, error: new SfError('SF_ERR_BAD_JOB', `the database refused it: ${(itemErr as Error).message}`, { cause: itemErr }) });
-          continue;
-        }
-        if (!(await reachable())) throw await pause(itemErr);
-        // Not about the data (its connection was cut, a deadlock, a timeout): retried later.
-        outcomes.push({ ok: false, error: new SfError('SF_ERR_STORAGE', `storing result ${id} failed: ${(itemErr as Error).message}`, { cause: itemErr }) });
-      }
-    }
+    for (const result of results) outcomes.push(await storeAlone(result));
     return finish(results, outcomes);
   }
 
+  /** One result in its own transaction: refused by the database (for good) or failed (retried). */
+  async function storeAlone(result: SentimentResult): Promise<Outcome<void>> {
+    try {
+      await store([result]);
+      return { ok: true, value: undefined };
+    } catch (itemErr) {
+      // Not retryable: storing it again fails again (the job names it among its problems).
+      if (refusedByDatabase(itemErr)) return { ok: false, error: new SfError('SF_ERR_BAD_JOB', `the database refused it: ${(itemErr as Error).message}`, { cause: itemErr }) };
+      if (!(await reachable())) throw await pause(itemErr);
+      // Not about the data (its connection was cut, a deadlock, a timeout): retried later.
+      return { ok: false, error: new SfError('SF_ERR_STORAGE', `storing result ${JSON.stringify(result.reviewId)} failed: ${(itemErr as Error).message}`, { cause: itemErr }) };
+    }
+  }
+
   function finish(results: readonly SentimentResult[], outcomes: Outcome<void>[]): Outcome<void>[] {
-    if (pauseMs > 0) {
+    if (backoff.pauseMs > 0) {
       log.info('database reachable again: resuming');
       options.metrics?.paused(false);
     }
-    pauseMs = 0;
-    pausedUntil = 0;
+    backoff = { pauseMs: 0, pausedUntil: 0 };
     const ok = results.filter((_, i) => outcomes[i]!.ok);
     stored += ok.length;
     log.debug({ stored: ok.length, total: stored }, 'batch stored');
@@ -146,10 +130,6 @@ export function createResultSink(options: ResultSinkOptions) {
     run: runBatch,
   });
 
-  /** Problems of a malformed result (zod issues), paths relative to the job's data. */
-  const problemsOf = (issues: readonly { path: readonly PropertyKey[]; message: string }[], at = ''): FailureProblem[] =>
-    issues.map((i) => ({ path: [at, ...i.path.map(String)].filter(Boolean).join('.') || '(root)', message: i.message }));
-
   /** Fails a result job for good (SF_ERR_BAD_JOB) naming its problems; BullMQ keeps the reason. */
   const badJob = (message: string, problems: FailureProblem[]) => toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems } }), 'SF_ERR_BAD_JOB');
 
@@ -162,33 +142,18 @@ export function createResultSink(options: ResultSinkOptions) {
    * workers published before result batches) fail as SF_ERR_BAD_JOB (docs/operating.md).
    */
   async function processJob(job: Job): Promise<void> {
-    if (job.name !== RESULT_BATCH_JOB_NAME) {
-      log.warn({ jobId: job.id, name: job.name }, 'result job of an unknown name');
-      throw badJob(`unknown result job name ${JSON.stringify(job.name.slice(0, 100))}: the sink takes ${JSON.stringify(RESULT_BATCH_JOB_NAME)} jobs`, []);
+    const read = readResultJob(job);
+    if (!read.ok) {
+      log.warn({ jobId: job.id, name: job.name, problems: read.problems.length }, 'result job refused');
+      throw badJob(read.message, read.problems);
     }
-    const envelope = resultBatchSchema.safeParse(job.data);
-    if (!envelope.success) {
-      log.warn({ jobId: job.id, problems: envelope.error.issues.length }, 'malformed result batch');
-      throw badJob('the result batch is malformed', problemsOf(envelope.error.issues));
-    }
-    const items = envelope.data.results;
-    const problems: FailureProblem[] = [];
-    const good: { result: SentimentResult; at: string }[] = [];
-    items.forEach((item, i) => {
-      const parsed = sentimentResultSchema.safeParse(item);
-      if (parsed.success) good.push({ result: item as SentimentResult, at: `results.${i}` });
-      else problems.push(...problemsOf(parsed.error.issues, `results.${i}`));
-    });
-    if (problems.length > 0) log.warn({ jobId: job.id, malformed: items.length - good.length, of: items.length }, 'malformed result');
-    const settled = await Promise.allSettled(good.map((g) => batcher.submit(g.result)));
-    const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
-    // The database is down: the job goes back to the queue without spending an attempt.
-    if (errors.some(isUnavailable)) throw Worker.RateLimitError();
-    const retryable = errors.find((e) => !isSfError(e) || e.retryable);
-    if (retryable) throw toJobError(retryable, 'SF_ERR_STORAGE');
-    settled.forEach((s, k) => s.status === 'rejected' && problems.push({ path: good[k]!.at, message: (s.reason as Error).message }));
-    const failed = items.length - good.length + errors.length;
-    if (failed > 0) throw badJob(`${failed} of the job's ${items.length} result(s) malformed or refused by the database; the others are stored`, problems);
+    const { content } = read;
+    if (content.problems.length > 0) log.warn({ jobId: job.id, malformed: content.total - content.good.length, of: content.total }, 'malformed result');
+    const settled = await Promise.allSettled(content.good.map((g) => batcher.submit(g.result)));
+    const end = resultJobEnd(content, settled);
+    if (end.kind === 'requeue') throw Worker.RateLimitError();
+    if (end.kind === 'retry') throw toJobError(end.error, 'SF_ERR_STORAGE');
+    if (end.kind === 'refused') throw badJob(end.message, end.problems);
   }
 
   const worker = new Worker(
@@ -215,7 +180,7 @@ export function createResultSink(options: ResultSinkOptions) {
     },
     /** The database did not answer at the last attempt: results wait in the queue. */
     get paused() {
-      return pauseMs > 0;
+      return backoff.pauseMs > 0;
     },
     waitUntilReady: () => worker.waitUntilReady(),
     /** Stops taking jobs, commits the batches in flight, closes. Safe to call twice. */
