@@ -2,10 +2,12 @@ import os from 'node:os';
 import { MetricsTime, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import { createBatchCut } from '../batching/batch-cut.ts';
-import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batching/dynamic-batcher.ts';
+import { closeWithBatcher, createDynamicBatcher, type DynamicBatcherOptions, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
-import { SfError, isSerializedSfError } from '../errors/sf-error.ts';
+import { SfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
+import { explainRequest, modelWarnings } from '../inference/model-checks.ts';
+import type { ModelInfo } from '../inference/model-runner.ts';
 import { decodeJobFailure } from '../contracts/job-failure.ts';
 import { createReviewChecker, type Review } from '../contracts/review-schema.ts';
 import { workerName } from '../contracts/worker-name.ts';
@@ -14,6 +16,7 @@ import { createErrorLogger } from '../logging/error-logger.ts';
 import { toJobError } from '../queue/job-error.ts';
 import type { ResultPublisher } from '../results/result-publisher.ts';
 import type { SentimentResult } from '../contracts/result-contract.ts';
+import { batchInferenceMs, buildBatchResults } from '../results/batch-results.ts';
 import { createBatchStatsRecorder } from '../stats/batch-stats-recorder.ts';
 import type { WorkerMetrics } from '../stats/worker-metrics.ts';
 import { reviewModelText } from '../tokenize/review-text.ts';
@@ -52,32 +55,45 @@ interface BatchItem {
   encoded?: Encoded;
 }
 
-/** The shop's fields a result carries from its review, those the review has (SentimentResult). */
-function shopFields(review: Review): Pick<SentimentResult, 'rating' | 'locale' | 'submittedAt' | 'metadata'> {
-  return {
-    ...(review.rating !== undefined ? { rating: review.rating } : {}),
-    ...(review.locale !== undefined ? { locale: review.locale } : {}),
-    ...(review.submittedAt !== undefined ? { submittedAt: review.submittedAt } : {}),
-    ...(review.metadata !== undefined ? { metadata: review.metadata } : {}),
-  };
-}
-
 /** Adaptive policy: a batch holds at most this many model calls of its longest review's length class. */
 const CALLS_PER_BATCH = 4;
 
 /**
- * The inference worker: a BullMQ worker whose processor hands each job to a dynamic batcher.
- * A closed batch is scored by the inference pool (worker_threads), its results are published to
+ * How batches form under BATCH_POLICY. `adaptive` and `token-budget`: continuous, one batch per
+ * inference thread computing plus one queued, so a thread never waits for the main thread
+ * (publishing does not hold a slot). `adaptive` with several inference threads cuts a batch to a
+ * few model calls of its longest review (batch-cut.ts); `token-budget` pops reviews while the
+ * padded batch fits BATCH_MAX_TOKENS (token-budget.ts). `fixed`: BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS.
+ */
+function batchingOptions(config: Config, model: ModelInfo): Pick<DynamicBatcherOptions<BatchItem, ReviewJobReturn>, 'maxInFlight' | 'take'> {
+  const slots = config.inference.threads + 1;
+  switch (config.batching.policy) {
+    case 'fixed':
+      return {};
+    case 'token-budget':
+      return { maxInFlight: slots, take: (waiting) => takeWithinTokenBudget(waiting.map((i) => i.encoded!.ids.length), config.batching) };
+    case 'adaptive': {
+      // One thread has nothing to share, and a cheap model's batches stay large (each batch costs
+      // the main thread a result job, a stats entry and a message to the thread).
+      if (config.inference.threads === 1) return { maxInFlight: slots };
+      const cut = createBatchCut({ classes: model.batchPolicy.classes, maxSize: config.batching.maxSize, callsPerBatch: CALLS_PER_BATCH });
+      return { maxInFlight: slots, take: (waiting) => cut.take(waiting.map((i) => i.text.length)) };
+    }
+  }
+}
+
+/**
+ * The inference worker: a BullMQ worker whose processor checks each job and hands it to a dynamic
+ * batcher. A batch is scored by the inference pool (worker_threads), its results are published to
  * the results queue, and only then do its jobs complete. One bad item fails alone
  * (non-retryable); an infrastructure error fails the whole batch as retryable.
  * The main thread does nothing heavy, so BullMQ keeps renewing job locks during inference.
  */
 export function createReviewWorker(options: ReviewWorkerOptions) {
-  const { config, pool, publisher, logger } = options;
+  const { config, pool, publisher, logger, metrics } = options;
   const validator = createReviewChecker(config.reviews);
   const model = pool.info;
   const workerName = reviewWorkerName(model);
-  const metrics = options.metrics;
   const recorder = createBatchStatsRecorder({
     connection: options.connection,
     prefix: config.redis.prefix,
@@ -87,140 +103,97 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     onError: () => metrics?.observeRecordFailure(),
   });
   let batchSeq = 0;
-  if (!model.explanations.supported) {
-    // Once per worker process: results will carry no `explanation`, whatever jobs or EXPLAIN ask.
-    (config.explain.all ? logger.warn.bind(logger) : logger.info.bind(logger))(
-      { model: model.name, version: model.version, modelType: model.modelType ?? null, reason: model.explanations.reason, explainAll: config.explain.all },
-      'model does not support explanations: EXPLAIN and review "explain" are ignored',
-    );
-  }
+  if (config.batching.policy === 'token-budget' && !options.encoder) throw new Error('BATCH_POLICY=token-budget needs the model encoder (ReviewWorkerOptions.encoder)');
+  for (const w of modelWarnings(model, { explainAll: config.explain.all, negative: config.labels.negative, positive: config.labels.positive })) logger[w.level](w.fields, w.message);
 
-  // Once per worker process: label lists that name none of this model's labels (a star-label model
-  // with the default NEGATIVE_LABELS) would make every negative share 0 and every rating disagree.
-  const modelLabels = new Set(model.labels.map((l) => l.toLowerCase()));
-  for (const [setting, labels] of [['NEGATIVE_LABELS', config.labels.negative], ['POSITIVE_LABELS', config.labels.positive]] as const) {
-    if (!labels.some((l) => modelLabels.has(l))) logger.warn({ setting, labels, modelLabels: model.labels }, `${setting} names none of the model's labels: set it for this model (docs/storage.md)`);
-  }
-
-  /** Per item: explain it? Undefined when no item of the batch is to be explained. */
-  function explainRequest(items: BatchItem[]) {
-    if (!model.explanations.supported) return undefined;
-    const flags = items.map((i) => config.explain.all || i.review.explain === true);
-    return flags.includes(true) ? { flags, topK: config.explain.topK } : undefined;
-  }
-
-  async function runBatch(items: BatchItem[], release: () => void): Promise<Outcome<ReviewJobReturn>[]> {
-    const batchId = `${process.pid}-${++batchSeq}`;
-    const log = logger.child({ batchId, size: items.length });
-    const startedAt = Date.now();
-    let scored: Awaited<ReturnType<InferencePool['score']>>;
+  /** A job's review, checked and (token-budget) tokenized; a bad one fails alone, for good. */
+  function check(job: Job<Review>): BatchItem {
+    const checked = validator.check(job.data);
+    if (!checked.ok) {
+      logger.warn({ jobId: job.id, problems: checked.problems }, 'job payload has the wrong shape');
+      const message = `job data is not a valid review (${checked.problems.length} problem(s))`;
+      throw toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems: checked.problems } }), 'SF_ERR_BAD_JOB');
+    }
+    const text = reviewModelText(checked.review);
+    if (!options.encoder) return { job, review: checked.review, text };
     try {
-      scored = await pool.score(items.map((i) => i.encoded ?? i.text), explainRequest(items));
+      return { job, review: checked.review, text, encoded: options.encoder.encode(text) };
+    } catch (err) {
+      logger.warn({ jobId: job.id, code: 'SF_ERR_BAD_INPUT' }, 'review failed alone');
+      throw toJobError(err, 'SF_ERR_BAD_INPUT');
+    }
+  }
+
+  /** Scores a batch in the inference pool; any failure fails every job of it, retryable. */
+  async function score(items: readonly BatchItem[], log: Logger): Promise<Awaited<ReturnType<InferencePool['score']>>> {
+    const explain = explainRequest(model.explanations.supported, items.map((i) => i.review.explain), config.explain);
+    try {
+      return await pool.score(items.map((i) => i.encoded ?? i.text), explain);
     } catch (err) {
       log.warn({ err }, 'batch failed: every job will be retried');
       metrics?.observeBatchFailure(items.length);
       throw toJobError(err, 'SF_ERR_INFERENCE');
     }
-    // Scored: the next batch may go to the inference threads while this one is published.
-    release();
-    cut?.observe(
-      items.reduce((sum, i, k) => sum + (scored.items[k]?.ok ? i.text.length : 0), 0),
-      scored.items.reduce((sum, item) => sum + (item.ok ? item.tokens : 0), 0),
-    );
-    const processedAtMs = Date.now();
-    const processedAt = new Date(processedAtMs).toISOString();
-    const inferenceMs = Math.round((scored.stats.tokenizeMs + scored.stats.inferenceMs) * 100) / 100;
-    const results: SentimentResult[] = [];
-    const scoredJobs: Job<Review>[] = [];
-    const outcomes: Outcome<ReviewJobReturn>[] = scored.items.map((item, i) => {
-      const { job, review } = items[i]!;
-      if (!item.ok) {
-        const error = isSerializedSfError(item.error) ? SfError.fromJSON(item.error) : new SfError('SF_ERR_BAD_INPUT', 'unscorable item');
-        log.warn({ jobId: job.id, code: error.code }, 'review failed alone');
-        return { ok: false, error: toJobError(error, 'SF_ERR_BAD_INPUT') };
-      }
-      scoredJobs.push(job);
-      results.push({
-        reviewId: review.id,
-        productId: review.productId ?? null,
-        label: item.label,
-        score: item.score,
-        scores: item.scores,
-        model: { name: model.name, version: model.version },
-        tokens: item.tokens,
-        truncated: item.truncated,
-        batchSize: items.length,
-        timings: { queuedMs: Math.max(0, startedAt - job.timestamp), inferenceMs },
-        processedAt,
-        ...shopFields(review),
-        ...(item.explanation ? { explanation: item.explanation } : {}),
-      });
-      return { ok: true, value: { label: item.label, score: item.score } };
-    });
+  }
+
+  /** Publishes a batch's results as one results job; a failure fails every job of it, retryable. */
+  async function publish(results: SentimentResult[], size: number, log: Logger): Promise<void> {
     try {
       await publisher.publish(results);
     } catch (err) {
       log.warn({ err }, 'publishing results failed: every job will be retried');
-      metrics?.observeBatchFailure(items.length);
+      metrics?.observeBatchFailure(size);
       throw toJobError(err, 'SF_ERR_REDIS');
     }
-    // Not awaited: the stats entry never delays nor fails the batch.
+  }
+
+  /** The stats stream entry (not awaited: it never delays nor fails the batch) and the metrics. */
+  function record(items: readonly BatchItem[], results: readonly SentimentResult[], enqueuedAt: readonly number[], processedAt: number, inferenceMs: number): void {
     void recorder.record({
-      processedAt: processedAtMs,
+      processedAt,
       size: items.length,
       inferenceMs,
       labels: model.labels,
-      items: results.map((r, i) => ({ enqueuedAt: scoredJobs[i]!.timestamp, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating })),
+      items: results.map((r, i) => ({ enqueuedAt: enqueuedAt[i]!, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating })),
     });
-    metrics?.observeBatch({
-      size: items.length,
-      inferenceMs,
-      scored: results.length,
-      failed: items.length - results.length,
-      tokens: results.reduce((sum, r) => sum + r.tokens, 0),
-    });
-    log.debug({ ...scored.stats, published: results.length }, 'batch done');
-    return outcomes;
+    metrics?.observeBatch({ size: items.length, inferenceMs, scored: results.length, failed: items.length - results.length, tokens: results.reduce((sum, r) => sum + r.tokens, 0) });
   }
 
-  const adaptive = config.batching.policy === 'adaptive';
-  const tokenBudget = config.batching.policy === 'token-budget';
-  if (tokenBudget && !options.encoder) throw new Error('BATCH_POLICY=token-budget needs the model encoder (ReviewWorkerOptions.encoder)');
-  // With several inference threads a batch is cut to a few model calls, so that the threads share
-  // a run of long reviews. One thread has nothing to share, and a cheap model's batches stay large
-  // (each batch costs the main thread a result job, a stats entry and a message to the thread).
-  const cut = adaptive && config.inference.threads > 1 ? createBatchCut({ classes: model.batchPolicy.classes, maxSize: config.batching.maxSize, callsPerBatch: CALLS_PER_BATCH }) : undefined;
+  /** One batch: score, free the slot, build the results, publish them, record; then its jobs complete. */
+  async function runBatch(items: BatchItem[], release: () => void): Promise<Outcome<ReviewJobReturn>[]> {
+    const log = logger.child({ batchId: `${process.pid}-${++batchSeq}`, size: items.length });
+    const startedAt = Date.now();
+    const scored = await score(items, log);
+    // Scored: the next batch may go to the inference threads while this one is published.
+    release();
+    const processedAt = Date.now();
+    const inferenceMs = batchInferenceMs(scored.stats);
+    const built = buildBatchResults(
+      items.map((i) => ({ review: i.review, enqueuedAt: i.job.timestamp })),
+      scored.items,
+      { model, startedAt, processedAt: new Date(processedAt).toISOString(), inferenceMs },
+    );
+    const results = built.flatMap((b) => (b.ok ? [b.result] : []));
+    await publish(results, items.length, log);
+    record(items, results, items.flatMap((item, k) => (built[k]!.ok ? [item.job.timestamp] : [])), processedAt, inferenceMs);
+    log.debug({ ...scored.stats, published: results.length }, 'batch done');
+    return built.map((b, k) => {
+      if (b.ok) return { ok: true, value: { label: b.result.label, score: b.result.score } };
+      log.warn({ jobId: items[k]!.job.id, code: b.error.code }, 'review failed alone');
+      return { ok: false, error: toJobError(b.error, 'SF_ERR_BAD_INPUT') };
+    });
+  }
+
   const batcher = createDynamicBatcher<BatchItem, ReviewJobReturn>({
     maxSize: config.batching.maxSize,
     maxWaitMs: config.batching.maxWaitMs,
-    // Adaptive: one batch per inference thread computing plus one queued, so a thread never waits
-    // for the main thread; publishing does not hold a slot.
-    ...(adaptive || tokenBudget ? { maxInFlight: config.inference.threads + 1 } : {}),
-    ...(cut ? { take: (waiting: readonly BatchItem[]) => cut.take(waiting.map((i) => i.text.length)) } : {}),
-    ...(tokenBudget ? { take: (waiting: readonly BatchItem[]) => takeWithinTokenBudget(waiting.map((i) => i.encoded!.ids.length), config.batching) } : {}),
+    ...batchingOptions(config, model),
     run: runBatch,
   });
 
   const worker = new Worker<Review, ReviewJobReturn>(
     config.queues.reviews,
-    async (job) => {
-      const checked = validator.check(job.data);
-      if (!checked.ok) {
-        logger.warn({ jobId: job.id, problems: checked.problems }, 'job payload has the wrong shape');
-        const message = `job data is not a valid review (${checked.problems.length} problem(s))`;
-        throw toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems: checked.problems } }), 'SF_ERR_BAD_JOB');
-      }
-      const text = reviewModelText(checked.review);
-      if (!options.encoder) return batcher.submit({ job, review: checked.review, text });
-      let encoded: Encoded;
-      try {
-        encoded = options.encoder.encode(text);
-      } catch (err) {
-        logger.warn({ jobId: job.id, code: 'SF_ERR_BAD_INPUT' }, 'review failed alone');
-        throw toJobError(err, 'SF_ERR_BAD_INPUT');
-      }
-      return batcher.submit({ job, review: checked.review, text, encoded });
-    },
+    async (job) => batcher.submit(check(job)),
     {
       connection: options.connection,
       prefix: config.redis.prefix,
