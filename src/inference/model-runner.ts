@@ -1,13 +1,15 @@
 import ort from 'onnxruntime-node';
 import { calibrateClass } from '../batching/call-calibration.ts';
 import { createCallCostModel, type CallCostSnapshot } from '../batching/call-cost-model.ts';
-import { groupByLength, type GroupLimits } from '../batching/length-groups.ts';
+import type { GroupLimits } from '../batching/length-groups.ts';
 import { SfError, toSfError, type SerializedSfError } from '../errors/sf-error.ts';
 import { padBatch, type Encoded, type Truncation } from '../tokenize/encoder.ts';
-import { loadModelTokenizer } from '../tokenize/model-tokenizer.ts';
+import { loadModelTokenizer, type ModelTokenizer } from '../tokenize/model-tokenizer.ts';
+import { encodeAll, planCalls } from './batch-plan.ts';
+import { logitsProblem, marginsAgree, sessionProblems } from './model-io.ts';
 import type { Explanation } from '../contracts/result-contract.ts';
 import { DEFAULT_EXPLAIN_TOP_K, loadLinearExplainer, type ExplanationSupport, type LinearExplainer } from './linear-explainer.ts';
-import { readModelSpec } from '../model-format/model-dir.ts';
+import { readModelSpec, type ModelSpec } from '../model-format/model-dir.ts';
 import { labelScores, probabilities } from './scores.ts';
 
 export interface RunnerOptions {
@@ -89,18 +91,17 @@ const CALIBRATION_STOP_MS = 250;
 /** Passes over each class's sizes after the first (see calibrateClass): every size is timed four times. */
 const CALIBRATION_EXTRA_PASSES = 2;
 
-const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
-const OPTIONAL_INPUTS = ['token_type_ids'];
+/** A loaded model: its files, tokenizer and checked onnxruntime session (loadModel). */
+interface LoadedModel extends ModelTokenizer {
+  spec: ModelSpec;
+  session: ort.InferenceSession;
+  wantsTokenTypes: boolean;
+}
 
-/**
- * Loads a model directory into an onnxruntime session and scores texts with it. This is the one
- * scoring path: inference threads, `sentiment-fleet eval` and the benchmarks all use it.
- * session.run() blocks the calling thread, so the fleet calls this inside worker_threads only.
- */
-export async function createModelRunner(options: RunnerOptions) {
+/** Load: the model directory, its tokenizer and an onnxruntime session whose inputs and outputs fit. */
+async function loadModel(options: RunnerOptions): Promise<LoadedModel> {
   const spec = readModelSpec(options.modelDir, { name: options.name, version: options.version });
-  const { tokenizer, encoder, padId, maxTokens } = loadModelTokenizer(spec, options);
-
+  const tokenizer = loadModelTokenizer(spec, options);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(spec.modelFile, {
@@ -113,20 +114,78 @@ export async function createModelRunner(options: RunnerOptions) {
   } catch (err) {
     throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: ${spec.modelFile} is not a loadable ONNX model (${(err as Error).message})`, { cause: err });
   }
-  const missing = REQUIRED_INPUTS.filter((n) => !session.inputNames.includes(n));
-  const unknown = session.inputNames.filter((n) => !REQUIRED_INPUTS.includes(n) && !OPTIONAL_INPUTS.includes(n));
-  if (missing.length > 0 || unknown.length > 0 || !session.outputNames.includes('logits')) {
-    const problems = [
-      missing.length > 0 ? `missing input(s) ${missing.join(', ')}` : '',
-      unknown.length > 0 ? `unsupported input(s) ${unknown.join(', ')}` : '',
-      session.outputNames.includes('logits') ? '' : `no "logits" output (has ${session.outputNames.join(', ')})`,
-    ].filter(Boolean);
+  const problems = sessionProblems(session.inputNames, session.outputNames);
+  if (problems.length > 0) {
     await session.release();
     throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: ${spec.modelFile} has ${problems.join('; ')}`, { details: { inputs: session.inputNames, outputs: session.outputNames } });
   }
-  const wantsTokenTypes = session.inputNames.includes('token_type_ids');
+  return { ...tokenizer, spec, session, wantsTokenTypes: session.inputNames.includes('token_type_ids') };
+}
 
-  const loaded = loadLinearExplainer(spec, (id) => tokenizer.id_to_token(id));
+/** One model call on rows of token ids (padded here); its logits, [rows, labels] row-major. */
+async function runCall(model: LoadedModel, rows: number[][]): Promise<Float32Array> {
+  const { inputIds, attentionMask, length } = padBatch(rows, model.padId);
+  const dims = [rows.length, length];
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', inputIds, dims),
+    attention_mask: new ort.Tensor('int64', attentionMask, dims),
+  };
+  if (model.wantsTokenTypes) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(inputIds.length), dims);
+  let logits: ort.Tensor | undefined;
+  try {
+    logits = (await model.session.run(feeds, ['logits'])).logits;
+  } catch (err) {
+    throw toSfError(err, 'SF_ERR_INFERENCE', `inference failed: ${(err as Error).message}`);
+  }
+  const problem = logitsProblem(logits?.dims, rows.length, model.spec.labels.length);
+  if (problem) throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${model.spec.dir}: ${problem}`);
+  return logits!.data as Float32Array;
+}
+
+/**
+ * Check: on one text, the explainer's decomposition must reproduce the margin of the ONNX logits
+ * for every label. Returns why it does not, or undefined.
+ */
+async function explainerProblem(model: LoadedModel, explainer: LinearExplainer, ids: number[]): Promise<string | undefined> {
+  const logits = await runCall(model, [ids]);
+  for (let label = 0; label < model.spec.labels.length; label++) {
+    const expected = explainer.margin(logits, 0, label);
+    let got = NaN;
+    try {
+      got = explainer.decompose(ids, label).margin;
+    } catch (err) {
+      return `explainer self-check failed: ${(err as Error).message}`;
+    }
+    if (!marginsAgree(got, expected)) return `explainer self-check failed: margin ${got} vs the model's ${expected}`;
+  }
+  return undefined;
+}
+
+/** Explains the flagged items that scored; returns how many got an explanation. */
+function explainItems(explainer: LinearExplainer, labels: readonly string[], encoded: readonly (Encoded | SfError)[], items: ItemOutcome[], flags: readonly boolean[], topK: number): number {
+  let explained = 0;
+  items.forEach((item, index) => {
+    if (!flags[index] || !item.ok) return;
+    try {
+      item.explanation = explainer.explain((encoded[index] as Encoded).ids, labels.indexOf(item.label), topK);
+      explained++;
+    } catch {
+      // An explanation is an extra: the item keeps its score without one.
+    }
+  });
+  return explained;
+}
+
+/**
+ * Loads a model directory into an onnxruntime session and scores texts with it. This is the one
+ * scoring path: inference threads, `sentiment-fleet eval` and the benchmarks all use it.
+ * session.run() blocks the calling thread, so the fleet calls this inside worker_threads only.
+ * Steps: load (loadModel), check (warm-up, explainer self-check), score.
+ */
+export async function createModelRunner(options: RunnerOptions) {
+  const model = await loadModel(options);
+  const { spec, encoder } = model;
+  const loaded = loadLinearExplainer(spec, (id) => model.tokenizer.id_to_token(id));
   let explainer: LinearExplainer | undefined = loaded.ok ? loaded.explainer : undefined;
   let explainReason = loaded.ok ? undefined : loaded.reason;
 
@@ -135,10 +194,10 @@ export async function createModelRunner(options: RunnerOptions) {
     version: spec.version,
     labels: spec.labels,
     multiLabel: spec.multiLabel,
-    maxTokens,
+    maxTokens: model.maxTokens,
     modelType: spec.modelType,
     temperature: spec.temperature,
-    inputNames: [...session.inputNames],
+    inputNames: [...model.session.inputNames],
     explanations: { supported: false, reason: 'not checked yet' },
     batchPolicy: { policy: options.policy ?? 'adaptive', calibrationMs: 0, classes: [] },
   };
@@ -147,32 +206,18 @@ export async function createModelRunner(options: RunnerOptions) {
   const adaptive = info.batchPolicy.policy === 'adaptive';
   const groupLimits: GroupLimits = adaptive ? { ...options.groups, budgetFor: costs.budgetFor } : options.groups;
 
-  async function runGroup(rows: number[][]): Promise<Float32Array> {
-    const { inputIds, attentionMask, length } = padBatch(rows, padId);
-    const dims = [rows.length, length];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', inputIds, dims),
-      attention_mask: new ort.Tensor('int64', attentionMask, dims),
-    };
-    if (wantsTokenTypes) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(inputIds.length), dims);
-    let logits: ort.Tensor | undefined;
+  async function timedCall(rows: number[][]): Promise<Float32Array> {
     const started = performance.now();
-    try {
-      logits = (await session.run(feeds, ['logits'])).logits;
-    } catch (err) {
-      throw toSfError(err, 'SF_ERR_INFERENCE', `inference failed: ${(err as Error).message}`);
-    }
-    if (recording) costs.observe({ rows: rows.length, paddedLength: length, realTokens: rows.reduce((sum, r) => sum + r.length, 0), ms: performance.now() - started });
-    if (!logits || logits.dims.length !== 2 || logits.dims[0] !== rows.length || logits.dims[1] !== spec.labels.length) {
-      throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: logits have shape [${logits?.dims.join(', ')}], expected [${rows.length}, ${spec.labels.length}] (config.json id2label has ${spec.labels.length} labels)`);
-    }
-    return logits.data as Float32Array;
+    const logits = await runCall(model, rows);
+    if (recording) costs.observe({ rows: rows.length, paddedLength: Math.max(...rows.map((r) => r.length)), realTokens: rows.reduce((sum, r) => sum + r.length, 0), ms: performance.now() - started });
+    return logits;
   }
 
   /**
    * Scores a batch of texts, or of encodings the caller made with the same tokenizer (the
-   * token-budget policy tokenizes before batching). `explainFlags[i]` asks for an explanation of item i (its top `explainTopK`
-   * phrases each way); unflagged items and models without an explainer cost nothing extra.
+   * token-budget policy tokenizes before batching). `explainFlags[i]` asks for an explanation of
+   * item i (its top `explainTopK` phrases each way); unflagged items and models without an
+   * explainer cost nothing extra.
    */
   async function score(
     texts: readonly (string | Encoded)[],
@@ -180,87 +225,35 @@ export async function createModelRunner(options: RunnerOptions) {
     explainTopK: number = DEFAULT_EXPLAIN_TOP_K,
   ): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
     const t0 = performance.now();
-    const encoded: (Encoded | SfError)[] = texts.map((text) => {
-      if (typeof text !== 'string') return text;
-      try {
-        return encoder.encode(text);
-      } catch (err) {
-        return toSfError(err, 'SF_ERR_BAD_INPUT');
-      }
-    });
+    const encoded = encodeAll(texts, (text) => encoder.encode(text));
     const t1 = performance.now();
     const items: ItemOutcome[] = encoded.map((e) => (e instanceof SfError ? { ok: false, error: e.toJSON() } : (undefined as never)));
-    const good = encoded.flatMap((e, i) => (e instanceof SfError ? [] : [i]));
-    const lengths = good.map((i) => (encoded[i] as Encoded).ids.length);
-    const groups = groupByLength(lengths, groupLimits);
-    const longest = Math.max(0, ...lengths);
-    const tokenBudget = Math.min(groupLimits.maxTokens, groupLimits.budgetFor?.(longest) ?? Infinity);
-    let computedTokens = 0;
-    for (const group of groups) {
-      const rows = group.map((g) => (encoded[good[g]!] as Encoded).ids);
-      const logits = await runGroup(rows);
-      computedTokens += rows.length * Math.max(...rows.map((r) => r.length));
-      group.forEach((g, row) => {
-        const index = good[g]!;
+    const plan = planCalls(encoded, groupLimits);
+    for (const call of plan.calls) {
+      const logits = await timedCall(call.map((i) => (encoded[i] as Encoded).ids));
+      call.forEach((index, row) => {
         const enc = encoded[index] as Encoded;
         const probs = probabilities(logits, row * spec.labels.length, spec.labels.length, spec.multiLabel, spec.temperature);
         items[index] = { ok: true, ...labelScores(probs, spec.labels), tokens: enc.ids.length, truncated: enc.truncated };
       });
     }
     const t2 = performance.now();
-    let explained = 0;
-    if (explainer && explainFlags) {
-      for (const index of good) {
-        const item = items[index]!;
-        if (!explainFlags[index] || !item.ok) continue;
-        try {
-          item.explanation = explainer.explain((encoded[index] as Encoded).ids, spec.labels.indexOf(item.label), explainTopK);
-          explained++;
-        } catch {
-          // An explanation is an extra: the item keeps its score without one.
-        }
-      }
-    }
-    const realTokens = lengths.reduce((a, b) => a + b, 0);
-    const explainMs = performance.now() - t2;
-    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: groups.length, computedTokens, realTokens, explainMs, explained, tokenBudget } };
-  }
-
-  /**
-   * Start-up self-check of the explainer: on one text, its decomposition must reproduce the
-   * margin of the ONNX logits for every label, else explanations are turned off.
-   */
-  async function checkExplainer(ids: number[]): Promise<void> {
-    if (!explainer) return;
-    const logits = await runGroup([ids]);
-    for (let label = 0; label < spec.labels.length; label++) {
-      const expected = explainer.margin(logits, 0, label);
-      let got = NaN;
-      let problem = '';
-      try {
-        got = explainer.decompose(ids, label).margin;
-      } catch (err) {
-        problem = (err as Error).message;
-      }
-      if (!(Math.abs(got - expected) <= 1e-3 * Math.max(1, Math.abs(expected)))) {
-        explainer = undefined;
-        explainReason = `explainer self-check failed: ${problem || `margin ${got} vs the model's ${expected}`}`;
-        return;
-      }
-    }
+    const explained = explainer && explainFlags ? explainItems(explainer, spec.labels, encoded, items, explainFlags, explainTopK) : 0;
+    const { realTokens, computedTokens, tokenBudget } = plan;
+    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: plan.calls.length, computedTokens, realTokens, explainMs: performance.now() - t2, explained, tokenBudget } };
   }
 
   /** Seeds the cost model: each calibration length's calls of 1, 2, 4 … rows (see calibrateClass). */
   async function calibrate(ids: number[]): Promise<void> {
     const started = performance.now();
     const content = ids.slice(1, -1);
-    const lengths = [...new Set(CALIBRATION_LENGTHS.map((l) => Math.max(2, Math.min(l, maxTokens))))];
+    const lengths = [...new Set(CALIBRATION_LENGTHS.map((l) => Math.max(2, Math.min(l, model.maxTokens))))];
     for (const length of lengths) {
       costs.addClass(length);
       const row = [ids[0]!, ...Array.from({ length: length - 2 }, (_, i) => content[i % content.length]!), ids.at(-1)!];
       const time = async (rows: number): Promise<number> => {
         const t = performance.now();
-        await runGroup(Array.from({ length: rows }, () => row));
+        await runCall(model, Array.from({ length: rows }, () => row));
         return performance.now() - t;
       };
       const sizes = await calibrateClass(time, { length, maxTokens: options.groups.maxTokens, maxRows: options.maxRows ?? Infinity, stopMs: CALIBRATION_STOP_MS, extraPasses: CALIBRATION_EXTRA_PASSES });
@@ -269,17 +262,21 @@ export async function createModelRunner(options: RunnerOptions) {
     info.batchPolicy = { ...info.batchPolicy, ...costs.snapshot(), calibrationMs: performance.now() - started };
   }
 
-  // Warm-up: one real inference, so the first batch does not pay for lazy initialisation and a
-  // model whose output does not match its config fails now, at start-up.
+  // Check: one real inference, so the first batch does not pay for lazy initialisation and a
+  // model whose output does not match its config fails now, at start-up; then the explainer.
   const warmUp = 'warm-up review: good product, bad delivery';
   try {
     await score([warmUp]);
-    await checkExplainer(encoder.encode(warmUp).ids);
-    if (adaptive) await calibrate(encoder.encode(warmUp).ids);
+    const ids = encoder.encode(warmUp).ids;
+    if (explainer) {
+      const problem = await explainerProblem(model, explainer, ids);
+      if (problem) [explainer, explainReason] = [undefined, problem];
+    }
+    if (adaptive) await calibrate(ids);
     recording = true;
     info.explanations = explainer ? { supported: true, method: 'linear-exact' } : { supported: false, reason: explainReason ?? 'unknown' };
   } catch (err) {
-    await session.release();
+    await model.session.release();
     throw toSfError(err, 'SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: warm-up inference failed (${(err as Error).message})`);
   }
 
@@ -292,7 +289,7 @@ export async function createModelRunner(options: RunnerOptions) {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await session.release();
+      await model.session.release();
     },
   };
 }
