@@ -45,7 +45,7 @@ let fleetSeq = 0;
 
 /** What the worker's "worker ready" log line says about its batch policy (read from its stdout). */
 export interface WorkerReady {
-  batchPolicy?: { policy: string; rowsPerCall?: string | Record<string, number | string>; tokensPerCall?: number | Record<string, number>; calibrationMs: number };
+  batchPolicy?: { policy: string; maxTokens: number; maxSize: number };
 }
 
 let built = false;

@@ -1,6 +1,6 @@
 // The benchmark report's chart (docs/benchmarks.svg): throughput per profile (log scale) and
 // open-loop latency percentiles.
-import { esc, rate, type BenchResults, type ProfileResults } from './report.ts';
+import { esc, mainVariant, rate, type BenchResults, type ProfileResults } from './report.ts';
 
 interface Bar { label: string; short: number | undefined; long: number | undefined }
 
@@ -50,8 +50,8 @@ export function renderChart(r: BenchResults): string {
   }
   out.push(`<rect x="${x0}" y="${H - 24}" width="12" height="12" fill="#4c78a8"/><text x="${x0 + 16}" y="${H - 14}">Flipkart (short)</text>`, `<rect x="${x0 + 130}" y="${H - 24}" width="12" height="12" fill="#f58518"/><text x="${x0 + 146}" y="${H - 14}">Amazon (long)</text>`);
 
-  // Right: open-loop latency of every profile's adaptive fleet.
-  const runs = r.profiles.flatMap((p) => (p.fleets.find((f) => f.variant === 'adaptive') ? Object.entries(p.fleets.find((f) => f.variant === 'adaptive')!.sets).flatMap(([set, s]) => s.latency.map((l) => ({ ...l, label: `${p.name === 'default' ? '' : `${p.name} `}${set} ${l.load * 100}%` }))) : []));
+  // Right: open-loop latency of every profile's default-policy fleet.
+  const runs = r.profiles.flatMap((p) => (p.fleets.find((f) => f.variant === mainVariant(p)) ? Object.entries(p.fleets.find((f) => f.variant === mainVariant(p))!.sets).flatMap(([set, s]) => s.latency.map((l) => ({ ...l, label: `${p.name === 'default' ? '' : `${p.name} `}${set} ${l.load * 100}%` }))) : []));
   const lx = 640;
   const ly = 40;
   const lh = 240;

@@ -44,8 +44,8 @@ export interface FleetRun {
   workers: number;
   sets: Record<string, FleetSet>;
   memory: { vmHwmMb: number; vmRssMb: number }[];
-  /** rowsPerCall: adaptive, the rows chosen for rows of each calibrated length ('all': as many as BATCH_MAX_TOKENS allows). Runs before 2026-11-30T20:30 logged tokensPerCall instead. */
-  batchPolicy?: { policy: string; rowsPerCall?: string | Record<string, number | string>; tokensPerCall?: number | Record<string, number>; calibrationMs: number };
+  /** What the worker's ready line says. rowsPerCall, calibrationMs: the adaptive policy (before issue 18), the rows chosen for rows of each calibrated length ('all': as many as BATCH_MAX_TOKENS allows). Runs before 2026-11-30T20:30 logged tokensPerCall instead. */
+  batchPolicy?: { policy: string; maxTokens?: number; maxSize?: number; rowsPerCall?: string | Record<string, number | string>; tokensPerCall?: number | Record<string, number>; calibrationMs?: number };
 }
 export interface QueueCeiling { jobsPerS: Measure; flowJobsPerS: Measure; addBulkJobsPerS: Measure; concurrency: number; jobsPerRound: number }
 export type PeerResults =
@@ -82,6 +82,8 @@ const mark = (ok: boolean | undefined): string => (ok === undefined ? '— not m
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export const fleetOf = (p: ProfileResults | undefined, variant: string): FleetRun | undefined => p?.fleets.find((f) => f.variant === variant);
+/** The default policy's fleet variant: `token-budget`, `adaptive` in runs before issue 18. */
+export const mainVariant = (p: ProfileResults | undefined): string => (p?.fleets.some((f) => f.variant === 'adaptive') ? 'adaptive' : 'token-budget');
 export const rate = (p: ProfileResults | undefined, variant: string, set: string): number | undefined => fleetOf(p, variant)?.sets[set]?.reviewsPerS.median;
 const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
 const times = (x: number | undefined): string => (x === undefined ? '—' : `${n2(x)}×`);
@@ -90,10 +92,10 @@ function targets(r: BenchResults): string[] {
   const d = r.profiles.find((p) => p.name === 'default')!;
   const t = r.profiles.find((p) => p.name === 'transformer');
   const q = r.profiles.find((p) => p.name === 'transformer-int8');
-  const short = rate(d, 'adaptive', 'short');
-  const lat50 = fleetOf(d, 'adaptive')?.sets.short?.latency.find((x) => x.load === 0.5);
+  const short = rate(d, mainVariant(d), 'short');
+  const lat50 = fleetOf(d, mainVariant(d))?.sets.short?.latency.find((x) => x.load === 0.5);
   const tokCeil = (p: ProfileResults, set: string): number => p.sets[set]!.tokenizer.reviewsPerSPerThread.median * p.sets[set]!.tokenizer.threadsInBudget;
-  const rss = Math.max(...(fleetOf(d, 'adaptive')?.memory.map((x) => x.vmHwmMb) ?? [NaN]));
+  const rss = Math.max(...(fleetOf(d, mainVariant(d))?.memory.map((x) => x.vmHwmMb) ?? [NaN]));
   // The fleet scales out: the machine's throughput is its best replica count (the scaling runs).
   const best = d.scaling?.reduce((a, b) => (b.reviewsPerS.median > a.reviewsPerS.median ? b : a));
   const top = short === undefined ? undefined : Math.max(short, best?.reviewsPerS.median ?? 0);
@@ -112,35 +114,35 @@ function targets(r: BenchResults): string[] {
   }
   rows.push(
     `| default model, Flipkart: p99 at 50% load ≤ 100 ms | ${lat50 ? `${n0(lat50.p99Ms)} ms` : '—'} | ${mark(lat50 ? lat50.p99Ms <= 100 : undefined)} |`,
-    `| default model, Amazon: reviews/s as a share of the tokenizer-alone ceiling (report only) | ${pct(ratio(rate(d, 'adaptive', 'long'), tokCeil(d, 'long')))} of ${n0(tokCeil(d, 'long'))} reviews/s | report |`,
+    `| default model, Amazon: reviews/s as a share of the tokenizer-alone ceiling (report only) | ${pct(ratio(rate(d, mainVariant(d), 'long'), tokCeil(d, 'long')))} of ${n0(tokCeil(d, 'long'))} reviews/s | report |`,
     `| worker RSS ≤ 300 MB (default model) | ${n0(rss)} MB | ${mark(Number.isFinite(rss) ? rss <= 300 : undefined)} |`,
   );
   for (const p of [d, t].filter((x): x is ProfileResults => x !== undefined)) {
-    const cells = Object.keys(p.sets).map((s) => ({ s, a: rate(p, 'adaptive', s), b: rate(p, 'batch1', s), spread: Math.max(fleetOf(p, 'adaptive')?.sets[s]?.reviewsPerS.spreadPct ?? 0, fleetOf(p, 'batch1')?.sets[s]?.reviewsPerS.spreadPct ?? 0) / 2 }));
+    const cells = Object.keys(p.sets).map((s) => ({ s, a: rate(p, mainVariant(p), s), b: rate(p, 'batch1', s), spread: Math.max(fleetOf(p, mainVariant(p))?.sets[s]?.reviewsPerS.spreadPct ?? 0, fleetOf(p, 'batch1')?.sets[s]?.reviewsPerS.spreadPct ?? 0) / 2 }));
     const ok = cells.every((c) => c.a !== undefined && c.b !== undefined) ? cells.every((c) => c.a! >= c.b!) : undefined;
     // A loss smaller than the rounds' spread is not shown to be a loss; it still does not count as holding.
     const noise = ok === false && cells.every((c) => c.a! >= c.b! || (1 - c.a! / c.b!) * 100 < c.spread);
-    rows.push(`| ${p.title}: adaptive batching never loses to batch size 1 | ${cells.map((c) => `${times(ratio(c.a, c.b))} on ${c.s}`).join(', ')} | ${mark(ok)}${noise ? ' (within the rounds’ spread)' : ''} |`);
+    rows.push(`| ${p.title}: ${mainVariant(p)} batching never loses to batch size 1 | ${cells.map((c) => `${times(ratio(c.a, c.b))} on ${c.s}`).join(', ')} | ${mark(ok)}${noise ? ' (within the rounds’ spread)' : ''} |`);
   }
   if (t) {
     for (const s of Object.keys(t.sets)) {
       // Compared in real tokens/s: rounds of a slow model see a stretch of the set, not all of it.
-      const fleetTok = fleetOf(t, 'adaptive')?.sets[s]?.tokensPerS?.median;
+      const fleetTok = fleetOf(t, mainVariant(t))?.sets[s]?.tokensPerS?.median;
       const ceilTok = t.sets[s]!.compute.best.tokensPerS;
       const x = ratio(fleetTok, ceilTok);
-      const xr = ratio(rate(t, 'adaptive', s), t.sets[s]!.compute.best.reviewsPerS.median);
+      const xr = ratio(rate(t, mainVariant(t), s), t.sets[s]!.compute.best.reviewsPerS.median);
       rows.push(`| transformer: fleet ≥ 0.9 × compute ceiling (${s}), in real tokens/s | ${n2(x)} × ${n0(ceilTok)} tokens/s (in reviews/s: ${n2(xr)} × ${n1(t.sets[s]!.compute.best.reviewsPerS.median)}) | ${mark(x === undefined ? undefined : x >= 0.9)} |`);
     }
     for (const s of Object.keys(t.sets)) {
       const peer = t.peer?.status === 'measured' ? t.peer.sets[s]?.perReviewPerS.median : undefined;
-      const x = ratio(rate(t, 'adaptive', s), peer);
-      rows.push(`| transformer: fleet ≥ the peer’s per-review throughput (${s}) | ${n1(rate(t, 'adaptive', s))} vs ${n1(peer)} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 1)} |`);
+      const x = ratio(rate(t, mainVariant(t), s), peer);
+      rows.push(`| transformer: fleet ≥ the peer’s per-review throughput (${s}) | ${n1(rate(t, mainVariant(t), s))} vs ${n1(peer)} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 1)} |`);
     }
     const pad = t.sets.long?.padding.withGrouping;
     rows.push(`| transformer: padding ≤ 10% of computed tokens on Amazon | ${pct(pad)} | ${mark(pad === undefined ? undefined : pad <= 0.1)} |`);
     for (const s of Object.keys(t.sets)) {
-      const x = ratio(rate(q, 'adaptive', s), rate(t, 'adaptive', s));
-      rows.push(`| transformer: int8 fleet ≥ 2 × fp32 fleet (${s}) | ${n1(rate(q, 'adaptive', s))} vs ${n1(rate(t, 'adaptive', s))} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 2)} |`);
+      const x = ratio(rate(q, mainVariant(q), s), rate(t, mainVariant(t), s));
+      rows.push(`| transformer: int8 fleet ≥ 2 × fp32 fleet (${s}) | ${n1(rate(q, mainVariant(q), s))} vs ${n1(rate(t, mainVariant(t), s))} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 2)} |`);
     }
   } else {
     rows.push(`| transformer: fleet ≥ 0.9 × compute ceiling, ≥ peer, padding ≤ 10%, int8 ≥ 2 × fp32 | not measured in a ${r.mode} run | — not measured |`);
@@ -175,23 +177,23 @@ function profileSection(p: ProfileResults): string[] {
   for (const f of p.fleets) {
     row(`4. fleet ${f.variant}, reviews/s (${f.description})`, (s) => (f.sets[s] ? `${m(f.sets[s].reviewsPerS)}, ${n0(f.sets[s].reviewsPerRound)} per round${f.sets[s].tokensPerS ? `; ${n0(f.sets[s].tokensPerS.median)} tokens/s` : ''}` : '—'));
   }
-  const adaptive = fleetOf(p, 'adaptive');
+  const main = fleetOf(p, mainVariant(p));
   for (const load of [0.5, 0.8]) {
-    if (!adaptive || !Object.values(adaptive.sets).some((s) => s.latency.length > 0)) break;
+    if (!main || !Object.values(main.sets).some((s) => s.latency.length > 0)) break;
     row(`4. latency at ${load * 100}% load (open loop), p50 / p95 / p99 ms`, (s) => {
-      const lr = adaptive.sets[s]?.latency.find((y) => y.load === load);
+      const lr = main.sets[s]?.latency.find((y) => y.load === load);
       return lr ? `${n0(lr.p50Ms)} / ${n0(lr.p95Ms)} / ${n0(lr.p99Ms)} (${n0(lr.ratePerS)}/s for ${lr.seconds} s${lr.warmupSeconds ? ` after ${lr.warmupSeconds} s of warm-up, whose p99 was ${n0(lr.warmupP99Ms ?? NaN)}` : ''}, ${n0(lr.completed)}/${n0(lr.offered)} done, mean batch ${n1(lr.meanBatchSize)})` : '—';
     });
   }
-  if (adaptive) row('4. CPU while the adaptive fleet runs: worker / redis-server / producer (cores)', (s) => {
-    const c = adaptive.sets[s]?.cpu;
+  if (main) row(`4. CPU while the ${main.variant} fleet runs: worker / redis-server / producer (cores)`, (s) => {
+    const c = main.sets[s]?.cpu;
     return c ? `${n2(c.workers)} / ${n2(c.redis)} / ${n2(c.benchProcess)}` : '—';
   });
   if (p.peer?.status === 'measured') {
     const peer = p.peer;
     row(`6. peer, one review per call, reviews/s`, (s) => m(peer.sets[s]?.perReviewPerS));
     row(`6. peer, arrays of ${Object.values(peer.sets)[0]?.arrayBatch ?? '—'}, reviews/s`, (s) => m(peer.sets[s]?.arraysPerS));
-    row('6. fleet adaptive / peer one by one', (s) => times(ratio(rate(p, 'adaptive', s), peer.sets[s]?.perReviewPerS.median)));
+    row(`6. fleet ${mainVariant(p)} / peer one by one`, (s) => times(ratio(rate(p, mainVariant(p), s), peer.sets[s]?.perReviewPerS.median)));
   }
   row(`7. padding share, batches of ${p.fleetConfig.batchMaxSize}: one padded batch → length groups`, (s) => `${pct(p.sets[s]!.padding.withoutGrouping)} → ${pct(p.sets[s]!.padding.withGrouping)}`);
   out.push('');
@@ -202,12 +204,13 @@ function profileSection(p: ProfileResults): string[] {
   }
   const mem = p.fleets.map((f) => `${f.variant} ${f.memory.map((x) => `${n0(x.vmHwmMb)} MB`).join(', ')}`).join('; ');
   out.push(`8. Memory, worker peak RSS (VmHWM): ${mem}.`);
-  if (adaptive?.batchPolicy) {
-    const { rowsPerCall, tokensPerCall } = adaptive.batchPolicy;
+  // Runs before issue 18: what the adaptive policy's start-up calibration chose.
+  if (main?.batchPolicy?.calibrationMs !== undefined) {
+    const { rowsPerCall, tokensPerCall } = main.batchPolicy;
     const chosen = rowsPerCall !== undefined
       ? `rows per model call of ${typeof rowsPerCall === 'string' ? rowsPerCall : Object.entries(rowsPerCall).map(([len, rows]) => `${rows} for rows of ~${len} tokens`).join(', ')} ('all': as many as BATCH_MAX_TOKENS allows)`
       : `a token budget per model call of ${typeof tokensPerCall === 'number' ? n0(tokensPerCall) : JSON.stringify(tokensPerCall)} tokens`;
-    out.push(`Adaptive policy: the calibration (${n0(adaptive.batchPolicy.calibrationMs)} ms at start-up) chose ${chosen} (BATCH_MAX_TOKENS ${n0(p.fleetConfig.batchMaxTokens)}, BATCH_MAX_SIZE ${n0(p.fleetConfig.batchMaxSize)}).`);
+    out.push(`Adaptive policy: the calibration (${n0(main.batchPolicy.calibrationMs)} ms at start-up) chose ${chosen} (BATCH_MAX_TOKENS ${n0(p.fleetConfig.batchMaxTokens)}, BATCH_MAX_SIZE ${n0(p.fleetConfig.batchMaxSize)}).`);
   }
   out.push('', 'Compute ceiling by batch size (reviews/s, median of rounds; padding share of computed tokens):', '');
   out.push(`| batch | ${names.map((s) => `${p.sets[s]!.label}: one padded batch | length groups`).join(' | ')} |`, `| --- |${names.map(() => ' --- | --- |').join('')}`);
@@ -220,7 +223,7 @@ function profileSection(p: ProfileResults): string[] {
   }
   if (p.scaling) {
     const one = p.scaling[0]!.reviewsPerS.median;
-    out.push('', `Worker processes on this ${''}machine (short texts, each process with the default settings, adaptive policy):`, '', '| worker processes | reviews/s | vs 1 process | CPU: workers / redis-server / producer (cores) | peak RSS per process |', '| --- | --- | --- | --- | --- |');
+    out.push('', `Worker processes on this ${''}machine (short texts, each process with the default settings, ${mainVariant(p)} policy):`, '', '| worker processes | reviews/s | vs 1 process | CPU: workers / redis-server / producer (cores) | peak RSS per process |', '| --- | --- | --- | --- | --- |');
     for (const s of p.scaling) out.push(`| ${s.workers} | ${m(s.reviewsPerS)} | ${times(s.reviewsPerS.median / one)} | ${s.cpu ? `${n2(s.cpu.workers)} / ${n2(s.cpu.redis)} / ${n2(s.cpu.benchProcess)}` : '—'} | ${s.memoryMb.map((x) => `${n0(x)} MB`).join(', ')} |`);
   }
   out.push('');
@@ -252,10 +255,10 @@ export function renderReport(r: BenchResults, resultsLink: string): { markdown: 
     '## Method',
     '',
     '- `npm run bench -- --quick` (about 3 minutes): the default model on the first 4,000 Flipkart reviews and the 1,200 Amazon dev reviews, 5 rounds of ~2 s, open-loop runs of 5 s (after 2 s of warm-up). `npm run bench` (full, 25–32 minutes): all texts, ~6 s rounds (the transformer-sized profiles: 4 s compute rounds and peer array rounds, 10 s fleet rounds; the peer’s one-by-one round scores the fleets’ reviews of that round), 15 s open-loop runs (after 2 s of warm-up), more batch sizes, and the transformer-sized model (`npm run bench:model`, random weights, DistilBERT-shaped, ~270 MB) in fp32 and int8 (`sentiment-fleet quantize`).',
-    '- Fleet variants run side by side on the same Redis (one worker process each, on its own queue prefix, idle while another runs) and their rounds interleave: round *r* of `adaptive` (the default policy: a batch leaves when an inference slot is free; the token budget of a model call comes from call costs measured by row length), `fixed` (closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS) and `batch1` (BATCH_MAX_SIZE=1), then the peer’s round *r* (one review per call), all on the very same reviews (a round’s size comes from the median of the parties’ warm-up speeds). The machine’s speed drifts by ±15–30% over minutes here, and a transformer’s cost per token grows with length; interleaving on the same reviews spreads both over every party instead of favouring whichever ran in a fast minute or on a short stretch.',
+    '- Fleet variants run side by side on the same Redis (one worker process each, on its own queue prefix, idle while another runs) and their rounds interleave: round *r* of `token-budget` (the default policy: a batch leaves when an inference slot is free, with the queued reviews whose padded tokens fit BATCH_MAX_TOKENS), `fixed` (closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS) and `batch1` (BATCH_MAX_SIZE=1), then the peer’s round *r* (one review per call), all on the very same reviews (a round’s size comes from the median of the parties’ warm-up speeds). The machine’s speed drifts by ±15–30% over minutes here, and a transformer’s cost per token grows with length; interleaving on the same reviews spreads both over every party instead of favouring whichever ran in a fast minute or on a short stretch.',
     '- Texts are shuffled with a fixed seed (the files are ordered: by label, shorter reviews first), and every timed loop — closed-loop rounds of the fleet, compute-ceiling rounds — carries on where the previous round stopped, so a slow model sweeps through the set instead of timing its first reviews again. The transformer’s fleet/ceiling ratio is taken in real tokens/s (each review’s tokens with the model’s own tokenizer, after truncation), which does not depend on which stretch of the set a round saw.',
     '- Closed loop: N reviews enqueued by the producer (addBulk chunks of 2,000) while the worker runs; the clock stops when N review jobs have completed (BullMQ’s completed counter, read every 5% of the time waited, 10–100 ms, as waking up often costs this machine CPU that the fleet would lose; the clock stops at the last job’s `finishedOn`), which a review job does only after its batch’s results are in the results queue (no sink runs). N is sized from a warm-up round.',
-    '- Open loop: review *i* is due at t0 + i / rate (50% and 80% of the adaptive closed-loop median); a timer enqueues what is due; latency = the result job’s timestamp − the review’s *scheduled* arrival, so a late enqueue counts against the fleet (no coordinated omission). Each run starts with 2 s of load at the same rate (OPEN_LOOP_WARMUP_S in bench/fleet-driver.ts) that the percentiles leave out (a fleet idle until then answers its first second or two more slowly; the warm-up’s p99 is shown beside them): runs before 2026-12-01 had no warm-up.',
+    '- Open loop: review *i* is due at t0 + i / rate (50% and 80% of the default policy’s closed-loop median); a timer enqueues what is due; latency = the result job’s timestamp − the review’s *scheduled* arrival, so a late enqueue counts against the fleet (no coordinated omission). Each run starts with 2 s of load at the same rate (OPEN_LOOP_WARMUP_S in bench/fleet-driver.ts) that the percentiles leave out (a fleet idle until then answers its first second or two more slowly; the warm-up’s p99 is shown beside them): runs before 2026-12-01 had no warm-up.',
     '- Queue ceiling: a BullMQ Worker with a no-op processor at the fleet’s concurrency, in the bench process. *Drain*: the queue is filled first, then drained (the pure consumer ceiling). *Enqueue and drain at once*: the fleet’s closed loop with the processor replaced by a no-op — the same producer (createReviewProducer: validation, duplicate check, addBulk) in the same chunks of 2,000, the same job options, while the no-op worker drains. Per review the fleet does more Redis work than a no-op job: it also publishes its results (one result job per batch) and records a stats entry per batch.',
     '- CPU: user + system time of each process from /proc during the timed rounds, per second of wall time (2.00 = both cores).',
     '- Token counts are the model’s tokens (special tokens included, after truncation to the model’s maximum length); the issue’s averages (22 / 116) came from another tokenizer.',

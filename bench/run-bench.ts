@@ -45,9 +45,9 @@ const setReviews = Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, v
 /** Reviews per array call of the peer (its best case). */
 const PEER_ARRAY_BATCH = 32;
 
-/** The fleet variants compared side by side: the default (adaptive) policy, the fixed policy, batch size 1. */
+/** The fleet variants compared side by side: the default (token-budget) policy, the fixed policy, batch size 1. */
 const VARIANTS: Record<string, { description: string; env: Record<string, string> }> = {
-  adaptive: { description: 'BATCH_POLICY=adaptive (default)', env: { BATCH_POLICY: 'adaptive' } },
+  'token-budget': { description: 'BATCH_POLICY=token-budget (default)', env: { BATCH_POLICY: 'token-budget' } },
   fixed: { description: `BATCH_POLICY=fixed, BATCH_MAX_SIZE=${baseConfig.batching.maxSize}, BATCH_MAX_WAIT_MS=${baseConfig.batching.maxWaitMs}`, env: { BATCH_POLICY: 'fixed' } },
   batch1: { description: 'BATCH_MAX_SIZE=1 (no batching)', env: { BATCH_POLICY: 'fixed', BATCH_MAX_SIZE: '1', BATCH_MAX_WAIT_MS: '0' } },
 };
@@ -57,7 +57,7 @@ interface ProfileSpec {
   title: string;
   modelDir: string;
   variants: string[];
-  /** Open-loop latency for the adaptive variant. */
+  /** Open-loop latency for the token-budget (default) variant. */
   latency: boolean;
   peer: boolean;
   queue: boolean;
@@ -79,7 +79,7 @@ const closedSeconds = (spec: ProfileSpec): number => (quick ? P.closedSeconds : 
  * The profile's fleet variants (and the peer, when asked) side by side: every variant's fleet
  * runs at once on its own queue prefix (idle while another's round runs), and each set's rounds
  * interleave: round r of every variant, then the peer's round r, all from the same place in the
- * set, on the same reviews. Then the open-loop latency of the adaptive variant.
+ * set, on the same reviews. Then the open-loop latency of the token-budget (default) variant.
  */
 async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<string, number[]>): Promise<{ fleets: FleetRun[]; peer?: PeerResults }> {
   const started: Fleet[] = [];
@@ -117,11 +117,11 @@ async function runFleets(redis: LocalRedis, spec: ProfileSpec, tokens: Record<st
         out[i]![name] = { reviewsPerS: t.reviewsPerS, tokensPerS: t.tokensPerS, reviewsPerRound: t.reviewsPerRound, cpu: t.cpu, latency: [] };
       }
       if (rounds.length > 0) log(`peer ${name}: ${rounds.map((r) => Math.round(r.single)).join(', ')} reviews/s one by one`);
-      const a = spec.variants.indexOf('adaptive');
+      const a = spec.variants.indexOf('token-budget');
       if (spec.latency && a >= 0) {
         for (const load of [0.5, 0.8]) {
           const res = await openLoop(started[a]!, set.reviews, results[a]!.reviewsPerS.median * load, P.openSeconds);
-          log(`${spec.name} adaptive ${name} open loop ${load * 100}%: p50 ${res.p50Ms} p95 ${res.p95Ms} p99 ${res.p99Ms} ms, mean batch ${res.meanBatchSize.toFixed(1)}`);
+          log(`${spec.name} token-budget ${name} open loop ${load * 100}%: p50 ${res.p50Ms} p95 ${res.p95Ms} p99 ${res.p99Ms} ms, mean batch ${res.meanBatchSize.toFixed(1)}`);
           out[a]![name]!.latency.push({ ...res, load });
         }
       }
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
   const skipped: string[] = [];
   const common = { queue: false, scaling: false };
   try {
-    profiles.push(await runProfile(redis, { ...common, name: 'default', title: 'default model', modelDir: baseConfig.model.dir, variants: ['adaptive', 'fixed', 'batch1'], latency: true, peer: true, queue: true, scaling: true, batchSizes: quick ? [1, 8, 32, 128] : [1, 4, 8, 16, 32, 64, 128], warmup: 1000 }));
+    profiles.push(await runProfile(redis, { ...common, name: 'default', title: 'default model', modelDir: baseConfig.model.dir, variants: ['token-budget', 'fixed', 'batch1'], latency: true, peer: true, queue: true, scaling: true, batchSizes: quick ? [1, 8, 32, 128] : [1, 4, 8, 16, 32, 64, 128], warmup: 1000 }));
     if (withTransformer) {
       const fp32 = path.join(os.tmpdir(), 'sf-bench-model');
       const int8 = path.join(os.tmpdir(), 'sf-bench-model-int8');
@@ -212,8 +212,8 @@ async function main(): Promise<void> {
       await cli('bin/sentiment-fleet.ts', ['quantize', '--model', fp32, '--out', int8], int8);
       const sizes = [1, 2, 4, 8, 16];
       const timing = { timedSeconds: 4, closedSeconds: 10 };
-      profiles.push(await runProfile(redis, { ...common, name: 'transformer', title: 'transformer-sized model, fp32', modelDir: fp32, variants: ['adaptive', 'fixed', 'batch1'], latency: true, peer: true, batchSizes: sizes, warmup: 40, timing }));
-      profiles.push(await runProfile(redis, { ...common, name: 'transformer-int8', title: 'transformer-sized model, int8 (sentiment-fleet quantize)', modelDir: int8, variants: ['adaptive'], latency: false, peer: false, batchSizes: sizes, warmup: 80, timing }));
+      profiles.push(await runProfile(redis, { ...common, name: 'transformer', title: 'transformer-sized model, fp32', modelDir: fp32, variants: ['token-budget', 'fixed', 'batch1'], latency: true, peer: true, batchSizes: sizes, warmup: 40, timing }));
+      profiles.push(await runProfile(redis, { ...common, name: 'transformer-int8', title: 'transformer-sized model, int8 (sentiment-fleet quantize)', modelDir: int8, variants: ['token-budget'], latency: false, peer: false, batchSizes: sizes, warmup: 80, timing }));
     } else {
       skipped.push(quick ? 'the transformer-sized profiles (fp32 and int8): full runs only' : 'the transformer-sized profiles (--no-transformer)');
     }

@@ -1,13 +1,11 @@
 import os from 'node:os';
 import { MetricsTime, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../queue/redis-connection.ts';
-import { createBatchCut } from '../batching/batch-cut.ts';
 import { closeWithBatcher, createDynamicBatcher, type DynamicBatcherOptions, type Outcome } from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
 import { explainRequest, modelWarnings } from '../inference/model-checks.ts';
-import type { ModelInfo } from '../inference/model-runner.ts';
 import { decodeJobFailure } from '../contracts/job-failure.ts';
 import { createReviewChecker, type Review } from '../contracts/review-schema.ts';
 import { workerName } from '../contracts/worker-name.ts';
@@ -55,31 +53,17 @@ interface BatchItem {
   encoded?: Encoded;
 }
 
-/** Adaptive policy: a batch holds at most this many model calls of its longest review's length class. */
-const CALLS_PER_BATCH = 4;
-
 /**
- * How batches form under BATCH_POLICY. `adaptive` and `token-budget`: continuous, one batch per
- * inference thread computing plus one queued, so a thread never waits for the main thread
- * (publishing does not hold a slot). `adaptive` with several inference threads cuts a batch to a
- * few model calls of its longest review (batch-cut.ts); `token-budget` pops reviews while the
- * padded batch fits BATCH_MAX_TOKENS (token-budget.ts). `fixed`: BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS.
+ * How batches form under BATCH_POLICY. `token-budget` (after text-embeddings-inference): no timer;
+ * a batch leaves as soon as fewer than INFERENCE_THREADS + 1 batches hold a slot (one per thread
+ * computing plus one queued, so a thread never waits for the main thread; publishing holds no
+ * slot), with the reviews queued meanwhile while rows × their longest token count fits
+ * BATCH_MAX_TOKENS and BATCH_MAX_SIZE (token-budget.ts). `fixed`: a batch closes at
+ * BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS. Evidence: docs/benchmarks.md, "Batching A/B (issue 18)".
  */
-function batchingOptions(config: Config, model: ModelInfo): Pick<DynamicBatcherOptions<BatchItem, ReviewJobReturn>, 'maxInFlight' | 'take'> {
-  const slots = config.inference.threads + 1;
-  switch (config.batching.policy) {
-    case 'fixed':
-      return {};
-    case 'token-budget':
-      return { maxInFlight: slots, take: (waiting) => takeWithinTokenBudget(waiting.map((i) => i.encoded!.ids.length), config.batching) };
-    case 'adaptive': {
-      // One thread has nothing to share, and a cheap model's batches stay large (each batch costs
-      // the main thread a result job, a stats entry and a message to the thread).
-      if (config.inference.threads === 1) return { maxInFlight: slots };
-      const cut = createBatchCut({ classes: model.batchPolicy.classes, maxSize: config.batching.maxSize, callsPerBatch: CALLS_PER_BATCH });
-      return { maxInFlight: slots, take: (waiting) => cut.take(waiting.map((i) => i.text.length)) };
-    }
-  }
+function batchingOptions(config: Config): Pick<DynamicBatcherOptions<BatchItem, ReviewJobReturn>, 'maxInFlight' | 'take'> {
+  if (config.batching.policy === 'fixed') return {};
+  return { maxInFlight: config.inference.threads + 1, take: (waiting) => takeWithinTokenBudget(waiting.map((i) => i.encoded!.ids.length), config.batching) };
 }
 
 /**
@@ -187,7 +171,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   const batcher = createDynamicBatcher<BatchItem, ReviewJobReturn>({
     maxSize: config.batching.maxSize,
     maxWaitMs: config.batching.maxWaitMs,
-    ...batchingOptions(config, model),
+    ...batchingOptions(config),
     run: runBatch,
   });
 

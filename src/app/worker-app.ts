@@ -8,6 +8,7 @@ import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, wa
 import { createRetentionSweeper } from '../queue/retention-sweeper.ts';
 import { createReviewWorker } from './review-worker.ts';
 import { readModelSpec } from '../model-format/model-dir.ts';
+import type { Encoder } from '../tokenize/encoder.ts';
 import { loadModelTokenizer } from '../tokenize/model-tokenizer.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
 import { createWorkerMetrics } from '../stats/worker-metrics.ts';
@@ -15,6 +16,14 @@ import { createWorkerMetrics } from '../stats/worker-metrics.ts';
 export interface WorkerAppOptions {
   /** The module the inference threads run (see InferencePoolOptions.threadEntry); the chaos harness wraps it. */
   threadEntry?: URL;
+}
+
+/**
+ * BATCH_POLICY=token-budget counts a review's tokens before batching, so the main thread loads the
+ * model's tokenizer too (the threads' name and version: no second hash of model.onnx).
+ */
+function mainThreadEncoder(config: Config, model: { name: string; version: string }): Encoder {
+  return loadModelTokenizer(readModelSpec(config.model.dir, model), config.model).encoder;
 }
 
 /**
@@ -40,9 +49,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
           truncation: config.model.truncation,
           intraOpThreads: config.inference.intraOpThreads,
           intraOpSpinning: config.inference.intraOpSpinning,
-          maxRows: config.batching.maxSize,
           groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding },
-          policy: config.batching.policy,
         },
       }),
       (p) => p.close(),
@@ -56,7 +63,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
     const metrics = createWorkerMetrics({ model: pool.info.name, version: pool.info.version });
     const worker = stack.add(
       'review-worker',
-      createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger, metrics, ...(config.batching.policy === 'token-budget' ? { encoder: loadModelTokenizer(readModelSpec(config.model.dir), config.model).encoder } : {}) }),
+      createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger, metrics, ...(config.batching.policy === 'token-budget' ? { encoder: mainThreadEncoder(config, pool.info) } : {}) }),
       (w) => w.close(),
     );
     await worker.waitUntilReady();
@@ -73,11 +80,8 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
       // Closed first on shutdown (reverse order): orchestrators stop routing to a draining worker.
       address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
     }
-    const { policy, classes, calibrationMs } = pool.info.batchPolicy;
-    // Adaptive: the rows per model call chosen for rows of each calibrated length ('all': as many
-    // as BATCH_MAX_TOKENS allows); fixed: no limit but BATCH_MAX_TOKENS.
-    const rowsPerCall = policy === 'adaptive' ? Object.fromEntries(classes.map((c) => [String(c.length), c.rows ?? 'all'])) : 'all';
-    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy: { policy, rowsPerCall, maxTokens: config.batching.maxTokens, calibrationMs: Math.round(calibrationMs) } }, 'worker ready');
+    const batchPolicy = { policy: config.batching.policy, maxTokens: config.batching.maxTokens, maxSize: config.batching.maxSize };
+    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy }, 'worker ready');
     return { pool, worker, metrics, url: address, close: stack.close };
   } catch (err) {
     await stack.close();

@@ -5,7 +5,7 @@ export interface DynamicBatcherOptions<T, R> {
   /** Fixed mode: a batch closes when its first item has waited this long. */
   maxWaitMs: number;
   /**
-   * Continuous mode (the adaptive policy) when set: a batch leaves as soon as fewer than this many
+   * Continuous mode (the token-budget policy) when set: a batch leaves as soon as fewer than this many
    * batches hold a slot (until `release()` or settling), with every waiting item up to `maxSize`;
    * items wait only while all slots are busy, so nothing waits at low load and batches grow with
    * the load. No timer.

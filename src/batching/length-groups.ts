@@ -1,18 +1,13 @@
 export interface GroupLimits {
   /** Largest rows × padded length of one model call. */
   maxTokens: number;
-  /**
-   * A smaller budget by padded row length (the adaptive policy's, from measured call costs):
-   * a call whose longest row has `length` tokens stays within `budgetFor(length)` too.
-   */
-  budgetFor?: (length: number) => number;
   /** Largest share of padding in one model call, 0..1. */
   maxPadding: number;
 }
 
 /**
  * Splits a batch into model calls of similar length: items are sorted by length and cut into
- * consecutive runs so that each run stays within the token budget (for its longest row) and
+ * consecutive runs so that each run stays within the token budget and
  * wastes at most `maxPadding` of its computed tokens on padding. An item longer than the budget
  * runs alone.
  * Returns groups of indices into `lengths`.
@@ -26,8 +21,7 @@ export function groupByLength(lengths: readonly number[], limits: GroupLimits): 
     const length = lengths[index]!;
     const rows = current.length + 1;
     const padded = length * rows; // sorted ascending: this item sets the padded length
-    const budget = Math.min(limits.maxTokens, limits.budgetFor?.(length) ?? Infinity);
-    const fits = padded <= budget && (padded - (realTokens + length)) / padded <= limits.maxPadding;
+    const fits = padded <= limits.maxTokens && (padded - (realTokens + length)) / padded <= limits.maxPadding;
     if (current.length > 0 && !fits) {
       groups.push(current);
       current = [];

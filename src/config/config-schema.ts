@@ -65,14 +65,14 @@ export const settings = {
   },
   EXPLAIN_TOP_K: { schema: int(1, 50).default(5), doc: 'Phrases listed each way (`toward`, `against`) in an explanation.' },
   BATCH_POLICY: {
-    schema: z.enum(['adaptive', 'fixed', 'token-budget']).default('adaptive'),
-    doc: '`adaptive`: a batch leaves as soon as an inference slot is free, with what queued meanwhile (up to BATCH_MAX_SIZE; with several INFERENCE_THREADS, at most 4 model calls of its longest review), and the rows of a model call follow call costs measured by row length at start-up and on every call, within BATCH_MAX_TOKENS. `fixed`: a batch closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS; calls use BATCH_MAX_TOKENS. Evidence: [benchmarks.md](benchmarks.md#settings-and-the-measurements-behind-them).',
+    schema: z.enum(['token-budget', 'fixed']).default('token-budget'),
+    doc: '`token-budget`: each review is tokenized when it arrives; when an inference thread is free, the next batch takes queued reviews while rows × the longest one\'s tokens fits BATCH_MAX_TOKENS and BATCH_MAX_SIZE (no timer). `fixed`: a batch closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS. Evidence: [benchmarks.md](benchmarks.md#batching-ab-issue-18).',
   },
   BATCH_MAX_SIZE: { schema: int(1, 1024).default(64), doc: 'Most reviews in one batch (fewer per-batch costs the larger: [evidence](benchmarks.md#settings-and-the-measurements-behind-them)). `fixed`: a batch closes when it holds this many reviews...' },
   BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(5), doc: '...or when its first review has waited this long (`fixed` only).' },
   BATCH_MAX_TOKENS: {
     schema: int(16).default(8192),
-    doc: 'Token budget of one model call (batch rows × padded length); length groups are split to fit it.',
+    doc: 'Token budget of a batch (`token-budget`) and of one model call: rows × padded length; length groups are split to fit it.',
   },
   BATCH_MAX_PADDING: {
     schema: z.coerce.number().min(0).max(1).default(0.1),

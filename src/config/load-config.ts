@@ -20,7 +20,7 @@ export interface Config {
    * POSITIVE_LABELS): negative share, latest negatives, rating agreement (src/results/label-polarity.ts).
    */
   labels: { negative: readonly string[]; positive: readonly string[] };
-  batching: { policy: 'adaptive' | 'fixed' | 'token-budget'; maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
+  batching: { policy: 'token-budget' | 'fixed'; maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
   inference: { threads: number; intraOpThreads: number; intraOpSpinning: boolean };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number; httpPort: number | undefined };
   jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };

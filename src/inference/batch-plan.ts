@@ -28,8 +28,6 @@ export interface CallPlan {
   realTokens: number;
   /** Tokens the calls compute, padding included. */
   computedTokens: number;
-  /** The token budget of a call for the batch's longest row. */
-  tokenBudget: number;
 }
 
 /** The model calls of a batch: its good items in length groups within the limits. */
@@ -37,13 +35,11 @@ export function planCalls(encoded: readonly (Encoded | SfError)[], limits: Group
   const good = encoded.flatMap((e, i) => (e instanceof SfError ? [] : [i]));
   const lengths = good.map((i) => (encoded[i] as Encoded).ids.length);
   const calls = groupByLength(lengths, limits).map((group) => group.map((g) => good[g]!));
-  const longest = Math.max(0, ...lengths);
   const computedTokens = calls.reduce((sum, call) => sum + call.length * Math.max(...call.map((i) => (encoded[i] as Encoded).ids.length)), 0);
   return {
     good,
     calls,
     realTokens: lengths.reduce((a, b) => a + b, 0),
     computedTokens,
-    tokenBudget: Math.min(limits.maxTokens, limits.budgetFor?.(longest) ?? Infinity),
   };
 }

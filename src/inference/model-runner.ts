@@ -1,6 +1,4 @@
 import ort from 'onnxruntime-node';
-import { calibrateClass } from '../batching/call-calibration.ts';
-import { createCallCostModel, type CallCostSnapshot } from '../batching/call-cost-model.ts';
 import type { GroupLimits } from '../batching/length-groups.ts';
 import { SfError, toSfError, type SerializedSfError } from '../errors/sf-error.ts';
 import { padBatch, type Encoded, type Truncation } from '../tokenize/encoder.ts';
@@ -25,19 +23,9 @@ export interface RunnerOptions {
    * default true as in onnxruntime; false saves CPU at a small cost in speed).
    */
   intraOpSpinning?: boolean;
-  /** Most rows a model call will see (BATCH_MAX_SIZE): calibration stops there, so it never sizes onnxruntime's arena for batches that cannot happen. */
-  maxRows?: number;
+  /** How a batch is split into model calls (length groups within BATCH_MAX_TOKENS and BATCH_MAX_PADDING). */
   groups: GroupLimits;
-  /**
-   * `adaptive` (default): the token budget of a model call is chosen from measured call costs
-   * (a start-up calibration, then every call), never above `groups.maxTokens`. `fixed`: always
-   * `groups.maxTokens`.
-   */
-  policy?: BatchPolicy;
 }
-
-/** BATCH_POLICY: how the worker forms batches; only `adaptive` changes how the runner splits them. */
-export type BatchPolicy = 'adaptive' | 'fixed' | 'token-budget';
 
 export interface ModelInfo {
   name: string;
@@ -51,8 +39,6 @@ export interface ModelInfo {
   inputNames: string[];
   /** Whether score() can explain items (only hashed-ngram-linear models, exactly). */
   explanations: ExplanationSupport;
-  /** The batch policy and, for `adaptive`, the call costs measured at start-up. */
-  batchPolicy: { policy: BatchPolicy; calibrationMs: number } & CallCostSnapshot;
 }
 
 export type ItemOutcome =
@@ -78,18 +64,7 @@ export interface BatchStats {
   /** Time spent computing explanations (not part of inferenceMs), and how many items got one. */
   explainMs: number;
   explained: number;
-  /** Token budget of a model call for the batch's longest row when the batch was grouped. */
-  tokenBudget: number;
 }
-
-/**
- * Calibration calls: rows of each of these lengths (capped at the model's maximum), doubling the
- * rows until a call takes CALIBRATION_STOP_MS. Short reviews are ~20 tokens, long ones ~100–500.
- */
-const CALIBRATION_LENGTHS = [32, 128, 512];
-const CALIBRATION_STOP_MS = 250;
-/** Passes over each class's sizes after the first (see calibrateClass): every size is timed four times. */
-const CALIBRATION_EXTRA_PASSES = 2;
 
 /** A loaded model: its files, tokenizer and checked onnxruntime session (loadModel). */
 interface LoadedModel extends ModelTokenizer {
@@ -199,19 +174,7 @@ export async function createModelRunner(options: RunnerOptions) {
     temperature: spec.temperature,
     inputNames: [...model.session.inputNames],
     explanations: { supported: false, reason: 'not checked yet' },
-    batchPolicy: { policy: options.policy ?? 'adaptive', calibrationMs: 0, classes: [] },
   };
-  const costs = createCallCostModel({ maxTokens: options.groups.maxTokens });
-  let recording = false; // cold warm-up calls would mislead the cost model
-  const adaptive = info.batchPolicy.policy === 'adaptive';
-  const groupLimits: GroupLimits = adaptive ? { ...options.groups, budgetFor: costs.budgetFor } : options.groups;
-
-  async function timedCall(rows: number[][]): Promise<Float32Array> {
-    const started = performance.now();
-    const logits = await runCall(model, rows);
-    if (recording) costs.observe({ rows: rows.length, paddedLength: Math.max(...rows.map((r) => r.length)), realTokens: rows.reduce((sum, r) => sum + r.length, 0), ms: performance.now() - started });
-    return logits;
-  }
 
   /**
    * Scores a batch of texts, or of encodings the caller made with the same tokenizer (the
@@ -228,9 +191,9 @@ export async function createModelRunner(options: RunnerOptions) {
     const encoded = encodeAll(texts, (text) => encoder.encode(text));
     const t1 = performance.now();
     const items: ItemOutcome[] = encoded.map((e) => (e instanceof SfError ? { ok: false, error: e.toJSON() } : (undefined as never)));
-    const plan = planCalls(encoded, groupLimits);
+    const plan = planCalls(encoded, options.groups);
     for (const call of plan.calls) {
-      const logits = await timedCall(call.map((i) => (encoded[i] as Encoded).ids));
+      const logits = await runCall(model, call.map((i) => (encoded[i] as Encoded).ids));
       call.forEach((index, row) => {
         const enc = encoded[index] as Encoded;
         const probs = probabilities(logits, row * spec.labels.length, spec.labels.length, spec.multiLabel, spec.temperature);
@@ -239,27 +202,8 @@ export async function createModelRunner(options: RunnerOptions) {
     }
     const t2 = performance.now();
     const explained = explainer && explainFlags ? explainItems(explainer, spec.labels, encoded, items, explainFlags, explainTopK) : 0;
-    const { realTokens, computedTokens, tokenBudget } = plan;
-    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: plan.calls.length, computedTokens, realTokens, explainMs: performance.now() - t2, explained, tokenBudget } };
-  }
-
-  /** Seeds the cost model: each calibration length's calls of 1, 2, 4 … rows (see calibrateClass). */
-  async function calibrate(ids: number[]): Promise<void> {
-    const started = performance.now();
-    const content = ids.slice(1, -1);
-    const lengths = [...new Set(CALIBRATION_LENGTHS.map((l) => Math.max(2, Math.min(l, model.maxTokens))))];
-    for (const length of lengths) {
-      costs.addClass(length);
-      const row = [ids[0]!, ...Array.from({ length: length - 2 }, (_, i) => content[i % content.length]!), ids.at(-1)!];
-      const time = async (rows: number): Promise<number> => {
-        const t = performance.now();
-        await runCall(model, Array.from({ length: rows }, () => row));
-        return performance.now() - t;
-      };
-      const sizes = await calibrateClass(time, { length, maxTokens: options.groups.maxTokens, maxRows: options.maxRows ?? Infinity, stopMs: CALIBRATION_STOP_MS, extraPasses: CALIBRATION_EXTRA_PASSES });
-      for (const { rows, ms } of sizes) costs.observe({ rows, paddedLength: length, realTokens: rows * length, ms });
-    }
-    info.batchPolicy = { ...info.batchPolicy, ...costs.snapshot(), calibrationMs: performance.now() - started };
+    const { realTokens, computedTokens } = plan;
+    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: plan.calls.length, computedTokens, realTokens, explainMs: performance.now() - t2, explained } };
   }
 
   // Check: one real inference, so the first batch does not pay for lazy initialisation and a
@@ -272,8 +216,6 @@ export async function createModelRunner(options: RunnerOptions) {
       const problem = await explainerProblem(model, explainer, ids);
       if (problem) [explainer, explainReason] = [undefined, problem];
     }
-    if (adaptive) await calibrate(ids);
-    recording = true;
     info.explanations = explainer ? { supported: true, method: 'linear-exact' } : { supported: false, reason: explainReason ?? 'unknown' };
   } catch (err) {
     await model.session.release();
@@ -284,8 +226,6 @@ export async function createModelRunner(options: RunnerOptions) {
   return {
     info,
     score,
-    /** The cost model's current state (token budget and measured buckets of each length class). */
-    costs: () => costs.snapshot(),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

@@ -25,8 +25,8 @@ const longReviews = (n: number, start = 0) =>
 
 describe('worker failure modes', () => {
   it('keeps job locks renewed while a long batch computes (inference off the main thread)', async () => {
-    // Fixed policy: one batch of 64 long reviews (the adaptive policy cuts a batch to a few model
-    // calls of its longest review, which on this slow model would end before a lock expires).
+    // Fixed policy: one batch of 64 long reviews (the token-budget policy cuts a batch of long
+    // reviews at BATCH_MAX_TOKENS, which on this slow model would end before a lock expires).
     const env = testEnv(redis.url, slow.dir, { LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '500', BATCH_POLICY: 'fixed', BATCH_MAX_SIZE: '64', BATCH_MAX_WAIT_MS: '500' });
     const q = await openQueues(defaultConfig(env));
     const worker = spawnWorkerProcess(env);

@@ -28,11 +28,10 @@ describe('planCalls', () => {
     expect(plan.calls).toEqual([[0, 4, 2], [3]]);
     expect(plan.realTokens).toBe(83);
     expect(plan.computedTokens).toBe(36 + 50);
-    expect(plan.tokenBudget).toBe(8192);
   });
 
-  it('the token budget follows budgetFor of the longest row; no good items, no calls', () => {
-    expect(planCalls([enc(40), enc(40)], { maxTokens: 8192, maxPadding: 0.1, budgetFor: (length) => length }).tokenBudget).toBe(40);
-    expect(planCalls([new SfError('SF_ERR_BAD_INPUT', 'x')], { maxTokens: 8192, maxPadding: 0.1 })).toEqual({ good: [], calls: [], realTokens: 0, computedTokens: 0, tokenBudget: 8192 });
+  it('splits calls at the token budget; no good items, no calls', () => {
+    expect(planCalls([enc(40), enc(40), enc(40)], { maxTokens: 80, maxPadding: 0.1 }).calls).toEqual([[0, 1], [2]]);
+    expect(planCalls([new SfError('SF_ERR_BAD_INPUT', 'x')], { maxTokens: 8192, maxPadding: 0.1 })).toEqual({ good: [], calls: [], realTokens: 0, computedTokens: 0 });
   });
 });

@@ -247,7 +247,7 @@ describe('createDynamicBatcher', () => {
   });
 });
 
-describe('createDynamicBatcher in continuous mode (maxInFlight, the adaptive policy)', () => {
+describe('createDynamicBatcher in continuous mode (maxInFlight, the token-budget policy)', () => {
   it('sends an item at once when a slot is free: nothing waits at low load', async () => {
     const run = vi.fn(double);
     const batcher = createDynamicBatcher({ maxSize: 32, maxWaitMs: 1000, maxInFlight: 2, run });

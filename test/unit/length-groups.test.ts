@@ -57,14 +57,6 @@ describe('groupByLength', () => {
     expect(groups).toEqual([[0, 1, 2, 3], [4, 5, 6]]);
   });
 
-  it('a budget by row length (budgetFor): short rows batch up to maxTokens, long rows run alone', () => {
-    const limits: GroupLimits = { maxTokens: 1000, maxPadding: 1, budgetFor: (length) => (length >= 100 ? 200 : Infinity) };
-    // Six rows of 20 fit in one call (120 ≤ 1000); rows of 150 get 200 tokens: one per call.
-    expect(groupByLength([20, 150, 20, 20, 150, 20, 20, 20], limits)).toEqual([[0, 2, 3, 5, 6, 7], [1], [4]]);
-    // The budget applies to the call's longest row: 4 × 90 = 360 fits, a fifth row of 100 would not (500 > 200).
-    expect(groupByLength([90, 90, 90, 90, 100], limits)).toEqual([[0, 1, 2, 3], [4]]);
-  });
-
   it('runs an item longer than maxTokens alone', () => {
     const lengths = [5, 600, 6, 700, 5];
     const groups = checkGrouping(lengths, { maxTokens: 64, maxPadding: 1 });

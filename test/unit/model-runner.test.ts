@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SfError } from '../../src/errors/sf-error.ts';
 import { readModelSpec } from '../../src/model-format/model-dir.ts';
 import { createModelRunner, type ItemOutcome, type ModelRunner, type RunnerOptions } from '../../src/inference/model-runner.ts';
+import { loadModelTokenizer } from '../../src/tokenize/model-tokenizer.ts';
 import { buildBagOfEmbeddingsGraph } from '../helpers/bag-of-embeddings-graph.ts';
 import { writeTinyModel, type TinyModelOptions } from '../helpers/tiny-model.ts';
 
@@ -37,7 +38,7 @@ async function tinyModelDir(options: TinyModelOptions = {}): Promise<string> {
 }
 
 function runnerOptions(modelDir: string, extra: Partial<RunnerOptions> = {}): RunnerOptions {
-  return { modelDir, truncation: 'head-tail', intraOpThreads: 1, groups: { maxTokens: 8192, maxPadding: 0.1 }, policy: 'fixed', ...extra };
+  return { modelDir, truncation: 'head-tail', intraOpThreads: 1, groups: { maxTokens: 8192, maxPadding: 0.1 }, ...extra };
 }
 
 async function runner(modelDir: string, extra: Partial<RunnerOptions> = {}): Promise<ModelRunner> {
@@ -191,28 +192,22 @@ describe('createModelRunner on the tiny model', () => {
     expect(stats.computedTokens).toBe(stats.realTokens);
   });
 
-  it('adaptive policy: calibrates call costs by row length at start-up and keeps every model call within the chosen token budget', async () => {
-    const r = await runner(await tinyModelDir(), { policy: 'adaptive', groups: { maxTokens: 512, maxPadding: 1 } });
-    const policy = r.info.batchPolicy;
-    expect(policy.policy).toBe('adaptive');
-    // Calls of 1, 2, 4 … rows of each calibration length (32, then 64: the tiny model's maximum) up to the 512-token budget.
-    expect(policy.classes.map((c) => [c.length, c.buckets.map((b) => b.rows)])).toEqual([[32, [1, 2, 4, 8, 16]], [64, [1, 2, 4, 8]]]);
-    for (const c of policy.classes) expect(c.rows === undefined || (c.rows >= 1 && c.rows * c.length <= 512), JSON.stringify(c)).toBe(true);
-    const texts = Array.from({ length: 40 }, (_, i) => `good phone number ${i % 10} with a long battery life and a bad screen`);
-    // The batch is grouped with the budget of the moment; its own calls may move the budget after.
-    const length = (await r.score(texts.slice(0, 1))).stats.realTokens;
-    const rowsBefore = r.costs().classes.find((c) => c.length === 32)!.rows;
-    const budgetBefore = rowsBefore === undefined ? 512 : Math.min(512, rowsBefore * length);
+  it('keeps every model call within groups.maxTokens (equal lengths: the budget\'s worth of rows per call)', async () => {
+    const r = await runner(await tinyModelDir(), { groups: { maxTokens: 64, maxPadding: 1 } });
+    const texts = Array.from({ length: 9 }, (_, i) => `good phone ${i}`);
     const { stats } = await r.score(texts);
-    expect(stats.tokenBudget).toBe(budgetBefore);
-    // Equal lengths: the rows per call are the budget's worth, so the call count follows from it.
-    expect(stats.realTokens).toBe(length * texts.length);
-    expect(stats.calls).toBe(Math.ceil(texts.length / Math.max(1, Math.floor(stats.tokenBudget / length))));
+    const length = stats.realTokens / texts.length;
+    expect(Number.isInteger(length)).toBe(true);
+    expect(stats.calls).toBe(Math.ceil(texts.length / Math.floor(64 / length)));
   });
 
-  it('adaptive policy: calibration stops at maxRows (BATCH_MAX_SIZE), never sizing calls that cannot happen', async () => {
-    const r = await runner(await tinyModelDir(), { policy: 'adaptive', maxRows: 2, groups: { maxTokens: 512, maxPadding: 1 } });
-    expect(r.info.batchPolicy.classes.map((c) => c.buckets.map((b) => b.rows))).toEqual([[1, 2], [1, 2]]);
+  it('scores encodings made by the caller like the texts they encode (token-budget policy)', async () => {
+    const dir = await tinyModelDir();
+    const r = await runner(dir);
+    const { encoder } = loadModelTokenizer(readModelSpec(dir), { truncation: 'head-tail' });
+    const byText = await r.score([POSITIVE_TEXT, NEGATIVE_TEXT]);
+    const byIds = await r.score([encoder.encode(POSITIVE_TEXT), NEGATIVE_TEXT]);
+    expect(byIds.items).toEqual(byText.items);
   });
 
   it('takes INTRA_OP_SPINNING either way', async () => {
@@ -220,12 +215,6 @@ describe('createModelRunner on the tiny model', () => {
       const r = await runner(await tinyModelDir(), { intraOpSpinning, intraOpThreads: 2 });
       expect((await r.score(['good'])).items[0]).toMatchObject({ ok: true });
     }
-  });
-
-  it('fixed policy: no calibration, the configured budget', async () => {
-    const r = await runner(await tinyModelDir(), { groups: { maxTokens: 512, maxPadding: 1 } });
-    expect(r.info.batchPolicy).toMatchObject({ policy: 'fixed', classes: [] });
-    expect((await r.score(['good', 'bad'])).stats.tokenBudget).toBe(512);
   });
 
   it('close() twice is safe', async () => {
