@@ -71,7 +71,8 @@ function batchingOptions(config: Config): Pick<DynamicBatcherOptions<BatchItem, 
  * batcher. A batch is scored by the inference pool (worker_threads), its results are published to
  * the results queue, and only then do its jobs complete. One bad item fails alone
  * (non-retryable); an infrastructure error fails the whole batch as retryable.
- * The main thread does nothing heavy, so BullMQ keeps renewing job locks during inference.
+ * The main thread tokenizes (token-budget) but runs no model, so BullMQ keeps renewing job locks
+ * during inference.
  */
 export function createReviewWorker(options: ReviewWorkerOptions) {
   const { config, pool, publisher, logger, metrics } = options;
