@@ -66,6 +66,25 @@ describe('producer → batching workers → results queue', () => {
     });
   });
 
+  it('token-budget (the default): a batch holds the queued reviews whose padded tokens fit BATCH_MAX_TOKENS', async () => {
+    await withFleet({ BATCH_MAX_SIZE: '64', BATCH_MAX_TOKENS: '40' }, async (q) => {
+      await q.producer.enqueueMany(reviews(200));
+      await q.settled(200);
+      const jobs = await q.resultJobs();
+      expect(jobs.flatMap((j) => j.data.results)).toHaveLength(200);
+      for (const j of jobs) {
+        const rows = j.data.results[0]!.batchSize;
+        expect(j.data.results).toHaveLength(rows);
+        // Rows × the longest review's tokens (special tokens included) stays within the budget.
+        expect(rows * Math.max(...j.data.results.map((r) => r.tokens))).toBeLessThanOrEqual(40);
+      }
+      // The budget, not BATCH_MAX_SIZE, sets the size: with 200 reviews queued, batches fill it.
+      const longest = Math.max(...jobs.flatMap((j) => j.data.results.map((r) => r.tokens)));
+      expect(Math.max(...jobs.map((j) => j.data.results.length))).toBeGreaterThanOrEqual(Math.floor(40 / longest));
+      expect(Math.floor(40 / longest)).toBeGreaterThan(1);
+    });
+  });
+
   it('reports re-sent reviews as duplicates and never scores them twice', async () => {
     await withFleet({}, async (q) => {
       const first = await q.producer.enqueueMany(reviews(20));
