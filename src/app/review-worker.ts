@@ -51,6 +51,8 @@ interface BatchItem {
   text: string;
   /** Its encoding, when the worker tokenizes before batching (token-budget policy). */
   encoded?: Encoded;
+  /** How long that took (milliseconds): part of the batch's tokenization time. */
+  encodeMs?: number;
 }
 
 /**
@@ -102,7 +104,9 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     const text = reviewModelText(checked.review);
     if (!options.encoder) return { job, review: checked.review, text };
     try {
-      return { job, review: checked.review, text, encoded: options.encoder.encode(text) };
+      const started = performance.now();
+      const encoded = options.encoder.encode(text);
+      return { job, review: checked.review, text, encoded, encodeMs: performance.now() - started };
     } catch (err) {
       logger.warn({ jobId: job.id, code: 'SF_ERR_BAD_INPUT' }, 'review failed alone');
       throw toJobError(err, 'SF_ERR_BAD_INPUT');
@@ -152,7 +156,8 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     // Scored: the next batch may go to the inference threads while this one is published.
     release();
     const processedAt = Date.now();
-    const inferenceMs = batchInferenceMs(scored.stats);
+    // Tokenizing before batching (token-budget) counts as the batch's tokenization, as it did in the threads.
+    const inferenceMs = batchInferenceMs({ ...scored.stats, tokenizeMs: scored.stats.tokenizeMs + items.reduce((sum, i) => sum + (i.encodeMs ?? 0), 0) });
     const built = buildBatchResults(
       items.map((i) => ({ review: i.review, enqueuedAt: i.job.timestamp })),
       scored.items,
