@@ -6,6 +6,8 @@ import { closeWithBatcher, createDynamicBatcher, type Outcome } from '../batchin
 import type { Config } from '../config/load-config.ts';
 import { SfError, isSerializedSfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
+import { DEFAULT_MODEL_KEY, type ModelRouter, type RouteDecision } from '../inference/model-router.ts';
+import { scoreByModel } from '../inference/routed-scoring.ts';
 import { decodeJobFailure } from '../contracts/job-failure.ts';
 import { createReviewChecker, type Review } from '../contracts/review-schema.ts';
 import { workerName } from '../contracts/worker-name.ts';
@@ -26,6 +28,8 @@ export interface ReviewWorkerOptions {
   logger: Logger;
   /** This process's Prometheus metrics (worker-app serves them on WORKER_HTTP_PORT). */
   metrics?: WorkerMetrics;
+  /** Picks each review's model (MODEL_ROUTES); absent: every review goes to the pool's default model. */
+  router?: ModelRouter;
 }
 
 /** This process's worker name (contracts/worker-name.ts), also its id in the stats stream. */
@@ -44,6 +48,8 @@ interface BatchItem {
   review: Review;
   /** The text the model scores (title and text). */
   text: string;
+  /** Its model and language (options.router). */
+  route?: RouteDecision;
 }
 
 /** The shop's fields a result carries from its review, those the review has (SentimentResult). */
@@ -107,9 +113,11 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     const batchId = `${process.pid}-${++batchSeq}`;
     const log = logger.child({ batchId, size: items.length });
     const startedAt = Date.now();
-    let scored: Awaited<ReturnType<InferencePool['score']>>;
+    let scored: Awaited<ReturnType<typeof scoreByModel>>;
+    // One pool call per model the batch's reviews were routed to (one call without routing).
+    const keys = items.map((i) => (i.route && i.route.model !== DEFAULT_MODEL_KEY ? i.route.model : undefined));
     try {
-      scored = await pool.score(items.map((i) => i.text), explainRequest(items));
+      scored = await scoreByModel(pool, items.map((i) => i.text), explainRequest(items), keys);
     } catch (err) {
       log.warn({ err }, 'batch failed: every job will be retried');
       metrics?.observeBatchFailure(items.length);
@@ -124,8 +132,9 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     const processedAtMs = Date.now();
     const processedAt = new Date(processedAtMs).toISOString();
     const inferenceMs = Math.round((scored.stats.tokenizeMs + scored.stats.inferenceMs) * 100) / 100;
+    const infoOf = (key: string | undefined) => (key === undefined ? model : (pool.models[key] ?? model));
     const results: SentimentResult[] = [];
-    const scoredJobs: Job<Review>[] = [];
+    const resultAt: (SentimentResult | undefined)[] = [];
     const outcomes: Outcome<ReviewJobReturn>[] = scored.items.map((item, i) => {
       const { job, review } = items[i]!;
       if (!item.ok) {
@@ -133,14 +142,14 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
         log.warn({ jobId: job.id, code: error.code }, 'review failed alone');
         return { ok: false, error: toJobError(error, 'SF_ERR_BAD_INPUT') };
       }
-      scoredJobs.push(job);
-      results.push({
+      const result: SentimentResult = {
         reviewId: review.id,
         productId: review.productId ?? null,
         label: item.label,
         score: item.score,
         scores: item.scores,
-        model: { name: model.name, version: model.version },
+        model: { name: infoOf(keys[i]).name, version: infoOf(keys[i]).version },
+        ...(items[i]!.route ? { language: items[i]!.route!.language } : {}),
         tokens: item.tokens,
         truncated: item.truncated,
         batchSize: items.length,
@@ -148,7 +157,9 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
         processedAt,
         ...shopFields(review),
         ...(item.explanation ? { explanation: item.explanation } : {}),
-      });
+      };
+      results.push(result);
+      resultAt[i] = result;
       return { ok: true, value: { label: item.label, score: item.score } };
     });
     try {
@@ -159,13 +170,19 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       throw toJobError(err, 'SF_ERR_REDIS');
     }
     // Not awaited: the stats entry never delays nor fails the batch.
-    void recorder.record({
-      processedAt: processedAtMs,
-      size: items.length,
-      inferenceMs,
-      labels: model.labels,
-      items: results.map((r, i) => ({ enqueuedAt: scoredJobs[i]!.timestamp, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating })),
-    });
+    // One entry per model (its labels, its name in the entry), with each review's language.
+    for (const group of scored.groups) {
+      const info = infoOf(group.model);
+      const mine = group.indexes.flatMap((i) => (resultAt[i] ? [{ r: resultAt[i], enqueuedAt: items[i]!.job.timestamp }] : []));
+      void recorder.record({
+        processedAt: processedAtMs,
+        size: group.indexes.length,
+        inferenceMs: scored.groups.length === 1 ? inferenceMs : Math.round((group.stats.tokenizeMs + group.stats.inferenceMs) * 100) / 100,
+        labels: info.labels,
+        ...(group.model !== undefined || options.router ? { model: `${info.name}@${info.version}` } : {}),
+        items: mine.map(({ r, enqueuedAt }) => ({ enqueuedAt, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating, language: r.language?.tag })),
+      });
+    }
     metrics?.observeBatch({
       size: items.length,
       inferenceMs,
@@ -201,7 +218,8 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
         const message = `job data is not a valid review (${checked.problems.length} problem(s))`;
         throw toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems: checked.problems } }), 'SF_ERR_BAD_JOB');
       }
-      return batcher.submit({ job, review: checked.review, text: reviewModelText(checked.review) });
+      const text = reviewModelText(checked.review);
+      return batcher.submit({ job, review: checked.review, text, ...(options.router ? { route: options.router.route(checked.review, text) } : {}) });
     },
     {
       connection: options.connection,

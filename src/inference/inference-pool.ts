@@ -6,6 +6,8 @@ import type { ExplainRequest, FromThread, ThreadData, ToThread } from './thread-
 
 export interface InferencePoolOptions {
   runner: RunnerOptions;
+  /** Further models every thread loads (MODEL_ROUTES), by key; score() names one to use it. */
+  models?: { key: string; runner: RunnerOptions }[];
   threads: number;
   logger: Logger;
   /**
@@ -19,6 +21,7 @@ interface Task {
   id: number;
   texts: string[];
   explain: ExplainRequest | undefined;
+  model: string | undefined;
   resolve: (value: { items: ItemOutcome[]; stats: BatchStats }) => void;
   reject: (err: SfError) => void;
 }
@@ -53,10 +56,11 @@ export async function createInferencePool(options: InferencePoolOptions) {
   const entry = options.threadEntry ?? THREAD_ENTRY;
   let closing: Promise<void> | undefined;
   let info: ModelInfo | undefined;
+  let models: Record<string, ModelInfo> = {};
 
   function spawn(): Promise<Slot> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(bootOf(entry), { workerData: { entry: entry.href, runner: options.runner } satisfies ThreadData });
+      const worker = new Worker(bootOf(entry), { workerData: { entry: entry.href, runner: options.runner, models: options.models } satisfies ThreadData });
       const slot: Slot = { worker, task: undefined };
       let ready = false;
       worker.on('message', (message: FromThread) => {
@@ -64,6 +68,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
           case 'ready':
             ready = true;
             info = message.info;
+            models = message.models ?? {};
             slots.add(slot);
             resolve(slot);
             dispatch();
@@ -112,7 +117,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
       if (slot.task) continue;
       const task = queue.shift()!;
       slot.task = task;
-      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain } satisfies ToThread);
+      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain, model: task.model } satisfies ToThread);
     }
     if (closing && queue.length > 0 && slots.size === 0) {
       for (const task of queue.splice(0)) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
@@ -129,11 +134,16 @@ export async function createInferencePool(options: InferencePoolOptions) {
 
   return {
     info: info!,
-    /** Scores a batch in a free thread; `explain` asks for explanations of the flagged items. */
-    score(texts: string[], explain?: ExplainRequest): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
+    /** The further models (InferencePoolOptions.models) by key. */
+    models,
+    /**
+     * Scores a batch in a free thread; `explain` asks for explanations of the flagged items,
+     * `model` names one of `models` (absent: the default model).
+     */
+    score(texts: string[], explain?: ExplainRequest, model?: string): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
       if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));
       const promise = new Promise<{ items: ItemOutcome[]; stats: BatchStats }>((resolve, reject) => {
-        queue.push({ id: nextId++, texts, explain, resolve, reject });
+        queue.push({ id: nextId++, texts, explain, model, resolve, reject });
         dispatch();
       });
       const tracked: Promise<unknown> = promise.then(

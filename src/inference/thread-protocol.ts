@@ -16,10 +16,12 @@ export type ToThread = {
   id: number;
   texts: string[];
   explain?: ExplainRequest | undefined;
+  /** Which of the thread's models scores the batch (ThreadData.models key); absent: the default model. */
+  model?: string | undefined;
 };
 
 export type FromThread =
-  | { type: 'ready'; info: ModelInfo }
+  | { type: 'ready'; info: ModelInfo; models?: Record<string, ModelInfo> }
   | { type: 'init-error'; error: SerializedSfError }
   | { type: 'scored'; id: number; items: ItemOutcome[]; stats: BatchStats }
   | { type: 'batch-error'; id: number; error: SerializedSfError };
@@ -27,4 +29,6 @@ export type FromThread =
 export interface ThreadData {
   entry: string;
   runner: RunnerOptions;
+  /** Further models the thread loads (MODEL_ROUTES), by key (src/inference/model-router.ts). */
+  models?: { key: string; runner: RunnerOptions }[];
 }
