@@ -51,7 +51,8 @@ export function createModelRouter(options: ModelRouterOptions) {
       const guess = options.identify(text);
       if (guess.language === undefined) return { model: DEFAULT_MODEL_KEY, language: { tag: null, source: 'identified', confidence: 0 } };
       const confidence = round4(guess.confidence);
-      const tag = guess.confidence >= options.minConfidence ? guess.language : null;
+      // Decided on the rounded confidence the result carries, so a result explains its routing.
+      const tag = confidence >= options.minConfidence ? guess.language : null;
       return { model: modelOf(tag), language: { tag, source: 'identified', confidence } };
     },
   };
