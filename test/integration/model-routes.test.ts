@@ -89,4 +89,14 @@ describe('routing by language (MODEL_ROUTES)', () => {
       await queues.close();
     }
   }, 120_000);
+
+  it('fails to start, naming the directory, when a routed model or the language-ID model does not load', async () => {
+    const base = testEnv(redis.current.url, models('review-sentiment-en'), { BATCH_POLICY: 'fixed' });
+    const missing = path.join(PROJECT_ROOT, 'models', 'no-such-model');
+    await expect(startWorker({ ...base, MODEL_ROUTES: `de:${missing}` })).rejects.toMatchObject({ code: 'SF_ERR_MODEL_LOAD', message: expect.stringContaining('no-such-model') });
+    await expect(startWorker({ ...base, MODEL_ROUTES: `de:${models('review-sentiment-de')}`, LANGUAGE_ID_MODEL_DIR: missing })).rejects.toMatchObject({
+      code: 'SF_ERR_MODEL_LOAD',
+      message: expect.stringContaining('no-such-model'),
+    });
+  }, 60_000);
 });
