@@ -179,7 +179,7 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
         size: group.indexes.length,
         inferenceMs: scored.groups.length === 1 ? inferenceMs : Math.round((group.stats.tokenizeMs + group.stats.inferenceMs) * 100) / 100,
         labels: info.labels,
-        ...(group.model !== undefined || options.router ? { model: `${info.name}@${info.version}` } : {}),
+        ...(options.router ? { model: `${info.name}@${info.version}` } : {}),
         items: mine.map(({ r, enqueuedAt }) => ({ enqueuedAt, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating, language: r.language?.tag })),
       });
     }
