@@ -6,6 +6,8 @@ import type { Config } from '../config/load-config.ts';
 import { SfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
 import { explainRequest, modelWarnings } from '../inference/model-checks.ts';
+import { DEFAULT_MODEL_KEY, type ModelRouter, type RouteDecision } from '../inference/model-router.ts';
+import { scoreByModel } from '../inference/routed-scoring.ts';
 import { decodeJobFailure } from '../contracts/job-failure.ts';
 import { createReviewChecker, type Review } from '../contracts/review-schema.ts';
 import { workerName } from '../contracts/worker-name.ts';
@@ -31,6 +33,8 @@ export interface ReviewWorkerOptions {
   metrics?: WorkerMetrics;
   /** The model's encoder, for BATCH_POLICY=token-budget: reviews are tokenized before batching. */
   encoder?: Encoder;
+  /** Picks each review's model (MODEL_ROUTES); absent: every review goes to the pool's default model. */
+  router?: ModelRouter;
 }
 
 /** This process's worker name (contracts/worker-name.ts), also its id in the stats stream. */
@@ -53,6 +57,8 @@ interface BatchItem {
   encoded?: Encoded;
   /** How long that took (milliseconds): part of the batch's tokenization time. */
   encodeMs?: number;
+  /** Its model and language (options.router). */
+  route?: RouteDecision;
 }
 
 /**
@@ -102,22 +108,32 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
       throw toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems: checked.problems } }), 'SF_ERR_BAD_JOB');
     }
     const text = reviewModelText(checked.review);
-    if (!options.encoder) return { job, review: checked.review, text };
+    const item: BatchItem = { job, review: checked.review, text, ...(options.router ? { route: options.router.route(checked.review, text) } : {}) };
+    if (!options.encoder) return item;
     try {
       const started = performance.now();
       const encoded = options.encoder.encode(text);
-      return { job, review: checked.review, text, encoded, encodeMs: performance.now() - started };
+      return { ...item, encoded, encodeMs: performance.now() - started };
     } catch (err) {
       logger.warn({ jobId: job.id, code: 'SF_ERR_BAD_INPUT' }, 'review failed alone');
       throw toJobError(err, 'SF_ERR_BAD_INPUT');
     }
   }
 
-  /** Scores a batch in the inference pool; any failure fails every job of it, retryable. */
-  async function score(items: readonly BatchItem[], log: Logger): Promise<Awaited<ReturnType<InferencePool['score']>>> {
+  /** The model key of a batch item for the pool (undefined: the default model). */
+  const modelKey = (item: BatchItem) => (item.route && item.route.model !== DEFAULT_MODEL_KEY ? item.route.model : undefined);
+  const infoOf = (key: string | undefined) => (key === undefined ? model : (pool.models[key] ?? model));
+
+  /**
+   * Scores a batch in the inference pool, one call per model its reviews were routed to (one call
+   * without routing); any failure fails every job of it, retryable.
+   */
+  async function score(items: readonly BatchItem[], log: Logger): Promise<Awaited<ReturnType<typeof scoreByModel>>> {
     const explain = explainRequest(model.explanations.supported, items.map((i) => i.review.explain), config.explain);
     try {
-      return await pool.score(items.map((i) => i.encoded ?? i.text), explain);
+      // The main thread's encodings are the default model's: a routed model tokenizes its own texts.
+      const inputs = items.map((i) => (modelKey(i) === undefined ? (i.encoded ?? i.text) : i.text));
+      return await scoreByModel(pool, inputs, explain, items.map(modelKey));
     } catch (err) {
       log.warn({ err }, 'batch failed: every job will be retried');
       metrics?.observeBatchFailure(items.length);
@@ -136,16 +152,31 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     }
   }
 
-  /** The stats stream entry (not awaited: it never delays nor fails the batch) and the metrics. */
-  function record(items: readonly BatchItem[], results: readonly SentimentResult[], enqueuedAt: readonly number[], processedAt: number, inferenceMs: number): void {
-    void recorder.record({
-      processedAt,
-      size: items.length,
-      inferenceMs,
-      labels: model.labels,
-      items: results.map((r, i) => ({ enqueuedAt: enqueuedAt[i]!, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating })),
-    });
-    metrics?.observeBatch({ size: items.length, inferenceMs, scored: results.length, failed: items.length - results.length, tokens: results.reduce((sum, r) => sum + r.tokens, 0) });
+  /**
+   * The stats stream entries (not awaited: they never delay nor fail the batch), one per model the
+   * batch was routed to (its labels, its name, each review's language), and the metrics.
+   */
+  function record(
+    items: readonly BatchItem[],
+    resultAt: readonly (SentimentResult | undefined)[],
+    groups: Awaited<ReturnType<typeof scoreByModel>>['groups'],
+    processedAt: number,
+    inferenceMs: number,
+  ): void {
+    for (const group of groups) {
+      const info = infoOf(group.model);
+      const mine = group.indexes.flatMap((i) => (resultAt[i] ? [{ r: resultAt[i], enqueuedAt: items[i]!.job.timestamp }] : []));
+      void recorder.record({
+        processedAt,
+        size: group.indexes.length,
+        inferenceMs: groups.length === 1 ? inferenceMs : batchInferenceMs(group.stats),
+        labels: info.labels,
+        ...(options.router ? { model: `${info.name}@${info.version}` } : {}),
+        items: mine.map(({ r, enqueuedAt }) => ({ enqueuedAt, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating, language: r.language?.tag })),
+      });
+    }
+    const scored = resultAt.filter((r) => r !== undefined);
+    metrics?.observeBatch({ size: items.length, inferenceMs, scored: scored.length, failed: items.length - scored.length, tokens: scored.reduce((sum, r) => sum + r.tokens, 0) });
   }
 
   /** One batch: score, free the slot, build the results, publish them, record; then its jobs complete. */
@@ -159,13 +190,13 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     // Tokenizing before batching (token-budget) counts as the batch's tokenization, as it did in the threads.
     const inferenceMs = batchInferenceMs({ ...scored.stats, tokenizeMs: scored.stats.tokenizeMs + items.reduce((sum, i) => sum + (i.encodeMs ?? 0), 0) });
     const built = buildBatchResults(
-      items.map((i) => ({ review: i.review, enqueuedAt: i.job.timestamp })),
+      items.map((i) => ({ review: i.review, enqueuedAt: i.job.timestamp, model: infoOf(modelKey(i)), ...(i.route ? { language: i.route.language } : {}) })),
       scored.items,
       { model, startedAt, processedAt: new Date(processedAt).toISOString(), inferenceMs },
     );
     const results = built.flatMap((b) => (b.ok ? [b.result] : []));
     await publish(results, items.length, log);
-    record(items, results, items.flatMap((item, k) => (built[k]!.ok ? [item.job.timestamp] : [])), processedAt, inferenceMs);
+    record(items, built.map((b) => (b.ok ? b.result : undefined)), scored.groups, processedAt, inferenceMs);
     log.debug({ ...scored.stats, published: results.length }, 'batch done');
     return built.map((b, k) => {
       if (b.ok) return { ok: true, value: { label: b.result.label, score: b.result.score } };

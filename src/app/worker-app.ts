@@ -1,6 +1,8 @@
 import type { Config } from '../config/load-config.ts';
 import { buildProbeServer } from '../http/probe-server.ts';
 import { createInferencePool } from '../inference/inference-pool.ts';
+import type { RunnerOptions } from '../inference/model-runner.ts';
+import { createRoutingSetup } from './model-routing.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
@@ -35,23 +37,21 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
   if (!config.redis.url) throw new Error('createWorkerApp needs config.redis.url');
   const stack = createResourceStack(logger);
   try {
+    const runner: RunnerOptions = {
+      modelDir: config.model.dir,
+      name: config.model.name,
+      version: config.model.version,
+      maxTokens: config.model.maxTokens,
+      truncation: config.model.truncation,
+      intraOpThreads: config.inference.intraOpThreads,
+      intraOpSpinning: config.inference.intraOpSpinning,
+      groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding },
+    };
+    // MODEL_ROUTES: every inference thread also loads the routed models; the router picks per review.
+    const routing = createRoutingSetup(config.routing, runner, logger);
     const pool = stack.add(
       'inference-pool',
-      await createInferencePool({
-        logger,
-        threads: config.inference.threads,
-        threadEntry: options.threadEntry,
-        runner: {
-          modelDir: config.model.dir,
-          name: config.model.name,
-          version: config.model.version,
-          maxTokens: config.model.maxTokens,
-          truncation: config.model.truncation,
-          intraOpThreads: config.inference.intraOpThreads,
-          intraOpSpinning: config.inference.intraOpSpinning,
-          groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding },
-        },
-      }),
+      await createInferencePool({ logger, threads: config.inference.threads, threadEntry: options.threadEntry, runner, models: routing.models }),
       (p) => p.close(),
     );
     const connection = stack.add('redis', createRedisConnection(config.redis, 'worker', logger), closeRedisConnection);
@@ -63,7 +63,16 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
     const metrics = createWorkerMetrics({ model: pool.info.name, version: pool.info.version });
     const worker = stack.add(
       'review-worker',
-      createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger, metrics, ...(config.batching.policy === 'token-budget' ? { encoder: mainThreadEncoder(config, pool.info) } : {}) }),
+      createReviewWorker({
+        config,
+        connection,
+        pool,
+        publisher: createResultPublisher(resultsQueue),
+        logger,
+        metrics,
+        router: routing.router,
+        ...(config.batching.policy === 'token-budget' ? { encoder: mainThreadEncoder(config, pool.info) } : {}),
+      }),
       (w) => w.close(),
     );
     await worker.waitUntilReady();

@@ -2,6 +2,7 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { parseApiKeys } from '../auth/api-keys.ts';
 import { redisClusterProblems } from './redis-cluster-rules.ts';
+import { parseModelRoutes } from './model-routes.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -43,6 +44,25 @@ export const settings = {
   MODEL_DIR: {
     schema: z.string().min(1).default('models/review-sentiment-en'),
     doc: 'Model directory in the Hugging Face layout (model.onnx, tokenizer.json, config.json).',
+  },
+  MODEL_ROUTES: {
+    schema: z
+      .string()
+      .transform((value, ctx) => {
+        const { routes, problems } = parseModelRoutes(value);
+        for (const message of problems) ctx.addIssue({ code: 'custom', message });
+        return routes;
+      })
+      .prefault(''),
+    doc: 'Models by language: comma-separated `tag:directory` pairs, e.g. `de:models/review-sentiment-de,fr:models/review-sentiment-fr,es:models/review-sentiment-es`. A review goes to the model of its `locale`\'s primary subtag (`de-AT` → `de`), or, without `locale`, of the language the language-ID model finds (LANGUAGE_ID_MIN_CONFIDENCE); every other review to MODEL_DIR. Each worker process loads every model listed (memory: [models.md](models.md#routing-by-language)). Unset: one model, no language identification.',
+  },
+  LANGUAGE_ID_MODEL_DIR: {
+    schema: z.string().min(1).default('models/lang-id'),
+    doc: 'With MODEL_ROUTES: the language-ID model that picks the language of a review sent without `locale`.',
+  },
+  LANGUAGE_ID_MIN_CONFIDENCE: {
+    schema: z.coerce.number().min(0).max(1).default(0.6),
+    doc: 'With MODEL_ROUTES: a review without `locale` goes to its identified language\'s model only when the language-ID confidence is at least this; below it, to MODEL_DIR. Evidence: [models.md](models.md#routing-by-language).',
   },
   MODEL_NAME: { schema: z.string().min(1).optional(), doc: 'Model name reported in results (default: the directory name).' },
   MODEL_VERSION: { schema: z.string().min(1).optional(), doc: 'Model version reported in results (default: config.json `sf_version`, else a hash of model.onnx).' },

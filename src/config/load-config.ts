@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AuthSettings } from '../auth/api-keys.ts';
 import { SfError } from '../errors/sf-error.ts';
 import { envSchema, settings, type EnvSettings, type SettingName } from './config-schema.ts';
+import type { ModelRoute } from './model-routes.ts';
 
 /** The parsed configuration, grouped by role. Built once by an entrypoint and passed down. */
 export interface Config {
@@ -13,6 +14,12 @@ export interface Config {
   stackFile: string;
   queues: { reviews: string; results: string };
   model: { dir: string; name: string | undefined; version: string | undefined; maxTokens: number | undefined; truncation: 'head-tail' | 'head' };
+  /**
+   * MODEL_ROUTES: a model directory per language tag (primary subtags), empty: MODEL_DIR only;
+   * the language-ID model and its confidence threshold for reviews without `locale`
+   * (src/inference/model-router.ts).
+   */
+  routing: { routes: readonly ModelRoute[]; languageIdDir: string; minConfidence: number };
   /** `all`: explain every review (EXPLAIN); otherwise only reviews with `explain: true`. */
   explain: { all: boolean; topK: number };
   /**
@@ -77,6 +84,7 @@ function group(e: EnvSettings): Config {
     stackFile: e.STACK_FILE,
     queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE },
     model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
+    routing: { routes: e.MODEL_ROUTES, languageIdDir: e.LANGUAGE_ID_MODEL_DIR, minConfidence: e.LANGUAGE_ID_MIN_CONFIDENCE },
     explain: { all: e.EXPLAIN, topK: e.EXPLAIN_TOP_K },
     labels: { negative: e.NEGATIVE_LABELS, positive: e.POSITIVE_LABELS },
     batching: { policy: e.BATCH_POLICY, maxSize: e.BATCH_MAX_SIZE, maxWaitMs: e.BATCH_MAX_WAIT_MS, maxTokens: e.BATCH_MAX_TOKENS, maxPadding: e.BATCH_MAX_PADDING },

@@ -20,6 +20,20 @@ export interface Explanation {
   against: ExplanationPhrase[];
 }
 
+/**
+ * The language a result's model was chosen by (MODEL_ROUTES, docs/models.md#routing-by-language).
+ * `source`: `locale` (the review's locale, `tag` its primary subtag), `identified` (the
+ * language-ID model's guess for a review without locale, with its `confidence`; `tag` is null
+ * when the guess was under LANGUAGE_ID_MIN_CONFIDENCE or the text has no Latin letters) or
+ * `none` (no locale and no language identification: the worker has no MODEL_ROUTES).
+ */
+export interface ResultLanguage {
+  tag: string | null;
+  source: 'locale' | 'identified' | 'none';
+  /** Only for `identified`: the language-ID model's probability of its guess (4 decimals). */
+  confidence?: number;
+}
+
 /** The result of one review; a worker publishes those of one batch together (ResultBatch). */
 export interface SentimentResult {
   reviewId: string;
@@ -30,7 +44,10 @@ export interface SentimentResult {
   score: number;
   /** Probability of every label (softmax, or sigmoid for multi-label models). */
   scores: Record<string, number>;
+  /** The model that scored it (with MODEL_ROUTES, the one its language was routed to). */
   model: { name: string; version: string };
+  /** The language its model was chosen by. Absent in results of workers before routing. */
+  language?: ResultLanguage;
   /** Tokens the model saw, special tokens included, after truncation. */
   tokens: number;
   truncated: boolean;

@@ -15,6 +15,13 @@ export const sentimentResultSchema = z.object({
   score: finite.min(0).max(1),
   scores: z.record(z.string(), finite.min(0).max(1)),
   model: z.object({ name: z.string().min(1), version: z.string().min(1) }),
+  language: z
+    .object({
+      tag: z.string().regex(/^[a-z]{2,3}$/).nullable(),
+      source: z.enum(['locale', 'identified', 'none']),
+      confidence: finite.min(0).max(1).optional(),
+    })
+    .optional(),
   tokens: z.number().int().min(0),
   truncated: z.boolean(),
   batchSize: z.number().int().min(1),

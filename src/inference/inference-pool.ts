@@ -7,6 +7,8 @@ import type { ExplainRequest, FromThread, ThreadData, ToThread } from './thread-
 
 export interface InferencePoolOptions {
   runner: RunnerOptions;
+  /** Further models every thread loads (MODEL_ROUTES), by key; score() names one to use it. */
+  models?: { key: string; runner: RunnerOptions }[];
   threads: number;
   logger: Logger;
   /**
@@ -20,6 +22,7 @@ interface Task {
   id: number;
   texts: (string | Encoded)[];
   explain: ExplainRequest | undefined;
+  model: string | undefined;
   resolve: (value: { items: ItemOutcome[]; stats: BatchStats }) => void;
   reject: (err: SfError) => void;
 }
@@ -54,10 +57,11 @@ export async function createInferencePool(options: InferencePoolOptions) {
   const entry = options.threadEntry ?? THREAD_ENTRY;
   let closing: Promise<void> | undefined;
   let info: ModelInfo | undefined;
+  let models: Record<string, ModelInfo> = {};
 
   function spawn(): Promise<Slot> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(bootOf(entry), { workerData: { entry: entry.href, runner: options.runner } satisfies ThreadData });
+      const worker = new Worker(bootOf(entry), { workerData: { entry: entry.href, runner: options.runner, models: options.models } satisfies ThreadData });
       const slot: Slot = { worker, task: undefined };
       let ready = false;
       worker.on('message', (message: FromThread) => {
@@ -65,6 +69,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
           case 'ready':
             ready = true;
             info = message.info;
+            models = message.models ?? {};
             slots.add(slot);
             resolve(slot);
             dispatch();
@@ -113,7 +118,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
       if (slot.task) continue;
       const task = queue.shift()!;
       slot.task = task;
-      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain } satisfies ToThread);
+      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain, model: task.model } satisfies ToThread);
     }
     if (closing && queue.length > 0 && slots.size === 0) {
       for (const task of queue.splice(0)) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
@@ -130,11 +135,20 @@ export async function createInferencePool(options: InferencePoolOptions) {
 
   return {
     info: info!,
-    /** Scores a batch (texts or encodings) in a free thread; `explain` asks for explanations of the flagged items. */
-    score(texts: (string | Encoded)[], explain?: ExplainRequest): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
+    /** The further models (InferencePoolOptions.models) by key. */
+    models,
+    /**
+     * Scores a batch (texts or encodings) in a free thread; `explain` asks for explanations of the
+     * flagged items, `model` names one of `models` (absent: the default model).
+     */
+    score(
+      texts: (string | Encoded)[],
+      explain?: ExplainRequest,
+      model?: string,
+    ): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
       if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));
       const promise = new Promise<{ items: ItemOutcome[]; stats: BatchStats }>((resolve, reject) => {
-        queue.push({ id: nextId++, texts, explain, resolve, reject });
+        queue.push({ id: nextId++, texts, explain, model, resolve, reject });
         dispatch();
       });
       const tracked: Promise<unknown> = promise.then(

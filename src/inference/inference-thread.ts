@@ -10,9 +10,11 @@ const data = workerData as ThreadData;
 const send = (message: FromThread) => port.postMessage(message);
 
 let runner: ModelRunner;
+const routed = new Map<string, ModelRunner>();
 try {
   runner = await createModelRunner(data.runner);
-  send({ type: 'ready', info: runner.info });
+  for (const m of data.models ?? []) routed.set(m.key, await createModelRunner(m.runner));
+  send({ type: 'ready', info: runner.info, models: Object.fromEntries([...routed].map(([key, r]) => [key, r.info])) });
 } catch (err) {
   send({ type: 'init-error', error: toSfError(err, 'SF_ERR_MODEL_LOAD').toJSON() });
   process.exit(0);
@@ -20,7 +22,9 @@ try {
 
 port.on('message', async (message: ToThread) => {
   try {
-    const { items, stats } = await runner.score(message.texts, message.explain?.flags, message.explain?.topK);
+    const chosen = message.model === undefined ? runner : routed.get(message.model);
+    if (!chosen) throw new Error(`this thread has no model "${message.model}"`);
+    const { items, stats } = await chosen.score(message.texts, message.explain?.flags, message.explain?.topK);
     send({ type: 'scored', id: message.id, items, stats });
   } catch (err) {
     send({ type: 'batch-error', id: message.id, error: toSfError(err, 'SF_ERR_INFERENCE').toJSON() });

@@ -18,10 +18,12 @@ export type ToThread = {
   /** Texts, or their encodings when the worker tokenized them before batching. */
   texts: (string | Encoded)[];
   explain?: ExplainRequest | undefined;
+  /** Which of the thread's models scores the batch (ThreadData.models key); absent: the default model. */
+  model?: string | undefined;
 };
 
 export type FromThread =
-  | { type: 'ready'; info: ModelInfo }
+  | { type: 'ready'; info: ModelInfo; models?: Record<string, ModelInfo> }
   | { type: 'init-error'; error: SerializedSfError }
   | { type: 'scored'; id: number; items: ItemOutcome[]; stats: BatchStats }
   | { type: 'batch-error'; id: number; error: SerializedSfError };
@@ -29,4 +31,6 @@ export type FromThread =
 export interface ThreadData {
   entry: string;
   runner: RunnerOptions;
+  /** Further models the thread loads (MODEL_ROUTES), by key (src/inference/model-router.ts). */
+  models?: { key: string; runner: RunnerOptions }[];
 }

@@ -1,5 +1,5 @@
 import type { Review } from '../contracts/review-schema.ts';
-import type { SentimentResult } from '../contracts/result-contract.ts';
+import type { ResultLanguage, SentimentResult } from '../contracts/result-contract.ts';
 import { SfError, isSerializedSfError } from '../errors/sf-error.ts';
 import type { BatchStats, ItemOutcome } from '../inference/model-runner.ts';
 
@@ -8,10 +8,14 @@ import type { BatchStats, ItemOutcome } from '../inference/model-runner.ts';
  * (scoring, publishing, completing jobs).
  */
 
-/** What a result is built from: its review and when its job was enqueued (epoch ms). */
+/** What a result is built from: its review, when its job was enqueued (epoch ms), and how it was routed. */
 export interface BatchReview {
   review: Review;
   enqueuedAt: number;
+  /** The model that scored it (MODEL_ROUTES); absent: the context's model. */
+  model?: { name: string; version: string };
+  /** The language its model was chosen by (MODEL_ROUTES); absent without routing. */
+  language?: ResultLanguage;
 }
 
 export interface BatchResultContext {
@@ -48,7 +52,8 @@ export function shopFields(review: Review): Pick<SentimentResult, 'rating' | 'lo
  */
 export function buildBatchResults(reviews: readonly BatchReview[], scored: readonly ItemOutcome[], context: BatchResultContext): ReviewOutcome[] {
   return scored.map((item, i) => {
-    const { review, enqueuedAt } = reviews[i]!;
+    const { review, enqueuedAt, language } = reviews[i]!;
+    const model = reviews[i]!.model ?? context.model;
     if (!item.ok) return { ok: false, error: isSerializedSfError(item.error) ? SfError.fromJSON(item.error) : new SfError('SF_ERR_BAD_INPUT', 'unscorable item') };
     const result: SentimentResult = {
       reviewId: review.id,
@@ -56,7 +61,8 @@ export function buildBatchResults(reviews: readonly BatchReview[], scored: reado
       label: item.label,
       score: item.score,
       scores: item.scores,
-      model: { name: context.model.name, version: context.model.version },
+      model: { name: model.name, version: model.version },
+      ...(language ? { language } : {}),
       tokens: item.tokens,
       truncated: item.truncated,
       batchSize: reviews.length,

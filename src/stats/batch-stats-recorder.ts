@@ -25,6 +25,8 @@ export interface RecordedItem {
   truncated: boolean;
   /** The review's star rating, when it had one. */
   rating?: number | undefined;
+  /** The language its model was chosen by (result `language.tag`; null: unknown), with MODEL_ROUTES. */
+  language?: string | null | undefined;
 }
 
 export interface RecordedBatch {
@@ -37,6 +39,8 @@ export interface RecordedBatch {
   labels: readonly string[];
   /** The scored items (results published). */
   items: readonly RecordedItem[];
+  /** `name@version` of the model that scored them, when the worker routes (its worker id names only the default model). */
+  model?: string | undefined;
 }
 
 /** The stream entry of a batch: enqueue → result latency per item, label index, confidence, tokens. */
@@ -59,6 +63,8 @@ export function toBatchStatsInput(workerId: string, batch: RecordedBatch): Batch
     tokens: batch.items.map((i) => i.tokens),
     truncated: batch.items.map((i) => (i.truncated ? 1 : 0)),
     ratings: batch.items.some((i) => i.rating !== undefined) ? batch.items.map((i) => i.rating ?? null) : null,
+    ...(batch.model !== undefined ? { model: batch.model } : {}),
+    ...(batch.items.some((i) => i.language !== undefined) ? { languages: batch.items.map((i) => i.language ?? null) } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
 
 import type { RatingAgreement } from '../results/label-polarity.ts';
 import type { FailureStats } from './failure-reasons.ts';
+import type { LanguageShares } from './language-stats.ts';
 
 export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'delayed' | 'prioritized' | 'paused';
 
@@ -107,7 +108,7 @@ export interface FleetStats {
    * polarity (1–2 negative, 4–5 positive), and how many got a label of it (NEGATIVE_LABELS,
    * POSITIVE_LABELS); null when none was rated.
    */
-  model: { perMinute: ModelMinute[]; byVersion: VersionShares[]; ratingAgreement: RatingAgreement | null };
+  model: { perMinute: ModelMinute[]; byVersion: VersionShares[]; ratingAgreement: RatingAgreement | null; byLanguage: LanguageShares[] };
   drift: DriftStats;
   scaling: ScalingStats;
 }

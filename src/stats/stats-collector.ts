@@ -8,6 +8,7 @@ import { createStatsWindow, type StatsWindow } from './stats-window.ts';
 import { arrivalRate, busyForMs, MIN_MEASURE_SPAN_MS, perReplicaThroughput, recommendReplicas, SCALING_FORMULA, type BacklogSample } from './scaling-signal.ts';
 import type { BatchStatsEntry } from './stats-stream.ts';
 import { createLabelPolarity } from '../results/label-polarity.ts';
+import { labelSharesByLanguage } from './language-stats.ts';
 import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, ratingAgreementStats, recentRate } from './window-stats.ts';
 
 export interface StatsCollectorOptions {
@@ -126,6 +127,7 @@ export function createStatsCollector(options: StatsCollectorOptions) {
         perMinute: modelPerMinute(entries, t - windowMs),
         byVersion: labelSharesByVersion(entries, t - windowMs, polarity),
         ratingAgreement: ratingAgreementStats(entries, t - windowMs, polarity),
+        byLanguage: labelSharesByLanguage(entries, t - windowMs),
       },
       drift: driftStats(entries, t, config.drift),
       scaling: scaling(t, reviewStats, entries, ratePerSecond, workers),

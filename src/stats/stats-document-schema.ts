@@ -71,6 +71,9 @@ export const fleetStatsSchema = z
       perMinute: z.array(z.object({ minute: iso, count, labelShares: shares, meanConfidence: z.number() })),
       byVersion: z.array(z.object({ model: z.string(), version: z.string(), workers: count, count, labelShares: shares, meanConfidence: z.number(), ratingAgreement })),
       ratingAgreement,
+      byLanguage: z
+        .array(z.object({ language: z.string(), count, share: z.number(), labelShares: shares, meanConfidence: z.number(), models: z.record(z.string(), count) }))
+        .meta({ description: 'Label shares by the language a review was scored for (MODEL_ROUTES: its locale, or the language-ID guess; `unknown` without either), over the window; empty without MODEL_ROUTES. An addition.' }),
     }),
     drift: z.object({
       recent: window,

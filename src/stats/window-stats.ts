@@ -11,6 +11,7 @@ import { createAgreementCounter, type LabelPolarity, type RatingAgreement } from
 import { driftAlerts, ksStatistic, populationStabilityIndex, type DriftThresholds } from './drift.ts';
 import { BATCH_SIZE_BUCKETS, type BatchSizeBucket, type DriftStats, type FleetStats, type ModelMinute, type VersionShares } from './fleet-stats.ts';
 import { parseWorkerName } from '../contracts/worker-name.ts';
+import { parseModelName } from './language-stats.ts';
 import { nearestRank, sortedNumbers } from './percentiles.ts';
 import type { BatchStatsEntry } from './stats-stream.ts';
 
@@ -145,7 +146,7 @@ export function labelSharesByVersion(entries: readonly BatchStatsEntry[], from: 
   const versions = new Map<string, { model: string; version: string; workers: Set<string>; count: number; confidence: number; labels: Map<string, number>; agreement: AgreementCounter }>();
   for (const e of inWindow(entries, from)) {
     if (e.latencyMs.length === 0) continue;
-    const parsed = parseWorkerName(e.worker);
+    const parsed = e.model ? parseModelName(e.model) : parseWorkerName(e.worker);
     const model = parsed?.model ?? 'unknown';
     const version = parsed?.version ?? 'unknown';
     const key = `${model}@${version}`;

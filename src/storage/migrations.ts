@@ -56,6 +56,18 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX sentiment_results_submitted ON sentiment_results ((coalesce(submitted_at, processed_at)))',
     ],
   },
+  {
+    id: 3,
+    name: 'the language a model was routed by',
+    statements: [
+      // The result's `language` (MODEL_ROUTES): nullable, so rows stored before keep NULL and the
+      // table is not rewritten. `language` NULL with a source: the language was not known.
+      `ALTER TABLE sentiment_results
+        ADD COLUMN language            text,
+        ADD COLUMN language_source     text,
+        ADD COLUMN language_confidence double precision`,
+    ],
+  },
 ];
 
 /** A stable number for pg_advisory_xact_lock, so concurrent sinks migrate one at a time. */

@@ -33,6 +33,7 @@ export const CSV_COLUMNS = [
   'review_id', 'product_id', 'label', 'score', 'scores', 'model_name', 'model_version', 'tokens', 'truncated',
   'batch_size', 'queued_ms', 'inference_ms', 'processed_at', 'stored_at', 'explanation',
   'rating', 'locale', 'submitted_at', 'metadata',
+  'language', 'language_source', 'language_confidence',
 ] as const;
 
 // The cursor keeps processed_at's microseconds (a JS Date would round them to milliseconds and
@@ -88,6 +89,7 @@ function csvRecord(r: StoredResult): (string | number)[] {
     String(r.truncated), r.batchSize, r.timings.queuedMs, r.timings.inferenceMs, r.processedAt, r.storedAt,
     r.explanation === undefined ? '' : JSON.stringify(r.explanation),
     r.rating ?? '', r.locale ?? '', r.submittedAt ?? '', r.metadata === undefined ? '' : JSON.stringify(r.metadata),
+    r.language?.tag ?? '', r.language?.source ?? '', r.language?.confidence ?? '',
   ];
 }
 

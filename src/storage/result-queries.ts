@@ -57,7 +57,8 @@ export type StoredResult = SentimentResult & { storedAt: string };
  */
 export const RESULT_COLUMNS = `review_id, product_id, label, score, scores, model_name, model_version, tokens, truncated,
   batch_size, queued_ms, inference_ms, processed_at, stored_at, explanation, rating, locale,
-  to_char(submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS submitted_at, metadata`;
+  to_char(submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS submitted_at, metadata,
+  language, language_source, language_confidence`;
 
 const SELECT_RESULT = `SELECT ${RESULT_COLUMNS} FROM sentiment_results`;
 
@@ -83,11 +84,23 @@ export interface ResultRow {
   locale: string | null;
   submitted_at: string | null;
   metadata: Json<NonNullable<SentimentResult['metadata']>> | null;
+  language: string | null;
+  language_source: string | null;
+  language_confidence: number | string | null;
 }
 
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
 /** jsonb: pg and PGlite parse it; a string is parsed here in case a driver did not. */
 const json = <T,>(v: Json<T>): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+
+/** The result's `language` from its columns (migration 3); only for rows with a language_source. */
+function storedLanguage(r: ResultRow): NonNullable<SentimentResult['language']> {
+  return {
+    tag: r.language,
+    source: r.language_source as NonNullable<SentimentResult['language']>['source'],
+    ...(r.language_confidence === null ? {} : { confidence: Number(r.language_confidence) }),
+  };
+}
 
 /** A row as the result contract (plus storedAt); NULL fields are absent, as in the published result. */
 export function toStoredResult(r: ResultRow): StoredResult {
@@ -109,6 +122,7 @@ export function toStoredResult(r: ResultRow): StoredResult {
     ...(r.submitted_at === null ? {} : { submittedAt: r.submitted_at }),
     ...(r.metadata === null ? {} : { metadata: json(r.metadata) }),
     ...(r.explanation === null ? {} : { explanation: json(r.explanation) }),
+    ...(r.language_source === null ? {} : { language: storedLanguage(r) }),
   };
 }
 

@@ -20,6 +20,9 @@ const COLUMNS = [
   ['locale', 'text'],
   ['submitted_at', 'timestamptz'],
   ['metadata', 'jsonb'],
+  ['language', 'text'],
+  ['language_source', 'text'],
+  ['language_confidence', 'float8'],
 ] as const;
 
 function row(r: SentimentResult): unknown[] {
@@ -42,6 +45,9 @@ function row(r: SentimentResult): unknown[] {
     r.locale ?? null,
     r.submittedAt ?? null,
     r.metadata === undefined ? null : JSON.stringify(r.metadata),
+    r.language?.tag ?? null,
+    r.language?.source ?? null,
+    r.language?.confidence ?? null,
   ];
 }
 

@@ -42,6 +42,7 @@ export function expectedStored(r: SentimentResult): Omit<StoredResult, 'storedAt
     ...(r.submittedAt !== undefined ? { submittedAt: new Date(r.submittedAt).toISOString() } : {}),
     ...(r.metadata !== undefined ? { metadata: r.metadata } : {}),
     ...(r.explanation ? { explanation: r.explanation } : {}),
+    ...(r.language ? { language: r.language } : {}),
   };
 }
 

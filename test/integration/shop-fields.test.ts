@@ -185,10 +185,10 @@ describe.each(storageBackends(database).map((b) => [b.name, b] as const))("the s
           [r.reviewId, r.model.name, r.model.version, r.productId, r.label, r.score, JSON.stringify(r.scores), r.tokens, r.truncated, r.batchSize, r.timings.queuedMs, r.timings.inferenceMs, r.processedAt],
         );
       }
-      expect(await migrate(old)).toEqual([2]);
+      expect(await migrate(old)).toEqual([2, 3]);
       expect(await migrate(old)).toEqual([]);
-      const columns = await old.query('SELECT rating, locale, submitted_at, metadata FROM sentiment_results ORDER BY review_id');
-      expect(columns.rows).toEqual(legacy.map(() => ({ rating: null, locale: null, submitted_at: null, metadata: null })));
+      const columns = await old.query('SELECT rating, locale, submitted_at, metadata, language, language_source, language_confidence FROM sentiment_results ORDER BY review_id');
+      expect(columns.rows).toEqual(legacy.map(() => ({ rating: null, locale: null, submitted_at: null, metadata: null, language: null, language_source: null, language_confidence: null })));
 
       const upgraded = createResultQueries(old, { labels: DEFAULT_LABEL_SETS });
       for (const r of legacy) expect((await upgraded.byReviewId(r.reviewId)).map(withoutStoredAt)).toEqual([expectedStored(r)]);
@@ -196,10 +196,12 @@ describe.each(storageBackends(database).map((b) => [b.name, b] as const))("the s
       expect(await upgraded.productSummary(product, may)).toEqual(expectedSummary(product, legacy));
       expect(await upgraded.productSummary(product, may, 'processed')).toEqual(expectedSummary(product, legacy));
 
-      // New results are stored beside them with their fields.
-      const added = makeResult(`${product}-new`, { productId: product, rating: 1, submittedAt: '2032-05-20T08:00:00Z', processedAt: '2034-01-01T00:00:00Z', label: 'negative' });
-      await old.transaction((tx) => upsertResults(tx, [added]));
-      expect((await upgraded.byReviewId(added.reviewId)).map(withoutStoredAt)).toEqual([expectedStored(added)]);
+      // New results are stored beside them with their fields (and the language they were routed by, migration 3).
+      const added = makeResult(`${product}-new`, { productId: product, rating: 1, submittedAt: '2032-05-20T08:00:00Z', processedAt: '2034-01-01T00:00:00Z', label: 'negative', language: { tag: 'de', source: 'identified', confidence: 0.9731 } });
+      const unsure = makeResult(`${product}-unsure`, { productId: 'other', language: { tag: null, source: 'identified', confidence: 0.41 } });
+      const byLocale = makeResult(`${product}-locale`, { productId: 'other', locale: 'fr-CA', language: { tag: 'fr', source: 'locale' } });
+      await old.transaction((tx) => upsertResults(tx, [added, unsure, byLocale]));
+      for (const r of [added, unsure, byLocale]) expect((await upgraded.byReviewId(r.reviewId)).map(withoutStoredAt)).toEqual([expectedStored(r)]);
       expect(await upgraded.productSummary(product, may)).toEqual(expectedSummary(product, [...legacy, added]));
       expect((await upgraded.productSummary(product, may)).ratingAgreement).toEqual({ rated: 1, agreeing: 1, share: 1 });
     } finally {

@@ -72,11 +72,12 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     Number((await db.query<{ n: string | number }>('SELECT count(*) AS n FROM sentiment_results WHERE starts_with(review_id, $1)', [prefix])).rows[0]!.n);
 
   test('applies each migration once, under a lock; the table, its key and indexes exist', async () => {
-    expect(firstMigrations.map((ids) => ids.join(',')).sort()).toEqual(['', '1,2']);
+    expect(firstMigrations.map((ids) => ids.join(',')).sort()).toEqual(['', '1,2,3']);
     expect(await migrate(db)).toEqual([]);
     expect((await db.query('SELECT id, name FROM sf_schema_migrations ORDER BY id')).rows).toEqual([
       { id: 1, name: 'sentiment results' },
       { id: 2, name: "the shop's fields" },
+      { id: 3, name: 'the language a model was routed by' },
     ]);
     const indexes = await db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'sentiment_results'");
     expect(indexes.rows.map((r) => r.indexname).sort()).toEqual([
