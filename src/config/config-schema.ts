@@ -150,7 +150,7 @@ export const settings = {
   },
   STATS_HISTORY_POINTS: {
     schema: int(10, 20_000).default(720),
-    doc: 'Points of history kept (the stream is trimmed to exactly this many): 720 × 5 s is the last hour, about 0.25 MB in Redis (docs/dashboard.md).',
+    doc: 'Points of history kept (the stream is trimmed to exactly this many): 720 × 5 s is the last hour, about 0.35 MB in Redis (docs/dashboard.md).',
   },
   DASHBOARD_ALLOW_RETRIES: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
