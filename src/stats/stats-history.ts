@@ -97,23 +97,29 @@ export interface HistoryRecorderOptions {
   collector: { collect: () => Promise<FleetStats> };
   store: Pick<HistoryStore, 'append' | 'intervalSeconds'>;
   logger: Logger;
+  /** Injected in tests; defaults to Date.now. */
+  now?: () => number;
 }
 
 /**
  * Records a point every interval (a collect, cached and shared with the other callers, then one
- * XADD). A tick still running when the next is due is not doubled; a failed one is logged (once
+ * XADD in the slot of the tick's time). A tick still running when the next is due is not doubled; a failed one is logged (once
  * until one succeeds) and retried at the next. `close()` stops it; safe twice.
  */
 export function startHistoryRecorder(options: HistoryRecorderOptions) {
   const log = options.logger.child({ component: 'stats-history' });
+  const now = options.now ?? Date.now;
   let running: Promise<void> | undefined;
   let failing = false;
   let recorded = 0;
 
   async function record(): Promise<void> {
+    const startedAt = now();
     try {
       const stats = await options.collector.collect();
-      if (await options.store.append(Date.parse(stats.generatedAt), historyValues(stats))) recorded++;
+      // The slot is the tick's: a document served from the collector's cache (STATS_CACHE_MS) may
+      // have been computed in the previous slot, which would then be refused as recorded.
+      if (await options.store.append(startedAt, historyValues(stats))) recorded++;
       if (failing) log.info('stats history recorded again');
       failing = false;
     } catch (err) {
