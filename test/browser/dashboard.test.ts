@@ -263,13 +263,14 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     await page.reload();
     reloading = false;
     await page.waitForFunction(() => Number(document.body.dataset.polls ?? 0) >= 3);
-    expect(Number(await page.evaluate(() => document.body.dataset.historyPoints))).toBeGreaterThanOrEqual(15);
+    // One point a second since the service started (a tick is skipped while a slow collect runs).
+    expect(Number(await page.evaluate(() => document.body.dataset.historyPoints))).toBeGreaterThanOrEqual(10);
     const reloaded = await page.$$eval('#chart-queues, #chart-latency, #chart-rate', (nodes) =>
       nodes.map((n) => ({ id: n.id, points: Number((n as HTMLElement).dataset.points), first: Number((n as HTMLElement).dataset.first) })),
     );
     for (const c of reloaded) {
-      expect(c.points, c.id).toBeGreaterThanOrEqual(15);
-      expect(c.first, c.id).toBeLessThan(openedAt - 15);
+      expect(c.points, c.id).toBeGreaterThanOrEqual(10);
+      expect(c.first, c.id).toBeLessThan(openedAt - 10);
     }
     // The product ranking: p1–p4 with 210 results each, none before the last 24 h.
     await page.waitForSelector('#ranking-negative-rows button');
