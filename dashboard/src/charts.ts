@@ -126,9 +126,10 @@ export class Chart {
     return Math.max(200, Math.floor(this.container.clientWidth));
   }
 
-  /** Replaces the data and rescales; `data-points` on the container tells how many x values. */
+  /** Replaces the data and rescales; `data-points` on the container tells how many x values, `data-first` the first. */
   setData(data: uPlot.AlignedData): void {
     this.container.dataset.points = String(data[0]?.length ?? 0);
+    this.container.dataset.first = String(data[0]?.[0] ?? '');
     this.plot.setData(data, true);
   }
 

@@ -1,28 +1,53 @@
-// The client-side history of polled values: queue depths and latency percentiles are points in
-// time in /v1/stats, so the dashboard keeps what it has seen to draw them over time.
-import type { FleetStats } from './stats-contract.ts';
+// The history the charts draw: the stats service's own (GET /v1/stats/history, recorded every few
+// seconds, so a freshly opened page shows the last hour), then the points this page polls. Both
+// are computed by the same function (src/stats/history-point.ts).
+import type { HistoryPoint, HistoryValues } from './stats-contract.ts';
+
+export { historyValues } from '../../src/stats/history-point.ts';
 
 export interface Sample {
-  /** Epoch seconds of `generatedAt`. */
+  /** Epoch seconds. */
   t: number;
-  values: Record<string, number | null>;
+  values: HistoryValues;
 }
 
 export class History {
-  private readonly samples: Sample[] = [];
+  private samples: Sample[] = [];
 
-  /** Keeps at most `maxAgeS` seconds of samples. */
-  constructor(private readonly maxAgeS: number) {}
+  /** Keeps at most `maxAgeS` seconds and `maxPoints` samples. */
+  constructor(
+    private readonly maxAgeS: number,
+    private readonly maxPoints: number,
+  ) {}
 
-  /** Adds a sample unless one with the same time exists (a cached stats document polled twice). */
-  add(t: number, values: Record<string, number | null>): void {
+  /** Adds a sample unless one at the same time or later exists (a cached stats document polled twice). */
+  add(t: number, values: HistoryValues): void {
     const last = this.samples.at(-1);
     if (last && t <= last.t) return;
     this.samples.push({ t, values });
-    while (this.samples.length > 0 && this.samples[0]!.t < t - this.maxAgeS) this.samples.shift();
+    this.trim(t);
   }
 
-  /** uPlot's aligned data: times, then one array per key. */
+  /** Adds the server's points (oldest first) before or among the polled ones, in time order. */
+  seed(points: readonly HistoryPoint[]): void {
+    const byTime = new Map(this.samples.map((s) => [s.t, s]));
+    for (const p of points) {
+      const t = Date.parse(p.at) / 1000;
+      if (Number.isFinite(t) && !byTime.has(t)) byTime.set(t, { t, values: p.values });
+    }
+    this.samples = [...byTime.values()].sort((a, b) => a.t - b.t);
+    const last = this.samples.at(-1);
+    if (last) this.trim(last.t);
+  }
+
+  private trim(now: number): void {
+    let drop = 0;
+    while (drop < this.samples.length && this.samples[drop]!.t < now - this.maxAgeS) drop++;
+    drop = Math.max(drop, this.samples.length - this.maxPoints);
+    if (drop > 0) this.samples.splice(0, drop);
+  }
+
+  /** uPlot's aligned data: times, then one array per key (null where a sample lacks it). */
   series(keys: string[]): [number[], ...(number | null)[][]] {
     return [this.samples.map((s) => s.t), ...keys.map((k) => this.samples.map((s) => s.values[k] ?? null))];
   }
@@ -30,21 +55,6 @@ export class History {
   get size(): number {
     return this.samples.length;
   }
-}
-
-/** The values the dashboard charts over time, from one stats document. */
-export function sampleOf(stats: FleetStats): Record<string, number | null> {
-  const values: Record<string, number | null> = {
-    p50: stats.latency.p50Ms,
-    p95: stats.latency.p95Ms,
-    p99: stats.latency.p99Ms,
-  };
-  for (const [name, q] of Object.entries(stats.queues)) {
-    values[`${name}.waiting`] = q.counts.waiting + q.counts.prioritized + q.counts.paused;
-    values[`${name}.active`] = q.counts.active;
-    values[`${name}.delayed`] = q.counts.delayed;
-  }
-  return values;
 }
 
 export const epochSeconds = (iso: string): number => Date.parse(iso) / 1000;

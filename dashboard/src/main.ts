@@ -1,19 +1,24 @@
-// sentiment-fleet dashboard: polls GET /v1/stats every 2 s and redraws. No framework, no CDN:
+// sentiment-fleet dashboard: loads the stats service's history (GET /v1/stats/history), then polls
+// GET /v1/stats every 2 s and redraws. No framework, no CDN:
 // uPlot is bundled from npm by esbuild when the stats service starts.
 import { Chart, labelColor, type SeriesSpec } from './charts.ts';
-import { byId, fmtInt, fmtMs, fmtPct, fmtSeconds, fmtTime } from './format.ts';
-import { epochSeconds, History, sampleOf } from './history.ts';
+import { byId, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds, fmtTime } from './format.ts';
+import { epochSeconds, History, historyValues } from './history.ts';
 import { renderDrift, renderKpis, renderQueueTable, renderVersions, renderWorkers } from './panels.ts';
 import { ProductView } from './product-view.ts';
-import type { FleetStats } from './stats-contract.ts';
+import { ProductRankingView } from './product-ranking-view.ts';
+import type { FleetStats, HistoryPoint } from './stats-contract.ts';
 import '../styles.css';
 
 const POLL_MS = 2000;
 const PRODUCT_REFRESH_POLLS = 5;
-const HISTORY_S = 30 * 60;
+const RANKING_REFRESH_POLLS = 15;
+/** The charts over time show the last hour: the server's points (every 5 s) and the polled ones (every 2 s). */
+const HISTORY_S = 60 * 60;
+const HISTORY_MAX_POINTS = 6000;
 
 const QUEUE_COLORS = ['#3b6fd8', '#1aa3b8', '#8e5bd6', '#c58b1b'];
-const history = new History(HISTORY_S);
+const history = new History(HISTORY_S, HISTORY_MAX_POINTS);
 
 /** A chart rebuilt whenever its series (or categories) change, e.g. a new label or queue. */
 class KeyedChart {
@@ -53,10 +58,17 @@ const latencyChart = new Chart(byId('chart-latency'), {
   ],
   yFormat: fmtMs,
 });
+const rateChart = new Chart(byId('chart-rate'), {
+  series: [
+    { label: 'now (10 s)', color: '#1f9d6b', fill: true },
+    { label: '5-min average', color: '#2b3140', dash: [6, 4] },
+  ],
+  yFormat: (v) => `${fmtNum(v, v < 10 ? 1 : 0)}/s`,
+});
 
 function drawQueues(stats: FleetStats): void {
   const names = Object.keys(stats.queues);
-  const keys = names.flatMap((n) => [`${n}.waiting`, `${n}.active`]);
+  const keys = names.flatMap((n) => [`queue.${n}.waiting`, `queue.${n}.active`]);
   const series: SeriesSpec[] = names.flatMap((n, i) => {
     const color = QUEUE_COLORS[i % QUEUE_COLORS.length]!;
     return [
@@ -107,7 +119,7 @@ function drawBatches(stats: FleetStats): void {
 }
 
 function render(stats: FleetStats): void {
-  history.add(epochSeconds(stats.generatedAt), sampleOf(stats));
+  history.add(epochSeconds(stats.generatedAt), historyValues(stats));
   renderKpis(stats);
   renderQueueTable(stats);
   renderWorkers(stats);
@@ -118,7 +130,8 @@ function render(stats: FleetStats): void {
   drawBatches(stats);
   const minutes = stats.throughput.perMinute;
   throughputChart.setData([minutes.map((m) => minuteMid(m.minute)), minutes.map((m) => m.completed), minutes.map((m) => m.failed)]);
-  latencyChart.setData(history.series(['p50', 'p95', 'p99']));
+  latencyChart.setData(history.series(['latency.p50', 'latency.p95', 'latency.p99']));
+  rateChart.setData(history.series(['rate.current', 'rate.average']));
   byId('latency-window').textContent = `window ${fmtSeconds(stats.latency.windowSeconds)} · ${fmtInt(stats.latency.count)} results`;
 }
 
@@ -129,7 +142,21 @@ function setStatus(ok: boolean, text: string): void {
 }
 
 const productView = new ProductView();
+const rankingView = new ProductRankingView((productId) => productView.show(productId));
 let polls = 0;
+
+/** The server's history, before the first poll (so that polled points come after it). */
+async function loadHistory(): Promise<void> {
+  try {
+    const res = await fetch('v1/stats/history', { cache: 'no-store', signal: AbortSignal.timeout(POLL_MS * 3) });
+    if (!res.ok) return; // an older stats service: the charts start with this page
+    const body = (await res.json()) as { history: HistoryPoint[] };
+    history.seed(body.history);
+    document.body.dataset.historyPoints = String(body.history.length);
+  } catch {
+    // the first poll reports the service's state
+  }
+}
 
 async function poll(): Promise<void> {
   try {
@@ -140,6 +167,7 @@ async function poll(): Promise<void> {
     setStatus(true, `live · updated ${fmtTime(stats.generatedAt)}`);
     document.body.dataset.polls = String(++polls);
     if (polls % PRODUCT_REFRESH_POLLS === 0) void productView.refresh();
+    if (polls % RANKING_REFRESH_POLLS === 1) void rankingView.refresh();
   } catch (err) {
     setStatus(false, `stats unavailable (${err instanceof Error ? err.message : String(err)}), retrying`);
   } finally {
@@ -147,4 +175,4 @@ async function poll(): Promise<void> {
   }
 }
 
-void poll();
+void loadHistory().then(poll);

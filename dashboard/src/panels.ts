@@ -15,10 +15,10 @@ export function agreementText(a: RatingAgreement | null): string {
 export function renderKpis(stats: FleetStats): void {
   const lastMinute = stats.model.perMinute.at(-1);
   const lastFive = stats.throughput.perMinute.slice(-5).reduce((n, m) => n + m.completed, 0);
-  const alerts = stats.drift.alerts.length;
   byId('kpis').replaceChildren(
     kpi('Backlog', fmtInt(stats.backlog.waiting), 'reviews waiting'),
-    kpi('Processing rate', `${fmtNum(stats.backlog.ratePerSecond, 1)}/s`, `${fmtInt(lastFive)} completed in 5 min`),
+    kpi('Rate now', `${fmtNum(stats.rate.currentPerS, 1)}/s`, `reviews scored, last ${fmtSeconds(stats.rate.currentWindowSeconds)}`),
+    kpi('Rate, 5-min avg', `${fmtNum(stats.rate.averagePerS, 1)}/s`, `${fmtInt(lastFive)} jobs completed in 5 min`),
     kpi('ETA', stats.backlog.waiting === 0 ? 'idle' : fmtSeconds(stats.backlog.etaSeconds), 'to drain the backlog'),
     kpi('Latency p95', fmtMs(stats.latency.p95Ms), `${fmtInt(stats.latency.count)} results in ${fmtSeconds(stats.latency.windowSeconds)}`),
     kpi('Mean confidence', fmtPct(lastMinute?.meanConfidence ?? null), lastMinute ? 'last minute with results' : 'no results yet'),
@@ -28,8 +28,21 @@ export function renderKpis(stats: FleetStats): void {
       stats.model.ratingAgreement ? `of ${fmtInt(stats.model.ratingAgreement.rated)} rated in ${fmtSeconds(stats.latency.windowSeconds)}` : 'no rated review lately',
     ),
     kpi('Workers', fmtInt(stats.workers.length), `${new Set(stats.workers.map((w) => w.host)).size} host(s)`, stats.workers.length === 0 ? 'warn' : ''),
-    kpi('Drift', alerts === 0 ? 'OK' : `${alerts} alert${alerts > 1 ? 's' : ''}`, alerts === 0 ? 'within thresholds' : stats.drift.alerts[0]!, alerts === 0 ? 'ok' : 'alert'),
+    driftKpi(stats.drift),
   );
+}
+
+/** "12 of 100 recent, 0 of 100 reference": how far each drift window is from DRIFT_MIN_COUNT. */
+function driftProgress(d: DriftStats): string {
+  return `${fmtInt(Math.min(d.recent.count, d.minCount))} of ${fmtInt(d.minCount)} recent, ${fmtInt(Math.min(d.reference.count, d.minCount))} of ${fmtInt(d.minCount)} reference`;
+}
+
+/** OK only when the signals were computed; "not enough data" (neutral) until both windows hold DRIFT_MIN_COUNT results. */
+function driftKpi(d: DriftStats): HTMLElement {
+  const alerts = d.alerts.length;
+  if (d.status === 'alert') return kpi('Drift', `${alerts} alert${alerts > 1 ? 's' : ''}`, d.alerts[0] ?? '', 'alert');
+  if (d.status === 'ok') return kpi('Drift', 'OK', 'within thresholds', 'ok');
+  return kpi('Drift', 'not enough data', driftProgress(d), 'na');
 }
 
 const STATES: QueueState[] = ['waiting', 'active', 'delayed', 'prioritized', 'paused', 'completed', 'failed'];
@@ -120,7 +133,7 @@ function signalRow(s: Signal): HTMLTableRowElement {
     el('td', { class: 'num' }, s.format(s.value)),
     el('td', { class: 'meter-cell' }, el('div', { class: 'meter' }, el('div', { class: 'meter-fill', style: `width:${fill.toFixed(1)}%` }), el('div', { class: 'meter-tick' }))),
     el('td', { class: 'num muted' }, `> ${s.format(s.threshold)}`),
-    el('td', {}, el('span', { class: `badge ${state}` }, state === 'na' ? 'n/a' : state === 'ok' ? 'ok' : 'alert')),
+    el('td', {}, el('span', { class: `badge ${state}` }, state === 'na' ? 'not enough data' : state === 'ok' ? 'ok' : 'alert')),
   );
 }
 
@@ -137,6 +150,9 @@ export function renderDrift(stats: FleetStats): void {
     signalRow({ name: 'Truncated', hint: 'share of reviews cut', value: d.truncatedShare, threshold: d.thresholds.truncatedShare, format: (v) => fmtPct(v) }),
   ];
   byId('drift-rows').replaceChildren(...rows);
+  const notice = byId('drift-notice');
+  notice.hidden = d.status !== 'not-enough-data';
+  notice.textContent = `Not enough data yet: the signals need ${fmtInt(d.minCount)} results (DRIFT_MIN_COUNT) in each window; so far ${driftProgress(d)}.`;
   byId('drift-windows').textContent = `recent ${windowText(d.recent)} · reference ${windowText(d.reference)} · tokens p50 ${fmtInt(d.tokenLength.p50)}, p95 ${fmtInt(d.tokenLength.p95)}, max ${fmtInt(d.tokenLength.max)}`;
   const alerts = byId('drift-alerts');
   alerts.replaceChildren(...d.alerts.map((a) => el('li', {}, a)));

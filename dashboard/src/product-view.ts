@@ -4,9 +4,9 @@ import { byId, el, fillRows, fmtInt, fmtPct, fmtTime } from './format.ts';
 import type { ProductSummary, StoredResult } from './stats-contract.ts';
 import { labelColor } from './charts.ts';
 
-type Outcome<T> = { kind: 'ok'; body: T } | { kind: 'not-connected' } | { kind: 'error'; message: string };
+export type Outcome<T> = { kind: 'ok'; body: T } | { kind: 'not-connected' } | { kind: 'error'; message: string };
 
-async function getJson<T>(url: string): Promise<Outcome<T>> {
+export async function getJson<T>(url: string): Promise<Outcome<T>> {
   try {
     const res = await fetch(url, { cache: 'no-store', signal: AbortSignal.timeout(8000) });
     if (res.status === 404) return { kind: 'not-connected' };
@@ -81,6 +81,12 @@ export class ProductView {
       void this.refresh();
     });
     if (input.value.trim()) form.requestSubmit();
+  }
+
+  /** Shows a product (a click in the ranking), as if its id were typed in. */
+  show(productId: string): void {
+    byId<HTMLInputElement>('product-id').value = productId;
+    byId<HTMLFormElement>('product-form').requestSubmit();
   }
 
   /** Reloads the shown product (the dashboard calls it periodically). */

@@ -28,7 +28,15 @@ export function describedApps(config: Config = loadConfig({})) {
   const logger = createLogger({ level: 'silent', format: 'json' });
   return {
     ingest: buildIngestApp({ config, logger, producer: { enqueueReviews: unused, backlog: unused, statusReader: () => ({ statuses: unused }) }, queries: noQueries }),
-    stats: buildStatsApp({ config, logger, collector: { collect: unused }, registry: new Registry(), queries: noQueries, staticDir: DASHBOARD_SOURCE_DIR }),
+    stats: buildStatsApp({
+      config,
+      logger,
+      collector: { collect: unused },
+      registry: new Registry(),
+      history: { read: unused, intervalSeconds: config.stats.history.intervalS, points: config.stats.history.points },
+      queries: noQueries,
+      staticDir: DASHBOARD_SOURCE_DIR,
+    }),
   };
 }
 

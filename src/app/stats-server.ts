@@ -8,6 +8,7 @@ import { openDashboard, type Dashboard } from '../stats/dashboard-routes.ts';
 import { createStatsRegistry } from '../stats/prometheus.ts';
 import { buildStatsApp } from '../stats/stats-app.ts';
 import { createStatsCollector } from '../stats/stats-collector.ts';
+import { createHistoryStore, startHistoryRecorder } from '../stats/stats-history.ts';
 import { createResultQueries, type ResultQueries } from '../storage/result-queries.ts';
 import { createPostgresClient } from '../storage/sql-client.ts';
 
@@ -32,7 +33,7 @@ export interface StatsServerOptions {
 
 /**
  * The stats service: a Redis connection (fail-fast, like the producer's), the stats collector,
- * its Prometheus registry, the result queries when there are any, the dashboard and bull-board,
+ * its history recorder (stats-history.ts), its Prometheus registry, the result queries when there are any, the dashboard and bull-board,
  * and the fastify app, listening on HTTP_HOST:STATS_HTTP_PORT.
  */
 export async function createStatsServer(config: Config, logger: Logger, options: StatsServerOptions = {}) {
@@ -49,6 +50,8 @@ export async function createStatsServer(config: Config, logger: Logger, options:
     }
     const collector = stack.add('stats-collector', createStatsCollector({ config, connection, logger }), (c) => c.close());
     const registry = createStatsRegistry({ collector, logger });
+    const history = createHistoryStore({ connection, prefix: config.redis.prefix, intervalS: config.stats.history.intervalS, points: config.stats.history.points });
+    const recorder = stack.add('stats-history', startHistoryRecorder({ collector, store: history, logger }), (r) => r.close());
     let { staticDir, register } = options;
     if (staticDir === undefined && register === undefined && options.dashboard !== false) {
       let dashboard: Dashboard | undefined;
@@ -64,12 +67,12 @@ export async function createStatsServer(config: Config, logger: Logger, options:
     }
     const app = stack.add(
       'http',
-      buildStatsApp({ collector, registry, queries, staticDir, register, logger, config }),
+      buildStatsApp({ collector, registry, history, queries, staticDir, register, logger, config }),
       (a) => a.close(),
     );
     const url = await app.listen({ host: config.http.host, port: config.stats.httpPort });
     logger.info({ url: `${url}/`, stats: `${url}/v1/stats`, metrics: `${url}/metrics` }, 'stats service listening');
-    return { url, app, collector, registry, close: stack.close };
+    return { url, app, collector, registry, history, recorder, close: stack.close };
   } catch (err) {
     await stack.close();
     throw err;

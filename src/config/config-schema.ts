@@ -164,6 +164,14 @@ export const settings = {
     schema: int(100, 10_000_000).default(20_000),
     doc: 'Workers append one entry per batch to the capped stream `<QUEUE_PREFIX>:sf:stats` (XADD MAXLEN ~ this); the stats service keeps at most this many batches in memory.',
   },
+  STATS_HISTORY_INTERVAL_S: {
+    schema: int(1, 60).default(5),
+    doc: 'The stats service records a point of its history (queue depths, rates, latency) every this many seconds, in the Redis stream `<QUEUE_PREFIX>:sf:stats:history`, shared by its replicas and kept across restarts (`GET /v1/stats/history`, the dashboard\'s charts).',
+  },
+  STATS_HISTORY_POINTS: {
+    schema: int(10, 20_000).default(720),
+    doc: 'Points of history kept (the stream is trimmed to exactly this many): 720 × 5 s is the last hour, about 0.35 MB in Redis (docs/dashboard.md).',
+  },
   DASHBOARD_ALLOW_RETRIES: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
     doc: 'bull-board on the stats service (`/admin/queues`) may retry failed jobs; every other write stays refused. Default: read-only.',

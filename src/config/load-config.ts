@@ -55,7 +55,7 @@ export interface Config {
   };
   reviews: { maxTextChars: number };
   /** The stats service and the per-batch stats stream (src/stats). */
-  stats: { httpPort: number; windowS: number; cacheMs: number; streamMaxLen: number; dashboardAllowRetries: boolean };
+  stats: { httpPort: number; windowS: number; cacheMs: number; streamMaxLen: number; dashboardAllowRetries: boolean; history: { intervalS: number; points: number } };
   drift: { recentS: number; referenceS: number; minCount: number; thresholds: { psi: number; ks: number; truncatedShare: number } };
   /** The scaling signal of the stats service (src/stats/scaling-signal.ts). */
   scaling: { targetDrainS: number; minReplicas: number; maxReplicas: number; fallbackPerReplicaPerS: number | undefined };
@@ -129,6 +129,7 @@ function group(e: EnvSettings): Config {
       cacheMs: e.STATS_CACHE_MS,
       streamMaxLen: e.STATS_STREAM_MAXLEN,
       dashboardAllowRetries: e.DASHBOARD_ALLOW_RETRIES,
+      history: { intervalS: e.STATS_HISTORY_INTERVAL_S, points: e.STATS_HISTORY_POINTS },
     },
     drift: {
       recentS: e.DRIFT_RECENT_S,

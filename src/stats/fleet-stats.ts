@@ -89,6 +89,24 @@ export interface DriftStats {
   tokenLength: { p50: number | null; p95: number | null; max: number | null };
   thresholds: { psi: number; ks: number; truncatedShare: number };
   alerts: string[];
+  /** DRIFT_MIN_COUNT: PSI and KS need this many results in each window, the truncated share in the recent one. */
+  minCount: number;
+  /**
+   * `alert`: a signal is over its threshold; `ok`: PSI and KS were computed and none is over;
+   * `not-enough-data`: a window holds fewer than minCount results (and nothing alerts).
+   */
+  status: DriftStatus;
+}
+
+export const DRIFT_STATUSES = ['ok', 'alert', 'not-enough-data'] as const;
+export type DriftStatus = (typeof DRIFT_STATUSES)[number];
+
+/** Reviews scored per second, from the stats stream: over a short recent window and over 5 minutes. */
+export interface RateStats {
+  currentPerS: number;
+  currentWindowSeconds: number;
+  averagePerS: number;
+  averageWindowSeconds: number;
 }
 
 export interface FleetStats {
@@ -103,6 +121,8 @@ export interface FleetStats {
   batchSizes: { buckets: BatchSizeBucket[]; mean: number | null };
   workers: WorkerInfo[];
   backlog: { waiting: number; ratePerSecond: number; etaSeconds: number | null };
+  /** The processing rate now (last 10 s) and its 5-minute average, side by side. An addition. */
+  rate: RateStats;
   /**
    * Over the window. `ratingAgreement`: reviews scored in the window whose star rating expects a
    * polarity (1–2 negative, 4–5 positive), and how many got a label of it (NEGATIVE_LABELS,

@@ -18,12 +18,15 @@ import type { Logger } from '../logging/logger.ts';
 import type { ResultQueries } from '../storage/result-queries.ts';
 import { resultRoutes } from '../storage/result-routes.ts';
 import type { StatsCollector } from './stats-collector.ts';
+import type { HistoryStore } from './stats-history.ts';
 import { fleetStatsSchema, scalingSchema } from './stats-document-schema.ts';
 
 export interface StatsAppOptions {
   collector: Pick<StatsCollector, 'collect'>;
   /** The stats service's Prometheus registry (prometheus.ts), served at GET /metrics. */
   registry: Registry;
+  /** The service's recorded history (stats-history.ts), served at GET /v1/stats/history; unset: 404 there. */
+  history?: Pick<HistoryStore, 'read' | 'intervalSeconds' | 'points'> | undefined;
   /** When given, the stored-result routes (/v1/results, /v1/products, /v1/timeseries) are served too. */
   queries?: ResultQueries | undefined;
   /** The dashboard's static files, served at / (index.html); unset: a plain page linking the endpoints. */
@@ -42,6 +45,20 @@ const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>sentiment-fleet
 <li><a href="/v1/scaling">/v1/scaling</a> (recommended worker replicas)</li>
 <li><a href="/metrics">/metrics</a> (Prometheus)</li></ul>`;
 
+const historyQuery = z.strictObject({ after: z.iso.datetime({ offset: true }).optional().meta({ description: 'Only the points after this time (ISO 8601).' }) });
+const historySchema = z
+  .object({
+    intervalSeconds: z.number().int().meta({ description: 'STATS_HISTORY_INTERVAL_S: one point per this many seconds.' }),
+    points: z.number().int().meta({ description: 'STATS_HISTORY_POINTS: at most this many points are kept.' }),
+    history: z.array(
+      z.object({
+        at: z.iso.datetime({ offset: true }).meta({ description: 'The start of the point’s slot.' }),
+        values: z.record(z.string(), z.number().nullable()).meta({ description: 'Series key → value (null: no value, e.g. no latency without results).' }),
+      }),
+    ),
+  })
+  .meta({ id: 'StatsHistory' });
+
 const docs = {
   stats: routeDoc({
     summary: 'The stats document',
@@ -58,6 +75,18 @@ const docs = {
     access: 'read',
     responses: { 200: { description: 'The scaling signal', body: z.object({ generatedAt: z.iso.datetime({ offset: true }) }).extend(scalingSchema.shape) } },
     errors: ['SF_ERR_REDIS'],
+  }),
+  history: routeDoc({
+    summary: 'The stats history: the last hour of points',
+    description:
+      'Points the stats service recorded every STATS_HISTORY_INTERVAL_S (default 5 s), at most STATS_HISTORY_POINTS (default 720: one hour), oldest first, shared by its replicas and kept across restarts (Redis). ' +
+      'Each point maps series keys (backlog, rate.current, rate.average, latency.p50/p95/p99, workers, drift.psi, drift.ks, queue.<name>.waiting/active/delayed, share.<label>) to values; a key absent from a point was not recorded then. ' +
+      '`after`: only the points after this time (an incremental read). Not cached. See docs/stats-api.md.',
+    tags: ['stats'],
+    access: 'read',
+    query: historyQuery,
+    responses: { 200: { description: 'The history', body: historySchema } },
+    errors: ['SF_ERR_VALIDATION', 'SF_ERR_REDIS'],
   }),
   metrics: routeDoc({
     summary: 'Prometheus metrics',
@@ -131,6 +160,21 @@ export function buildStatsApp(options: StatsAppOptions) {
     const stats = await collect();
     return reply.header('cache-control', 'no-store').send({ generatedAt: stats.generatedAt, ...stats.scaling });
   });
+  const history = options.history;
+  if (history) {
+    app.get('/v1/stats/history', docs.history, async (request, reply) => {
+      const parsed = historyQuery.safeParse(request.query ?? {});
+      if (!parsed.success) throw new SfError('SF_ERR_VALIDATION', parsed.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`).join('; '));
+      const after = parsed.data.after === undefined ? undefined : Date.parse(parsed.data.after);
+      let points;
+      try {
+        points = await history.read(Date.now(), after);
+      } catch (err) {
+        throw new SfError('SF_ERR_REDIS', 'the stats history cannot be read from Redis', { cause: err });
+      }
+      return reply.header('cache-control', 'no-store').send({ intervalSeconds: history.intervalSeconds, points: history.points, history: points });
+    });
+  }
   app.get('/metrics', docs.metrics, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/healthz', probeDocs.healthz, async () => ({ status: 'ok' }));
   app.get('/readyz', probeDocs.readyz('Ready when the stats can be read from Redis.'), async (_request, reply) => {

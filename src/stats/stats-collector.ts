@@ -9,7 +9,7 @@ import { arrivalRate, busyForMs, MIN_MEASURE_SPAN_MS, perReplicaThroughput, reco
 import type { BatchStatsEntry } from './stats-stream.ts';
 import { createLabelPolarity } from '../results/label-polarity.ts';
 import { labelSharesByLanguage } from './language-stats.ts';
-import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, ratingAgreementStats, recentRate } from './window-stats.ts';
+import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, rateStats, ratingAgreementStats, recentRate, AVERAGE_RATE_WINDOW_MS } from './window-stats.ts';
 
 export interface StatsCollectorOptions {
   config: Config;
@@ -40,7 +40,7 @@ export function createStatsCollector(options: StatsCollectorOptions) {
   const window: StatsWindow = createStatsWindow({
     connection,
     prefix: config.redis.prefix,
-    retainMs: Math.max(windowMs, RATE_WINDOW_MS, (config.drift.recentS + config.drift.referenceS) * 1000),
+    retainMs: Math.max(windowMs, RATE_WINDOW_MS, AVERAGE_RATE_WINDOW_MS, (config.drift.recentS + config.drift.referenceS) * 1000),
     maxEntries: config.stats.streamMaxLen,
     logger: log,
   });
@@ -123,6 +123,7 @@ export function createStatsCollector(options: StatsCollectorOptions) {
         ratePerSecond,
         etaSeconds: waiting === 0 ? 0 : ratePerSecond > 0 ? waiting / ratePerSecond : null,
       },
+      rate: rateStats(entries, t),
       model: {
         perMinute: modelPerMinute(entries, t - windowMs),
         byVersion: labelSharesByVersion(entries, t - windowMs, polarity),

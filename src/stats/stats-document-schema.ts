@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SameType } from '../http/route-doc.ts';
-import { JOB_STATES, type FleetStats, type JobState, type ScalingStats } from './fleet-stats.ts';
+import { DRIFT_STATUSES, JOB_STATES, type FleetStats, type JobState, type ScalingStats } from './fleet-stats.ts';
 
 /**
  * The stats document (`GET /v1/stats`, docs/stats-api.md) as zod, for its OpenAPI document. The
@@ -67,6 +67,9 @@ export const fleetStatsSchema = z
     batchSizes: z.object({ buckets: z.array(z.object({ le: z.union([z.number(), z.literal('+Inf')]), count })), mean: z.number().nullable() }),
     workers: z.array(z.object({ host: z.string(), pid: z.number().int(), model: z.string(), version: z.string(), connections: count })),
     backlog: z.object({ waiting: count, ratePerSecond: z.number(), etaSeconds: z.number().nullable() }),
+    rate: z
+      .object({ currentPerS: z.number(), currentWindowSeconds: z.number(), averagePerS: z.number(), averageWindowSeconds: z.number() })
+      .meta({ description: 'Reviews scored per second: now (over the last currentWindowSeconds, 10) and the average over averageWindowSeconds (300), from the stats stream.' }),
     model: z.object({
       perMinute: z.array(z.object({ minute: iso, count, labelShares: shares, meanConfidence: z.number() })),
       byVersion: z.array(z.object({ model: z.string(), version: z.string(), workers: count, count, labelShares: shares, meanConfidence: z.number(), ratingAgreement })),
@@ -84,6 +87,8 @@ export const fleetStatsSchema = z
       tokenLength: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), max: z.number().nullable() }),
       thresholds: z.object({ psi: z.number(), ks: z.number(), truncatedShare: z.number() }),
       alerts: z.array(z.string()),
+      minCount: count.meta({ description: 'DRIFT_MIN_COUNT: PSI and KS need this many results in each window, the truncated share in the recent one.' }),
+      status: z.enum(DRIFT_STATUSES).meta({ description: '`alert`: a signal is over its threshold; `ok`: PSI and KS computed, none over; `not-enough-data`: a window holds fewer than minCount results.' }),
     }),
     scaling: scalingSchema,
   })

@@ -9,7 +9,7 @@
  */
 import { createAgreementCounter, type LabelPolarity, type RatingAgreement } from '../results/label-polarity.ts';
 import { driftAlerts, ksStatistic, populationStabilityIndex, type DriftThresholds } from './drift.ts';
-import { BATCH_SIZE_BUCKETS, type BatchSizeBucket, type DriftStats, type FleetStats, type ModelMinute, type VersionShares } from './fleet-stats.ts';
+import { BATCH_SIZE_BUCKETS, type BatchSizeBucket, type DriftStats, type FleetStats, type ModelMinute, type RateStats, type VersionShares } from './fleet-stats.ts';
 import { parseWorkerName } from '../contracts/worker-name.ts';
 import { parseModelName } from './language-stats.ts';
 import { nearestRank, sortedNumbers } from './percentiles.ts';
@@ -78,6 +78,24 @@ export function recentRate(entries: readonly BatchStatsEntry[], now: number, rat
   let items = 0;
   for (const e of inWindow(entries, now - rateWindowMs)) items += e.latencyMs.length;
   return items / (rateWindowMs / 1000);
+}
+
+/** The "current" processing rate is measured over this period: a few history points (STATS_HISTORY_INTERVAL_S). */
+export const CURRENT_RATE_WINDOW_MS = 10_000;
+/** The processing rate's average is over this period. */
+export const AVERAGE_RATE_WINDOW_MS = 300_000;
+
+/**
+ * The processing rate now (reviews scored in the last CURRENT_RATE_WINDOW_MS, per second) and
+ * its average over AVERAGE_RATE_WINDOW_MS: a burst shows in the first long before the second.
+ */
+export function rateStats(entries: readonly BatchStatsEntry[], now: number): RateStats {
+  return {
+    currentPerS: recentRate(entries, now, CURRENT_RATE_WINDOW_MS),
+    currentWindowSeconds: CURRENT_RATE_WINDOW_MS / 1000,
+    averagePerS: recentRate(entries, now, AVERAGE_RATE_WINDOW_MS),
+    averageWindowSeconds: AVERAGE_RATE_WINDOW_MS / 1000,
+  };
 }
 
 /** Reviews per label over `entries` (from the per-entry sums). */
@@ -193,7 +211,8 @@ function windowSummary(entries: readonly BatchStatsEntry[]) {
 /**
  * Drift of the recent window [now − recentS, now] against the reference window
  * [now − recentS − referenceS, now − recentS): PSI of label shares, KS of confidence, truncated
- * share and token lengths of the recent window.
+ * share and token lengths of the recent window. `status` is `not-enough-data` until both windows
+ * hold minCount results (unless the truncated share, which needs only the recent one, alerts).
  */
 export function driftStats(entries: readonly BatchStatsEntry[], now: number, settings: DriftSettings): DriftStats {
   const recentFrom = now - settings.recentS * 1000;
@@ -209,6 +228,7 @@ export function driftStats(entries: readonly BatchStatsEntry[], now: number, set
   const tokens = sortedNumbers(sampleItems(recentEntries, 'tokens'));
   let maxTokens: number | null = null;
   for (const e of recentEntries) if (e.sums.maxTokens !== null && (maxTokens === null || e.sums.maxTokens > maxTokens)) maxTokens = e.sums.maxTokens;
+  const alerts = driftAlerts({ psi, ks, truncatedShare }, settings.thresholds);
   return {
     recent: { from: iso(recentFrom), to: iso(now), count: recent.count },
     reference: { from: iso(referenceFrom), to: iso(recentFrom), count: reference.count },
@@ -217,6 +237,8 @@ export function driftStats(entries: readonly BatchStatsEntry[], now: number, set
     truncatedShare,
     tokenLength: { p50: nearestRank(tokens, 50), p95: nearestRank(tokens, 95), max: maxTokens },
     thresholds: { ...settings.thresholds },
-    alerts: driftAlerts({ psi, ks, truncatedShare }, settings.thresholds),
+    alerts,
+    minCount: settings.minCount,
+    status: alerts.length > 0 ? 'alert' : enough ? 'ok' : 'not-enough-data',
   };
 }

@@ -8,6 +8,7 @@ import {
 } from '../results/label-polarity.ts';
 import type { SentimentResult } from '../contracts/result-contract.ts';
 import type { SqlExecutor } from './sql-client.ts';
+import { rankProducts, type ProductCounts, type ProductRanking, type RankingOptions } from './product-ranking.ts';
 
 /** A time window: results whose time (see TimeBasis) is in [from, to). */
 export interface TimeWindow {
@@ -126,6 +127,29 @@ export function toStoredResult(r: ResultRow): StoredResult {
   };
 }
 
+/**
+ * Per product: results and negative ones in `window` and in the window of the same length just
+ * before it, in one pass over both (the time index). Results without a product id are not counted.
+ */
+async function readProductCounts(db: SqlExecutor, negativeLabels: readonly string[], window: TimeWindow, by: TimeBasis): Promise<ProductCounts[]> {
+  const time = TIME_OF[by];
+  const previousFrom = new Date(2 * window.from.getTime() - window.to.getTime());
+  const negative = 'lower(label) = ANY($4::text[])';
+  const { rows } = await db.query<{ product_id: string; n: string | number; neg: string | number; prev_n: string | number; prev_neg: string | number }>(
+    `SELECT product_id,
+       count(*) FILTER (WHERE ${time} >= $2) AS n,
+       count(*) FILTER (WHERE ${time} >= $2 AND ${negative}) AS neg,
+       count(*) FILTER (WHERE ${time} < $2) AS prev_n,
+       count(*) FILTER (WHERE ${time} < $2 AND ${negative}) AS prev_neg
+     FROM sentiment_results
+     WHERE product_id IS NOT NULL AND ${time} >= $1 AND ${time} < $3
+     GROUP BY product_id
+     HAVING count(*) FILTER (WHERE ${time} >= $2) > 0`,
+    [previousFrom, window.from, window.to, negativeLabels],
+  );
+  return rows.map((r) => ({ productId: r.product_id, total: Number(r.n), negative: Number(r.neg), previousTotal: Number(r.prev_n), previousNegative: Number(r.prev_neg) }));
+}
+
 export interface ResultQueriesOptions {
   /** Which labels are negative and positive (config.labels: NEGATIVE_LABELS, POSITIVE_LABELS). */
   labels: LabelSets;
@@ -183,6 +207,17 @@ export function createResultQueries(db: SqlExecutor, options: ResultQueriesOptio
         [window.from, window.to, productId ?? null],
       );
       return rows.map((r) => ({ minute: iso(r.minute), label: r.label, count: Number(r.n) }));
+    },
+
+    /**
+     * Per product: its results and negative ones (NEGATIVE_LABELS) in the window and in the window
+     * of the same length just before it; products with results in the window only.
+     */
+    productCounts: (window: TimeWindow, by: TimeBasis = DEFAULT_TIME_BASIS) => readProductCounts(db, polarity.negativeLabels, window, by),
+
+    /** The products ranked by negative share over the window and by its change from the window before (product-ranking.ts). */
+    async productRanking(window: TimeWindow, options: RankingOptions, by: TimeBasis = DEFAULT_TIME_BASIS): Promise<ProductRanking> {
+      return rankProducts(await readProductCounts(db, polarity.negativeLabels, window, by), options);
     },
 
     /** The latest negative results (NEGATIVE_LABELS) of a product, newest first by their time. */

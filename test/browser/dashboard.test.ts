@@ -71,6 +71,8 @@ beforeAll(async () => {
     DRIFT_REFERENCE_S: '600',
     DRIFT_MIN_COUNT: '30',
     BATCH_MAX_SIZE: '16',
+    // A history point every second, so that the reload below finds dozens of them.
+    STATS_HISTORY_INTERVAL_S: '1',
   });
   config = defaultConfig(env);
   worker = await startWorker(env);
@@ -151,7 +153,11 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
       if (m.type() === 'error') problems.push(`console: ${m.text()}`);
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+    let reloading = false;
+    page.on('requestfailed', (r) => {
+      // A reload cuts the poll in flight: that one is expected.
+      if (!(reloading && r.failure()?.errorText === 'net::ERR_ABORTED')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
+    });
     const external: string[] = [];
     page.on('request', (r) => {
       if (!r.url().startsWith(stats.url) && !r.url().startsWith('data:')) external.push(r.url());
@@ -159,6 +165,12 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
 
     await page.goto(`${stats.url}/`);
     await page.waitForFunction(() => Number(document.body.dataset.polls ?? 0) >= 1);
+    // Nothing scored yet: drift is neither OK nor alerting.
+    const driftKpi = page.locator('.kpi', { hasText: 'Drift' });
+    expect(await driftKpi.locator('.kpi-value').textContent()).toBe('not enough data');
+    expect(await driftKpi.locator('.kpi-note').textContent()).toBe('0 of 30 recent, 0 of 30 reference');
+    expect(await page.locator('#drift-rows .badge').allTextContents()).toEqual(['not enough data', 'not enough data', 'not enough data']);
+    expect(await page.locator('#drift-notice').isVisible()).toBe(true);
 
     // Two mostly positive waves, then a mostly negative one: the charts fill and drift alerts.
     const waves = [wave('a', 120, 0.15), wave('b', 120, 0.15), wave('c', 600, 0.8)];
@@ -189,7 +201,7 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     const charts = await page.$$eval('.chart', (nodes) =>
       nodes.map((n) => ({ id: n.id, points: Number((n as HTMLElement).dataset.points ?? 0), canvas: n.querySelector('canvas')?.width ?? 0 })),
     );
-    expect(charts.map((c) => c.id).sort()).toEqual(['chart-batches', 'chart-labels', 'chart-latency', 'chart-queues', 'chart-throughput']);
+    expect(charts.map((c) => c.id).sort()).toEqual(['chart-batches', 'chart-labels', 'chart-latency', 'chart-queues', 'chart-rate', 'chart-throughput']);
     for (const c of charts) {
       expect(c.canvas, c.id).toBeGreaterThan(0);
       expect(c.points, c.id).toBeGreaterThan(0);
@@ -240,6 +252,40 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     expect(await page.locator('#product-summary').textContent()).toContain(`of ${rated} rated`);
     expect(await page.locator('#negative-rows tr').count()).toBe(10);
     expect(await page.locator('#status').textContent()).toMatch(/^live/);
+    // Rate now and its 5-minute average, side by side.
+    const kpiLabels = await page.locator('.kpi-label').allTextContents();
+    expect(kpiLabels.indexOf('Rate, 5-min avg')).toBe(kpiLabels.indexOf('Rate now') + 1);
+    expect(await page.locator('.kpi', { hasText: 'Rate, 5-min avg' }).locator('.kpi-value').textContent()).toMatch(/^[1-9][\d.]*\/s$/);
+
+    // A freshly opened page (a reload) draws the history the stats service recorded before it opened.
+    const openedAt = Date.now() / 1000;
+    reloading = true;
+    await page.reload();
+    reloading = false;
+    await page.waitForFunction(() => Number(document.body.dataset.polls ?? 0) >= 3);
+    // One point a second since the service started (a tick is skipped while a slow collect runs).
+    expect(Number(await page.evaluate(() => document.body.dataset.historyPoints))).toBeGreaterThanOrEqual(10);
+    const reloaded = await page.$$eval('#chart-queues, #chart-latency, #chart-rate', (nodes) =>
+      nodes.map((n) => ({ id: n.id, points: Number((n as HTMLElement).dataset.points), first: Number((n as HTMLElement).dataset.first) })),
+    );
+    for (const c of reloaded) {
+      expect(c.points, c.id).toBeGreaterThanOrEqual(10);
+      expect(c.first, c.id).toBeLessThan(openedAt - 10);
+    }
+    // The product ranking: p1–p4 with 210 results each, none before the last 24 h.
+    await page.waitForSelector('#ranking-negative-rows button');
+    const ranked = await page.locator('#ranking-negative-rows tr').allTextContents();
+    expect(ranked).toHaveLength(4);
+    expect(ranked.map((r) => r.slice(0, 2)).sort()).toEqual(['p1', 'p2', 'p3', 'p4']);
+    expect(await page.locator('#ranking-change-rows').textContent()).toContain('no product with 10+ results in both 24 h windows');
+    expect(await page.locator('#ranking-status').textContent()).toMatch(/^4 product\(s\) with results/);
+    // A click on a ranked product shows it in the product view (the hash kept p1 across the reload).
+    await page.waitForSelector('.product-figures');
+    const second = (await page.locator('#ranking-negative-rows button').nth(1).textContent())!;
+    await page.locator('#ranking-negative-rows button').nth(1).click();
+    await page.waitForFunction((id) => location.hash === `#product=${id}`, second);
+    await page.waitForFunction((id) => document.querySelector('#product-id') instanceof HTMLInputElement && (document.querySelector('#product-id') as HTMLInputElement).value === id, second);
+    await page.waitForSelector('.product-figures');
 
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -138,6 +138,9 @@ describe('answers are those the documents describe', () => {
     expect((await send('GET', '/v1/products/p-oa/summary?window=1h')).json()).toMatchObject({ total: 2 });
     expect((await send('GET', '/v1/products/p-oa/negatives?limit=5')).statusCode).toBe(200);
     expect((await send('GET', '/v1/timeseries?window=1h&productId=p-oa')).json().points.length).toBeGreaterThan(0);
+    const ranking = (await send('GET', '/v1/products/ranking?window=1h&minResults=2')).json() as { byNegativeShare: { productId: string; total: number }[] };
+    expect(ranking.byNegativeShare).toContainEqual(expect.objectContaining({ productId: 'p-oa', total: 2 }));
+    expect((await send('GET', '/v1/products/ranking?limit=0')).statusCode).toBe(400);
     expect((await send('GET', '/v1/timeseries?window=forever')).statusCode).toBe(400);
     expect((await send('GET', '/healthz', { headers: {} })).statusCode).toBe(200);
     expect((await send('GET', '/readyz', { headers: {} })).statusCode).toBe(200);
@@ -156,7 +159,7 @@ describe('answers are those the documents describe', () => {
 
   it('stats service: the stats document, the scaling signal, metrics, probes', async () => {
     const check = answerChecker(await documentOf(stats.app));
-    for (const url of ['/v1/stats', '/v1/scaling', '/metrics', '/healthz', '/readyz']) {
+    for (const url of ['/v1/stats', '/v1/stats/history', '/v1/scaling', '/metrics', '/healthz', '/readyz']) {
       const res = await stats.app.inject({ method: 'GET', url, headers: auth });
       expect(res.statusCode, url).toBe(200);
       const body = res.headers['content-type']?.startsWith('application/json') ? res.json() : undefined;
@@ -164,6 +167,9 @@ describe('answers are those the documents describe', () => {
       // The zod schema of the stats document has every field the collector sends, and no other.
       if (url === '/v1/stats') expect(fleetStatsSchema.parse(body)).toEqual(body);
     }
+    const bad = await stats.app.inject({ method: 'GET', url: '/v1/stats/history?after=never', headers: auth });
+    expect(bad.statusCode).toBe(400);
+    expect(check('GET', '/v1/stats/history', 400, bad.json(), bad.headers)).toEqual([]);
   });
 });
 

@@ -154,6 +154,9 @@ describe.skipIf(!hasRedis)(`the fleet on a Redis Cluster${hasRedis ? '' : ' (ski
       const nodesWithKeys = keysPerNode.filter((keys) => keys.length > 0);
       expect(nodesWithKeys).toHaveLength(1);
       expect(nodesWithKeys[0]).toContain(`${config.redis.prefix}:sf:stats`);
+      // The stats service's history too (recorded at start-up, XADD with an explicit id through the cluster client).
+      expect(nodesWithKeys[0]).toContain(`${config.redis.prefix}:sf:stats:history`);
+      expect((await (await fetch(`${stats.url}/v1/stats/history`)).json()).history.length).toBeGreaterThan(0);
     } finally {
       if (child) {
         child.child.kill('SIGTERM');

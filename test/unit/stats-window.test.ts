@@ -4,7 +4,7 @@ import { nearestRank } from '../../src/stats/percentiles.ts';
 import { metricsPerMinute, parseWorkers, throughputStats } from '../../src/stats/queue-stats.ts';
 import { decodeBatchEntry, encodeBatchEntry, type BatchStatsEntry } from '../../src/stats/stats-stream.ts';
 import { createLabelPolarity, DEFAULT_LABEL_SETS } from '../../src/results/label-polarity.ts';
-import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, ratingAgreementStats, recentRate, sampleItems } from '../../src/stats/window-stats.ts';
+import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, rateStats, ratingAgreementStats, recentRate, sampleItems } from '../../src/stats/window-stats.ts';
 
 const T0 = Date.UTC(2026, 10, 22, 4, 0, 0); // a minute boundary
 
@@ -93,8 +93,41 @@ describe('window stats', () => {
     expect(d.truncatedShare).toBe(0.5);
     expect(d.tokenLength).toEqual({ p50: 10, p95: 40, max: 40 });
     expect(d.alerts).toEqual(['psi 4.604 > 0.2', 'ks 0.5 > 0.2', 'truncatedShare 0.5 > 0.2']);
+    expect([d.status, d.minCount]).toEqual(['alert', 1]);
     const few = driftStats(entries, now, { ...settings, minCount: 3 });
     expect([few.psi, few.ks, few.truncatedShare, few.alerts]).toEqual([null, null, null, []]);
+    expect([few.status, few.minCount]).toEqual(['not-enough-data', 3]);
+  });
+
+  it('drift says not-enough-data until both windows hold minCount results, then ok or alert', () => {
+    const thresholds = { psi: 10, ks: 1, truncatedShare: 1 }; // nothing can alert
+    const settings = { recentS: 100, referenceS: 200, thresholds };
+    // Both windows hold exactly 2 results: minCount 2 is enough, 3 is just over.
+    expect(driftStats(entries, now, { ...settings, minCount: 2 }).status).toBe('ok');
+    expect(driftStats(entries, now, { ...settings, minCount: 3 }).status).toBe('not-enough-data');
+    // The reference window alone short of minCount: PSI and KS are not computed, no OK.
+    const recentOnly = entries.filter((e) => e.ts >= T0 + 50_000);
+    const d = driftStats(recentOnly, now, { ...settings, minCount: 2 });
+    expect([d.recent.count, d.reference.count, d.psi, d.ks, d.status]).toEqual([2, 0, null, null, 'not-enough-data']);
+    // The truncated share needs only the recent window: it may alert while PSI and KS wait.
+    const alerting = driftStats(recentOnly, now, { ...settings, minCount: 2, thresholds: { ...thresholds, truncatedShare: 0.2 } });
+    expect([alerting.status, alerting.alerts]).toEqual(['alert', ['truncatedShare 0.5 > 0.2']]);
+    // No data at all.
+    expect(driftStats([], now, { ...settings, minCount: 1 }).status).toBe('not-enough-data');
+  });
+
+  it('rate now (10 s) and 5-minute average side by side', () => {
+    const t = T0 + 400_000;
+    // A window [t − w, t] includes its start: 3 reviews 2 s ago and 1 exactly 10 s ago are in the
+    // 10 s window, 1 at 10.001 s is not; 5 reviews 299 s ago are in the 5 min window only, 1 at 300.001 s in neither.
+    const one = (ts: number, n: number) => entry(ts, Array.from({ length: n }, () => ({ lat: 1, label: 'positive' as const, c: 0.9 })));
+    const recent = [one(t - 300_001, 1), one(t - 299_000, 5), one(t - 10_001, 1), one(t - 10_000, 1), one(t - 2_000, 3)];
+    expect(rateStats(recent, t)).toEqual({ currentPerS: 4 / 10, currentWindowSeconds: 10, averagePerS: 10 / 300, averageWindowSeconds: 300 });
+    // A burst after a quiet spell: the current rate is far above the average.
+    const burst = rateStats([one(t - 1_000, 50)], t);
+    expect(burst.currentPerS).toBe(5);
+    expect(burst.averagePerS).toBeCloseTo(50 / 300, 12);
+    expect(rateStats([], t)).toMatchObject({ currentPerS: 0, averagePerS: 0 });
   });
 });
 
