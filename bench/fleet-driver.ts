@@ -53,7 +53,7 @@ let built = false;
 /** `npm run build` once per bench process, so that the workers run the current sources. */
 function buildOnce(): void {
   if (built) return;
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules/@typescript/native/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   built = true;
 }
 
