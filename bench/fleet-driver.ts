@@ -300,7 +300,7 @@ export async function openLoop(fleet: Fleet, reviews: readonly BenchReview[], ra
     }
     await sleep(Math.max(0, Math.min(5, due(sent) - Date.now())));
   }
-  const got = await waitCompleted(fleet, before, total, 120_000);
+  await waitCompleted(fleet, before, total, 120_000);
   const jobs = await fleet.results.getJobs(['waiting'], 0, -1);
   const batchSizes: number[] = [];
   const latencies: number[] = [];
