@@ -11,7 +11,15 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/', '**/dist/', 'models/', 'bench/results/', 'chaos/results/', 'test-output/', 'coverage/'],
+    ignores: [
+      '**/node_modules/',
+      '**/dist/',
+      'models/',
+      'bench/results/',
+      'chaos/results/',
+      'test-output/',
+      'coverage/',
+    ],
   },
   js.configs.recommended,
   tseslint.configs.recommended,
