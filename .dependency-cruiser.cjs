@@ -124,7 +124,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    // typescript 7 has no compiler API for dependency-cruiser: swc parses the TypeScript.
-    parser: 'swc',
+    // The TypeScript 6 API (the `typescript` package; `tsc` is TypeScript 7, which has no API yet).
+    parser: 'tsc',
   },
 };

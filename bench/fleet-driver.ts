@@ -53,7 +53,7 @@ let built = false;
 /** `npm run build` once per bench process, so that the workers run the current sources. */
 function buildOnce(): void {
   if (built) return;
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules/@typescript/native/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   built = true;
 }
 
@@ -300,7 +300,7 @@ export async function openLoop(fleet: Fleet, reviews: readonly BenchReview[], ra
     }
     await sleep(Math.max(0, Math.min(5, due(sent) - Date.now())));
   }
-  const got = await waitCompleted(fleet, before, total, 120_000);
+  await waitCompleted(fleet, before, total, 120_000);
   const jobs = await fleet.results.getJobs(['waiting'], 0, -1);
   const batchSizes: number[] = [];
   const latencies: number[] = [];

@@ -63,6 +63,7 @@ function deny(reply: FastifyReply, code: ErrorCode & ('SF_ERR_UNAUTHORIZED' | 'S
  * Without keys, authentication is off (one warning now) and the limit, if any, is per client IP.
  * Call it right after creating the app, before registering plugins, so they inherit the hook.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any request/reply types (fastify's are invariant)
 export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstance<RawServerDefault, any, any, L>, options: HttpAuthOptions): void {
   const { auth, logger, service } = options;
   const keys = auth.apiKeys;

@@ -65,6 +65,7 @@ const metadataKeyCount = z.unknown().refine((m) => !hasMoreKeysThan(m, MAX_METAD
  */
 const LONE_SURROGATE = /\p{Cs}/u; // with the u flag a valid pair is one code point, so only lone halves match
 const wellFormed = (what: string) => [(s: string) => !LONE_SURROGATE.test(s), `${what} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`] as const;
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Results keep `metadata` as PostgreSQL jsonb, which cannot hold U+0000. */
 const noNul = (what: string) => [(s: string) => !s.includes('\u0000'), `${what} must not contain U+0000`] as const;

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, httpErrorReply, type HttpErrorReply } from '../errors/http-error.ts';
+import type { AnyFastifyInstance } from './fastify-instance.ts';
 
 /**
  * Every error answer of every HTTP service (ingest API, stats service, workers' health port) is
@@ -60,7 +61,7 @@ export function errorReplyServerOptions() {
 }
 
 /** The error and not-found handlers of an app (see above). Install it before the routes. */
-export function installErrorReplies(app: FastifyInstance<any, any, any, any>, options: ErrorRepliesOptions): void {
+export function installErrorReplies(app: AnyFastifyInstance, options: ErrorRepliesOptions): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const answer = httpErrorReply(err);
     if (answer.internal) {

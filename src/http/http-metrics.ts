@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AnyFastifyInstance } from './fastify-instance.ts';
 
 /** Buckets of sf_http_request_duration_seconds: prom-client's defaults, plus slow uploads. */
 export const HTTP_DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -19,7 +19,7 @@ function once<T>(registry: Registry, name: string, create: () => T): T {
  * pattern (`/v1/results/:reviewId`), never the raw URL, and `unmatched` for every path no route
  * serves, so the series stay bounded whatever clients send.
  */
-export function installHttpMetrics(app: FastifyInstance<any, any, any, any>, registry: Registry): void {
+export function installHttpMetrics(app: AnyFastifyInstance, registry: Registry): void {
   const registers = [registry];
   const requests = once(registry, 'sf_http_requests_total', () =>
     new Counter({ name: 'sf_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status.', labelNames: ['method', 'route', 'status'] as const, registers }),

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load-config.ts';
 import { errorBody, publicMessage } from '../errors/http-error.ts';
 import { requestIdOptions } from './request-id.ts';
 import { errorReplyServerOptions } from './error-replies.ts';
+import type { AnyFastifyInstance } from './fastify-instance.ts';
 
 /**
  * Longest path parameter, as sent (percent-encoded): a review id of 128 characters takes up to
@@ -44,7 +44,7 @@ export function httpServerOptions(timeouts: Config['http']['timeouts'], bodyLimi
  * From close() on, requests still arriving on open connections get 503 SF_ERR_SHUTDOWN with
  * Retry-After and `connection: close`, before authentication or body parsing. Install it first.
  */
-export function refuseWhileClosing(app: FastifyInstance<any, any, any, any>, retryAfterS: number): void {
+export function refuseWhileClosing(app: AnyFastifyInstance, retryAfterS: number): void {
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;

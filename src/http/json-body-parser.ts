@@ -1,8 +1,9 @@
 import { setImmediate as nextTurn } from 'node:timers';
 import type { Readable } from 'node:stream';
-import { errorCodes as fastifyErrors, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { errorCodes as fastifyErrors, type FastifyRequest } from 'fastify';
 import { SfError } from '../errors/sf-error.ts';
 import { JsonGuard, JsonGuardError, type JsonLimits } from './json-guard.ts';
+import type { AnyFastifyInstance } from './fastify-instance.ts';
 
 export interface JsonBodyOptions {
   limits: JsonLimits;
@@ -47,7 +48,7 @@ function refused(err: JsonGuardError, message: string): SfError {
  * Other content types get 415. Work on one body yields to the event loop every `sliceMs`, so a
  * large body delays other requests by at most that (plus one element's JSON.parse).
  */
-export function installJsonBodyParser(app: FastifyInstance<any, any, any, any>, options: JsonBodyOptions): void {
+export function installJsonBodyParser(app: AnyFastifyInstance, options: JsonBodyOptions): void {
   const sliceMs = options.sliceMs ?? 5;
   const bodyTooLarge = options.bodyTooLarge ?? ((limit: number) => `the request body is over the limit of ${limit} bytes`);
   const describe = options.describe ?? ((err: JsonGuardError) => `${err.path}: ${err.message}`);

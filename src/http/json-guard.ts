@@ -129,7 +129,6 @@ export class JsonGuard {
           for (let j = n - 1; j >= i && text.charCodeAt(j) === BACKSLASH; j--) run++;
           this.escapePending = run % 2 === 1;
           this.stringStart = -1; // the string spans pieces: no key for paths
-          i = n;
           break;
         }
         let run = 0;

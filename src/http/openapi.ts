@@ -1,10 +1,11 @@
 import fastifySwagger, { type SwaggerOptions } from '@fastify/swagger';
 import fastifySwaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
-import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, RouteOptions } from 'fastify';
+import type { FastifyPluginAsync, FastifyPluginCallback, RouteOptions } from 'fastify';
 import { z } from 'zod';
 import { errorCodes } from '../contracts/error-codes.ts';
 import { errorBodySchema, errorsByStatus, routeDoc, type ResponseDoc, type RouteDoc } from './route-doc.ts';
 import { createSchemaConverter, type JsonSchema } from './zod-json-schema.ts';
+import type { AnyFastifyInstance } from './fastify-instance.ts';
 
 /** Where the API reference page is served (swagger-ui, its own assets only: no CDN). */
 export const DOCS_PATH = '/docs';
@@ -28,7 +29,7 @@ const seenRoutes = new WeakMap<object, string[]>();
  * routes left out: fastify adds one per GET): what test/unit/openapi.test.ts compares the
  * document with.
  */
-export function routesSeen(app: FastifyInstance<any, any, any, any>): string[] {
+export function routesSeen(app: AnyFastifyInstance): string[] {
   return [...new Set(seenRoutes.get(app) ?? [])].sort();
 }
 
@@ -106,7 +107,7 @@ const openApiDoc = routeDoc({
  * off, @fastify/swagger-ui's default). Call it before adding routes: only routes added
  * afterwards are seen. Both need a read key when API_KEYS is set (src/auth/http-auth.ts).
  */
-export function installOpenApi(app: FastifyInstance<any, any, any, any>, options: OpenApiOptions): void {
+export function installOpenApi(app: AnyFastifyInstance, options: OpenApiOptions): void {
   const seen: string[] = [];
   seenRoutes.set(app, seen);
   app.addHook('onRoute', (route) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { AnyFastifyInstance } from './fastify-instance.ts';
 
 /** The header a request id comes in and goes back out in. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -31,7 +31,7 @@ export const requestIdOptions = { requestIdHeader: false, genReqId: requestIdOf 
  * from fastify's request logger), method, route pattern, path, status and duration: an operator
  * given the id by a client finds the request. Never the query string or a body.
  */
-export function installRequestId(app: FastifyInstance<any, any, any, any>): void {
+export function installRequestId(app: AnyFastifyInstance): void {
   app.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });

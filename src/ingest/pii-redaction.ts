@@ -57,8 +57,8 @@ const CUED = new RegExp(`${BEFORE}\\+?\\(?\\d[\\d ().-]{4,18}\\d${AFTER}`, 'gu')
 const ID_CUE = /(?:order|invoice|tracking|isbn|sku|serial|model|ref(?:erence)?|item|part|ticket|case|article|product|account|customer|booking|confirmation|rs\.?|inr|usd|eur)\s*(?:no\.?|nr\.?|num(?:ber)?|id|code)?\s*[:#]?\s*$/iu;
 // Dates, times, year ranges, number ranges and IPv4 addresses that could pass for a phone.
 const NOT_PHONE = [
-  /^\d{4}[ .\/-]\d{1,2}[ .\/-]\d{1,2}$/u,
-  /^\d{1,2}[ .\/-]\d{1,2}[ .\/-]\d{2,4}$/u,
+  /^\d{4}[ ./-]\d{1,2}[ ./-]\d{1,2}$/u,
+  /^\d{1,2}[ ./-]\d{1,2}[ ./-]\d{2,4}$/u,
   /^(?:19|20)\d{2}[ -](?:19|20)\d{2}$/u,
   /^\d+ +[-–—] +\d+$/u,
   /^\d{1,3}(?:\.\d{1,3}){3}$/u,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT, RUNNING_COMPILED } from '../config/project-root.ts';
+import { RUNNING_COMPILED } from '../config/project-root.ts';
 
 import { PREBUILT_DASHBOARD_DIR } from './dashboard-paths.ts';
 

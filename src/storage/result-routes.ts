@@ -168,7 +168,7 @@ const docs = {
  * review, else when it was processed) or `by=processed` (result-queries.ts, TimeBasis).
  */
 export const resultRoutes: FastifyPluginAsync<{ queries: ResultQueries }> = async (app, { queries }) => {
-  app.get<{ Params: { reviewId: string } }>('/v1/results/:reviewId', docs.byReviewId, async (request, reply) => {
+  app.get<{ Params: { reviewId: string } }>('/v1/results/:reviewId', docs.byReviewId, async (request) => {
     const results = await stored(queries.byReviewId(request.params.reviewId));
     if (results.length === 0) throw new SfError('SF_ERR_NOT_FOUND', `no stored result for review ${JSON.stringify(request.params.reviewId.slice(0, 200))}`);
     return { results };

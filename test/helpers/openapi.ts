@@ -1,7 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { FastifyInstance } from 'fastify';
 import { isUndocumentedRoute, routesSeen } from '../../src/http/openapi.ts';
+import type { AnyFastifyInstance } from '../../src/http/fastify-instance.ts';
 
 export type OpenApiDocument = {
   openapi: string;
@@ -29,7 +29,7 @@ export function documentedRoutes(document: OpenApiDocument): string[] {
 }
 
 /** Registered routes that are not documented and not an exclusion of src/http/openapi.ts. */
-export function routesMissingFromDocument(app: FastifyInstance<any, any, any, any>, document: OpenApiDocument): string[] {
+export function routesMissingFromDocument(app: AnyFastifyInstance, document: OpenApiDocument): string[] {
   const documented = new Set(documentedRoutes(document));
   return routesSeen(app).filter((route) => !documented.has(route) && !isUndocumentedRoute(route.slice(route.indexOf(' ') + 1)));
 }

@@ -69,7 +69,7 @@ export async function startTestRedisCluster(options: TestRedisClusterOptions = {
       await run('redis-cli', [...auth, '--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: CREATE_TIMEOUT_MS });
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`redis-cli --cluster create failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+      throw new Error(`redis-cli --cluster create failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
     }
     const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
     for (;;) {

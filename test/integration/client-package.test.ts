@@ -175,7 +175,7 @@ export { code, SentimentFleetError };
       path.join(app, 'tsconfig.json'),
       JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [path.join(PROJECT_ROOT, 'node_modules/@types')] }, files: ['consumer.ts'] }),
     );
-    const tsc = path.join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc');
+    const tsc = path.join(PROJECT_ROOT, 'node_modules/@typescript/native/bin/tsc');
     const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app }).catch((err: { stdout: string }) => err);
     expect('stdout' in checked ? checked.stdout : '').toBe('');
   });

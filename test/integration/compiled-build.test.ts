@@ -15,7 +15,7 @@ let redis: TestRedis;
 let model: Awaited<ReturnType<typeof tempModel>>;
 
 beforeAll(async () => {
-  await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT });
+  await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/@typescript/native/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT });
   redis = await startTestRedis();
   model = await tempModel();
 }, 120_000);

@@ -316,6 +316,7 @@ describe('the import CLI', () => {
     expect(human.stdout).toMatch(/line 7: invalid UTF-8\n/);
     for (const output of [human.stdout, human.stderr]) {
       expect(output).not.toMatch(/SECRET|dreadful/);
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
       expect(output).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/); // no raw control characters (tab and newline aside)
     }
   });

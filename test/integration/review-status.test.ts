@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { DEFAULT_LABEL_SETS } from '../../src/results/label-polarity.ts';
 import os from 'node:os';
 import path from 'node:path';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/auth/api-keys.ts';
 import type { Config } from '../../src/config/load-config.ts';

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_EXIT, runExportCommand } from '../../src/app/export-command.ts';
 import { IMPORT_EXIT, runImportCommand } from '../../src/app/import-command.ts';
 import { describeStack, readStackFile, redactUrls, writeStackFile, type StackInfo } from '../../src/app/stack-file.ts';

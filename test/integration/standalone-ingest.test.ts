@@ -1,7 +1,7 @@
 // The standalone ingest service (producer/ingest-server.ts → createIngestServer), as compose and
 // Kubernetes run it: the result routes answer from PostgreSQL (DATABASE_URL), and without a
 // database they answer 503 SF_ERR_NO_DATABASE instead of a 404 that looks like "no such result".
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createIngestServer } from '../../src/app/ingest-server.ts';
 import { defaultConfig } from '../helpers/config.ts';
 import { findFreePort } from '../../src/dev/local-redis.ts';

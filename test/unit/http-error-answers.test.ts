@@ -3,7 +3,7 @@
 // (src/http/error-replies.ts), never fastify's own body or code (FST_ERR_*).
 import { once } from 'node:events';
 import net from 'node:net';
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { InjectOptions } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
@@ -14,11 +14,12 @@ import { buildStatsApp } from '../../src/stats/stats-app.ts';
 import { createWorkerMetrics } from '../../src/stats/worker-metrics.ts';
 import type { ResultQueries } from '../../src/storage/result-queries.ts';
 import { silentLogger } from '../helpers/fleet.ts';
+import type { AnyFastifyInstance } from '../../src/http/fastify-instance.ts';
 
 const config = defaultConfig({ LOG_LEVEL: 'silent' });
 const noResults = { byReviewId: async () => [], latestByReviewIds: async () => new Map() } as unknown as ResultQueries;
 
-const apps: Record<string, () => FastifyInstance<any, any, any, any>> = {
+const apps: Record<string, () => AnyFastifyInstance> = {
   ingest: () => buildIngestApp({ config, logger: silentLogger, producer: { backlog: async () => 0, enqueueReviews: async () => ({ accepted: [], duplicates: [] }) }, queries: noResults }),
   stats: () => buildStatsApp({ config, logger: silentLogger, collector: { collect: async () => ({}) as never }, registry: new Registry(), queries: noResults }),
   worker: () => buildProbeServer({ config, logger: silentLogger, component: 'worker-http', registry: createWorkerMetrics({ model: 'm', version: 'v' }).registry, readiness: async () => ({ ready: true }) }),

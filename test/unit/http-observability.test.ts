@@ -114,7 +114,7 @@ describe('request ids', () => {
 
 describe('HTTP RED metrics', () => {
   it('counts requests by route pattern and status, and times them', async () => {
-    const { app, registry } = ingest();
+    const { app } = ingest();
     await app.inject({ method: 'GET', url: '/v1/results/r-1' }); // no queries: no such route → unmatched
     await app.inject({ method: 'GET', url: '/random/path/1' });
     await app.inject({ method: 'GET', url: '/random/path/2' });

@@ -102,7 +102,7 @@ describe('createResourceStack', () => {
 
 describe('installShutdown', () => {
   const EVENTS = ['uncaughtException', 'unhandledRejection', 'SIGUSR2'] as const;
-  let before: Map<string, Function[]>;
+  let before: Map<string, ((...args: never[]) => unknown)[]>;
 
   /** Listeners installShutdown added for `event` during this test. */
   function added(event: (typeof EVENTS)[number]): ((...args: unknown[]) => void)[] {
