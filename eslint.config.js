@@ -38,9 +38,6 @@ export default tseslint.config(
           ignoreRestSiblings: true,
         },
       ],
-      // `cond ? a() : b()` as a statement picks one of two calls; both branches must still be calls
-      // or assignments for the rule to pass.
-      '@typescript-eslint/no-unused-expressions': ['error', { allowTernary: true }],
       // A `let` read by a closure made before its one assignment (a readiness probe built before the
       // thing it probes) cannot be a const.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],

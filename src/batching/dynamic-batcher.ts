@@ -101,7 +101,10 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
     submit(item: T): Promise<R> {
       return new Promise<R>((resolve, reject) => {
         pending.push({ item, resolve, reject });
-        if (continuous) immediate ? pump() : schedulePump();
+        if (continuous) {
+          if (immediate) pump();
+          else schedulePump();
+        }
         else if (pending.length >= options.maxSize || immediate || options.maxWaitMs === 0) close();
         else timer ??= setTimeout(close, options.maxWaitMs);
       });

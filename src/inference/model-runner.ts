@@ -125,7 +125,7 @@ async function explainerProblem(model: LoadedModel, explainer: LinearExplainer, 
   const logits = await runCall(model, [ids]);
   for (let label = 0; label < model.spec.labels.length; label++) {
     const expected = explainer.margin(logits, 0, label);
-    let got = NaN;
+    let got: number;
     try {
       got = explainer.decompose(ids, label).margin;
     } catch (err) {
