@@ -48,6 +48,8 @@ export async function createInferencePool(options: InferencePoolOptions) {
   const log = options.logger.child({ component: 'inference-pool' });
   const slots = new Set<Slot>();
   const queue: Task[] = [];
+  /** Bulk-lane batches: a thread takes one only when no live batch waits (src/app/bulk-worker.ts). */
+  const bulkQueue: Task[] = [];
   const inflight = new Set<Promise<unknown>>();
   let nextId = 1;
   const entry = options.threadEntry ?? THREAD_ENTRY;
@@ -98,7 +100,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
           log.warn({ code, threadId: worker.threadId }, 'replacing inference thread');
           spawn().catch((err) => {
             log.error({ err }, 'replacement inference thread failed to start');
-            if (slots.size === 0) for (const t of queue.splice(0)) t.reject(new SfError('SF_ERR_THREAD_CRASH', 'no inference thread is running'));
+            if (slots.size === 0) for (const t of [...queue.splice(0), ...bulkQueue.splice(0)]) t.reject(new SfError('SF_ERR_THREAD_CRASH', 'no inference thread is running'));
           });
         }
         dispatch();
@@ -108,14 +110,14 @@ export async function createInferencePool(options: InferencePoolOptions) {
 
   function dispatch(): void {
     for (const slot of slots) {
-      if (queue.length === 0) break;
+      if (queue.length === 0 && bulkQueue.length === 0) break;
       if (slot.task) continue;
-      const task = queue.shift()!;
+      const task = queue.length > 0 ? queue.shift()! : bulkQueue.shift()!;
       slot.task = task;
       slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain } satisfies ToThread);
     }
-    if (closing && queue.length > 0 && slots.size === 0) {
-      for (const task of queue.splice(0)) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
+    if (closing && queue.length + bulkQueue.length > 0 && slots.size === 0) {
+      for (const task of [...queue.splice(0), ...bulkQueue.splice(0)]) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
     }
   }
 
@@ -129,11 +131,14 @@ export async function createInferencePool(options: InferencePoolOptions) {
 
   return {
     info: info!,
-    /** Scores a batch in a free thread; `explain` asks for explanations of the flagged items. */
-    score(texts: string[], explain?: ExplainRequest): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
+    /**
+     * Scores a batch in a free thread; `explain` asks for explanations of the flagged items.
+     * `lane: 'bulk'`: the batch waits while any live batch waits (live work always goes first).
+     */
+    score(texts: string[], explain?: ExplainRequest, lane: 'live' | 'bulk' = 'live'): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
       if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));
       const promise = new Promise<{ items: ItemOutcome[]; stats: BatchStats }>((resolve, reject) => {
-        queue.push({ id: nextId++, texts, explain, resolve, reject });
+        (lane === 'bulk' ? bulkQueue : queue).push({ id: nextId++, texts, explain, resolve, reject });
         dispatch();
       });
       const tracked: Promise<unknown> = promise.then(

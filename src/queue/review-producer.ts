@@ -5,12 +5,17 @@ import { createReviewStatusReader, type ReviewStatusReader, type ReviewStatusRea
 import type { Config } from '../config/load-config.ts';
 import { toSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createReviewsQueue } from './queue-setup.ts';
+import { createBulkQueue, createReviewsQueue } from './queue-setup.ts';
+import { enqueueBulkChunks } from '../contracts/bulk-job.ts';
+import { readBulkStatuses } from '../contracts/bulk-status.ts';
 import type { RedisClient } from './redis-connection.ts';
 import { redactReviewPii } from '../ingest/pii-redaction.ts';
 import { createReviewValidator, validateReviews } from '../ingest/review-validation.ts';
 
 export type { EnqueueOutcome } from '../contracts/review-job.ts';
+
+/** `live`: one job per review (lowest latency); `bulk`: one job per chunk of reviews (backfills). */
+export type Lane = 'live' | 'bulk';
 
 export interface ReviewProducerOptions {
   config: Config;
@@ -29,6 +34,9 @@ export interface ReviewProducerOptions {
 export function createReviewProducer(options: ReviewProducerOptions) {
   const { config, connection, logger } = options;
   const queue: Queue = createReviewsQueue(connection, config, logger);
+  /** The bulk lane's queue, made on first use (most producers send live reviews only). */
+  let bulkQueue: Queue | undefined;
+  const bulk = (): Queue => (bulkQueue ??= createBulkQueue(connection, config, logger));
   const validator = createReviewValidator(config.reviews);
   const chunkSize = config.producer.chunkSize;
   let backlogCache: { at: number; value: number } | undefined;
@@ -55,8 +63,25 @@ export function createReviewProducer(options: ReviewProducerOptions) {
     return outcome;
   }
 
-  async function enqueueMany(input: readonly unknown[]): Promise<EnqueueOutcome> {
-    return enqueueReviews(validateAll(input));
+  async function enqueueMany(input: readonly unknown[], options: { lane?: Lane } = {}): Promise<EnqueueOutcome> {
+    const valid = validateAll(input);
+    return options.lane === 'bulk' ? enqueueBulk(valid) : enqueueReviews(valid);
+  }
+
+  /**
+   * Enqueues reviews that passed validateAll in the bulk lane: chunk jobs of BULK_CHUNK_SIZE
+   * (src/contracts/bulk-job.ts). A chunk sent again is reported as duplicates; a review sent again
+   * in another chunk is accepted and stored once (the storage upsert).
+   */
+  async function enqueueBulk(valid: readonly Review[]): Promise<EnqueueOutcome> {
+    const outcome: EnqueueOutcome = { accepted: [], duplicates: [] };
+    try {
+      await enqueueBulkChunks(bulk(), connection, valid, { chunkSize: config.bulk.chunkSize, modelVersion: config.model.version ?? '', statusTtlS: config.bulk.statusTtlS, prepare: redact, outcome });
+    } catch (err) {
+      throw toSfError(err, 'SF_ERR_REDIS', `bulk enqueue failed after ${outcome.accepted.length} review(s)`);
+    }
+    logger.debug({ accepted: outcome.accepted.length, duplicates: outcome.duplicates.length, lane: 'bulk' }, 'reviews enqueued');
+    return outcome;
   }
 
   return {
@@ -64,6 +89,11 @@ export function createReviewProducer(options: ReviewProducerOptions) {
     validateAll,
     enqueueMany,
     enqueueReviews,
+    enqueueBulk,
+    /** The bulk lane's queue (BULK_QUEUE). */
+    get bulkQueue(): Queue {
+      return bulk();
+    },
     async enqueue(review: unknown): Promise<EnqueueOutcome> {
       return enqueueMany([review]);
     },
@@ -72,7 +102,7 @@ export function createReviewProducer(options: ReviewProducerOptions) {
      * stored results of `storedResults` (the database) when given.
      */
     statusReader<R>(storedResults?: ReviewStatusReaderOptions<R>['storedResults']): ReviewStatusReader<R> {
-      return createReviewStatusReader<R>({ redis: connection, queue, storedResults });
+      return createReviewStatusReader<R>({ redis: connection, queue, storedResults, bulkStatuses: (ids) => readBulkStatuses(connection, bulk(), ids) });
     },
     /** Waiting (not yet active) reviews, cached for `maxAgeMs` so a hot ingest path stays cheap. */
     async backlog(maxAgeMs = 250): Promise<number> {
@@ -84,7 +114,7 @@ export function createReviewProducer(options: ReviewProducerOptions) {
       return value;
     },
     async close(): Promise<void> {
-      await queue.close();
+      await Promise.all([queue.close(), bulkQueue?.close()]);
     },
   };
 }
