@@ -3,10 +3,11 @@ import { buildProbeServer } from '../http/probe-server.ts';
 import { createInferencePool } from '../inference/inference-pool.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
+import { createBulkQueue, createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
 import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 import { createRetentionSweeper } from '../queue/retention-sweeper.ts';
 import { createReviewWorker } from './review-worker.ts';
+import { createBulkWorker } from './bulk-worker.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
 import { createWorkerMetrics } from '../stats/worker-metrics.ts';
 
@@ -50,14 +51,21 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
     // Finished jobs past KEEP_*_S leave Redis even while no job finishes (retention-sweeper.ts).
     const reviewsQueue = stack.add('reviews-queue', createReviewsQueue(connection, config, logger), (q) => q.close());
-    stack.add('retention-sweeper', createRetentionSweeper([reviewsQueue, resultsQueue], config, logger), (r) => r.close());
+    const bulkQueue = stack.add('bulk-queue', createBulkQueue(connection, config, logger), (q) => q.close());
+    stack.add('retention-sweeper', createRetentionSweeper([reviewsQueue, resultsQueue, bulkQueue], config, logger), (r) => r.close());
     const metrics = createWorkerMetrics({ model: pool.info.name, version: pool.info.version });
     const worker = stack.add(
       'review-worker',
       createReviewWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), logger, metrics }),
       (w) => w.close(),
     );
-    await worker.waitUntilReady();
+    // The bulk lane: chunks on the same inference threads, behind every live batch (bulk-worker.ts).
+    const bulk = stack.add(
+      'bulk-worker',
+      createBulkWorker({ config, connection, pool, publisher: createResultPublisher(resultsQueue), bulkQueue, logger, name: worker.name, metrics }),
+      (w) => w.close(),
+    );
+    await Promise.all([worker.waitUntilReady(), bulk.waitUntilReady()]);
 
     let address: string | undefined;
     if (config.worker.httpPort !== undefined) {
@@ -76,7 +84,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
     // as BATCH_MAX_TOKENS allows); fixed: no limit but BATCH_MAX_TOKENS.
     const rowsPerCall = policy === 'adaptive' ? Object.fromEntries(classes.map((c) => [String(c.length), c.rows ?? 'all'])) : 'all';
     logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy: { policy, rowsPerCall, maxTokens: config.batching.maxTokens, calibrationMs: Math.round(calibrationMs) } }, 'worker ready');
-    return { pool, worker, metrics, url: address, close: stack.close };
+    return { pool, worker, bulk, metrics, url: address, close: stack.close };
   } catch (err) {
     await stack.close();
     throw err;

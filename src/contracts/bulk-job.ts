@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { reviewIdToJobId } from './job-id.ts';
 import type { Review } from './review-schema.ts';
 import type { EnqueueOutcome } from './review-job.ts';
@@ -34,14 +33,6 @@ export interface BulkChunkReturn {
   split?: string[];
 }
 
-/** The job id of a chunk: a digest of its sorted review ids and the model version. */
-export function bulkChunkJobId(reviewIds: readonly string[], modelVersion: string): string {
-  const hash = createHash('sha256');
-  hash.update(`${modelVersion}\u0000`);
-  for (const id of [...reviewIds].sort()) hash.update(`${id}\u0000`);
-  return `${BULK_JOB_ID_PREFIX}${hash.digest('hex').slice(0, 32)}`;
-}
-
 /** The status marker of a review in the bulk lane: `<prefix>:<bulk queue>:rm:<review job id>`. */
 export function bulkMarkerKey(queue: { toKey(type: string): string }, reviewId: string): string {
   return queue.toKey(`rm:${reviewIdToJobId(reviewId)}`);
@@ -61,8 +52,11 @@ export interface BulkRedis {
 export interface EnqueueBulkOptions {
   /** Reviews per chunk job: BULK_CHUNK_SIZE. */
   chunkSize: number;
-  /** The model version in the chunk job id (MODEL_VERSION; '' when the producer does not know it). */
-  modelVersion: string;
+  /**
+   * A chunk's job id from its review ids: BULK_JOB_ID_PREFIX and a digest of the sorted ids and
+   * the model version (src/queue/bulk-chunk-id.ts; contracts import nothing but zod).
+   */
+  chunkId: (reviewIds: readonly string[]) => string;
   /** BULK_STATUS_TTL_S: 0 writes no status markers. */
   statusTtlS: number;
   /** Chunks per round trip (existence check, markers, addBulk). Default 8. */
@@ -98,7 +92,7 @@ export async function enqueueBulkChunks(queue: BulkJobQueue, redis: BulkRedis, r
   }
   const perCall = options.chunksPerCall ?? 8;
   for (let start = 0; start < chunks.length; start += perCall) {
-    const group = chunks.slice(start, start + perCall).map((c) => ({ reviews: c.map(prepare), id: bulkChunkJobId(c.map((r) => r.id), options.modelVersion) }));
+    const group = chunks.slice(start, start + perCall).map((c) => ({ reviews: c.map(prepare), id: options.chunkId(c.map((r) => r.id)) }));
     const check = redis.pipeline();
     for (const g of group) check.exists(queue.toKey(g.id));
     const known = ((await check.exec()) ?? []).map(([err, value]) => {

@@ -7,6 +7,7 @@ import { toSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createBulkQueue, createReviewsQueue } from './queue-setup.ts';
 import { enqueueBulkChunks } from '../contracts/bulk-job.ts';
+import { bulkChunkJobId } from './bulk-chunk-id.ts';
 import { readBulkStatuses } from '../contracts/bulk-status.ts';
 import type { RedisClient } from './redis-connection.ts';
 import { redactReviewPii } from '../ingest/pii-redaction.ts';
@@ -76,7 +77,7 @@ export function createReviewProducer(options: ReviewProducerOptions) {
   async function enqueueBulk(valid: readonly Review[]): Promise<EnqueueOutcome> {
     const outcome: EnqueueOutcome = { accepted: [], duplicates: [] };
     try {
-      await enqueueBulkChunks(bulk(), connection, valid, { chunkSize: config.bulk.chunkSize, modelVersion: config.model.version ?? '', statusTtlS: config.bulk.statusTtlS, prepare: redact, outcome });
+      await enqueueBulkChunks(bulk(), connection, valid, { chunkSize: config.bulk.chunkSize, chunkId: (ids) => bulkChunkJobId(ids, config.model.version ?? ''), statusTtlS: config.bulk.statusTtlS, prepare: redact, outcome });
     } catch (err) {
       throw toSfError(err, 'SF_ERR_REDIS', `bulk enqueue failed after ${outcome.accepted.length} review(s)`);
     }
