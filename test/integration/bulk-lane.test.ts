@@ -1,0 +1,194 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, type Job } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { armThreadCrash, crashingWorkerOptions } from '../../chaos/thread-crash.ts';
+import type { BulkChunk, BulkChunkReturn } from '../../src/contracts/bulk-job.ts';
+import { decodeJobFailure } from '../../src/contracts/job-failure.ts';
+import { bulkChunkJobId } from '../../src/queue/bulk-chunk-id.ts';
+import { createPgliteClient, type SqlClient } from '../../src/storage/sql-client.ts';
+import { createResultQueries } from '../../src/storage/result-queries.ts';
+import { migrate } from '../../src/storage/migrations.ts';
+import { defaultConfig } from '../helpers/config.ts';
+import { openQueues, reviews, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
+import { useTestRedis } from '../helpers/redis.ts';
+import { pollUntil } from '../helpers/results.ts';
+import { startSink, type SinkHarness } from '../helpers/sink.ts';
+
+const redis = useTestRedis();
+const model = useTempModel();
+
+interface Bulk {
+  q: TestQueues;
+  bulk: Queue<BulkChunk, BulkChunkReturn>;
+  db: SqlClient;
+  sink: SinkHarness;
+  env: Record<string, string>;
+  rows(): Promise<number>;
+  stored(n: number): Promise<void>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Producer, bulk queue, sink and a PGlite database on one test's prefix (no worker yet). */
+async function open(extra: Record<string, string> = {}): Promise<Bulk> {
+  const env = testEnv(redis.current.url, model.dir, { BULK_CHUNK_SIZE: '100', ...extra });
+  const config = defaultConfig(env);
+  const q = await openQueues(config);
+  const bulk = new Queue<BulkChunk, BulkChunkReturn>(config.queues.bulk, { connection: { url: redis.current.url }, prefix: config.redis.prefix });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sf-bulk-'));
+  const db = await createPgliteClient(dir);
+  await migrate(db);
+  const sink = await startSink(redis.current.url, db, { QUEUE_PREFIX: env.QUEUE_PREFIX! });
+  cleanups.push(async () => {
+    await sink.close();
+    await bulk.obliterate({ force: true }).catch(() => undefined);
+    await bulk.close();
+    await q.close();
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const rows = async () => Number(((await db.query('SELECT count(*)::int AS n FROM sentiment_results')).rows[0] as { n: number }).n);
+  return {
+    q,
+    bulk,
+    db,
+    sink,
+    env,
+    rows,
+    stored: (n) => pollUntil(async () => (await rows()) >= n, 30_000, async () => `rows ${await rows()}; ${await sink.describe()}`),
+  };
+}
+
+async function worker(env: Record<string, string>, options = {}) {
+  const app = await startWorker(env, options);
+  cleanups.push(() => app.close());
+  return app;
+}
+
+const storedOf = (b: Bulk) => {
+  const queries = createResultQueries(b.db, { labels: defaultConfig(b.env).labels });
+  return (ids: readonly string[]) => queries.latestByReviewIds(ids);
+};
+const chunks = (b: Bulk): Promise<Job<BulkChunk, BulkChunkReturn>[]> => b.bulk.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
+
+describe('bulk lane: producer → chunk jobs → workers → one result job per chunk → database', () => {
+  it('scores and stores every review of every chunk, with per-review status', async () => {
+    const b = await open();
+    const input = reviews(250);
+    const outcome = await b.q.producer.enqueueMany(input, { lane: 'bulk' });
+    expect(outcome.accepted).toHaveLength(250);
+    expect(outcome.duplicates).toEqual([]);
+    // 3 chunk jobs (100, 100, 50), ids derived from their review ids; the live queue holds nothing.
+    const queued = await chunks(b);
+    expect(queued.map((j) => j.data.reviews.length).sort()).toEqual([100, 100, 50].sort());
+    for (const j of queued) expect(j.id).toBe(bulkChunkJobId(j.data.reviews.map((r) => r.id), ''));
+    expect(await b.q.reviews.count()).toBe(0);
+    const reader = b.q.producer.statusReader(storedOf(b));
+    expect((await reader.statuses(['r-0', 'r-249', 'nope'])).map((s) => s.state)).toEqual(['queued', 'queued', 'unknown']);
+
+    await worker(b.env);
+    await b.stored(250);
+    expect(await b.rows()).toBe(250);
+    // One result job per chunk.
+    const results = await b.q.resultJobs();
+    expect(results.map((j) => j.data.results.length).sort()).toEqual([100, 100, 50].sort());
+    const labels = await b.db.query<{ review_id: string; label: string }>('SELECT review_id, label FROM sentiment_results');
+    for (const row of labels.rows) expect(row.label).toBe(Number(row.review_id.slice(2)) % 2 === 0 ? 'positive' : 'negative');
+    const statuses = await reader.statuses(input.map((r) => r.id), { includeResult: false });
+    expect(new Set(statuses.map((s) => s.state))).toEqual(new Set(['stored']));
+    // Without the database, the status comes from the chunk job.
+    const queueOnly = b.q.producer.statusReader();
+    expect((await queueOnly.statuses(['r-7'])).map((s) => s.state)).toEqual(['scored']);
+  });
+
+  it('reports a re-sent chunk as duplicates, and stores a review re-sent in another chunk once', async () => {
+    const b = await open();
+    await b.q.producer.enqueueMany(reviews(200), { lane: 'bulk' });
+    const again = await b.q.producer.enqueueMany(reviews(200), { lane: 'bulk' });
+    expect(again.accepted).toEqual([]);
+    expect(again.duplicates).toHaveLength(200);
+    // Overlapping, chunked differently (50 → 149 with 50 new): new chunks, accepted.
+    const shifted = await b.q.producer.enqueueMany([...reviews(150, 50), ...reviews(50, 200)], { lane: 'bulk' });
+    expect(shifted.accepted).toHaveLength(200);
+    await worker(b.env);
+    await b.stored(250);
+    await pollUntil(async () => (await b.bulk.getJobCounts('completed')).completed === 4, 30_000, () => 'chunks');
+    await pollUntil(async () => (await b.sink.counts()).completed === (await b.q.resultJobs()).length, 30_000, () => b.sink.describe());
+    // 200 + 200 reviews scored, 250 distinct: one row each (the upsert absorbs the 150 repeated).
+    expect((await b.q.publishedResults()).length).toBe(400);
+    expect(await b.rows()).toBe(250);
+  });
+
+  it('fails a poison review alone: the rest of its chunk is stored', async () => {
+    const b = await open();
+    const input: { id: string; text: string }[] = reviews(30);
+    input.splice(7, 0, { id: 'poison', text: '\u0000\u0001\u0002' });
+    await b.q.producer.enqueueMany(input, { lane: 'bulk' });
+    await worker(b.env);
+    await b.stored(30);
+    await pollUntil(async () => (await b.bulk.getJobCounts('completed')).completed === 1, 30_000, () => 'chunk');
+    const [chunk] = await chunks(b);
+    expect(chunk!.returnvalue.scored).toBe(30);
+    expect(Object.keys(chunk!.returnvalue.failed)).toEqual(['poison']);
+    const reader = b.q.producer.statusReader(storedOf(b));
+    const [poison, neighbour] = await reader.statuses(['poison', 'r-7'], { includeResult: false });
+    expect(poison).toMatchObject({ id: 'poison', state: 'failed', failure: { code: 'SF_ERR_BAD_INPUT', attempts: 1 } });
+    expect(neighbour).toEqual({ id: 'r-7', state: 'stored' });
+    expect(await b.rows()).toBe(30);
+  });
+
+  it('retries a chunk whose attempt crashed as two halves, and stores every review once', async () => {
+    const b = await open({ BULK_CHUNK_SIZE: '40' });
+    const app = await worker(b.env, crashingWorkerOptions());
+    await app.bulk.worker.pause();
+    await b.q.producer.enqueueMany(reviews(40), { lane: 'bulk' });
+    const [parent] = await chunks(b);
+    armThreadCrash(); // the chunk's first model call kills its inference thread
+    app.bulk.worker.resume();
+    await b.stored(40);
+    await pollUntil(async () => (await b.bulk.getJobCounts('completed')).completed === 3, 30_000, () => 'chunks');
+    const done = await b.bulk.getJob(parent!.id!);
+    expect(done!.attemptsMade).toBe(2);
+    expect(done!.returnvalue.split).toHaveLength(2);
+    const halves = await Promise.all(done!.returnvalue.split!.map((id) => b.bulk.getJob(id)));
+    expect(halves.map((h) => h!.data.reviews.length)).toEqual([20, 20]);
+    expect(halves.map((h) => h!.returnvalue.scored)).toEqual([20, 20]);
+    expect(await b.rows()).toBe(40);
+    // Statuses follow the reviews into the halves.
+    const reader = b.q.producer.statusReader();
+    expect(new Set((await reader.statuses(reviews(40).map((r) => r.id))).map((s) => s.state))).toEqual(new Set(['scored']));
+  });
+
+  it('fails a chunk whose every review is invalid for good, naming the problem', async () => {
+    const b = await open();
+    const w = await worker(b.env);
+    await b.bulk.add('chunk', { reviews: [{ id: 'x' } as never] }, { jobId: 'c~bad' });
+    await pollUntil(async () => (await b.bulk.getJobCounts('failed')).failed === 1, 30_000, () => 'failed chunk');
+    const job = await b.bulk.getJob('c~bad');
+    expect(decodeJobFailure(job!.failedReason).code).toBe('SF_ERR_BAD_JOB');
+    expect(w.bulk.worker.isRunning()).toBe(true);
+  });
+});
+
+describe('live work goes first', () => {
+  it('a live batch submitted behind queued bulk batches runs right after the one computing', async () => {
+    const b = await open();
+    const app = await worker(b.env); // one inference thread
+    const order: string[] = [];
+    const text = ['I love it'];
+    const runs = [
+      app.pool.score(text, undefined, 'bulk').then(() => order.push('bulk-1')),
+      app.pool.score(text, undefined, 'bulk').then(() => order.push('bulk-2')),
+      app.pool.score(text, undefined, 'bulk').then(() => order.push('bulk-3')),
+      app.pool.score(text).then(() => order.push('live')),
+    ];
+    await Promise.all(runs);
+    // bulk-1 took the only thread at once; the live batch overtook the bulk batches still waiting.
+    expect(order).toEqual(['bulk-1', 'live', 'bulk-2', 'bulk-3']);
+  });
+});
