@@ -41,6 +41,7 @@ export function createReviewProducer(options: ReviewProducerOptions) {
   const validator = createReviewValidator(config.reviews);
   const chunkSize = config.producer.chunkSize;
   let backlogCache: { at: number; value: number } | undefined;
+  let bulkBacklogCache: { at: number; value: number } | undefined;
 
   function validateAll(input: readonly unknown[]): Review[] {
     return validateReviews(validator, input);
@@ -105,9 +106,19 @@ export function createReviewProducer(options: ReviewProducerOptions) {
     statusReader<R>(storedResults?: ReviewStatusReaderOptions<R>['storedResults']): ReviewStatusReader<R> {
       return createReviewStatusReader<R>({ redis: connection, queue, storedResults, bulkStatuses: (ids) => readBulkStatuses(connection, bulk(), ids) });
     },
-    /** Waiting (not yet active) reviews, cached for `maxAgeMs` so a hot ingest path stays cheap. */
-    async backlog(maxAgeMs = 250): Promise<number> {
+    /**
+     * Waiting (not yet active) reviews, cached for `maxAgeMs` so a hot ingest path stays cheap.
+     * `bulk`: waiting chunk jobs × BULK_CHUNK_SIZE (an upper bound).
+     */
+    async backlog(maxAgeMs = 250, lane: Lane = 'live'): Promise<number> {
       const now = Date.now();
+      if (lane === 'bulk') {
+        if (bulkBacklogCache && now - bulkBacklogCache.at < maxAgeMs) return bulkBacklogCache.value;
+        const counts = await bulk().getJobCounts('waiting', 'prioritized');
+        const value = ((counts.waiting ?? 0) + (counts.prioritized ?? 0)) * config.bulk.chunkSize;
+        bulkBacklogCache = { at: now, value };
+        return value;
+      }
       if (backlogCache && now - backlogCache.at < maxAgeMs) return backlogCache.value;
       const counts = await queue.getJobCounts('waiting', 'prioritized');
       const value = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
