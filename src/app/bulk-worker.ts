@@ -12,7 +12,7 @@ import type { InferencePool } from '../inference/inference-pool.ts';
 import { createErrorLogger } from '../logging/error-logger.ts';
 import type { Logger } from '../logging/logger.ts';
 import { toJobError } from '../queue/job-error.ts';
-import type { ResultPublisher } from '../results/result-publisher.ts';
+import { resultBatchJobId, type ResultPublisher } from '../results/result-publisher.ts';
 import { createBatchStatsRecorder } from '../stats/batch-stats-recorder.ts';
 import type { WorkerMetrics } from '../stats/worker-metrics.ts';
 import { reviewModelText } from '../tokenize/review-text.ts';
@@ -87,7 +87,7 @@ export function createBulkWorker(options: BulkWorkerOptions) {
     if (config.bulk.statusTtlS > 0) await writeBulkMarkers(options.bulkQueue, options.connection, halves, config.bulk.statusTtlS);
     await options.bulkQueue.addBulk(halves.map((h) => ({ name: BULK_JOB_NAME, data: { reviews: h.reviews, splitFrom: job.id! }, opts: { jobId: h.id } })));
     log.warn({ jobId: job.id, size: reviews.length, halves: halves.map((h) => h.id) }, 'chunk split after an unfinished attempt');
-    return { scored: 0, failed: {}, split: halves.map((h) => h.id) };
+    return { scored: 0, failed: {}, split: halves.map((h) => h.id), splitSizes: halves.map((h) => h.reviews.length) };
   }
 
   async function processChunk(job: Job<BulkChunk>): Promise<BulkChunkReturn> {
@@ -175,7 +175,7 @@ export function createBulkWorker(options: BulkWorkerOptions) {
     if (failures > 0) log.warn({ jobId: job.id, failed: failures, of: data.reviews.length }, 'reviews failed alone; the rest of the chunk is published');
     // Every review failed: the chunk fails for good, with the first review's reason.
     if (results.length === 0 && failures > 0) throw new UnrecoverableError(Object.values(failed)[0]!);
-    return { scored: results.length, failed };
+    return { scored: results.length, failed, ...(results.length > 0 ? { results: resultBatchJobId(results) } : {}) };
   }
 
   const worker = new Worker<BulkChunk, BulkChunkReturn>(config.queues.bulk, processChunk, {

@@ -29,8 +29,11 @@ export interface BulkChunkReturn {
   scored: number;
   /** Review id → the BullMQ failure reason (job-failure.ts encoding) of each review that failed alone. */
   failed: Record<string, string>;
-  /** Job ids of the halves this chunk was split into (then it scored nothing itself). */
+  /** The job id of the results job holding its results (stored when that job completes). */
+  results?: string;
+  /** Job ids of the halves this chunk was split into (then it scored nothing itself), and their sizes. */
   split?: string[];
+  splitSizes?: number[];
 }
 
 /** The status marker of a review in the bulk lane: `<prefix>:<bulk queue>:rm:<review job id>`. */
@@ -63,6 +66,8 @@ export interface EnqueueBulkOptions {
   chunksPerCall?: number;
   prepare?: (review: Review) => Review;
   outcome?: EnqueueOutcome;
+  /** Called for each chunk job added (its id and reviews), e.g. to follow it until stored (import --wait). */
+  onChunk?: (id: string, size: number) => void;
 }
 
 /** Splits reviews into chunks of `size`, a review id repeated in one call kept once (its first). */
@@ -104,7 +109,10 @@ export async function enqueueBulkChunks(queue: BulkJobQueue, redis: BulkRedis, r
     if (fresh.length === 0) continue;
     if (options.statusTtlS > 0) await writeBulkMarkers(queue, redis, fresh, options.statusTtlS);
     await queue.addBulk(fresh.map((g) => ({ name: BULK_JOB_NAME, data: { reviews: g.reviews }, opts: { jobId: g.id } })));
-    for (const g of fresh) outcome.accepted.push(...g.reviews.map((r) => r.id));
+    for (const g of fresh) {
+      outcome.accepted.push(...g.reviews.map((r) => r.id));
+      options.onChunk?.(g.id, g.reviews.length);
+    }
   }
   return outcome;
 }

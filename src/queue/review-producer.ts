@@ -65,9 +65,9 @@ export function createReviewProducer(options: ReviewProducerOptions) {
     return outcome;
   }
 
-  async function enqueueMany(input: readonly unknown[], options: { lane?: Lane } = {}): Promise<EnqueueOutcome> {
+  async function enqueueMany(input: readonly unknown[], options: { lane?: Lane; onChunk?: (id: string, size: number) => void } = {}): Promise<EnqueueOutcome> {
     const valid = validateAll(input);
-    return options.lane === 'bulk' ? enqueueBulk(valid) : enqueueReviews(valid);
+    return options.lane === 'bulk' ? enqueueBulk(valid, options.onChunk) : enqueueReviews(valid);
   }
 
   /**
@@ -75,10 +75,10 @@ export function createReviewProducer(options: ReviewProducerOptions) {
    * (src/contracts/bulk-job.ts). A chunk sent again is reported as duplicates; a review sent again
    * in another chunk is accepted and stored once (the storage upsert).
    */
-  async function enqueueBulk(valid: readonly Review[]): Promise<EnqueueOutcome> {
+  async function enqueueBulk(valid: readonly Review[], onChunk?: (id: string, size: number) => void): Promise<EnqueueOutcome> {
     const outcome: EnqueueOutcome = { accepted: [], duplicates: [] };
     try {
-      await enqueueBulkChunks(bulk(), connection, valid, { chunkSize: config.bulk.chunkSize, chunkId: (ids) => bulkChunkJobId(ids, config.model.version ?? ''), statusTtlS: config.bulk.statusTtlS, prepare: redact, outcome });
+      await enqueueBulkChunks(bulk(), connection, valid, { chunkSize: config.bulk.chunkSize, chunkId: (ids) => bulkChunkJobId(ids, config.model.version ?? ''), statusTtlS: config.bulk.statusTtlS, prepare: redact, outcome, ...(onChunk ? { onChunk } : {}) });
     } catch (err) {
       throw toSfError(err, 'SF_ERR_REDIS', `bulk enqueue failed after ${outcome.accepted.length} review(s)`);
     }

@@ -13,7 +13,9 @@ import { migrate } from '../../src/storage/migrations.ts';
 import { defaultConfig } from '../helpers/config.ts';
 import { openQueues, reviews, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';
-import { pollUntil } from '../helpers/results.ts';
+import { memorySink, pollUntil } from '../helpers/results.ts';
+import { writeFileSync } from 'node:fs';
+import { runImportCommand } from '../../src/app/import-command.ts';
 import { startSink, type SinkHarness } from '../helpers/sink.ts';
 
 const redis = useTestRedis();
@@ -172,6 +174,30 @@ describe('bulk lane: producer → chunk jobs → workers → one result job per 
     const job = await b.bulk.getJob('c~bad');
     expect(decodeJobFailure(job!.failedReason).code).toBe('SF_ERR_BAD_JOB');
     expect(w.bulk.worker.isRunning()).toBe(true);
+  });
+});
+
+describe('import: bulk lane by default, --wait until stored', () => {
+  it('imports a file as chunks and waits until every accepted review is stored, with the rate', async () => {
+    const b = await open();
+    await worker(b.env);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sf-bulk-import-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'backfill.jsonl');
+    const input: { id: string; text: string }[] = reviews(300);
+    input.splice(5, 0, { id: 'poison', text: '\u0000\u0001\u0002' });
+    writeFileSync(file, input.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const stdout = memorySink();
+    const stderr = memorySink();
+    const code = await runImportCommand(file, { json: true, wait: true }, { env: b.env, stdout, stderr });
+    const summary = JSON.parse(stdout.text());
+    expect(summary).toMatchObject({ lane: 'bulk', accepted: 301, rejected: 0, wait: { total: 301, stored: 300, failed: 1, complete: true } });
+    expect(summary.wait.ratePerS).toBeGreaterThan(0);
+    expect(code, stderr.text()).toBe(1); // one review failed
+    // --wait returned only once all were in the database.
+    expect(await b.rows()).toBe(300);
+    expect(await b.q.reviews.count()).toBe(0);
+    expect(await runImportCommand(file, { wait: true, lane: 'live' }, { env: b.env, stdout: memorySink(), stderr })).toBe(2);
   });
 });
 

@@ -239,7 +239,7 @@ describe('the import CLI', () => {
   it('prints the JSON summary and exits 1 when records were rejected', async () => {
     const file = writeFixture('cli.jsonl');
     const queuePrefix = prefix();
-    const run = await runCli([file, '--json'], { REDIS_URL: redis.url, QUEUE_PREFIX: queuePrefix });
+    const run = await runCli([file, '--json', '--lane', 'live'], { REDIS_URL: redis.url, QUEUE_PREFIX: queuePrefix });
     expect(run.code, run.stderr).toBe(1);
     const summary = JSON.parse(run.stdout);
     expect(summary).toMatchObject({ file, format: 'jsonl', records: 200, accepted: 195, duplicates: 2, rejected: 3 });
