@@ -11,11 +11,13 @@ import { createPgliteClient, type SqlClient } from '../../src/storage/sql-client
 import { createResultQueries } from '../../src/storage/result-queries.ts';
 import { migrate } from '../../src/storage/migrations.ts';
 import { defaultConfig } from '../helpers/config.ts';
-import { openQueues, reviews, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
+import { openQueues, reviews, silentLogger, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';
 import { memorySink, pollUntil } from '../helpers/results.ts';
 import { writeFileSync } from 'node:fs';
 import { runImportCommand } from '../../src/app/import-command.ts';
+import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
+import { createClient, createHttpClient } from '../../packages/client/src/index.ts';
 import { startSink, type SinkHarness } from '../helpers/sink.ts';
 
 const redis = useTestRedis();
@@ -174,6 +176,46 @@ describe('bulk lane: producer → chunk jobs → workers → one result job per 
     const job = await b.bulk.getJob('c~bad');
     expect(decodeJobFailure(job!.failedReason).code).toBe('SF_ERR_BAD_JOB');
     expect(w.bulk.worker.isRunning()).toBe(true);
+  });
+});
+
+describe('bulk lane through HTTP and the client package', () => {
+  it('POST /v1/reviews?lane=bulk enqueues chunks; status per review over HTTP; an unknown lane is 400', async () => {
+    const b = await open();
+    const config = defaultConfig(b.env);
+    const app = buildIngestApp({ config, producer: b.q.producer, logger: silentLogger, queries: createResultQueries(b.db, { labels: config.labels }) });
+    cleanups.push(() => app.close());
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const http = createHttpClient({ baseUrl: url });
+    const outcome = await http.enqueueMany(reviews(150), { lane: 'bulk' });
+    expect(outcome.accepted).toHaveLength(150);
+    expect((await chunks(b)).map((j) => j.data.reviews.length).sort()).toEqual([100, 50].sort());
+    expect(await b.q.reviews.count()).toBe(0);
+    expect((await http.status(['r-3'])).map((s) => s.state)).toEqual(['queued']);
+    const bad = await fetch(`${url}/v1/reviews?lane=fast`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(reviews(1, 900)) });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { problems: { path: string }[] } }).error.problems).toEqual([{ path: 'lane', message: 'must be live or bulk' }]);
+    await worker(b.env);
+    await b.stored(150);
+    const statuses = await http.status(reviews(150).map((r) => r.id));
+    expect(new Set(statuses.map((s) => s.state))).toEqual(new Set(['stored']));
+    expect((await (await fetch(`${url}/v1/reviews/r-149`)).json()) as { state: string }).toMatchObject({ state: 'stored' });
+    // The same chunk again: duplicates.
+    expect((await http.enqueueMany(reviews(100), { lane: 'bulk' })).duplicates).toHaveLength(100);
+  });
+
+  it('createClient().enqueueMany(…, { lane: "bulk" }) makes the same chunk jobs as the server', async () => {
+    const b = await open();
+    const client = await createClient({ redisUrl: redis.current.url, prefix: b.env.QUEUE_PREFIX!, bulk: { chunkSize: 100 } });
+    cleanups.push(() => client.close());
+    expect((await client.enqueueMany(reviews(120), { lane: 'bulk' })).accepted).toHaveLength(120);
+    // The server sends the same reviews: the same chunk ids, reported as duplicates.
+    expect((await b.q.producer.enqueueMany(reviews(120), { lane: 'bulk' })).duplicates).toHaveLength(120);
+    expect((await client.status(['r-0', 'r-119', 'r-500'])).map((s) => s.state)).toEqual(['queued', 'queued', 'unknown']);
+    await worker(b.env);
+    await b.stored(120);
+    await pollUntil(async () => (await b.bulk.getJobCounts('completed')).completed === 2, 30_000, () => 'chunks');
+    expect(new Set((await client.status(reviews(120).map((r) => r.id))).map((s) => s.state))).toEqual(new Set(['scored']));
   });
 });
 
