@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { MetricsTime, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import { createBatchCut } from '../batching/batch-cut.ts';
 import type { Config } from '../config/load-config.ts';
@@ -186,6 +186,8 @@ export function createBulkWorker(options: BulkWorkerOptions) {
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount: config.worker.maxStalledCount,
     name: options.name,
+    // Completed/failed chunks per minute (queue.getMetrics), as the reviews queue's.
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     autorun: true,
   });
   worker.on('error', createErrorLogger(log, 'bulk worker error'));
