@@ -94,6 +94,8 @@ export async function bulkClosedLoop(fleet: Fleet, reviews: readonly BenchReview
  * (chunks completed × chunk size per second), then waits for the rest of the backfill.
  */
 export async function backfillWhileLive(fleet: Fleet, reviews: readonly BenchReview[], p: { backfill: number; liveRate: number; seconds: number }) {
+  // The same open loop without a backfill first: what the backfill costs live reviews.
+  const solo = await openLoop(fleet, reviews, p.liveRate, p.seconds);
   const tag = `f${++runSeq}`;
   const backfill = Array.from({ length: p.backfill }, (_, i) => ({ ...reviews[i % reviews.length]!, id: `${tag}-${i}` }));
   const before = await completedChunks(fleet);
@@ -110,5 +112,5 @@ export async function backfillWhileLive(fleet: Fleet, reviews: readonly BenchRev
   const drained = (await completedChunks(fleet)) - before >= chunks;
   await waitChunks(fleet, before, () => chunks, Promise.resolve(), 600_000);
   await fleet.results.drain();
-  return { live, backfill: p.backfill, chunkSize: size, enqueueS, liveWindowS: liveS, backfillReviewsPerS: backfillRate, drainedDuringLive: drained };
+  return { live, liveSolo: solo, backfill: p.backfill, chunkSize: size, enqueueS, liveWindowS: liveS, backfillReviewsPerS: backfillRate, drainedDuringLive: drained };
 }

@@ -148,6 +148,8 @@ async function main(): Promise<void> {
   if (backfill) {
     const l = backfill.live;
     const solo = (out.short!.bulk as { median: number }).median;
+    const o = backfill.liveSolo;
+    console.log(`live at ${fmt(o.ratePerS)}/s alone: p50/p95/p99 ${fmt(o.p50Ms)}/${fmt(o.p95Ms)}/${fmt(o.p99Ms)} ms`);
     console.log(`live at ${fmt(l.ratePerS)}/s during a ${backfill.backfill}-review backfill: p50/p95/p99 ${fmt(l.p50Ms)}/${fmt(l.p95Ms)}/${fmt(l.p99Ms)} ms (${l.completed}/${l.offered}); backfill ${fmt(backfill.backfillReviewsPerS)} reviews/s = ×${(backfill.backfillReviewsPerS / solo).toFixed(2)} of its solo rate${backfill.drainedDuringLive ? ' (drained before the live window ended: a lower bound)' : ''}`);
   }
   console.log(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; wrote ${path.relative(root, file)}`);

@@ -106,7 +106,11 @@ export function createBulkWorker(options: BulkWorkerOptions) {
     if (valid.length > 1 && earlierAttempts(job) > 0) return split(job, valid);
 
     const startedAt = Date.now();
-    const texts = valid.map(reviewModelText);
+    // Shortest first: each piece (one model call) holds reviews of about one length, so little is
+    // padding, and a piece of long reviews holds as few rows as a call of them takes.
+    const sorted = valid.map((review) => ({ review, text: reviewModelText(review) })).sort((a, b) => a.text.length - b.text.length);
+    valid.splice(0, valid.length, ...sorted.map((s) => s.review));
+    const texts = sorted.map((s) => s.text);
     const pieces: { start: number; end: number }[] = [];
     for (let start = 0; start < texts.length; ) {
       const n = cut.take(texts.slice(start, start + config.batching.maxSize).map((t) => t.length));
