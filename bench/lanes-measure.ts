@@ -27,6 +27,8 @@ export interface LanesParams {
   /** Seconds of the peer's array rounds. */
   peerSeconds: number;
   peer: boolean;
+  /** Reviews of the warm-up round that sizes the rounds (small for slow models). */
+  warmup: number;
 }
 
 export interface LanesSet {
@@ -43,8 +45,11 @@ export interface LanesResults {
   settings: { bulkChunkSize: number; bulkConcurrency: number; batchMaxSize: number; inferenceThreads: number };
   queueNoOpJobsPerS: Measure;
   sets: Record<string, LanesSet>;
-  backfill: Awaited<ReturnType<typeof backfillWhileLive>>;
+  /** Absent when the run asked for no backfill (a slow model: `backfill: 0`). */
+  backfill?: Awaited<ReturnType<typeof backfillWhileLive>>;
 }
+
+const settingsOf = (config: Config): LanesResults['settings'] => ({ bulkChunkSize: config.bulk.chunkSize, bulkConcurrency: config.bulk.concurrency, batchMaxSize: config.batching.maxSize, inferenceThreads: config.inference.threads });
 
 const fmt = (x: number): string => (x >= 100 ? String(Math.round(x)) : x.toPrecision(3));
 
@@ -58,14 +63,14 @@ export async function measureLanes(redis: LocalRedis, modelDir: string, config: 
     try {
       for (const [name, reviews] of Object.entries(sets)) {
         const peerTexts = reviews.map(reviewModelText);
-        const warm = await closedLoop(fleet, reviews, 1000, tokens[name], 0);
-        const n = Math.max(200, Math.min(reviews.length * 4, Math.round(warm.reviewsPerS * P.seconds)));
+        const warm = await closedLoop(fleet, reviews, P.warmup, tokens[name], 0);
+        const n = Math.max(20, Math.min(reviews.length * 4, Math.round(warm.reviewsPerS * P.seconds)));
         const live: number[] = [];
         const bulk: number[] = [];
         const bulkTokens: number[] = [];
         const single: number[] = [];
         const arrays: number[] = [];
-        await bulkClosedLoop(fleet, reviews, Math.min(n, 2000), tokens[name], 0); // warm-up
+        await bulkClosedLoop(fleet, reviews, Math.min(n, P.warmup), tokens[name], 0); // warm-up
         for (let r = 0; r < P.rounds; r++) {
           const start = (r * n) % reviews.length;
           // Alternate which lane goes first, so that neither always runs right after the other.
@@ -95,10 +100,11 @@ export async function measureLanes(redis: LocalRedis, modelDir: string, config: 
         };
       }
       const liveCapacity = out.short!.live.median;
+      if (P.backfill <= 0) return { settings: settingsOf(config), queueNoOpJobsPerS: queue.jobsPerS, sets: out };
       log(`lanes: live at 50% of ${Math.round(liveCapacity)} reviews/s for ${P.openSeconds} s, alone, then while a ${P.backfill}-review backfill drains in the bulk lane`);
       const backfill = await backfillWhileLive(fleet, sets.short!, { backfill: P.backfill, liveRate: liveCapacity * 0.5, seconds: P.openSeconds });
       return {
-        settings: { bulkChunkSize: config.bulk.chunkSize, bulkConcurrency: config.bulk.concurrency, batchMaxSize: config.batching.maxSize, inferenceThreads: config.inference.threads },
+        settings: settingsOf(config),
         queueNoOpJobsPerS: queue.jobsPerS,
         sets: out,
         backfill,
@@ -122,6 +128,7 @@ export function lanesSummary(r: LanesResults): string[] {
   }
   lines.push(`no-op queue loop: ${fmt(r.queueNoOpJobsPerS.median)} jobs/s`);
   const b = r.backfill;
+  if (!b) return lines;
   const o = b.liveSolo;
   const l = b.live;
   lines.push(`live at ${fmt(o.ratePerS)}/s alone: p50/p95/p99 ${fmt(o.p50Ms)}/${fmt(o.p95Ms)}/${fmt(o.p99Ms)} ms`);

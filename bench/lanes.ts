@@ -40,6 +40,7 @@ const P = {
   queueJobs: quick ? 8000 : 30_000,
   peerSeconds: quick ? 0.5 : 2,
   peer: !values['no-peer'],
+  warmup: 1000,
 };
 const config = loadConfig({ ...process.env, ...(values.model ? { MODEL_DIR: values.model } : {}) });
 const modelDir = config.model.dir;
