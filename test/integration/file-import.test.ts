@@ -322,7 +322,7 @@ describe('the import CLI', () => {
 
   it('waits no longer than --backlog-wait for the backlog to fall below BACKLOG_HIGH_WATER, then exits 1', async () => {
     const file = writeFixture('cli-backlog.jsonl');
-    const run = await runCli([file, '--json', '--chunk-size', '50', '--backlog-wait', '0'], { REDIS_URL: redis.url, QUEUE_PREFIX: prefix(), BACKLOG_HIGH_WATER: '100' });
+    const run = await runCli([file, '--json', '--lane', 'live', '--chunk-size', '50', '--backlog-wait', '0'], { REDIS_URL: redis.url, QUEUE_PREFIX: prefix(), BACKLOG_HIGH_WATER: '100' });
     expect(run.code, run.stderr).toBe(1);
     expect(JSON.parse(run.stdout)).toMatchObject({ accepted: 100, error: { code: 'SF_ERR_BACKPRESSURE' } });
   });
