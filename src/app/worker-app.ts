@@ -31,6 +31,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
         logger,
         threads: config.inference.threads,
         threadEntry: options.threadEntry,
+        bulkShare: config.bulk.shareWhileLive,
         runner: {
           modelDir: config.model.dir,
           name: config.model.name,

@@ -54,7 +54,7 @@ export interface Config {
   scaling: { targetDrainS: number; minReplicas: number; maxReplicas: number; fallbackPerReplicaPerS: number | undefined };
   producer: { chunkSize: number };
   /** The bulk lane (src/contracts/bulk-job.ts, src/app/bulk-worker.ts). */
-  bulk: { chunkSize: number; concurrency: number; statusTtlS: number };
+  bulk: { chunkSize: number; concurrency: number; statusTtlS: number; shareWhileLive: number };
   sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number; httpPort: number | undefined };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
   sharedDir: string;
@@ -137,7 +137,7 @@ function group(e: EnvSettings): Config {
       fallbackPerReplicaPerS: e.SCALING_PER_REPLICA_PER_S,
     },
     producer: { chunkSize: e.ENQUEUE_CHUNK_SIZE },
-    bulk: { chunkSize: e.BULK_CHUNK_SIZE, concurrency: e.BULK_CONCURRENCY, statusTtlS: e.BULK_STATUS_TTL_S },
+    bulk: { chunkSize: e.BULK_CHUNK_SIZE, concurrency: e.BULK_CONCURRENCY, statusTtlS: e.BULK_STATUS_TTL_S, shareWhileLive: e.BULK_SHARE_WHILE_LIVE },
     sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS, httpPort: e.SINK_HTTP_PORT },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     sharedDir: e.SHARED_DIR,

@@ -3,6 +3,7 @@ import type { Logger } from '../logging/logger.ts';
 import { SfError } from '../errors/sf-error.ts';
 import type { BatchStats, ItemOutcome, ModelInfo, RunnerOptions } from './model-runner.ts';
 import type { ExplainRequest, FromThread, ThreadData, ToThread } from './thread-protocol.ts';
+import { createBulkPacer } from './bulk-pacer.ts';
 
 export interface InferencePoolOptions {
   runner: RunnerOptions;
@@ -13,6 +14,8 @@ export interface InferencePoolOptions {
    * chaos harness and the fault tests pass a wrapper of it (chaos/crashing-inference-thread.ts).
    */
   threadEntry?: URL;
+  /** BULK_SHARE_WHILE_LIVE: bulk batches' most share of a thread's time while live batches arrive (bulk-pacer.ts). Default 1. */
+  bulkShare?: number;
 }
 
 interface Task {
@@ -21,6 +24,8 @@ interface Task {
   explain: ExplainRequest | undefined;
   resolve: (value: { items: ItemOutcome[]; stats: BatchStats }) => void;
   reject: (err: SfError) => void;
+  lane?: 'bulk';
+  startedAt?: number;
 }
 
 interface Slot {
@@ -50,6 +55,8 @@ export async function createInferencePool(options: InferencePoolOptions) {
   const queue: Task[] = [];
   /** Bulk-lane batches: a thread takes one only when no live batch waits (src/app/bulk-worker.ts). */
   const bulkQueue: Task[] = [];
+  const pacer = createBulkPacer({ share: options.bulkShare ?? 1 });
+  let paced: NodeJS.Timeout | undefined;
   const inflight = new Set<Promise<unknown>>();
   let nextId = 1;
   const entry = options.threadEntry ?? THREAD_ENTRY;
@@ -77,6 +84,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
           case 'batch-error': {
             const task = slot.task;
             slot.task = undefined;
+            if (task?.lane === 'bulk') pacer.bulkFinished(task.startedAt!);
             if (task?.id === message.id) {
               if (message.type === 'scored') task.resolve({ items: message.items, stats: message.stats });
               else task.reject(SfError.fromJSON(message.error));
@@ -112,7 +120,19 @@ export async function createInferencePool(options: InferencePoolOptions) {
     for (const slot of slots) {
       if (queue.length === 0 && bulkQueue.length === 0) break;
       if (slot.task) continue;
+      if (queue.length > 0) pacer.liveStarted();
+      else {
+        const delay = pacer.bulkDelay();
+        if (delay > 0) {
+          paced ??= setTimeout(() => {
+            paced = undefined;
+            dispatch();
+          }, delay);
+          break;
+        }
+      }
       const task = queue.length > 0 ? queue.shift()! : bulkQueue.shift()!;
+      if (task.lane === 'bulk') task.startedAt = pacer.now();
       slot.task = task;
       slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain } satisfies ToThread);
     }
@@ -138,7 +158,8 @@ export async function createInferencePool(options: InferencePoolOptions) {
     score(texts: string[], explain?: ExplainRequest, lane: 'live' | 'bulk' = 'live'): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
       if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));
       const promise = new Promise<{ items: ItemOutcome[]; stats: BatchStats }>((resolve, reject) => {
-        (lane === 'bulk' ? bulkQueue : queue).push({ id: nextId++, texts, explain, resolve, reject });
+        if (lane === 'bulk') bulkQueue.push({ id: nextId++, texts, explain, resolve, reject, lane });
+        else queue.push({ id: nextId++, texts, explain, resolve, reject });
         dispatch();
       });
       const tracked: Promise<unknown> = promise.then(
@@ -154,6 +175,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
         while (inflight.size > 0) await Promise.allSettled([...inflight]);
         await Promise.all([...slots].map((s) => s.worker.terminate()));
         slots.clear();
+        if (paced) clearTimeout(paced);
       })();
       return closing;
     },
