@@ -241,8 +241,8 @@ export const settings = {
     doc: 'Bulk chunks a worker process scores at once. Their reviews go to the inference threads one model call at a time, after any waiting live batch.',
   },
   BULK_SHARE_WHILE_LIVE: {
-    schema: z.coerce.number().min(0.05).max(1).default(1),
-    doc: 'While live reviews arrive, bulk work takes at most this share of an inference thread\'s time (after a bulk model call, the thread rests for the rest); 1: bulk runs whenever no live batch waits. [Evidence](benchmarks.md#two-lanes).',
+    schema: z.coerce.number().min(0.05).max(1).default(0.5),
+    doc: 'While live reviews arrive, bulk work takes at most this share of an inference thread\'s time (after a bulk model call, the thread rests for the rest); 1: bulk runs whenever no live batch waits. Lower: a lower live p99 during a backfill, a slower backfill: [evidence](benchmarks.md#two-lanes).',
   },
   BULK_STATUS_TTL_S: {
     schema: int(0).default(86_400),

@@ -14,7 +14,7 @@ export interface InferencePoolOptions {
    * chaos harness and the fault tests pass a wrapper of it (chaos/crashing-inference-thread.ts).
    */
   threadEntry?: URL;
-  /** BULK_SHARE_WHILE_LIVE: bulk batches' most share of a thread's time while live batches arrive (bulk-pacer.ts). Default 1. */
+  /** BULK_SHARE_WHILE_LIVE: bulk batches' most share of a thread's time while live batches arrive (bulk-pacer.ts). Default 1 (no rest). */
   bulkShare?: number;
 }
 
