@@ -5,6 +5,7 @@
  *   npm run bench:lanes                 # default model, short and long sets
  *   npm run bench:lanes -- --quick      # smaller sets, 3 rounds, a 30,000-review backfill
  *   npm run bench:lanes -- --model DIR --backfill 100000 --no-peer
+ *   npm run bench:lanes -- --quick --model /tmp/sf-bench-model --backfill 0 --warmup 20 --batch-sizes 1,4,16
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     'open-seconds': { type: 'string' },
     'no-peer': { type: 'boolean', default: false },
+    warmup: { type: 'string' },
+    'batch-sizes': { type: 'string' },
   },
 });
 const quick = values.quick;
@@ -40,8 +43,9 @@ const P = {
   queueJobs: quick ? 8000 : 30_000,
   peerSeconds: quick ? 0.5 : 2,
   peer: !values['no-peer'],
-  warmup: 1000,
+  warmup: Number(values.warmup ?? 1000),
 };
+const batchSizes = values['batch-sizes']?.split(',').map(Number);
 const config = loadConfig({ ...process.env, ...(values.model ? { MODEL_DIR: values.model } : {}) });
 const modelDir = config.model.dir;
 const texts = readBenchTexts(path.resolve(root, config.sharedDir), config, P);
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
   const inproc = await measureInProcess(modelDir, config, sets, {
     rounds: P.rounds,
     timedSeconds: quick ? 0.5 : 2,
-    batchSizes: quick ? [32, 128] : [16, 32, 64, 128],
+    batchSizes: batchSizes ?? (quick ? [32, 128] : [16, 32, 64, 128]),
     ...(config.inference.threads > 1 ? { layout: { sessions: config.inference.threads, intraOpThreads: config.inference.intraOpThreads } } : {}),
   });
   const tokens = tokenLengths(modelDir, config, sets);
