@@ -1,6 +1,7 @@
 // Types of bench/results/*.json and the docs/benchmarks.md renderer (the chart is in report-chart.ts).
 import { modelDirLabel } from './benchmarks-doc.ts';
 import { renderChart } from './report-chart.ts';
+import type { LanesResults } from './lanes-measure.ts';
 
 export interface Measure { median: number; min: number; max: number; spreadPct: number; rounds: number; unit: string; values: number[] }
 export interface CpuShares { workers: number; redis: number; benchProcess: number }
@@ -61,6 +62,8 @@ export interface ProfileResults {
   fleets: FleetRun[];
   peer?: PeerResults;
   scaling?: { workers: number; reviewsPerS: Measure; cpu?: CpuShares; memoryMb: number[] }[];
+  /** The live and bulk lanes side by side (issue 19; bench/lanes-measure.ts). */
+  lanes?: LanesResults;
 }
 export interface BenchResults {
   date: string;
@@ -147,7 +150,55 @@ function targets(r: BenchResults): string[] {
   } else {
     rows.push(`| transformer: fleet ≥ 0.9 × compute ceiling, ≥ peer, padding ≤ 10%, int8 ≥ 2 × fp32 | not measured in a ${r.mode} run | — not measured |`);
   }
+  rows.push(...laneTargets(d, t));
   return rows;
+}
+
+/** The issue 19 targets, when the run measured the lanes. */
+function laneTargets(d: ProfileResults, t: ProfileResults | undefined): string[] {
+  const l = d.lanes;
+  if (!l) return [];
+  const short = l.sets.short;
+  const long = l.sets.long;
+  const b = l.backfill;
+  const x = (a: number | undefined, c: number | undefined): string => times(ratio(a, c));
+  const vsLive = ratio(short?.bulk.median, short?.live.median);
+  const vsPeer = ratio(short?.bulk.median, short?.peerSingle?.median);
+  const vsCeil = ratio(long?.bulk.median, long?.ceiling.reviewsPerS);
+  const share = b ? ratio(b.backfillReviewsPerS, short?.bulk.median) : undefined;
+  return [
+    `| bulk lane, default model, Flipkart: ≥ 3 × the live lane | ${x(short?.bulk.median, short?.live.median)} (${n0(short?.bulk.median)} vs ${n0(short?.live.median)} reviews/s) | ${mark(vsLive === undefined ? undefined : vsLive >= 3)} |`,
+    `| bulk lane, default model, Flipkart: ≥ 2 × the peer one by one | ${x(short?.bulk.median, short?.peerSingle?.median)} (peer ${n0(short?.peerSingle?.median)} reviews/s) | ${mark(vsPeer === undefined ? undefined : vsPeer >= 2)} |`,
+    `| bulk lane, default model, Amazon: ≥ 0.5 × the compute ceiling | ${x(long?.bulk.median, long?.ceiling.reviewsPerS)} (ceiling ${n0(long?.ceiling.reviewsPerS)} reviews/s) | ${mark(vsCeil === undefined ? undefined : vsCeil >= 0.5)} |`,
+    `| live p99 ≤ 100 ms at 50% live load while a ${n0(b?.backfill)}-review backfill drains | ${n0(b?.live.p99Ms)} ms (alone: ${n0(b?.liveSolo.p99Ms)} ms) | ${mark(b ? b.live.p99Ms <= 100 : undefined)} |`,
+    `| the backfill meanwhile ≥ 50% of its solo rate | ${pct(share)} (${n0(b?.backfillReviewsPerS)} of ${n0(short?.bulk.median)} reviews/s) | ${mark(share === undefined ? undefined : share >= 0.5)} |`,
+    `| transformer-sized model: bulk lane ≥ 0.95 × the compute ceiling in tokens/s | ${t?.lanes ? x(t.lanes.sets.long?.bulkTokensPerS.median, t.lanes.sets.long?.ceiling.tokensPerS) : '—'} | ${mark(t?.lanes ? (ratio(t.lanes.sets.long?.bulkTokensPerS.median, t.lanes.sets.long?.ceiling.tokensPerS) ?? 0) >= 0.95 : undefined)} |`,
+  ];
+}
+
+/** The lanes table of a profile that measured them. */
+function lanesSection(p: ProfileResults): string[] {
+  const l = p.lanes;
+  if (!l) return [];
+  const names = Object.keys(l.sets);
+  const out = [
+    '### Lanes side by side (issue 19)',
+    '',
+    `One worker process serving both lanes (BULK_CHUNK_SIZE=${l.settings.bulkChunkSize}, BULK_CONCURRENCY=${l.settings.bulkConcurrency}); live and bulk rounds alternate on the same reviews, then the peer's round on them. Both lanes end at the results queue (a chunk job completes after its results job is added). No-op queue loop: ${m(l.queueNoOpJobsPerS)} jobs/s.`,
+    '',
+    `| reviews/s | ${names.join(' | ')} |`,
+    `| --- |${names.map(() => ' --- |').join('')}`,
+  ];
+  const row = (label: string, f: (s: LanesResults['sets'][string]) => string): void => void out.push(`| ${label} | ${names.map((n) => f(l.sets[n]!)).join(' | ')} |`);
+  row('live lane (a job per review)', (s) => m(s.live));
+  row('bulk lane (a job per chunk)', (s) => `${m(s.bulk)} (×${n2(ratio(s.bulk.median, s.live.median))} live)`);
+  row('peer, one review per call', (s) => m(s.peerSingle));
+  row('peer, arrays of 32', (s) => m(s.peerArrays));
+  row('compute ceiling', (s) => `${n0(s.ceiling.reviewsPerS)} (batch ${s.ceiling.batchSize}; bulk ×${n2(ratio(s.bulk.median, s.ceiling.reviewsPerS))})`);
+  const b = l.backfill;
+  if (b) out.push('', `Live reviews in an open loop at ${n0(b.live.ratePerS)}/s (50% of the live lane's median): alone p50/p95/p99 ${n0(b.liveSolo.p50Ms)}/${n0(b.liveSolo.p95Ms)}/${n0(b.liveSolo.p99Ms)} ms; while a ${n0(b.backfill)}-review backfill drains in the bulk lane ${n0(b.live.p50Ms)}/${n0(b.live.p95Ms)}/${n0(b.live.p99Ms)} ms, the backfill at ${n0(b.backfillReviewsPerS)} reviews/s${b.drainedDuringLive ? ' (it drained before the window ended: a lower bound)' : ''}.`);
+  out.push('');
+  return out;
 }
 
 function profileSection(p: ProfileResults): string[] {
@@ -251,7 +302,7 @@ export function renderReport(r: BenchResults, resultsLink: string): { markdown: 
     '',
     ...targets(r),
     '',
-    ...r.profiles.flatMap(profileSection),
+    ...r.profiles.flatMap((p) => [...profileSection(p), ...lanesSection(p)]),
     '## Method',
     '',
     '- `npm run bench -- --quick` (about 3 minutes): the default model on the first 4,000 Flipkart reviews and the 1,200 Amazon dev reviews, 5 rounds of ~2 s, open-loop runs of 5 s (after 2 s of warm-up). `npm run bench` (full, 25–32 minutes): all texts, ~6 s rounds (the transformer-sized profiles: 4 s compute rounds and peer array rounds, 10 s fleet rounds; the peer’s one-by-one round scores the fleets’ reviews of that round), 15 s open-loop runs (after 2 s of warm-up), more batch sizes, and the transformer-sized model (`npm run bench:model`, random weights, DistilBERT-shaped, ~270 MB) in fp32 and int8 (`sentiment-fleet quantize`).',

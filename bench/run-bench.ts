@@ -23,6 +23,7 @@ import { measureInProcess, tokenLengths } from './in-process.ts';
 import { log } from './measure-stats.ts';
 import { openPeer, peerResults, type Peer } from './peer.ts';
 import { measureQueueCeiling } from './queue-ceiling.ts';
+import { lanesSummary, measureLanes } from './lanes-measure.ts';
 import { renderReport, type BenchResults, type FleetRun, type FleetSet, type PeerResults, type ProfileResults } from './report.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -33,8 +34,8 @@ const cores = os.availableParallelism();
 const baseConfig = loadConfig(process.env);
 
 const P = quick
-  ? { shortCount: 4000, longCount: 1500, rounds: 5, closedSeconds: 2, openSeconds: 5, timedSeconds: 0.5, queueJobs: 8000, scalingRounds: 3 }
-  : { shortCount: Infinity, longCount: Infinity, rounds: 5, closedSeconds: 6, openSeconds: 15, timedSeconds: 2, queueJobs: 30000, scalingRounds: 5 };
+  ? { shortCount: 4000, longCount: 1500, rounds: 5, closedSeconds: 2, openSeconds: 5, timedSeconds: 0.5, queueJobs: 8000, scalingRounds: 3, backfill: 30_000 }
+  : { shortCount: Infinity, longCount: Infinity, rounds: 5, closedSeconds: 6, openSeconds: 15, timedSeconds: 2, queueJobs: 30000, scalingRounds: 5, backfill: 100_000 };
 const texts = readBenchTexts(path.resolve(root, baseConfig.sharedDir), baseConfig, P);
 const sets: Record<string, { label: string; reviews: BenchReview[] }> = {
   short: { label: 'Flipkart (short)', reviews: texts.short },
@@ -62,6 +63,8 @@ interface ProfileSpec {
   peer: boolean;
   queue: boolean;
   scaling: boolean;
+  /** The live and bulk lanes side by side, and live latency while a backfill drains (issue 19). */
+  lanes?: boolean;
   batchSizes: number[];
   /** Reviews in the warm-up round that sizes the timed rounds (small for slow models). */
   warmup: number;
@@ -173,6 +176,12 @@ async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<Profile
       scaling.push({ workers, reviewsPerS: t.reviewsPerS, ...(cpu ? { cpu } : {}), memoryMb: memory.map((m) => m.vmHwmKb / 1024) });
     }
   }
+  let lanes: ProfileResults['lanes'];
+  if (spec.lanes) {
+    log(`profile ${spec.name}: live and bulk lanes side by side, then a ${P.backfill}-review backfill under live load`);
+    lanes = await measureLanes(redis, spec.modelDir, config, setReviews, tokens, inproc, { rounds: P.rounds, seconds: closedSeconds(spec), openSeconds: P.openSeconds, backfill: spec.name === 'default' ? P.backfill : 0, queueJobs: P.queueJobs, peerSeconds: timedSeconds(spec), peer: spec.peer, warmup: spec.warmup });
+    for (const line of lanesSummary(lanes)) log(line);
+  }
   return {
     name: spec.name,
     title: spec.title,
@@ -183,6 +192,7 @@ async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<Profile
     fleets,
     ...(peer ? { peer } : {}),
     ...(scaling.length > 0 ? { scaling } : {}),
+    ...(lanes ? { lanes } : {}),
   };
 }
 
@@ -204,7 +214,7 @@ async function main(): Promise<void> {
   const skipped: string[] = [];
   const common = { queue: false, scaling: false };
   try {
-    profiles.push(await runProfile(redis, { ...common, name: 'default', title: 'default model', modelDir: baseConfig.model.dir, variants: ['token-budget', 'fixed', 'batch1'], latency: true, peer: true, queue: true, scaling: true, batchSizes: quick ? [1, 8, 32, 128] : [1, 4, 8, 16, 32, 64, 128], warmup: 1000 }));
+    profiles.push(await runProfile(redis, { ...common, name: 'default', title: 'default model', modelDir: baseConfig.model.dir, variants: ['token-budget', 'fixed', 'batch1'], latency: true, peer: true, queue: true, scaling: true, lanes: true, batchSizes: quick ? [1, 8, 32, 128] : [1, 4, 8, 16, 32, 64, 128], warmup: 1000 }));
     if (withTransformer) {
       const fp32 = path.join(os.tmpdir(), 'sf-bench-model');
       const int8 = path.join(os.tmpdir(), 'sf-bench-model-int8');
@@ -212,7 +222,7 @@ async function main(): Promise<void> {
       await cli('bin/sentiment-fleet.ts', ['quantize', '--model', fp32, '--out', int8], int8);
       const sizes = [1, 2, 4, 8, 16];
       const timing = { timedSeconds: 4, closedSeconds: 10 };
-      profiles.push(await runProfile(redis, { ...common, name: 'transformer', title: 'transformer-sized model, fp32', modelDir: fp32, variants: ['token-budget', 'fixed', 'batch1'], latency: true, peer: true, batchSizes: sizes, warmup: 40, timing }));
+      profiles.push(await runProfile(redis, { ...common, name: 'transformer', title: 'transformer-sized model, fp32', modelDir: fp32, variants: ['token-budget', 'fixed', 'batch1'], latency: true, peer: true, lanes: true, batchSizes: sizes, warmup: 40, timing }));
       profiles.push(await runProfile(redis, { ...common, name: 'transformer-int8', title: 'transformer-sized model, int8 (sentiment-fleet quantize)', modelDir: int8, variants: ['token-budget'], latency: false, peer: false, batchSizes: sizes, warmup: 80, timing }));
     } else {
       skipped.push(quick ? 'the transformer-sized profiles (fp32 and int8): full runs only' : 'the transformer-sized profiles (--no-transformer)');

@@ -14,6 +14,7 @@ export interface ChaosCli {
   reviews?: number;
   duration?: number;
   rate: number;
+  bulkShare?: number;
   seed: number;
   workers: number;
   modes: AppendFsync[];
@@ -21,6 +22,13 @@ export interface ChaosCli {
   pgAdminUrl: string;
   out: string;
   logDir?: string;
+}
+
+/** --bulk-share: a number from 0 to 1. */
+function shareOf(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1');
+  return n;
 }
 
 export type ChaosCliResult = { cli: ChaosCli } | { exitCode: number };
@@ -54,6 +62,7 @@ export function parseChaosCli(argv: string[], projectRoot: string, io: { stdout:
     .addOption(new Option('--reviews <n>', 'reviews offered per mode, each until acknowledged').argParser(positiveInt).default(DEFAULT_REVIEWS).conflicts('duration'))
     .option('--duration <s>', 'seconds of load per mode instead (reviews = rate × seconds)', positiveNumber)
     .option('--rate <n>', 'reviews offered per second', positiveNumber, DEFAULT_RATE)
+    .option('--bulk-share <x>', 'share of the reviews sent in the bulk lane (chunk jobs), 0 to 1 (default 0)', shareOf)
     .option('--seed <n>', 'seed of the fault schedule (and generated texts)', nonNegativeInt, 8)
     .option('--workers <n>', 'inference worker processes', positiveInt, 2)
     .addOption(new Option('--modes <list>', 'appendfsync policies to run, one full run each').argParser(modes).default(['everysec', 'always'], 'everysec,always'))
@@ -82,6 +91,7 @@ export function chaosOptionsFrom(cli: ChaosCli, config: Config, projectRoot: str
   return defaultChaosOptions({
     reviews: cli.duration === undefined ? cli.reviews : Math.max(1, Math.round(cli.duration * cli.rate)),
     rate: cli.rate,
+    ...(cli.bulkShare !== undefined ? { bulkShare: cli.bulkShare } : {}),
     seed: cli.seed,
     workers: cli.workers,
     modes: cli.modes,

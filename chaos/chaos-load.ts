@@ -25,18 +25,31 @@ const MAX_CHUNK = 2000;
  * the producer; a failed call (Redis away) keeps them and sends them again on the next tick, as
  * a client retrying a 503 would. Only acknowledged ids count as accepted.
  */
-export function startLoad(options: { producer: ReviewProducer; source: ReviewSource; rate: number; total: number; logger: Logger }) {
+export function startLoad(options: { producer: ReviewProducer; source: ReviewSource; rate: number; total: number; logger: Logger; bulkShare?: number }) {
   const { producer, source, rate, total, logger } = options;
+  const bulkShare = options.bulkShare ?? 0;
+  /** Review i goes to the bulk lane for a `bulkShare` of the indexes, spread evenly (deterministic). */
+  const inBulk = (i: number): boolean => Math.floor((i + 1) * bulkShare) > Math.floor(i * bulkShare);
+  const lane = new Map<string, 'bulk'>();
   const stats: LoadStats = { offered: 0, accepted: new Set(), acceptedAt: new Map(), failedCalls: 0, unacknowledged: 0, longestOutageMs: 0 };
   const pending: ChaosReview[] = [];
   const startedAt = Date.now();
   let stopped = false;
   let failingSince: number | undefined;
 
+  function offer(i: number): ChaosReview {
+    const review = source.review(i);
+    if (inBulk(i)) lane.set(review.id, 'bulk');
+    return review;
+  }
+
   async function sendPending(): Promise<void> {
     const chunk = pending.slice(0, MAX_CHUNK);
     try {
-      const outcome = await producer.enqueueMany(chunk);
+      const bulk = chunk.filter((r) => lane.has(r.id));
+      const live = bulk.length === 0 ? chunk : chunk.filter((r) => !lane.has(r.id));
+      const outcomes = [live.length > 0 ? await producer.enqueueMany(live) : { accepted: [], duplicates: [] }, bulk.length > 0 ? await producer.enqueueMany(bulk, { lane: 'bulk' }) : { accepted: [], duplicates: [] }];
+      const outcome = { accepted: outcomes.flatMap((o) => o.accepted), duplicates: outcomes.flatMap((o) => o.duplicates) };
       const now = Date.now();
       for (const id of [...outcome.accepted, ...outcome.duplicates]) {
         if (!stats.accepted.has(id)) {
@@ -62,7 +75,7 @@ export function startLoad(options: { producer: ReviewProducer; source: ReviewSou
   const loop = (async () => {
     for (let tick = 1; !stopped; tick++) {
       const due = Math.min(total, Math.floor(((Date.now() - startedAt) / 1000) * rate));
-      while (stats.offered < due) pending.push(source.review(stats.offered++));
+      while (stats.offered < due) pending.push(offer(stats.offered++));
       if (pending.length > 0) await sendPending();
       const wait = startedAt + tick * TICK_MS - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -75,7 +88,7 @@ export function startLoad(options: { producer: ReviewProducer; source: ReviewSou
     async stop(flushMs = 30_000): Promise<LoadStats> {
       stopped = true;
       await loop;
-      while (stats.offered < total) pending.push(source.review(stats.offered++));
+      while (stats.offered < total) pending.push(offer(stats.offered++));
       const deadline = Date.now() + flushMs;
       while (pending.length > 0 && Date.now() < deadline) {
         await sendPending();

@@ -22,6 +22,8 @@ export interface ChaosOptions {
   reviews: number;
   /** Reviews offered per second. */
   rate: number;
+  /** Share of the reviews sent in the bulk lane (chunk jobs), 0–1; default 0 (all live). */
+  bulkShare: number;
   seed: number;
   /** AOF fsync policies to run, one full run each. */
   modes: AppendFsync[];
@@ -68,6 +70,7 @@ export function defaultChaosOptions(overrides: Partial<ChaosOptions> & Pick<Chao
   return {
     reviews: DEFAULT_REVIEWS,
     rate: DEFAULT_RATE,
+    bulkShare: 0,
     seed: 8,
     modes: ['everysec', 'always'],
     faults: { ...DEFAULT_FAULTS },

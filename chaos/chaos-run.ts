@@ -74,7 +74,9 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
     inspect.on('error', () => undefined);
     const reviews = new Queue(config.queues.reviews, { connection: inspect, prefix: config.redis.prefix });
     const results = new Queue(config.queues.results, { connection: inspect, prefix: config.redis.prefix });
-    for (const q of [reviews, results]) q.on('error', () => undefined); // outages are the point here
+    const bulk = new Queue(config.queues.bulk, { connection: inspect, prefix: config.redis.prefix });
+    for (const q of [reviews, results, bulk]) q.on('error', () => undefined); // outages are the point here
+    closers.push(() => bulk.close());
     closers.push(() => producer.close(), async () => producerConnection.disconnect(), () => reviews.close(), () => results.close(), async () => inspect.disconnect());
     await Promise.all([producer.queue.waitUntilReady(), reviews.waitUntilReady(), results.waitUntilReady()]);
 
@@ -82,7 +84,7 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
     const plan = planFaults(options, seededRandom(options.seed)); // same seed, same schedule in both modes
     log.info({ faults: plan.map((p) => `${p.kind}@${(p.atMs / 1000).toFixed(1)}s`), reviews: options.reviews, rate: options.rate, loadS: loadSeconds(options), source: source.origin }, 'chaos load starting');
     const loadStartedAt = Date.now();
-    const load = startLoad({ producer, source, rate: options.rate, total: options.reviews, logger: log });
+    const load = startLoad({ producer, source, rate: options.rate, total: options.reviews, logger: log, bulkShare: options.bulkShare });
     const events: FaultEvent[] = [];
     for (const planned of plan) {
       const wait = loadStartedAt + planned.atMs - Date.now();
@@ -97,7 +99,7 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
     const drainStart = Date.now();
     let drained = false;
     for (let idleRounds = 0; Date.now() - drainStart < options.drainTimeoutS * 1000; ) {
-      idleRounds = (await queuesIdle([reviews, results]).catch(() => false)) ? idleRounds + 1 : 0;
+      idleRounds = (await queuesIdle([reviews, results, bulk]).catch(() => false)) ? idleRounds + 1 : 0;
       if (idleRounds >= 2) {
         drained = true;
         break;

@@ -10,6 +10,9 @@ import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { closeRedisConnection, createRedisConnection, waitForRedis } from '../queue/redis-connection.ts';
 import { noStackReason, readStackFile, usingStackMessage } from './stack-file.ts';
+import { createResultsQueue } from '../queue/queue-setup.ts';
+import { createBulkProgress } from './bulk-progress.ts';
+import { waitUntilStored, type StoredWait } from './import-wait.ts';
 
 /**
  * 0: everything accepted or duplicate; 1: a record was rejected, or the import failed (file missing
@@ -24,6 +27,10 @@ export interface ImportCommandOptions {
   chunkSize?: number;
   /** Longest wait, in seconds, for the backlog to fall below BACKLOG_HIGH_WATER. Default 600. */
   backlogWait?: number;
+  /** `bulk` (default): chunk jobs of BULK_CHUNK_SIZE, scored after live work; `live`: one job per review. */
+  lane?: 'live' | 'bulk';
+  /** Bulk lane: after enqueueing, wait until every accepted review is stored (or failed), with progress and the rate. */
+  wait?: boolean;
 }
 
 const DEFAULT_BACKLOG_WAIT_S = 600;
@@ -168,9 +175,12 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
     };
     logger.info({ redis: stack.redis.url, prefix: stack.redis.prefix, queue: stack.queues.reviews }, usingStackMessage(lookup));
   }
+  const lane = options.lane ?? 'bulk';
+  if (options.wait && lane !== 'bulk') return usage('--wait follows bulk chunks until stored: use it with --lane bulk');
   const progress = progressReporter(io.stderr, logger);
   const stack = createResourceStack(logger);
   let summary: ImportSummary | undefined;
+  let waited: StoredWait | undefined;
   let failure: SfError | undefined;
   try {
     // A missing or unreadable file fails before connecting to Redis.
@@ -178,12 +188,19 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
     const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
     await waitForRedis(connection, REDIS_WAIT_MS, { logger, url: config.redis.url! });
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
+    const resultsQueue = options.wait ? stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close()) : undefined;
+    const followed = resultsQueue ? createBulkProgress({ redis: connection, bulkQueue: producer.bulkQueue, resultsQueue }) : undefined;
+    const startedAt = Date.now();
     summary = await importReviewFile({
       file,
       format,
-      producer,
+      producer: {
+        enqueueMany: (input) => producer.enqueueMany(input, { lane, ...(followed ? { onChunk: (id: string, size: number) => followed.add(id, size) } : {}) }),
+        backlog: (maxAgeMs) => producer.backlog(maxAgeMs, lane),
+      },
       limits: config.reviews,
-      chunkSize: options.chunkSize ?? config.producer.chunkSize,
+      // Bulk: several whole chunks per call, so that chunks are full.
+      chunkSize: options.chunkSize ?? (lane === 'bulk' ? 8 * config.bulk.chunkSize : config.producer.chunkSize),
       // As HTTP answers 503 over the mark, import waits (bounded) instead of flooding Redis.
       backlog: { highWater: config.http.backlogHighWater, maxWaitMs: (options.backlogWait ?? DEFAULT_BACKLOG_WAIT_S) * 1000 },
       onBacklogWait: (w) => progress.wait(w),
@@ -192,6 +209,10 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
       logger: progress.bar && logger.isLevelEnabled('info') ? logger.child({}, { level: 'warn' }) : logger,
       ...(io.signal ? { signal: io.signal } : {}),
     });
+    if (followed) {
+      progress.stop();
+      waited = await waitUntilStored(followed, { startedAt, stderr: io.stderr, logger, ...(io.signal ? { signal: io.signal } : {}) });
+    }
   } catch (err) {
     failure = toSfError(err, 'SF_ERR_IMPORT');
     summary = importSummaryOf(err);
@@ -204,16 +225,17 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
   const failedLine = typeof failure?.details?.line === 'number' ? failure.details.line : undefined;
   if (options.json) {
     const error = failure ? { code: failure.code, message: failure.message, ...(failedLine === undefined ? {} : { line: failedLine }) } : undefined;
-    await write(io.stdout, `${JSON.stringify({ ...summary, ...(error ? { error } : {}) }, null, 2)}\n`);
+    await write(io.stdout, `${JSON.stringify({ ...summary, lane, ...(waited ? { wait: waited } : {}), ...(error ? { error } : {}) }, null, 2)}\n`);
   } else if (summary) {
     await write(io.stdout, formatImportSummary(summary, failure !== undefined));
+    if (waited) await write(io.stdout, `  stored      ${waited.stored} (failed ${waited.failed}) in ${(waited.durationMs / 1000).toFixed(1)} s from the first enqueue: ${Math.round(waited.ratePerS)} reviews/s end to end\n`);
   }
   if (failure) {
     const scope = failedLine === undefined ? '' : ` (nothing from line ${failedLine} on was imported)`;
     await write(io.stderr, `import failed: ${failure.code}: ${failure.message}${scope}\n`);
     return IMPORT_EXIT.failed;
   }
-  return summary && summary.rejected > 0 ? IMPORT_EXIT.failed : IMPORT_EXIT.ok;
+  return (summary && summary.rejected > 0) || (waited && waited.failed > 0) ? IMPORT_EXIT.failed : IMPORT_EXIT.ok;
 }
 
 function waitSeconds(value: string): number {
@@ -234,10 +256,12 @@ function positiveInt(value: string): number {
  */
 export function defineImportCommand(command: Command, env: Record<string, string | undefined>): Command {
   return command
-    .description('import reviews from a .jsonl/.ndjson or .csv file into the reviews queue (REDIS_URL, else the running npm start stack)')
+    .description('import reviews from a .jsonl/.ndjson or .csv file into the bulk lane (or --lane live) of the fleet (REDIS_URL, else the running npm start stack)')
     .argument('<file>', 'the file to import (JSONL: one review object per line; CSV: a header row naming review fields)')
     .addOption(new Option('--format <format>', 'file format (default: by extension)').choices(IMPORT_FORMATS))
-    .option('--chunk-size <n>', 'valid reviews per enqueue call (default: ENQUEUE_CHUNK_SIZE)', positiveInt)
+    .addOption(new Option('--lane <lane>', 'bulk: chunk jobs of BULK_CHUNK_SIZE reviews, scored after live work (a backfill); live: one job per review').choices(['live', 'bulk']).default('bulk'))
+    .option('--wait', 'bulk lane: then wait until every accepted review is stored (progress bar, final rate)')
+    .option('--chunk-size <n>', 'valid reviews per enqueue call (default: ENQUEUE_CHUNK_SIZE; bulk: 8 × BULK_CHUNK_SIZE)', positiveInt)
     .option('--backlog-wait <seconds>', `longest wait for the queue's backlog to fall below BACKLOG_HIGH_WATER, then fail (0: fail at once; default ${DEFAULT_BACKLOG_WAIT_S})`, waitSeconds)
     .option('--json', 'print the summary as JSON on stdout')
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : IMPORT_EXIT.usage))

@@ -5,13 +5,14 @@ import type { RunnerOptions } from '../inference/model-runner.ts';
 import { createRoutingSetup } from './model-routing.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
+import { createBulkQueue, createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
 import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
 import { createRetentionSweeper } from '../queue/retention-sweeper.ts';
 import { createReviewWorker } from './review-worker.ts';
 import { readModelSpec } from '../model-format/model-dir.ts';
 import type { Encoder } from '../tokenize/encoder.ts';
 import { loadModelTokenizer } from '../tokenize/model-tokenizer.ts';
+import { createBulkWorker } from './bulk-worker.ts';
 import { createResultPublisher } from '../results/result-publisher.ts';
 import { createWorkerMetrics } from '../stats/worker-metrics.ts';
 
@@ -51,7 +52,14 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
     const routing = createRoutingSetup(config.routing, runner, logger);
     const pool = stack.add(
       'inference-pool',
-      await createInferencePool({ logger, threads: config.inference.threads, threadEntry: options.threadEntry, runner, models: routing.models }),
+      await createInferencePool({
+        logger,
+        threads: config.inference.threads,
+        threadEntry: options.threadEntry,
+        bulkShare: config.bulk.shareWhileLive,
+        runner,
+        models: routing.models,
+      }),
       (p) => p.close(),
     );
     const connection = stack.add('redis', createRedisConnection(config.redis, 'worker', logger), closeRedisConnection);
@@ -59,8 +67,11 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
     const resultsQueue = stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close());
     // Finished jobs past KEEP_*_S leave Redis even while no job finishes (retention-sweeper.ts).
     const reviewsQueue = stack.add('reviews-queue', createReviewsQueue(connection, config, logger), (q) => q.close());
-    stack.add('retention-sweeper', createRetentionSweeper([reviewsQueue, resultsQueue], config, logger), (r) => r.close());
+    const bulkQueue = stack.add('bulk-queue', createBulkQueue(connection, config, logger), (q) => q.close());
+    stack.add('retention-sweeper', createRetentionSweeper([reviewsQueue, resultsQueue, bulkQueue], config, logger), (r) => r.close());
     const metrics = createWorkerMetrics({ model: pool.info.name, version: pool.info.version });
+    // Token-budget batching counts tokens before batching; the bulk lane cuts its pieces with them too.
+    const encoder = config.batching.policy === 'token-budget' ? mainThreadEncoder(config, pool.info) : undefined;
     const worker = stack.add(
       'review-worker',
       createReviewWorker({
@@ -71,11 +82,28 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
         logger,
         metrics,
         router: routing.router,
-        ...(config.batching.policy === 'token-budget' ? { encoder: mainThreadEncoder(config, pool.info) } : {}),
+        ...(encoder ? { encoder } : {}),
       }),
       (w) => w.close(),
     );
-    await worker.waitUntilReady();
+    // The bulk lane: chunks on the same inference threads, behind every live batch (bulk-worker.ts).
+    const bulk = stack.add(
+      'bulk-worker',
+      createBulkWorker({
+        config,
+        connection,
+        pool,
+        publisher: createResultPublisher(resultsQueue),
+        bulkQueue,
+        logger,
+        name: worker.name,
+        metrics,
+        router: routing.router,
+        ...(encoder ? { encoder } : {}),
+      }),
+      (w) => w.close(),
+    );
+    await Promise.all([worker.waitUntilReady(), bulk.waitUntilReady()]);
 
     let address: string | undefined;
     if (config.worker.httpPort !== undefined) {
@@ -91,7 +119,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
     }
     const batchPolicy = { policy: config.batching.policy, maxTokens: config.batching.maxTokens, maxSize: config.batching.maxSize };
     logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy }, 'worker ready');
-    return { pool, worker, metrics, url: address, close: stack.close };
+    return { pool, worker, bulk, metrics, url: address, close: stack.close };
   } catch (err) {
     await stack.close();
     throw err;

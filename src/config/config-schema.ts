@@ -41,6 +41,7 @@ export const settings = {
   },
   REVIEWS_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('reviews'), doc: 'Queue that holds incoming reviews.' },
   RESULTS_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('results'), doc: 'Queue that receives sentiment results.' },
+  BULK_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('reviews-bulk'), doc: 'Queue of the bulk lane: one job per chunk of reviews (import, `enqueueMany(…, { lane: \'bulk\' })`, `POST /v1/reviews?lane=bulk`): [lanes](guarantees.md#two-lanes-live-and-bulk).' },
   MODEL_DIR: {
     schema: z.string().min(1).default('models/review-sentiment-en'),
     doc: 'Model directory in the Hugging Face layout (model.onnx, tokenizer.json, config.json).',
@@ -258,6 +259,22 @@ export const settings = {
   ENQUEUE_CHUNK_SIZE: {
     schema: int(1, 10_000).default(100),
     doc: 'Reviews per addBulk call of the producer. Its synchronous part holds the event loop, longer the larger the chunk, for no more throughput: [evidence](benchmarks.md#settings-and-the-measurements-behind-them).',
+  },
+  BULK_CHUNK_SIZE: {
+    schema: int(1, 10_000).default(256),
+    doc: 'Reviews per bulk-lane job (one BullMQ job, one result job, one status marker write per review): [evidence](benchmarks.md#two-lanes).',
+  },
+  BULK_CONCURRENCY: {
+    schema: int(1, 64).default(2),
+    doc: 'Bulk chunks a worker process scores at once. Their reviews go to the inference threads one model call at a time, after any waiting live batch.',
+  },
+  BULK_SHARE_WHILE_LIVE: {
+    schema: z.coerce.number().min(0.05).max(1).default(0.5),
+    doc: 'While live reviews arrive, bulk work takes at most this share of an inference thread\'s time (after a bulk model call, the thread rests for the rest); 1: bulk runs whenever no live batch waits. Lower: a lower live p99 during a backfill, a slower backfill: [evidence](benchmarks.md#two-lanes).',
+  },
+  BULK_STATUS_TTL_S: {
+    schema: int(0).default(86_400),
+    doc: 'Bulk lane: each review gets a marker (review id → chunk job) kept this long, so its status reads `queued`, `active`, `scored` or `failed`; about 100 bytes of Redis per review. 0: no markers (status reads `stored` once stored, `unknown` before).',
   },
   DATABASE_URL: {
     schema: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),

@@ -12,7 +12,7 @@ export interface Config {
   redis: { url: string | undefined; prefix: string; cluster: boolean; localDir: string };
   /** STACK_FILE: where `npm start` says where it runs, for `import` and `export` (src/app/stack-file.ts). */
   stackFile: string;
-  queues: { reviews: string; results: string };
+  queues: { reviews: string; results: string; bulk: string };
   model: { dir: string; name: string | undefined; version: string | undefined; maxTokens: number | undefined; truncation: 'head-tail' | 'head' };
   /**
    * MODEL_ROUTES: a model directory per language tag (primary subtags), empty: MODEL_DIR only;
@@ -60,6 +60,8 @@ export interface Config {
   /** The scaling signal of the stats service (src/stats/scaling-signal.ts). */
   scaling: { targetDrainS: number; minReplicas: number; maxReplicas: number; fallbackPerReplicaPerS: number | undefined };
   producer: { chunkSize: number };
+  /** The bulk lane (src/contracts/bulk-job.ts, src/app/bulk-worker.ts). */
+  bulk: { chunkSize: number; concurrency: number; statusTtlS: number; shareWhileLive: number };
   sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number; httpPort: number | undefined };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
   sharedDir: string;
@@ -82,7 +84,7 @@ function group(e: EnvSettings): Config {
   return {
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, cluster: e.REDIS_CLUSTER, localDir: e.LOCAL_REDIS_DIR },
     stackFile: e.STACK_FILE,
-    queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE },
+    queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE, bulk: e.BULK_QUEUE },
     model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
     routing: { routes: e.MODEL_ROUTES, languageIdDir: e.LANGUAGE_ID_MODEL_DIR, minConfidence: e.LANGUAGE_ID_MIN_CONFIDENCE },
     explain: { all: e.EXPLAIN, topK: e.EXPLAIN_TOP_K },
@@ -144,6 +146,7 @@ function group(e: EnvSettings): Config {
       fallbackPerReplicaPerS: e.SCALING_PER_REPLICA_PER_S,
     },
     producer: { chunkSize: e.ENQUEUE_CHUNK_SIZE },
+    bulk: { chunkSize: e.BULK_CHUNK_SIZE, concurrency: e.BULK_CONCURRENCY, statusTtlS: e.BULK_STATUS_TTL_S, shareWhileLive: e.BULK_SHARE_WHILE_LIVE },
     sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS, httpPort: e.SINK_HTTP_PORT },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     sharedDir: e.SHARED_DIR,

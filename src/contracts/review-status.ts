@@ -175,6 +175,11 @@ export interface ReviewStatusReaderOptions<R> {
   storedResults?: ((ids: readonly string[]) => Promise<ReadonlyMap<string, R>>) | undefined;
   /** Ids per Redis round trip (default 1000). */
   batchSize?: number;
+  /**
+   * The bulk lane's statuses (bulk-status.ts) of ids the reviews queue does not know: a review
+   * sent in both lanes reads its live job's state.
+   */
+  bulkStatuses?: ((ids: readonly string[]) => Promise<ReviewStatus<never>[]>) | undefined;
 }
 
 export interface StatusOptions {
@@ -193,7 +198,15 @@ export function createReviewStatusReader<R>(options: ReviewStatusReaderOptions<R
       const [queued, stored] = await Promise.all([
         (async () => {
           const out: ReviewStatus<never>[] = [];
-          for (let start = 0; start < unique.length; start += batchSize) out.push(...(await readQueueStatuses(options.redis, options.queue, unique.slice(start, start + batchSize))));
+          for (let start = 0; start < unique.length; start += batchSize) {
+            const slice = await readQueueStatuses(options.redis, options.queue, unique.slice(start, start + batchSize));
+            const unknown = slice.flatMap((s, i) => (s.state === 'unknown' ? [i] : []));
+            if (options.bulkStatuses && unknown.length > 0) {
+              const bulk = await options.bulkStatuses(unknown.map((i) => slice[i]!.id));
+              unknown.forEach((i, k) => (slice[i] = bulk[k]!));
+            }
+            out.push(...slice);
+          }
           return out;
         })(),
         options.storedResults && unique.length > 0 ? options.storedResults(unique) : Promise.resolve(new Map<string, R>()),

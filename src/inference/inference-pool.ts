@@ -4,6 +4,7 @@ import { SfError } from '../errors/sf-error.ts';
 import type { BatchStats, ItemOutcome, ModelInfo, RunnerOptions } from './model-runner.ts';
 import type { Encoded } from '../tokenize/encoder.ts';
 import type { ExplainRequest, FromThread, ThreadData, ToThread } from './thread-protocol.ts';
+import { createBulkPacer } from './bulk-pacer.ts';
 
 export interface InferencePoolOptions {
   runner: RunnerOptions;
@@ -16,6 +17,8 @@ export interface InferencePoolOptions {
    * chaos harness and the fault tests pass a wrapper of it (chaos/crashing-inference-thread.ts).
    */
   threadEntry?: URL;
+  /** BULK_SHARE_WHILE_LIVE: bulk batches' most share of a thread's time while live batches arrive (bulk-pacer.ts). Default 1 (no rest). */
+  bulkShare?: number;
 }
 
 interface Task {
@@ -25,6 +28,8 @@ interface Task {
   model: string | undefined;
   resolve: (value: { items: ItemOutcome[]; stats: BatchStats }) => void;
   reject: (err: SfError) => void;
+  lane?: 'bulk';
+  startedAt?: number;
 }
 
 interface Slot {
@@ -52,6 +57,10 @@ export async function createInferencePool(options: InferencePoolOptions) {
   const log = options.logger.child({ component: 'inference-pool' });
   const slots = new Set<Slot>();
   const queue: Task[] = [];
+  /** Bulk-lane batches: a thread takes one only when no live batch waits (src/app/bulk-worker.ts). */
+  const bulkQueue: Task[] = [];
+  const pacer = createBulkPacer({ share: options.bulkShare ?? 1 });
+  let paced: NodeJS.Timeout | undefined;
   const inflight = new Set<Promise<unknown>>();
   let nextId = 1;
   const entry = options.threadEntry ?? THREAD_ENTRY;
@@ -81,6 +90,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
           case 'batch-error': {
             const task = slot.task;
             slot.task = undefined;
+            if (task?.lane === 'bulk') pacer.bulkFinished(task.startedAt!);
             if (task?.id === message.id) {
               if (message.type === 'scored') task.resolve({ items: message.items, stats: message.stats });
               else task.reject(SfError.fromJSON(message.error));
@@ -104,7 +114,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
           log.warn({ code, threadId: worker.threadId }, 'replacing inference thread');
           spawn().catch((err) => {
             log.error({ err }, 'replacement inference thread failed to start');
-            if (slots.size === 0) for (const t of queue.splice(0)) t.reject(new SfError('SF_ERR_THREAD_CRASH', 'no inference thread is running'));
+            if (slots.size === 0) for (const t of [...queue.splice(0), ...bulkQueue.splice(0)]) t.reject(new SfError('SF_ERR_THREAD_CRASH', 'no inference thread is running'));
           });
         }
         dispatch();
@@ -114,14 +124,26 @@ export async function createInferencePool(options: InferencePoolOptions) {
 
   function dispatch(): void {
     for (const slot of slots) {
-      if (queue.length === 0) break;
+      if (queue.length === 0 && bulkQueue.length === 0) break;
       if (slot.task) continue;
-      const task = queue.shift()!;
+      if (queue.length > 0) pacer.liveStarted();
+      else {
+        const delay = pacer.bulkDelay();
+        if (delay > 0) {
+          paced ??= setTimeout(() => {
+            paced = undefined;
+            dispatch();
+          }, delay);
+          break;
+        }
+      }
+      const task = queue.length > 0 ? queue.shift()! : bulkQueue.shift()!;
+      if (task.lane === 'bulk') task.startedAt = pacer.now();
       slot.task = task;
       slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain, model: task.model } satisfies ToThread);
     }
-    if (closing && queue.length > 0 && slots.size === 0) {
-      for (const task of queue.splice(0)) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
+    if (closing && queue.length + bulkQueue.length > 0 && slots.size === 0) {
+      for (const task of [...queue.splice(0), ...bulkQueue.splice(0)]) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
     }
   }
 
@@ -139,16 +161,19 @@ export async function createInferencePool(options: InferencePoolOptions) {
     models,
     /**
      * Scores a batch (texts or encodings) in a free thread; `explain` asks for explanations of the
-     * flagged items, `model` names one of `models` (absent: the default model).
+     * flagged items, `model` names one of `models` (absent: the default model). `lane: 'bulk'`:
+     * the batch waits while any live batch waits (live work always goes first).
      */
     score(
       texts: (string | Encoded)[],
       explain?: ExplainRequest,
       model?: string,
+      lane: 'live' | 'bulk' = 'live',
     ): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
       if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));
       const promise = new Promise<{ items: ItemOutcome[]; stats: BatchStats }>((resolve, reject) => {
-        queue.push({ id: nextId++, texts, explain, model, resolve, reject });
+        if (lane === 'bulk') bulkQueue.push({ id: nextId++, texts, explain, model, resolve, reject, lane });
+        else queue.push({ id: nextId++, texts, explain, model, resolve, reject });
         dispatch();
       });
       const tracked: Promise<unknown> = promise.then(
@@ -164,6 +189,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
         while (inflight.size > 0) await Promise.allSettled([...inflight]);
         await Promise.all([...slots].map((s) => s.worker.terminate()));
         slots.clear();
+        if (paced) clearTimeout(paced);
       })();
       return closing;
     },

@@ -15,8 +15,10 @@ import { createReviewValidator, reviewBodyLimits, validateReviewsInSlices } from
 export interface ReviewIntake {
   /** Enqueues reviews already validated; duplicates are reported, not enqueued. */
   enqueueReviews(reviews: readonly Review[]): Promise<EnqueueOutcome>;
-  /** Waiting reviews (possibly cached for `maxAgeMs`). */
-  backlog(maxAgeMs?: number): Promise<number>;
+  /** The same in the bulk lane (chunk jobs: src/contracts/bulk-job.ts). */
+  enqueueBulk?(reviews: readonly Review[]): Promise<EnqueueOutcome>;
+  /** Waiting reviews of a lane (possibly cached for `maxAgeMs`). */
+  backlog(maxAgeMs?: number, lane?: 'live' | 'bulk'): Promise<number>;
 }
 
 export interface ReviewRoutesOptions {
@@ -31,6 +33,13 @@ export const acceptedReplySchema = z.object({
   accepted: z.number().int().min(0).meta({ description: 'Reviews enqueued by this request.' }),
   ids: z.array(z.string()).meta({ description: 'Their ids, in request order.' }),
   duplicates: z.array(z.string()).meta({ description: 'Ids already queued or processed (by id): not enqueued again.' }),
+});
+
+/** The query of POST /v1/reviews. */
+const laneQuerySchema = z.object({
+  lane: z.enum(['live', 'bulk']).optional().meta({
+    description: '`live` (default): one job per review, lowest latency. `bulk`: one job per chunk of BULK_CHUNK_SIZE reviews, for backfills; scored after live work, a re-sent review is stored once (docs/guarantees.md#two-lanes-live-and-bulk).',
+  }),
 });
 
 const tooMany = (maxReviews: number, got: string) => `at most ${maxReviews} reviews per request (MAX_REVIEWS_PER_REQUEST), got ${got}`;
@@ -68,14 +77,20 @@ export const reviewRoutes: FastifyPluginAsync<ReviewRoutesOptions> = async (app,
     summary: 'Submit one review or an array of reviews',
     description:
       `All or nothing: one invalid review (or a duplicate id within the request) refuses the whole request with 400, naming every problem, and enqueues nothing. At most ${maxReviews} reviews (MAX_REVIEWS_PER_REQUEST) and HTTP_BODY_LIMIT_BYTES per request. ` +
-      'A review already queued or processed (same id) is not enqueued again: it is listed in `duplicates`. 503 with Retry-After when the backlog is over BACKLOG_HIGH_WATER or Redis is failing: retry after that many seconds.',
+      'A review already queued or processed (same id) is not enqueued again: it is listed in `duplicates` (`lane=bulk`: a chunk of the same reviews already queued; a review re-sent in another chunk is accepted and stored once). 503 with Retry-After when the backlog is over BACKLOG_HIGH_WATER or Redis is failing: retry after that many seconds.',
     tags: ['reviews'],
     access: 'write',
+    query: laneQuerySchema,
     body: z.union([review, z.array(review).min(1).max(maxReviews)]),
     responses: { 202: { description: 'Accepted: the reviews are queued for scoring', body: acceptedReplySchema } },
     errors: ['SF_ERR_BACKPRESSURE', 'SF_ERR_REDIS'],
   });
   app.post('/v1/reviews', doc, async (request, reply) => {
+    const lane = (request.query as { lane?: unknown } | undefined)?.lane ?? 'live';
+    if (lane !== 'live' && lane !== 'bulk') {
+      const message = 'must be live or bulk';
+      throw new SfError('SF_ERR_VALIDATION', `lane: ${message}`, { details: { problems: [{ path: 'lane', message }] } });
+    }
     const body = request.body;
     const items = Array.isArray(body) ? body : [body];
     if (Array.isArray(body) && body.length === 0) throw new SfError('SF_ERR_VALIDATION', 'the array holds no reviews', { details: { problems: [{ path: '(root)', message: 'must hold at least one review' }] } });
@@ -86,14 +101,14 @@ export const reviewRoutes: FastifyPluginAsync<ReviewRoutesOptions> = async (app,
     const reviews = await validateReviewsInSlices(validator, items, sliceMs); // 400 before touching Redis
     let backlog: number;
     try {
-      backlog = await producer.backlog();
+      backlog = await producer.backlog(undefined, lane);
     } catch (err) {
       throw new SfError('SF_ERR_REDIS', 'the queue is unreachable', { cause: err });
     }
     if (backlog >= config.http.backlogHighWater) {
       throw new SfError('SF_ERR_BACKPRESSURE', `the backlog (${backlog} waiting reviews) is over BACKLOG_HIGH_WATER`, { details: { backlog } });
     }
-    const outcome = await producer.enqueueReviews(reviews);
+    const outcome = lane === 'bulk' && producer.enqueueBulk ? await producer.enqueueBulk(reviews) : await producer.enqueueReviews(reviews);
     const accepted: z.output<typeof acceptedReplySchema> = { accepted: outcome.accepted.length, ids: outcome.accepted, duplicates: outcome.duplicates };
     return reply.code(202).send(accepted);
   });

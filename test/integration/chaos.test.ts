@@ -66,4 +66,36 @@ describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQ
     expect(r.reviews.failed, why).toBe(0);
     rmSync(options.logDir!, { recursive: true, force: true });
   }, 240_000);
+
+  it('loses and duplicates nothing when half the reviews go in the bulk lane, through a worker SIGKILL, a Redis crash and a thread crash', async () => {
+    const config = defaultConfig({});
+    const options = defaultChaosOptions({
+      reviews: 2400,
+      rate: 80,
+      bulkShare: 0.5,
+      seed: 9,
+      modes: ['always'],
+      workers: 1,
+      faults: { 'worker-kill': 1, 'redis-kill': 1, 'thread-crash': 1, 'pg-terminate': 0, 'sink-kill': 0, 'redis-shutdown': 0, 'redis-pause': 0 },
+      lockDurationMs: 3000,
+      stalledIntervalMs: 1500,
+      drainTimeoutS: 90,
+      modelDir: path.join(PROJECT_ROOT, 'models/review-sentiment-en'),
+      sharedDir: path.resolve(PROJECT_ROOT, config.sharedDir),
+      pgAdminUrl: pgAdminUrl!,
+      logDir: mkdtempSync(path.join(os.tmpdir(), 'sf-chaos-bulk-test-')),
+    });
+    const started = chaosStart();
+    const report = await runChaosMode({ options, projectRoot: PROJECT_ROOT, logger: silentLogger, baseEnv: process.env }, 'always');
+    console.log(formatChaosSummary(chaosReport({ ...options, pgAdminUrl: redactedAdminUrl() }, [report], started)));
+    const r = report.reconciliation;
+    const why = `fleet logs in ${report.logDir}`;
+    expect(report.drained, why).toBe(true);
+    expect(r.accepted, why).toBe(options.reviews);
+    expect(r.lost, `${why}; lost ${r.lostIds.join(', ')}`).toBe(0);
+    expect(r.duplicated, why).toBe(0);
+    expect(r.stored, why).toBe(r.accepted + r.storedUnacknowledged);
+    for (const f of report.faults) expect(f.error, `${f.kind}: ${why}`).toBeUndefined();
+    rmSync(options.logDir!, { recursive: true, force: true });
+  }, 240_000);
 });

@@ -239,7 +239,7 @@ describe('the import CLI', () => {
   it('prints the JSON summary and exits 1 when records were rejected', async () => {
     const file = writeFixture('cli.jsonl');
     const queuePrefix = prefix();
-    const run = await runCli([file, '--json'], { REDIS_URL: redis.url, QUEUE_PREFIX: queuePrefix });
+    const run = await runCli([file, '--json', '--lane', 'live'], { REDIS_URL: redis.url, QUEUE_PREFIX: queuePrefix });
     expect(run.code, run.stderr).toBe(1);
     const summary = JSON.parse(run.stdout);
     expect(summary).toMatchObject({ file, format: 'jsonl', records: 200, accepted: 195, duplicates: 2, rejected: 3 });
@@ -323,7 +323,7 @@ describe('the import CLI', () => {
 
   it('waits no longer than --backlog-wait for the backlog to fall below BACKLOG_HIGH_WATER, then exits 1', async () => {
     const file = writeFixture('cli-backlog.jsonl');
-    const run = await runCli([file, '--json', '--chunk-size', '50', '--backlog-wait', '0'], { REDIS_URL: redis.url, QUEUE_PREFIX: prefix(), BACKLOG_HIGH_WATER: '100' });
+    const run = await runCli([file, '--json', '--lane', 'live', '--chunk-size', '50', '--backlog-wait', '0'], { REDIS_URL: redis.url, QUEUE_PREFIX: prefix(), BACKLOG_HIGH_WATER: '100' });
     expect(run.code, run.stderr).toBe(1);
     expect(JSON.parse(run.stdout)).toMatchObject({ accepted: 100, error: { code: 'SF_ERR_BACKPRESSURE' } });
   });

@@ -96,7 +96,7 @@ describe.skipIf(!hasRedis)(`the fleet on a Redis Cluster${hasRedis ? '' : ' (ski
       writeFileSync(file, all.slice(0, IMPORTED).map((r) => JSON.stringify(r)).join('\n') + '\n');
       const stdout = memorySink();
       const stderr = memorySink();
-      const code = await runImportCommand(file, { json: true }, { env, stdout, stderr });
+      const code = await runImportCommand(file, { json: true, lane: 'live' }, { env, stdout, stderr });
       expect(code, stderr.text()).toBe(0);
       expect(JSON.parse(stdout.text())).toMatchObject({ accepted: IMPORTED, duplicates: 0, rejected: 0 });
 

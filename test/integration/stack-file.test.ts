@@ -96,7 +96,7 @@ describe('import without REDIS_URL', () => {
     const prefix = `{${uniqueName('sfst')}}`;
     const info = stackInfo({ redis: { url: redis.current.url, passwordRedacted: false, prefix, cluster: false }, queues: { reviews: 'stack-reviews', results: 'stack-results' } });
     const run = io({ STACK_FILE: stackFile(info) });
-    expect(await runImportCommand(file, {}, run.io), run.stderr.text()).toBe(IMPORT_EXIT.ok);
+    expect(await runImportCommand(file, { lane: 'live' }, run.io), run.stderr.text()).toBe(IMPORT_EXIT.ok);
     const using = run.stderr.text().split('\n').filter((l) => l.includes('using the running npm start stack'));
     expect(using).toHaveLength(1);
     expect(JSON.parse(using[0]!)).toMatchObject({ level: 30, redis: redis.current.url, msg: expect.stringMatching(/^using the running npm start stack at http:\/\/127\.0\.0\.1:3999 \(pid \d+, from .*stack-\d+\.json\)$/) });

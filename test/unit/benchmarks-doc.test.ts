@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keepNotes, modelDirLabel, NOTES_MARKER } from '../../bench/benchmarks-doc.ts';
 import { renderReport, type BenchResults } from '../../bench/report.ts';
+import type { LanesResults } from '../../bench/lanes-measure.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -24,6 +25,23 @@ describe('the benchmark report', () => {
     const { markdown } = renderReport(results, `../bench/results/${file}`);
     expect(markdown).toContain('## Profile `default`: default model (models/review-sentiment-en)');
     expect(markdown.match(/\((\.\.\/)+(?!bench\/results\/)[^)\s]*\)|\/tmp\/|\/home\/|\/work\//g)).toBeNull();
+  });
+
+  it('shows the lanes (issue 19) and their targets in the first table when the run measured them', () => {
+    const file = readdirSync(path.join(root, 'bench/results')).filter((f) => /^\d{4}-.*\.json$/.test(f)).sort().at(-1)!;
+    const results = JSON.parse(readFileSync(path.join(root, 'bench/results', file), 'utf8')) as BenchResults;
+    // The newest lanes run with a backfill (a slow model's runs have none).
+    const lanesRuns = readdirSync(path.join(root, 'bench/results')).filter((f) => /^lanes-.*\.json$/.test(f)).sort();
+    const lanes = lanesRuns.map((f) => JSON.parse(readFileSync(path.join(root, 'bench/results', f), 'utf8')) as LanesResults).filter((l) => l.backfill !== undefined).at(-1)!;
+    const withLanes = { ...results, profiles: results.profiles.map((p) => (p.name === 'default' ? { ...p, lanes } : p)) };
+    const { markdown } = renderReport(withLanes, `../bench/results/${file}`);
+    const targets = markdown.slice(markdown.indexOf('## Targets'), markdown.indexOf('## Profile'));
+    expect(targets).toContain('| bulk lane, default model, Flipkart: ≥ 3 × the live lane |');
+    expect(targets).toContain('| live p99 ≤ 100 ms at 50% live load while a 30,000-review backfill drains |');
+    expect(markdown).toContain('### Lanes side by side (issue 19)');
+    expect(markdown).toContain('| bulk lane (a job per chunk) |');
+    // A run without lanes has none of it.
+    expect(renderReport(results, `../bench/results/${file}`).markdown).not.toContain('bulk lane');
   });
 
   it('keeps the notes of the previous document when it is regenerated', () => {

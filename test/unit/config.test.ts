@@ -43,7 +43,8 @@ describe('loadConfig', () => {
   it('builds the defaults from an empty environment', () => {
     const config = loadConfig({});
     expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false, localDir: '.sf-data/redis' });
-    expect(config.queues).toEqual({ reviews: 'reviews', results: 'results' });
+    expect(config.queues).toEqual({ reviews: 'reviews', results: 'results', bulk: 'reviews-bulk' });
+    expect(config.bulk).toEqual({ chunkSize: 256, concurrency: 2, statusTtlS: 86_400, shareWhileLive: 0.5 });
     expect(config.model).toEqual({ dir: 'models/review-sentiment-en', name: undefined, version: undefined, maxTokens: undefined, truncation: 'head-tail' });
     expect(config.batching).toEqual({ policy: 'token-budget', maxSize: 64, maxWaitMs: 5, maxTokens: 8192, maxPadding: 0.1 });
     expect(config.jobs).toEqual({ attempts: 5, backoffDelayMs: 1000, keepCompletedS: 86_400, keepCompletedCount: 100_000, keepFailedS: 7 * 86_400, keepFailedCount: 100_000, retentionSweepS: 60 });

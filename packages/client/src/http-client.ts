@@ -37,8 +37,11 @@ export interface HttpClientOptions {
 export interface SentimentFleetHttpClient {
   /** POST /v1/reviews with one review. */
   enqueue(review: Review): Promise<EnqueueOutcome>;
-  /** POST /v1/reviews with an array (at most MAX_REVIEWS_PER_REQUEST; all or nothing). */
-  enqueueMany(reviews: readonly Review[]): Promise<EnqueueOutcome>;
+  /**
+   * POST /v1/reviews with an array (at most MAX_REVIEWS_PER_REQUEST; all or nothing).
+   * `lane: 'bulk'`: POST /v1/reviews?lane=bulk, one job per chunk of reviews (backfills).
+   */
+  enqueueMany(reviews: readonly Review[], options?: { lane?: 'live' | 'bulk' }): Promise<EnqueueOutcome>;
   /** POST /v1/reviews/status, maxIdsPerRequest ids per request: `stored` and, with a read key, `result`. */
   status(ids: readonly string[]): Promise<ReviewStatus<StoredResult>[]>;
   /** GET /v1/results/:id: the newest stored result, or undefined when there is none. */
@@ -108,14 +111,14 @@ export function createHttpClient(options: HttpClientOptions): SentimentFleetHttp
     });
   }
 
-  async function post(payload: unknown): Promise<EnqueueOutcome> {
-    const { body } = await call<{ ids: string[]; duplicates: string[] }>('POST', '/v1/reviews', payload, [202]);
+  async function post(payload: unknown, lane?: 'live' | 'bulk'): Promise<EnqueueOutcome> {
+    const { body } = await call<{ ids: string[]; duplicates: string[] }>('POST', lane === 'bulk' ? '/v1/reviews?lane=bulk' : '/v1/reviews', payload, [202]);
     return { accepted: body.ids, duplicates: body.duplicates };
   }
 
   return {
     enqueue: (review) => post(review),
-    enqueueMany: (reviews) => post(reviews),
+    enqueueMany: (reviews, options) => post(reviews, options?.lane),
     async status(ids) {
       const out: ReviewStatus<StoredResult>[] = [];
       for (let start = 0; start < ids.length; start += maxIds) {

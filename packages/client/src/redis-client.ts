@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { BULK_JOB_ID_PREFIX, enqueueBulkChunks } from '../../../src/contracts/bulk-job.ts';
+import { readBulkStatuses } from '../../../src/contracts/bulk-status.ts';
 import { enqueueReviewJobs, reviewJobOptions, type EnqueueOutcome, type ReviewJobSettings } from '../../../src/contracts/review-job.ts';
 import { checkReviews, createReviewChecker, describeProblems, type Review } from '../../../src/contracts/review-schema.ts';
 import { createReviewStatusReader, type ReviewStatus } from '../../../src/contracts/review-status.ts';
@@ -19,6 +22,12 @@ export const SERVER_DEFAULTS = {
   maxTextChars: 20_000,
   /** ENQUEUE_CHUNK_SIZE */
   chunkSize: 100,
+  /** BULK_QUEUE */
+  bulkQueue: 'reviews-bulk',
+  /** BULK_CHUNK_SIZE */
+  bulkChunkSize: 256,
+  /** BULK_STATUS_TTL_S */
+  bulkStatusTtlS: 86_400,
   /** JOB_ATTEMPTS, BACKOFF_DELAY_MS, KEEP_COMPLETED_S, KEEP_COMPLETED_COUNT, KEEP_FAILED_S, KEEP_FAILED_COUNT */
   jobs: { attempts: 5, backoffDelayMs: 1000, keepCompletedS: 86_400, keepCompletedCount: 100_000, keepFailedS: 7 * 86_400, keepFailedCount: 100_000 } satisfies ReviewJobSettings,
 } as const;
@@ -42,13 +51,28 @@ export interface ClientOptions {
   jobs?: Partial<ReviewJobSettings>;
   /** Reviews per round trip (default 100). */
   chunkSize?: number;
+  /** The fleet's bulk lane, if changed: BULK_QUEUE, BULK_CHUNK_SIZE, BULK_STATUS_TTL_S, and MODEL_VERSION (in chunk ids; default none). */
+  bulk?: { queue?: string; chunkSize?: number; statusTtlS?: number; modelVersion?: string };
+}
+
+/** `live` (default): one job per review, lowest latency. `bulk`: one job per chunk of reviews, for backfills (scored after live work). */
+export interface EnqueueManyOptions {
+  lane?: 'live' | 'bulk';
+}
+
+/** A bulk chunk's job id: as the server's src/queue/bulk-chunk-id.ts (test/unit/bulk-chunk-id.test.ts keeps them equal). */
+export function bulkChunkJobId(reviewIds: readonly string[], modelVersion: string): string {
+  const hash = createHash('sha256');
+  hash.update(`${modelVersion}\u0000`);
+  for (const id of [...reviewIds].sort()) hash.update(`${id}\u0000`);
+  return `${BULK_JOB_ID_PREFIX}${hash.digest('hex').slice(0, 32)}`;
 }
 
 export interface SentimentFleetClient {
   /** Validates one review and enqueues it; an id already queued is reported under `duplicates`. */
   enqueue(review: Review): Promise<EnqueueOutcome>;
   /** All or nothing: one invalid review (or two with one id) and nothing is enqueued (SF_ERR_VALIDATION names every problem). */
-  enqueueMany(reviews: readonly Review[]): Promise<EnqueueOutcome>;
+  enqueueMany(reviews: readonly Review[], options?: EnqueueManyOptions): Promise<EnqueueOutcome>;
   /**
    * Where each review is (queued, active, scored, failed with its code, unknown), from the queue:
    * the client has no database, so a stored result reads `scored` while its job is kept
@@ -90,7 +114,18 @@ export async function createClient(options: ClientOptions): Promise<SentimentFle
   });
   queue.on('error', (err) => logger.warn({ redis: where, err: err.message }, 'sentiment-fleet client: queue error'));
   const checker = createReviewChecker({ maxTextChars: options.maxTextChars ?? SERVER_DEFAULTS.maxTextChars });
-  const reader = createReviewStatusReader<never>({ redis: connection, queue });
+  const bulkQueue = new Queue(options.bulk?.queue ?? SERVER_DEFAULTS.bulkQueue, {
+    connection,
+    prefix: options.prefix ?? SERVER_DEFAULTS.prefix,
+    defaultJobOptions: reviewJobOptions(jobs),
+  });
+  bulkQueue.on('error', (err) => logger.warn({ redis: where, err: err.message }, 'sentiment-fleet client: queue error'));
+  const bulk = {
+    chunkSize: options.bulk?.chunkSize ?? SERVER_DEFAULTS.bulkChunkSize,
+    statusTtlS: options.bulk?.statusTtlS ?? SERVER_DEFAULTS.bulkStatusTtlS,
+    modelVersion: options.bulk?.modelVersion ?? '',
+  };
+  const reader = createReviewStatusReader<never>({ redis: connection, queue, bulkStatuses: (ids) => readBulkStatuses(connection, bulkQueue, ids) });
   const chunkSize = options.chunkSize ?? SERVER_DEFAULTS.chunkSize;
   let closing: Promise<void> | undefined;
 
@@ -102,14 +137,16 @@ export async function createClient(options: ClientOptions): Promise<SentimentFle
     if (closing) throw new SentimentFleetError('SF_ERR_CONFIG', 'the client is closed');
   };
 
-  async function enqueueMany(reviews: readonly Review[]): Promise<EnqueueOutcome> {
+  async function enqueueMany(reviews: readonly Review[], enqueueOptions: EnqueueManyOptions = {}): Promise<EnqueueOutcome> {
     open();
     if (!Array.isArray(reviews)) throw new SentimentFleetError('SF_ERR_VALIDATION', 'enqueueMany takes an array of reviews', { problems: [{ path: '(root)', message: 'must be an array' }] });
     const checked = checkReviews(checker, reviews);
     if (!checked.ok) throw new SentimentFleetError('SF_ERR_VALIDATION', describeProblems(checked.problems), { problems: checked.problems });
     const outcome: EnqueueOutcome = { accepted: [], duplicates: [] };
     try {
-      await enqueueReviewJobs(queue, connection, checked.reviews, { chunkSize, outcome });
+      if (enqueueOptions.lane === 'bulk') {
+        await enqueueBulkChunks(bulkQueue, connection, checked.reviews, { chunkSize: bulk.chunkSize, statusTtlS: bulk.statusTtlS, chunkId: (ids) => bulkChunkJobId(ids, bulk.modelVersion), outcome });
+      } else await enqueueReviewJobs(queue, connection, checked.reviews, { chunkSize, outcome });
     } catch (err) {
       throw redisError(`enqueue failed after ${outcome.accepted.length} review(s)`, err);
     }
@@ -133,7 +170,7 @@ export async function createClient(options: ClientOptions): Promise<SentimentFle
     },
     close() {
       closing ??= (async () => {
-        await queue.close().catch(() => undefined);
+        await Promise.all([queue.close().catch(() => undefined), bulkQueue.close().catch(() => undefined)]);
         if (owned) await closeRedis(owned);
       })();
       return closing;
