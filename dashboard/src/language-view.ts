@@ -12,7 +12,12 @@ function row(l: LanguageShares, labels: string[]): HTMLTableRowElement {
   const bar = el(
     'div',
     { class: 'share-bar' },
-    ...labels.map((name, i) => el('span', { style: `width:${((l.labelShares[name] ?? 0) * 100).toFixed(2)}%;background:${labelColor(name, i)}`, title: `${name} ${fmtPct(l.labelShares[name])}` })),
+    ...labels.map((name, i) =>
+      el('span', {
+        style: `width:${((l.labelShares[name] ?? 0) * 100).toFixed(2)}%;background:${labelColor(name, i)}`,
+        title: `${name} ${fmtPct(l.labelShares[name])}`,
+      }),
+    ),
   );
   return el(
     'tr',

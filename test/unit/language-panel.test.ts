@@ -4,7 +4,9 @@ import { modelsText, otherLabelsText } from '../../dashboard/src/language-text.t
 describe("the dashboard's languages panel texts", () => {
   it('names the one model of a language, or several by their share of its reviews, most first', () => {
     expect(modelsText({ 'review-sentiment-de@1': 40 })).toBe('review-sentiment-de@1');
-    expect(modelsText({ 'review-sentiment-en@1': 10, 'review-sentiment-de@1': 30 })).toBe('review-sentiment-de@1 (75%), review-sentiment-en@1 (25%)');
+    expect(modelsText({ 'review-sentiment-en@1': 10, 'review-sentiment-de@1': 30 })).toBe(
+      'review-sentiment-de@1 (75%), review-sentiment-en@1 (25%)',
+    );
     expect(modelsText({})).toBe('–');
   });
 
