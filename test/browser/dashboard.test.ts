@@ -111,7 +111,7 @@ describe('dashboard routes', () => {
     const api = await fetch(`${stats.url}/admin/queues/api/queues`);
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual([config.queues.results, config.queues.reviews].sort());
+    expect(body.queues.map((q) => q.name).sort()).toEqual([config.queues.results, config.queues.reviews, config.queues.bulk].sort());
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
     const pause = await fetch(`${stats.url}/admin/queues/api/queues/${config.queues.reviews}/pause`, { method: 'PUT' });
     expect(pause.status).toBe(405);
