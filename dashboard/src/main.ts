@@ -5,6 +5,7 @@ import { Chart, labelColor, type SeriesSpec } from './charts.ts';
 import { byId, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds, fmtTime } from './format.ts';
 import { epochSeconds, History, historyValues } from './history.ts';
 import { renderDrift, renderKpis, renderQueueTable, renderVersions, renderWorkers } from './panels.ts';
+import { bulkQueueSeries, renderBulkKpi } from './bulk-view.ts';
 import { ProductView } from './product-view.ts';
 import { ProductRankingView } from './product-ranking-view.ts';
 import type { FleetStats, HistoryPoint } from './stats-contract.ts';
@@ -68,14 +69,16 @@ const rateChart = new Chart(byId('chart-rate'), {
 
 function drawQueues(stats: FleetStats): void {
   const names = Object.keys(stats.queues);
-  const keys = names.flatMap((n) => [`queue.${n}.waiting`, `queue.${n}.active`]);
-  const series: SeriesSpec[] = names.flatMap((n, i) => {
+  const bulk = bulkQueueSeries(stats);
+  const keys = [...names.flatMap((n) => [`queue.${n}.waiting`, `queue.${n}.active`]), ...bulk.keys];
+  const queueSeries: SeriesSpec[] = names.flatMap((n, i) => {
     const color = QUEUE_COLORS[i % QUEUE_COLORS.length]!;
     return [
       { label: `${n} waiting`, color, fill: true },
       { label: `${n} active`, color, dash: [5, 4] },
     ];
   });
+  const series = [...queueSeries, ...bulk.series];
   queueChart.get(keys.join(), (c) => new Chart(c, { series, yFormat: (v) => fmtInt(v), integer: true })).setData(history.series(keys));
 }
 
@@ -121,6 +124,7 @@ function drawBatches(stats: FleetStats): void {
 function render(stats: FleetStats): void {
   history.add(epochSeconds(stats.generatedAt), historyValues(stats));
   renderKpis(stats);
+  renderBulkKpi(stats);
   renderQueueTable(stats);
   renderWorkers(stats);
   renderVersions(stats);
