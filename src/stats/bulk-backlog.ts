@@ -11,7 +11,12 @@ import { bulkJobSize } from '../contracts/bulk-job.ts';
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { QueueStats } from './fleet-stats.ts';
 
-/** Chunk names read per collect: 5,000 chunks are 1.28 M reviews at BULK_CHUNK_SIZE 256. */
+/**
+ * Chunk names read per collect: 5,000 chunks are 1.28 M reviews at BULK_CHUNK_SIZE 256. Measured
+ * (2-core host shared with other jobs, local Redis 7, 30 reads): 5,000 chunks 31.6 ms median
+ * (p90 51.8), 1,000 chunks 6.5 ms, against 0.13 ms for the job counts alone: at most once per
+ * STATS_CACHE_MS (1 s), and each HGET is O(1) for Redis, which never blocks on it.
+ */
 export const BULK_SIZE_SCAN_MAX = 5000;
 
 export interface BulkBacklogCount {
