@@ -185,6 +185,8 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     const before = await pollCount(page);
     await page.waitForFunction((n) => Number(document.body.dataset.polls) >= n + 2, before);
     expect(await page.locator('.kpi').first().textContent()).toContain('600');
+    // The bulk lane beside it: nothing in it here (its own series and figure, dashboard/src/bulk-view.ts).
+    expect(await page.locator('.kpi', { hasText: 'Bulk backlog' }).locator('.kpi-value').textContent()).toBe('0');
     worker.worker.worker.resume();
     await queues.settled(840);
     // A job another producer wrote with a bad shape fails alone; the page names its code.
