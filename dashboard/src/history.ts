@@ -3,7 +3,7 @@
 // are computed by the same function (src/stats/history-point.ts).
 import type { HistoryPoint, HistoryValues } from './stats-contract.ts';
 
-export { historyValues } from '../../src/stats/history-point.ts';
+export { HISTORY_LANGUAGES, historyValues, negativeShare } from '../../src/stats/history-point.ts';
 
 export interface Sample {
   /** Epoch seconds. */

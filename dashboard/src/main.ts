@@ -3,7 +3,8 @@
 // uPlot is bundled from npm by esbuild when the stats service starts.
 import { Chart, labelColor, type SeriesSpec } from './charts.ts';
 import { byId, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds, fmtTime } from './format.ts';
-import { epochSeconds, History, historyValues } from './history.ts';
+import { epochSeconds, History, HISTORY_LANGUAGES, historyValues } from './history.ts';
+import { renderLanguages } from './language-view.ts';
 import { renderDrift, renderKpis, renderQueueTable, renderVersions, renderWorkers } from './panels.ts';
 import { bulkQueueSeries, renderBulkKpi } from './bulk-view.ts';
 import { ProductView } from './product-view.ts';
@@ -19,6 +20,7 @@ const HISTORY_S = 60 * 60;
 const HISTORY_MAX_POINTS = 6000;
 
 const QUEUE_COLORS = ['#3b6fd8', '#1aa3b8', '#8e5bd6', '#c58b1b'];
+const LANGUAGE_COLORS = ['#3b6fd8', '#d6455d', '#1f9d6b', '#8e5bd6', '#c58b1b', '#1aa3b8', '#d46a2c', '#5f7d2b'];
 const history = new History(HISTORY_S, HISTORY_MAX_POINTS);
 
 /** A chart rebuilt whenever its series (or categories) change, e.g. a new label or queue. */
@@ -41,6 +43,7 @@ class KeyedChart {
 const queueChart = new KeyedChart('chart-queues');
 const labelChart = new KeyedChart('chart-labels');
 const batchChart = new KeyedChart('chart-batches');
+const languageChart = new KeyedChart('chart-languages');
 const throughputChart = new Chart(byId('chart-throughput'), {
   series: [
     { label: 'completed', color: '#1f9d6b', bars: 'left' },
@@ -80,6 +83,15 @@ function drawQueues(stats: FleetStats): void {
   });
   const series = [...queueSeries, ...bulk.series];
   queueChart.get(keys.join(), (c) => new Chart(c, { series, yFormat: (v) => fmtInt(v), integer: true })).setData(history.series(keys));
+}
+
+/** Negative share per language over time (history key language.<tag>.negative), for the languages now in the window. */
+function drawLanguages(stats: FleetStats): void {
+  const tags = (stats.model.byLanguage ?? []).slice(0, HISTORY_LANGUAGES).map((l) => l.language);
+  if (tags.length === 0) return;
+  const keys = tags.map((t) => `language.${t}.negative`);
+  const series: SeriesSpec[] = tags.map((t, i) => ({ label: `${t} negative`, color: LANGUAGE_COLORS[i % LANGUAGE_COLORS.length]! }));
+  languageChart.get(keys.join(), (c) => new Chart(c, { series, yRange: [0, 1], yFormat: (v) => fmtPct(v, 0) })).setData(history.series(keys));
 }
 
 /** Per-minute data is drawn at the middle of its minute. */
@@ -129,9 +141,11 @@ function render(stats: FleetStats): void {
   renderWorkers(stats);
   renderVersions(stats);
   renderDrift(stats);
+  renderLanguages(stats);
   drawQueues(stats);
   drawLabels(stats);
   drawBatches(stats);
+  drawLanguages(stats);
   const minutes = stats.throughput.perMinute;
   throughputChart.setData([minutes.map((m) => minuteMid(m.minute)), minutes.map((m) => m.completed), minutes.map((m) => m.failed)]);
   latencyChart.setData(history.series(['latency.p50', 'latency.p95', 'latency.p99']));

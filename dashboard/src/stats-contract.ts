@@ -4,4 +4,5 @@ export type { DriftStats, FleetStats, JobState as QueueState } from '../../src/s
 export type { ProductSummary, StoredResult } from '../../src/storage/result-queries.ts';
 export type { RatingAgreement } from '../../src/results/label-polarity.ts';
 export type { HistoryPoint, HistoryValues } from '../../src/stats/history-point.ts';
+export type { LanguageShares } from '../../src/stats/language-stats.ts';
 export type { ProductRanking, RankedProduct } from '../../src/storage/product-ranking.ts';

@@ -64,7 +64,9 @@ function deny(reply: FastifyReply, code: ErrorCode & ('SF_ERR_UNAUTHORIZED' | 'S
  * Call it right after creating the app, before registering plugins, so they inherit the hook.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any request/reply types (fastify's are invariant)
-export function installHttpAuth<L extends FastifyBaseLogger>(app: FastifyInstance<RawServerDefault, any, any, L>, options: HttpAuthOptions): void {
+type AnyRequestApp<L extends FastifyBaseLogger> = FastifyInstance<RawServerDefault, any, any, L>;
+
+export function installHttpAuth<L extends FastifyBaseLogger>(app: AnyRequestApp<L>, options: HttpAuthOptions): void {
   const { auth, logger, service } = options;
   const keys = auth.apiKeys;
   const enabled = keys.length > 0;

@@ -12,10 +12,22 @@
  *   drift.psi, drift.ks             drift signals (null: not enough data)
  *   queue.<name>.waiting, .active, .delayed   per queue (waiting includes prioritized and paused)
  *   share.<label>                   label shares over STATS_WINDOW_S (last minute with results)
- * A new series (say a share per language) is one more key here: stored points are JSON maps, so
- * points recorded before it simply lack it (drawn as a gap).
+ *   language.<tag>.negative         negative share per language over STATS_WINDOW_S (model.byLanguage,
+ *                                   only with MODEL_ROUTES): the HISTORY_LANGUAGES languages with the
+ *                                   most reviews; null when the language has no `negative` label
+ * A new series is one more key here: stored points are JSON maps, so points recorded before it
+ * simply lack it (drawn as a gap).
  */
 import type { FleetStats } from './fleet-stats.ts';
+
+/** At most this many languages get a `language.<tag>.negative` series per point (most reviews first). */
+export const HISTORY_LANGUAGES = 8;
+
+/** The share of a label named `negative` (any case), or null when the labels have none. */
+export function negativeShare(labelShares: Record<string, number>): number | null {
+  const key = Object.keys(labelShares).find((label) => label.toLowerCase() === 'negative');
+  return key === undefined ? null : labelShares[key]!;
+}
 
 export type HistoryValues = Record<string, number | null>;
 
@@ -46,5 +58,7 @@ export function historyValues(stats: FleetStats): HistoryValues {
   }
   const lastMinute = stats.model.perMinute.at(-1);
   if (lastMinute) for (const [label, share] of Object.entries(lastMinute.labelShares)) values[`share.${label}`] = share;
+  // byLanguage is sorted by review count (then tag); older documents lack it.
+  for (const l of (stats.model.byLanguage ?? []).slice(0, HISTORY_LANGUAGES)) values[`language.${l.language}.negative`] = negativeShare(l.labelShares);
   return values;
 }

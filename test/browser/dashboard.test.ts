@@ -12,6 +12,9 @@ import { createStatsServer } from '../../src/app/stats-server.ts';
 import type { Config } from '../../src/config/load-config.ts';
 import { defaultConfig } from '../helpers/config.ts';
 import { openDashboard, registerDashboard } from '../../src/stats/dashboard-routes.ts';
+import { toBatchStatsInput } from '../../src/stats/batch-stats-recorder.ts';
+import { encodeBatchEntry, statsStreamKey } from '../../src/stats/stats-stream.ts';
+import type { HistoryPoint } from '../../src/stats/history-point.ts';
 import { openQueues, PROJECT_ROOT, silentLogger, startWorker, testEnv, type TestQueues } from '../helpers/fleet.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { missingBackend } from '../helpers/backends.ts';
@@ -46,6 +49,25 @@ function agreementOf(rows: { label: string; rating: number | null }[]): string {
   const rated = rows.filter((r) => r.rating !== null && (r.rating <= 2 || r.rating >= 4));
   const agreeing = rated.filter((r) => r.label === (r.rating! <= 2 ? 'negative' : 'positive'));
   return `${((agreeing.length / rated.length) * 100).toFixed(1)}% of ${rated.length.toLocaleString('en-US')}`;
+}
+
+/**
+ * What a worker with MODEL_ROUTES writes to the stats stream: batches of German, French and Spanish
+ * reviews, each scored by its language's model (`m`), every review with its language (`lang`).
+ * 30 de (60 % negative), 20 fr (25 %), 10 es (10 %).
+ */
+async function writeRoutedBatches(): Promise<void> {
+  const now = Date.now();
+  const routed = [
+    { language: 'de', n: 30, negative: 18 },
+    { language: 'fr', n: 20, negative: 5 },
+    { language: 'es', n: 10, negative: 1 },
+  ];
+  for (const r of routed) {
+    const items = Array.from({ length: r.n }, (_, i) => ({ enqueuedAt: now - 40, label: i < r.negative ? 'negative' : 'positive', score: 0.9, tokens: 12, truncated: false, language: r.language }));
+    const input = toBatchStatsInput(`routed-host/1/review-sentiment-en@1`, { processedAt: now, size: r.n, inferenceMs: 5, labels: ['negative', 'positive'], items, model: `review-sentiment-${r.language}@1` });
+    await queues.connection.xadd(statsStreamKey(config.redis.prefix), '*', ...encodeBatchEntry(input));
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -171,6 +193,10 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     expect(await driftKpi.locator('.kpi-note').textContent()).toBe('0 of 30 recent, 0 of 30 reference');
     expect(await page.locator('#drift-rows .badge').allTextContents()).toEqual(['not enough data', 'not enough data', 'not enough data']);
     expect(await page.locator('#drift-notice').isVisible()).toBe(true);
+    // The worker runs without MODEL_ROUTES: the languages panel says routing is off, no empty table.
+    expect(await page.locator('#language-notice').textContent()).toMatch(/^Routing off/);
+    expect(await page.locator('#language-table').isVisible()).toBe(false);
+    expect(await page.locator('#chart-languages').isVisible()).toBe(false);
 
     // Two mostly positive waves, then a mostly negative one: the charts fill and drift alerts.
     const waves = [wave('a', 120, 0.15), wave('b', 120, 0.15), wave('c', 600, 0.8)];
@@ -200,7 +226,7 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     await page.waitForFunction((n) => Number(document.body.dataset.polls) >= n + 3, polls, { timeout: 20_000 });
 
     // Every chart drew a canvas with data points.
-    const charts = await page.$$eval('.chart', (nodes) =>
+    const charts = await page.$$eval('.chart:not(#chart-languages)', (nodes) =>
       nodes.map((n) => ({ id: n.id, points: Number((n as HTMLElement).dataset.points ?? 0), canvas: n.querySelector('canvas')?.width ?? 0 })),
     );
     expect(charts.map((c) => c.id).sort()).toEqual(['chart-batches', 'chart-labels', 'chart-latency', 'chart-queues', 'chart-rate', 'chart-throughput']);
@@ -209,7 +235,7 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
       expect(c.points, c.id).toBeGreaterThan(0);
     }
     // The canvases are not blank: some pixels differ from the first one.
-    const inked = await page.$$eval('.chart canvas', (canvases) =>
+    const inked = await page.$$eval('.chart:not(#chart-languages) canvas', (canvases) =>
       canvases.map((c) => {
         const { data } = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height);
         let differing = 0;
@@ -288,6 +314,29 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     await page.waitForFunction((id) => location.hash === `#product=${id}`, second);
     await page.waitForFunction((id) => document.querySelector('#product-id') instanceof HTMLInputElement && (document.querySelector('#product-id') as HTMLInputElement).value === id, second);
     await page.waitForSelector('.product-figures');
+
+    // Reviews routed by language (as a worker with MODEL_ROUTES records them): the panel splits them.
+    expect(await page.locator('#language-notice').isVisible()).toBe(true);
+    await writeRoutedBatches();
+    await page.waitForSelector('#language-rows tr');
+    expect(await page.locator('#language-notice').isVisible()).toBe(false);
+    expect(await page.locator('#language-rows tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.language))).toEqual(['de', 'fr', 'es']);
+    const de = page.locator('#language-rows tr[data-language="de"] td');
+    expect(await de.allTextContents()).toEqual(['50.0%30 reviews', '60.0%', 'positive 40.0%', 'review-sentiment-de@1', '90.0%']);
+    expect(await page.locator('#language-rows tr[data-language="fr"] td.negative').textContent()).toBe('25.0%');
+    expect(await page.locator('#language-rows tr[data-language="es"] td.model').textContent()).toBe('review-sentiment-es@1');
+    expect(await page.locator('#language-rows tr[data-language="de"] td.negative').getAttribute('class')).toContain('bad');
+    expect(await page.locator('#language-rows .share-bar').first().locator('span').count()).toBe(2);
+    // The service's history records the negative share per language (a point every second here).
+    let languagePoint: HistoryPoint | undefined;
+    while (!languagePoint) {
+      const { history } = (await (await fetch(`${stats.url}/v1/stats/history`)).json()) as { history: HistoryPoint[] };
+      languagePoint = [...history].reverse().find((p) => p.values['language.de.negative'] !== undefined);
+      if (!languagePoint) await sleep(200);
+    }
+    expect(languagePoint.values).toMatchObject({ 'language.de.negative': 0.6, 'language.fr.negative': 0.25, 'language.es.negative': 0.1 });
+    await page.waitForFunction(() => Number((document.querySelector('#chart-languages') as HTMLElement | null)?.dataset.points ?? 0) > 0);
+    expect(await page.locator('#chart-languages canvas').isVisible()).toBe(true);
 
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

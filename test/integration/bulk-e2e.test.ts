@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { BulkChunk, BulkChunkReturn } from '../../src/contracts/bulk-job.ts';
@@ -24,7 +24,7 @@ const reviews = Array.from({ length: N }, (_, i) => ({
 
 describe.skipIf(noPostgres)(`both lanes → workers → sink → PostgreSQL${noPostgres ? ' (skipped: no PostgreSQL)' : ''}`, () => {
   it(`stores exactly ${N} rows for ${N} reviews, half of them in bulk chunks, with the worker SIGKILLed mid-run`, async () => {
-    const env = testEnv(redis.current.url, DEFAULT_MODEL, { DATABASE_URL: database!.url, LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', BULK_CHUNK_SIZE: '1000', BULK_CONCURRENCY: '1' });
+    const env = testEnv(redis.current.url, DEFAULT_MODEL, { DATABASE_URL: database!.url, LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', BULK_CHUNK_SIZE: '2500', BULK_CONCURRENCY: '1' });
     const config = defaultConfig(env);
     const q = await openQueues(config);
     const bulk = new Queue<BulkChunk, BulkChunkReturn>(config.queues.bulk, { connection: { url: redis.current.url }, prefix: config.redis.prefix });
@@ -32,19 +32,21 @@ describe.skipIf(noPostgres)(`both lanes → workers → sink → PostgreSQL${noP
     await db.connect();
     const rows = async () => Number((await db.query('SELECT count(*) AS n FROM sentiment_results')).rows[0].n);
     const sink = spawnWorkerProcess(env, 'workers/result-sink.ts');
-    let worker: WorkerProcess = spawnWorkerProcess(env);
+    const events = new QueueEvents(config.queues.bulk, { connection: { url: redis.current.url }, prefix: config.redis.prefix });
+    let worker: WorkerProcess | undefined;
     try {
-      await Promise.all([sink.ready, worker.ready]);
-      const bulkOutcome = await q.producer.enqueueMany(reviews.slice(0, N / 2), { lane: 'bulk' });
+      await Promise.all([sink.ready, events.waitUntilReady()]);
+      // Everything is queued before the worker starts: its chunks then wait behind 5,000 live
+      // reviews (live work goes first), so a chunk is still in flight when it is seen active.
       const liveOutcome = await q.producer.enqueueMany(reviews.slice(N / 2));
+      const bulkOutcome = await q.producer.enqueueMany(reviews.slice(0, N / 2), { lane: 'bulk' });
       expect(bulkOutcome.accepted.length + liveOutcome.accepted.length).toBe(N);
+      const firstActive = new Promise<void>((resolve) => events.once('active', () => resolve()));
+      worker = spawnWorkerProcess(env);
+      await worker.ready;
 
-      // Kill the worker while it holds a chunk (bounded polling), once part of the results are stored.
-      const deadline = Date.now() + 60_000;
-      while ((await bulk.getJobCounts('active')).active === 0 || (await rows()) < N / 10) {
-        if (Date.now() > deadline) throw new Error(`no chunk in flight: rows ${await rows()}, bulk ${JSON.stringify(await bulk.getJobCounts())}\n${worker.output()}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // Kill the worker while it holds a chunk.
+      await firstActive;
       const inFlight = (await bulk.getJobs(['active'])).map((j) => j.id!);
       worker.child.kill('SIGKILL');
       expect((await worker.exited).signal).toBe('SIGKILL');
@@ -76,9 +78,10 @@ describe.skipIf(noPostgres)(`both lanes → workers → sink → PostgreSQL${noP
       const sample = reviews.slice(0, N / 2).filter((_, i) => i % 97 === 0).map((r) => r.id);
       expect(new Set((await reader.statuses(sample)).map((s) => s.state))).toEqual(new Set(['scored']));
     } finally {
-      worker.child.kill('SIGTERM');
+      worker?.child.kill('SIGTERM');
       sink.child.kill('SIGTERM');
-      await Promise.all([worker.exited, sink.exited]);
+      await events.close();
+      await Promise.all([worker?.exited, sink.exited]);
       await bulk.obliterate({ force: true }).catch(() => undefined);
       await bulk.close();
       await db.end();

@@ -21,6 +21,20 @@ await probe?.drop();
 const skip = skipWithoutPostgres(probe);
 const pgAdminUrl = await testPgAdminUrl();
 
+/** The settings both runs share: one worker, AOF always, short locks, the default model. */
+function shortRun(config: ReturnType<typeof defaultConfig>) {
+  return {
+    modes: ['always' as const],
+    workers: 1,
+    lockDurationMs: 3000,
+    stalledIntervalMs: 1500,
+    drainTimeoutS: 90,
+    modelDir: path.join(PROJECT_ROOT, 'models/review-sentiment-en'),
+    sharedDir: path.resolve(PROJECT_ROOT, config.sharedDir),
+    pgAdminUrl: pgAdminUrl!,
+  };
+}
+
 describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQL)' : ''}`, () => {
   it('loses and duplicates nothing through a worker SIGKILL, a Redis crash and restart, a thread crash and cut database connections', async () => {
     const config = defaultConfig({});
@@ -28,15 +42,8 @@ describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQ
       reviews: 2400, // 30 s at 80/s
       rate: 80,
       seed: 8,
-      modes: ['always'],
-      workers: 1,
+      ...shortRun(config),
       faults: { 'worker-kill': 1, 'redis-kill': 1, 'thread-crash': 1, 'pg-terminate': 1, 'sink-kill': 0, 'redis-shutdown': 0, 'redis-pause': 0 },
-      lockDurationMs: 3000,
-      stalledIntervalMs: 1500,
-      drainTimeoutS: 90,
-      modelDir: path.join(PROJECT_ROOT, 'models/review-sentiment-en'),
-      sharedDir: path.resolve(PROJECT_ROOT, config.sharedDir),
-      pgAdminUrl: pgAdminUrl!,
       logDir: mkdtempSync(path.join(os.tmpdir(), 'sf-chaos-test-')), // kept when the test fails
     });
     const started = chaosStart();
@@ -74,15 +81,8 @@ describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQ
       rate: 80,
       bulkShare: 0.5,
       seed: 9,
-      modes: ['always'],
-      workers: 1,
+      ...shortRun(config),
       faults: { 'worker-kill': 1, 'redis-kill': 1, 'thread-crash': 1, 'pg-terminate': 0, 'sink-kill': 0, 'redis-shutdown': 0, 'redis-pause': 0 },
-      lockDurationMs: 3000,
-      stalledIntervalMs: 1500,
-      drainTimeoutS: 90,
-      modelDir: path.join(PROJECT_ROOT, 'models/review-sentiment-en'),
-      sharedDir: path.resolve(PROJECT_ROOT, config.sharedDir),
-      pgAdminUrl: pgAdminUrl!,
       logDir: mkdtempSync(path.join(os.tmpdir(), 'sf-chaos-bulk-test-')),
     });
     const started = chaosStart();

@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStatsServer } from '../../src/app/stats-server.ts';
-import type { HistoryPoint } from '../../src/stats/history-point.ts';
+import { HISTORY_LANGUAGES, type HistoryPoint } from '../../src/stats/history-point.ts';
 import { createHistoryStore, historyStreamKey } from '../../src/stats/stats-history.ts';
 import { defaultConfig } from '../helpers/config.ts';
 import { silentLogger, testEnv } from '../helpers/fleet.ts';
@@ -87,6 +87,20 @@ describe('the history store', () => {
     console.log(`history: 720 points of 21 series use ${bytes} bytes in Redis`);
     expect(bytes).toBeGreaterThan(720 * 200);
     expect(bytes).toBeLessThan(600_000);
+  });
+
+  it('with MODEL_ROUTES, the language series (capped at HISTORY_LANGUAGES) keep an hour under 0.7 MB', async () => {
+    const store = createHistoryStore({ connection, prefix: uniqueName('h'), intervalS: 5, points: 720 });
+    const languages = ['de', 'fr', 'es', 'it', 'nl', 'pt', 'pl', 'unknown'].slice(0, HISTORY_LANGUAGES);
+    for (let i = 0; i < 800; i++) {
+      const values = realisticValues(i);
+      languages.forEach((tag, k) => (values[`language.${tag}.negative`] = 0.1234567 + k / 100));
+      await store.append(T0 + i * 5000, values);
+    }
+    const bytes = Number(await connection.call('MEMORY', 'USAGE', store.key, 'SAMPLES', '0'));
+    console.log(`history: 720 points of ${21 + languages.length} series use ${bytes} bytes in Redis`);
+    // Measured 2026-12-02 (Redis 7, 29 series): 676 KB.
+    expect(bytes).toBeLessThan(700_000);
   });
 });
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { History } from '../../dashboard/src/history.ts';
 import type { FleetStats } from '../../src/stats/fleet-stats.ts';
-import { historyValues } from '../../src/stats/history-point.ts';
+import { HISTORY_LANGUAGES, historyValues, negativeShare } from '../../src/stats/history-point.ts';
+import type { LanguageShares } from '../../src/stats/language-stats.ts';
 import { decodeHistoryEntry, historySlot, startHistoryRecorder } from '../../src/stats/stats-history.ts';
 import { silentLogger } from '../helpers/fleet.ts';
 
@@ -47,6 +48,32 @@ describe('history points', () => {
     const old = stats(T0);
     delete (old.backlog as Partial<FleetStats['backlog']>).bulk;
     expect(historyValues(old)['bulk.backlog']).toBeNull();
+  });
+
+  it('adds the negative share per language, for at most HISTORY_LANGUAGES languages (most reviews first)', () => {
+    const tags = ['de', 'fr', 'es', 'it', 'nl', 'pt', 'pl', 'sv', 'unknown']; // one over the cap
+    expect(tags).toHaveLength(HISTORY_LANGUAGES + 1);
+    const byLanguage: LanguageShares[] = tags.map((language, i) => ({
+      language,
+      count: 100 - i,
+      share: 0.1,
+      labelShares: { negative: i / 10, positive: 1 - i / 10 },
+      meanConfidence: 0.9,
+      models: { [`review-sentiment-${language}@1`]: 100 - i },
+    }));
+    const s = stats(T0);
+    s.model.byLanguage = byLanguage;
+    const values = historyValues(s);
+    const keys = Object.keys(values).filter((k) => k.startsWith('language.'));
+    expect(keys).toEqual(tags.slice(0, HISTORY_LANGUAGES).map((t) => `language.${t}.negative`));
+    expect(values['language.fr.negative']).toBe(0.1);
+    expect(values['language.sv.negative']).toBeCloseTo(0.7);
+    expect(values['language.unknown.negative']).toBeUndefined();
+    // Without routing (or from a stats service before byLanguage): no language series.
+    expect(Object.keys(historyValues(stats(T0))).some((k) => k.startsWith('language.'))).toBe(false);
+    // A model whose labels name no `negative` one: a gap, not a 0.
+    expect(negativeShare({ NEGATIVE: 0.4, POSITIVE: 0.6 })).toBe(0.4);
+    expect(negativeShare({ LABEL_0: 0.4, LABEL_1: 0.6 })).toBeNull();
   });
 
   it('slots: a point belongs to the interval that holds its time', () => {
