@@ -29,5 +29,7 @@ export function renderBulkKpi(stats: FleetStats): void {
   const b = bulkOf(stats);
   if (!b) return;
   const eta = b.reviews === 0 ? 'idle' : b.etaSeconds === null ? 'not draining' : `ETA ${fmtSeconds(b.etaSeconds)}`;
-  byId('kpis').append(kpi('Bulk backlog', bulkReviewsText(b), `${fmtInt(b.chunks)} chunks · ${fmtNum(b.ratePerSecond, 1)}/s · ${eta}`));
+  byId('kpis').append(
+    kpi('Bulk backlog', bulkReviewsText(b), `${fmtInt(b.chunks)} chunks · ${fmtNum(b.ratePerSecond, 1)}/s · ${eta}`),
+  );
 }

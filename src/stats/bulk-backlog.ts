@@ -38,7 +38,11 @@ export function bulkBacklogChunks(counts: QueueStats['counts']): number {
  * meantime, so it counts 0). Every chunk not read, or whose name records no size, counts
  * `chunkSize`. Pure.
  */
-export function countBulkBacklog(chunks: number, names: readonly (string | null)[], chunkSize: number): BulkBacklogCount {
+export function countBulkBacklog(
+  chunks: number,
+  names: readonly (string | null)[],
+  chunkSize: number,
+): BulkBacklogCount {
   let reviews = 0;
   let unknown = Math.max(0, chunks - names.length);
   for (const name of names) {
@@ -55,12 +59,19 @@ export function countBulkBacklog(chunks: number, names: readonly (string | null)
  * Reads the names of up to `max` waiting and delayed chunk jobs (the wait list holds a paused
  * queue's jobs too; prioritized chunks are not read: the bulk lane adds none) and counts the backlog.
  */
-export async function readBulkBacklog(queue: Queue, connection: RedisClient, counts: QueueStats['counts'], chunkSize: number, max = BULK_SIZE_SCAN_MAX): Promise<BulkBacklogCount> {
+export async function readBulkBacklog(
+  queue: Queue,
+  connection: RedisClient,
+  counts: QueueStats['counts'],
+  chunkSize: number,
+  max = BULK_SIZE_SCAN_MAX,
+): Promise<BulkBacklogCount> {
   const chunks = bulkBacklogChunks(counts);
   if (chunks === 0) return { chunks, reviews: 0, reviewsBasis: 'exact' };
   const waitingIds = max > 0 ? await connection.lrange(queue.toKey('wait'), 0, max - 1) : [];
   const room = max - waitingIds.length;
-  const delayedIds = room > 0 && counts.delayed > 0 ? await connection.zrange(queue.toKey('delayed'), '0', String(room - 1)) : [];
+  const delayedIds =
+    room > 0 && counts.delayed > 0 ? await connection.zrange(queue.toKey('delayed'), '0', String(room - 1)) : [];
   const ids = [...waitingIds, ...delayedIds];
   if (ids.length === 0) return countBulkBacklog(chunks, [], chunkSize);
   const pipeline = connection.pipeline();

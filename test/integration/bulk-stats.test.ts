@@ -62,7 +62,12 @@ describe('the bulk lane in /v1/stats and /v1/scaling', () => {
       expect((await q.producer.enqueueMany(reviews(1000, 10_000), { lane: 'bulk' })).accepted).toHaveLength(1000);
       expect((await q.producer.enqueueMany(reviews(20))).accepted).toHaveLength(20);
       const bulkQueue = q.producer.bulkQueue;
-      expect((await bulkQueue.getWaiting()).map((j) => j.name).sort()).toEqual([bulkJobName(232), bulkJobName(256), bulkJobName(256), bulkJobName(256)]);
+      expect((await bulkQueue.getWaiting()).map((j) => j.name).sort()).toEqual([
+        bulkJobName(232),
+        bulkJobName(256),
+        bulkJobName(256),
+        bulkJobName(256),
+      ]);
 
       // The stream of one worker over the last 40 s: 120 live reviews and 600 bulk ones.
       const t0 = Date.now();
@@ -83,11 +88,26 @@ describe('the bulk lane in /v1/stats and /v1/scaling', () => {
       expect(stats.queues[config.queues.bulk]!.counts.waiting).toBe(4);
       expect(stats.backlog.waiting).toBe(20);
       expect(stats.backlog.ratePerSecond).toBeCloseTo(120 / 60, 9); // live completions only
-      expect(stats.backlog.bulk).toEqual({ queue: config.queues.bulk, chunks: 4, reviews: 1000, reviewsBasis: 'exact', ratePerSecond: 10, etaSeconds: 100 });
+      expect(stats.backlog.bulk).toEqual({
+        queue: config.queues.bulk,
+        chunks: 4,
+        reviews: 1000,
+        reviewsBasis: 'exact',
+        ratePerSecond: 10,
+        etaSeconds: 100,
+      });
 
       const scaling = (await s.app.inject({ method: 'GET', url: '/v1/scaling' })).json<ScalingStats>();
       const perReplica = (60 + 300 + 300) / 40; // both lanes' reviews after the first batch over 40 s: 16.5/s
-      expect(scaling.inputs).toMatchObject({ backlog: 20, bulkBacklog: 1000, bulkBacklogChunks: 4, bulkBacklogBasis: 'exact', bulkTargetDrainS: 10, bulkDemandPerS: 100, perReplicaSource: 'measured' });
+      expect(scaling.inputs).toMatchObject({
+        backlog: 20,
+        bulkBacklog: 1000,
+        bulkBacklogChunks: 4,
+        bulkBacklogBasis: 'exact',
+        bulkTargetDrainS: 10,
+        bulkDemandPerS: 100,
+        perReplicaSource: 'measured',
+      });
       expect(scaling.inputs.completionRatePerS).toBeCloseTo(2, 9);
       expect(scaling.inputs.perReplicaPerS).toBeCloseTo(perReplica, 9);
       const demand = 2 + 20 / 60 + 1000 / 10;
@@ -110,7 +130,9 @@ describe('the bulk lane in /v1/stats and /v1/scaling', () => {
       await bulkQueue.add(bulkJobName(7), { reviews: reviews(7, 60_000) }, { jobId: 'c~delayed', delay: 3_600_000 });
       const later = (await s.app.inject({ method: 'GET', url: '/v1/stats' })).json<FleetStats>();
       expect(later.backlog.bulk).toMatchObject({ chunks: 6, reviews: 1000 + 256 + 7, reviewsBasis: 'upper-bound' });
-      expect(metricValue((await s.app.inject({ method: 'GET', url: '/metrics' })).body, 'sf_bulk_backlog_exact')).toBe(0);
+      expect(metricValue((await s.app.inject({ method: 'GET', url: '/metrics' })).body, 'sf_bulk_backlog_exact')).toBe(
+        0,
+      );
 
       // Past the scan limit the rest count BULK_CHUNK_SIZE each: never less than the real backlog.
       const counts = later.queues[config.queues.bulk]!.counts;
