@@ -6,6 +6,7 @@ import { byId, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds, fmtTime } from './form
 import { epochSeconds, History, HISTORY_LANGUAGES, historyValues } from './history.ts';
 import { renderLanguages } from './language-view.ts';
 import { renderDrift, renderKpis, renderQueueTable, renderVersions, renderWorkers } from './panels.ts';
+import { bulkQueueSeries, renderBulkKpi } from './bulk-view.ts';
 import { ProductView } from './product-view.ts';
 import { ProductRankingView } from './product-ranking-view.ts';
 import type { FleetStats, HistoryPoint } from './stats-contract.ts';
@@ -71,14 +72,16 @@ const rateChart = new Chart(byId('chart-rate'), {
 
 function drawQueues(stats: FleetStats): void {
   const names = Object.keys(stats.queues);
-  const keys = names.flatMap((n) => [`queue.${n}.waiting`, `queue.${n}.active`]);
-  const series: SeriesSpec[] = names.flatMap((n, i) => {
+  const bulk = bulkQueueSeries(stats);
+  const keys = [...names.flatMap((n) => [`queue.${n}.waiting`, `queue.${n}.active`]), ...bulk.keys];
+  const queueSeries: SeriesSpec[] = names.flatMap((n, i) => {
     const color = QUEUE_COLORS[i % QUEUE_COLORS.length]!;
     return [
       { label: `${n} waiting`, color, fill: true },
       { label: `${n} active`, color, dash: [5, 4] },
     ];
   });
+  const series = [...queueSeries, ...bulk.series];
   queueChart.get(keys.join(), (c) => new Chart(c, { series, yFormat: (v) => fmtInt(v), integer: true })).setData(history.series(keys));
 }
 
@@ -133,6 +136,7 @@ function drawBatches(stats: FleetStats): void {
 function render(stats: FleetStats): void {
   history.add(epochSeconds(stats.generatedAt), historyValues(stats));
   renderKpis(stats);
+  renderBulkKpi(stats);
   renderQueueTable(stats);
   renderWorkers(stats);
   renderVersions(stats);

@@ -3,7 +3,7 @@ import { labelColor } from './charts.ts';
 import { byId, el, fillRows, fmtInt, fmtMs, fmtNum, fmtPct, fmtSeconds, fmtTime } from './format.ts';
 import type { DriftStats, FleetStats, QueueState, RatingAgreement } from './stats-contract.ts';
 
-function kpi(label: string, value: string, note = '', tone = ''): HTMLElement {
+export function kpi(label: string, value: string, note = '', tone = ''): HTMLElement {
   return el('div', { class: `kpi ${tone}`.trim() }, el('div', { class: 'kpi-label' }, label), el('div', { class: 'kpi-value' }, value), el('div', { class: 'kpi-note' }, note));
 }
 

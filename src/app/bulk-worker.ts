@@ -3,7 +3,7 @@ import type { RedisClient } from '../queue/redis-connection.ts';
 import { takeWithinTokenBudget } from '../batching/token-budget.ts';
 import type { Config } from '../config/load-config.ts';
 import { bulkChunkJobId } from '../queue/bulk-chunk-id.ts';
-import { BULK_JOB_NAME, writeBulkMarkers, type BulkChunk, type BulkChunkReturn } from '../contracts/bulk-job.ts';
+import { bulkJobName, bulkJobSize, writeBulkMarkers, type BulkChunk, type BulkChunkReturn } from '../contracts/bulk-job.ts';
 import { decodeJobFailure, encodeJobFailure } from '../contracts/job-failure.ts';
 import { createReviewChecker, type Review } from '../contracts/review-schema.ts';
 import { SfError } from '../errors/sf-error.ts';
@@ -124,14 +124,14 @@ export function createBulkWorker(options: BulkWorkerOptions) {
     const mid = Math.ceil(reviews.length / 2);
     const halves = [reviews.slice(0, mid), reviews.slice(mid)].map((part) => ({ reviews: part, id: bulkChunkJobId(part.map((r) => r.id), `${model.version}/split-of/${job.id}`) }));
     if (config.bulk.statusTtlS > 0) await writeBulkMarkers(options.bulkQueue, options.connection, halves, config.bulk.statusTtlS);
-    await options.bulkQueue.addBulk(halves.map((h) => ({ name: BULK_JOB_NAME, data: { reviews: h.reviews, splitFrom: job.id! }, opts: { jobId: h.id } })));
+    await options.bulkQueue.addBulk(halves.map((h) => ({ name: bulkJobName(h.reviews.length), data: { reviews: h.reviews, splitFrom: job.id! }, opts: { jobId: h.id } })));
     log.warn({ jobId: job.id, size: reviews.length, halves: halves.map((h) => h.id) }, 'chunk split after an unfinished attempt');
     return { scored: 0, failed: {}, split: halves.map((h) => h.id), splitSizes: halves.map((h) => h.reviews.length) };
   }
 
   async function processChunk(job: Job<BulkChunk>): Promise<BulkChunkReturn> {
     const data = job.data as Partial<BulkChunk> | null;
-    if (job.name !== BULK_JOB_NAME || !data || !Array.isArray(data.reviews)) {
+    if (bulkJobSize(job.name) === undefined || !data || !Array.isArray(data.reviews)) {
       throw toJobError(new SfError('SF_ERR_BAD_JOB', 'job data is not a chunk of reviews'), 'SF_ERR_BAD_JOB');
     }
     const failed: Record<string, string> = {};
@@ -199,6 +199,7 @@ export function createBulkWorker(options: BulkWorkerOptions) {
         size: mine.length,
         inferenceMs,
         labels: info.labels,
+        lane: 'bulk',
         ...(options.router ? { model: `${info.name}@${info.version}` } : {}),
         items: mine.map((r) => ({ enqueuedAt: job.timestamp, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating, language: r.language?.tag })),
       });

@@ -171,9 +171,9 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
     config = {
       ...config,
       redis: { ...config.redis, url: stack.redis.url, prefix: stack.redis.prefix, cluster: stack.redis.cluster },
-      queues: { ...config.queues, reviews: stack.queues.reviews },
+      queues: { ...config.queues, reviews: stack.queues.reviews, ...(stack.queues.bulk ? { bulk: stack.queues.bulk } : {}) },
     };
-    logger.info({ redis: stack.redis.url, prefix: stack.redis.prefix, queue: stack.queues.reviews }, usingStackMessage(lookup));
+    logger.info({ redis: stack.redis.url, prefix: stack.redis.prefix, queue: stack.queues.reviews, bulkQueue: stack.queues.bulk }, usingStackMessage(lookup));
   }
   const lane = options.lane ?? 'bulk';
   if (options.wait && lane !== 'bulk') return usage('--wait follows bulk chunks until stored: use it with --lane bulk');

@@ -18,7 +18,8 @@ const stackSchema = z.object({
   statsUrl: z.string(),
   workers: z.number().int(),
   redis: z.object({ url: z.string(), passwordRedacted: z.boolean(), prefix: z.string(), cluster: z.boolean() }),
-  queues: z.object({ reviews: z.string(), results: z.string() }),
+  // `bulk` (BULK_QUEUE): absent from a file written by a stack from before the bulk lane.
+  queues: z.object({ reviews: z.string(), results: z.string(), bulk: z.string().optional() }),
   database: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('postgres'), url: z.string(), passwordRedacted: z.boolean() }),
     z.object({ kind: z.literal('pglite'), dir: z.string() }),
@@ -67,7 +68,7 @@ export function describeStack(config: Config, where: { redisUrl: string; ingestU
     statsUrl: where.statsUrl,
     workers: where.workers,
     redis: { url: redis.url, passwordRedacted: redis.redacted, prefix: config.redis.prefix, cluster: config.redis.cluster },
-    queues: { reviews: config.queues.reviews, results: config.queues.results },
+    queues: { reviews: config.queues.reviews, results: config.queues.results, bulk: config.queues.bulk },
     database,
   };
 }

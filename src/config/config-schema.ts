@@ -196,6 +196,10 @@ export const settings = {
     schema: int(1, 86_400).default(300),
     doc: 'Scaling signal (`GET /v1/scaling`, `sf_scaling_recommended_replicas`): drain the backlog within this many seconds while keeping up with arrivals.',
   },
+  SCALING_BULK_TARGET_DRAIN_S: {
+    schema: int(1, 604_800).default(3600),
+    doc: 'Scaling signal: drain the bulk lane\'s backlog (reviews in chunks not yet taken) within this many seconds, on top of what the live lane needs: [scaling](operating.md#the-scaling-signal).',
+  },
   SCALING_MIN_REPLICAS: { schema: int(0, 10_000).default(1), doc: 'Scaling signal: fewest worker replicas recommended (0 lets an autoscaler scale to zero when idle).' },
   SCALING_MAX_REPLICAS: { schema: int(1, 10_000).default(20), doc: 'Scaling signal: most worker replicas recommended.' },
   SCALING_PER_REPLICA_PER_S: {

@@ -58,7 +58,7 @@ export interface Config {
   stats: { httpPort: number; windowS: number; cacheMs: number; streamMaxLen: number; dashboardAllowRetries: boolean; history: { intervalS: number; points: number } };
   drift: { recentS: number; referenceS: number; minCount: number; thresholds: { psi: number; ks: number; truncatedShare: number } };
   /** The scaling signal of the stats service (src/stats/scaling-signal.ts). */
-  scaling: { targetDrainS: number; minReplicas: number; maxReplicas: number; fallbackPerReplicaPerS: number | undefined };
+  scaling: { targetDrainS: number; bulkTargetDrainS: number; minReplicas: number; maxReplicas: number; fallbackPerReplicaPerS: number | undefined };
   producer: { chunkSize: number };
   /** The bulk lane (src/contracts/bulk-job.ts, src/app/bulk-worker.ts). */
   bulk: { chunkSize: number; concurrency: number; statusTtlS: number; shareWhileLive: number };
@@ -141,6 +141,7 @@ function group(e: EnvSettings): Config {
     },
     scaling: {
       targetDrainS: e.SCALING_TARGET_DRAIN_S,
+      bulkTargetDrainS: e.SCALING_BULK_TARGET_DRAIN_S,
       minReplicas: e.SCALING_MIN_REPLICAS,
       maxReplicas: e.SCALING_MAX_REPLICAS,
       fallbackPerReplicaPerS: e.SCALING_PER_REPLICA_PER_S,

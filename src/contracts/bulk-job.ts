@@ -15,6 +15,22 @@ import type { EnqueueOutcome } from './review-job.ts';
  *   a TTL (BULK_STATUS_TTL_S), so status(id) reads the chunk's state for it (bulk-status.ts).
  */
 export const BULK_JOB_NAME = 'chunk';
+
+/**
+ * A chunk job's name: BULK_JOB_NAME, then `:` and its number of reviews (`chunk:256`), so the stats
+ * service counts the bulk backlog in reviews from job names (one HGET each), never reading job data.
+ * A bare BULK_JOB_NAME (a chunk from before the size was recorded) is still a chunk, of unknown size.
+ */
+export function bulkJobName(size: number): string {
+  return `${BULK_JOB_NAME}:${size}`;
+}
+
+/** The size a chunk job's name records; null for a bare BULK_JOB_NAME; undefined when the name is not a chunk's. */
+export function bulkJobSize(name: string): number | null | undefined {
+  if (name === BULK_JOB_NAME) return null;
+  const size = name.startsWith(`${BULK_JOB_NAME}:`) ? name.slice(BULK_JOB_NAME.length + 1) : '';
+  return /^\d{1,9}$/.test(size) ? Number(size) : undefined;
+}
 export const BULK_JOB_ID_PREFIX = 'c~';
 
 /** The data of a chunk job. */
@@ -108,7 +124,7 @@ export async function enqueueBulkChunks(queue: BulkJobQueue, redis: BulkRedis, r
     group.forEach((g, i) => known[i] && outcome.duplicates.push(...g.reviews.map((r) => r.id)));
     if (fresh.length === 0) continue;
     if (options.statusTtlS > 0) await writeBulkMarkers(queue, redis, fresh, options.statusTtlS);
-    await queue.addBulk(fresh.map((g) => ({ name: BULK_JOB_NAME, data: { reviews: g.reviews }, opts: { jobId: g.id } })));
+    await queue.addBulk(fresh.map((g) => ({ name: bulkJobName(g.reviews.length), data: { reviews: g.reviews }, opts: { jobId: g.id } })));
     for (const g of fresh) {
       outcome.accepted.push(...g.reviews.map((r) => r.id));
       options.onChunk?.(g.id, g.reviews.length);

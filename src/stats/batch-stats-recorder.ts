@@ -41,6 +41,8 @@ export interface RecordedBatch {
   items: readonly RecordedItem[];
   /** `name@version` of the model that scored them, when the worker routes (its worker id names only the default model). */
   model?: string | undefined;
+  /** `bulk`: a batch of the bulk lane. */
+  lane?: 'bulk' | undefined;
 }
 
 /** The stream entry of a batch: enqueue → result latency per item, label index, confidence, tokens. */
@@ -64,6 +66,7 @@ export function toBatchStatsInput(workerId: string, batch: RecordedBatch): Batch
     truncated: batch.items.map((i) => (i.truncated ? 1 : 0)),
     ratings: batch.items.some((i) => i.rating !== undefined) ? batch.items.map((i) => i.rating ?? null) : null,
     ...(batch.model !== undefined ? { model: batch.model } : {}),
+    ...(batch.lane === 'bulk' ? { lane: 'bulk' as const } : {}),
     ...(batch.items.some((i) => i.language !== undefined) ? { languages: batch.items.map((i) => i.language ?? null) } : {}),
   };
 }

@@ -9,14 +9,14 @@ import type { Config } from '../config/load-config.ts';
 import { errorCodes, type ErrorCode as SfErrorCode } from '../contracts/error-codes.ts';
 import { errorBody, httpErrorReply } from '../errors/http-error.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
+import { createBulkQueue, createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
 import { openDashboardAssets } from './dashboard-assets.ts';
 
 /** Where bull-board is mounted. */
 export const BULL_BOARD_PATH = '/admin/queues';
 
 export interface DashboardOptions {
-  /** Queues shown in bull-board (the reviews and results queues); the caller closes them. */
+  /** Queues shown in bull-board (the reviews, results and bulk queues); the caller closes them. */
   queues: readonly Queue[];
   /**
    * false (default): bull-board is read-only. true: failed jobs may be retried from bull-board
@@ -119,7 +119,7 @@ export interface Dashboard {
 
 /**
  * For buildStatsApp / createStatsServer, which serve `staticDir` at `/` themselves and take a
- * `register` hook: finds or builds the assets and opens the reviews and results queues (for
+ * `register` hook: finds or builds the assets and opens the reviews, results and bulk queues (for
  * bull-board, on `connection`), and returns them with the hook. Closed with the app, or by `close()`.
  *
  *   const dashboard = await openDashboard({ config, connection, logger, allowRetries });
@@ -128,7 +128,7 @@ export interface Dashboard {
 export async function openDashboard(options: { config: Config; connection: ConnectionOptions; logger: Logger; allowRetries?: boolean }): Promise<Dashboard> {
   const { config, connection, logger } = options;
   const assets = await openDashboardAssets();
-  const queues = [createReviewsQueue(connection, config, logger), createResultsQueue(connection, config, logger)];
+  const queues = [createReviewsQueue(connection, config, logger), createResultsQueue(connection, config, logger), createBulkQueue(connection, config, logger)];
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {

@@ -73,10 +73,19 @@ export interface ScalingStats {
     /** When perReplicaPerS was measured (measured, last-measured), else null. */
     perReplicaMeasuredAt: string | null;
     targetDrainS: number;
+    /** Reviews in bulk chunks not yet taken (backlog.bulk.reviews; an upper bound when bulkBacklogBasis says so). */
+    bulkBacklog: number;
+    /** Bulk chunk jobs not yet taken: waiting + prioritized + delayed + paused. */
+    bulkBacklogChunks: number;
+    bulkBacklogBasis: 'exact' | 'upper-bound';
+    /** SCALING_BULK_TARGET_DRAIN_S. */
+    bulkTargetDrainS: number;
     minReplicas: number;
     maxReplicas: number;
-    /** arrivalRatePerS + backlog / targetDrainS. */
+    /** arrivalRatePerS + backlog / targetDrainS + bulkBacklog / bulkTargetDrainS. */
     demandPerS: number;
+    /** bulkBacklog / bulkTargetDrainS: the bulk lane's part of demandPerS. */
+    bulkDemandPerS: number;
   };
 }
 
@@ -101,6 +110,22 @@ export interface DriftStats {
 export const DRIFT_STATUSES = ['ok', 'alert', 'not-enough-data'] as const;
 export type DriftStatus = (typeof DRIFT_STATUSES)[number];
 
+/**
+ * The bulk lane's backlog (BULK_QUEUE, src/stats/bulk-backlog.ts): chunk jobs not yet taken and the
+ * reviews in them, counted from the sizes the chunks' job names record; chunks beyond the ones read
+ * (BULK_SIZE_SCAN_MAX) or without a recorded size count BULK_CHUNK_SIZE each (`upper-bound`).
+ */
+export interface BulkBacklog {
+  queue: string;
+  chunks: number;
+  reviews: number;
+  reviewsBasis: 'exact' | 'upper-bound';
+  /** Bulk-lane reviews scored per second over the last minute (stats stream). */
+  ratePerSecond: number;
+  /** reviews / ratePerSecond; 0 when empty, null when nothing of the bulk lane completes. */
+  etaSeconds: number | null;
+}
+
 /** Reviews scored per second, from the stats stream: over a short recent window and over 5 minutes. */
 export interface RateStats {
   currentPerS: number;
@@ -120,7 +145,11 @@ export interface FleetStats {
   latency: { windowSeconds: number; count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null };
   batchSizes: { buckets: BatchSizeBucket[]; mean: number | null };
   workers: WorkerInfo[];
-  backlog: { waiting: number; ratePerSecond: number; etaSeconds: number | null };
+  /**
+   * The live lane's backlog (reviews queue: waiting + prioritized + paused), drained at ratePerSecond
+   * (live reviews scored per second over the last minute), and the bulk lane's beside it. `bulk` is an addition.
+   */
+  backlog: { waiting: number; ratePerSecond: number; etaSeconds: number | null; bulk: BulkBacklog };
   /** The processing rate now (last 10 s) and its 5-minute average, side by side. An addition. */
   rate: RateStats;
   /**

@@ -5,6 +5,7 @@
  *
  * Keys:
  *   backlog                         reviews waiting (backlog.waiting)
+ *   bulk.backlog                    reviews in bulk chunks not yet taken (backlog.bulk.reviews)
  *   rate.current, rate.average      reviews scored per second: last 10 s, 5-minute average
  *   latency.p50, .p95, .p99         enqueue → result, ms, over STATS_WINDOW_S (null: no results)
  *   workers                         worker processes alive
@@ -47,6 +48,8 @@ export function historyValues(stats: FleetStats): HistoryValues {
     workers: stats.workers.length,
     'drift.psi': stats.drift.psi,
     'drift.ks': stats.drift.ks,
+    // Absent from a stats service older than the bulk backlog (the dashboard may talk to one).
+    'bulk.backlog': (stats.backlog.bulk as FleetStats['backlog']['bulk'] | undefined)?.reviews ?? null,
   };
   for (const [name, q] of Object.entries(stats.queues)) {
     values[`queue.${name}.waiting`] = q.counts.waiting + q.counts.prioritized + q.counts.paused;

@@ -70,8 +70,9 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
   const completedTotal = new Counter({ name: 'sf_jobs_completed_total', help: 'Review jobs completed, all time (BullMQ metrics).', labelNames: ['queue'] as const, registers, collect });
   const failedTotal = new Counter({ name: 'sf_jobs_failed_total', help: 'Review jobs failed for good, all time (BullMQ metrics).', labelNames: ['queue'] as const, registers, collect });
   const workers = new Gauge({ name: 'sf_workers', help: 'Worker processes alive on the reviews queue, per model version.', labelNames: ['model', 'version'] as const, registers, collect });
-  const backlogEta = new Gauge({ name: 'sf_backlog_eta_seconds', help: 'Waiting reviews / recent completion rate (NaN when nothing completes).', registers, collect });
-  const rate = new Gauge({ name: 'sf_backlog_rate_per_second', help: 'Reviews scored per second over the last minute (stats stream).', registers, collect });
+  const backlogEta = new Gauge({ name: 'sf_backlog_eta_seconds', help: 'Waiting live reviews / recent live completion rate (NaN when nothing completes).', registers, collect });
+  const rate = new Gauge({ name: 'sf_backlog_rate_per_second', help: 'Live-lane reviews scored per second over the last minute (stats stream).', registers, collect });
+  const bulk = bulkBacklogGauges(registers, collect);
   const latencyWindow = new Gauge({
     name: 'sf_e2e_latency_window_seconds',
     // Not `quantile`: that label is reserved for summaries, and this is a gauge per percentile
@@ -158,6 +159,7 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
     for (const w of stats.workers) workers.inc({ model: w.model, version: w.version });
     backlogEta.set(num(stats.backlog.etaSeconds));
     rate.set(stats.backlog.ratePerSecond);
+    bulk.update(stats);
     const ms = (v: number | null) => (v === null ? Number.NaN : v / 1000);
     latencyWindow.set({ percentile: '50' }, ms(stats.latency.p50Ms));
     latencyWindow.set({ percentile: '95' }, ms(stats.latency.p95Ms));
@@ -183,4 +185,35 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
   }
 
   return registry;
+}
+
+/** The bulk lane's backlog (backlog.bulk of the stats document) and its part of the scaling demand. */
+function bulkBacklogGauges(registers: Registry[], collect: () => Promise<void>) {
+  const reviews = new Gauge({
+    name: 'sf_bulk_backlog_reviews',
+    help: 'Reviews in bulk-lane chunks not yet taken (from the sizes the chunk job names record; an upper bound while sf_bulk_backlog_exact is 0).',
+    registers,
+    collect,
+  });
+  const chunks = new Gauge({ name: 'sf_bulk_backlog_chunks', help: 'Bulk-lane chunk jobs not yet taken: waiting + prioritized + delayed + paused.', registers, collect });
+  const exact = new Gauge({ name: 'sf_bulk_backlog_exact', help: '1 when sf_bulk_backlog_reviews counts every chunk from its recorded size, 0 when it is an upper bound (some chunks counted BULK_CHUNK_SIZE).', registers, collect });
+  const rate = new Gauge({ name: 'sf_bulk_rate_per_second', help: 'Bulk-lane reviews scored per second over the last minute (stats stream).', registers, collect });
+  const eta = new Gauge({ name: 'sf_bulk_backlog_eta_seconds', help: 'sf_bulk_backlog_reviews / sf_bulk_rate_per_second (NaN when nothing of the bulk lane completes).', registers, collect });
+  const demand = new Gauge({
+    name: 'sf_scaling_bulk_demand_per_second',
+    help: 'The bulk lane\'s part of the scaling demand: bulk backlog reviews / SCALING_BULK_TARGET_DRAIN_S.',
+    registers,
+    collect,
+  });
+  return {
+    update(stats: FleetStats): void {
+      const b = stats.backlog.bulk;
+      reviews.set(b.reviews);
+      chunks.set(b.chunks);
+      exact.set(b.reviewsBasis === 'exact' ? 1 : 0);
+      rate.set(b.ratePerSecond);
+      eta.set(num(b.etaSeconds));
+      demand.set(stats.scaling.inputs.bulkDemandPerS);
+    },
+  };
 }

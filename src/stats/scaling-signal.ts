@@ -2,23 +2,29 @@
  * The scaling signal: how many worker replicas the fleet needs, as pure functions of what the
  * stats collector reads (docs/operating.md, docs/stats-api.md):
  *
- *   demand      = arrivalRatePerS + backlog / targetDrainS          (reviews per second)
+ *   demand      = arrivalRatePerS + backlog / targetDrainS + bulkBacklog / bulkTargetDrainS   (reviews per second)
  *   recommended = clamp(ceil(demand / perReplicaPerS), SCALING_MIN_REPLICAS, SCALING_MAX_REPLICAS)
  *
- * - arrival rate: reviews scored per second plus the growth of the backlog per second, over the
- *   collector's recent samples (what came in = what went out + what piled up);
- * - backlog: waiting + prioritized + delayed (+ paused) review jobs;
- * - per-replica throughput: measured per worker from its stats-stream entries, but only while
- *   the backlog stayed non-empty (an idle worker's rate is the arrival rate's share, not its
- *   capacity), else the last such measurement, else SCALING_PER_REPLICA_PER_S, else unknown:
+ * - arrival rate: live reviews scored per second plus the growth of the live backlog per second,
+ *   over the collector's recent samples (what came in = what went out + what piled up);
+ * - backlog: waiting + prioritized + delayed (+ paused) live review jobs;
+ * - bulk backlog: reviews in the bulk lane's chunks not yet taken (bulk-backlog.ts). It drains
+ *   over SCALING_BULK_TARGET_DRAIN_S (an hour by default), not SCALING_TARGET_DRAIN_S: a backfill
+ *   adds replicas for itself, on top of what the live lane needs, and never counts as live arrivals
+ *   (workers prefer live work, so the live share of the demand is served first);
+ * - per-replica throughput: measured per worker from its stats-stream entries (both lanes), but
+ *   only while either lane had work queued (an idle worker's rate is the arrival rate's share, not
+ *   its capacity), else the last such measurement, else SCALING_PER_REPLICA_PER_S, else unknown:
  *   then the signal holds the current replica count (at least 1 when there is work).
  */
 import type { BatchStatsEntry } from './stats-stream.ts';
 
-export const SCALING_FORMULA = 'clamp(ceil((arrivalRatePerS + backlog / targetDrainS) / perReplicaPerS), minReplicas, maxReplicas)';
+export const SCALING_FORMULA = 'clamp(ceil((arrivalRatePerS + backlog / targetDrainS + bulkBacklog / bulkTargetDrainS) / perReplicaPerS), minReplicas, maxReplicas)';
 
 export interface ScalingSettings {
   targetDrainS: number;
+  /** SCALING_BULK_TARGET_DRAIN_S: the bulk backlog drains over this; absent: targetDrainS. */
+  bulkTargetDrainS?: number;
   minReplicas: number;
   maxReplicas: number;
 }
@@ -26,8 +32,10 @@ export interface ScalingSettings {
 export interface ReplicaInputs {
   /** Reviews arriving per second. */
   arrivalRatePerS: number;
-  /** Reviews not yet taken by a worker. */
+  /** Live reviews not yet taken by a worker. */
   backlog: number;
+  /** Reviews in bulk chunks not yet taken by a worker (0 when absent). */
+  bulkBacklog?: number;
   /** Reviews per second one replica handles; null when unknown. */
   perReplicaPerS: number | null;
   /** Worker replicas alive now. */
@@ -38,8 +46,10 @@ export interface ReplicaRecommendation {
   recommendedReplicas: number;
   /** ceil(demand / perReplicaPerS) before clamping; null when perReplicaPerS is unknown. */
   unclamped: number | null;
-  /** Reviews per second to handle: arrival + backlog / targetDrainS. */
+  /** Reviews per second to handle: arrival + backlog / targetDrainS + bulkBacklog / bulkTargetDrainS. */
   demandPerS: number;
+  /** The bulk lane's part of demandPerS: bulkBacklog / bulkTargetDrainS. */
+  bulkDemandPerS: number;
   /** Why the value is what it is. */
   basis: 'formula' | 'clamped-to-min' | 'clamped-to-max' | 'throughput-unknown';
 }
@@ -61,15 +71,16 @@ function clamp(n: number, s: ScalingSettings): number {
 export function recommendReplicas(input: ReplicaInputs, settings: ScalingSettings): ReplicaRecommendation {
   const arrival = Math.max(0, input.arrivalRatePerS);
   const backlog = Math.max(0, input.backlog);
-  const demandPerS = arrival + backlog / settings.targetDrainS;
+  const bulkDemandPerS = Math.max(0, input.bulkBacklog ?? 0) / (settings.bulkTargetDrainS ?? settings.targetDrainS);
+  const demandPerS = arrival + backlog / settings.targetDrainS + bulkDemandPerS;
   const perReplica = input.perReplicaPerS !== null && input.perReplicaPerS > 0 ? input.perReplicaPerS : null;
   if (demandPerS > 0 && perReplica === null) {
-    return { recommendedReplicas: clamp(Math.max(1, input.currentReplicas), settings), unclamped: null, demandPerS, basis: 'throughput-unknown' };
+    return { recommendedReplicas: clamp(Math.max(1, input.currentReplicas), settings), unclamped: null, demandPerS, bulkDemandPerS, basis: 'throughput-unknown' };
   }
   const unclamped = demandPerS === 0 ? 0 : ceilish(demandPerS / perReplica!);
   const recommendedReplicas = clamp(unclamped, settings);
   const basis = recommendedReplicas > unclamped ? 'clamped-to-min' : recommendedReplicas < unclamped ? 'clamped-to-max' : 'formula';
-  return { recommendedReplicas, unclamped, demandPerS, basis };
+  return { recommendedReplicas, unclamped, demandPerS, bulkDemandPerS, basis };
 }
 
 export interface BacklogSample {

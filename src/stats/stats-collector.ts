@@ -1,8 +1,9 @@
 import type { RedisClient } from '../queue/redis-connection.ts';
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
-import type { FleetStats, QueueStats, ScalingStats, WorkerInfo } from './fleet-stats.ts';
+import { createBulkQueue, createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
+import type { BulkBacklog, FleetStats, QueueStats, ScalingStats, WorkerInfo } from './fleet-stats.ts';
+import { readBulkBacklog, type BulkBacklogCount } from './bulk-backlog.ts';
 import { readQueueStats, readThroughput, readWorkers } from './queue-stats.ts';
 import { createStatsWindow, type StatsWindow } from './stats-window.ts';
 import { arrivalRate, busyForMs, MIN_MEASURE_SPAN_MS, perReplicaThroughput, recommendReplicas, SCALING_FORMULA, type BacklogSample } from './scaling-signal.ts';
@@ -35,6 +36,7 @@ export function createStatsCollector(options: StatsCollectorOptions) {
   const log = logger.child({ component: 'stats-collector' });
   const reviews = createReviewsQueue(connection, config, log);
   const results = createResultsQueue(connection, config, log);
+  const bulk = createBulkQueue(connection, config, log);
   const windowMs = config.stats.windowS * 1000;
   const polarity = createLabelPolarity(config.labels);
   const window: StatsWindow = createStatsWindow({
@@ -50,14 +52,21 @@ export function createStatsCollector(options: StatsCollectorOptions) {
   let samples: BacklogSample[] = [];
   let lastMeasured: { perS: number; at: number } | undefined;
 
-  function scaling(t: number, review: QueueStats, entries: readonly BatchStatsEntry[], completionRatePerS: number, workers: WorkerInfo[]): ScalingStats {
+  /**
+   * `completionRatePerS`: live reviews scored per second (the live arrival rate's part). The bulk
+   * lane adds its backlog in reviews, drained over SCALING_BULK_TARGET_DRAIN_S, and counts for
+   * "the workers had work queued" when the per-replica throughput is measured.
+   */
+  function scaling(t: number, review: QueueStats, bulkQueue: QueueStats, bulkBacklog: BulkBacklogCount, entries: readonly BatchStatsEntry[], completionRatePerS: number, workers: WorkerInfo[]): ScalingStats {
     const c = review.counts;
     const backlog = c.waiting + c.prioritized + c.delayed + c.paused;
+    const bulkReady = bulkQueue.counts.waiting + bulkQueue.counts.prioritized;
     samples = samples.filter((s) => s.t >= t - RATE_WINDOW_MS && s.t < t);
-    samples.push({ t, backlog, ready: c.waiting + c.prioritized });
+    samples.push({ t, backlog, ready: c.waiting + c.prioritized + bulkReady });
     const arrivalRatePerS = arrivalRate(samples, completionRatePerS);
-    // Measured only over the time the workers had work queued: an idle worker's rate is not its capacity.
-    const busyMs = Math.min(busyForMs(samples, review.oldestWaitingAgeMs), RATE_WINDOW_MS);
+    // Measured only over the time the workers had work queued (either lane): an idle worker's rate is not its capacity.
+    const oldest = Math.max(review.oldestWaitingAgeMs ?? 0, bulkQueue.oldestWaitingAgeMs ?? 0);
+    const busyMs = Math.min(busyForMs(samples, oldest), RATE_WINDOW_MS);
     const measured = busyMs >= MIN_MEASURE_SPAN_MS ? perReplicaThroughput(entries, t - busyMs, t).perReplicaPerS : null;
     if (measured !== null) lastMeasured = { perS: measured, at: t };
     const fallback = config.scaling.fallbackPerReplicaPerS;
@@ -69,8 +78,8 @@ export function createStatsCollector(options: StatsCollectorOptions) {
           : fallback !== undefined
             ? ([fallback, 'fallback'] as const)
             : ([null, 'unknown'] as const);
-    const { targetDrainS, minReplicas, maxReplicas } = config.scaling;
-    const r = recommendReplicas({ arrivalRatePerS, backlog, perReplicaPerS, currentReplicas: workers.length }, config.scaling);
+    const { targetDrainS, bulkTargetDrainS, minReplicas, maxReplicas } = config.scaling;
+    const r = recommendReplicas({ arrivalRatePerS, backlog, bulkBacklog: bulkBacklog.reviews, perReplicaPerS, currentReplicas: workers.length }, config.scaling);
     return {
       recommendedReplicas: r.recommendedReplicas,
       currentReplicas: workers.length,
@@ -86,9 +95,14 @@ export function createStatsCollector(options: StatsCollectorOptions) {
         perReplicaSource,
         perReplicaMeasuredAt: perReplicaSource === 'measured' || perReplicaSource === 'last-measured' ? new Date(lastMeasured!.at).toISOString() : null,
         targetDrainS,
+        bulkBacklog: bulkBacklog.reviews,
+        bulkBacklogChunks: bulkBacklog.chunks,
+        bulkBacklogBasis: bulkBacklog.reviewsBasis,
+        bulkTargetDrainS,
         minReplicas,
         maxReplicas,
         demandPerS: r.demandPerS,
+        bulkDemandPerS: r.bulkDemandPerS,
       },
     };
   }
@@ -99,21 +113,30 @@ export function createStatsCollector(options: StatsCollectorOptions) {
 
   async function compute(): Promise<FleetStats> {
     const t = now();
-    const [reviewStats, resultStats, throughput, workers] = await Promise.all([
+    const [reviewStats, resultStats, [bulkStats, bulkCount], throughput, workers] = await Promise.all([
       readQueueStats(reviews, t),
       readQueueStats(results, t),
+      readQueueStats(bulk, t).then(async (q) => [q, await readBulkBacklog(bulk, connection, q.counts, config.bulk.chunkSize)] as const),
       readThroughput(reviews, t),
       readWorkers(reviews),
       window.refresh(t),
     ]);
     const entries = window.entries();
-    const ratePerSecond = recentRate(entries, t, RATE_WINDOW_MS);
+    // Each lane's completion rate: the live one is the live backlog's drain and the arrival rate's part.
+    const ratePerSecond = recentRate(entries.filter((e) => e.lane !== 'bulk'), t, RATE_WINDOW_MS);
+    const bulkRatePerSecond = recentRate(entries.filter((e) => e.lane === 'bulk'), t, RATE_WINDOW_MS);
+    const bulkBacklog: BulkBacklog = {
+      queue: config.queues.bulk,
+      ...bulkCount,
+      ratePerSecond: bulkRatePerSecond,
+      etaSeconds: bulkCount.reviews === 0 ? 0 : bulkRatePerSecond > 0 ? bulkCount.reviews / bulkRatePerSecond : null,
+    };
     // The backlog: every review not yet taken (waiting, prioritized, or waiting in a paused queue).
     const waiting = reviewStats.counts.waiting + reviewStats.counts.prioritized + reviewStats.counts.paused;
     collections++;
     return {
       generatedAt: new Date(t).toISOString(),
-      queues: { [config.queues.reviews]: reviewStats, [config.queues.results]: resultStats },
+      queues: { [config.queues.reviews]: reviewStats, [config.queues.results]: resultStats, [config.queues.bulk]: bulkStats },
       throughput,
       latency: latencyStats(entries, t - windowMs, config.stats.windowS),
       batchSizes: batchSizeStats(entries, t - windowMs),
@@ -122,6 +145,7 @@ export function createStatsCollector(options: StatsCollectorOptions) {
         waiting,
         ratePerSecond,
         etaSeconds: waiting === 0 ? 0 : ratePerSecond > 0 ? waiting / ratePerSecond : null,
+        bulk: bulkBacklog,
       },
       rate: rateStats(entries, t),
       model: {
@@ -131,7 +155,7 @@ export function createStatsCollector(options: StatsCollectorOptions) {
         byLanguage: labelSharesByLanguage(entries, t - windowMs),
       },
       drift: driftStats(entries, t, config.drift),
-      scaling: scaling(t, reviewStats, entries, ratePerSecond, workers),
+      scaling: scaling(t, reviewStats, bulkStats, bulkCount, entries, ratePerSecond, workers),
     };
   }
 
@@ -155,7 +179,7 @@ export function createStatsCollector(options: StatsCollectorOptions) {
       return inflight;
     },
     async close(): Promise<void> {
-      await Promise.all([reviews.close(), results.close()]);
+      await Promise.all([reviews.close(), results.close(), bulk.close()]);
     },
   };
 }

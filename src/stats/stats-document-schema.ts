@@ -48,9 +48,14 @@ export const scalingSchema = z
       perReplicaSource: z.enum(['measured', 'last-measured', 'fallback', 'unknown']),
       perReplicaMeasuredAt: iso.nullable(),
       targetDrainS: z.number(),
+      bulkBacklog: count.meta({ description: 'Reviews in bulk-lane chunks not yet taken (an upper bound when bulkBacklogBasis is `upper-bound`).' }),
+      bulkBacklogChunks: count,
+      bulkBacklogBasis: z.enum(['exact', 'upper-bound']),
+      bulkTargetDrainS: z.number(),
       minReplicas: count,
       maxReplicas: count,
       demandPerS: z.number(),
+      bulkDemandPerS: z.number().meta({ description: 'bulkBacklog / bulkTargetDrainS: the bulk lane\'s part of demandPerS.' }),
     }),
   })
   .meta({ id: 'Scaling' });
@@ -66,7 +71,17 @@ export const fleetStatsSchema = z
     latency: z.object({ windowSeconds: z.number(), count, p50Ms: ms, p95Ms: ms, p99Ms: ms }),
     batchSizes: z.object({ buckets: z.array(z.object({ le: z.union([z.number(), z.literal('+Inf')]), count })), mean: z.number().nullable() }),
     workers: z.array(z.object({ host: z.string(), pid: z.number().int(), model: z.string(), version: z.string(), connections: count })),
-    backlog: z.object({ waiting: count, ratePerSecond: z.number(), etaSeconds: z.number().nullable() }),
+    backlog: z.object({
+      waiting: count,
+      ratePerSecond: z.number(),
+      etaSeconds: z.number().nullable(),
+      bulk: z
+        .object({ queue: z.string(), chunks: count, reviews: count, reviewsBasis: z.enum(['exact', 'upper-bound']), ratePerSecond: z.number(), etaSeconds: z.number().nullable() })
+        .meta({
+          description:
+            'The bulk lane (BULK_QUEUE): chunk jobs not yet taken, the reviews in them (from the sizes their job names record; `upper-bound` when some chunks counted BULK_CHUNK_SIZE), bulk reviews scored per second over the last minute and the ETA. An addition.',
+        }),
+    }),
     rate: z
       .object({ currentPerS: z.number(), currentWindowSeconds: z.number(), averagePerS: z.number(), averageWindowSeconds: z.number() })
       .meta({ description: 'Reviews scored per second: now (over the last currentWindowSeconds, 10) and the average over averageWindowSeconds (300), from the stats stream.' }),

@@ -14,6 +14,8 @@
  *         "lang": [language tag | null] } ("lang" only from a worker with MODEL_ROUTES)
  *   m   `name@version` of the model that scored the batch (only from a worker with MODEL_ROUTES,
  *       whose worker id names its default model only)
+ *   l   `bulk` for a batch of the bulk lane (absent: the live lane), so the scaling signal tells
+ *       live completions from bulk ones
  */
 import { ratingPolarity } from '../results/label-polarity.ts';
 
@@ -41,6 +43,8 @@ export interface BatchStatsEntry {
   model: string | null;
   /** The language each review's model was chosen by (null: unknown); null when the entry has none. */
   languages: (string | null)[] | null;
+  /** `bulk`: a batch of the bulk lane (field `l`); absent: the live lane. */
+  lane?: 'bulk';
   /** Per-entry sums, computed once when read, so window stats cost O(batches), not O(reviews). */
   sums: {
     labelCounts: number[];
@@ -66,7 +70,7 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 /** Field/value pairs for XADD. */
 export function encodeBatchEntry(e: BatchStatsInput): string[] {
   const d = JSON.stringify({ labels: e.labels, lat: e.latencyMs, y: e.labelIndex, c: e.confidence, tok: e.tokens, tr: e.truncated, ...(e.ratings ? { r: e.ratings } : {}), ...(e.languages ? { lang: e.languages } : {}) });
-  return ['ts', String(e.ts), 'w', e.worker, 'n', String(e.size), 'ms', String(e.inferenceMs), 'd', d, ...(e.model ? ['m', e.model] : [])];
+  return ['ts', String(e.ts), 'w', e.worker, 'n', String(e.size), 'ms', String(e.inferenceMs), 'd', d, ...(e.model ? ['m', e.model] : []), ...(e.lane === 'bulk' ? ['l', 'bulk'] : [])];
 }
 
 const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
@@ -131,6 +135,7 @@ export function decodeBatchEntry(id: string, fields: string[]): BatchStatsEntry 
     ratings,
     model: f.get('m') || null,
     languages,
+    ...(f.get('l') === 'bulk' ? { lane: 'bulk' as const } : {}),
     sums: { labelCounts, confidence: sum(c), truncated: sum(tr), tokens: sum(tok), maxTokens: tok.length > 0 ? Math.max(...tok) : null, rated, byLanguage },
   };
 }

@@ -133,7 +133,7 @@ describe('dashboard routes', () => {
     const api = await fetch(`${stats.url}/admin/queues/api/queues`);
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual([config.queues.results, config.queues.reviews].sort());
+    expect(body.queues.map((q) => q.name).sort()).toEqual([config.queues.results, config.queues.reviews, config.queues.bulk].sort());
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
     const pause = await fetch(`${stats.url}/admin/queues/api/queues/${config.queues.reviews}/pause`, { method: 'PUT' });
     expect(pause.status).toBe(405);
@@ -211,6 +211,8 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     const before = await pollCount(page);
     await page.waitForFunction((n) => Number(document.body.dataset.polls) >= n + 2, before);
     expect(await page.locator('.kpi').first().textContent()).toContain('600');
+    // The bulk lane beside it: nothing in it here (its own series and figure, dashboard/src/bulk-view.ts).
+    expect(await page.locator('.kpi', { hasText: 'Bulk backlog' }).locator('.kpi-value').textContent()).toBe('0');
     worker.worker.worker.resume();
     await queues.settled(840);
     // A job another producer wrote with a bad shape fails alone; the page names its code.

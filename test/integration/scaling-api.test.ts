@@ -81,7 +81,7 @@ describe('GET /v1/scaling', () => {
       expect(s1.currentReplicas).toBe(0);
       expect(s1.recommendedReplicas).toBe(Math.ceil((0 + backlog / 60) / 10)); // 25/s over 10/s → 3
       expect(s1.recommendedReplicas).toBe(3);
-      expect(s1.formula).toContain('ceil((arrivalRatePerS + backlog / targetDrainS) / perReplicaPerS)');
+      expect(s1.formula).toContain('ceil((arrivalRatePerS + backlog / targetDrainS + bulkBacklog / bulkTargetDrainS) / perReplicaPerS)');
 
       // 2. Two workers' batches in the stream while the backlog waited (a clock 30 s later: the
       //    oldest waiting review is 30 s old, so they were busy all that time).

@@ -109,6 +109,28 @@ describe('import without REDIS_URL', () => {
     }
   });
 
+  it("the bulk lane enqueues into the stack's BULK_QUEUE; a file without it (an older stack) uses the default", async () => {
+    const prefix = `{${uniqueName('sfsb')}}`;
+    const redisInfo = { url: redis.current.url, passwordRedacted: false, prefix, cluster: false };
+    expect(stackInfo().queues.bulk).toBe('reviews-bulk');
+    const named = io({ STACK_FILE: stackFile(stackInfo({ redis: redisInfo, queues: { reviews: 'r', results: 'x', bulk: 'stack-bulk' } })) });
+    expect(await runImportCommand(file, { lane: 'bulk' }, named.io), named.stderr.text()).toBe(IMPORT_EXIT.ok);
+    const older = io({ STACK_FILE: stackFile(stackInfo({ redis: redisInfo, queues: { reviews: 'r', results: 'x' } })) });
+    expect(readStackFile(stackFile(stackInfo({ queues: { reviews: 'r', results: 'x' } }))).state).toBe('running');
+    expect(await runImportCommand(file, { lane: 'bulk' }, older.io), older.stderr.text()).toBe(IMPORT_EXIT.ok);
+    for (const name of ['stack-bulk', 'reviews-bulk']) {
+      const queue = new Queue(name, { connection: { url: redis.current.url }, prefix });
+      try {
+        const [chunk] = await queue.getWaiting();
+        expect(chunk?.name).toBe('chunk:2'); // the chunk's size, recorded in its name
+        expect((await queue.getJobCounts()).waiting).toBe(1);
+      } finally {
+        await queue.obliterate({ force: true });
+        await queue.close();
+      }
+    }
+  });
+
   it('ignores a stale stack file (its pid is gone) and exits 2 naming it', async () => {
     const stale = stackFile(stackInfo({ pid: await deadPid(), redis: { url: redis.current.url, passwordRedacted: false, prefix: 'sf', cluster: false } }));
     const run = io({ STACK_FILE: stale });

@@ -117,11 +117,11 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     }
   });
 
-  it("KEDA's redis trigger watches <QUEUE_PREFIX>:<REVIEWS_QUEUE>:wait from the ConfigMap", () => {
+  it("KEDA's redis triggers watch <QUEUE_PREFIX>:<REVIEWS_QUEUE>:wait and <QUEUE_PREFIX>:<BULK_QUEUE>:wait from the ConfigMap", () => {
     const triggers = objects.filter((o) => o.kind === 'ScaledObject').flatMap((o) => o.spec.triggers as Doc[]);
     const redis = triggers.filter((t) => t.type === 'redis');
-    expect(redis).toHaveLength(1);
-    expect(redis[0]!.metadata.listName).toBe(`${data.QUEUE_PREFIX}:${data.REVIEWS_QUEUE}:wait`);
+    expect(redis).toHaveLength(2);
+    expect(redis.map((t) => t.metadata.listName)).toEqual([`${data.QUEUE_PREFIX}:${data.REVIEWS_QUEUE}:wait`, `${data.QUEUE_PREFIX}:${data.BULK_QUEUE}:wait`]);
     const prometheus = triggers.find((t) => t.type === 'prometheus')!;
     expect(prometheus.metadata.query).toContain('sf_scaling_recommended_replicas');
     expect(prometheus.metadata.threshold).toBe('1');

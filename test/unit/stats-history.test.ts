@@ -14,7 +14,7 @@ function stats(at: number, over: { waiting?: number; current?: number; average?:
   return {
     generatedAt: new Date(at).toISOString(),
     queues: { reviews: { counts, oldestWaitingAgeMs: null, failures: { sampled: 0, reasons: [] } } },
-    backlog: { waiting: (over.waiting ?? 0) + 3, ratePerSecond: 0, etaSeconds: null },
+    backlog: { waiting: (over.waiting ?? 0) + 3, ratePerSecond: 0, etaSeconds: null, bulk: { queue: 'reviews-bulk', chunks: 2, reviews: 300, reviewsBasis: 'exact', ratePerSecond: 0, etaSeconds: null } },
     rate: { currentPerS: over.current ?? 0, currentWindowSeconds: 10, averagePerS: over.average ?? 0, averageWindowSeconds: 300 },
     latency: { windowSeconds: 300, count: 0, p50Ms: null, p95Ms: over.p95 ?? null, p99Ms: null },
     workers: [{ host: 'h', pid: 1, model: 'm', version: '1', connections: 1 }],
@@ -35,12 +35,19 @@ describe('history points', () => {
       workers: 1,
       'drift.psi': 0.03,
       'drift.ks': null,
+      'bulk.backlog': 300,
       'queue.reviews.waiting': 10, // waiting + prioritized + paused
       'queue.reviews.active': 2,
       'queue.reviews.delayed': 1,
       'share.negative': 0.25,
       'share.positive': 0.75,
     });
+  });
+
+  it('a document without the bulk backlog (an older stats service) gives a gap, not an error', () => {
+    const old = stats(T0);
+    delete (old.backlog as Partial<FleetStats['backlog']>).bulk;
+    expect(historyValues(old)['bulk.backlog']).toBeNull();
   });
 
   it('adds the negative share per language, for at most HISTORY_LANGUAGES languages (most reviews first)', () => {
