@@ -36,7 +36,8 @@ module.exports = {
   forbidden: [
     {
       name: 'no-folder-cycles',
-      comment: 'Two folders import each other (perhaps through others). Move the shared part to a shared folder (src/contracts for wire types).',
+      comment:
+        'Two folders import each other (perhaps through others). Move the shared part to a shared folder (src/contracts for wire types).',
       severity: 'error',
       scope: 'folder',
       from: { path: '^src/' },
@@ -53,7 +54,8 @@ module.exports = {
     ...sharedOrder,
     {
       name: 'contracts-zod-only',
-      comment: 'src/contracts is compiled into the client package (packages/client): it may import only itself and zod.',
+      comment:
+        'src/contracts is compiled into the client package (packages/client): it may import only itself and zod.',
       severity: 'error',
       from: { path: '^src/contracts/' },
       to: { pathNot: ['^src/contracts/', '^node_modules/zod/'] },
@@ -67,7 +69,8 @@ module.exports = {
     },
     {
       name: 'training-imports',
-      comment: 'training/ may import the shared folders and batching, tokenize and inference (to evaluate a model as the workers run it), nothing later, nor dev or app.',
+      comment:
+        'training/ may import the shared folders and batching, tokenize and inference (to evaluate a model as the workers run it), nothing later, nor dev or app.',
       severity: 'error',
       from: { path: '^src/training/' },
       to: { path: folders(['ingest', 'queue', 'results', 'storage', 'stats', 'dev', 'app']) },
@@ -109,7 +112,8 @@ module.exports = {
     },
     {
       name: 'product-not-tooling',
-      comment: 'Product code (what the build compiles and the image runs) never imports bench/, chaos/, fuzz/ or test/.',
+      comment:
+        'Product code (what the build compiles and the image runs) never imports bench/, chaos/, fuzz/ or test/.',
       severity: 'error',
       from: { path: PRODUCT },
       to: { path: '^(bench|chaos|fuzz|test)/' },

@@ -42,15 +42,25 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
  * reviews are shorter than the average), and a slow model sees only a stretch of a set in a
  * timed round, so in-process and fleet rounds must see stretches that look alike.
  */
-export function readBenchTexts(sharedDir: string, config: Config, limits: { shortCount: number; longCount: number }): BenchTexts {
+export function readBenchTexts(
+  sharedDir: string,
+  config: Config,
+  limits: { shortCount: number; longCount: number },
+): BenchTexts {
   const short = path.join(sharedDir, 'data', 'flipkart-reviews.jsonl');
   const long = DOMAINS.map((d) => path.join(sharedDir, 'data', 'amazon-multidomain', `${d}-dev.jsonl`));
   const missing = [short, ...long].filter((f) => !existsSync(f));
   if (missing.length > 0) {
-    console.error(`bench: the shared data sets are missing (SHARED_DIR=${config.sharedDir} → ${sharedDir}):\n  ${missing.join('\n  ')}\nSet SHARED_DIR to the directory that holds data/flipkart-reviews.jsonl and data/amazon-multidomain/.`);
+    console.error(
+      `bench: the shared data sets are missing (SHARED_DIR=${config.sharedDir} → ${sharedDir}):\n  ${missing.join('\n  ')}\nSet SHARED_DIR to the directory that holds data/flipkart-reviews.jsonl and data/amazon-multidomain/.`,
+    );
     process.exit(2);
   }
   const max = config.reviews.maxTextChars;
   const perDomain = long.map((f) => readJsonl(f, max));
-  return { short: shuffled(readJsonl(short, max), 1).slice(0, limits.shortCount), long: shuffled(perDomain.flat(), 2).slice(0, limits.longCount), files: { short, long } };
+  return {
+    short: shuffled(readJsonl(short, max), 1).slice(0, limits.shortCount),
+    long: shuffled(perDomain.flat(), 2).slice(0, limits.longCount),
+    files: { short, long },
+  };
 }

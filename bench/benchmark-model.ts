@@ -31,9 +31,12 @@ export const BENCHMARK_LABELS = ['NEGATIVE', 'POSITIVE'] as const;
 const COMMENT =
   'RANDOM WEIGHTS: predictions are meaningless. DistilBERT-shaped model for throughput benchmarks only; never use it to score reviews.';
 
-async function tokenizerFiles(tokenizerDir: string | undefined): Promise<{ tokenizerJson: unknown; tokenizerConfig: unknown }> {
+async function tokenizerFiles(
+  tokenizerDir: string | undefined,
+): Promise<{ tokenizerJson: unknown; tokenizerConfig: unknown }> {
   if (tokenizerDir === undefined) return buildWordPieceTokenizerJson();
-  const read = async (file: string): Promise<unknown> => JSON.parse(await readFile(path.join(tokenizerDir, file), 'utf8'));
+  const read = async (file: string): Promise<unknown> =>
+    JSON.parse(await readFile(path.join(tokenizerDir, file), 'utf8'));
   return { tokenizerJson: await read('tokenizer.json'), tokenizerConfig: await read('tokenizer_config.json') };
 }
 
@@ -42,8 +45,10 @@ function maxTokenId(tokenizerJson: unknown): number {
   const json = tokenizerJson as { model?: { vocab?: unknown }; added_tokens?: { id?: unknown }[] };
   const vocab = json.model?.vocab;
   const ids: number[] = [];
-  if (Array.isArray(vocab)) ids.push(vocab.length - 1); // Unigram: [piece, score][]
-  else if (vocab && typeof vocab === 'object') ids.push(...Object.values(vocab).filter((v): v is number => typeof v === 'number'));
+  if (Array.isArray(vocab))
+    ids.push(vocab.length - 1); // Unigram: [piece, score][]
+  else if (vocab && typeof vocab === 'object')
+    ids.push(...Object.values(vocab).filter((v): v is number => typeof v === 'number'));
   for (const t of json.added_tokens ?? []) if (typeof t.id === 'number') ids.push(t.id);
   if (ids.length === 0) throw new Error('tokenizer.json has no vocabulary');
   return ids.reduce((a, b) => Math.max(a, b), 0);
@@ -66,14 +71,20 @@ function readme(o: ReturnType<typeof resolveDistilBertOptions>): string {
 }
 
 /** Writes the benchmark model directory; returns where model.onnx went and the config written. */
-export async function writeBenchmarkModel(dir: string, options: BenchmarkModelOptions = {}): Promise<BenchmarkModelResult> {
+export async function writeBenchmarkModel(
+  dir: string,
+  options: BenchmarkModelOptions = {},
+): Promise<BenchmarkModelResult> {
   const { tokenizerDir, ...graphOptions } = options;
   const o = resolveDistilBertOptions(graphOptions);
   const { tokenizerJson, tokenizerConfig } = await tokenizerFiles(tokenizerDir);
   const maxId = maxTokenId(tokenizerJson);
   if (maxId >= o.vocabSize) throw new Error(`tokenizer ids go up to ${maxId}, but vocabSize is ${o.vocabSize}`);
 
-  const labels = BENCHMARK_LABELS.length === o.numLabels ? [...BENCHMARK_LABELS] : Array.from({ length: o.numLabels }, (_, i) => `LABEL_${i}`);
+  const labels =
+    BENCHMARK_LABELS.length === o.numLabels
+      ? [...BENCHMARK_LABELS]
+      : Array.from({ length: o.numLabels }, (_, i) => `LABEL_${i}`);
   const config: Record<string, unknown> = {
     _comment: COMMENT,
     architectures: ['DistilBertForSequenceClassification'],

@@ -19,6 +19,7 @@ export function keepNotes(report: string, previous: string | undefined): string 
  */
 export function modelDirLabel(dir: string): string {
   const portable = dir.split(path.sep).join('/');
-  if (path.isAbsolute(dir) || portable === '..' || portable.startsWith('../')) return `generated: ${path.basename(dir)}`;
+  if (path.isAbsolute(dir) || portable === '..' || portable.startsWith('../'))
+    return `generated: ${path.basename(dir)}`;
   return portable;
 }

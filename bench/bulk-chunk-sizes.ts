@@ -26,13 +26,21 @@ const { values } = parseArgs({
 });
 const sizes = values.sizes.split(',').map(Number);
 const config = loadConfig(process.env);
-const texts = readBenchTexts(path.resolve(root, config.sharedDir), config, { shortCount: Infinity, longCount: Infinity });
+const texts = readBenchTexts(path.resolve(root, config.sharedDir), config, {
+  shortCount: Infinity,
+  longCount: Infinity,
+});
 const reviews = values.set === 'long' ? texts.long : texts.short;
 const n = Number(values.n);
 const redis = await startLocalRedis();
 const fleets: Fleet[] = [];
 const rounds: number[][] = sizes.map(() => []);
-log(`chunk sizes ${sizes.join(', ')}, ${values.set} set, ${n} reviews per round, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+log(
+  `chunk sizes ${sizes.join(', ')}, ${values.set} set, ${n} reviews per round, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 try {
   for (const size of sizes) fleets.push(await startFleet(redis, config.model.dir, { BULK_CHUNK_SIZE: String(size) }));
   for (const f of fleets) await bulkClosedLoop(f, reviews, Math.min(n, 4000), undefined, 0);
@@ -55,7 +63,14 @@ try {
 const base = summarize(rounds[0]!, 'reviews/s').median;
 for (const [i, size] of sizes.entries()) {
   const s = summarize(rounds[i]!, 'reviews/s');
-  console.log(`BULK_CHUNK_SIZE=${String(size).padEnd(5)} ${Math.round(s.median)} reviews/s (${Math.round(s.min)}–${Math.round(s.max)})  ×${(s.median / base).toFixed(2)}`);
+  console.log(
+    `BULK_CHUNK_SIZE=${String(size).padEnd(5)} ${Math.round(s.median)} reviews/s (${Math.round(s.min)}–${Math.round(s.max)})  ×${(s.median / base).toFixed(2)}`,
+  );
 }
-console.log(`load average after ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `load average after ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 process.exit(0);

@@ -15,7 +15,11 @@ let runSeq = 0;
 /** The fleet's bulk queue (BULK_QUEUE), opened once per fleet; closed by closeBulk. */
 export function bulkQueueOf(fleet: Fleet): Queue {
   let q = bulkQueues.get(fleet);
-  if (!q) bulkQueues.set(fleet, (q = new Queue(fleet.config.queues.bulk, { connection: fleet.connection, prefix: fleet.config.redis.prefix })));
+  if (!q)
+    bulkQueues.set(
+      fleet,
+      (q = new Queue(fleet.config.queues.bulk, { connection: fleet.connection, prefix: fleet.config.redis.prefix })),
+    );
   return q;
 }
 
@@ -36,18 +40,29 @@ async function lastChunkAt(fleet: Fleet): Promise<number> {
 
 function cpuNow(fleet: Fleet): CpuShares {
   const self = process.cpuUsage();
-  return { workers: fleet.children.reduce((s, c) => s + cpuSecondsOf(c.pid), 0), redis: cpuSecondsOf(fleet.redis.pid), benchProcess: (self.user + self.system) / 1e6 };
+  return {
+    workers: fleet.children.reduce((s, c) => s + cpuSecondsOf(c.pid), 0),
+    redis: cpuSecondsOf(fleet.redis.pid),
+    benchProcess: (self.user + self.system) / 1e6,
+  };
 }
 
 /** Enqueues `reviews` in the bulk lane (8 chunks per call, as import does); returns the chunk jobs added. */
 async function enqueueBulk(fleet: Fleet, reviews: readonly BenchReview[]): Promise<number> {
   let chunks = 0;
   const perCall = 8 * fleet.config.bulk.chunkSize;
-  for (let i = 0; i < reviews.length; i += perCall) await fleet.producer.enqueueMany(reviews.slice(i, i + perCall), { lane: 'bulk', onChunk: () => void chunks++ });
+  for (let i = 0; i < reviews.length; i += perCall)
+    await fleet.producer.enqueueMany(reviews.slice(i, i + perCall), { lane: 'bulk', onChunk: () => void chunks++ });
   return chunks;
 }
 
-async function waitChunks(fleet: Fleet, before: number, target: () => number, enqueued: Promise<unknown>, timeoutMs: number): Promise<number> {
+async function waitChunks(
+  fleet: Fleet,
+  before: number,
+  target: () => number,
+  enqueued: Promise<unknown>,
+  timeoutMs: number,
+): Promise<number> {
   const started = performance.now();
   let finished = false;
   void enqueued.then(() => (finished = true));
@@ -64,11 +79,19 @@ async function waitChunks(fleet: Fleet, before: number, target: () => number, en
  * Closed loop in the bulk lane: n reviews of the set from `start`, enqueued as chunk jobs, timed
  * from the first enqueue to the last chunk's completion (its results on the results queue).
  */
-export async function bulkClosedLoop(fleet: Fleet, reviews: readonly BenchReview[], n: number, tokens?: readonly number[], start = 0): Promise<{ reviewsPerS: number; tokensPerS: number; cpu: CpuShares }> {
+export async function bulkClosedLoop(
+  fleet: Fleet,
+  reviews: readonly BenchReview[],
+  n: number,
+  tokens?: readonly number[],
+  start = 0,
+): Promise<{ reviewsPerS: number; tokensPerS: number; cpu: CpuShares }> {
   await fleet.results.drain();
   const tag = `b${++runSeq}`;
   const batch = Array.from({ length: n }, (_, i) => ({ ...reviews[(start + i) % reviews.length]!, id: `${tag}-${i}` }));
-  const batchTokens = tokens ? Array.from({ length: n }, (_, i) => tokens[(start + i) % reviews.length]!).reduce((a, b) => a + b, 0) : NaN;
+  const batchTokens = tokens
+    ? Array.from({ length: n }, (_, i) => tokens[(start + i) % reviews.length]!).reduce((a, b) => a + b, 0)
+    : NaN;
   const before = await completedChunks(fleet);
   const cpu0 = cpuNow(fleet);
   const t0 = performance.now();
@@ -83,7 +106,11 @@ export async function bulkClosedLoop(fleet: Fleet, reviews: readonly BenchReview
   const s = last > 0 && last <= waited ? last : waited;
   await fleet.results.drain();
   const got = done >= chunks ? n : (n * done) / Math.max(1, chunks);
-  const cpu = { workers: (cpu1.workers - cpu0.workers) / waited, redis: (cpu1.redis - cpu0.redis) / waited, benchProcess: (cpu1.benchProcess - cpu0.benchProcess) / waited };
+  const cpu = {
+    workers: (cpu1.workers - cpu0.workers) / waited,
+    redis: (cpu1.redis - cpu0.redis) / waited,
+    benchProcess: (cpu1.benchProcess - cpu0.benchProcess) / waited,
+  };
   return { reviewsPerS: got / s, tokensPerS: (batchTokens * (got / n)) / s, cpu };
 }
 
@@ -93,11 +120,18 @@ export async function bulkClosedLoop(fleet: Fleet, reviews: readonly BenchReview
  * just before, drains. Returns the live percentiles and the backfill's rate over the open loop
  * (chunks completed × chunk size per second), then waits for the rest of the backfill.
  */
-export async function backfillWhileLive(fleet: Fleet, reviews: readonly BenchReview[], p: { backfill: number; liveRate: number; seconds: number }) {
+export async function backfillWhileLive(
+  fleet: Fleet,
+  reviews: readonly BenchReview[],
+  p: { backfill: number; liveRate: number; seconds: number },
+) {
   // The same open loop without a backfill first: what the backfill costs live reviews.
   const solo = await openLoop(fleet, reviews, p.liveRate, p.seconds);
   const tag = `f${++runSeq}`;
-  const backfill = Array.from({ length: p.backfill }, (_, i) => ({ ...reviews[i % reviews.length]!, id: `${tag}-${i}` }));
+  const backfill = Array.from({ length: p.backfill }, (_, i) => ({
+    ...reviews[i % reviews.length]!,
+    id: `${tag}-${i}`,
+  }));
   const before = await completedChunks(fleet);
   const t0 = performance.now();
   const chunks = await enqueueBulk(fleet, backfill);
@@ -112,5 +146,14 @@ export async function backfillWhileLive(fleet: Fleet, reviews: readonly BenchRev
   const drained = (await completedChunks(fleet)) - before >= chunks;
   await waitChunks(fleet, before, () => chunks, Promise.resolve(), 600_000);
   await fleet.results.drain();
-  return { live, liveSolo: solo, backfill: p.backfill, chunkSize: size, enqueueS, liveWindowS: liveS, backfillReviewsPerS: backfillRate, drainedDuringLive: drained };
+  return {
+    live,
+    liveSolo: solo,
+    backfill: p.backfill,
+    chunkSize: size,
+    enqueueS,
+    liveWindowS: liveS,
+    backfillReviewsPerS: backfillRate,
+    drainedDuringLive: drained,
+  };
 }

@@ -31,7 +31,12 @@ const texts = readBenchTexts(path.resolve(root, config.sharedDir), config, { sho
 const redis = await startLocalRedis();
 const fleets: Fleet[] = [];
 const rows: string[] = [];
-log(`shares ${shares.join(', ')}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+log(
+  `shares ${shares.join(', ')}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 try {
   for (const share of shares) fleets.push(await startFleet(redis, config.model.dir, { BULK_SHARE_WHILE_LIVE: share }));
   await closedLoop(fleets[0]!, texts.short, 1000, undefined, 0);
@@ -42,7 +47,11 @@ try {
     for (let k = 0; k < fleets.length; k++) {
       const i = (k + c) % fleets.length;
       const solo = (await bulkClosedLoop(fleets[i]!, texts.short, 15_000, undefined, 0)).reviewsPerS;
-      const b = await backfillWhileLive(fleets[i]!, texts.short, { backfill: Number(values.backfill), liveRate: rate, seconds: Number(values.seconds) });
+      const b = await backfillWhileLive(fleets[i]!, texts.short, {
+        backfill: Number(values.backfill),
+        liveRate: rate,
+        seconds: Number(values.seconds),
+      });
       const row = `cycle ${c + 1} share ${shares[i]}: live alone p50/p95/p99 ${Math.round(b.liveSolo.p50Ms)}/${Math.round(b.liveSolo.p95Ms)}/${Math.round(b.liveSolo.p99Ms)} ms, during backfill ${Math.round(b.live.p50Ms)}/${Math.round(b.live.p95Ms)}/${Math.round(b.live.p99Ms)} ms; backfill ${Math.round(b.backfillReviewsPerS)} of solo ${Math.round(solo)} reviews/s = ${(b.backfillReviewsPerS / solo).toFixed(2)}${b.drainedDuringLive ? ' (drained early)' : ''}`;
       log(row);
       rows.push(row);
@@ -56,5 +65,10 @@ try {
   await redis.stop();
 }
 for (const r of rows) console.log(r);
-console.log(`load average after ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `load average after ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 process.exit(0);

@@ -5,8 +5,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
 const { modelFile, intraOpThreads, feeds } = workerData;
-const session = await ort.InferenceSession.create(modelFile, { intraOpNumThreads: intraOpThreads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-const tensors = feeds.map((f) => ({ rows: f.rows, real: f.real, feed: Object.fromEntries(Object.entries(f.inputs).map(([k, v]) => [k, new ort.Tensor('int64', v.data, v.dims)])) }));
+const session = await ort.InferenceSession.create(modelFile, {
+  intraOpNumThreads: intraOpThreads,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+});
+const tensors = feeds.map((f) => ({
+  rows: f.rows,
+  real: f.real,
+  feed: Object.fromEntries(Object.entries(f.inputs).map(([k, v]) => [k, new ort.Tensor('int64', v.data, v.dims)])),
+}));
 await session.run(tensors[0].feed, ['logits']); // warm-up
 parentPort.postMessage({ type: 'ready' });
 parentPort.on('message', async ({ type, start, seconds, minRows }) => {

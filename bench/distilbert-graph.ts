@@ -77,7 +77,8 @@ export function resolveDistilBertOptions(options: DistilBertGraphOptions = {}): 
     const v = resolved[key];
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${key} must be a positive integer, got ${v}`);
   }
-  if (resolved.hidden % resolved.heads !== 0) throw new Error(`hidden (${resolved.hidden}) must be divisible by heads (${resolved.heads})`);
+  if (resolved.hidden % resolved.heads !== 0)
+    throw new Error(`hidden (${resolved.hidden}) must be divisible by heads (${resolved.heads})`);
   if (!(resolved.initStd > 0)) throw new Error(`initStd must be > 0, got ${resolved.initStd}`);
   if (!Number.isInteger(resolved.seed)) throw new Error(`seed must be an integer, got ${resolved.seed}`);
   return resolved;
@@ -128,7 +129,8 @@ export function buildDistilBertGraph(options: DistilBertGraphOptions = {}): Uint
     docString: `DistilBERT-shaped classifier with random weights (seed ${o.seed}); for benchmarks only, predictions are meaningless`,
   });
   const w = weightFactory(b, o, options.shapesOnly === true);
-  const f32 = (name: string, values: number[], dims: number[] = []) => b.addInitializer(name, new Float32Array(values), dims);
+  const f32 = (name: string, values: number[], dims: number[] = []) =>
+    b.addInitializer(name, new Float32Array(values), dims);
   const i64 = (name: string, values: number[], dims: number[] = [values.length]) =>
     b.addInitializer(name, new BigInt64Array(values.map(BigInt)), dims);
 
@@ -150,7 +152,10 @@ export function buildDistilBertGraph(options: DistilBertGraphOptions = {}): Uint
   const layerNorm = (x: string, prefix: string, out: string): string => {
     const gamma = w.weight(`${prefix}.weight`, [hidden], 'ones');
     const beta = w.weight(`${prefix}.bias`, [hidden], 'zeros');
-    return b.addNode('LayerNormalization', [x, gamma, beta], [out], { axis: { int: -1 }, epsilon: { float: LAYER_NORM_EPSILON } });
+    return b.addNode('LayerNormalization', [x, gamma, beta], [out], {
+      axis: { int: -1 },
+      epsilon: { float: LAYER_NORM_EPSILON },
+    });
   };
   const linear = (x: string, prefix: string, inDim: number, outDim: number): string => {
     const weight = w.weight(`${prefix}.weight`, [inDim, outDim], 'normal');
@@ -190,7 +195,9 @@ export function buildDistilBertGraph(options: DistilBertGraphOptions = {}): Uint
     const masked = b.addNode('Add', [scores, maskAdd], [`${p}/attention/masked_scores`]);
     const weights = b.addNode('Softmax', [masked], [`${p}/attention/weights`], { axis: { int: -1 } });
     const context = b.addNode('MatMul', [weights, v], [`${p}/attention/context`]); // [B, H, S, d]
-    const contextT = b.addNode('Transpose', [context], [`${p}/attention/context_transposed`], { perm: { ints: [0, 2, 1, 3] } });
+    const contextT = b.addNode('Transpose', [context], [`${p}/attention/context_transposed`], {
+      perm: { ints: [0, 2, 1, 3] },
+    });
     const merged = b.addNode('Reshape', [contextT, mergeHeadsShape], [`${p}/attention/merged`]); // [B, S, D]
     const attnOut = linear(merged, `${p}.attention.out_lin`, hidden, hidden);
     const attnResidual = b.addNode('Add', [attnOut, x], [`${p}/attention/residual`]);

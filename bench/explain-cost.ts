@@ -28,7 +28,8 @@ const runner = await createModelRunner({
   intraOpThreads: config.inference.intraOpThreads,
   groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding },
 });
-if (!runner.info.explanations.supported) console.warn(`model ${runner.info.name} does not explain: ${runner.info.explanations.reason}`);
+if (!runner.info.explanations.supported)
+  console.warn(`model ${runner.info.name} does not explain: ${runner.info.explanations.reason}`);
 
 async function pass(explain: boolean): Promise<{ seconds: number; explainMs: number; explained: number }> {
   let explainMs = 0;
@@ -57,10 +58,20 @@ for (let r = 0; r < rounds; r++) {
   if (e.explained !== texts.length) console.warn(`only ${e.explained} of ${texts.length} reviews explained`);
 }
 const rate = (s: number) => Math.round(texts.length / s);
-console.log(JSON.stringify({
-  model: `${runner.info.name}@${runner.info.version}`,
-  reviews: texts.length, batchSize, rounds, intraOpThreads: config.inference.intraOpThreads, topK: config.explain.topK,
-  reviewsPerSecond: { withoutExplanations: rate(median(plain)), withExplanations: rate(median(explaining)) },
-  explainShareOfTime: Number(median(explainShare).toFixed(3)),
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      model: `${runner.info.name}@${runner.info.version}`,
+      reviews: texts.length,
+      batchSize,
+      rounds,
+      intraOpThreads: config.inference.intraOpThreads,
+      topK: config.explain.topK,
+      reviewsPerSecond: { withoutExplanations: rate(median(plain)), withExplanations: rate(median(explaining)) },
+      explainShareOfTime: Number(median(explainShare).toFixed(3)),
+    },
+    null,
+    2,
+  ),
+);
 await runner.close();

@@ -53,13 +53,21 @@ let built = false;
 /** `npm run build` once per bench process, so that the workers run the current sources. */
 function buildOnce(): void {
   if (built) return;
-  execFileSync(process.execPath, [path.join(root, 'node_modules/@typescript/native/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'node_modules/@typescript/native/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: root, stdio: 'inherit' },
+  );
   built = true;
 }
 
 function spawnWorker(env: NodeJS.ProcessEnv, nodeArgs: string[]): Promise<{ child: ChildProcess; ready: WorkerReady }> {
   buildOnce();
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/workers/inference-worker.js')], { cwd: root, env: { ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/workers/inference-worker.js')], {
+    cwd: root,
+    env: { ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
   let ready: WorkerReady = {};
   // Keep reading (and dropping) its log so that the pipe never fills.
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -111,8 +119,22 @@ function memoryOf(child: ChildProcess): { vmHwmKb: number; vmRssKb: number } {
   return { vmHwmKb: kb('VmHWM'), vmRssKb: kb('VmRSS') };
 }
 
-export async function startFleet(redis: LocalRedis, modelDir: string, extra: Record<string, string>, options: FleetOptions = {}): Promise<Fleet> {
-  const env = { ...process.env, REDIS_URL: redis.url, QUEUE_PREFIX: `bench${++fleetSeq}`, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', KEEP_COMPLETED_COUNT: '1000', MODEL_DIR: modelDir, ...extra };
+export async function startFleet(
+  redis: LocalRedis,
+  modelDir: string,
+  extra: Record<string, string>,
+  options: FleetOptions = {},
+): Promise<Fleet> {
+  const env = {
+    ...process.env,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: `bench${++fleetSeq}`,
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'warn',
+    KEEP_COMPLETED_COUNT: '1000',
+    MODEL_DIR: modelDir,
+    ...extra,
+  };
   const config = loadConfig(env);
   // One after the other: a 2-core machine loads models faster that way, and ready means warmed up.
   const children: ChildProcess[] = [];
@@ -127,15 +149,24 @@ export async function startFleet(redis: LocalRedis, modelDir: string, extra: Rec
   const results = new Queue(config.queues.results, { connection, prefix: config.redis.prefix });
   const reviews = new Queue(config.queues.reviews, { connection, prefix: config.redis.prefix });
   return {
-    children, ready, redis, config, connection, producer, reviews, results,
+    children,
+    ready,
+    redis,
+    config,
+    connection,
+    producer,
+    reviews,
+    results,
     async stop() {
       const memory = children.map(memoryOf);
-      await Promise.all(children.map(async (child) => {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        child.kill('SIGTERM');
-        await Promise.race([exited, sleep(30_000)]);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }));
+      await Promise.all(
+        children.map(async (child) => {
+          const exited = new Promise<void>((r) => child.once('exit', () => r()));
+          child.kill('SIGTERM');
+          await Promise.race([exited, sleep(30_000)]);
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        }),
+      );
       await producer.close();
       await results.close();
       await reviews.close();
@@ -158,7 +189,11 @@ let runSeq = 0;
 
 function cpuNow(fleet: Fleet): CpuShares {
   const self = process.cpuUsage();
-  return { workers: fleet.children.reduce((s, c) => s + cpuSecondsOf(c.pid), 0), redis: cpuSecondsOf(fleet.redis.pid), benchProcess: (self.user + self.system) / 1e6 };
+  return {
+    workers: fleet.children.reduce((s, c) => s + cpuSecondsOf(c.pid), 0),
+    redis: cpuSecondsOf(fleet.redis.pid),
+    benchProcess: (self.user + self.system) / 1e6,
+  };
 }
 
 /** Review jobs completed so far (the workers' BullMQ metrics counter: one small read). */
@@ -199,13 +234,21 @@ async function lastCompletedAt(fleet: Fleet): Promise<number> {
  * with the work of a sink. Returns reviews/s, tokens/s (the tokens the model sees per review,
  * `tokens[i]` for `reviews[i]`, when given) and the CPU each party used per second of wall time.
  */
-export async function closedLoop(fleet: Fleet, reviews: readonly BenchReview[], n: number, tokens?: readonly number[], start?: number): Promise<{ reviewsPerS: number; tokensPerS: number; cpu: CpuShares }> {
+export async function closedLoop(
+  fleet: Fleet,
+  reviews: readonly BenchReview[],
+  n: number,
+  tokens?: readonly number[],
+  start?: number,
+): Promise<{ reviewsPerS: number; tokensPerS: number; cpu: CpuShares }> {
   await fleet.results.drain();
   const tag = `c${++runSeq}`;
   const from = start ?? cursors.get(reviews) ?? 0;
   if (start === undefined) cursors.set(reviews, (from + n) % reviews.length);
   const batch = Array.from({ length: n }, (_, i) => ({ ...reviews[(from + i) % reviews.length]!, id: `${tag}-${i}` }));
-  const batchTokens = tokens ? Array.from({ length: n }, (_, i) => tokens[(from + i) % reviews.length]!).reduce((a, b) => a + b, 0) : NaN;
+  const batchTokens = tokens
+    ? Array.from({ length: n }, (_, i) => tokens[(from + i) % reviews.length]!).reduce((a, b) => a + b, 0)
+    : NaN;
   const before = await completedReviews(fleet);
   const cpu0 = cpuNow(fleet);
   const t0 = performance.now();
@@ -221,7 +264,11 @@ export async function closedLoop(fleet: Fleet, reviews: readonly BenchReview[], 
   const last = got === n ? ((await lastCompletedAt(fleet)) - t0Wall) / 1000 : NaN;
   const s = last > 0 && last <= waited ? last : waited;
   await fleet.results.drain();
-  const cpu = { workers: (cpu1.workers - cpu0.workers) / waited, redis: (cpu1.redis - cpu0.redis) / waited, benchProcess: (cpu1.benchProcess - cpu0.benchProcess) / waited };
+  const cpu = {
+    workers: (cpu1.workers - cpu0.workers) / waited,
+    redis: (cpu1.redis - cpu0.redis) / waited,
+    benchProcess: (cpu1.benchProcess - cpu0.benchProcess) / waited,
+  };
   return { reviewsPerS: got / s, tokensPerS: (batchTokens * (got / n)) / s, cpu };
 }
 
@@ -240,7 +287,13 @@ export interface FleetThroughput {
  * …), and round r of every party scores the very same n reviews, so that neither the machine's
  * drifting speed nor the texts' lengths (cost per token grows with length) favour one of them.
  */
-export async function interleavedThroughput(fleets: readonly Fleet[], reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }, tokens?: readonly number[], between?: (start: number, n: number) => Promise<void>): Promise<FleetThroughput[]> {
+export async function interleavedThroughput(
+  fleets: readonly Fleet[],
+  reviews: readonly BenchReview[],
+  p: { rounds: number; seconds: number; warmup: number },
+  tokens?: readonly number[],
+  between?: (start: number, n: number) => Promise<void>,
+): Promise<FleetThroughput[]> {
   const estimates: number[] = [];
   for (const fleet of fleets) estimates.push((await closedLoop(fleet, reviews, p.warmup, tokens)).reviewsPerS);
   const n = Math.max(20, Math.min(60_000, Math.round(summarize(estimates, 'reviews/s').median * p.seconds)));
@@ -252,15 +305,26 @@ export async function interleavedThroughput(fleets: readonly Fleet[], reviews: r
     cursors.set(reviews, (start + n) % reviews.length);
   }
   return rounds.map((list) => ({
-    reviewsPerS: summarize(list.map((x) => x.reviewsPerS), 'reviews/s'),
-    tokensPerS: summarize(list.map((x) => x.tokensPerS), 'tokens/s'),
+    reviewsPerS: summarize(
+      list.map((x) => x.reviewsPerS),
+      'reviews/s',
+    ),
+    tokensPerS: summarize(
+      list.map((x) => x.tokensPerS),
+      'tokens/s',
+    ),
     reviewsPerRound: n,
     cpu: list.at(-1)!.cpu,
   }));
 }
 
 /** One fleet's closed-loop throughput on a set (interleavedThroughput of one). */
-export async function fleetThroughput(fleet: Fleet, reviews: readonly BenchReview[], p: { rounds: number; seconds: number; warmup: number }, tokens?: readonly number[]): Promise<FleetThroughput> {
+export async function fleetThroughput(
+  fleet: Fleet,
+  reviews: readonly BenchReview[],
+  p: { rounds: number; seconds: number; warmup: number },
+  tokens?: readonly number[],
+): Promise<FleetThroughput> {
   return (await interleavedThroughput([fleet], reviews, p, tokens))[0]!;
 }
 
@@ -279,7 +343,13 @@ export const OPEN_LOOP_WARMUP_S = 2;
  * (no coordinated omission). The first `warmupSeconds` of reviews are sent at the same rate but
  * counted apart (warmupP99Ms); the percentiles are those of the `seconds` after them.
  */
-export async function openLoop(fleet: Fleet, reviews: readonly BenchReview[], rate: number, seconds: number, warmupSeconds = OPEN_LOOP_WARMUP_S) {
+export async function openLoop(
+  fleet: Fleet,
+  reviews: readonly BenchReview[],
+  rate: number,
+  seconds: number,
+  warmupSeconds = OPEN_LOOP_WARMUP_S,
+) {
   await fleet.results.drain();
   const tag = `o${++runSeq}`;
   const warm = Math.round(rate * warmupSeconds);
@@ -294,7 +364,10 @@ export async function openLoop(fleet: Fleet, reviews: readonly BenchReview[], ra
     const upTo = Math.min(total, Math.floor(((now - t0) * rate) / 1000) + 1);
     if (upTo > sent) {
       if (sent >= warm) maxLagMs = Math.max(maxLagMs, now - due(sent));
-      const chunk = Array.from({ length: upTo - sent }, (_, j) => ({ ...reviews[(sent + j) % reviews.length]!, id: `${tag}-${sent + j}` }));
+      const chunk = Array.from({ length: upTo - sent }, (_, j) => ({
+        ...reviews[(sent + j) % reviews.length]!,
+        id: `${tag}-${sent + j}`,
+      }));
       sent = upTo;
       await fleet.producer.enqueueMany(chunk);
     }

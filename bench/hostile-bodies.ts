@@ -35,18 +35,43 @@ program.parse();
 const options = program.opts<{ repeat: number; only?: string; srcRoot?: string; label: string; timeoutMs: number }>();
 
 const harness = await startIngestHarness(options.srcRoot ? { srcRoot: path.resolve(options.srcRoot) } : {});
-const rows: { shape: string; about: string; bytes: number; status: string; answerMs: number; blockMs: number; worstBlockMs: number; rawDelayMs: number; replyBytes: number; rssMb: number }[] = [];
+const rows: {
+  shape: string;
+  about: string;
+  bytes: number;
+  status: string;
+  answerMs: number;
+  blockMs: number;
+  worstBlockMs: number;
+  rawDelayMs: number;
+  replyBytes: number;
+  rssMb: number;
+}[] = [];
 const round = (ms: number) => Math.round(ms * 10) / 10;
 try {
   await harness.takeDelay();
   const only = options.only?.split(',');
   for (const shape of hostileShapes(harness.limits).filter((s) => !only || only.includes(s.name))) {
     const body = shape.build();
-    const runs: { busyMs: number; maxMs: number; answerMs: number; status: string; replyBytes: number; rssMb: number }[] = [];
+    const runs: {
+      busyMs: number;
+      maxMs: number;
+      answerMs: number;
+      status: string;
+      replyBytes: number;
+      rssMb: number;
+    }[] = [];
     for (let i = 0; i < options.repeat; i++) {
       const answer = await post(harness.url, body, 'application/json', options.timeoutMs);
       const delay = await harness.takeDelay();
-      runs.push({ busyMs: delay.busyMs, maxMs: delay.maxMs, answerMs: answer.ms, status: answer.failure ?? String(answer.status), replyBytes: answer.body.length, rssMb: delay.rssMb });
+      runs.push({
+        busyMs: delay.busyMs,
+        maxMs: delay.maxMs,
+        answerMs: answer.ms,
+        status: answer.failure ?? String(answer.status),
+        replyBytes: answer.body.length,
+        rssMb: delay.rssMb,
+      });
     }
     runs.sort((a, b) => a.busyMs - b.busyMs);
     const best = runs[0]!;
@@ -63,7 +88,9 @@ try {
       rssMb: Math.round(Math.max(...runs.map((r) => r.rssMb))),
     });
     const r = rows.at(-1)!;
-    process.stdout.write(`${r.shape.padEnd(24)} ${String(r.bytes).padStart(9)} B  ${r.status.padEnd(5)} answer ${String(r.answerMs).padStart(6)} ms  block ${String(r.blockMs).padStart(7)} ms (worst repeat ${r.worstBlockMs}, raw delay ${r.rawDelayMs})  reply ${r.replyBytes} B  RSS ${r.rssMb} MB\n`);
+    process.stdout.write(
+      `${r.shape.padEnd(24)} ${String(r.bytes).padStart(9)} B  ${r.status.padEnd(5)} answer ${String(r.answerMs).padStart(6)} ms  block ${String(r.blockMs).padStart(7)} ms (worst repeat ${r.worstBlockMs}, raw delay ${r.rawDelayMs})  reply ${r.replyBytes} B  RSS ${r.rssMb} MB\n`,
+    );
   }
 } finally {
   await harness.close();
@@ -72,7 +99,13 @@ try {
 const result = {
   label: options.label,
   date: new Date().toISOString(),
-  host: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+  host: {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  },
   srcRoot: options.srcRoot ?? '.',
   limits: harness.limits,
   repeat: options.repeat,
@@ -82,4 +115,6 @@ const dir = path.join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
 const file = path.join(dir, `hostile-${options.label}-${result.date.replace(/:/g, '-')}.json`);
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-process.stdout.write(`largest block: ${Math.max(...rows.map((r) => r.blockMs))} ms over ${rows.length} shapes; ${path.relative(process.cwd(), file)}\n`);
+process.stdout.write(
+  `largest block: ${Math.max(...rows.map((r) => r.blockMs))} ms over ${rows.length} shapes; ${path.relative(process.cwd(), file)}\n`,
+);

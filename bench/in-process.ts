@@ -32,14 +32,31 @@ export interface InProcessParams {
 export type InProcessResults = Omit<InProcessSet, 'label'>;
 
 /** Tokens the model sees for each review of each set (its tokenizer, after truncation): the fleet's tokens/s. */
-export function tokenLengths(modelDir: string, config: Config, sets: Record<string, readonly BenchReview[]>): Record<string, number[]> {
+export function tokenLengths(
+  modelDir: string,
+  config: Config,
+  sets: Record<string, readonly BenchReview[]>,
+): Record<string, number[]> {
   const spec = readModelSpec(path.resolve(modelDir));
   const tokenizer = new Tokenizer(spec.tokenizerJson, spec.tokenizerConfig);
-  const encoder = createEncoder(tokenizer, { maxTokens: Math.min(config.model.maxTokens ?? spec.maxLength, spec.maxLength), truncation: config.model.truncation });
-  return Object.fromEntries(Object.entries(sets).map(([name, reviews]) => [name, reviews.map((r) => encoder.encode(reviewModelText(r)).ids.length)]));
+  const encoder = createEncoder(tokenizer, {
+    maxTokens: Math.min(config.model.maxTokens ?? spec.maxLength, spec.maxLength),
+    truncation: config.model.truncation,
+  });
+  return Object.fromEntries(
+    Object.entries(sets).map(([name, reviews]) => [
+      name,
+      reviews.map((r) => encoder.encode(reviewModelText(r)).ids.length),
+    ]),
+  );
 }
 
-export async function measureInProcess(modelDir: string, config: Config, sets: Record<string, readonly BenchReview[]>, p: InProcessParams): Promise<Record<string, InProcessResults>> {
+export async function measureInProcess(
+  modelDir: string,
+  config: Config,
+  sets: Record<string, readonly BenchReview[]>,
+  p: InProcessParams,
+): Promise<Record<string, InProcessResults>> {
   const cores = os.availableParallelism();
   const spec = readModelSpec(path.resolve(modelDir));
   const tokenizer = new Tokenizer(spec.tokenizerJson, spec.tokenizerConfig);
@@ -92,14 +109,27 @@ export async function measureInProcess(modelDir: string, config: Config, sets: R
       const feeds: { feed: Record<string, ort.Tensor>; rows: number; real: number; computed: number }[] = [];
       for (let i = 0; i < encoded.length && feeds.length < 400; i += bs) {
         const batch = encoded.slice(i, i + bs);
-        const groups = useGroups ? groupByLength(batch.map((b) => b.length), limits) : [batch.map((_, j) => j)];
+        const groups = useGroups
+          ? groupByLength(
+              batch.map((b) => b.length),
+              limits,
+            )
+          : [batch.map((_, j) => j)];
         for (const g of groups) {
           const rows = g.map((j) => batch[j]!);
           const { inputIds, attentionMask, length } = padBatch(rows, padId);
           const dims = [rows.length, length];
-          const feed: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', inputIds, dims), attention_mask: new ort.Tensor('int64', attentionMask, dims) };
+          const feed: Record<string, ort.Tensor> = {
+            input_ids: new ort.Tensor('int64', inputIds, dims),
+            attention_mask: new ort.Tensor('int64', attentionMask, dims),
+          };
           if (wantsTokenTypes) feed.token_type_ids = new ort.Tensor('int64', new BigInt64Array(inputIds.length), dims);
-          feeds.push({ feed, rows: rows.length, real: rows.reduce((s, x) => s + x.length, 0), computed: rows.length * length });
+          feeds.push({
+            feed,
+            rows: rows.length,
+            real: rows.reduce((s, x) => s + x.length, 0),
+            computed: rows.length * length,
+          });
         }
       }
       return feeds;
@@ -128,7 +158,12 @@ export async function measureInProcess(modelDir: string, config: Config, sets: R
         secs += s;
         rounds.push(n / s);
       }
-      return { reviewsPerS: summarize(rounds, 'reviews/s'), tokensPerS: realTok / secs, paddingShare: 1 - realTok / computedTok, end: k };
+      return {
+        reviewsPerS: summarize(rounds, 'reviews/s'),
+        tokensPerS: realTok / secs,
+        paddingShare: 1 - realTok / computedTok,
+        end: k,
+      };
     };
     const byBatch: InProcessSet['compute']['byBatch'] = [];
     const ends = new Map<string, number>();
@@ -142,21 +177,49 @@ export async function measureInProcess(modelDir: string, config: Config, sets: R
     // The best of several noisy medians overstates its configuration (the winner's curse): the
     // ceiling is the chosen configuration measured again, in fresh rounds on the texts that follow.
     const chosen = byBatch.reduce((a, b) => (b.reviewsPerS.median > a.reviewsPerS.median ? b : a));
-    const again = await timeConfig(chosen.batchSize, chosen.grouped, ends.get(`${chosen.batchSize}/${chosen.grouped}`)!);
-    let best: InProcessSet['compute']['best'] = { batchSize: chosen.batchSize, grouped: chosen.grouped, reviewsPerS: again.reviewsPerS, tokensPerS: again.tokensPerS, sessions: 1, intraOpThreads: cores };
+    const again = await timeConfig(
+      chosen.batchSize,
+      chosen.grouped,
+      ends.get(`${chosen.batchSize}/${chosen.grouped}`)!,
+    );
+    let best: InProcessSet['compute']['best'] = {
+      batchSize: chosen.batchSize,
+      grouped: chosen.grouped,
+      reviewsPerS: again.reviewsPerS,
+      tokensPerS: again.tokensPerS,
+      sessions: 1,
+      intraOpThreads: cores,
+    };
     if (p.layout && p.layout.sessions > 1) {
-      const parallel = await timeParallel(spec.modelFile, feedsFor(chosen.batchSize, chosen.grouped), p.layout, { rounds: p.rounds, seconds: p.timedSeconds / 2, minRows: chosen.batchSize, start: again.end });
-      log(`${name}: compute at batch ${chosen.batchSize}: ${Math.round(again.reviewsPerS.median)} reviews/s with 1 session × ${cores} intra-op threads, ${Math.round(parallel.reviewsPerS.median)} with ${p.layout.sessions} × ${p.layout.intraOpThreads}`);
+      const parallel = await timeParallel(spec.modelFile, feedsFor(chosen.batchSize, chosen.grouped), p.layout, {
+        rounds: p.rounds,
+        seconds: p.timedSeconds / 2,
+        minRows: chosen.batchSize,
+        start: again.end,
+      });
+      log(
+        `${name}: compute at batch ${chosen.batchSize}: ${Math.round(again.reviewsPerS.median)} reviews/s with 1 session × ${cores} intra-op threads, ${Math.round(parallel.reviewsPerS.median)} with ${p.layout.sessions} × ${p.layout.intraOpThreads}`,
+      );
       if (parallel.reviewsPerS.median > best.reviewsPerS.median) best = { ...best, ...parallel, ...p.layout };
     }
     out[name] = {
       reviews: texts.length,
       avgTokens: tokens / texts.length,
-      tokenizer: { tokensPerSPerThread: summarize(tokRounds, 'tokens/s'), reviewsPerSPerThread: summarize(revRounds, 'reviews/s'), threadsInBudget: cores },
+      tokenizer: {
+        tokensPerSPerThread: summarize(tokRounds, 'tokens/s'),
+        reviewsPerSPerThread: summarize(revRounds, 'reviews/s'),
+        threadsInBudget: cores,
+      },
       compute: { best, byBatch, intraOpThreads: cores },
-      padding: { batchSize: config.batching.maxSize, withoutGrouping: 1 - plain.real / plain.computed, withGrouping: 1 - grouped.real / grouped.computed },
+      padding: {
+        batchSize: config.batching.maxSize,
+        withoutGrouping: 1 - plain.real / plain.computed,
+        withGrouping: 1 - grouped.real / grouped.computed,
+      },
     };
-    log(`${name}: tokenizer ${Math.round(out[name].tokenizer.tokensPerSPerThread.median)} tok/s/thread; compute ceiling ${Math.round(best.reviewsPerS.median)} reviews/s at batch ${best.batchSize}${best.grouped ? ' (grouped)' : ''}`);
+    log(
+      `${name}: tokenizer ${Math.round(out[name].tokenizer.tokensPerSPerThread.median)} tok/s/thread; compute ceiling ${Math.round(best.reviewsPerS.median)} reviews/s at batch ${best.batchSize}${best.grouped ? ' (grouped)' : ''}`,
+    );
   }
   await session.release();
   return out;
@@ -165,9 +228,24 @@ export async function measureInProcess(modelDir: string, config: Config, sets: R
 type Feed = { feed: Record<string, ort.Tensor>; rows: number; real: number };
 
 /** Timed rounds of `layout.sessions` sessions in parallel worker threads on the same feeds; a round's rate is all their rows over the longest. */
-async function timeParallel(modelFile: string, feeds: Feed[], layout: { sessions: number; intraOpThreads: number }, p: { rounds: number; seconds: number; minRows: number; start: number }) {
-  const plain = feeds.map((f) => ({ rows: f.rows, real: f.real, inputs: Object.fromEntries(Object.entries(f.feed).map(([k, t]) => [k, { data: t.data, dims: t.dims }])) }));
-  const threads = Array.from({ length: layout.sessions }, () => new Worker(new URL('./ceiling-thread.mjs', import.meta.url), { workerData: { modelFile, intraOpThreads: layout.intraOpThreads, feeds: plain } }));
+async function timeParallel(
+  modelFile: string,
+  feeds: Feed[],
+  layout: { sessions: number; intraOpThreads: number },
+  p: { rounds: number; seconds: number; minRows: number; start: number },
+) {
+  const plain = feeds.map((f) => ({
+    rows: f.rows,
+    real: f.real,
+    inputs: Object.fromEntries(Object.entries(f.feed).map(([k, t]) => [k, { data: t.data, dims: t.dims }])),
+  }));
+  const threads = Array.from(
+    { length: layout.sessions },
+    () =>
+      new Worker(new URL('./ceiling-thread.mjs', import.meta.url), {
+        workerData: { modelFile, intraOpThreads: layout.intraOpThreads, feeds: plain },
+      }),
+  );
   const next = (w: Worker, type: string): Promise<{ n: number; real: number; secs: number }> =>
     new Promise((resolve, reject) => {
       const onMessage = (m: { type: string; n: number; real: number; secs: number }): void => {
@@ -187,7 +265,14 @@ async function timeParallel(modelFile: string, feeds: Feed[], layout: { sessions
     for (let r = 0; r < p.rounds; r++) {
       const done = Promise.all(threads.map((w) => next(w, 'done')));
       // Each session starts at its own place, as the fleet's threads take different batches.
-      threads.forEach((w, i) => w.postMessage({ type: 'run', start: p.start + r * 50 + Math.floor((i * feeds.length) / threads.length), seconds: p.seconds, minRows: p.minRows }));
+      threads.forEach((w, i) =>
+        w.postMessage({
+          type: 'run',
+          start: p.start + r * 50 + Math.floor((i * feeds.length) / threads.length),
+          seconds: p.seconds,
+          minRows: p.minRows,
+        }),
+      );
       const res = await done;
       const wall = Math.max(...res.map((x) => x.secs));
       rounds.push(res.reduce((s, x) => s + x.n, 0) / wall);

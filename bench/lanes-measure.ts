@@ -49,11 +49,24 @@ export interface LanesResults {
   backfill?: Awaited<ReturnType<typeof backfillWhileLive>>;
 }
 
-const settingsOf = (config: Config): LanesResults['settings'] => ({ bulkChunkSize: config.bulk.chunkSize, bulkConcurrency: config.bulk.concurrency, batchMaxSize: config.batching.maxSize, inferenceThreads: config.inference.threads });
+const settingsOf = (config: Config): LanesResults['settings'] => ({
+  bulkChunkSize: config.bulk.chunkSize,
+  bulkConcurrency: config.bulk.concurrency,
+  batchMaxSize: config.batching.maxSize,
+  inferenceThreads: config.inference.threads,
+});
 
 const fmt = (x: number): string => (x >= 100 ? String(Math.round(x)) : x.toPrecision(3));
 
-export async function measureLanes(redis: LocalRedis, modelDir: string, config: Config, sets: Record<string, readonly BenchReview[]>, tokens: Record<string, number[]>, inproc: Record<string, InProcessResults>, P: LanesParams): Promise<LanesResults> {
+export async function measureLanes(
+  redis: LocalRedis,
+  modelDir: string,
+  config: Config,
+  sets: Record<string, readonly BenchReview[]>,
+  tokens: Record<string, number[]>,
+  inproc: Record<string, InProcessResults>,
+  P: LanesParams,
+): Promise<LanesResults> {
   const peer = P.peer ? await openPeer(modelDir) : undefined;
   const out: Record<string, LanesSet> = {};
   try {
@@ -87,7 +100,9 @@ export async function measureLanes(redis: LocalRedis, modelDir: string, config: 
             single.push(pr.single);
             arrays.push(pr.arrays);
           }
-          log(`lanes ${name} round ${r + 1}: live ${fmt(live.at(-1)!)}, bulk ${fmt(bulk.at(-1)!)}${peer?.ok ? `, peer ${fmt(single.at(-1)!)} one by one, ${fmt(arrays.at(-1)!)} arrays` : ''} reviews/s`);
+          log(
+            `lanes ${name} round ${r + 1}: live ${fmt(live.at(-1)!)}, bulk ${fmt(bulk.at(-1)!)}${peer?.ok ? `, peer ${fmt(single.at(-1)!)} one by one, ${fmt(arrays.at(-1)!)} arrays` : ''} reviews/s`,
+          );
         }
         const best = inproc[name]!.compute.best;
         out[name] = {
@@ -95,14 +110,22 @@ export async function measureLanes(redis: LocalRedis, modelDir: string, config: 
           live: summarize(live, 'reviews/s'),
           bulk: summarize(bulk, 'reviews/s'),
           bulkTokensPerS: summarize(bulkTokens, 'tokens/s'),
-          ...(single.length > 0 ? { peerSingle: summarize(single, 'reviews/s'), peerArrays: summarize(arrays, 'reviews/s') } : {}),
+          ...(single.length > 0
+            ? { peerSingle: summarize(single, 'reviews/s'), peerArrays: summarize(arrays, 'reviews/s') }
+            : {}),
           ceiling: { reviewsPerS: best.reviewsPerS.median, tokensPerS: best.tokensPerS, batchSize: best.batchSize },
         };
       }
       const liveCapacity = out.short!.live.median;
       if (P.backfill <= 0) return { settings: settingsOf(config), queueNoOpJobsPerS: queue.jobsPerS, sets: out };
-      log(`lanes: live at 50% of ${Math.round(liveCapacity)} reviews/s for ${P.openSeconds} s, alone, then while a ${P.backfill}-review backfill drains in the bulk lane`);
-      const backfill = await backfillWhileLive(fleet, sets.short!, { backfill: P.backfill, liveRate: liveCapacity * 0.5, seconds: P.openSeconds });
+      log(
+        `lanes: live at 50% of ${Math.round(liveCapacity)} reviews/s for ${P.openSeconds} s, alone, then while a ${P.backfill}-review backfill drains in the bulk lane`,
+      );
+      const backfill = await backfillWhileLive(fleet, sets.short!, {
+        backfill: P.backfill,
+        liveRate: liveCapacity * 0.5,
+        seconds: P.openSeconds,
+      });
       return {
         settings: settingsOf(config),
         queueNoOpJobsPerS: queue.jobsPerS,
@@ -124,7 +147,9 @@ export function lanesSummary(r: LanesResults): string[] {
   for (const [name, s] of Object.entries(r.sets)) {
     const bulk = s.bulk.median;
     const x = (m: Measure | undefined) => (m ? (bulk / m.median).toFixed(2) : '—');
-    lines.push(`${name}: live ${fmt(s.live.median)}, bulk ${fmt(bulk)} reviews/s (×${x(s.live)} live, ×${x(s.peerSingle)} peer one by one, ×${x(s.peerArrays)} peer arrays, ×${(bulk / s.ceiling.reviewsPerS).toFixed(2)} ceiling ${fmt(s.ceiling.reviewsPerS)}); peer ${s.peerSingle ? fmt(s.peerSingle.median) : '—'} / ${s.peerArrays ? fmt(s.peerArrays.median) : '—'}`);
+    lines.push(
+      `${name}: live ${fmt(s.live.median)}, bulk ${fmt(bulk)} reviews/s (×${x(s.live)} live, ×${x(s.peerSingle)} peer one by one, ×${x(s.peerArrays)} peer arrays, ×${(bulk / s.ceiling.reviewsPerS).toFixed(2)} ceiling ${fmt(s.ceiling.reviewsPerS)}); peer ${s.peerSingle ? fmt(s.peerSingle.median) : '—'} / ${s.peerArrays ? fmt(s.peerArrays.median) : '—'}`,
+    );
   }
   lines.push(`no-op queue loop: ${fmt(r.queueNoOpJobsPerS.median)} jobs/s`);
   const b = r.backfill;
@@ -132,6 +157,8 @@ export function lanesSummary(r: LanesResults): string[] {
   const o = b.liveSolo;
   const l = b.live;
   lines.push(`live at ${fmt(o.ratePerS)}/s alone: p50/p95/p99 ${fmt(o.p50Ms)}/${fmt(o.p95Ms)}/${fmt(o.p99Ms)} ms`);
-  lines.push(`live at ${fmt(l.ratePerS)}/s during a ${b.backfill}-review backfill: p50/p95/p99 ${fmt(l.p50Ms)}/${fmt(l.p95Ms)}/${fmt(l.p99Ms)} ms (${l.completed}/${l.offered}); backfill ${fmt(b.backfillReviewsPerS)} reviews/s = ×${(b.backfillReviewsPerS / r.sets.short!.bulk.median).toFixed(2)} of its solo rate${b.drainedDuringLive ? ' (drained before the live window ended: a lower bound)' : ''}`);
+  lines.push(
+    `live at ${fmt(l.ratePerS)}/s during a ${b.backfill}-review backfill: p50/p95/p99 ${fmt(l.p50Ms)}/${fmt(l.p95Ms)}/${fmt(l.p99Ms)} ms (${l.completed}/${l.offered}); backfill ${fmt(b.backfillReviewsPerS)} reviews/s = ×${(b.backfillReviewsPerS / r.sets.short!.bulk.median).toFixed(2)} of its solo rate${b.drainedDuringLive ? ' (drained before the live window ended: a lower bound)' : ''}`,
+  );
   return lines;
 }

@@ -54,12 +54,16 @@ const sets = { short: texts.short, long: texts.long };
 async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = os.loadavg();
-  log(`lanes: ${texts.short.length} short + ${texts.long.length} long reviews, model ${modelDir}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `lanes: ${texts.short.length} short + ${texts.long.length} long reviews, model ${modelDir}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
   const inproc = await measureInProcess(modelDir, config, sets, {
     rounds: P.rounds,
     timedSeconds: quick ? 0.5 : 2,
     batchSizes: batchSizes ?? (quick ? [32, 128] : [16, 32, 64, 128]),
-    ...(config.inference.threads > 1 ? { layout: { sessions: config.inference.threads, intraOpThreads: config.inference.intraOpThreads } } : {}),
+    ...(config.inference.threads > 1
+      ? { layout: { sessions: config.inference.threads, intraOpThreads: config.inference.intraOpThreads } }
+      : {}),
   });
   const tokens = tokenLengths(modelDir, config, sets);
   const redis = await startLocalRedis();
@@ -73,7 +77,13 @@ async function main(): Promise<void> {
     date: started.toISOString(),
     mode: quick ? 'quick' : 'full',
     durationS: (Date.now() - started.getTime()) / 1000,
-    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAvgBefore: loadBefore, loadAvgAfter: os.loadavg() },
+    machine: {
+      cores: os.availableParallelism(),
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadAvgBefore: loadBefore,
+      loadAvgAfter: os.loadavg(),
+    },
     model: path.relative(root, path.resolve(root, modelDir)),
     params: P,
     ...lanes,
@@ -83,7 +93,12 @@ async function main(): Promise<void> {
   const file = path.join(dir, `lanes-${results.date.replace(/:/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   for (const line of lanesSummary(lanes)) console.log(line);
-  console.log(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; wrote ${path.relative(root, file)}`);
+  console.log(
+    `load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; wrote ${path.relative(root, file)}`,
+  );
 }
 
 try {

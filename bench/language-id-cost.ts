@@ -34,7 +34,10 @@ function corpusTexts(): string[] {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (line.trim() === '') continue;
       const record = JSON.parse(line) as { text?: unknown; title?: unknown };
-      if (typeof record.text === 'string') texts.push(reviewModelText({ text: record.text, title: typeof record.title === 'string' ? record.title : undefined }));
+      if (typeof record.text === 'string')
+        texts.push(
+          reviewModelText({ text: record.text, title: typeof record.title === 'string' ? record.title : undefined }),
+        );
     }
   }
   return texts;
@@ -42,7 +45,9 @@ function corpusTexts(): string[] {
 
 const texts = corpusTexts();
 const chars = texts.reduce((s, t) => s + t.length, 0) / texts.length;
-console.log(`${texts.length.toLocaleString('en-US')} corpus texts (mean ${chars.toFixed(0)} characters) from ${dataDir}; model ${model.version}, reads ${model.spec.maxChars} characters`);
+console.log(
+  `${texts.length.toLocaleString('en-US')} corpus texts (mean ${chars.toFixed(0)} characters) from ${dataDir}; model ${model.version}, reads ${model.spec.maxChars} characters`,
+);
 for (let pass = 1; pass <= 3; pass++) {
   const times = new Float64Array(texts.length);
   const started = performance.now();
@@ -53,7 +58,9 @@ for (let pass = 1; pass <= 3; pass++) {
   });
   const total = performance.now() - started;
   const p99 = times.sort()[Math.floor(0.99 * times.length)]!;
-  console.log(`pass ${pass}: ${((total * 1000) / texts.length).toFixed(1)} µs per text (p99 ${(p99 * 1000).toFixed(1)} µs)`);
+  console.log(
+    `pass ${pass}: ${((total * 1000) / texts.length).toFixed(1)} µs per text (p99 ${(p99 * 1000).toFixed(1)} µs)`,
+  );
 }
 const hostile = 'Großartig, très bien, ¡excelente! '.repeat(700).slice(0, 20_000);
 let best = Infinity;

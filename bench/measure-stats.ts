@@ -7,7 +7,15 @@ export function summarize(values: number[], unit: string): Measure {
   const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   const min = sorted[0]!;
   const max = sorted[sorted.length - 1]!;
-  return { median, min, max, spreadPct: median > 0 ? ((max - min) / median) * 100 : 0, rounds: values.length, unit, values };
+  return {
+    median,
+    min,
+    max,
+    spreadPct: median > 0 ? ((max - min) / median) * 100 : 0,
+    rounds: values.length,
+    unit,
+    values,
+  };
 }
 
 /** Nearest-rank percentile of an ascending array. */

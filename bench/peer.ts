@@ -11,7 +11,17 @@ import { summarize } from './measure-stats.ts';
 import type { PeerResults } from './report.ts';
 
 /** transformers.js knows BERT-family model types only; other models are loaded as `bert` (same inputs and logits). */
-const KNOWN_TYPES = new Set(['bert', 'distilbert', 'roberta', 'xlm-roberta', 'albert', 'electra', 'deberta', 'deberta-v2', 'mobilebert']);
+const KNOWN_TYPES = new Set([
+  'bert',
+  'distilbert',
+  'roberta',
+  'xlm-roberta',
+  'albert',
+  'electra',
+  'deberta',
+  'deberta-v2',
+  'mobilebert',
+]);
 
 /**
  * A directory in transformers.js' layout (<name>/onnx/model.onnx) whose files are symlinks to the
@@ -23,7 +33,8 @@ function peerModelDir(modelDir: string): { root: string; name: string; modelType
   const dir = path.join(root, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(path.join(dir, 'onnx'), { recursive: true });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) symlinkSync(path.resolve(modelDir, f), path.join(dir, f));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+    symlinkSync(path.resolve(modelDir, f), path.join(dir, f));
   symlinkSync(path.resolve(modelDir, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
   const config = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { model_type?: string };
   let modelTypeNote: string | undefined;
@@ -45,17 +56,28 @@ export interface Peer {
    * (the reviews the fleets' round scored), then with arrays of `arrayBatch` from the same start
    * for `seconds`.
    */
-  round(texts: readonly string[], start: number, n: number, seconds: number, arrayBatch: number): Promise<{ single: number; arrays: number }>;
+  round(
+    texts: readonly string[],
+    start: number,
+    n: number,
+    seconds: number,
+    arrayBatch: number,
+  ): Promise<{ single: number; arrays: number }>;
   close(): Promise<void>;
 }
 
 /** Loads @huggingface/transformers' text-classification pipeline on the model's own ONNX file, or says why it cannot. */
-export async function openPeer(modelDir: string): Promise<{ ok: true; peer: Peer } | { ok: false; results: PeerResults }> {
+export async function openPeer(
+  modelDir: string,
+): Promise<{ ok: true; peer: Peer } | { ok: false; results: PeerResults }> {
   let transformers: typeof import('@huggingface/transformers');
   try {
     transformers = await import('@huggingface/transformers');
   } catch (err) {
-    return { ok: false, results: { status: 'missing', reason: `@huggingface/transformers cannot be loaded: ${(err as Error).message}` } };
+    return {
+      ok: false,
+      results: { status: 'missing', reason: `@huggingface/transformers cannot be loaded: ${(err as Error).message}` },
+    };
   }
   try {
     const { pipeline, env } = transformers;
@@ -63,7 +85,11 @@ export async function openPeer(modelDir: string): Promise<{ ok: true; peer: Peer
     const dir = peerModelDir(modelDir);
     env.localModelPath = dir.root;
     const cores = os.availableParallelism();
-    const classify = await pipeline('text-classification', dir.name, { dtype: 'fp32', device: 'cpu', session_options: { intraOpNumThreads: cores, interOpNumThreads: 1 } });
+    const classify = await pipeline('text-classification', dir.name, {
+      dtype: 'fp32',
+      device: 'cpu',
+      session_options: { intraOpNumThreads: cores, interOpNumThreads: 1 },
+    });
     await classify('warm-up review: good product, bad delivery');
     const peer: Peer = {
       version: (transformers as { env: { version?: string } }).env.version ?? 'unknown',
@@ -92,7 +118,32 @@ export async function openPeer(modelDir: string): Promise<{ ok: true; peer: Peer
 }
 
 /** Collects a peer's rounds per set into the report's shape. */
-export function peerResults(peer: Peer, rounds: Record<string, { single: number; arrays: number }[]>, arrayBatch: number): PeerResults {
-  const sets = Object.fromEntries(Object.entries(rounds).map(([name, list]) => [name, { perReviewPerS: summarize(list.map((r) => r.single), 'reviews/s'), arraysPerS: summarize(list.map((r) => r.arrays), 'reviews/s'), arrayBatch }]));
-  return { status: 'measured', version: peer.version, intraOpThreads: peer.intraOpThreads, sets, ...(peer.note ? { note: peer.note } : {}) };
+export function peerResults(
+  peer: Peer,
+  rounds: Record<string, { single: number; arrays: number }[]>,
+  arrayBatch: number,
+): PeerResults {
+  const sets = Object.fromEntries(
+    Object.entries(rounds).map(([name, list]) => [
+      name,
+      {
+        perReviewPerS: summarize(
+          list.map((r) => r.single),
+          'reviews/s',
+        ),
+        arraysPerS: summarize(
+          list.map((r) => r.arrays),
+          'reviews/s',
+        ),
+        arrayBatch,
+      },
+    ]),
+  );
+  return {
+    status: 'measured',
+    version: peer.version,
+    intraOpThreads: peer.intraOpThreads,
+    sets,
+    ...(peer.note ? { note: peer.note } : {}),
+  };
 }

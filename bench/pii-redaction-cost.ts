@@ -47,13 +47,13 @@ function corpusTexts(): string[] {
 const N = 20_000;
 const fill = (unit: string) => unit.repeat(Math.ceil(N / unit.length)).slice(0, N);
 const hostile: Record<string, string> = {
-  'digits': fill('1234567890'),
+  digits: fill('1234567890'),
   'digit groups': fill('98765 43210 '),
   'valid phones': fill('+44 20 7946 0958, '),
   'full-width PII': fill('＋４４ ２０ ７９４６ ０９５８ ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ '),
   'dotted digits': fill('1.2.3.4.5.6.7.8.9.'),
-  'parentheses': fill('(12) (34) '),
-  'prose': fill('Great phone, battery 5000 mAh, paid ₹12,999 on 15/01/2024. '),
+  parentheses: fill('(12) (34) '),
+  prose: fill('Great phone, battery 5000 mAh, paid ₹12,999 on 15/01/2024. '),
 };
 
 const texts = corpusTexts();
@@ -73,5 +73,7 @@ for (const region of [undefined, 'IN', 'US'] as (CountryCode | undefined)[]) {
     });
     return `${name} ${Math.min(...runs).toFixed(1)}`;
   });
-  console.log(`region ${region ?? 'none'}: corpus ${changed} changed, ${perText} µs/text; hostile 20k chars (ms): ${worst.join(', ')}`);
+  console.log(
+    `region ${region ?? 'none'}: corpus ${changed} changed, ${perText} µs/text; hostile 20k chars (ms): ${worst.join(', ')}`,
+  );
 }

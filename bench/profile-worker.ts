@@ -18,7 +18,9 @@ import { closedLoop, startFleet } from './fleet-driver.ts';
 import { summarizeCpuProfile } from './cpu-profile.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { reviews: { type: 'string', default: '60000' }, env: { type: 'string', multiple: true, default: [] } } });
+const { values } = parseArgs({
+  options: { reviews: { type: 'string', default: '60000' }, env: { type: 'string', multiple: true, default: [] } },
+});
 const extra = Object.fromEntries(values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const config = loadConfig(process.env);
 const texts = readBenchTexts(path.resolve(root, config.sharedDir), config, { shortCount: Infinity, longCount: 0 });
@@ -33,7 +35,9 @@ try {
   const t0 = performance.now();
   const { reviewsPerS: rate, cpu } = await closedLoop(fleet, texts.short, n);
   console.log(`${n} reviews in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${Math.round(rate)} reviews/s`);
-  console.log(`CPU (cores busy): worker process ${cpu.workers.toFixed(2)}, redis-server ${cpu.redis.toFixed(2)}, bench process (producer) ${cpu.benchProcess.toFixed(2)}`);
+  console.log(
+    `CPU (cores busy): worker process ${cpu.workers.toFixed(2)}, redis-server ${cpu.redis.toFixed(2)}, bench process (producer) ${cpu.benchProcess.toFixed(2)}`,
+  );
   await fleet.stop();
 } finally {
   await redis.stop();
@@ -46,4 +50,5 @@ const summary = summarizeCpuProfile(JSON.parse(readFileSync(path.join(dir, file)
 console.log(`\nself time by package (main thread, ${(summary.totalMs / 1000).toFixed(1)} s sampled):`);
 for (const p of summary.byPackage.slice(0, 15)) console.log(`  ${p.share.toFixed(1).padStart(5)}%  ${p.name}`);
 console.log('\ntop functions by self time:');
-for (const f of summary.byFunction.slice(0, 25)) console.log(`  ${f.share.toFixed(1).padStart(5)}%  ${f.name}  (${f.where})`);
+for (const f of summary.byFunction.slice(0, 25))
+  console.log(`  ${f.share.toFixed(1).padStart(5)}%  ${f.name}  (${f.where})`);

@@ -15,22 +15,36 @@ import { reviewIdToJobId } from '../src/contracts/job-id.ts';
 import type { BenchReview } from './bench-texts.ts';
 import { sleep, summarize } from './measure-stats.ts';
 
-export async function measureQueueCeiling(redis: LocalRedis, config: Config, payloads: readonly BenchReview[], p: { rounds: number; jobs: number }) {
+export async function measureQueueCeiling(
+  redis: LocalRedis,
+  config: Config,
+  payloads: readonly BenchReview[],
+  p: { rounds: number; jobs: number },
+) {
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const prefix = 'benchq';
   const drain: number[] = [];
   const enqueue: number[] = [];
   const flow: number[] = [];
-  const job = (tag: string, i: number) => ({ name: 'review', data: { ...payloads[i % payloads.length]!, id: `${tag}-${i}` }, opts: { jobId: reviewIdToJobId(`${tag}-${i}`) } });
+  const job = (tag: string, i: number) => ({
+    name: 'review',
+    data: { ...payloads[i % payloads.length]!, id: `${tag}-${i}` },
+    opts: { jobId: reviewIdToJobId(`${tag}-${i}`) },
+  });
   async function fill(queue: Queue, tag: string): Promise<void> {
-    for (let i = 0; i < p.jobs; i += 500) await queue.addBulk(Array.from({ length: Math.min(500, p.jobs - i) }, (_, j) => job(tag, i + j)));
+    for (let i = 0; i < p.jobs; i += 500)
+      await queue.addBulk(Array.from({ length: Math.min(500, p.jobs - i) }, (_, j) => job(tag, i + j)));
   }
   async function drainWith(name: string, started: Promise<void>): Promise<number> {
     let completed = 0;
     let resolveDone!: () => void;
     const done = new Promise<void>((res) => (resolveDone = res));
     const t0 = performance.now();
-    const worker = new Worker(name, async () => undefined, { connection: new Redis(redis.url, { maxRetriesPerRequest: null }), prefix, concurrency: config.worker.concurrency });
+    const worker = new Worker(name, async () => undefined, {
+      connection: new Redis(redis.url, { maxRetriesPerRequest: null }),
+      prefix,
+      concurrency: config.worker.concurrency,
+    });
     worker.on('completed', () => {
       if (++completed >= p.jobs) resolveDone();
     });
@@ -51,10 +65,20 @@ export async function measureQueueCeiling(redis: LocalRedis, config: Config, pay
     await a.close();
     const b = new Queue(`noop-flow-${r}`, opts);
     // The fleet's job options too (its workers run with KEEP_COMPLETED_COUNT=1000, fleet-driver.ts).
-    const producer = createReviewProducer({ config: { ...config, queues: { ...config.queues, reviews: b.name }, redis: { ...config.redis, prefix }, jobs: { ...config.jobs, keepCompletedCount: 1000 } }, connection, logger: createLogger({ level: 'warn', format: 'json' }) });
+    const producer = createReviewProducer({
+      config: {
+        ...config,
+        queues: { ...config.queues, reviews: b.name },
+        redis: { ...config.redis, prefix },
+        jobs: { ...config.jobs, keepCompletedCount: 1000 },
+      },
+      connection,
+      logger: createLogger({ level: 'warn', format: 'json' }),
+    });
     const tag = `f${r}`;
     const produce = (async () => {
-      for (let i = 0; i < p.jobs; i += 2000) await producer.enqueueMany(Array.from({ length: Math.min(2000, p.jobs - i) }, (_, j) => job(tag, i + j).data));
+      for (let i = 0; i < p.jobs; i += 2000)
+        await producer.enqueueMany(Array.from({ length: Math.min(2000, p.jobs - i) }, (_, j) => job(tag, i + j).data));
     })();
     flow.push(await drainWith(b.name, produce));
     await producer.close();
@@ -62,5 +86,11 @@ export async function measureQueueCeiling(redis: LocalRedis, config: Config, pay
     await b.close();
   }
   await connection.quit();
-  return { jobsPerS: summarize(drain, 'jobs/s'), flowJobsPerS: summarize(flow, 'jobs/s'), addBulkJobsPerS: summarize(enqueue, 'jobs/s'), concurrency: config.worker.concurrency, jobsPerRound: p.jobs };
+  return {
+    jobsPerS: summarize(drain, 'jobs/s'),
+    flowJobsPerS: summarize(flow, 'jobs/s'),
+    addBulkJobsPerS: summarize(enqueue, 'jobs/s'),
+    concurrency: config.worker.concurrency,
+    jobsPerRound: p.jobs,
+  };
 }

@@ -3,8 +3,20 @@ import { modelDirLabel } from './benchmarks-doc.ts';
 import { renderChart } from './report-chart.ts';
 import type { LanesResults } from './lanes-measure.ts';
 
-export interface Measure { median: number; min: number; max: number; spreadPct: number; rounds: number; unit: string; values: number[] }
-export interface CpuShares { workers: number; redis: number; benchProcess: number }
+export interface Measure {
+  median: number;
+  min: number;
+  max: number;
+  spreadPct: number;
+  rounds: number;
+  unit: string;
+  values: number[];
+}
+export interface CpuShares {
+  workers: number;
+  redis: number;
+  benchProcess: number;
+}
 export interface LatencyRun {
   load: number;
   ratePerS: number;
@@ -31,13 +43,26 @@ export interface InProcessSet {
   tokenizer: { tokensPerSPerThread: Measure; reviewsPerSPerThread: Measure; threadsInBudget: number };
   compute: {
     /** The ceiling; `sessions` × `intraOpThreads` is its thread layout (several sessions run in parallel worker threads). Older reports: 1 × the byBatch table's. */
-    best: { batchSize: number; grouped: boolean; reviewsPerS: Measure; tokensPerS: number; sessions?: number; intraOpThreads?: number };
+    best: {
+      batchSize: number;
+      grouped: boolean;
+      reviewsPerS: Measure;
+      tokensPerS: number;
+      sessions?: number;
+      intraOpThreads?: number;
+    };
     byBatch: { batchSize: number; grouped: boolean; reviewsPerS: Measure; tokensPerS: number; paddingShare: number }[];
     intraOpThreads: number;
   };
   padding: { batchSize: number; withoutGrouping: number; withGrouping: number };
 }
-export interface FleetSet { reviewsPerS: Measure; /** Tokens the model saw per second (each review's token count with the model's tokenizer); absent in runs before it was measured. */ tokensPerS?: Measure; reviewsPerRound: number; cpu?: CpuShares; latency: LatencyRun[] }
+export interface FleetSet {
+  reviewsPerS: Measure;
+  /** Tokens the model saw per second (each review's token count with the model's tokenizer); absent in runs before it was measured. */ tokensPerS?: Measure;
+  reviewsPerRound: number;
+  cpu?: CpuShares;
+  latency: LatencyRun[];
+}
 export interface FleetRun {
   variant: string;
   description: string;
@@ -46,17 +71,43 @@ export interface FleetRun {
   sets: Record<string, FleetSet>;
   memory: { vmHwmMb: number; vmRssMb: number }[];
   /** What the worker's ready line says. rowsPerCall, calibrationMs: the adaptive policy (before issue 18), the rows chosen for rows of each calibrated length ('all': as many as BATCH_MAX_TOKENS allows). Runs before 2026-11-30T20:30 logged tokensPerCall instead. */
-  batchPolicy?: { policy: string; maxTokens?: number; maxSize?: number; rowsPerCall?: string | Record<string, number | string>; tokensPerCall?: number | Record<string, number>; calibrationMs?: number };
+  batchPolicy?: {
+    policy: string;
+    maxTokens?: number;
+    maxSize?: number;
+    rowsPerCall?: string | Record<string, number | string>;
+    tokensPerCall?: number | Record<string, number>;
+    calibrationMs?: number;
+  };
 }
-export interface QueueCeiling { jobsPerS: Measure; flowJobsPerS: Measure; addBulkJobsPerS: Measure; concurrency: number; jobsPerRound: number }
+export interface QueueCeiling {
+  jobsPerS: Measure;
+  flowJobsPerS: Measure;
+  addBulkJobsPerS: Measure;
+  concurrency: number;
+  jobsPerRound: number;
+}
 export type PeerResults =
-  | { status: 'measured'; version: string; intraOpThreads: number; note?: string; sets: Record<string, { perReviewPerS: Measure; arraysPerS: Measure; arrayBatch: number }> }
+  | {
+      status: 'measured';
+      version: string;
+      intraOpThreads: number;
+      note?: string;
+      sets: Record<string, { perReviewPerS: Measure; arraysPerS: Measure; arrayBatch: number }>;
+    }
   | { status: 'missing' | 'failed'; reason: string };
 export interface ProfileResults {
   name: string;
   title: string;
   modelDir: string;
-  fleetConfig: { batchMaxSize: number; batchMaxWaitMs: number; batchMaxTokens: number; inferenceThreads: number; intraOpThreads: number; concurrency: number };
+  fleetConfig: {
+    batchMaxSize: number;
+    batchMaxWaitMs: number;
+    batchMaxTokens: number;
+    inferenceThreads: number;
+    intraOpThreads: number;
+    concurrency: number;
+  };
   queue?: QueueCeiling;
   sets: Record<string, InProcessSet>;
   fleets: FleetRun[];
@@ -69,26 +120,40 @@ export interface BenchResults {
   date: string;
   mode: 'quick' | 'full';
   durationS: number;
-  machine: { cores: number; cpu: string; node: string; platform: string; loadAvgBefore: number[]; loadAvgAfter: number[] };
+  machine: {
+    cores: number;
+    cpu: string;
+    node: string;
+    platform: string;
+    loadAvgBefore: number[];
+    loadAvgAfter: number[];
+  };
   texts: { short: { file: string; count: number }; long: { files: string[]; count: number } };
   params: Record<string, number>;
   profiles: ProfileResults[];
   skipped: string[];
 }
 
-export const n0 = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+export const n0 = (x: number | undefined): string =>
+  x !== undefined && Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—';
 const n1 = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? x.toFixed(1) : '—');
 const n2 = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? x.toFixed(2) : '—');
-const pct = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
-const m = (x: Measure | undefined): string => (x ? `${n0(x.median)} (${n0(x.min)}–${n0(x.max)}, ±${(x.spreadPct / 2).toFixed(0)}%)` : '—');
+const pct = (x: number | undefined): string =>
+  x !== undefined && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—';
+const m = (x: Measure | undefined): string =>
+  x ? `${n0(x.median)} (${n0(x.min)}–${n0(x.max)}, ±${(x.spreadPct / 2).toFixed(0)}%)` : '—';
 const mark = (ok: boolean | undefined): string => (ok === undefined ? '— not measured' : ok ? '✓' : '✗');
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-export const fleetOf = (p: ProfileResults | undefined, variant: string): FleetRun | undefined => p?.fleets.find((f) => f.variant === variant);
+export const fleetOf = (p: ProfileResults | undefined, variant: string): FleetRun | undefined =>
+  p?.fleets.find((f) => f.variant === variant);
 /** The default policy's fleet variant: `token-budget`, `adaptive` in runs before issue 18. */
-export const mainVariant = (p: ProfileResults | undefined): string => (p?.fleets.some((f) => f.variant === 'adaptive') ? 'adaptive' : 'token-budget');
-export const rate = (p: ProfileResults | undefined, variant: string, set: string): number | undefined => fleetOf(p, variant)?.sets[set]?.reviewsPerS.median;
-const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+export const mainVariant = (p: ProfileResults | undefined): string =>
+  p?.fleets.some((f) => f.variant === 'adaptive') ? 'adaptive' : 'token-budget';
+export const rate = (p: ProfileResults | undefined, variant: string, set: string): number | undefined =>
+  fleetOf(p, variant)?.sets[set]?.reviewsPerS.median;
+const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+  a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
 const times = (x: number | undefined): string => (x === undefined ? '—' : `${n2(x)}×`);
 
 function targets(r: BenchResults): string[] {
@@ -97,7 +162,8 @@ function targets(r: BenchResults): string[] {
   const q = r.profiles.find((p) => p.name === 'transformer-int8');
   const short = rate(d, mainVariant(d), 'short');
   const lat50 = fleetOf(d, mainVariant(d))?.sets.short?.latency.find((x) => x.load === 0.5);
-  const tokCeil = (p: ProfileResults, set: string): number => p.sets[set]!.tokenizer.reviewsPerSPerThread.median * p.sets[set]!.tokenizer.threadsInBudget;
+  const tokCeil = (p: ProfileResults, set: string): number =>
+    p.sets[set]!.tokenizer.reviewsPerSPerThread.median * p.sets[set]!.tokenizer.threadsInBudget;
   const rss = Math.max(...(fleetOf(d, mainVariant(d))?.memory.map((x) => x.vmHwmMb) ?? [NaN]));
   // The fleet scales out: the machine's throughput is its best replica count (the scaling runs).
   const best = d.scaling?.reduce((a, b) => (b.reviewsPerS.median > a.reviewsPerS.median ? b : a));
@@ -121,11 +187,24 @@ function targets(r: BenchResults): string[] {
     `| worker RSS ≤ 300 MB (default model) | ${n0(rss)} MB | ${mark(Number.isFinite(rss) ? rss <= 300 : undefined)} |`,
   );
   for (const p of [d, t].filter((x): x is ProfileResults => x !== undefined)) {
-    const cells = Object.keys(p.sets).map((s) => ({ s, a: rate(p, mainVariant(p), s), b: rate(p, 'batch1', s), spread: Math.max(fleetOf(p, mainVariant(p))?.sets[s]?.reviewsPerS.spreadPct ?? 0, fleetOf(p, 'batch1')?.sets[s]?.reviewsPerS.spreadPct ?? 0) / 2 }));
-    const ok = cells.every((c) => c.a !== undefined && c.b !== undefined) ? cells.every((c) => c.a! >= c.b!) : undefined;
+    const cells = Object.keys(p.sets).map((s) => ({
+      s,
+      a: rate(p, mainVariant(p), s),
+      b: rate(p, 'batch1', s),
+      spread:
+        Math.max(
+          fleetOf(p, mainVariant(p))?.sets[s]?.reviewsPerS.spreadPct ?? 0,
+          fleetOf(p, 'batch1')?.sets[s]?.reviewsPerS.spreadPct ?? 0,
+        ) / 2,
+    }));
+    const ok = cells.every((c) => c.a !== undefined && c.b !== undefined)
+      ? cells.every((c) => c.a! >= c.b!)
+      : undefined;
     // A loss smaller than the rounds' spread is not shown to be a loss; it still does not count as holding.
     const noise = ok === false && cells.every((c) => c.a! >= c.b! || (1 - c.a! / c.b!) * 100 < c.spread);
-    rows.push(`| ${p.title}: ${mainVariant(p)} batching never loses to batch size 1 | ${cells.map((c) => `${times(ratio(c.a, c.b))} on ${c.s}`).join(', ')} | ${mark(ok)}${noise ? ' (within the rounds’ spread)' : ''} |`);
+    rows.push(
+      `| ${p.title}: ${mainVariant(p)} batching never loses to batch size 1 | ${cells.map((c) => `${times(ratio(c.a, c.b))} on ${c.s}`).join(', ')} | ${mark(ok)}${noise ? ' (within the rounds’ spread)' : ''} |`,
+    );
   }
   if (t) {
     for (const s of Object.keys(t.sets)) {
@@ -134,21 +213,31 @@ function targets(r: BenchResults): string[] {
       const ceilTok = t.sets[s]!.compute.best.tokensPerS;
       const x = ratio(fleetTok, ceilTok);
       const xr = ratio(rate(t, mainVariant(t), s), t.sets[s]!.compute.best.reviewsPerS.median);
-      rows.push(`| transformer: fleet ≥ 0.9 × compute ceiling (${s}), in real tokens/s | ${n2(x)} × ${n0(ceilTok)} tokens/s (in reviews/s: ${n2(xr)} × ${n1(t.sets[s]!.compute.best.reviewsPerS.median)}) | ${mark(x === undefined ? undefined : x >= 0.9)} |`);
+      rows.push(
+        `| transformer: fleet ≥ 0.9 × compute ceiling (${s}), in real tokens/s | ${n2(x)} × ${n0(ceilTok)} tokens/s (in reviews/s: ${n2(xr)} × ${n1(t.sets[s]!.compute.best.reviewsPerS.median)}) | ${mark(x === undefined ? undefined : x >= 0.9)} |`,
+      );
     }
     for (const s of Object.keys(t.sets)) {
       const peer = t.peer?.status === 'measured' ? t.peer.sets[s]?.perReviewPerS.median : undefined;
       const x = ratio(rate(t, mainVariant(t), s), peer);
-      rows.push(`| transformer: fleet ≥ the peer’s per-review throughput (${s}) | ${n1(rate(t, mainVariant(t), s))} vs ${n1(peer)} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 1)} |`);
+      rows.push(
+        `| transformer: fleet ≥ the peer’s per-review throughput (${s}) | ${n1(rate(t, mainVariant(t), s))} vs ${n1(peer)} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 1)} |`,
+      );
     }
     const pad = t.sets.long?.padding.withGrouping;
-    rows.push(`| transformer: padding ≤ 10% of computed tokens on Amazon | ${pct(pad)} | ${mark(pad === undefined ? undefined : pad <= 0.1)} |`);
+    rows.push(
+      `| transformer: padding ≤ 10% of computed tokens on Amazon | ${pct(pad)} | ${mark(pad === undefined ? undefined : pad <= 0.1)} |`,
+    );
     for (const s of Object.keys(t.sets)) {
       const x = ratio(rate(q, mainVariant(q), s), rate(t, mainVariant(t), s));
-      rows.push(`| transformer: int8 fleet ≥ 2 × fp32 fleet (${s}) | ${n1(rate(q, mainVariant(q), s))} vs ${n1(rate(t, mainVariant(t), s))} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 2)} |`);
+      rows.push(
+        `| transformer: int8 fleet ≥ 2 × fp32 fleet (${s}) | ${n1(rate(q, mainVariant(q), s))} vs ${n1(rate(t, mainVariant(t), s))} reviews/s (${times(x)}) | ${mark(x === undefined ? undefined : x >= 2)} |`,
+      );
     }
   } else {
-    rows.push(`| transformer: fleet ≥ 0.9 × compute ceiling, ≥ peer, padding ≤ 10%, int8 ≥ 2 × fp32 | not measured in a ${r.mode} run | — not measured |`);
+    rows.push(
+      `| transformer: fleet ≥ 0.9 × compute ceiling, ≥ peer, padding ≤ 10%, int8 ≥ 2 × fp32 | not measured in a ${r.mode} run | — not measured |`,
+    );
   }
   rows.push(...laneTargets(d, t));
   return rows;
@@ -189,14 +278,23 @@ function lanesSection(p: ProfileResults): string[] {
     `| reviews/s | ${names.join(' | ')} |`,
     `| --- |${names.map(() => ' --- |').join('')}`,
   ];
-  const row = (label: string, f: (s: LanesResults['sets'][string]) => string): void => void out.push(`| ${label} | ${names.map((n) => f(l.sets[n]!)).join(' | ')} |`);
+  const row = (label: string, f: (s: LanesResults['sets'][string]) => string): void =>
+    void out.push(`| ${label} | ${names.map((n) => f(l.sets[n]!)).join(' | ')} |`);
   row('live lane (a job per review)', (s) => m(s.live));
   row('bulk lane (a job per chunk)', (s) => `${m(s.bulk)} (×${n2(ratio(s.bulk.median, s.live.median))} live)`);
   row('peer, one review per call', (s) => m(s.peerSingle));
   row('peer, arrays of 32', (s) => m(s.peerArrays));
-  row('compute ceiling', (s) => `${n0(s.ceiling.reviewsPerS)} (batch ${s.ceiling.batchSize}; bulk ×${n2(ratio(s.bulk.median, s.ceiling.reviewsPerS))})`);
+  row(
+    'compute ceiling',
+    (s) =>
+      `${n0(s.ceiling.reviewsPerS)} (batch ${s.ceiling.batchSize}; bulk ×${n2(ratio(s.bulk.median, s.ceiling.reviewsPerS))})`,
+  );
   const b = l.backfill;
-  if (b) out.push('', `Live reviews in an open loop at ${n0(b.live.ratePerS)}/s (50% of the live lane's median): alone p50/p95/p99 ${n0(b.liveSolo.p50Ms)}/${n0(b.liveSolo.p95Ms)}/${n0(b.liveSolo.p99Ms)} ms; while a ${n0(b.backfill)}-review backfill drains in the bulk lane ${n0(b.live.p50Ms)}/${n0(b.live.p95Ms)}/${n0(b.live.p99Ms)} ms, the backfill at ${n0(b.backfillReviewsPerS)} reviews/s${b.drainedDuringLive ? ' (it drained before the window ended: a lower bound)' : ''}.`);
+  if (b)
+    out.push(
+      '',
+      `Live reviews in an open loop at ${n0(b.live.ratePerS)}/s (50% of the live lane's median): alone p50/p95/p99 ${n0(b.liveSolo.p50Ms)}/${n0(b.liveSolo.p95Ms)}/${n0(b.liveSolo.p99Ms)} ms; while a ${n0(b.backfill)}-review backfill drains in the bulk lane ${n0(b.live.p50Ms)}/${n0(b.live.p95Ms)}/${n0(b.live.p99Ms)} ms, the backfill at ${n0(b.backfillReviewsPerS)} reviews/s${b.drainedDuringLive ? ' (it drained before the window ended: a lower bound)' : ''}.`,
+    );
   out.push('');
   return out;
 }
@@ -207,12 +305,13 @@ function profileSection(p: ProfileResults): string[] {
     `## Profile \`${p.name}\`: ${p.title} (${modelDirLabel(p.modelDir)})`,
     '',
     `Fleet: one worker process (compiled: dist/workers/inference-worker.js), ${p.fleetConfig.inferenceThreads} inference thread(s) × ${p.fleetConfig.intraOpThreads} intra-op thread(s), BullMQ concurrency ${p.fleetConfig.concurrency}, BATCH_MAX_SIZE=${p.fleetConfig.batchMaxSize}, BATCH_MAX_TOKENS=${p.fleetConfig.batchMaxTokens}; ` +
-      'the producer (createReviewProducer, in the bench process) and Redis share the same cores. Compute ceiling: one onnxruntime session in process with intra-op threads = cores, on pre-encoded, pre-padded tensors; the best batch size is picked from the table below and then measured again in fresh rounds (the best of several noisy medians overstates itself). When the fleet runs several inference threads, that batch size is also measured with as many sessions running at once in worker threads (the fleet\'s layout), and the faster of the two layouts is the ceiling.',
+      "the producer (createReviewProducer, in the bench process) and Redis share the same cores. Compute ceiling: one onnxruntime session in process with intra-op threads = cores, on pre-encoded, pre-padded tensors; the best batch size is picked from the table below and then measured again in fresh rounds (the best of several noisy medians overstates itself). When the fleet runs several inference threads, that batch size is also measured with as many sessions running at once in worker threads (the fleet's layout), and the faster of the two layouts is the ceiling.",
     '',
     `| measure | ${names.map((s) => p.sets[s]!.label).join(' | ')} |`,
     `| --- |${names.map(() => ' --- |').join('')}`,
   ];
-  const row = (label: string, f: (s: string) => string): void => void out.push(`| ${label} | ${names.map(f).join(' | ')} |`);
+  const row = (label: string, f: (s: string) => string): void =>
+    void out.push(`| ${label} | ${names.map(f).join(' | ')} |`);
   row('tokens per review (model tokenizer, after truncation)', (s) => n1(p.sets[s]!.avgTokens));
   row('1. compute ceiling, reviews/s (best batch)', (s) => {
     const b = p.sets[s]!.compute.best;
@@ -226,63 +325,105 @@ function profileSection(p: ProfileResults): string[] {
     row('3. queue ceiling, jobs/s: enqueue and drain at once', () => m(p.queue!.flowJobsPerS));
   }
   for (const f of p.fleets) {
-    row(`4. fleet ${f.variant}, reviews/s (${f.description})`, (s) => (f.sets[s] ? `${m(f.sets[s].reviewsPerS)}, ${n0(f.sets[s].reviewsPerRound)} per round${f.sets[s].tokensPerS ? `; ${n0(f.sets[s].tokensPerS.median)} tokens/s` : ''}` : '—'));
+    row(`4. fleet ${f.variant}, reviews/s (${f.description})`, (s) =>
+      f.sets[s]
+        ? `${m(f.sets[s].reviewsPerS)}, ${n0(f.sets[s].reviewsPerRound)} per round${f.sets[s].tokensPerS ? `; ${n0(f.sets[s].tokensPerS.median)} tokens/s` : ''}`
+        : '—',
+    );
   }
   const main = fleetOf(p, mainVariant(p));
   for (const load of [0.5, 0.8]) {
     if (!main || !Object.values(main.sets).some((s) => s.latency.length > 0)) break;
     row(`4. latency at ${load * 100}% load (open loop), p50 / p95 / p99 ms`, (s) => {
       const lr = main.sets[s]?.latency.find((y) => y.load === load);
-      return lr ? `${n0(lr.p50Ms)} / ${n0(lr.p95Ms)} / ${n0(lr.p99Ms)} (${n0(lr.ratePerS)}/s for ${lr.seconds} s${lr.warmupSeconds ? ` after ${lr.warmupSeconds} s of warm-up, whose p99 was ${n0(lr.warmupP99Ms ?? NaN)}` : ''}, ${n0(lr.completed)}/${n0(lr.offered)} done, mean batch ${n1(lr.meanBatchSize)})` : '—';
+      return lr
+        ? `${n0(lr.p50Ms)} / ${n0(lr.p95Ms)} / ${n0(lr.p99Ms)} (${n0(lr.ratePerS)}/s for ${lr.seconds} s${lr.warmupSeconds ? ` after ${lr.warmupSeconds} s of warm-up, whose p99 was ${n0(lr.warmupP99Ms ?? NaN)}` : ''}, ${n0(lr.completed)}/${n0(lr.offered)} done, mean batch ${n1(lr.meanBatchSize)})`
+        : '—';
     });
   }
-  if (main) row(`4. CPU while the ${main.variant} fleet runs: worker / redis-server / producer (cores)`, (s) => {
-    const c = main.sets[s]?.cpu;
-    return c ? `${n2(c.workers)} / ${n2(c.redis)} / ${n2(c.benchProcess)}` : '—';
-  });
+  if (main)
+    row(`4. CPU while the ${main.variant} fleet runs: worker / redis-server / producer (cores)`, (s) => {
+      const c = main.sets[s]?.cpu;
+      return c ? `${n2(c.workers)} / ${n2(c.redis)} / ${n2(c.benchProcess)}` : '—';
+    });
   if (p.peer?.status === 'measured') {
     const peer = p.peer;
     row(`6. peer, one review per call, reviews/s`, (s) => m(peer.sets[s]?.perReviewPerS));
-    row(`6. peer, arrays of ${Object.values(peer.sets)[0]?.arrayBatch ?? '—'}, reviews/s`, (s) => m(peer.sets[s]?.arraysPerS));
-    row(`6. fleet ${mainVariant(p)} / peer one by one`, (s) => times(ratio(rate(p, mainVariant(p), s), peer.sets[s]?.perReviewPerS.median)));
+    row(`6. peer, arrays of ${Object.values(peer.sets)[0]?.arrayBatch ?? '—'}, reviews/s`, (s) =>
+      m(peer.sets[s]?.arraysPerS),
+    );
+    row(`6. fleet ${mainVariant(p)} / peer one by one`, (s) =>
+      times(ratio(rate(p, mainVariant(p), s), peer.sets[s]?.perReviewPerS.median)),
+    );
   }
-  row(`7. padding share, batches of ${p.fleetConfig.batchMaxSize}: one padded batch → length groups`, (s) => `${pct(p.sets[s]!.padding.withoutGrouping)} → ${pct(p.sets[s]!.padding.withGrouping)}`);
+  row(
+    `7. padding share, batches of ${p.fleetConfig.batchMaxSize}: one padded batch → length groups`,
+    (s) => `${pct(p.sets[s]!.padding.withoutGrouping)} → ${pct(p.sets[s]!.padding.withGrouping)}`,
+  );
   out.push('');
   if (p.peer) {
-    out.push(p.peer.status === 'measured'
-      ? `6. Peer: @huggingface/transformers ${p.peer.version} \`pipeline('text-classification')\` on the same model.onnx (symlinked into its layout), local files only, dtype fp32, ${p.peer.intraOpThreads} intra-op threads (the same thread budget). One review per awaited call is what an HTTP handler does; arrays are its best case.${p.peer.note ? ` Note: ${p.peer.note}.` : ''}`
-      : `6. Peer: ${p.peer.status} — ${p.peer.reason}`, '');
+    out.push(
+      p.peer.status === 'measured'
+        ? `6. Peer: @huggingface/transformers ${p.peer.version} \`pipeline('text-classification')\` on the same model.onnx (symlinked into its layout), local files only, dtype fp32, ${p.peer.intraOpThreads} intra-op threads (the same thread budget). One review per awaited call is what an HTTP handler does; arrays are its best case.${p.peer.note ? ` Note: ${p.peer.note}.` : ''}`
+        : `6. Peer: ${p.peer.status} — ${p.peer.reason}`,
+      '',
+    );
   }
   const mem = p.fleets.map((f) => `${f.variant} ${f.memory.map((x) => `${n0(x.vmHwmMb)} MB`).join(', ')}`).join('; ');
   out.push(`8. Memory, worker peak RSS (VmHWM): ${mem}.`);
   // Runs before issue 18: what the adaptive policy's start-up calibration chose.
   if (main?.batchPolicy?.calibrationMs !== undefined) {
     const { rowsPerCall, tokensPerCall } = main.batchPolicy;
-    const chosen = rowsPerCall !== undefined
-      ? `rows per model call of ${typeof rowsPerCall === 'string' ? rowsPerCall : Object.entries(rowsPerCall).map(([len, rows]) => `${rows} for rows of ~${len} tokens`).join(', ')} ('all': as many as BATCH_MAX_TOKENS allows)`
-      : `a token budget per model call of ${typeof tokensPerCall === 'number' ? n0(tokensPerCall) : JSON.stringify(tokensPerCall)} tokens`;
-    out.push(`Adaptive policy: the calibration (${n0(main.batchPolicy.calibrationMs)} ms at start-up) chose ${chosen} (BATCH_MAX_TOKENS ${n0(p.fleetConfig.batchMaxTokens)}, BATCH_MAX_SIZE ${n0(p.fleetConfig.batchMaxSize)}).`);
+    const chosen =
+      rowsPerCall !== undefined
+        ? `rows per model call of ${
+            typeof rowsPerCall === 'string'
+              ? rowsPerCall
+              : Object.entries(rowsPerCall)
+                  .map(([len, rows]) => `${rows} for rows of ~${len} tokens`)
+                  .join(', ')
+          } ('all': as many as BATCH_MAX_TOKENS allows)`
+        : `a token budget per model call of ${typeof tokensPerCall === 'number' ? n0(tokensPerCall) : JSON.stringify(tokensPerCall)} tokens`;
+    out.push(
+      `Adaptive policy: the calibration (${n0(main.batchPolicy.calibrationMs)} ms at start-up) chose ${chosen} (BATCH_MAX_TOKENS ${n0(p.fleetConfig.batchMaxTokens)}, BATCH_MAX_SIZE ${n0(p.fleetConfig.batchMaxSize)}).`,
+    );
   }
   out.push('', 'Compute ceiling by batch size (reviews/s, median of rounds; padding share of computed tokens):', '');
-  out.push(`| batch | ${names.map((s) => `${p.sets[s]!.label}: one padded batch | length groups`).join(' | ')} |`, `| --- |${names.map(() => ' --- | --- |').join('')}`);
+  out.push(
+    `| batch | ${names.map((s) => `${p.sets[s]!.label}: one padded batch | length groups`).join(' | ')} |`,
+    `| --- |${names.map(() => ' --- | --- |').join('')}`,
+  );
   for (const bs of [...new Set(p.sets[names[0]!]!.compute.byBatch.map((b) => b.batchSize))]) {
-    const cells = names.flatMap((s) => [false, true].map((g) => {
-      const b = p.sets[s]!.compute.byBatch.find((y) => y.batchSize === bs && y.grouped === g);
-      return b ? `${n1(b.reviewsPerS.median)} (${pct(b.paddingShare)} pad)` : '—';
-    }));
+    const cells = names.flatMap((s) =>
+      [false, true].map((g) => {
+        const b = p.sets[s]!.compute.byBatch.find((y) => y.batchSize === bs && y.grouped === g);
+        return b ? `${n1(b.reviewsPerS.median)} (${pct(b.paddingShare)} pad)` : '—';
+      }),
+    );
     out.push(`| ${bs} | ${cells.join(' | ')} |`);
   }
   if (p.scaling) {
     const one = p.scaling[0]!.reviewsPerS.median;
-    out.push('', `Worker processes on this ${''}machine (short texts, each process with the default settings, ${mainVariant(p)} policy):`, '', '| worker processes | reviews/s | vs 1 process | CPU: workers / redis-server / producer (cores) | peak RSS per process |', '| --- | --- | --- | --- | --- |');
-    for (const s of p.scaling) out.push(`| ${s.workers} | ${m(s.reviewsPerS)} | ${times(s.reviewsPerS.median / one)} | ${s.cpu ? `${n2(s.cpu.workers)} / ${n2(s.cpu.redis)} / ${n2(s.cpu.benchProcess)}` : '—'} | ${s.memoryMb.map((x) => `${n0(x)} MB`).join(', ')} |`);
+    out.push(
+      '',
+      `Worker processes on this ${''}machine (short texts, each process with the default settings, ${mainVariant(p)} policy):`,
+      '',
+      '| worker processes | reviews/s | vs 1 process | CPU: workers / redis-server / producer (cores) | peak RSS per process |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const s of p.scaling)
+      out.push(
+        `| ${s.workers} | ${m(s.reviewsPerS)} | ${times(s.reviewsPerS.median / one)} | ${s.cpu ? `${n2(s.cpu.workers)} / ${n2(s.cpu.redis)} / ${n2(s.cpu.benchProcess)}` : '—'} | ${s.memoryMb.map((x) => `${n0(x)} MB`).join(', ')} |`,
+      );
   }
   out.push('');
   return out;
 }
 
 export function renderReport(r: BenchResults, resultsLink: string): { markdown: string; svg: string } {
-  const widest = Math.max(...r.profiles.flatMap((p) => p.fleets.flatMap((f) => Object.values(f.sets).map((s) => s.reviewsPerS.spreadPct))));
+  const widest = Math.max(
+    ...r.profiles.flatMap((p) => p.fleets.flatMap((f) => Object.values(f.sets).map((s) => s.reviewsPerS.spreadPct))),
+  );
   const first = r.profiles[0]!;
   const lines = [
     '# Benchmarks',

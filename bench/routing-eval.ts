@@ -39,9 +39,17 @@ const expected = (l: string) => (l === 'en' ? DEFAULT_MODEL_KEY : dirOf(l));
 const words = (t: string, n: number) => t.split(/\s+/).filter(Boolean).slice(0, n).join(' ');
 
 console.log('## Where reviews without locale go (share routed to their own language model; en: to the default)\n');
-console.log('| rows | threshold | ' + ['en', ...LANGS].map((l) => `${l} (${rows[l]!.length})`).join(' | ') + ' | to default, all langs |');
+console.log(
+  '| rows | threshold | ' +
+    ['en', ...LANGS].map((l) => `${l} (${rows[l]!.length})`).join(' | ') +
+    ' | to default, all langs |',
+);
 console.log('| --- | ---: |' + ' ---: |'.repeat(LANGS.length + 2));
-for (const [name, cut] of [['whole text', (t: string) => t], ['first 5 words', (t: string) => words(t, 5)], ['first 2 words', (t: string) => words(t, 2)]] as const) {
+for (const [name, cut] of [
+  ['whole text', (t: string) => t],
+  ['first 5 words', (t: string) => words(t, 5)],
+  ['first 2 words', (t: string) => words(t, 2)],
+] as const) {
   for (const minConfidence of THRESHOLDS) {
     const router = createModelRouter({ routes, identify: identifier.identify, minConfidence });
     let toDefault = 0;
@@ -56,13 +64,25 @@ for (const [name, cut] of [['whole text', (t: string) => t], ['first 5 words', (
   }
 }
 
-const runnerOptions = (dir: string) => ({ modelDir: dir, truncation: config.model.truncation, intraOpThreads: 1, groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding }, policy: 'fixed' as const });
+const runnerOptions = (dir: string) => ({
+  modelDir: dir,
+  truncation: config.model.truncation,
+  intraOpThreads: 1,
+  groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding },
+  policy: 'fixed' as const,
+});
 const memory: string[] = [];
 let before = rss();
 const runners = new Map<string, ModelRunner>();
-for (const [key, dir] of [[DEFAULT_MODEL_KEY, path.join(root, 'models', 'review-sentiment-en')], ...LANGS.map((l) => [dirOf(l), dirOf(l)])] as const) {
+for (const [key, dir] of [
+  [DEFAULT_MODEL_KEY, path.join(root, 'models', 'review-sentiment-en')],
+  ...LANGS.map((l) => [dirOf(l), dirOf(l)]),
+] as const) {
   const runner = await createModelRunner(runnerOptions(dir));
-  await runner.score(rows.en!.slice(0, 64).map((r) => r.text), Array(64).fill(true));
+  await runner.score(
+    rows.en!.slice(0, 64).map((r) => r.text),
+    Array(64).fill(true),
+  );
   runners.set(key, runner);
   const now = rss();
   memory.push(`${path.basename(dir)} +${(now - before).toFixed(0)} MiB`);
@@ -78,28 +98,37 @@ async function accuracy(items: { text: string; label: string; model: string }[])
   return right / items.length;
 }
 console.log('\n## Sentiment accuracy of the held-out German, French and Spanish rows\n');
-console.log('| language | rows | English default (no routing) | routed by locale | routed by language ID (≥ 0.6), no locale |');
+console.log(
+  '| language | rows | English default (no routing) | routed by locale | routed by language ID (≥ 0.6), no locale |',
+);
 console.log('| --- | ---: | ---: | ---: | ---: |');
 const router = createModelRouter({ routes, identify: identifier.identify, minConfidence: 0.6 });
 for (const l of LANGS) {
   const r = rows[l]!;
   const en = await accuracy(r.map((x) => ({ text: x.text, label: x.label, model: DEFAULT_MODEL_KEY })));
-  const byLocale = await accuracy(r.map((x) => ({ text: x.text, label: x.label, model: router.route({ locale: l }, x.text).model })));
+  const byLocale = await accuracy(
+    r.map((x) => ({ text: x.text, label: x.label, model: router.route({ locale: l }, x.text).model })),
+  );
   const byId = await accuracy(r.map((x) => ({ text: x.text, label: x.label, model: router.route({}, x.text).model })));
   console.log(`| ${l} | ${r.length} | ${en.toFixed(3)} | ${byLocale.toFixed(3)} | ${byId.toFixed(3)} |`);
 }
 
-console.log(`\n## One process, every model\n\nRSS after loading and scoring (one thread's share): ${memory.join(', ')}; total ${rss().toFixed(0)} MiB.`);
+console.log(
+  `\n## One process, every model\n\nRSS after loading and scoring (one thread's share): ${memory.join(', ')}; total ${rss().toFixed(0)} MiB.`,
+);
 // Mixed batches of 64 (a quarter each of en, de, fr, es), split per model, vs the same texts in batches of 64 for one model.
 const mixed: { text: string; model: string }[] = [];
 const n = Math.min(...['en', ...LANGS].map((l) => rows[l]!.length));
-for (let i = 0; i < n; i++) for (const l of ['en', ...LANGS]) mixed.push({ text: rows[l]![i]!.text, model: expected(l) });
+for (let i = 0; i < n; i++)
+  for (const l of ['en', ...LANGS]) mixed.push({ text: rows[l]![i]!.text, model: expected(l) });
 async function rate(split: boolean): Promise<number> {
   const started = performance.now();
   for (let i = 0; i < mixed.length; i += 64) {
     const batch = mixed.slice(i, i + 64);
     if (!split) await runners.get(DEFAULT_MODEL_KEY)!.score(batch.map((b) => b.text));
-    else for (const g of groupByModel(batch.map((b) => b.model))) await runners.get(g.model!)!.score(g.indexes.map((k) => batch[k]!.text));
+    else
+      for (const g of groupByModel(batch.map((b) => b.model)))
+        await runners.get(g.model!)!.score(g.indexes.map((k) => batch[k]!.text));
   }
   return mixed.length / ((performance.now() - started) / 1000);
 }
@@ -109,5 +138,7 @@ for (let pass = 0; pass < 3; pass++) {
   rates.split.push(await rate(true));
 }
 const fmt = (xs: number[]) => xs.map((x) => Math.round(x).toLocaleString('en-US')).join(' / ');
-console.log(`Throughput, ${mixed.length} mixed reviews in batches of 64, one thread, 3 passes: one model per batch ${fmt(rates.one)} reviews/s; split per model (4 calls per batch) ${fmt(rates.split)} reviews/s.`);
+console.log(
+  `Throughput, ${mixed.length} mixed reviews in batches of 64, one thread, 3 passes: one model per batch ${fmt(rates.one)} reviews/s; split per model (4 calls per batch) ${fmt(rates.split)} reviews/s.`,
+);
 for (const r of runners.values()) await r.close();

@@ -26,7 +26,9 @@ const config = loadConfig({
 const logger = createLogger({ level: 'silent', format: 'json' });
 const base = process.memoryUsage().rss;
 const runner: RunnerOptions = {
-  modelDir: config.model.dir, truncation: config.model.truncation, intraOpThreads: config.inference.intraOpThreads,
+  modelDir: config.model.dir,
+  truncation: config.model.truncation,
+  intraOpThreads: config.inference.intraOpThreads,
   groups: { maxTokens: config.batching.maxTokens, maxPadding: config.batching.maxPadding },
 };
 const routing = createRoutingSetup(config.routing, runner, logger);
@@ -34,7 +36,10 @@ const started = performance.now();
 const pool = await createInferencePool({ logger, threads, runner, models: routing.models });
 const readyMs = performance.now() - started;
 const texts = Array.from({ length: 64 }, (_, i) => `review ${i}: good product, bad delivery, would buy again maybe`);
-for (let t = 0; t < threads; t++) await Promise.all([pool.score(texts), ...routing.models.map((m) => pool.score(texts, undefined, m.key))]);
+for (let t = 0; t < threads; t++)
+  await Promise.all([pool.score(texts), ...routing.models.map((m) => pool.score(texts, undefined, m.key))]);
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-console.log(`threads ${threads} ${routed ? 'en+de+fr+es' : 'en only'}: RSS ${mib(process.memoryUsage().rss)} MiB (${mib(process.memoryUsage().rss - base)} MiB over the bare process), ready in ${(readyMs / 1000).toFixed(1)} s`);
+console.log(
+  `threads ${threads} ${routed ? 'en+de+fr+es' : 'en only'}: RSS ${mib(process.memoryUsage().rss)} MiB (${mib(process.memoryUsage().rss - base)} MiB over the bare process), ready in ${(readyMs / 1000).toFixed(1)} s`,
+);
 await pool.close();

@@ -28,11 +28,22 @@ const logger = createLogger({ level: 'warn', format: 'json' });
 const redis = await startLocalRedis();
 // Completed reviews are kept briefly, and results are dropped after each round (no sink runs):
 // Redis stays small, so later rounds are not slower for a reason unrelated to the poller.
-const env = { ...process.env, REDIS_URL: redis.url, QUEUE_PREFIX: 'bench', LOG_FORMAT: 'json', LOG_LEVEL: 'warn', KEEP_COMPLETED_COUNT: '1000' };
+const env = {
+  ...process.env,
+  REDIS_URL: redis.url,
+  QUEUE_PREFIX: 'bench',
+  LOG_FORMAT: 'json',
+  LOG_LEVEL: 'warn',
+  KEEP_COMPLETED_COUNT: '1000',
+};
 const config = loadConfig(env);
 
 function spawnEntry(entry: string, extra: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], { cwd: root, env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+    cwd: root,
+    env: { ...env, ...extra },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
@@ -49,9 +60,16 @@ await new Promise<void>((resolve, reject) => {
   worker.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
 });
 const statsServers: Record<string, { url: string; child: ChildProcess }> = {};
-for (const [name, cacheMs] of [['cached', '1000'], ['uncached', '0']] as const) {
+for (const [name, cacheMs] of [
+  ['cached', '1000'],
+  ['uncached', '0'],
+] as const) {
   const port = await findFreePort();
-  const child = spawnEntry('workers/stats-server.ts', { STATS_HTTP_PORT: String(port), STATS_CACHE_MS: cacheMs, HTTP_HOST: '127.0.0.1' });
+  const child = spawnEntry('workers/stats-server.ts', {
+    STATS_HTTP_PORT: String(port),
+    STATS_CACHE_MS: cacheMs,
+    HTTP_HOST: '127.0.0.1',
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/readyz`)).ok, `stats server ${name}`);
   statsServers[name] = { url, child };
@@ -62,7 +80,26 @@ const producer = createReviewProducer({ config, connection, logger });
 const reviewsQueue = new Queue(config.queues.reviews, { connection, prefix: config.redis.prefix });
 const resultsQueue = new Queue(config.queues.results, { connection, prefix: config.redis.prefix });
 
-const WORDS = ['great', 'battery', 'love', 'screen', 'broke', 'after', 'a', 'week', 'waste', 'of', 'money', 'fast', 'delivery', 'works', 'fine', 'terrible', 'sound', 'quality'];
+const WORDS = [
+  'great',
+  'battery',
+  'love',
+  'screen',
+  'broke',
+  'after',
+  'a',
+  'week',
+  'waste',
+  'of',
+  'money',
+  'fast',
+  'delivery',
+  'works',
+  'fine',
+  'terrible',
+  'sound',
+  'quality',
+];
 function text(i: number): string {
   const n = 12 + (i % 40);
   return Array.from({ length: n }, (_, k) => WORDS[(i * 7 + k * 13) % WORDS.length]).join(' ');
@@ -108,10 +145,13 @@ async function round(mode: Mode): Promise<RoundResult> {
     const url = `${statsServers[mode]!.url}/v1/stats`;
     timer = setInterval(() => {
       const t = performance.now();
-      void fetch(url).then(async (r) => {
-        await r.arrayBuffer();
-        if (r.ok) pollMs.push(performance.now() - t);
-      }, () => undefined);
+      void fetch(url).then(
+        async (r) => {
+          await r.arrayBuffer();
+          if (r.ok) pollMs.push(performance.now() - t);
+        },
+        () => undefined,
+      );
     }, 100);
   }
   const batch = Array.from({ length: count }, (_, i) => ({ id: `b-${sent + i}`, text: text(sent + i) }));
@@ -120,7 +160,11 @@ async function round(mode: Mode): Promise<RoundResult> {
   const started = performance.now();
   await producer.enqueueMany(batch);
   // BullMQ's all-time completed counter (the completed set itself is capped at KEEP_COMPLETED_COUNT).
-  await waitFor(async () => (await reviewsQueue.getMetrics('completed', 0, 0)).meta.count >= completedTarget, 'a round', 600_000);
+  await waitFor(
+    async () => (await reviewsQueue.getMetrics('completed', 0, 0)).meta.count >= completedTarget,
+    'a round',
+    600_000,
+  );
   const seconds = (performance.now() - started) / 1000;
   if (timer) clearInterval(timer);
   const statsCpu = statsCpuNow() - statsCpu0;
@@ -140,10 +184,15 @@ for (let r = 0; r < rounds; r++) {
     const mode = modes[(r + k) % modes.length]!;
     const result = await round(mode);
     results[mode].push(result);
-    console.error(`round ${r + 1} ${mode}: ${result.reviewsPerSecond} reviews/s (${result.polls} polls, stats CPU ${result.statsCpu.toFixed(2)} s, redis CPU ${result.redisCpu.toFixed(2)} s)`);
+    console.error(
+      `round ${r + 1} ${mode}: ${result.reviewsPerSecond} reviews/s (${result.polls} polls, stats CPU ${result.statsCpu.toFixed(2)} s, redis CPU ${result.redisCpu.toFixed(2)} s)`,
+    );
   }
 }
-const stats = await (await fetch(`${statsServers.cached!.url}/v1/stats`)).json() as { latency: unknown; batchSizes: { mean: number } };
+const stats = (await (await fetch(`${statsServers.cached!.url}/v1/stats`)).json()) as {
+  latency: unknown;
+  batchSizes: { mean: number };
+};
 const baseline = median(results.none.map((r) => r.reviewsPerSecond));
 const summary = (mode: Mode) => {
   const rs = results[mode];
@@ -151,23 +200,39 @@ const summary = (mode: Mode) => {
   const seconds = rs.reduce((a, r) => a + count / r.reviewsPerSecond, 0);
   const pollMs = rs.flatMap((r) => r.pollMs);
   return {
-    reviewsPerSecond: { median: median(rates), mean: Math.round(mean(rates)), sd: Math.round(sd(rates)), rounds: rates },
+    reviewsPerSecond: {
+      median: median(rates),
+      mean: Math.round(mean(rates)),
+      sd: Math.round(sd(rates)),
+      rounds: rates,
+    },
     vsNoPollerMedian: Number((median(rates) / baseline - 1).toFixed(3)),
     statsCpuPerSecond: Number((rs.reduce((a, r) => a + r.statsCpu, 0) / seconds).toFixed(3)),
     redisCpuPer1000Reviews: Number(((rs.reduce((a, r) => a + r.redisCpu, 0) / (count * rs.length)) * 1000).toFixed(4)),
-    ...(pollMs.length > 0 ? { polls: pollMs.length, requestMs: { p50: Number(median(pollMs).toFixed(2)), max: Number(Math.max(...pollMs).toFixed(2)) } } : {}),
+    ...(pollMs.length > 0
+      ? {
+          polls: pollMs.length,
+          requestMs: { p50: Number(median(pollMs).toFixed(2)), max: Number(Math.max(...pollMs).toFixed(2)) },
+        }
+      : {}),
   };
 };
-console.log(JSON.stringify({
-  reviewsPerRound: count,
-  rounds,
-  batchMaxSize: config.batching.maxSize,
-  model: path.basename(config.model.dir),
-  noPoller: summary('none'),
-  poll100msCached: summary('cached'),
-  poll100msUncached: summary('uncached'),
-  lastStats: { latency: stats.latency, meanBatchSize: stats.batchSizes.mean },
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      reviewsPerRound: count,
+      rounds,
+      batchMaxSize: config.batching.maxSize,
+      model: path.basename(config.model.dir),
+      noPoller: summary('none'),
+      poll100msCached: summary('cached'),
+      poll100msUncached: summary('uncached'),
+      lastStats: { latency: stats.latency, meanBatchSize: stats.batchSizes.mean },
+    },
+    null,
+    2,
+  ),
+);
 
 await producer.close();
 await reviewsQueue.close();

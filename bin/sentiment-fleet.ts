@@ -11,11 +11,15 @@ import { defineEvalCommand, defineQuantizeCommand, defineTrainCommand } from '..
 import { loadConfig } from '../src/config/load-config.ts';
 import { runEntrypoint } from '../src/lifecycle/run-entrypoint.ts';
 
-const program = new Command('sentiment-fleet').description('Review sentiment at scale: BullMQ queues, batching ONNX workers.');
+const program = new Command('sentiment-fleet').description(
+  'Review sentiment at scale: BullMQ queues, batching ONNX workers.',
+);
 
 program
   .command('start')
-  .description('run Redis (unless REDIS_URL is set), inference workers, the result sink, the ingest API and the stats service, with a summary line every few seconds')
+  .description(
+    'run Redis (unless REDIS_URL is set), inference workers, the result sink, the ingest API and the stats service, with a summary line every few seconds',
+  )
   .option('-w, --workers <n>', 'inference worker processes', positiveInt, 1)
   .action(async (opts: { workers: number }) => {
     await runEntrypoint('start', loadConfig, async (config, logger) => {

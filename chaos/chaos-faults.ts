@@ -31,8 +31,13 @@ export interface FaultEvent {
  * The faults of one run, at seeded random times: the kinds are shuffled, the load's 10–85 % is
  * cut into one slot per fault, and each fault falls at a random point of its slot's first 60 %.
  */
-export function planFaults(options: Pick<ChaosOptions, 'faults' | 'reviews' | 'rate' | 'workers'>, random: () => number): PlannedFault[] {
-  const kinds = (Object.entries(options.faults) as [FaultKind, number][]).flatMap(([kind, n]) => Array.from({ length: n }, () => kind));
+export function planFaults(
+  options: Pick<ChaosOptions, 'faults' | 'reviews' | 'rate' | 'workers'>,
+  random: () => number,
+): PlannedFault[] {
+  const kinds = (Object.entries(options.faults) as [FaultKind, number][]).flatMap(([kind, n]) =>
+    Array.from({ length: n }, () => kind),
+  );
   for (let i = kinds.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
@@ -40,7 +45,11 @@ export function planFaults(options: Pick<ChaosOptions, 'faults' | 'reviews' | 'r
   const durationMs = loadSeconds(options) * 1000;
   const start = durationMs * 0.1;
   const slot = (durationMs * 0.75) / Math.max(1, kinds.length);
-  return kinds.map((kind, i) => ({ kind, atMs: Math.round(start + slot * i + random() * slot * 0.6), workerIndex: Math.floor(random() * options.workers) }));
+  return kinds.map((kind, i) => ({
+    kind,
+    atMs: Math.round(start + slot * i + random() * slot * 0.6),
+    workerIndex: Math.floor(random() * options.workers),
+  }));
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
@@ -65,7 +74,11 @@ export interface FaultContext {
 }
 
 /** Active jobs of a queue whose worker name holds `/<pid>/` (all of them without a pid), as review ids. */
-async function activeReviewIds(queue: Queue, pid: number | undefined, idsOf: (data: Record<string, unknown>) => unknown[]): Promise<string[]> {
+async function activeReviewIds(
+  queue: Queue,
+  pid: number | undefined,
+  idsOf: (data: Record<string, unknown>) => unknown[],
+): Promise<string[]> {
   const jobs = await withTimeout(queue.getActive(0, 2000), 2000, []);
   return jobs
     .filter((j) => pid === undefined || (j.processedBy ?? '').includes(`/${pid}/`))
@@ -87,7 +100,11 @@ async function stopRedis(ctx: FaultContext, how: 'kill' | 'shutdown'): Promise<R
     await ctx.fleet.redis.kill('SIGKILL');
     return { signal: 'SIGKILL' };
   }
-  const client = new Redis(ctx.fleet.redis.url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+  const client = new Redis(ctx.fleet.redis.url, {
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    lazyConnect: true,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -104,7 +121,15 @@ async function stopRedis(ctx: FaultContext, how: 'kill' | 'shutdown'): Promise<R
 /** Injects one fault and applies its remedy; never throws (a failed injection is recorded). */
 export async function injectFault(ctx: FaultContext, planned: PlannedFault): Promise<FaultEvent> {
   const { fleet } = ctx;
-  const event: FaultEvent = { kind: planned.kind, plannedAtMs: planned.atMs, at: Date.now(), healedAt: 0, target: '', inFlight: [], detail: {} };
+  const event: FaultEvent = {
+    kind: planned.kind,
+    plannedAtMs: planned.atMs,
+    at: Date.now(),
+    healedAt: 0,
+    target: '',
+    inFlight: [],
+    detail: {},
+  };
   try {
     switch (planned.kind) {
       case 'worker-kill': {
@@ -119,7 +144,9 @@ export async function injectFault(ctx: FaultContext, planned: PlannedFault): Pro
       }
       case 'sink-kill': {
         const victim = fleet.sink;
-        event.inFlight = await activeReviewIds(ctx.results, undefined, (d) => (Array.isArray(d.results) ? (d.results as { reviewId?: unknown }[]).map((r) => r.reviewId) : [d.reviewId]));
+        event.inFlight = await activeReviewIds(ctx.results, undefined, (d) =>
+          Array.isArray(d.results) ? (d.results as { reviewId?: unknown }[]).map((r) => r.reviewId) : [d.reviewId],
+        );
         event.target = `${victim.name} (pid ${victim.pid})`;
         event.at = Date.now();
         const next = await fleet.replaceSink();
@@ -161,10 +188,15 @@ export async function injectFault(ctx: FaultContext, planned: PlannedFault): Pro
         const deadline = Date.now() + 10_000;
         let replaced: number | undefined;
         while (replaced === undefined && Date.now() < deadline) {
-          replaced = fleet.events.slice(seen).find((e) => e.pid === victim.pid && e.msg === 'replacing inference thread')?.at;
+          replaced = fleet.events
+            .slice(seen)
+            .find((e) => e.pid === victim.pid && e.msg === 'replacing inference thread')?.at;
           if (replaced === undefined) await sleep(20);
         }
-        event.detail = { threadReplaced: replaced !== undefined, replacedAfterMs: replaced === undefined ? null : replaced - event.at };
+        event.detail = {
+          threadReplaced: replaced !== undefined,
+          replacedAfterMs: replaced === undefined ? null : replaced - event.at,
+        };
         break;
       }
     }
@@ -173,6 +205,15 @@ export async function injectFault(ctx: FaultContext, planned: PlannedFault): Pro
     ctx.logger.error({ err, fault: planned.kind }, 'fault injection failed');
   }
   event.healedAt = Date.now();
-  ctx.logger.info({ fault: event.kind, target: event.target, inFlight: event.inFlight.length, ...event.detail, tookMs: event.healedAt - event.at }, 'fault injected');
+  ctx.logger.info(
+    {
+      fault: event.kind,
+      target: event.target,
+      inFlight: event.inFlight.length,
+      ...event.detail,
+      tookMs: event.healedAt - event.at,
+    },
+    'fault injected',
+  );
   return event;
 }

@@ -13,7 +13,14 @@ export interface ChildEvent {
 }
 
 /** Log messages of the fleet the harness records, by `msg`. */
-const WATCHED = new Set(['replacing inference thread', 'inference thread crashed', 'batch failed: every job will be retried', 'review failed for good', 'database unavailable: results stay queued until it is back', 'database reachable again: resuming']);
+const WATCHED = new Set([
+  'replacing inference thread',
+  'inference thread crashed',
+  'batch failed: every job will be retried',
+  'review failed for good',
+  'database unavailable: results stay queued until it is back',
+  'database reachable again: resuming',
+]);
 
 export interface ChaosFleet {
   readonly redis: LocalRedis;
@@ -51,7 +58,11 @@ export async function startChaosFleet(o: ChaosFleetOptions): Promise<ChaosFleet>
   mkdirSync(o.logDir, { recursive: true });
   const redis = await startLocalRedis({ appendonly: true, appendfsync: o.mode, logger: o.logger });
   const env: Record<string, string> = {
-    ...Object.fromEntries(Object.entries(o.baseEnv).filter((e): e is [string, string] => e[1] !== undefined && ['PATH', 'HOME', 'TMPDIR'].includes(e[0]))),
+    ...Object.fromEntries(
+      Object.entries(o.baseEnv).filter(
+        (e): e is [string, string] => e[1] !== undefined && ['PATH', 'HOME', 'TMPDIR'].includes(e[0]),
+      ),
+    ),
     REDIS_URL: redis.url,
     QUEUE_PREFIX: o.queuePrefix,
     MODEL_DIR: o.options.modelDir,
@@ -69,12 +80,28 @@ export async function startChaosFleet(o: ChaosFleetOptions): Promise<ChaosFleet>
   };
   const events: ChildEvent[] = [];
   const onLog = (line: Record<string, unknown>, service: ServiceProcess): void => {
-    if (typeof line.msg === 'string' && WATCHED.has(line.msg)) events.push({ at: Date.now(), service: service.name, pid: service.pid, msg: line.msg });
+    if (typeof line.msg === 'string' && WATCHED.has(line.msg))
+      events.push({ at: Date.now(), service: service.name, pid: service.pid, msg: line.msg });
   };
   let generation = 0;
   const spawnWorker = (index: number) =>
-    spawnService({ name: `worker-${index}-${++generation}`, entry: 'chaos/chaos-worker.ts', projectRoot: o.projectRoot, env, logDir: o.logDir, onLog });
-  const spawnSink = () => spawnService({ name: `sink-${++generation}`, entry: 'workers/result-sink.ts', projectRoot: o.projectRoot, env, logDir: o.logDir, onLog });
+    spawnService({
+      name: `worker-${index}-${++generation}`,
+      entry: 'chaos/chaos-worker.ts',
+      projectRoot: o.projectRoot,
+      env,
+      logDir: o.logDir,
+      onLog,
+    });
+  const spawnSink = () =>
+    spawnService({
+      name: `sink-${++generation}`,
+      entry: 'workers/result-sink.ts',
+      projectRoot: o.projectRoot,
+      env,
+      logDir: o.logDir,
+      onLog,
+    });
 
   const workers: ServiceProcess[] = [];
   let sink = spawnSink();
@@ -86,7 +113,10 @@ export async function startChaosFleet(o: ChaosFleetOptions): Promise<ChaosFleet>
     await redis.stop();
     throw err;
   }
-  o.logger.info({ redis: redis.url, mode: o.mode, workers: workers.map((w) => w.pid), sink: sink.pid, logs: o.logDir }, 'chaos fleet ready');
+  o.logger.info(
+    { redis: redis.url, mode: o.mode, workers: workers.map((w) => w.pid), sink: sink.pid, logs: o.logDir },
+    'chaos fleet ready',
+  );
 
   let closing: Promise<void> | undefined;
   return {

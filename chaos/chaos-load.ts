@@ -25,13 +25,27 @@ const MAX_CHUNK = 2000;
  * the producer; a failed call (Redis away) keeps them and sends them again on the next tick, as
  * a client retrying a 503 would. Only acknowledged ids count as accepted.
  */
-export function startLoad(options: { producer: ReviewProducer; source: ReviewSource; rate: number; total: number; logger: Logger; bulkShare?: number }) {
+export function startLoad(options: {
+  producer: ReviewProducer;
+  source: ReviewSource;
+  rate: number;
+  total: number;
+  logger: Logger;
+  bulkShare?: number;
+}) {
   const { producer, source, rate, total, logger } = options;
   const bulkShare = options.bulkShare ?? 0;
   /** Review i goes to the bulk lane for a `bulkShare` of the indexes, spread evenly (deterministic). */
   const inBulk = (i: number): boolean => Math.floor((i + 1) * bulkShare) > Math.floor(i * bulkShare);
   const lane = new Map<string, 'bulk'>();
-  const stats: LoadStats = { offered: 0, accepted: new Set(), acceptedAt: new Map(), failedCalls: 0, unacknowledged: 0, longestOutageMs: 0 };
+  const stats: LoadStats = {
+    offered: 0,
+    accepted: new Set(),
+    acceptedAt: new Map(),
+    failedCalls: 0,
+    unacknowledged: 0,
+    longestOutageMs: 0,
+  };
   const pending: ChaosReview[] = [];
   const startedAt = Date.now();
   let stopped = false;
@@ -48,8 +62,14 @@ export function startLoad(options: { producer: ReviewProducer; source: ReviewSou
     try {
       const bulk = chunk.filter((r) => lane.has(r.id));
       const live = bulk.length === 0 ? chunk : chunk.filter((r) => !lane.has(r.id));
-      const outcomes = [live.length > 0 ? await producer.enqueueMany(live) : { accepted: [], duplicates: [] }, bulk.length > 0 ? await producer.enqueueMany(bulk, { lane: 'bulk' }) : { accepted: [], duplicates: [] }];
-      const outcome = { accepted: outcomes.flatMap((o) => o.accepted), duplicates: outcomes.flatMap((o) => o.duplicates) };
+      const outcomes = [
+        live.length > 0 ? await producer.enqueueMany(live) : { accepted: [], duplicates: [] },
+        bulk.length > 0 ? await producer.enqueueMany(bulk, { lane: 'bulk' }) : { accepted: [], duplicates: [] },
+      ];
+      const outcome = {
+        accepted: outcomes.flatMap((o) => o.accepted),
+        duplicates: outcomes.flatMap((o) => o.duplicates),
+      };
       const now = Date.now();
       for (const id of [...outcome.accepted, ...outcome.duplicates]) {
         if (!stats.accepted.has(id)) {

@@ -65,7 +65,9 @@ export function loadSeconds(options: Pick<ChaosOptions, 'reviews' | 'rate'>): nu
   return options.reviews / options.rate;
 }
 
-export function defaultChaosOptions(overrides: Partial<ChaosOptions> & Pick<ChaosOptions, 'modelDir' | 'sharedDir'>): ChaosOptions {
+export function defaultChaosOptions(
+  overrides: Partial<ChaosOptions> & Pick<ChaosOptions, 'modelDir' | 'sharedDir'>,
+): ChaosOptions {
   const lockDurationMs = overrides.lockDurationMs ?? 10_000;
   return {
     reviews: DEFAULT_REVIEWS,
@@ -86,11 +88,18 @@ export function defaultChaosOptions(overrides: Partial<ChaosOptions> & Pick<Chao
 }
 
 /** `worker-kill=3,redis-pause=0` → counts over the defaults; unknown kinds are refused by name. */
-export function parseFaultCounts(spec: string, base: Record<FaultKind, number> = DEFAULT_FAULTS): Record<FaultKind, number> {
+export function parseFaultCounts(
+  spec: string,
+  base: Record<FaultKind, number> = DEFAULT_FAULTS,
+): Record<FaultKind, number> {
   const out = { ...base };
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [kind, count] = part.split('=');
-    if (!(FAULT_KINDS as readonly string[]).includes(kind ?? '')) throw new Error(`unknown fault kind ${JSON.stringify(kind)} (known: ${FAULT_KINDS.join(', ')})`);
+    if (!(FAULT_KINDS as readonly string[]).includes(kind ?? ''))
+      throw new Error(`unknown fault kind ${JSON.stringify(kind)} (known: ${FAULT_KINDS.join(', ')})`);
     const n = Number(count);
     if (!Number.isInteger(n) || n < 0) throw new Error(`fault count of ${kind} must be a whole number ≥ 0`);
     out[kind as FaultKind] = n;

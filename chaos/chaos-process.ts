@@ -53,7 +53,13 @@ export function spawnService(options: SpawnServiceOptions): ServiceProcess {
     pid: child.pid ?? -1,
     exited,
     ready: new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${options.name} not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${service.tail()}`)), options.readyTimeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`${options.name} not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${service.tail()}`),
+          ),
+        options.readyTimeoutMs ?? 60_000,
+      );
       child.on('message', (m: { type?: string }) => {
         if (m.type === 'ready') {
           clearTimeout(timer);
@@ -62,7 +68,9 @@ export function spawnService(options: SpawnServiceOptions): ServiceProcess {
       });
       void exited.then(({ code, signal }) => {
         clearTimeout(timer);
-        reject(new Error(`${options.name} exited (code ${code}, signal ${signal}) before it was ready:\n${service.tail()}`));
+        reject(
+          new Error(`${options.name} exited (code ${code}, signal ${signal}) before it was ready:\n${service.tail()}`),
+        );
       });
     }),
     tail: () => [...lines, partial].filter(Boolean).join('\n'),

@@ -35,7 +35,14 @@ export interface Reconciliation {
 }
 
 async function tally(queue: Queue): Promise<QueueTally> {
-  const out: QueueTally = { completed: 0, failed: 0, failedAttempts: 0, stalls: 0, startedMoreThanOnce: 0, failedReasons: {} };
+  const out: QueueTally = {
+    completed: 0,
+    failed: 0,
+    failedAttempts: 0,
+    stalls: 0,
+    startedMoreThanOnce: 0,
+    failedReasons: {},
+  };
   const page = 1000;
   for (const state of ['completed', 'failed'] as const) {
     for (let start = 0; ; start += page) {
@@ -58,7 +65,13 @@ async function tally(queue: Queue): Promise<QueueTally> {
 }
 
 /** Every accepted review against the stored rows, and what the queues went through. */
-export async function reconcile(input: { load: LoadStats; rows: StoredRow[]; upsertHits: number; reviews: Queue; results: Queue }): Promise<Reconciliation> {
+export async function reconcile(input: {
+  load: LoadStats;
+  rows: StoredRow[];
+  upsertHits: number;
+  reviews: Queue;
+  results: Queue;
+}): Promise<Reconciliation> {
   const perReview = new Map<string, number>();
   for (const row of input.rows) perReview.set(row.reviewId, (perReview.get(row.reviewId) ?? 0) + 1);
   const lostIds = [...input.load.accepted].filter((id) => !perReview.has(id));
@@ -97,7 +110,13 @@ export interface FaultRecovery {
 }
 
 /** Recovery times of each fault, from the stored rows' stored_at (the commit's transaction time). */
-export function recoveryTimes(input: { faults: FaultEvent[]; rows: StoredRow[]; load: LoadStats; loadStartedAt: number; rate: number }): FaultRecovery[] {
+export function recoveryTimes(input: {
+  faults: FaultEvent[];
+  rows: StoredRow[];
+  load: LoadStats;
+  loadStartedAt: number;
+  rate: number;
+}): FaultRecovery[] {
   const times = input.rows.map((r) => r.storedAtMs).sort((a, b) => a - b);
   const storedAt = new Map(input.rows.map((r) => [r.reviewId, r.storedAtMs]));
   const acceptedSorted = [...input.load.acceptedAt.entries()].sort((a, b) => a[1] - b[1]);

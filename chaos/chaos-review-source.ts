@@ -39,10 +39,15 @@ function readFlipkart(file: string): { text: string; rating?: number }[] {
  * The review texts of a chaos run: the Flipkart reviews from SHARED_DIR, cycled, or, when that
  * file is absent, short texts generated from the seed (`onFallback` says so).
  */
-export function createReviewSource(options: { sharedDir: string; seed: number; runId: string; onFallback?: (message: string) => void }): ReviewSource {
+export function createReviewSource(options: {
+  sharedDir: string;
+  seed: number;
+  runId: string;
+  onFallback?: (message: string) => void;
+}): ReviewSource {
   const file = path.resolve(options.sharedDir, FLIPKART);
   const random = seededRandom(options.seed);
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   let texts: { text: string; rating?: number }[];
   let origin: string;
   if (existsSync(file)) {
@@ -61,7 +66,12 @@ export function createReviewSource(options: { sharedDir: string; seed: number; r
     origin,
     review(i) {
       const t = texts[i % texts.length]!;
-      return { id: `${options.runId}-${i}`, text: t.text, productId: `p-${i % 97}`, ...(t.rating === undefined ? {} : { rating: t.rating }) };
+      return {
+        id: `${options.runId}-${i}`,
+        text: t.text,
+        productId: `p-${i % 97}`,
+        ...(t.rating === undefined ? {} : { rating: t.rating }),
+      };
     },
   };
 }

@@ -59,15 +59,33 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
   const { options, logger } = ctx;
   const log = logger.child({ appendfsync: mode });
   const db = await createChaosDatabase(options.pgAdminUrl, log);
-  if (!db) throw new SfError('SF_ERR_STORAGE', `PostgreSQL is unreachable at ${redactPostgresUrl(options.pgAdminUrl)} (the chaos run needs a role that may CREATE DATABASE)`);
+  if (!db)
+    throw new SfError(
+      'SF_ERR_STORAGE',
+      `PostgreSQL is unreachable at ${redactPostgresUrl(options.pgAdminUrl)} (the chaos run needs a role that may CREATE DATABASE)`,
+    );
   const logDir = path.join(options.logDir ?? mkdtempSync(path.join(os.tmpdir(), 'sf-chaos-')), mode);
   let fleet: Awaited<ReturnType<typeof startChaosFleet>> | undefined;
   const closers: (() => Promise<unknown>)[] = [];
   try {
-    fleet = await startChaosFleet({ options, mode, databaseUrl: db.url, projectRoot: ctx.projectRoot, logDir, queuePrefix: '{chaos}', logger: log, baseEnv: ctx.baseEnv });
+    fleet = await startChaosFleet({
+      options,
+      mode,
+      databaseUrl: db.url,
+      projectRoot: ctx.projectRoot,
+      logDir,
+      queuePrefix: '{chaos}',
+      logger: log,
+      baseEnv: ctx.baseEnv,
+    });
     const config = loadConfig({ ...fleet.env, LOG_LEVEL: 'silent' });
     // The producer fails fast while Redis is away (as the ingest API's does); the inspector waits.
-    const producerConnection = new Redis(fleet.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, retryStrategy: () => 200 });
+    const producerConnection = new Redis(fleet.redis.url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      connectTimeout: 5000,
+      retryStrategy: () => 200,
+    });
     producerConnection.on('error', () => undefined);
     const producer = createReviewProducer({ config, connection: producerConnection, logger: log });
     const inspect = new Redis(fleet.redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 200 });
@@ -77,14 +95,41 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
     const bulk = new Queue(config.queues.bulk, { connection: inspect, prefix: config.redis.prefix });
     for (const q of [reviews, results, bulk]) q.on('error', () => undefined); // outages are the point here
     closers.push(() => bulk.close());
-    closers.push(() => producer.close(), async () => producerConnection.disconnect(), () => reviews.close(), () => results.close(), async () => inspect.disconnect());
+    closers.push(
+      () => producer.close(),
+      async () => producerConnection.disconnect(),
+      () => reviews.close(),
+      () => results.close(),
+      async () => inspect.disconnect(),
+    );
     await Promise.all([producer.queue.waitUntilReady(), reviews.waitUntilReady(), results.waitUntilReady()]);
 
-    const source = createReviewSource({ sharedDir: options.sharedDir, seed: options.seed, runId: mode, onFallback: (m) => log.warn(m) });
+    const source = createReviewSource({
+      sharedDir: options.sharedDir,
+      seed: options.seed,
+      runId: mode,
+      onFallback: (m) => log.warn(m),
+    });
     const plan = planFaults(options, seededRandom(options.seed)); // same seed, same schedule in both modes
-    log.info({ faults: plan.map((p) => `${p.kind}@${(p.atMs / 1000).toFixed(1)}s`), reviews: options.reviews, rate: options.rate, loadS: loadSeconds(options), source: source.origin }, 'chaos load starting');
+    log.info(
+      {
+        faults: plan.map((p) => `${p.kind}@${(p.atMs / 1000).toFixed(1)}s`),
+        reviews: options.reviews,
+        rate: options.rate,
+        loadS: loadSeconds(options),
+        source: source.origin,
+      },
+      'chaos load starting',
+    );
     const loadStartedAt = Date.now();
-    const load = startLoad({ producer, source, rate: options.rate, total: options.reviews, logger: log, bulkShare: options.bulkShare });
+    const load = startLoad({
+      producer,
+      source,
+      rate: options.rate,
+      total: options.reviews,
+      logger: log,
+      bulkShare: options.bulkShare,
+    });
     const events: FaultEvent[] = [];
     for (const planned of plan) {
       const wait = loadStartedAt + planned.atMs - Date.now();
@@ -98,7 +143,7 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
 
     const drainStart = Date.now();
     let drained = false;
-    for (let idleRounds = 0; Date.now() - drainStart < options.drainTimeoutS * 1000; ) {
+    for (let idleRounds = 0; Date.now() - drainStart < options.drainTimeoutS * 1000;) {
       idleRounds = (await queuesIdle([reviews, results, bulk]).catch(() => false)) ? idleRounds + 1 : 0;
       if (idleRounds >= 2) {
         drained = true;
@@ -110,7 +155,13 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
     if (!drained) log.error({ drainTimeoutS: options.drainTimeoutS }, 'the queues did not drain in time');
 
     const rows = await db.rows();
-    const reconciliation = await reconcile({ load: loadStats, rows, upsertHits: await db.upsertHits(), reviews, results });
+    const reconciliation = await reconcile({
+      load: loadStats,
+      rows,
+      upsertHits: await db.upsertHits(),
+      reviews,
+      results,
+    });
     const faults = recoveryTimes({ faults: events, rows, load: loadStats, loadStartedAt, rate: options.rate });
     const fleetEvents: Record<string, number> = {};
     for (const e of fleet.events) fleetEvents[e.msg] = (fleetEvents[e.msg] ?? 0) + 1;
@@ -119,7 +170,11 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
     return {
       appendfsync: mode,
       source: source.origin,
-      load: { ...loadRest, accepted: accepted.size, offeredPerS: Math.round((loadStats.offered / loadTookS) * 10) / 10 },
+      load: {
+        ...loadRest,
+        accepted: accepted.size,
+        offeredPerS: Math.round((loadStats.offered / loadTookS) * 10) / 10,
+      },
       storedPerS: Math.round((rows.length / Math.max(1, (lastStored - loadStartedAt) / 1000)) * 10) / 10,
       reconciliation,
       faults,
@@ -127,7 +182,12 @@ export async function runChaosMode(ctx: ChaosContext, mode: AppendFsync): Promis
       seconds: { load: Math.round(loadTookS * 10) / 10, drain: Math.round(drainSeconds * 10) / 10 },
       drained,
       logDir,
-      ok: drained && loadStats.unacknowledged === 0 && reconciliation.lost === 0 && reconciliation.duplicated === 0 && faults.every((f) => f.error === undefined),
+      ok:
+        drained &&
+        loadStats.unacknowledged === 0 &&
+        reconciliation.lost === 0 &&
+        reconciliation.duplicated === 0 &&
+        faults.every((f) => f.error === undefined),
     };
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -166,7 +226,11 @@ export function chaosStart(): { at: number; loadAverage: number[] } {
 }
 
 /** The report of modes run since `started`: ok only if every mode was. */
-export function chaosReport(options: ChaosOptions, modes: ModeReport[], started: { at: number; loadAverage: number[] }): ChaosReport {
+export function chaosReport(
+  options: ChaosOptions,
+  modes: ModeReport[],
+  started: { at: number; loadAverage: number[] },
+): ChaosReport {
   const { logDir: _logDir, ...rest } = options;
   const cpus = os.cpus();
   const host: ChaosHost = {

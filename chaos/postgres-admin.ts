@@ -44,7 +44,11 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * Terminates the connections to `dbName` (all of them, or only those whose application_name is
  * `applicationName`) with pg_terminate_backend; returns how many were terminated.
  */
-export async function terminateConnections(adminUrl: string, dbName: string, options: { applicationName?: string } = {}): Promise<number> {
+export async function terminateConnections(
+  adminUrl: string,
+  dbName: string,
+  options: { applicationName?: string } = {},
+): Promise<number> {
   return withAdmin(adminUrl, async (admin) => {
     const { rows } = await admin.query<{ terminated: boolean }>(
       `SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
@@ -56,13 +60,25 @@ export async function terminateConnections(adminUrl: string, dbName: string, opt
 }
 
 /** Connection-level failures mean "no server here"; a server that answers and refuses is an error. */
-const NO_SERVER_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '28P01', '28000', '3D000'];
+const NO_SERVER_CODES = [
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '28P01',
+  '28000',
+  '3D000',
+];
 
 /**
  * A new, uniquely named database (`<namePrefix>_<pid>_<hex>`) on the admin URL's server, or
  * undefined when that server cannot be reached.
  */
-export async function createScratchDatabase(adminUrl: string, namePrefix = 'sf_test'): Promise<ScratchDatabase | undefined> {
+export async function createScratchDatabase(
+  adminUrl: string,
+  namePrefix = 'sf_test',
+): Promise<ScratchDatabase | undefined> {
   const name = `${namePrefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
   let serverVersion: number;
   try {
@@ -88,7 +104,10 @@ export async function createScratchDatabase(adminUrl: string, namePrefix = 'sf_t
           await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
           return;
         }
-        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [name],
+        );
         await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
       })),
   };

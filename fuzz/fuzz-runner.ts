@@ -76,11 +76,30 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const started = performance.now();
   const harness = await startIngestHarness({ env: options.env ?? {} });
   const redis = new Redis(harness.redisUrl, { maxRetriesPerRequest: 1 });
-  const summary: FuzzSummary = { seed: options.seed, cases: 0, statuses: {}, serverErrors: [], hangs: [], resets: [], unexpected: [], stalls: [], maxStallMs: 0, maxStallCase: '', maxRawDelayMs: 0, maxRssMb: 0, durationMs: 0 };
+  const summary: FuzzSummary = {
+    seed: options.seed,
+    cases: 0,
+    statuses: {},
+    serverErrors: [],
+    hangs: [],
+    resets: [],
+    unexpected: [],
+    stalls: [],
+    maxStallMs: 0,
+    maxStallCase: '',
+    maxRawDelayMs: 0,
+    maxRssMb: 0,
+    durationMs: 0,
+  };
   let acceptedBytes = 0;
   try {
     await harness.takeDelay(); // start-up is not a case
-    for (const c of generateCases({ seed: options.seed, count: options.cases, limits: harness.limits, hostileEvery: options.hostileEvery ?? 0 })) {
+    for (const c of generateCases({
+      seed: options.seed,
+      count: options.cases,
+      limits: harness.limits,
+      hostileEvery: options.hostileEvery ?? 0,
+    })) {
       const body = typeof c.body === 'function' ? c.body() : Buffer.from(c.body);
       const contentType = c.contentType === undefined ? 'application/json' : c.contentType;
       const answer = await post(harness.url, body, contentType, timeoutMs);
@@ -88,10 +107,15 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
       summary.cases++;
       const key = answer.failure ?? String(answer.status);
       summary.statuses[key] = (summary.statuses[key] ?? 0) + 1;
-      const finding = (detail: string): Finding => ({ name: c.name, status: answer.status, detail: detail.slice(0, 500) });
+      const finding = (detail: string): Finding => ({
+        name: c.name,
+        status: answer.status,
+        detail: detail.slice(0, 500),
+      });
       if (answer.status >= 500) summary.serverErrors.push(finding(answer.body));
       if (answer.failure === 'hang') summary.hangs.push(finding(`no answer within ${timeoutMs} ms`));
-      if (answer.failure === 'reset') summary.resets.push(finding(`${answer.error ?? 'reset'} (body ${body.length} bytes)`));
+      if (answer.failure === 'reset')
+        summary.resets.push(finding(`${answer.error ?? 'reset'} (body ${body.length} bytes)`));
       if (!answer.failure) {
         const problem = contractProblem(c, answer);
         if (problem) summary.unexpected.push(finding(`${problem}: ${answer.body.slice(0, 300)}`));
@@ -101,14 +125,22 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
         summary.maxStallCase = c.name;
       }
       summary.maxRawDelayMs = Math.max(summary.maxRawDelayMs, delay.maxMs);
-      if (delay.busyMs > stallMs) summary.stalls.push(finding(`event loop blocked ${delay.busyMs.toFixed(1)} ms (raw delay ${delay.maxMs.toFixed(1)} ms, body ${body.length} bytes)`));
+      if (delay.busyMs > stallMs)
+        summary.stalls.push(
+          finding(
+            `event loop blocked ${delay.busyMs.toFixed(1)} ms (raw delay ${delay.maxMs.toFixed(1)} ms, body ${body.length} bytes)`,
+          ),
+        );
       summary.maxRssMb = Math.max(summary.maxRssMb, delay.rssMb);
       if (answer.status === 202) acceptedBytes += body.length;
       if (acceptedBytes > FLUSH_AFTER_BYTES) {
         await redis.flushdb();
         acceptedBytes = 0;
       }
-      if (summary.cases % 1000 === 0) options.log?.(`${summary.cases} cases, ${JSON.stringify(summary.statuses)}, max stall ${summary.maxStallMs.toFixed(1)} ms`);
+      if (summary.cases % 1000 === 0)
+        options.log?.(
+          `${summary.cases} cases, ${JSON.stringify(summary.statuses)}, max stall ${summary.maxStallMs.toFixed(1)} ms`,
+        );
     }
   } finally {
     redis.disconnect();
@@ -120,7 +152,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
 
 /** Whether a run met the targets: no 5xx, no hangs, no stalls, no broken contract. */
 export function fuzzPassed(summary: FuzzSummary): boolean {
-  return summary.serverErrors.length === 0 && summary.hangs.length === 0 && summary.stalls.length === 0 && summary.unexpected.length === 0;
+  return (
+    summary.serverErrors.length === 0 &&
+    summary.hangs.length === 0 &&
+    summary.stalls.length === 0 &&
+    summary.unexpected.length === 0
+  );
 }
 
 export function formatSummary(summary: FuzzSummary, stallMs = 100): string {
@@ -134,7 +171,13 @@ export function formatSummary(summary: FuzzSummary, stallMs = 100): string {
     `  5xx: ${summary.serverErrors.length}, hangs: ${summary.hangs.length}, resets: ${summary.resets.length}, contract breaks: ${summary.unexpected.length}`,
     `  event-loop stalls over ${stallMs} ms: ${summary.stalls.length}; longest block ${summary.maxStallMs.toFixed(1)} ms (${summary.maxStallCase}); largest raw delay ${summary.maxRawDelayMs.toFixed(1)} ms; max RSS ${summary.maxRssMb.toFixed(0)} MB`,
   ];
-  for (const [what, list] of [['5xx', summary.serverErrors], ['hang', summary.hangs], ['stall', summary.stalls], ['contract', summary.unexpected], ['reset', summary.resets]] as const) {
+  for (const [what, list] of [
+    ['5xx', summary.serverErrors],
+    ['hang', summary.hangs],
+    ['stall', summary.stalls],
+    ['contract', summary.unexpected],
+    ['reset', summary.resets],
+  ] as const) {
     for (const f of list.slice(0, 10)) lines.push(`  ${what}: ${f.name}: ${f.status} ${f.detail}`);
   }
   return lines.join('\n');

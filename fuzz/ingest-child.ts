@@ -45,7 +45,11 @@ const send = (message: unknown) => process.send?.(message);
 send({
   type: 'ready',
   url: server.url,
-  limits: { bodyLimitBytes: config.http.bodyLimitBytes, maxReviewsPerRequest: config.http.maxReviewsPerRequest, maxTextChars: config.reviews.maxTextChars },
+  limits: {
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    maxReviewsPerRequest: config.http.maxReviewsPerRequest,
+    maxTextChars: config.reviews.maxTextChars,
+  },
 });
 
 let closing = false;
@@ -57,7 +61,13 @@ async function close() {
 }
 process.on('message', (message: { type: string; id?: number }) => {
   if (message.type === 'take') {
-    send({ type: 'delay', id: message.id, maxMs: histogram.max / 1e6, busyMs: Math.max(0, busyMax), rssMb: process.memoryUsage().rss / 1e6 });
+    send({
+      type: 'delay',
+      id: message.id,
+      maxMs: histogram.max / 1e6,
+      busyMs: Math.max(0, busyMax),
+      rssMb: process.memoryUsage().rss / 1e6,
+    });
     histogram.reset();
     busyMax = 0;
   } else if (message.type === 'close') void close();

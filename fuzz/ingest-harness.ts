@@ -51,7 +51,9 @@ export async function startIngestHarness(options: HarnessOptions = {}): Promise<
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = await new Promise<{ url: string; limits: ShapeLimits }>((resolve, reject) => {
-    child.once('message', (m: { type: string; url: string; limits: ShapeLimits }) => (m.type === 'ready' ? resolve(m) : reject(new Error(`unexpected ${m.type}`))));
+    child.once('message', (m: { type: string; url: string; limits: ShapeLimits }) =>
+      m.type === 'ready' ? resolve(m) : reject(new Error(`unexpected ${m.type}`)),
+    );
     void exited.then((code) => reject(new Error(`the ingest child exited with ${code} before it was ready`)));
   });
   let next = 0;
@@ -114,14 +116,20 @@ export function post(url: string, body: Buffer, contentType: string | null, time
         if (size < KEPT_BYTES) chunks.push(chunk);
         size += chunk.length;
       });
-      response.on('end', () => finish({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', () => finish({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('end', () =>
+        finish({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      response.on('error', () =>
+        finish({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
     });
     const timer = setTimeout(() => {
       finish({ status: 0, body: '', failure: 'hang' });
       request.destroy();
     }, timeoutMs);
-    request.on('error', (err) => finish({ status: 0, body: '', failure: 'reset', error: (err as NodeJS.ErrnoException).code ?? err.message }));
+    request.on('error', (err) =>
+      finish({ status: 0, body: '', failure: 'reset', error: (err as NodeJS.ErrnoException).code ?? err.message }),
+    );
     request.end(body);
   });
 }

@@ -71,8 +71,17 @@ try {
   const stats = await createStatsServer(config, logger, { queries: sink.queries, dashboard: false });
   closers.unshift(stats.close);
 
-  const reviews = Array.from({ length: REVIEWS }, (_, i) => ({ id: `check-${i}`, productId: `p${i % 3}`, rating: (i % 5) + 1, text: i % 2 ? 'Great battery, love it.' : 'Broke after a week, awful.' }));
-  const posted = await fetch(`${ingest.url}/v1/reviews`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(reviews) });
+  const reviews = Array.from({ length: REVIEWS }, (_, i) => ({
+    id: `check-${i}`,
+    productId: `p${i % 3}`,
+    rating: (i % 5) + 1,
+    text: i % 2 ? 'Great battery, love it.' : 'Broke after a week, awful.',
+  }));
+  const posted = await fetch(`${ingest.url}/v1/reviews`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(reviews),
+  });
   if (posted.status !== 202) throw new Error(`POST /v1/reviews answered ${posted.status}: ${await posted.text()}`);
   await until(() => sink.sink.stored >= REVIEWS, `${REVIEWS} stored results`);
   // Some answers of every kind, so the HTTP series have samples with 2xx and 4xx labels.
@@ -81,15 +90,27 @@ try {
     await fetch(`${base}/no-such-route`);
   }
   await fetch(`${ingest.url}/v1/results/check-1`);
-  await until(async () => (await (await fetch(`${stats.url}/v1/stats`)).json() as { throughput: { totals: { completed: number } } }).throughput.totals.completed >= REVIEWS, 'the stats to count every review');
+  await until(
+    async () =>
+      ((await (await fetch(`${stats.url}/v1/stats`)).json()) as { throughput: { totals: { completed: number } } })
+        .throughput.totals.completed >= REVIEWS,
+    'the stats to count every review',
+  );
 
-  for (const [name, base] of [['ingest', ingest.url], ['stats', stats.url], ['worker', worker.url!], ['sink', sink.url!]] as const) {
+  for (const [name, base] of [
+    ['ingest', ingest.url],
+    ['stats', stats.url],
+    ['worker', worker.url!],
+    ['sink', sink.url!],
+  ] as const) {
     const res = await fetch(`${base}/metrics`);
     const text = await res.text();
     if (res.status !== 200) findings.push(`${name} /metrics answered ${res.status}`);
     scraped.set(name, text);
     const lint = promtool(['check', 'metrics'], text);
-    console.log(`promtool check metrics (${name}, ${text.split('\n').filter((l) => l && !l.startsWith('#')).length} samples): ${lint.ok ? 'ok' : 'FAILED'}`);
+    console.log(
+      `promtool check metrics (${name}, ${text.split('\n').filter((l) => l && !l.startsWith('#')).length} samples): ${lint.ok ? 'ok' : 'FAILED'}`,
+    );
     if (!lint.ok) findings.push(`${name}: promtool check metrics:\n${lint.output}`);
   }
 } finally {
@@ -99,7 +120,9 @@ try {
 
 // The alert rules: the file, the PrometheusRule's groups, and their unit tests.
 const rulesFile = path.join(root, 'deploy/prometheus/alerts.yml');
-const prometheusRule = parseAllDocuments(readFileSync(path.join(root, 'deploy/k8s/prometheus-rule.yaml'), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: unknown }).find((d) => d?.kind === 'PrometheusRule');
+const prometheusRule = parseAllDocuments(readFileSync(path.join(root, 'deploy/k8s/prometheus-rule.yaml'), 'utf8'))
+  .map((d) => d.toJS() as { kind?: string; spec?: unknown })
+  .find((d) => d?.kind === 'PrometheusRule');
 if (!prometheusRule?.spec) findings.push('deploy/k8s/prometheus-rule.yaml holds no PrometheusRule');
 const fromK8s = path.join(os.tmpdir(), `sf-prometheus-rule-${process.pid}.yml`);
 writeFileSync(fromK8s, JSON.stringify(prometheusRule?.spec ?? {}));
@@ -107,7 +130,10 @@ try {
   for (const [what, args] of [
     ['check rules deploy/prometheus/alerts.yml', ['check', 'rules', rulesFile]],
     ['check rules (PrometheusRule in deploy/k8s)', ['check', 'rules', fromK8s]],
-    ['test rules deploy/prometheus/alerts.test.yml', ['test', 'rules', path.join(root, 'deploy/prometheus/alerts.test.yml')]],
+    [
+      'test rules deploy/prometheus/alerts.test.yml',
+      ['test', 'rules', path.join(root, 'deploy/prometheus/alerts.test.yml')],
+    ],
   ] as const) {
     const run = promtool([...args]);
     console.log(`promtool ${what}: ${run.ok ? 'ok' : 'FAILED'}`);
@@ -119,7 +145,11 @@ try {
 
 // Every sf_ metric the rules use is one a service exports.
 const exported = new Set([...scraped.values()].flatMap((t) => [...t.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!)));
-const used = new Set([...readFileSync(rulesFile, 'utf8').matchAll(/\bsf_[a-z0-9_]+[a-z]/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')));
+const used = new Set(
+  [...readFileSync(rulesFile, 'utf8').matchAll(/\bsf_[a-z0-9_]+[a-z]/g)].map((m) =>
+    m[0].replace(/_(bucket|sum|count)$/, ''),
+  ),
+);
 const unknown = [...used].filter((n) => !exported.has(n));
 if (unknown.length > 0) findings.push(`alerts.yml uses metrics no service exports: ${unknown.join(', ')}`);
 

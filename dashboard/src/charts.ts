@@ -34,7 +34,12 @@ export interface ChartSpec {
 
 const INTEGER_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8];
 
-const AXIS = { stroke: '#5b6472', grid: { stroke: '#edf0f4', width: 1 }, ticks: { stroke: '#edf0f4', width: 1 }, font: '11px system-ui, sans-serif' };
+const AXIS = {
+  stroke: '#5b6472',
+  grid: { stroke: '#edf0f4', width: 1 },
+  ticks: { stroke: '#edf0f4', width: 1 },
+  font: '11px system-ui, sans-serif',
+};
 
 function translucent(hex: string, alpha: number): string {
   const n = Number.parseInt(hex.slice(1), 16);
@@ -42,7 +47,11 @@ function translucent(hex: string, alpha: number): string {
 }
 
 const timeLabel = (v: number, seconds = true) =>
-  new Date(v * 1000).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}) });
+  new Date(v * 1000).toLocaleTimeString('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(seconds ? { second: '2-digit' } : {}),
+  });
 
 /** 24-hour tick labels, with seconds only when ticks are less than a minute apart. */
 const timeTicks = (_u: uPlot, splits: number[]) => {
@@ -108,9 +117,18 @@ export class Chart {
       },
       axes: [
         categories
-          ? { ...AXIS, splits: () => categories.map((_, i) => i), values: (_u, splits) => splits.map((i) => categories[i] ?? '') }
+          ? {
+              ...AXIS,
+              splits: () => categories.map((_, i) => i),
+              values: (_u, splits) => splits.map((i) => categories[i] ?? ''),
+            }
           : { ...AXIS, values: timeTicks },
-        { ...AXIS, size: 58, values: (_u, splits) => splits.map(yFormat), ...(spec.integer ? { incrs: INTEGER_INCRS } : {}) },
+        {
+          ...AXIS,
+          size: 58,
+          values: (_u, splits) => splits.map(yFormat),
+          ...(spec.integer ? { incrs: INTEGER_INCRS } : {}),
+        },
       ],
     };
     const empty: uPlot.AlignedData = [[], ...spec.series.map(() => [])];
@@ -140,7 +158,12 @@ export class Chart {
 }
 
 /** Colours of well-known labels; other labels get the palette in order of appearance. */
-const LABEL_COLORS: Record<string, string> = { negative: '#d6455d', positive: '#1f9d6b', neutral: '#8a94a6', mixed: '#c58b1b' };
+const LABEL_COLORS: Record<string, string> = {
+  negative: '#d6455d',
+  positive: '#1f9d6b',
+  neutral: '#8a94a6',
+  mixed: '#c58b1b',
+};
 const PALETTE = ['#3b6fd8', '#8e5bd6', '#c58b1b', '#1aa3b8', '#d46a2c', '#5f7d2b', '#b84a8c'];
 
 export function labelColor(label: string, index: number): string {

@@ -25,7 +25,10 @@ export function fmtMs(ms: number | null | undefined): string {
 export function fmtSeconds(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s)) return DASH;
   if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
-  const [big, small, bigUnit, smallUnit] = s < 3600 ? [Math.floor(s / 60), Math.round(s % 60), 'min', 's'] : [Math.floor(s / 3600), Math.round((s % 3600) / 60), 'h', 'min'];
+  const [big, small, bigUnit, smallUnit] =
+    s < 3600
+      ? [Math.floor(s / 60), Math.round(s % 60), 'min', 's']
+      : [Math.floor(s / 3600), Math.round((s % 3600) / 60), 'h', 'min'];
   return small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`;
 }
 
@@ -37,7 +40,11 @@ export function fmtTime(iso: string): string {
 type Child = Node | string | null | undefined | false;
 
 /** A small element builder: `el('td', { class: 'num' }, '42')`. Text is never parsed as HTML. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   for (const c of children) if (c !== null && c !== undefined && c !== false) node.append(c);
@@ -52,5 +59,7 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 
 /** Replaces the rows of a table body. */
 export function fillRows(tbody: HTMLElement, rows: HTMLTableRowElement[], emptyText: string, columns: number): void {
-  tbody.replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', { class: 'empty', colspan: String(columns) }, emptyText))]));
+  tbody.replaceChildren(
+    ...(rows.length > 0 ? rows : [el('tr', {}, el('td', { class: 'empty', colspan: String(columns) }, emptyText))]),
+  );
 }

@@ -82,7 +82,9 @@ function drawQueues(stats: FleetStats): void {
     ];
   });
   const series = [...queueSeries, ...bulk.series];
-  queueChart.get(keys.join(), (c) => new Chart(c, { series, yFormat: (v) => fmtInt(v), integer: true })).setData(history.series(keys));
+  queueChart
+    .get(keys.join(), (c) => new Chart(c, { series, yFormat: (v) => fmtInt(v), integer: true }))
+    .setData(history.series(keys));
 }
 
 /** Negative share per language over time (history key language.<tag>.negative), for the languages now in the window. */
@@ -90,8 +92,13 @@ function drawLanguages(stats: FleetStats): void {
   const tags = (stats.model.byLanguage ?? []).slice(0, HISTORY_LANGUAGES).map((l) => l.language);
   if (tags.length === 0) return;
   const keys = tags.map((t) => `language.${t}.negative`);
-  const series: SeriesSpec[] = tags.map((t, i) => ({ label: `${t} negative`, color: LANGUAGE_COLORS[i % LANGUAGE_COLORS.length]! }));
-  languageChart.get(keys.join(), (c) => new Chart(c, { series, yRange: [0, 1], yFormat: (v) => fmtPct(v, 0) })).setData(history.series(keys));
+  const series: SeriesSpec[] = tags.map((t, i) => ({
+    label: `${t} negative`,
+    color: LANGUAGE_COLORS[i % LANGUAGE_COLORS.length]!,
+  }));
+  languageChart
+    .get(keys.join(), (c) => new Chart(c, { series, yRange: [0, 1], yFormat: (v) => fmtPct(v, 0) }))
+    .setData(history.series(keys));
 }
 
 /** Per-minute data is drawn at the middle of its minute. */
@@ -105,12 +112,20 @@ function drawLabels(stats: FleetStats): void {
   // Bar i reaches the sum of shares i..n-1; later (shorter) bars are drawn over earlier ones.
   const tops = shares.map((_, i) => minutes.map((_m, k) => shares.slice(i).reduce((sum, s) => sum + s[k]!, 0)));
   const series: SeriesSpec[] = [
-    ...labels.map((l, i): SeriesSpec => ({ label: l, color: labelColor(l, i), bars: 'full', format: (_v, k) => fmtPct(shares[i]![k]) })),
+    ...labels.map((l, i): SeriesSpec => ({
+      label: l,
+      color: labelColor(l, i),
+      bars: 'full',
+      format: (_v, k) => fmtPct(shares[i]![k]),
+    })),
     { label: 'mean confidence', color: '#2b3140', dash: [4, 4], format: (v) => fmtPct(v) },
   ];
   const windowS = stats.latency.windowSeconds;
   labelChart
-    .get(`${labels.join()}/${windowS}`, (c) => new Chart(c, { series, yRange: [0, 1], yFormat: (v) => fmtPct(v, 0), minSpanS: windowS, padS: 30 }))
+    .get(
+      `${labels.join()}/${windowS}`,
+      (c) => new Chart(c, { series, yRange: [0, 1], yFormat: (v) => fmtPct(v, 0), minSpanS: windowS, padS: 30 }),
+    )
     .setData([minutes.map((m) => minuteMid(m.minute)), ...tops, minutes.map((m) => m.meanConfidence)]);
 }
 
@@ -128,7 +143,16 @@ function drawBatches(stats: FleetStats): void {
   const buckets = stats.batchSizes.buckets;
   const captions = bucketCaptions(buckets.map((b) => b.le));
   batchChart
-    .get(captions.join(), (c) => new Chart(c, { series: [{ label: 'batches', color: '#3b6fd8', bars: 'full' }], categories: captions, yFormat: (v) => fmtInt(v), integer: true }))
+    .get(
+      captions.join(),
+      (c) =>
+        new Chart(c, {
+          series: [{ label: 'batches', color: '#3b6fd8', bars: 'full' }],
+          categories: captions,
+          yFormat: (v) => fmtInt(v),
+          integer: true,
+        }),
+    )
     .setData([buckets.map((_, i) => i), buckets.map((b) => b.count)]);
   byId('batch-mean').textContent = stats.batchSizes.mean === null ? '' : `mean ${stats.batchSizes.mean.toFixed(1)}`;
 }
@@ -147,10 +171,15 @@ function render(stats: FleetStats): void {
   drawBatches(stats);
   drawLanguages(stats);
   const minutes = stats.throughput.perMinute;
-  throughputChart.setData([minutes.map((m) => minuteMid(m.minute)), minutes.map((m) => m.completed), minutes.map((m) => m.failed)]);
+  throughputChart.setData([
+    minutes.map((m) => minuteMid(m.minute)),
+    minutes.map((m) => m.completed),
+    minutes.map((m) => m.failed),
+  ]);
   latencyChart.setData(history.series(['latency.p50', 'latency.p95', 'latency.p99']));
   rateChart.setData(history.series(['rate.current', 'rate.average']));
-  byId('latency-window').textContent = `window ${fmtSeconds(stats.latency.windowSeconds)} · ${fmtInt(stats.latency.count)} results`;
+  byId('latency-window').textContent =
+    `window ${fmtSeconds(stats.latency.windowSeconds)} · ${fmtInt(stats.latency.count)} results`;
 }
 
 function setStatus(ok: boolean, text: string): void {

@@ -21,7 +21,11 @@ export class ProductRankingView {
   private row(p: RankedProduct, changeColumn: boolean): HTMLTableRowElement {
     const pick = el('button', { type: 'button', class: 'link mono', title: `show ${p.productId}` }, p.productId);
     pick.addEventListener('click', () => this.onPick(p.productId));
-    const bar = el('div', { class: 'meter' }, el('div', { class: 'meter-fill', style: `width:${(p.negativeShare * 100).toFixed(1)}%` }));
+    const bar = el(
+      'div',
+      { class: 'meter' },
+      el('div', { class: 'meter-fill', style: `width:${(p.negativeShare * 100).toFixed(1)}%` }),
+    );
     return el(
       'tr',
       {},
@@ -29,21 +33,39 @@ export class ProductRankingView {
       el('td', { class: 'num' }, fmtPct(p.negativeShare)),
       el('td', { class: 'meter-cell' }, bar),
       changeColumn
-        ? el('td', { class: `num${(p.change ?? 0) > 0 ? ' bad' : ''}` }, fmtChange(p.change), el('div', { class: 'small muted' }, `was ${fmtPct(p.previousNegativeShare)}`))
+        ? el(
+            'td',
+            { class: `num${(p.change ?? 0) > 0 ? ' bad' : ''}` },
+            fmtChange(p.change),
+            el('div', { class: 'small muted' }, `was ${fmtPct(p.previousNegativeShare)}`),
+          )
         : el('td', { class: 'num' }, fmtInt(p.total)),
     );
   }
 
   async refresh(): Promise<void> {
     const status = byId('ranking-status');
-    const answer = await getJson<ProductRanking>(`v1/products/ranking?window=24h&limit=${LIMIT}&minResults=${MIN_RESULTS}`);
+    const answer = await getJson<ProductRanking>(
+      `v1/products/ranking?window=24h&limit=${LIMIT}&minResults=${MIN_RESULTS}`,
+    );
     if (answer.kind !== 'ok') {
-      status.textContent = answer.kind === 'not-connected' ? 'storage not connected' : `could not load the ranking: ${answer.message}`;
+      status.textContent =
+        answer.kind === 'not-connected' ? 'storage not connected' : `could not load the ranking: ${answer.message}`;
       return;
     }
     const r = answer.body;
     status.textContent = `${fmtInt(r.products)} product(s) with results in the last 24 h; ranked with at least ${fmtInt(MIN_RESULTS)} results`;
-    fillRows(byId('ranking-negative-rows'), r.byNegativeShare.map((p) => this.row(p, false)), `no product with ${MIN_RESULTS}+ results`, 4);
-    fillRows(byId('ranking-change-rows'), r.byChange.map((p) => this.row(p, true)), `no product with ${MIN_RESULTS}+ results in both 24 h windows`, 4);
+    fillRows(
+      byId('ranking-negative-rows'),
+      r.byNegativeShare.map((p) => this.row(p, false)),
+      `no product with ${MIN_RESULTS}+ results`,
+      4,
+    );
+    fillRows(
+      byId('ranking-change-rows'),
+      r.byChange.map((p) => this.row(p, true)),
+      `no product with ${MIN_RESULTS}+ results in both 24 h windows`,
+      4,
+    );
   }
 }

@@ -24,8 +24,17 @@ function shareBar(labels: Record<string, number>, total: number): HTMLElement {
   const names = Object.keys(labels).sort();
   return el(
     'div',
-    { class: 'share-bar', role: 'img', 'aria-label': names.map((n) => `${n} ${fmtPct(labels[n]! / total)}`).join(', ') },
-    ...names.map((n, i) => el('span', { style: `flex-grow:${labels[n]};background:${labelColor(n, i)}`, title: `${n}: ${fmtInt(labels[n])}` })),
+    {
+      class: 'share-bar',
+      role: 'img',
+      'aria-label': names.map((n) => `${n} ${fmtPct(labels[n]! / total)}`).join(', '),
+    },
+    ...names.map((n, i) =>
+      el('span', {
+        style: `flex-grow:${labels[n]};background:${labelColor(n, i)}`,
+        title: `${n}: ${fmtInt(labels[n])}`,
+      }),
+    ),
   );
 }
 
@@ -39,18 +48,38 @@ function renderSummary(s: ProductSummary): HTMLElement {
       'div',
       { class: 'product-figures' },
       el('div', {}, el('span', { class: 'kpi-label' }, 'Results (24 h)'), el('strong', {}, fmtInt(s.total))),
-      el('div', {}, el('span', { class: 'kpi-label' }, 'Negative share'), el('strong', { class: (s.negativeShare ?? 0) > 0.5 ? 'bad' : '' }, fmtPct(s.negativeShare))),
+      el(
+        'div',
+        {},
+        el('span', { class: 'kpi-label' }, 'Negative share'),
+        el('strong', { class: (s.negativeShare ?? 0) > 0.5 ? 'bad' : '' }, fmtPct(s.negativeShare)),
+      ),
       el('div', {}, el('span', { class: 'kpi-label' }, 'Mean score'), el('strong', {}, fmtPct(s.meanScore))),
       el(
         'div',
         { title: 'share of the rated results (1–2 stars negative, 4–5 positive) whose label agrees' },
         el('span', { class: 'kpi-label' }, 'Rating agreement'),
         el('strong', { class: 'rating-agreement' }, fmtPct(s.ratingAgreement?.share ?? null)),
-        el('span', { class: 'muted small' }, s.ratingAgreement ? `of ${fmtInt(s.ratingAgreement.rated)} rated` : 'no rated result'),
+        el(
+          'span',
+          { class: 'muted small' },
+          s.ratingAgreement ? `of ${fmtInt(s.ratingAgreement.rated)} rated` : 'no rated result',
+        ),
       ),
     ),
     shareBar(s.labels, s.total),
-    el('div', { class: 'legend' }, ...names.map((n, i) => el('span', {}, el('i', { style: `background:${labelColor(n, i)}` }), `${n} ${fmtInt(s.labels[n])} (${fmtPct(s.labels[n]! / s.total)})`))),
+    el(
+      'div',
+      { class: 'legend' },
+      ...names.map((n, i) =>
+        el(
+          'span',
+          {},
+          el('i', { style: `background:${labelColor(n, i)}` }),
+          `${n} ${fmtInt(s.labels[n])} (${fmtPct(s.labels[n]! / s.total)})`,
+        ),
+      ),
+    ),
   );
 }
 
@@ -60,7 +89,12 @@ function negativeRow(r: StoredResult): HTMLTableRowElement {
     {},
     el('td', { class: 'mono' }, r.reviewId),
     el('td', { class: 'num' }, fmtPct(r.score)),
-    el('td', { class: 'num' }, fmtInt(r.tokens), r.truncated ? el('span', { class: 'badge alert', title: 'truncated' }, 'cut') : null),
+    el(
+      'td',
+      { class: 'num' },
+      fmtInt(r.tokens),
+      r.truncated ? el('span', { class: 'badge alert', title: 'truncated' }, 'cut') : null,
+    ),
     el('td', {}, `${r.model.name}`),
     el('td', { class: 'num' }, fmtTime(r.processedAt)),
   );
@@ -95,7 +129,8 @@ export class ProductView {
     const out = byId('product-summary');
     const table = byId('product-negatives');
     if (!this.productId) {
-      status.textContent = 'Enter a product id to see its sentiment over the last 24 h and its latest negative results.';
+      status.textContent =
+        'Enter a product id to see its sentiment over the last 24 h and its latest negative results.';
       out.replaceChildren();
       table.hidden = true;
       return;

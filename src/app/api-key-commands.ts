@@ -12,20 +12,25 @@ function scopes(value: string): ScopeText {
 }
 
 function keyName(value: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) throw new InvalidArgumentError("must be 1-64 letters, digits, '_', '.' or '-'");
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value))
+    throw new InvalidArgumentError("must be 1-64 letters, digits, '_', '.' or '-'");
   return value;
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** `new-api-key --name shop --scopes write`: a random key (give it to the client) and its API_KEYS entry (give it to the service). */
 export function defineNewApiKeyCommand(command: Command, out: NodeJS.WritableStream = process.stdout): Command {
   return command
-    .description('generate an API key: prints the key (for the client, shown once) and its hashed API_KEYS entry (for the services)')
+    .description(
+      'generate an API key: prints the key (for the client, shown once) and its hashed API_KEYS entry (for the services)',
+    )
     .requiredOption('--name <name>', 'key name: shown in logs, and the rate-limit bucket', keyName)
     .option('--scopes <scopes>', 'read, write or read+write', scopes, 'read' as ScopeText)
     .action((opts: { name: string; scopes: ScopeText }) => {
@@ -35,7 +40,11 @@ export function defineNewApiKeyCommand(command: Command, out: NodeJS.WritableStr
 }
 
 /** `hash-api-key < key.txt`: the SHA-256 of a key read from stdin (one trailing newline ignored). */
-export function defineHashApiKeyCommand(command: Command, stdin: NodeJS.ReadableStream = process.stdin, out: NodeJS.WritableStream = process.stdout): Command {
+export function defineHashApiKeyCommand(
+  command: Command,
+  stdin: NodeJS.ReadableStream = process.stdin,
+  out: NodeJS.WritableStream = process.stdout,
+): Command {
   return command
     .description('print the SHA-256 of an API key read from stdin, for an API_KEYS entry (name:scopes:<this>)')
     .action(async () => {

@@ -87,7 +87,8 @@ export function createBulkProgress(options: BulkProgressOptions) {
       }
       const alone = Object.keys(returned.failed ?? {}).length;
       failed += alone;
-      if (returned.results && returned.scored > 0) results.set(returned.results, (results.get(returned.results) ?? 0) + returned.scored);
+      if (returned.results && returned.scored > 0)
+        results.set(returned.results, (results.get(returned.results) ?? 0) + returned.scored);
       else stored += Math.max(0, size - alone);
     });
   }

@@ -3,7 +3,13 @@ import type { RedisClient } from '../queue/redis-connection.ts';
 import { takeWithinTokenBudget } from '../batching/token-budget.ts';
 import type { Config } from '../config/load-config.ts';
 import { bulkChunkJobId } from '../queue/bulk-chunk-id.ts';
-import { bulkJobName, bulkJobSize, writeBulkMarkers, type BulkChunk, type BulkChunkReturn } from '../contracts/bulk-job.ts';
+import {
+  bulkJobName,
+  bulkJobSize,
+  writeBulkMarkers,
+  type BulkChunk,
+  type BulkChunkReturn,
+} from '../contracts/bulk-job.ts';
 import { decodeJobFailure, encodeJobFailure } from '../contracts/job-failure.ts';
 import { createReviewChecker, type Review } from '../contracts/review-schema.ts';
 import { SfError } from '../errors/sf-error.ts';
@@ -60,9 +66,11 @@ export function planPieces<T extends { model: string | undefined; text: string; 
   for (const group of byModel.values()) {
     const size = (i: T) => i.encoded?.ids.length ?? i.text.length;
     group.sort((a, b) => size(a) - size(b));
-    for (let start = 0; start < group.length; ) {
+    for (let start = 0; start < group.length;) {
       const rest = group.slice(start);
-      const n = rest.every((i) => i.encoded) ? takeWithinTokenBudget(rest.map(size), budget) : Math.min(budget.maxSize, rest.length);
+      const n = rest.every((i) => i.encoded)
+        ? takeWithinTokenBudget(rest.map(size), budget)
+        : Math.min(budget.maxSize, rest.length);
       pieces.push(rest.slice(0, n));
       start += n;
     }
@@ -122,10 +130,26 @@ export function createBulkWorker(options: BulkWorkerOptions) {
   /** Splits a chunk in two halves (new jobs): its reviews' markers move to them first. */
   async function split(job: Job<BulkChunk>, reviews: readonly Review[]): Promise<BulkChunkReturn> {
     const mid = Math.ceil(reviews.length / 2);
-    const halves = [reviews.slice(0, mid), reviews.slice(mid)].map((part) => ({ reviews: part, id: bulkChunkJobId(part.map((r) => r.id), `${model.version}/split-of/${job.id}`) }));
-    if (config.bulk.statusTtlS > 0) await writeBulkMarkers(options.bulkQueue, options.connection, halves, config.bulk.statusTtlS);
-    await options.bulkQueue.addBulk(halves.map((h) => ({ name: bulkJobName(h.reviews.length), data: { reviews: h.reviews, splitFrom: job.id! }, opts: { jobId: h.id } })));
-    log.warn({ jobId: job.id, size: reviews.length, halves: halves.map((h) => h.id) }, 'chunk split after an unfinished attempt');
+    const halves = [reviews.slice(0, mid), reviews.slice(mid)].map((part) => ({
+      reviews: part,
+      id: bulkChunkJobId(
+        part.map((r) => r.id),
+        `${model.version}/split-of/${job.id}`,
+      ),
+    }));
+    if (config.bulk.statusTtlS > 0)
+      await writeBulkMarkers(options.bulkQueue, options.connection, halves, config.bulk.statusTtlS);
+    await options.bulkQueue.addBulk(
+      halves.map((h) => ({
+        name: bulkJobName(h.reviews.length),
+        data: { reviews: h.reviews, splitFrom: job.id! },
+        opts: { jobId: h.id },
+      })),
+    );
+    log.warn(
+      { jobId: job.id, size: reviews.length, halves: halves.map((h) => h.id) },
+      'chunk split after an unfinished attempt',
+    );
     return { scored: 0, failed: {}, split: halves.map((h) => h.id), splitSizes: halves.map((h) => h.reviews.length) };
   }
 
@@ -140,7 +164,11 @@ export function createBulkWorker(options: BulkWorkerOptions) {
       const checked = validator.check(raw);
       if (checked.ok) return valid.push(checked.review);
       const id = typeof (raw as { id?: unknown } | null)?.id === 'string' ? (raw as { id: string }).id : `#${i}`;
-      failed[id] = encodeJobFailure({ code: 'SF_ERR_BAD_JOB', message: `job data is not a valid review (${checked.problems.length} problem(s))`, problems: checked.problems });
+      failed[id] = encodeJobFailure({
+        code: 'SF_ERR_BAD_JOB',
+        message: `job data is not a valid review (${checked.problems.length} problem(s))`,
+        problems: checked.problems,
+      });
     });
     if (valid.length > 1 && earlierAttempts(job) > 0) return split(job, valid);
 
@@ -153,7 +181,11 @@ export function createBulkWorker(options: BulkWorkerOptions) {
         pieces.map((piece) =>
           pool.score(
             piece.map((i) => i.encoded ?? i.text),
-            explainRequest(model.explanations.supported, piece.map((i) => i.review.explain), config.explain),
+            explainRequest(
+              model.explanations.supported,
+              piece.map((i) => i.review.explain),
+              config.explain,
+            ),
             piece[0]!.model,
             'bulk',
           ),
@@ -168,7 +200,12 @@ export function createBulkWorker(options: BulkWorkerOptions) {
     const processedAt = new Date(processedAtMs).toISOString();
     const built = pieces.map((piece, k) => {
       const context = { model, startedAt, processedAt, inferenceMs: batchInferenceMs(scored[k]!.stats) };
-      const reviews = piece.map((i) => ({ review: i.review, enqueuedAt: job.timestamp, model: infoOf(i.model), ...(i.route ? { language: i.route } : {}) }));
+      const reviews = piece.map((i) => ({
+        review: i.review,
+        enqueuedAt: job.timestamp,
+        model: infoOf(i.model),
+        ...(i.route ? { language: i.route } : {}),
+      }));
       return buildBatchResults(reviews, scored[k]!.items, context);
     });
     const results = built.flatMap((outcomes, k) =>
@@ -201,12 +238,30 @@ export function createBulkWorker(options: BulkWorkerOptions) {
         labels: info.labels,
         lane: 'bulk',
         ...(options.router ? { model: `${info.name}@${info.version}` } : {}),
-        items: mine.map((r) => ({ enqueuedAt: job.timestamp, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating, language: r.language?.tag })),
+        items: mine.map((r) => ({
+          enqueuedAt: job.timestamp,
+          label: r.label,
+          score: r.score,
+          tokens: r.tokens,
+          truncated: r.truncated,
+          rating: r.rating,
+          language: r.language?.tag,
+        })),
       });
     }
-    metrics?.observeBatch({ size: data.reviews.length, inferenceMs, scored: results.length, failed: data.reviews.length - results.length, tokens });
+    metrics?.observeBatch({
+      size: data.reviews.length,
+      inferenceMs,
+      scored: results.length,
+      failed: data.reviews.length - results.length,
+      tokens,
+    });
     const failures = Object.keys(failed).length;
-    if (failures > 0) log.warn({ jobId: job.id, failed: failures, of: data.reviews.length }, 'reviews failed alone; the rest of the chunk is published');
+    if (failures > 0)
+      log.warn(
+        { jobId: job.id, failed: failures, of: data.reviews.length },
+        'reviews failed alone; the rest of the chunk is published',
+      );
     // Every review failed: the chunk fails for good, with the first review's reason.
     if (results.length === 0 && failures > 0) throw new UnrecoverableError(Object.values(failed)[0]!);
     return { scored: results.length, failed, ...(results.length > 0 ? { results: resultBatchJobId(results) } : {}) };
@@ -226,7 +281,11 @@ export function createBulkWorker(options: BulkWorkerOptions) {
   });
   worker.on('error', createErrorLogger(log, 'bulk worker error'));
   worker.on('failed', (job, err) => {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) log.error({ jobId: job.id, attempts: job.attemptsMade, failure: decodeJobFailure(err.message) }, 'chunk failed for good');
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
+      log.error(
+        { jobId: job.id, attempts: job.attemptsMade, failure: decodeJobFailure(err.message) },
+        'chunk failed for good',
+      );
   });
 
   let closing: Promise<void> | undefined;

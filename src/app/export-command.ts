@@ -10,7 +10,13 @@ import { loadConfig, type Config } from '../config/load-config.ts';
 import { isSfError, SfError, toSfError } from '../errors/sf-error.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
-import { countResults, EXPORT_FORMATS, exportResults, type ExportFilter, type ExportFormat } from '../storage/result-export.ts';
+import {
+  countResults,
+  EXPORT_FORMATS,
+  exportResults,
+  type ExportFilter,
+  type ExportFormat,
+} from '../storage/result-export.ts';
 import type { TimeWindow } from '../storage/result-queries.ts';
 import { openDatabase, type SqlClient } from '../storage/sql-client.ts';
 import { positiveInt } from './cli-options.ts';
@@ -57,7 +63,13 @@ export function parseDuration(value: string): number {
 function exportLogger(config: Config, stderr: ExportCommandIo['stderr']): Logger {
   const usePretty = config.log.format === 'pretty' || (config.log.format === 'auto' && stderr.isTTY === true);
   const destination = usePretty
-    ? pretty({ destination: stderr, colorize: stderr.isTTY === true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true })
+    ? pretty({
+        destination: stderr,
+        colorize: stderr.isTTY === true,
+        translateTime: 'HH:MM:ss.l',
+        ignore: 'pid,hostname',
+        sync: true,
+      })
     : stderr;
   // Info lines would only repeat the summary: warnings and errors only, unless asked for more.
   const level = config.log.level === 'info' ? 'warn' : config.log.level;
@@ -72,7 +84,10 @@ async function openForExport(config: Config, logger: Logger): Promise<SqlClient>
   if (!config.sink.databaseUrl) {
     const dir = path.resolve(config.sink.dataDir);
     if (!existsSync(path.join(dir, 'PG_VERSION'))) {
-      throw new SfError('SF_ERR_STORAGE', `no PGlite database in ${dir} (SINK_DATA_DIR); set SINK_DATA_DIR, or DATABASE_URL for PostgreSQL`);
+      throw new SfError(
+        'SF_ERR_STORAGE',
+        `no PGlite database in ${dir} (SINK_DATA_DIR); set SINK_DATA_DIR, or DATABASE_URL for PostgreSQL`,
+      );
     }
     if (existsSync(path.join(dir, 'postmaster.pid'))) {
       throw new SfError(
@@ -85,7 +100,11 @@ async function openForExport(config: Config, logger: Logger): Promise<SqlClient>
   const db = await openDatabase({ url: config.sink.databaseUrl, dataDir: config.sink.dataDir, logger });
   try {
     const { rows } = await db.query<{ t: string | null }>("SELECT to_regclass('sentiment_results')::text AS t");
-    if (!rows[0]?.t) throw new SfError('SF_ERR_STORAGE', `no results table in ${db.location}: the sink has not run against this database`);
+    if (!rows[0]?.t)
+      throw new SfError(
+        'SF_ERR_STORAGE',
+        `no results table in ${db.location}: the sink has not run against this database`,
+      );
     return db;
   } catch (err) {
     await db.close();
@@ -96,7 +115,12 @@ async function openForExport(config: Config, logger: Logger): Promise<SqlClient>
 function progressBar(stderr: ExportCommandIo['stderr'], total: number) {
   if (stderr.isTTY !== true || total === 0) return { update: (_n: number) => undefined, stop: () => undefined };
   const bar = new cliProgress.SingleBar(
-    { stream: stderr, format: ' {bar} {percentage}% | {value} / {total} results | ETA {eta_formatted}', hideCursor: true, etaBuffer: 20 },
+    {
+      stream: stderr,
+      format: ' {bar} {percentage}% | {value} / {total} results | ETA {eta_formatted}',
+      hideCursor: true,
+      etaBuffer: 20,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0);
@@ -128,19 +152,28 @@ export async function runExportCommand(options: ExportCommandOptions, io: Export
   } catch (err) {
     return usage(isSfError(err) ? `${err.code}: ${err.message}` : `--window: ${(err as Error).message}`);
   }
-  if (options.format !== undefined && !EXPORT_FORMATS.includes(options.format)) return usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  if (options.format !== undefined && !EXPORT_FORMATS.includes(options.format))
+    return usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
   if (options.product !== undefined) filter.productId = options.product;
   const toFile = options.out !== undefined && options.out !== '-';
-  const format: ExportFormat = options.format ?? (toFile && options.out!.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
+  const format: ExportFormat =
+    options.format ?? (toFile && options.out!.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
   if (!config.sink.databaseUrl) {
     // No DATABASE_URL: the database of the running `npm start`, which says where it is in STACK_FILE.
     const lookup = readStackFile(config.stackFile);
     const db = lookup.state === 'running' ? lookup.stack.database : undefined;
     if (lookup.state === 'running' && db?.kind === 'postgres') {
-      if (db.passwordRedacted) return usage(`the running npm start stack at ${lookup.stack.ingestUrl} stores results in ${db.url}, whose password ${lookup.file} does not keep: set DATABASE_URL`);
+      if (db.passwordRedacted)
+        return usage(
+          `the running npm start stack at ${lookup.stack.ingestUrl} stores results in ${db.url}, whose password ${lookup.file} does not keep: set DATABASE_URL`,
+        );
       config = { ...config, sink: { ...config.sink, databaseUrl: db.url } };
       await write(io.stderr, `export: ${usingStackMessage(lookup)}: ${db.url}\n`);
-    } else if (lookup.state === 'running' && db?.kind === 'pglite' && (db.dir === path.resolve(config.sink.dataDir) || config.sink.dataDir === DEFAULT_SINK_DATA_DIR)) {
+    } else if (
+      lookup.state === 'running' &&
+      db?.kind === 'pglite' &&
+      (db.dir === path.resolve(config.sink.dataDir) || config.sink.dataDir === DEFAULT_SINK_DATA_DIR)
+    ) {
       await write(
         io.stderr,
         `export failed: the running npm start stack at ${lookup.stack.ingestUrl} (pid ${lookup.stack.pid}) has its embedded PGlite database ${db.dir} open, ` +
@@ -197,18 +230,36 @@ export async function runExportCommand(options: ExportCommandOptions, io: Export
   }
   await stack.close();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const scope = [filter.productId === undefined ? '' : `product ${filter.productId}`, options.window ? `last ${options.window}` : ''].filter(Boolean).join(', ');
-  await write(io.stderr, `exported ${exported} results (${format}${scope ? `; ${scope}` : ''}) to ${toFile ? options.out : 'stdout'} in ${seconds} s\n`);
+  const scope = [
+    filter.productId === undefined ? '' : `product ${filter.productId}`,
+    options.window ? `last ${options.window}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  await write(
+    io.stderr,
+    `exported ${exported} results (${format}${scope ? `; ${scope}` : ''}) to ${toFile ? options.out : 'stdout'} in ${seconds} s\n`,
+  );
   return EXPORT_EXIT.ok;
 }
 
 /** Adds the options and the action of `sentiment-fleet export` to `command`. Usage errors exit 2. */
 export function defineExportCommand(command: Command, env: Record<string, string | undefined>): Command {
   return command
-    .description('export stored results as JSONL or CSV, oldest first, from DATABASE_URL, else the running npm start stack\'s PostgreSQL, else the PGlite database in SINK_DATA_DIR')
-    .addOption(new Option('--format <format>', 'output format (default: csv when --out ends in .csv, else jsonl)').choices(EXPORT_FORMATS))
+    .description(
+      "export stored results as JSONL or CSV, oldest first, from DATABASE_URL, else the running npm start stack's PostgreSQL, else the PGlite database in SINK_DATA_DIR",
+    )
+    .addOption(
+      new Option('--format <format>', 'output format (default: csv when --out ends in .csv, else jsonl)').choices(
+        EXPORT_FORMATS,
+      ),
+    )
     .option('--out <file>', 'write to this file (default: stdout)')
-    .option('--window <duration>', 'only results processed in the last 15m, 6h, 7d, ... (default: all)', (v: string) => (parseDuration(v), v))
+    .option(
+      '--window <duration>',
+      'only results processed in the last 15m, 6h, 7d, ... (default: all)',
+      (v: string) => (parseDuration(v), v),
+    )
     .option('--product <id>', 'only results of this product')
     .option('--batch-size <n>', 'rows per database query (default: 1000)', positiveInt)
     .addHelpText(
@@ -230,7 +281,12 @@ export function defineExportCommand(command: Command, env: Record<string, string
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      const code = await runExportCommand(opts, { env, stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+      const code = await runExportCommand(opts, {
+        env,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        signal: controller.signal,
+      });
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       process.exitCode = code;

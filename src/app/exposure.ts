@@ -5,7 +5,10 @@ import type { Logger } from '../logging/logger.ts';
 
 /** 127.0.0.0/8, ::1, ::ffff:127.x and `localhost`: reachable from this host only. */
 export function isLoopback(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   if (h === 'localhost' || h === '::1') return true;
   const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
   return isIP(v4) === 4 && v4.startsWith('127.');
@@ -30,9 +33,15 @@ export function assertSafeExposure(config: Config, service: 'ingest' | 'stats', 
   if (config.auth.apiKeys.length > 0) return;
   const at = reachableAt(config);
   if (isLoopback(at)) return;
-  const via = config.http.publishedHost === undefined ? `HTTP_HOST=${at}` : `HTTP_PUBLISHED_HOST=${at} (docker compose: SF_BIND_HOST)`;
+  const via =
+    config.http.publishedHost === undefined
+      ? `HTTP_HOST=${at}`
+      : `HTTP_PUBLISHED_HOST=${at} (docker compose: SF_BIND_HOST)`;
   if (config.auth.allowUnauthenticated) {
-    logger.warn({ service, reachableAt: at }, `ALLOW_UNAUTHENTICATED=true: the ${service} service is reachable at ${via} without API keys`);
+    logger.warn(
+      { service, reachableAt: at },
+      `ALLOW_UNAUTHENTICATED=true: the ${service} service is reachable at ${via} without API keys`,
+    );
     return;
   }
   throw new SfError(

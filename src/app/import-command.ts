@@ -3,7 +3,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import pretty from 'pino-pretty';
 import { loadConfig, type Config } from '../config/load-config.ts';
 import { isSfError, toSfError, type SfError } from '../errors/sf-error.ts';
-import { importReviewFile, importSummaryOf, type BacklogWait, type ImportProgress, type ImportSummary } from '../ingest/file-import.ts';
+import {
+  importReviewFile,
+  importSummaryOf,
+  type BacklogWait,
+  type ImportProgress,
+  type ImportSummary,
+} from '../ingest/file-import.ts';
 import { detectFormat, IMPORT_FORMATS, openReviewFile, type ImportFormat } from '../ingest/review-file-reader.ts';
 import { createReviewProducer } from '../queue/review-producer.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
@@ -63,7 +69,13 @@ function formatBytes(n: number): string {
 function importLogger(config: Config, stderr: ImportCommandIo['stderr']): Logger {
   const usePretty = config.log.format === 'pretty' || (config.log.format === 'auto' && stderr.isTTY === true);
   const destination = usePretty
-    ? pretty({ destination: stderr, colorize: stderr.isTTY === true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true })
+    ? pretty({
+        destination: stderr,
+        colorize: stderr.isTTY === true,
+        translateTime: 'HH:MM:ss.l',
+        ignore: 'pid,hostname',
+        sync: true,
+      })
     : stderr;
   return createLogger({ level: config.log.level, format: config.log.format, name: 'import', destination });
 }
@@ -87,14 +99,22 @@ function progressReporter(stderr: ImportCommandIo['stderr'], logger: Logger) {
   const bar = new cliProgress.SingleBar(
     {
       stream: stderr,
-      format: ' {bar} {percentage}% | {read} / {size} | accepted {accepted} | rejected {rejected} | duplicates {duplicates} | ETA {eta_formatted}{note}',
+      format:
+        ' {bar} {percentage}% | {read} / {size} | accepted {accepted} | rejected {rejected} | duplicates {duplicates} | ETA {eta_formatted}{note}',
       hideCursor: true,
       etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
   );
   let note = '';
-  const payload = (p: ImportProgress) => ({ read: formatBytes(p.bytesRead), size: formatBytes(p.totalBytes), accepted: p.accepted, rejected: p.rejected, duplicates: p.duplicates, note });
+  const payload = (p: ImportProgress) => ({
+    read: formatBytes(p.bytesRead),
+    size: formatBytes(p.totalBytes),
+    accepted: p.accepted,
+    rejected: p.rejected,
+    duplicates: p.duplicates,
+    note,
+  });
   let started = false;
   return {
     /** While the import waits for the backlog, the bar says so. */
@@ -126,10 +146,14 @@ export function formatImportSummary(summary: ImportSummary, aborted = false): st
     `  duplicates  ${summary.duplicates}${summary.duplicateIds.length > 0 ? `  (ids: ${summary.duplicateIds.slice(0, 10).join(', ')}${summary.duplicates > 10 ? ', ...' : ''})` : ''}`,
     `  rejected    ${summary.rejected}`,
   ];
-  if (summary.backlogWaitMs > 0) lines.push(`  waited      ${(summary.backlogWaitMs / 1000).toFixed(1)} s for the backlog to fall below BACKLOG_HIGH_WATER`);
+  if (summary.backlogWaitMs > 0)
+    lines.push(
+      `  waited      ${(summary.backlogWaitMs / 1000).toFixed(1)} s for the backlog to fall below BACKLOG_HIGH_WATER`,
+    );
   if (summary.rejections.length > 0) {
     lines.push('rejected records:');
-    for (const r of summary.rejections) lines.push(`  line ${r.line}${r.id === undefined ? '' : ` (id ${r.id})`}: ${r.reasons.join('; ')}`);
+    for (const r of summary.rejections)
+      lines.push(`  line ${r.line}${r.id === undefined ? '' : ` (id ${r.id})`}: ${r.reasons.join('; ')}`);
     const unlisted = summary.rejected - summary.rejections.length;
     if (unlisted > 0) lines.push(`  ... and ${unlisted} more not listed`);
   }
@@ -144,7 +168,11 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
  * `import <file>`: validates and enqueues the reviews of a JSONL or CSV file, prints the summary
  * (`--json`: as JSON on stdout) and resolves with the exit code (IMPORT_EXIT).
  */
-export async function runImportCommand(file: string, options: ImportCommandOptions, io: ImportCommandIo): Promise<number> {
+export async function runImportCommand(
+  file: string,
+  options: ImportCommandOptions,
+  io: ImportCommandIo,
+): Promise<number> {
   const usage = async (message: string) => {
     await write(io.stderr, `import: ${message}\n`);
     return IMPORT_EXIT.usage;
@@ -162,18 +190,29 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
     // No REDIS_URL: the Redis of the running `npm start`, which says where it is in STACK_FILE.
     const lookup = readStackFile(config.stackFile);
     if (lookup.state !== 'running') {
-      return usage(`REDIS_URL must be set (${noStackReason(lookup)}): import enqueues reviews into the Redis the workers read (e.g. REDIS_URL=redis://localhost:6379), or start the stack with npm start first`);
+      return usage(
+        `REDIS_URL must be set (${noStackReason(lookup)}): import enqueues reviews into the Redis the workers read (e.g. REDIS_URL=redis://localhost:6379), or start the stack with npm start first`,
+      );
     }
     const { stack } = lookup;
     if (stack.redis.passwordRedacted) {
-      return usage(`the running npm start stack at ${stack.ingestUrl} uses a Redis with a password (${stack.redis.url}), which ${lookup.file} does not keep: set REDIS_URL`);
+      return usage(
+        `the running npm start stack at ${stack.ingestUrl} uses a Redis with a password (${stack.redis.url}), which ${lookup.file} does not keep: set REDIS_URL`,
+      );
     }
     config = {
       ...config,
       redis: { ...config.redis, url: stack.redis.url, prefix: stack.redis.prefix, cluster: stack.redis.cluster },
-      queues: { ...config.queues, reviews: stack.queues.reviews, ...(stack.queues.bulk ? { bulk: stack.queues.bulk } : {}) },
+      queues: {
+        ...config.queues,
+        reviews: stack.queues.reviews,
+        ...(stack.queues.bulk ? { bulk: stack.queues.bulk } : {}),
+      },
     };
-    logger.info({ redis: stack.redis.url, prefix: stack.redis.prefix, queue: stack.queues.reviews, bulkQueue: stack.queues.bulk }, usingStackMessage(lookup));
+    logger.info(
+      { redis: stack.redis.url, prefix: stack.redis.prefix, queue: stack.queues.reviews, bulkQueue: stack.queues.bulk },
+      usingStackMessage(lookup),
+    );
   }
   const lane = options.lane ?? 'bulk';
   if (options.wait && lane !== 'bulk') return usage('--wait follows bulk chunks until stored: use it with --lane bulk');
@@ -185,24 +224,39 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
   try {
     // A missing or unreadable file fails before connecting to Redis.
     await (await openReviewFile(file, { format })).close();
-    const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
+    const connection = stack.add(
+      'redis',
+      createRedisConnection(config.redis, 'producer', logger),
+      closeRedisConnection,
+    );
     await waitForRedis(connection, REDIS_WAIT_MS, { logger, url: config.redis.url! });
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
-    const resultsQueue = options.wait ? stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close()) : undefined;
-    const followed = resultsQueue ? createBulkProgress({ redis: connection, bulkQueue: producer.bulkQueue, resultsQueue }) : undefined;
+    const resultsQueue = options.wait
+      ? stack.add('results-queue', createResultsQueue(connection, config, logger), (q) => q.close())
+      : undefined;
+    const followed = resultsQueue
+      ? createBulkProgress({ redis: connection, bulkQueue: producer.bulkQueue, resultsQueue })
+      : undefined;
     const startedAt = Date.now();
     summary = await importReviewFile({
       file,
       format,
       producer: {
-        enqueueMany: (input) => producer.enqueueMany(input, { lane, ...(followed ? { onChunk: (id: string, size: number) => followed.add(id, size) } : {}) }),
+        enqueueMany: (input) =>
+          producer.enqueueMany(input, {
+            lane,
+            ...(followed ? { onChunk: (id: string, size: number) => followed.add(id, size) } : {}),
+          }),
         backlog: (maxAgeMs) => producer.backlog(maxAgeMs, lane),
       },
       limits: config.reviews,
       // Bulk: several whole chunks per call, so that chunks are full.
       chunkSize: options.chunkSize ?? (lane === 'bulk' ? 8 * config.bulk.chunkSize : config.producer.chunkSize),
       // As HTTP answers 503 over the mark, import waits (bounded) instead of flooding Redis.
-      backlog: { highWater: config.http.backlogHighWater, maxWaitMs: (options.backlogWait ?? DEFAULT_BACKLOG_WAIT_S) * 1000 },
+      backlog: {
+        highWater: config.http.backlogHighWater,
+        maxWaitMs: (options.backlogWait ?? DEFAULT_BACKLOG_WAIT_S) * 1000,
+      },
       onBacklogWait: (w) => progress.wait(w),
       onProgress: (p) => progress.update(p),
       // Under the progress bar, info lines would tear it: the bar and the summary say the same.
@@ -211,7 +265,12 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
     });
     if (followed) {
       progress.stop();
-      waited = await waitUntilStored(followed, { startedAt, stderr: io.stderr, logger, ...(io.signal ? { signal: io.signal } : {}) });
+      waited = await waitUntilStored(followed, {
+        startedAt,
+        stderr: io.stderr,
+        logger,
+        ...(io.signal ? { signal: io.signal } : {}),
+      });
     }
   } catch (err) {
     failure = toSfError(err, 'SF_ERR_IMPORT');
@@ -224,11 +283,20 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
   // A malformed CSV names the line where it stops being readable.
   const failedLine = typeof failure?.details?.line === 'number' ? failure.details.line : undefined;
   if (options.json) {
-    const error = failure ? { code: failure.code, message: failure.message, ...(failedLine === undefined ? {} : { line: failedLine }) } : undefined;
-    await write(io.stdout, `${JSON.stringify({ ...summary, lane, ...(waited ? { wait: waited } : {}), ...(error ? { error } : {}) }, null, 2)}\n`);
+    const error = failure
+      ? { code: failure.code, message: failure.message, ...(failedLine === undefined ? {} : { line: failedLine }) }
+      : undefined;
+    await write(
+      io.stdout,
+      `${JSON.stringify({ ...summary, lane, ...(waited ? { wait: waited } : {}), ...(error ? { error } : {}) }, null, 2)}\n`,
+    );
   } else if (summary) {
     await write(io.stdout, formatImportSummary(summary, failure !== undefined));
-    if (waited) await write(io.stdout, `  stored      ${waited.stored} (failed ${waited.failed}) in ${(waited.durationMs / 1000).toFixed(1)} s from the first enqueue: ${Math.round(waited.ratePerS)} reviews/s end to end\n`);
+    if (waited)
+      await write(
+        io.stdout,
+        `  stored      ${waited.stored} (failed ${waited.failed}) in ${(waited.durationMs / 1000).toFixed(1)} s from the first enqueue: ${Math.round(waited.ratePerS)} reviews/s end to end\n`,
+      );
   }
   if (failure) {
     const scope = failedLine === undefined ? '' : ` (nothing from line ${failedLine} on was imported)`;
@@ -240,13 +308,15 @@ export async function runImportCommand(file: string, options: ImportCommandOptio
 
 function waitSeconds(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 86_400) throw new InvalidArgumentError('must be a whole number of seconds from 0 to 86400');
+  if (!Number.isInteger(n) || n < 0 || n > 86_400)
+    throw new InvalidArgumentError('must be a whole number of seconds from 0 to 86400');
   return n;
 }
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('must be a whole number from 1 to 10000');
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new InvalidArgumentError('must be a whole number from 1 to 10000');
   return n;
 }
 
@@ -256,13 +326,33 @@ function positiveInt(value: string): number {
  */
 export function defineImportCommand(command: Command, env: Record<string, string | undefined>): Command {
   return command
-    .description('import reviews from a .jsonl/.ndjson or .csv file into the bulk lane (or --lane live) of the fleet (REDIS_URL, else the running npm start stack)')
-    .argument('<file>', 'the file to import (JSONL: one review object per line; CSV: a header row naming review fields)')
+    .description(
+      'import reviews from a .jsonl/.ndjson or .csv file into the bulk lane (or --lane live) of the fleet (REDIS_URL, else the running npm start stack)',
+    )
+    .argument(
+      '<file>',
+      'the file to import (JSONL: one review object per line; CSV: a header row naming review fields)',
+    )
     .addOption(new Option('--format <format>', 'file format (default: by extension)').choices(IMPORT_FORMATS))
-    .addOption(new Option('--lane <lane>', 'bulk: chunk jobs of BULK_CHUNK_SIZE reviews, scored after live work (a backfill); live: one job per review').choices(['live', 'bulk']).default('bulk'))
+    .addOption(
+      new Option(
+        '--lane <lane>',
+        'bulk: chunk jobs of BULK_CHUNK_SIZE reviews, scored after live work (a backfill); live: one job per review',
+      )
+        .choices(['live', 'bulk'])
+        .default('bulk'),
+    )
     .option('--wait', 'bulk lane: then wait until every accepted review is stored (progress bar, final rate)')
-    .option('--chunk-size <n>', 'valid reviews per enqueue call (default: ENQUEUE_CHUNK_SIZE; bulk: 8 × BULK_CHUNK_SIZE)', positiveInt)
-    .option('--backlog-wait <seconds>', `longest wait for the queue's backlog to fall below BACKLOG_HIGH_WATER, then fail (0: fail at once; default ${DEFAULT_BACKLOG_WAIT_S})`, waitSeconds)
+    .option(
+      '--chunk-size <n>',
+      'valid reviews per enqueue call (default: ENQUEUE_CHUNK_SIZE; bulk: 8 × BULK_CHUNK_SIZE)',
+      positiveInt,
+    )
+    .option(
+      '--backlog-wait <seconds>',
+      `longest wait for the queue's backlog to fall below BACKLOG_HIGH_WATER, then fail (0: fail at once; default ${DEFAULT_BACKLOG_WAIT_S})`,
+      waitSeconds,
+    )
     .option('--json', 'print the summary as JSON on stdout')
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : IMPORT_EXIT.usage))
     .action(async (file: string, opts: ImportCommandOptions) => {
@@ -276,7 +366,12 @@ export function defineImportCommand(command: Command, env: Record<string, string
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      const code = await runImportCommand(file, opts, { env, stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+      const code = await runImportCommand(file, opts, {
+        env,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        signal: controller.signal,
+      });
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       process.exitCode = code;

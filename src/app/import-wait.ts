@@ -36,7 +36,13 @@ export async function waitUntilStored(progress: BulkProgress, options: WaitUntil
   const tty = options.stderr.isTTY === true;
   const bar = tty
     ? new cliProgress.SingleBar(
-        { stream: options.stderr, format: ' stored {bar} {percentage}% | {value} / {total} | failed {failed} | {rate} reviews/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 20 },
+        {
+          stream: options.stderr,
+          format:
+            ' stored {bar} {percentage}% | {value} / {total} | failed {failed} | {rate} reviews/s | ETA {eta_formatted}',
+          hideCursor: true,
+          etaBuffer: 20,
+        },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
@@ -64,5 +70,12 @@ export async function waitUntilStored(progress: BulkProgress, options: WaitUntil
     bar?.stop();
   }
   const durationMs = Date.now() - options.startedAt;
-  return { total: counts.total, stored: counts.stored, failed: counts.failed, durationMs, ratePerS: (counts.stored * 1000) / Math.max(1, durationMs), complete };
+  return {
+    total: counts.total,
+    stored: counts.stored,
+    failed: counts.failed,
+    durationMs,
+    ratePerS: (counts.stored * 1000) / Math.max(1, durationMs),
+    complete,
+  };
 }

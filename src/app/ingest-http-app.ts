@@ -49,10 +49,17 @@ function storedResults(queries: ResultQueries) {
 
 const metricsDoc = routeDoc({
   summary: 'Prometheus metrics',
-  description: "This process's HTTP request counts and durations by route and status, and its Node.js process metrics (docs/observability.md).",
+  description:
+    "This process's HTTP request counts and durations by route and status, and its Node.js process metrics (docs/observability.md).",
   tags: ['metrics'],
   access: 'read',
-  responses: { 200: { description: 'The metrics', contentType: 'text/plain; version=0.0.4; charset=utf-8', text: 'Prometheus text exposition format' } },
+  responses: {
+    200: {
+      description: 'The metrics',
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      text: 'Prometheus text exposition format',
+    },
+  },
 });
 
 /**
@@ -102,7 +109,9 @@ export function buildIngestApp(options: IngestAppOptions) {
     void app.register(reviewStatusRoutes, { reader, maxIds: maxReviews, sliceMs: SLICE_MS });
   }
 
-  app.get('/metrics', metricsDoc, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/metrics', metricsDoc, async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
   app.get('/healthz', probeDocs.healthz, async () => ({ status: 'ok' }));
   app.get('/readyz', probeDocs.readyz('Ready when Redis answers.'), async (_request, reply) => {
     try {

@@ -8,7 +8,12 @@ import { createResourceStack, type ResourceStack } from '../lifecycle/resource-s
 import type { Logger } from '../logging/logger.ts';
 import { createResultQueries, type ResultQueries } from '../storage/result-queries.ts';
 import { createPostgresClient, type SqlExecutor } from '../storage/sql-client.ts';
-import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
+import {
+  closeRedisConnection,
+  createRedisConnection,
+  REDIS_START_TIMEOUT_MS,
+  waitForRedis,
+} from '../queue/redis-connection.ts';
 
 export interface IngestServerOptions {
   /**
@@ -24,15 +29,25 @@ const INGEST_DB_POOL = 4;
 
 /** Queries whose every call fails with SF_ERR_NO_DATABASE: the routes stay, saying what is missing. */
 const noDatabase: SqlExecutor = {
-  query: () => Promise.reject(new SfError('SF_ERR_NO_DATABASE', 'this ingest service has no results database: set DATABASE_URL (the PostgreSQL the result sink writes to) to serve stored results')),
+  query: () =>
+    Promise.reject(
+      new SfError(
+        'SF_ERR_NO_DATABASE',
+        'this ingest service has no results database: set DATABASE_URL (the PostgreSQL the result sink writes to) to serve stored results',
+      ),
+    ),
 };
 
 function resultQueries(config: Config, logger: Logger, stack: ResourceStack): ResultQueries {
   if (!config.sink.databaseUrl) {
-    logger.warn('DATABASE_URL is unset: the result routes (GET /v1/results/:reviewId, /v1/products/…, /v1/timeseries) answer 503 SF_ERR_NO_DATABASE');
+    logger.warn(
+      'DATABASE_URL is unset: the result routes (GET /v1/results/:reviewId, /v1/products/…, /v1/timeseries) answer 503 SF_ERR_NO_DATABASE',
+    );
     return createResultQueries(noDatabase, { labels: config.labels });
   }
-  const db = stack.add('database', createPostgresClient(config.sink.databaseUrl, logger, INGEST_DB_POOL), (d) => d.close());
+  const db = stack.add('database', createPostgresClient(config.sink.databaseUrl, logger, INGEST_DB_POOL), (d) =>
+    d.close(),
+  );
   return createResultQueries(db, { labels: config.labels });
 }
 
@@ -45,11 +60,19 @@ export async function createIngestServer(config: Config, logger: Logger, options
   assertSafeExposure(config, 'ingest', logger);
   const stack = createResourceStack(logger);
   try {
-    const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
+    const connection = stack.add(
+      'redis',
+      createRedisConnection(config.redis, 'producer', logger),
+      closeRedisConnection,
+    );
     await waitForRedis(connection, REDIS_START_TIMEOUT_MS, { logger, url: config.redis.url });
     const producer = stack.add('producer', createReviewProducer({ config, connection, logger }), (p) => p.close());
     const queries = options.queries ?? resultQueries(config, logger, stack);
-    const app = stack.add('http', buildIngestApp({ config, producer, logger, queries, registry: createProcessRegistry() }), (a) => a.close());
+    const app = stack.add(
+      'http',
+      buildIngestApp({ config, producer, logger, queries, registry: createProcessRegistry() }),
+      (a) => a.close(),
+    );
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     logger.info({ url: `${url}/v1/reviews`, metrics: `${url}/metrics` }, 'ingest API listening');
     return { url, app, producer, close: stack.close };

@@ -9,7 +9,12 @@ import { startPersistentRedis } from '../dev/persistent-redis.ts';
 import { SfError, isSerializedSfError } from '../errors/sf-error.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
+import {
+  closeRedisConnection,
+  createRedisConnection,
+  REDIS_START_TIMEOUT_MS,
+  waitForRedis,
+} from '../queue/redis-connection.ts';
 import { createIngestServer } from './ingest-server.ts';
 import { createSinkApp } from './sink-app.ts';
 import { startStackSummary } from './stack-summary.ts';
@@ -45,7 +50,9 @@ const DEFAULT_STACK_FILE = settings.STACK_FILE.schema.parse(undefined);
 function importLine(config: Config, info: StackInfo): string {
   const env = [
     ...(info.redis.passwordRedacted ? ["REDIS_URL='<the REDIS_URL npm start has>'"] : []),
-    ...(config.stackFile === DEFAULT_STACK_FILE || info.redis.passwordRedacted ? [] : [`STACK_FILE=${path.resolve(config.stackFile)}`]),
+    ...(config.stackFile === DEFAULT_STACK_FILE || info.redis.passwordRedacted
+      ? []
+      : [`STACK_FILE=${path.resolve(config.stackFile)}`]),
   ];
   return [...env, 'npm run import -- reviews.jsonl'].join(' ');
 }
@@ -66,12 +73,18 @@ export async function startLocalStack(options: LocalStackOptions) {
     let redisUrl = options.config.redis.url;
     if (!redisUrl) {
       if (!(await isRedisServerOnPath())) {
-        throw new SfError('SF_ERR_NO_REDIS', 'no Redis: set REDIS_URL=redis://host:6379 to use a running Redis, or install redis-server (e.g. apt-get install redis-server) so that npm start can run one');
+        throw new SfError(
+          'SF_ERR_NO_REDIS',
+          'no Redis: set REDIS_URL=redis://host:6379 to use a running Redis, or install redis-server (e.g. apt-get install redis-server) so that npm start can run one',
+        );
       }
       const { redis, tiedToOwner } = await startPersistentRedis({ dir: options.config.redis.localDir, logger });
       stack.add('local-redis', redis, (r) => r.stop());
       redisUrl = redis.url;
-      logger.info({ url: redisUrl, dir: redis.dir, appendfsync: 'everysec', stopsWithThisProcess: tiedToOwner }, 'started a local redis-server: queued reviews are kept across restarts (set REDIS_URL to use your own)');
+      logger.info(
+        { url: redisUrl, dir: redis.dir, appendfsync: 'everysec', stopsWithThisProcess: tiedToOwner },
+        'started a local redis-server: queued reviews are kept across restarts (set REDIS_URL to use your own)',
+      );
     } else {
       // One wait, with "waiting for redis://…" lines and SF_ERR_REDIS naming the URL, before the
       // workers start: they would each wait on their own, silently, and fail as a worker.
@@ -85,7 +98,9 @@ export async function startLocalStack(options: LocalStackOptions) {
     const config: Config = { ...options.config, redis: { ...options.config.redis, url: redisUrl } };
 
     const children: ChildProcess[] = [];
-    stack.add('workers', children, (list) => Promise.all(list.map((c) => stopChild(c, config.worker.shutdownGraceMs))).then(() => undefined));
+    stack.add('workers', children, (list) =>
+      Promise.all(list.map((c) => stopChild(c, config.worker.shutdownGraceMs))).then(() => undefined),
+    );
     const ready = Array.from({ length: options.workers }, (_, i) => {
       const child = spawn(process.execPath, entrypointCommand('workers/inference-worker'), {
         env: { ...options.env, REDIS_URL: redisUrl, SF_WORKER_INDEX: String(i) },
@@ -97,12 +112,20 @@ export async function startLocalStack(options: LocalStackOptions) {
         // The worker says why it failed (runEntrypoint's start-failed message); else, most likely, its model.
         let failure: SfError | undefined;
         const onExit = (code: number | null) =>
-          reject(failure ?? new SfError('SF_ERR_MODEL_LOAD', `worker process ${i} exited with code ${code} during start-up (see its log above)`));
+          reject(
+            failure ??
+              new SfError(
+                'SF_ERR_MODEL_LOAD',
+                `worker process ${i} exited with code ${code} during start-up (see its log above)`,
+              ),
+          );
         child.once('exit', onExit);
         child.on('message', (m: unknown) => {
           const message = m as { type?: string; error?: unknown };
           if (message.type === 'start-failed' && isSerializedSfError(message.error)) {
-            failure = new SfError(message.error.code, `worker process ${i} failed to start: ${message.error.message}`, { details: message.error.details });
+            failure = new SfError(message.error.code, `worker process ${i} failed to start: ${message.error.message}`, {
+              details: message.error.details,
+            });
           }
           if (message.type === 'ready') {
             child.off('exit', onExit);
@@ -124,13 +147,29 @@ export async function startLocalStack(options: LocalStackOptions) {
             n += results.length;
             return;
           }
-          for (const r of results) log.debug({ n: ++n, reviewId: r.reviewId, label: r.label, score: r.score, tokens: r.tokens, batchSize: r.batchSize, queuedMs: r.timings.queuedMs }, 'result stored');
+          for (const r of results)
+            log.debug(
+              {
+                n: ++n,
+                reviewId: r.reviewId,
+                label: r.label,
+                score: r.score,
+                tokens: r.tokens,
+                batchSize: r.batchSize,
+                queuedMs: r.timings.queuedMs,
+              },
+              'result stored',
+            );
         },
       }),
       (s) => s.close(),
     );
-    const ingest = stack.add('ingest', await createIngestServer(config, logger, { queries: sink.queries }), (s) => s.close());
-    const stats = stack.add('stats', await createStatsServer(config, logger, { queries: sink.queries }), (s) => s.close());
+    const ingest = stack.add('ingest', await createIngestServer(config, logger, { queries: sink.queries }), (s) =>
+      s.close(),
+    );
+    const stats = stack.add('stats', await createStatsServer(config, logger, { queries: sink.queries }), (s) =>
+      s.close(),
+    );
     logger.info(`dashboard: ${stats.url}/`);
     const summary = startStackSummary({
       logger,
@@ -144,13 +183,27 @@ export async function startLocalStack(options: LocalStackOptions) {
     // Last, so that it is removed first: import and export never find a stack that is going away.
     const previous = readStackFile(config.stackFile);
     if (previous.state === 'running' && previous.stack.pid !== process.pid) {
-      logger.warn({ stackFile: previous.file, pid: previous.stack.pid, ingest: previous.stack.ingestUrl }, 'another npm start is recorded in the stack file and still running: import and export will now find this one');
+      logger.warn(
+        { stackFile: previous.file, pid: previous.stack.pid, ingest: previous.stack.ingestUrl },
+        'another npm start is recorded in the stack file and still running: import and export will now find this one',
+      );
     }
-    const info = describeStack(config, { redisUrl, ingestUrl: ingest.url, statsUrl: stats.url, workers: options.workers, startedAt });
+    const info = describeStack(config, {
+      redisUrl,
+      ingestUrl: ingest.url,
+      statsUrl: stats.url,
+      workers: options.workers,
+      startedAt,
+    });
     const stackFile = stack.add('stack-file', writeStackFile(config.stackFile, info), (f) => f.remove());
     const example = `curl -s -X POST ${ingest.url}/v1/reviews -H 'content-type: application/json' -d '{"id":"r1","productId":"p1","title":"Great phone","text":"Battery lasts two days, love it."}'`;
     logger.info(
-      { ingest: `${ingest.url}/v1/reviews`, dashboard: `${stats.url}/`, workers: options.workers, stackFile: stackFile.file },
+      {
+        ingest: `${ingest.url}/v1/reviews`,
+        dashboard: `${stats.url}/`,
+        workers: options.workers,
+        stackFile: stackFile.file,
+      },
       `ready. Send reviews with:\n  ${example}\nor import a JSONL or CSV file of reviews into this stack with:\n  ${importLine(config, info)}`,
     );
     return { redisUrl, ingest, sink, stats, stackFile: stackFile.file, close: stack.close };

@@ -27,7 +27,12 @@ const noQueries = new Proxy({}, { get: () => unused }) as ResultQueries;
 export function describedApps(config: Config = loadConfig({})) {
   const logger = createLogger({ level: 'silent', format: 'json' });
   return {
-    ingest: buildIngestApp({ config, logger, producer: { enqueueReviews: unused, backlog: unused, statusReader: () => ({ statuses: unused }) }, queries: noQueries }),
+    ingest: buildIngestApp({
+      config,
+      logger,
+      producer: { enqueueReviews: unused, backlog: unused, statusReader: () => ({ statuses: unused }) },
+      queries: noQueries,
+    }),
     stats: buildStatsApp({
       config,
       logger,
@@ -45,7 +50,10 @@ export async function openApiDocuments(): Promise<Record<keyof typeof OPENAPI_FI
   const apps = describedApps();
   try {
     await Promise.all([apps.ingest.ready(), apps.stats.ready()]);
-    return { ingest: `${JSON.stringify(apps.ingest.swagger(), null, 2)}\n`, stats: `${JSON.stringify(apps.stats.swagger(), null, 2)}\n` };
+    return {
+      ingest: `${JSON.stringify(apps.ingest.swagger(), null, 2)}\n`,
+      stats: `${JSON.stringify(apps.stats.swagger(), null, 2)}\n`,
+    };
   } finally {
     await Promise.all([apps.ingest.close(), apps.stats.close()]);
   }

@@ -1,7 +1,12 @@
 import os from 'node:os';
 import { MetricsTime, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../queue/redis-connection.ts';
-import { closeWithBatcher, createDynamicBatcher, type DynamicBatcherOptions, type Outcome } from '../batching/dynamic-batcher.ts';
+import {
+  closeWithBatcher,
+  createDynamicBatcher,
+  type DynamicBatcherOptions,
+  type Outcome,
+} from '../batching/dynamic-batcher.ts';
 import type { Config } from '../config/load-config.ts';
 import { SfError } from '../errors/sf-error.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
@@ -69,9 +74,18 @@ interface BatchItem {
  * BATCH_MAX_TOKENS and BATCH_MAX_SIZE (token-budget.ts). `fixed`: a batch closes at
  * BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS. Evidence: docs/benchmarks.md, "Batching A/B (issue 18)".
  */
-function batchingOptions(config: Config): Pick<DynamicBatcherOptions<BatchItem, ReviewJobReturn>, 'maxInFlight' | 'take'> {
+function batchingOptions(
+  config: Config,
+): Pick<DynamicBatcherOptions<BatchItem, ReviewJobReturn>, 'maxInFlight' | 'take'> {
   if (config.batching.policy === 'fixed') return {};
-  return { maxInFlight: config.inference.threads + 1, take: (waiting) => takeWithinTokenBudget(waiting.map((i) => i.encoded!.ids.length), config.batching) };
+  return {
+    maxInFlight: config.inference.threads + 1,
+    take: (waiting) =>
+      takeWithinTokenBudget(
+        waiting.map((i) => i.encoded!.ids.length),
+        config.batching,
+      ),
+  };
 }
 
 /**
@@ -96,8 +110,14 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     onError: () => metrics?.observeRecordFailure(),
   });
   let batchSeq = 0;
-  if (config.batching.policy === 'token-budget' && !options.encoder) throw new Error('BATCH_POLICY=token-budget needs the model encoder (ReviewWorkerOptions.encoder)');
-  for (const w of modelWarnings(model, { explainAll: config.explain.all, negative: config.labels.negative, positive: config.labels.positive })) logger[w.level](w.fields, w.message);
+  if (config.batching.policy === 'token-budget' && !options.encoder)
+    throw new Error('BATCH_POLICY=token-budget needs the model encoder (ReviewWorkerOptions.encoder)');
+  for (const w of modelWarnings(model, {
+    explainAll: config.explain.all,
+    negative: config.labels.negative,
+    positive: config.labels.positive,
+  }))
+    logger[w.level](w.fields, w.message);
 
   /** A job's review, checked and (token-budget) tokenized; a bad one fails alone, for good. */
   function check(job: Job<Review>): BatchItem {
@@ -105,10 +125,18 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     if (!checked.ok) {
       logger.warn({ jobId: job.id, problems: checked.problems }, 'job payload has the wrong shape');
       const message = `job data is not a valid review (${checked.problems.length} problem(s))`;
-      throw toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems: checked.problems } }), 'SF_ERR_BAD_JOB');
+      throw toJobError(
+        new SfError('SF_ERR_BAD_JOB', message, { details: { problems: checked.problems } }),
+        'SF_ERR_BAD_JOB',
+      );
     }
     const text = reviewModelText(checked.review);
-    const item: BatchItem = { job, review: checked.review, text, ...(options.router ? { route: options.router.route(checked.review, text) } : {}) };
+    const item: BatchItem = {
+      job,
+      review: checked.review,
+      text,
+      ...(options.router ? { route: options.router.route(checked.review, text) } : {}),
+    };
     if (!options.encoder) return item;
     try {
       const started = performance.now();
@@ -121,7 +149,8 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   }
 
   /** The model key of a batch item for the pool (undefined: the default model). */
-  const modelKey = (item: BatchItem) => (item.route && item.route.model !== DEFAULT_MODEL_KEY ? item.route.model : undefined);
+  const modelKey = (item: BatchItem) =>
+    item.route && item.route.model !== DEFAULT_MODEL_KEY ? item.route.model : undefined;
   const infoOf = (key: string | undefined) => (key === undefined ? model : (pool.models[key] ?? model));
 
   /**
@@ -129,7 +158,11 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
    * without routing); any failure fails every job of it, retryable.
    */
   async function score(items: readonly BatchItem[], log: Logger): Promise<Awaited<ReturnType<typeof scoreByModel>>> {
-    const explain = explainRequest(model.explanations.supported, items.map((i) => i.review.explain), config.explain);
+    const explain = explainRequest(
+      model.explanations.supported,
+      items.map((i) => i.review.explain),
+      config.explain,
+    );
     try {
       // The main thread's encodings are the default model's: a routed model tokenizes its own texts.
       const inputs = items.map((i) => (modelKey(i) === undefined ? (i.encoded ?? i.text) : i.text));
@@ -165,18 +198,34 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
   ): void {
     for (const group of groups) {
       const info = infoOf(group.model);
-      const mine = group.indexes.flatMap((i) => (resultAt[i] ? [{ r: resultAt[i], enqueuedAt: items[i]!.job.timestamp }] : []));
+      const mine = group.indexes.flatMap((i) =>
+        resultAt[i] ? [{ r: resultAt[i], enqueuedAt: items[i]!.job.timestamp }] : [],
+      );
       void recorder.record({
         processedAt,
         size: group.indexes.length,
         inferenceMs: groups.length === 1 ? inferenceMs : batchInferenceMs(group.stats),
         labels: info.labels,
         ...(options.router ? { model: `${info.name}@${info.version}` } : {}),
-        items: mine.map(({ r, enqueuedAt }) => ({ enqueuedAt, label: r.label, score: r.score, tokens: r.tokens, truncated: r.truncated, rating: r.rating, language: r.language?.tag })),
+        items: mine.map(({ r, enqueuedAt }) => ({
+          enqueuedAt,
+          label: r.label,
+          score: r.score,
+          tokens: r.tokens,
+          truncated: r.truncated,
+          rating: r.rating,
+          language: r.language?.tag,
+        })),
       });
     }
     const scored = resultAt.filter((r) => r !== undefined);
-    metrics?.observeBatch({ size: items.length, inferenceMs, scored: scored.length, failed: items.length - scored.length, tokens: scored.reduce((sum, r) => sum + r.tokens, 0) });
+    metrics?.observeBatch({
+      size: items.length,
+      inferenceMs,
+      scored: scored.length,
+      failed: items.length - scored.length,
+      tokens: scored.reduce((sum, r) => sum + r.tokens, 0),
+    });
   }
 
   /** One batch: score, free the slot, build the results, publish them, record; then its jobs complete. */
@@ -188,15 +237,29 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     release();
     const processedAt = Date.now();
     // Tokenizing before batching (token-budget) counts as the batch's tokenization, as it did in the threads.
-    const inferenceMs = batchInferenceMs({ ...scored.stats, tokenizeMs: scored.stats.tokenizeMs + items.reduce((sum, i) => sum + (i.encodeMs ?? 0), 0) });
+    const inferenceMs = batchInferenceMs({
+      ...scored.stats,
+      tokenizeMs: scored.stats.tokenizeMs + items.reduce((sum, i) => sum + (i.encodeMs ?? 0), 0),
+    });
     const built = buildBatchResults(
-      items.map((i) => ({ review: i.review, enqueuedAt: i.job.timestamp, model: infoOf(modelKey(i)), ...(i.route ? { language: i.route.language } : {}) })),
+      items.map((i) => ({
+        review: i.review,
+        enqueuedAt: i.job.timestamp,
+        model: infoOf(modelKey(i)),
+        ...(i.route ? { language: i.route.language } : {}),
+      })),
       scored.items,
       { model, startedAt, processedAt: new Date(processedAt).toISOString(), inferenceMs },
     );
     const results = built.flatMap((b) => (b.ok ? [b.result] : []));
     await publish(results, items.length, log);
-    record(items, built.map((b) => (b.ok ? b.result : undefined)), scored.groups, processedAt, inferenceMs);
+    record(
+      items,
+      built.map((b) => (b.ok ? b.result : undefined)),
+      scored.groups,
+      processedAt,
+      inferenceMs,
+    );
     log.debug({ ...scored.stats, published: results.length }, 'batch done');
     return built.map((b, k) => {
       if (b.ok) return { ok: true, value: { label: b.result.label, score: b.result.score } };
@@ -212,25 +275,25 @@ export function createReviewWorker(options: ReviewWorkerOptions) {
     run: runBatch,
   });
 
-  const worker = new Worker<Review, ReviewJobReturn>(
-    config.queues.reviews,
-    async (job) => batcher.submit(check(job)),
-    {
-      connection: options.connection,
-      prefix: config.redis.prefix,
-      concurrency: config.worker.concurrency,
-      lockDuration: config.worker.lockDurationMs,
-      stalledInterval: config.worker.stalledIntervalMs,
-      maxStalledCount: config.worker.maxStalledCount,
-      name: workerName,
-      // Completed/failed jobs per minute (queue.getMetrics), read by the stats service.
-      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-      autorun: true,
-    },
-  );
+  const worker = new Worker<Review, ReviewJobReturn>(config.queues.reviews, async (job) => batcher.submit(check(job)), {
+    connection: options.connection,
+    prefix: config.redis.prefix,
+    concurrency: config.worker.concurrency,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount: config.worker.maxStalledCount,
+    name: workerName,
+    // Completed/failed jobs per minute (queue.getMetrics), read by the stats service.
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+    autorun: true,
+  });
   worker.on('error', createErrorLogger(logger, 'worker error'));
   worker.on('failed', (job, err) => {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ jobId: job.id, attempts: job.attemptsMade, failure: decodeJobFailure(err.message) }, 'review failed for good');
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
+      logger.error(
+        { jobId: job.id, attempts: job.attemptsMade, failure: decodeJobFailure(err.message) },
+        'review failed for good',
+      );
   });
 
   let closing: Promise<void> | undefined;

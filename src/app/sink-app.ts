@@ -3,7 +3,12 @@ import { createProcessRegistry } from '../http/http-metrics.ts';
 import { buildProbeServer } from '../http/probe-server.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
+import {
+  closeRedisConnection,
+  createRedisConnection,
+  REDIS_START_TIMEOUT_MS,
+  waitForRedis,
+} from '../queue/redis-connection.ts';
 import type { SentimentResult } from '../contracts/result-contract.ts';
 import { migrate } from '../storage/migrations.ts';
 import { createResultQueries } from '../storage/result-queries.ts';
@@ -27,7 +32,11 @@ export async function createSinkApp(config: Config, logger: Logger, options: Sin
   if (!config.redis.url) throw new Error('createSinkApp needs config.redis.url');
   const stack = createResourceStack(logger);
   try {
-    const db = stack.add('database', await openDatabase({ url: config.sink.databaseUrl, dataDir: config.sink.dataDir, logger }), (d) => d.close());
+    const db = stack.add(
+      'database',
+      await openDatabase({ url: config.sink.databaseUrl, dataDir: config.sink.dataDir, logger }),
+      (d) => d.close(),
+    );
     const applied = await migrate(db);
     logger.info({ db: db.location, migrationsApplied: applied }, 'database ready');
     const connection = stack.add('redis', createRedisConnection(config.redis, 'worker', logger), closeRedisConnection);
@@ -37,14 +46,27 @@ export async function createSinkApp(config: Config, logger: Logger, options: Sin
     if (config.sink.httpPort !== undefined) {
       const readiness = sinkReadiness({ db, connection, sink: () => sink });
       const http = buildProbeServer({ config, logger, component: 'sink-http', registry: metrics.registry, readiness });
-      url = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.sink.httpPort });
+      url = await stack
+        .add('health-http', http, (h) => h.close())
+        .listen({ host: '0.0.0.0', port: config.sink.httpPort });
     }
     await waitForRedis(connection, REDIS_START_TIMEOUT_MS, { logger, url: config.redis.url });
-    const consuming = stack.add('result-sink', createResultSink({ config, connection, db, logger, onStored: options.onStored, metrics }), (s) => s.close());
+    const consuming = stack.add(
+      'result-sink',
+      createResultSink({ config, connection, db, logger, onStored: options.onStored, metrics }),
+      (s) => s.close(),
+    );
     await consuming.waitUntilReady();
     sink = consuming;
     logger.info({ queue: config.queues.results, db: db.location, health: url }, 'sink ready');
-    return { db, sink: consuming, metrics, url, queries: createResultQueries(db, { labels: config.labels }), close: stack.close };
+    return {
+      db,
+      sink: consuming,
+      metrics,
+      url,
+      queries: createResultQueries(db, { labels: config.labels }),
+      close: stack.close,
+    };
   } catch (err) {
     await stack.close();
     throw err;

@@ -52,7 +52,10 @@ export function redactUrls(urls: string): { url: string; redacted: boolean } {
 }
 
 /** What `npm start` writes once every service listens. */
-export function describeStack(config: Config, where: { redisUrl: string; ingestUrl: string; statsUrl: string; workers: number; startedAt: Date }): StackInfo {
+export function describeStack(
+  config: Config,
+  where: { redisUrl: string; ingestUrl: string; statsUrl: string; workers: number; startedAt: Date },
+): StackInfo {
   const redis = redactUrls(where.redisUrl);
   const dbUrl = config.sink.databaseUrl;
   const database = dbUrl
@@ -67,7 +70,12 @@ export function describeStack(config: Config, where: { redisUrl: string; ingestU
     ingestUrl: where.ingestUrl,
     statsUrl: where.statsUrl,
     workers: where.workers,
-    redis: { url: redis.url, passwordRedacted: redis.redacted, prefix: config.redis.prefix, cluster: config.redis.cluster },
+    redis: {
+      url: redis.url,
+      passwordRedacted: redis.redacted,
+      prefix: config.redis.prefix,
+      cluster: config.redis.cluster,
+    },
     queues: { reviews: config.queues.reviews, results: config.queues.results, bulk: config.queues.bulk },
     database,
   };
@@ -88,7 +96,8 @@ export function writeStackFile(file: string, info: StackInfo): { file: string; r
     file: target,
     remove() {
       const current = readStackFile(target);
-      if (current.state === 'running' && current.stack.pid === info.pid && current.stack.startedAt === info.startedAt) rmSync(target, { force: true });
+      if (current.state === 'running' && current.stack.pid === info.pid && current.stack.startedAt === info.startedAt)
+        rmSync(target, { force: true });
     },
   };
 }
@@ -107,7 +116,9 @@ export function readStackFile(file: string): StackLookup {
   }
   const parsed = stackSchema.safeParse(raw);
   if (!parsed.success) return { state: 'none', file: target };
-  return isAlive(parsed.data.pid) ? { state: 'running', file: target, stack: parsed.data } : { state: 'stale', file: target, pid: parsed.data.pid };
+  return isAlive(parsed.data.pid)
+    ? { state: 'running', file: target, stack: parsed.data }
+    : { state: 'stale', file: target, pid: parsed.data.pid };
 }
 
 /** The one line a command logs when it uses the running stack. */

@@ -50,7 +50,8 @@ export function startStackSummary(options: StackSummaryOptions) {
       const seconds = last ? (at - last.at) / 1000 : everyMs / 1000;
       // The first line counts failures from now on: earlier ones are not news.
       const before = last?.figures ?? { stored: 0, backlog: 0, failed: figures.failed };
-      const changed = figures.stored !== before.stored || figures.failed !== before.failed || figures.backlog !== before.backlog;
+      const changed =
+        figures.stored !== before.stored || figures.failed !== before.failed || figures.backlog !== before.backlog;
       if (changed || figures.backlog > 0) {
         // One line, even in a pretty terminal: no fields beside the message.
         log.info(summaryLine(figures, before, seconds));

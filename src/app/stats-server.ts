@@ -3,7 +3,12 @@ import { assertSafeExposure } from './exposure.ts';
 import type { Config } from '../config/load-config.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
-import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
+import {
+  closeRedisConnection,
+  createRedisConnection,
+  REDIS_START_TIMEOUT_MS,
+  waitForRedis,
+} from '../queue/redis-connection.ts';
 import { openDashboard, type Dashboard } from '../stats/dashboard-routes.ts';
 import { createStatsRegistry } from '../stats/prometheus.ts';
 import { buildStatsApp } from '../stats/stats-app.ts';
@@ -41,22 +46,40 @@ export async function createStatsServer(config: Config, logger: Logger, options:
   assertSafeExposure(config, 'stats', logger);
   const stack = createResourceStack(logger);
   try {
-    const connection = stack.add('redis', createRedisConnection(config.redis, 'producer', logger), closeRedisConnection);
+    const connection = stack.add(
+      'redis',
+      createRedisConnection(config.redis, 'producer', logger),
+      closeRedisConnection,
+    );
     await waitForRedis(connection, REDIS_START_TIMEOUT_MS, { logger, url: config.redis.url });
     let queries = options.queries;
     if (!queries && config.sink.databaseUrl) {
       const db = stack.add('database', createPostgresClient(config.sink.databaseUrl, logger, 2), (d) => d.close());
       queries = createResultQueries(db, { labels: config.labels });
     }
-    const collector = stack.add('stats-collector', createStatsCollector({ config, connection, logger }), (c) => c.close());
+    const collector = stack.add('stats-collector', createStatsCollector({ config, connection, logger }), (c) =>
+      c.close(),
+    );
     const registry = createStatsRegistry({ collector, logger });
-    const history = createHistoryStore({ connection, prefix: config.redis.prefix, intervalS: config.stats.history.intervalS, points: config.stats.history.points });
-    const recorder = stack.add('stats-history', startHistoryRecorder({ collector, store: history, logger }), (r) => r.close());
+    const history = createHistoryStore({
+      connection,
+      prefix: config.redis.prefix,
+      intervalS: config.stats.history.intervalS,
+      points: config.stats.history.points,
+    });
+    const recorder = stack.add('stats-history', startHistoryRecorder({ collector, store: history, logger }), (r) =>
+      r.close(),
+    );
     let { staticDir, register } = options;
     if (staticDir === undefined && register === undefined && options.dashboard !== false) {
       let dashboard: Dashboard | undefined;
       try {
-        dashboard = await openDashboard({ config, connection, logger, allowRetries: config.stats.dashboardAllowRetries });
+        dashboard = await openDashboard({
+          config,
+          connection,
+          logger,
+          allowRetries: config.stats.dashboardAllowRetries,
+        });
       } catch (err) {
         logger.warn({ err }, 'dashboard unavailable (its build failed): the stats service runs without it');
       }

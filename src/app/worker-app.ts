@@ -6,7 +6,12 @@ import { createRoutingSetup } from './model-routing.ts';
 import { createResourceStack } from '../lifecycle/resource-stack.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createBulkQueue, createResultsQueue, createReviewsQueue } from '../queue/queue-setup.ts';
-import { closeRedisConnection, createRedisConnection, REDIS_START_TIMEOUT_MS, waitForRedis } from '../queue/redis-connection.ts';
+import {
+  closeRedisConnection,
+  createRedisConnection,
+  REDIS_START_TIMEOUT_MS,
+  waitForRedis,
+} from '../queue/redis-connection.ts';
 import { createRetentionSweeper } from '../queue/retention-sweeper.ts';
 import { createReviewWorker } from './review-worker.ts';
 import { readModelSpec } from '../model-format/model-dir.ts';
@@ -68,7 +73,11 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
     // Finished jobs past KEEP_*_S leave Redis even while no job finishes (retention-sweeper.ts).
     const reviewsQueue = stack.add('reviews-queue', createReviewsQueue(connection, config, logger), (q) => q.close());
     const bulkQueue = stack.add('bulk-queue', createBulkQueue(connection, config, logger), (q) => q.close());
-    stack.add('retention-sweeper', createRetentionSweeper([reviewsQueue, resultsQueue, bulkQueue], config, logger), (r) => r.close());
+    stack.add(
+      'retention-sweeper',
+      createRetentionSweeper([reviewsQueue, resultsQueue, bulkQueue], config, logger),
+      (r) => r.close(),
+    );
     const metrics = createWorkerMetrics({ model: pool.info.name, version: pool.info.version });
     // Token-budget batching counts tokens before batching; the bulk lane cuts its pieces with them too.
     const encoder = config.batching.policy === 'token-budget' ? mainThreadEncoder(config, pool.info) : undefined;
@@ -112,13 +121,32 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
         logger,
         component: 'worker-http',
         registry: metrics.registry,
-        readiness: async () => ({ ready: worker.worker.isRunning() && connection.status === 'ready', details: { model: pool.info } }),
+        readiness: async () => ({
+          ready: worker.worker.isRunning() && connection.status === 'ready',
+          details: { model: pool.info },
+        }),
       });
       // Closed first on shutdown (reverse order): orchestrators stop routing to a draining worker.
-      address = await stack.add('health-http', http, (h) => h.close()).listen({ host: '0.0.0.0', port: config.worker.httpPort });
+      address = await stack
+        .add('health-http', http, (h) => h.close())
+        .listen({ host: '0.0.0.0', port: config.worker.httpPort });
     }
-    const batchPolicy = { policy: config.batching.policy, maxTokens: config.batching.maxTokens, maxSize: config.batching.maxSize };
-    logger.info({ model: pool.info.name, version: pool.info.version, labels: pool.info.labels, queue: config.queues.reviews, health: address, batchPolicy }, 'worker ready');
+    const batchPolicy = {
+      policy: config.batching.policy,
+      maxTokens: config.batching.maxTokens,
+      maxSize: config.batching.maxSize,
+    };
+    logger.info(
+      {
+        model: pool.info.name,
+        version: pool.info.version,
+        labels: pool.info.labels,
+        queue: config.queues.reviews,
+        health: address,
+        batchPolicy,
+      },
+      'worker ready',
+    );
     return { pool, worker, bulk, metrics, url: address, close: stack.close };
   } catch (err) {
     await stack.close();

@@ -49,7 +49,10 @@ export function apiKeyEntry(name: string, scopes: 'read' | 'write' | 'read+write
 export function parseApiKeys(value: string): { keys: ApiKey[]; problems: string[] } {
   const keys: ApiKey[] = [];
   const problems: string[] = [];
-  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   entries.forEach((entry, index) => {
     const where = `entry ${index + 1}`;
     const parts = entry.split(':');
@@ -62,8 +65,12 @@ export function parseApiKeys(value: string): { keys: ApiKey[]; problems: string[
     const ratePerMin = rate === undefined ? undefined : Number(rate);
     if (!NAME.test(name)) problems.push(`${where}: name must be 1-64 letters, digits, '_', '.' or '-'`);
     if (!scopes) problems.push(`${where} (${name}): scopes must be read, write or read+write`);
-    if (!HEX_DIGEST.test(hex.toLowerCase())) problems.push(`${where} (${name}): the key must be given as its SHA-256, 64 hex digits (sentiment-fleet hash-api-key)`);
-    if (ratePerMin !== undefined && !(Number.isInteger(ratePerMin) && ratePerMin >= 0)) problems.push(`${where} (${name}): perMinute must be a whole number ≥ 0`);
+    if (!HEX_DIGEST.test(hex.toLowerCase()))
+      problems.push(
+        `${where} (${name}): the key must be given as its SHA-256, 64 hex digits (sentiment-fleet hash-api-key)`,
+      );
+    if (ratePerMin !== undefined && !(Number.isInteger(ratePerMin) && ratePerMin >= 0))
+      problems.push(`${where} (${name}): perMinute must be a whole number ≥ 0`);
     if (keys.some((k) => k.name === name)) problems.push(`${where}: name ${JSON.stringify(name)} is used twice`);
     if (scopes && NAME.test(name) && HEX_DIGEST.test(hex.toLowerCase())) {
       keys.push({ name, scopes: new Set(scopes), digest: Buffer.from(hex.toLowerCase(), 'hex'), ratePerMin });

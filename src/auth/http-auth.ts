@@ -49,7 +49,11 @@ export function requiredScope(method: string): ApiScope {
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : 'write';
 }
 
-function deny(reply: FastifyReply, code: ErrorCode & ('SF_ERR_UNAUTHORIZED' | 'SF_ERR_FORBIDDEN' | 'SF_ERR_RATE_LIMIT'), message: string) {
+function deny(
+  reply: FastifyReply,
+  code: ErrorCode & ('SF_ERR_UNAUTHORIZED' | 'SF_ERR_FORBIDDEN' | 'SF_ERR_RATE_LIMIT'),
+  message: string,
+) {
   return reply.code(errorCodes[code].http).send(errorBody(code, message));
 }
 
@@ -75,9 +79,13 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: AnyRequestApp<
   // Two headers, not one comma-separated list: Chromium reads only the first challenge of a
   // header, and would never prompt after `Bearer realm="…", Basic realm="…"`.
   const withBasic = [bearer, `Basic realm="${realm}", charset="UTF-8"`];
-  const challenge = (route: string | undefined) => (options.basicChallenge || isBrowserDocsRoute(route) ? withBasic : bearer);
+  const challenge = (route: string | undefined) =>
+    options.basicChallenge || isBrowserDocsRoute(route) ? withBasic : bearer;
   if (!enabled) {
-    logger.warn({ service }, 'API_KEYS is unset: authentication is off, anyone who reaches this port can use it (fine on 127.0.0.1 for local development)');
+    logger.warn(
+      { service },
+      'API_KEYS is unset: authentication is off, anyone who reaches this port can use it (fine on 127.0.0.1 for local development)',
+    );
   }
 
   const limited = auth.ratePerMin > 0 || keys.some((k) => (k.ratePerMin ?? 0) > 0);
@@ -96,7 +104,8 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: AnyRequestApp<
       const key = presented === undefined ? undefined : findApiKey(keys, presented);
       if (!key) {
         reply.header('www-authenticate', challenge(request.routeOptions.url));
-        const message = presented === undefined ? 'an API key is required: send Authorization: Bearer <key>' : 'unknown API key';
+        const message =
+          presented === undefined ? 'an API key is required: send Authorization: Bearer <key>' : 'unknown API key';
         return deny(reply, 'SF_ERR_UNAUTHORIZED', message);
       }
       request.apiKey = key;
@@ -104,7 +113,11 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: AnyRequestApp<
       if (!scopes.some((s) => key.scopes.has(s))) {
         const scope = scopes.join(' or ');
         request.log.warn({ apiKey: key.name, method: request.method, path, scope }, 'API key lacks the scope');
-        return deny(reply, 'SF_ERR_FORBIDDEN', `API key ${JSON.stringify(key.name)} lacks the ${scope} scope needed for ${request.method} ${path}`);
+        return deny(
+          reply,
+          'SF_ERR_FORBIDDEN',
+          `API key ${JSON.stringify(key.name)} lacks the ${scope} scope needed for ${request.method} ${path}`,
+        );
       }
     }
     if (!limited || limitOf(request) === 0) return;
@@ -121,7 +134,11 @@ export function installHttpAuth<L extends FastifyBaseLogger>(app: AnyRequestApp<
     if (outcome.isExceeded) {
       reply.header('retry-after', String(Math.max(1, outcome.ttlInSeconds)));
       const who = request.apiKey ? `API key ${JSON.stringify(request.apiKey.name)}` : 'this client';
-      return deny(reply, 'SF_ERR_RATE_LIMIT', `${who} is over its limit of ${outcome.max} requests per minute: retry in ${Math.max(1, outcome.ttlInSeconds)} s`);
+      return deny(
+        reply,
+        'SF_ERR_RATE_LIMIT',
+        `${who} is over its limit of ${outcome.max} requests per minute: retry in ${Math.max(1, outcome.ttlInSeconds)} s`,
+      );
     }
   });
 }

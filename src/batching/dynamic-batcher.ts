@@ -87,8 +87,12 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
   async function execute(batch: Pending<T, R>[], release: () => void): Promise<void> {
     let outcomes: Outcome<R>[];
     try {
-      outcomes = await options.run(batch.map((p) => p.item), release);
-      if (outcomes.length !== batch.length) throw new Error(`batch runner returned ${outcomes.length} outcomes for ${batch.length} items`);
+      outcomes = await options.run(
+        batch.map((p) => p.item),
+        release,
+      );
+      if (outcomes.length !== batch.length)
+        throw new Error(`batch runner returned ${outcomes.length} outcomes for ${batch.length} items`);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       for (const p of batch) p.reject(error);
@@ -104,8 +108,7 @@ export function createDynamicBatcher<T, R>(options: DynamicBatcherOptions<T, R>)
         if (continuous) {
           if (immediate) pump();
           else schedulePump();
-        }
-        else if (pending.length >= options.maxSize || immediate || options.maxWaitMs === 0) close();
+        } else if (pending.length >= options.maxSize || immediate || options.maxWaitMs === 0) close();
         else timer ??= setTimeout(close, options.maxWaitMs);
       });
     },
@@ -139,7 +142,10 @@ export type DynamicBatcher<T, R> = ReturnType<typeof createDynamicBatcher<T, R>>
  * Closes a job consumer that feeds a batcher: stop taking jobs, close the open batch at once (its
  * jobs are held by the consumer, which waits for them), then wait for every batch in flight.
  */
-export async function closeWithBatcher(consumer: { close(): Promise<void> }, batcher: { drain(): void; idle(): Promise<void> }): Promise<void> {
+export async function closeWithBatcher(
+  consumer: { close(): Promise<void> },
+  batcher: { drain(): void; idle(): Promise<void> },
+): Promise<void> {
   const closed = consumer.close();
   batcher.drain();
   await closed;

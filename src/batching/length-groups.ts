@@ -35,7 +35,10 @@ export function groupByLength(lengths: readonly number[], limits: GroupLimits): 
 }
 
 /** Computed vs. real tokens of a grouping, for batch statistics. */
-export function paddingStats(lengths: readonly number[], groups: readonly number[][]): { computed: number; real: number } {
+export function paddingStats(
+  lengths: readonly number[],
+  groups: readonly number[][],
+): { computed: number; real: number } {
   let computed = 0;
   let real = 0;
   for (const group of groups) {

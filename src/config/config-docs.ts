@@ -15,7 +15,9 @@ function defaultOf(name: SettingName): string {
 
 /** The configuration table, generated from the schema so the two cannot drift. */
 export function renderConfigTable(): string {
-  const rows = (Object.keys(settings) as SettingName[]).map((name) => `| \`${name}\` | ${defaultOf(name)} | ${settings[name].doc} |`);
+  const rows = (Object.keys(settings) as SettingName[]).map(
+    (name) => `| \`${name}\` | ${defaultOf(name)} | ${settings[name].doc} |`,
+  );
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
@@ -29,6 +31,10 @@ export function configTableIn(markdown: string): string | undefined {
 /** Rewrites the configuration table of a Markdown page from the schema (`npm run docs:config`). */
 export function updateConfigTable(file: string): void {
   const page = readFileSync(file, 'utf8');
-  if (configTableIn(page) === undefined) throw new Error(`${file} has no <!-- config-table:start --> … <!-- config-table:end --> block`);
-  writeFileSync(file, page.replace(TABLE, `<!-- config-table:start -->\n${renderConfigTable()}\n<!-- config-table:end -->`));
+  if (configTableIn(page) === undefined)
+    throw new Error(`${file} has no <!-- config-table:start --> … <!-- config-table:end --> block`);
+  writeFileSync(
+    file,
+    page.replace(TABLE, `<!-- config-table:start -->\n${renderConfigTable()}\n<!-- config-table:end -->`),
+  );
 }

@@ -8,7 +8,14 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().in
 
 /** A comma-separated list of model labels: trimmed, lower-cased (labels match case-insensitively), no repeats. */
 const labelList = z.string().transform((value, ctx) => {
-  const labels = [...new Set(value.split(',').map((l) => l.trim().toLowerCase()).filter((l) => l !== ''))];
+  const labels = [
+    ...new Set(
+      value
+        .split(',')
+        .map((l) => l.trim().toLowerCase())
+        .filter((l) => l !== ''),
+    ),
+  ];
   if (labels.length === 0) ctx.addIssue({ code: 'custom', message: 'must name at least one label' });
   return labels;
 });
@@ -20,28 +27,53 @@ const labelList = z.string().transform((value, ctx) => {
  */
 export const settings = {
   REDIS_URL: {
-    schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
     doc: 'Redis URL (`redis://` or `rediss://` for TLS; password as `redis://:pass@host:6379`). With `REDIS_CLUSTER=true`: one or more cluster nodes, comma-separated (`redis://:pass@10.0.0.1:6379,redis://:pass@10.0.0.2:6379`). `npm start` starts a local redis-server when unset.',
   },
   LOCAL_REDIS_DIR: {
     schema: z.string().min(1).default('.sf-data/redis'),
-    doc: "`npm start` without REDIS_URL: data directory of its own redis-server (AOF, `appendfsync everysec`): queued reviews are kept across restarts, the port is remembered in `local-redis.json`.",
+    doc: '`npm start` without REDIS_URL: data directory of its own redis-server (AOF, `appendfsync everysec`): queued reviews are kept across restarts, the port is remembered in `local-redis.json`.',
   },
   STACK_FILE: {
     schema: z.string().min(1).default('.sf-data/stack.json'),
-    doc: "`npm start` writes where its services are (ingest, stats and Redis URLs, the database, pid, start time; no password) to this file and removes it when it stops. `import` without REDIS_URL and `export` without DATABASE_URL use the stack it names, when its process is alive, and say so.",
+    doc: '`npm start` writes where its services are (ingest, stats and Redis URLs, the database, pid, start time; no password) to this file and removes it when it stops. `import` without REDIS_URL and `export` without DATABASE_URL use the stack it names, when its process is alive, and say so.',
   },
   REDIS_CLUSTER: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
-    doc: '`true`: Redis is a Redis Cluster. Every process connects with an ioredis Cluster client seeded from REDIS_URL\'s nodes (the others are discovered; the URL\'s user, password and TLS apply to every node), and QUEUE_PREFIX must contain a hash tag such as `{sf}` so that every key of the fleet hashes to one slot (refused otherwise).',
+    doc: "`true`: Redis is a Redis Cluster. Every process connects with an ioredis Cluster client seeded from REDIS_URL's nodes (the others are discovered; the URL's user, password and TLS apply to every node), and QUEUE_PREFIX must contain a hash tag such as `{sf}` so that every key of the fleet hashes to one slot (refused otherwise).",
   },
   QUEUE_PREFIX: {
-    schema: z.string().min(1).regex(/^[^:\s]+$/, 'must not contain ":" or spaces').default('sf'),
+    schema: z
+      .string()
+      .min(1)
+      .regex(/^[^:\s]+$/, 'must not contain ":" or spaces')
+      .default('sf'),
     doc: 'BullMQ key prefix. Use a hash tag such as `{sf}` for Redis Cluster (required with `REDIS_CLUSTER=true`).',
   },
-  REVIEWS_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('reviews'), doc: 'Queue that holds incoming reviews.' },
-  RESULTS_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('results'), doc: 'Queue that receives sentiment results.' },
-  BULK_QUEUE: { schema: z.string().regex(/^[\w.-]+$/).default('reviews-bulk'), doc: 'Queue of the bulk lane: one job per chunk of reviews (import, `enqueueMany(…, { lane: \'bulk\' })`, `POST /v1/reviews?lane=bulk`): [lanes](guarantees.md#two-lanes-live-and-bulk).' },
+  REVIEWS_QUEUE: {
+    schema: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .default('reviews'),
+    doc: 'Queue that holds incoming reviews.',
+  },
+  RESULTS_QUEUE: {
+    schema: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .default('results'),
+    doc: 'Queue that receives sentiment results.',
+  },
+  BULK_QUEUE: {
+    schema: z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .default('reviews-bulk'),
+    doc: "Queue of the bulk lane: one job per chunk of reviews (import, `enqueueMany(…, { lane: 'bulk' })`, `POST /v1/reviews?lane=bulk`): [lanes](guarantees.md#two-lanes-live-and-bulk).",
+  },
   MODEL_DIR: {
     schema: z.string().min(1).default('models/review-sentiment-en'),
     doc: 'Model directory in the Hugging Face layout (model.onnx, tokenizer.json, config.json).',
@@ -55,7 +87,7 @@ export const settings = {
         return routes;
       })
       .prefault(''),
-    doc: 'Models by language: comma-separated `tag:directory` pairs, e.g. `de:models/review-sentiment-de,fr:models/review-sentiment-fr,es:models/review-sentiment-es`. A review goes to the model of its `locale`\'s primary subtag (`de-AT` → `de`), or, without `locale`, of the language the language-ID model finds (LANGUAGE_ID_MIN_CONFIDENCE); every other review to MODEL_DIR. Each worker process loads every model listed (memory: [models.md](models.md#routing-by-language)). Unset: one model, no language identification.',
+    doc: "Models by language: comma-separated `tag:directory` pairs, e.g. `de:models/review-sentiment-de,fr:models/review-sentiment-fr,es:models/review-sentiment-es`. A review goes to the model of its `locale`'s primary subtag (`de-AT` → `de`), or, without `locale`, of the language the language-ID model finds (LANGUAGE_ID_MIN_CONFIDENCE); every other review to MODEL_DIR. Each worker process loads every model listed (memory: [models.md](models.md#routing-by-language)). Unset: one model, no language identification.",
   },
   LANGUAGE_ID_MODEL_DIR: {
     schema: z.string().min(1).default('models/lang-id'),
@@ -63,11 +95,20 @@ export const settings = {
   },
   LANGUAGE_ID_MIN_CONFIDENCE: {
     schema: z.coerce.number().min(0).max(1).default(0.6),
-    doc: 'With MODEL_ROUTES: a review without `locale` goes to its identified language\'s model only when the language-ID confidence is at least this; below it, to MODEL_DIR. Evidence: [models.md](models.md#routing-by-language).',
+    doc: "With MODEL_ROUTES: a review without `locale` goes to its identified language's model only when the language-ID confidence is at least this; below it, to MODEL_DIR. Evidence: [models.md](models.md#routing-by-language).",
   },
-  MODEL_NAME: { schema: z.string().min(1).optional(), doc: 'Model name reported in results (default: the directory name).' },
-  MODEL_VERSION: { schema: z.string().min(1).optional(), doc: 'Model version reported in results (default: config.json `sf_version`, else a hash of model.onnx).' },
-  MAX_TOKENS: { schema: int(3, 8192).optional(), doc: "Truncate inputs to this many tokens (default: the model's maximum length)." },
+  MODEL_NAME: {
+    schema: z.string().min(1).optional(),
+    doc: 'Model name reported in results (default: the directory name).',
+  },
+  MODEL_VERSION: {
+    schema: z.string().min(1).optional(),
+    doc: 'Model version reported in results (default: config.json `sf_version`, else a hash of model.onnx).',
+  },
+  MAX_TOKENS: {
+    schema: int(3, 8192).optional(),
+    doc: "Truncate inputs to this many tokens (default: the model's maximum length).",
+  },
   TRUNCATION: {
     schema: z.enum(['head-tail', 'head']).default('head-tail'),
     doc: '`head-tail` keeps the first quarter and the last three quarters of the token budget; `head` keeps the start.',
@@ -84,13 +125,22 @@ export const settings = {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
     doc: '`true`: every result carries an `explanation` (top phrases for and against its label); `false`: only reviews sent with `"explain": true`. Exact, for `hashed-ngram-linear` models only; other models never explain.',
   },
-  EXPLAIN_TOP_K: { schema: int(1, 50).default(5), doc: 'Phrases listed each way (`toward`, `against`) in an explanation.' },
+  EXPLAIN_TOP_K: {
+    schema: int(1, 50).default(5),
+    doc: 'Phrases listed each way (`toward`, `against`) in an explanation.',
+  },
   BATCH_POLICY: {
     schema: z.enum(['token-budget', 'fixed']).default('token-budget'),
-    doc: '`token-budget`: each review is tokenized when it arrives; when an inference thread is free, the next batch takes queued reviews while rows × the longest one\'s tokens fits BATCH_MAX_TOKENS and BATCH_MAX_SIZE (no timer). `fixed`: a batch closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS. Evidence: [benchmarks.md](benchmarks.md#batching-ab-issue-18).',
+    doc: "`token-budget`: each review is tokenized when it arrives; when an inference thread is free, the next batch takes queued reviews while rows × the longest one's tokens fits BATCH_MAX_TOKENS and BATCH_MAX_SIZE (no timer). `fixed`: a batch closes at BATCH_MAX_SIZE or BATCH_MAX_WAIT_MS. Evidence: [benchmarks.md](benchmarks.md#batching-ab-issue-18).",
   },
-  BATCH_MAX_SIZE: { schema: int(1, 1024).default(64), doc: 'Most reviews in one batch (fewer per-batch costs the larger: [evidence](benchmarks.md#settings-and-the-measurements-behind-them)). `fixed`: a batch closes when it holds this many reviews...' },
-  BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(5), doc: '...or when its first review has waited this long (`fixed` only).' },
+  BATCH_MAX_SIZE: {
+    schema: int(1, 1024).default(64),
+    doc: 'Most reviews in one batch (fewer per-batch costs the larger: [evidence](benchmarks.md#settings-and-the-measurements-behind-them)). `fixed`: a batch closes when it holds this many reviews...',
+  },
+  BATCH_MAX_WAIT_MS: {
+    schema: int(0, 60_000).default(5),
+    doc: '...or when its first review has waited this long (`fixed` only).',
+  },
   BATCH_MAX_TOKENS: {
     schema: int(16).default(8192),
     doc: 'Token budget of a batch (`token-budget`) and of one model call: rows × padded length; length groups are split to fit it.',
@@ -103,7 +153,10 @@ export const settings = {
     schema: int(1, 64).optional(),
     doc: 'worker_threads running tokenization and inference per worker process (default: cores / 2, leaving the main thread a core: right for a cheap model). A transformer-sized model may do better with one per core and INTRA_OP_THREADS=1, at a copy of the model per thread: [operating.md](operating.md#on-one-host-npm-start-and-docker-compose).',
   },
-  INTRA_OP_THREADS: { schema: int(1, 64).optional(), doc: 'onnxruntime intra-op threads per inference thread (default: cores / INFERENCE_THREADS).' },
+  INTRA_OP_THREADS: {
+    schema: int(1, 64).optional(),
+    doc: 'onnxruntime intra-op threads per inference thread (default: cores / INFERENCE_THREADS).',
+  },
   INTRA_OP_SPINNING: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(true),
     doc: "Let onnxruntime's intra-op threads spin while waiting for work (onnxruntime's default): faster on a transformer-sized model; `false` saves about 0.1 core while a worker is busy. Evidence: [benchmarks.md](benchmarks.md#settings-and-the-measurements-behind-them).",
@@ -114,8 +167,14 @@ export const settings = {
   },
   JOB_ATTEMPTS: { schema: int(1, 100).default(5), doc: 'Attempts per review for retryable (infrastructure) errors.' },
   BACKOFF_DELAY_MS: { schema: int(0).default(1000), doc: 'Base of the exponential retry backoff.' },
-  LOCK_DURATION_MS: { schema: int(1000).default(30_000), doc: 'BullMQ job lock; renewed at half this period while a batch computes.' },
-  STALLED_INTERVAL_MS: { schema: int(500).default(30_000), doc: "How often workers look for jobs whose worker died (stalled) and take them over." },
+  LOCK_DURATION_MS: {
+    schema: int(1000).default(30_000),
+    doc: 'BullMQ job lock; renewed at half this period while a batch computes.',
+  },
+  STALLED_INTERVAL_MS: {
+    schema: int(500).default(30_000),
+    doc: 'How often workers look for jobs whose worker died (stalled) and take them over.',
+  },
   MAX_STALLED_COUNT: {
     schema: int(1, 1000).default(5),
     doc: "Times a review or result job may be taken over after its worker stopped renewing the lock (killed, or Redis paused past the lock) before it fails for good. Above BullMQ's default of 1, which fails a review that stalls twice: [guarantees.md](guarantees.md#what-that-relies-on-and-what-breaks-it).",
@@ -124,7 +183,10 @@ export const settings = {
     schema: int(0).default(86_400),
     doc: 'Completed review jobs (and their payloads) are kept this long; re-sent ids within it are reported as duplicates.',
   },
-  KEEP_COMPLETED_COUNT: { schema: int(0).default(100_000), doc: 'At most this many completed jobs are kept per queue.' },
+  KEEP_COMPLETED_COUNT: {
+    schema: int(0).default(100_000),
+    doc: 'At most this many completed jobs are kept per queue.',
+  },
   KEEP_FAILED_S: {
     schema: int(0).default(7 * 86_400),
     doc: 'Failed jobs (review payloads included) are kept this long for inspection and retries, on the reviews and results queues.',
@@ -134,8 +196,14 @@ export const settings = {
     schema: int(0, 86_400).default(60),
     doc: 'BullMQ drops jobs past `KEEP_*_S` only when another job finishes; workers also sweep the reviews and results queues this often, so an idle queue does not keep payloads. 0: no sweep.',
   },
-  SHUTDOWN_GRACE_MS: { schema: int(0).default(30_000), doc: 'SIGTERM: time to finish and publish batches in flight before a forced exit.' },
-  HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Listen address of the ingest API and of the stats service.' },
+  SHUTDOWN_GRACE_MS: {
+    schema: int(0).default(30_000),
+    doc: 'SIGTERM: time to finish and publish batches in flight before a forced exit.',
+  },
+  HTTP_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Listen address of the ingest API and of the stats service.',
+  },
   HTTP_PORT: { schema: int(0, 65_535).default(3000), doc: 'Ingest API port (0 picks a free port).' },
   HTTP_PUBLISHED_HOST: {
     schema: z.string().min(1).optional(),
@@ -167,7 +235,7 @@ export const settings = {
   },
   STATS_HISTORY_INTERVAL_S: {
     schema: int(1, 60).default(5),
-    doc: 'The stats service records a point of its history (queue depths, rates, latency) every this many seconds, in the Redis stream `<QUEUE_PREFIX>:sf:stats:history`, shared by its replicas and kept across restarts (`GET /v1/stats/history`, the dashboard\'s charts).',
+    doc: "The stats service records a point of its history (queue depths, rates, latency) every this many seconds, in the Redis stream `<QUEUE_PREFIX>:sf:stats:history`, shared by its replicas and kept across restarts (`GET /v1/stats/history`, the dashboard's charts).",
   },
   STATS_HISTORY_POINTS: {
     schema: int(10, 20_000).default(720),
@@ -178,12 +246,18 @@ export const settings = {
     doc: 'bull-board on the stats service (`/admin/queues`) may retry failed jobs; every other write stays refused. Default: read-only.',
   },
   DRIFT_RECENT_S: { schema: int(10, 86_400).default(600), doc: 'Drift: the recent window (ends now).' },
-  DRIFT_REFERENCE_S: { schema: int(10, 7 * 86_400).default(3600), doc: 'Drift: the reference window, just before the recent one.' },
+  DRIFT_REFERENCE_S: {
+    schema: int(10, 7 * 86_400).default(3600),
+    doc: 'Drift: the reference window, just before the recent one.',
+  },
   DRIFT_MIN_COUNT: {
     schema: int(1).default(100),
     doc: 'Drift signals are computed (and can alert) only when each window they compare holds at least this many results.',
   },
-  DRIFT_PSI_THRESHOLD: { schema: z.coerce.number().positive().default(0.2), doc: 'Alert when the PSI of predicted label shares (recent vs reference) is over this.' },
+  DRIFT_PSI_THRESHOLD: {
+    schema: z.coerce.number().positive().default(0.2),
+    doc: 'Alert when the PSI of predicted label shares (recent vs reference) is over this.',
+  },
   DRIFT_KS_THRESHOLD: {
     schema: z.coerce.number().positive().max(1).default(0.2),
     doc: 'Alert when the Kolmogorov-Smirnov statistic of confidence (max probability), recent vs reference, is over this.',
@@ -198,10 +272,16 @@ export const settings = {
   },
   SCALING_BULK_TARGET_DRAIN_S: {
     schema: int(1, 604_800).default(3600),
-    doc: 'Scaling signal: drain the bulk lane\'s backlog (reviews in chunks not yet taken) within this many seconds, on top of what the live lane needs: [scaling](operating.md#the-scaling-signal).',
+    doc: "Scaling signal: drain the bulk lane's backlog (reviews in chunks not yet taken) within this many seconds, on top of what the live lane needs: [scaling](operating.md#the-scaling-signal).",
   },
-  SCALING_MIN_REPLICAS: { schema: int(0, 10_000).default(1), doc: 'Scaling signal: fewest worker replicas recommended (0 lets an autoscaler scale to zero when idle).' },
-  SCALING_MAX_REPLICAS: { schema: int(1, 10_000).default(20), doc: 'Scaling signal: most worker replicas recommended.' },
+  SCALING_MIN_REPLICAS: {
+    schema: int(0, 10_000).default(1),
+    doc: 'Scaling signal: fewest worker replicas recommended (0 lets an autoscaler scale to zero when idle).',
+  },
+  SCALING_MAX_REPLICAS: {
+    schema: int(1, 10_000).default(20),
+    doc: 'Scaling signal: most worker replicas recommended.',
+  },
   SCALING_PER_REPLICA_PER_S: {
     schema: z.coerce.number().positive().optional(),
     doc: 'Scaling signal: reviews per second one worker replica handles, used until a busy fleet has been measured (take it from `npm run bench`); unset: the signal holds the current replica count until then.',
@@ -219,7 +299,7 @@ export const settings = {
   },
   RATE_LIMIT_PER_MIN: {
     schema: int(0).optional(),
-    doc: 'Requests per minute per API key (an entry\'s `perMinute` overrides it), or per client IP without API_KEYS; 429 with Retry-After over it. 0: no limit. Default: 1200 with API_KEYS, none without.',
+    doc: "Requests per minute per API key (an entry's `perMinute` overrides it), or per client IP without API_KEYS; 429 with Retry-After over it. 0: no limit. Default: 1200 with API_KEYS, none without.",
   },
   REDACT_PII: {
     schema: z.stringbool({ truthy: ['true'], falsy: ['false'], error: 'must be true or false' }).default(false),
@@ -229,7 +309,10 @@ export const settings = {
     schema: z
       .string()
       .transform((value) => value.toUpperCase())
-      .refine((value): value is CountryCode => isSupportedCountry(value), 'must be a two-letter region code such as IN, US or GB')
+      .refine(
+        (value): value is CountryCode => isSupportedCountry(value),
+        'must be a two-letter region code such as IN, US or GB',
+      )
       .optional(),
     doc: "With REDACT_PII: the region whose national phone numbers (written without `+`, e.g. `98765 43210` for IN) are masked when the review's `locale` names no region. International numbers are masked either way.",
   },
@@ -237,7 +320,10 @@ export const settings = {
     schema: int(1024).optional(),
     doc: 'Largest body of POST /v1/reviews; larger gets 413 as soon as it is over (before parsing). Default: MAX_REVIEWS_PER_REQUEST × (MAX_TEXT_CHARS + 8192) bytes (28,192,000 with the defaults): a full request of ASCII reviews with full metadata fits; longer (non-ASCII, escaped) reviews go in smaller requests. The parse limits: [security.md](security.md#hostile-input-parse-limits-and-timeouts).',
   },
-  MAX_REVIEWS_PER_REQUEST: { schema: int(1, 100_000).default(1000), doc: 'Largest array accepted by POST /v1/reviews.' },
+  MAX_REVIEWS_PER_REQUEST: {
+    schema: int(1, 100_000).default(1000),
+    doc: 'Largest array accepted by POST /v1/reviews.',
+  },
   MAX_TEXT_CHARS: { schema: int(1).default(20_000), doc: 'Longest review text (and title) accepted.' },
   HTTP_HEADERS_TIMEOUT_MS: {
     schema: int(100, 3_600_000).default(10_000),
@@ -253,7 +339,7 @@ export const settings = {
   },
   HTTP_KEEP_ALIVE_TIMEOUT_MS: {
     schema: int(100, 3_600_000).default(72_000),
-    doc: 'An idle keep-alive connection between two requests is closed after this long (above a load balancer\'s idle timeout, e.g. 60 s, so that it closes first).',
+    doc: "An idle keep-alive connection between two requests is closed after this long (above a load balancer's idle timeout, e.g. 60 s, so that it closes first).",
   },
   BACKLOG_HIGH_WATER: {
     schema: int(1).default(100_000),
@@ -274,29 +360,47 @@ export const settings = {
   },
   BULK_SHARE_WHILE_LIVE: {
     schema: z.coerce.number().min(0.05).max(1).default(0.5),
-    doc: 'While live reviews arrive, bulk work takes at most this share of an inference thread\'s time (after a bulk model call, the thread rests for the rest); 1: bulk runs whenever no live batch waits. Lower: a lower live p99 during a backfill, a slower backfill: [evidence](benchmarks.md#two-lanes).',
+    doc: "While live reviews arrive, bulk work takes at most this share of an inference thread's time (after a bulk model call, the thread rests for the rest); 1: bulk runs whenever no live batch waits. Lower: a lower live p99 during a backfill, a slower backfill: [evidence](benchmarks.md#two-lanes).",
   },
   BULK_STATUS_TTL_S: {
     schema: int(0).default(86_400),
     doc: 'Bulk lane: each review gets a marker (review id → chunk job) kept this long, so its status reads `queued`, `active`, `scored` or `failed`; about 100 bytes of Redis per review. 0: no markers (status reads `stored` once stored, `unknown` before).',
   },
   DATABASE_URL: {
-    schema: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+      .optional(),
     doc: 'PostgreSQL URL for the result sink. Unset: the embedded PGlite database in SINK_DATA_DIR.',
   },
-  SINK_DATA_DIR: { schema: z.string().min(1).default('.sf-data/pglite'), doc: 'Data directory of the embedded PGlite database (used when DATABASE_URL is unset).' },
-  SINK_BATCH_MAX_SIZE: { schema: int(1, 10_000).default(500), doc: 'Results per database transaction (one multi-row upsert).' },
-  SINK_BATCH_MAX_WAIT_MS: { schema: int(0, 60_000).default(50), doc: 'A sink batch commits when full or when its first result has waited this long.' },
+  SINK_DATA_DIR: {
+    schema: z.string().min(1).default('.sf-data/pglite'),
+    doc: 'Data directory of the embedded PGlite database (used when DATABASE_URL is unset).',
+  },
+  SINK_BATCH_MAX_SIZE: {
+    schema: int(1, 10_000).default(500),
+    doc: 'Results per database transaction (one multi-row upsert).',
+  },
+  SINK_BATCH_MAX_WAIT_MS: {
+    schema: int(0, 60_000).default(50),
+    doc: 'A sink batch commits when full or when its first result has waited this long.',
+  },
   SINK_HTTP_PORT: {
     schema: int(0, 65_535).optional(),
     doc: 'Result sink health endpoints (/healthz; /readyz: 200 while the database and Redis answer) and its Prometheus metrics (/metrics: rows upserted, commit duration, database errors, paused) on this port; unset: none.',
   },
-  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
+  LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    doc: 'pino log level.',
+  },
   LOG_FORMAT: {
     schema: z.enum(['auto', 'json', 'pretty']).default('auto'),
     doc: '`auto`: pretty in a terminal, JSON otherwise.',
   },
-  SHARED_DIR: { schema: z.string().min(1).default('../shared'), doc: 'Where the shared data sets live (training, evaluation, benchmarks).' },
+  SHARED_DIR: {
+    schema: z.string().min(1).default('../shared'),
+    doc: 'Where the shared data sets live (training, evaluation, benchmarks).',
+  },
 } as const satisfies Record<string, { schema: z.ZodType; doc: string }>;
 
 export type SettingName = keyof typeof settings;
@@ -311,13 +415,23 @@ const shape = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, v.
  */
 export const envSchema = z.object(shape).superRefine(
   (values, ctx) => {
-    for (const p of redisClusterProblems(values)) ctx.addIssue({ code: 'custom', path: [p.setting], message: p.message });
+    for (const p of redisClusterProblems(values))
+      ctx.addIssue({ code: 'custom', path: [p.setting], message: p.message });
     if (values.HTTP_HEADERS_TIMEOUT_MS > values.HTTP_REQUEST_TIMEOUT_MS) {
-      ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${values.HTTP_REQUEST_TIMEOUT_MS})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HTTP_HEADERS_TIMEOUT_MS'],
+        message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${values.HTTP_REQUEST_TIMEOUT_MS})`,
+      });
     }
     const [negative, positive] = [values.NEGATIVE_LABELS as unknown, values.POSITIVE_LABELS as unknown];
     const both = Array.isArray(negative) && Array.isArray(positive) ? negative.filter((l) => positive.includes(l)) : [];
-    if (both.length > 0) ctx.addIssue({ code: 'custom', path: ['NEGATIVE_LABELS'], message: `must not share a label with POSITIVE_LABELS (${both.join(', ')})` });
+    if (both.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NEGATIVE_LABELS'],
+        message: `must not share a label with POSITIVE_LABELS (${both.join(', ')})`,
+      });
   },
   { when: () => true },
 );

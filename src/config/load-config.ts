@@ -13,7 +13,13 @@ export interface Config {
   /** STACK_FILE: where `npm start` says where it runs, for `import` and `export` (src/app/stack-file.ts). */
   stackFile: string;
   queues: { reviews: string; results: string; bulk: string };
-  model: { dir: string; name: string | undefined; version: string | undefined; maxTokens: number | undefined; truncation: 'head-tail' | 'head' };
+  model: {
+    dir: string;
+    name: string | undefined;
+    version: string | undefined;
+    maxTokens: number | undefined;
+    truncation: 'head-tail' | 'head';
+  };
   /**
    * MODEL_ROUTES: a model directory per language tag (primary subtags), empty: MODEL_DIR only;
    * the language-ID model and its confidence threshold for reviews without `locale`
@@ -27,10 +33,31 @@ export interface Config {
    * POSITIVE_LABELS): negative share, latest negatives, rating agreement (src/results/label-polarity.ts).
    */
   labels: { negative: readonly string[]; positive: readonly string[] };
-  batching: { policy: 'token-budget' | 'fixed'; maxSize: number; maxWaitMs: number; maxTokens: number; maxPadding: number };
+  batching: {
+    policy: 'token-budget' | 'fixed';
+    maxSize: number;
+    maxWaitMs: number;
+    maxTokens: number;
+    maxPadding: number;
+  };
   inference: { threads: number; intraOpThreads: number; intraOpSpinning: boolean };
-  worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs: number; httpPort: number | undefined };
-  jobs: { attempts: number; backoffDelayMs: number; keepCompletedS: number; keepCompletedCount: number; keepFailedS: number; keepFailedCount: number; retentionSweepS: number };
+  worker: {
+    concurrency: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    maxStalledCount: number;
+    shutdownGraceMs: number;
+    httpPort: number | undefined;
+  };
+  jobs: {
+    attempts: number;
+    backoffDelayMs: number;
+    keepCompletedS: number;
+    keepCompletedCount: number;
+    keepFailedS: number;
+    keepFailedCount: number;
+    retentionSweepS: number;
+  };
   /** HTTP authentication and rate limits (src/auth). No keys: authentication is off. */
   auth: AuthSettings;
   /**
@@ -55,14 +82,38 @@ export interface Config {
   };
   reviews: { maxTextChars: number };
   /** The stats service and the per-batch stats stream (src/stats). */
-  stats: { httpPort: number; windowS: number; cacheMs: number; streamMaxLen: number; dashboardAllowRetries: boolean; history: { intervalS: number; points: number } };
-  drift: { recentS: number; referenceS: number; minCount: number; thresholds: { psi: number; ks: number; truncatedShare: number } };
+  stats: {
+    httpPort: number;
+    windowS: number;
+    cacheMs: number;
+    streamMaxLen: number;
+    dashboardAllowRetries: boolean;
+    history: { intervalS: number; points: number };
+  };
+  drift: {
+    recentS: number;
+    referenceS: number;
+    minCount: number;
+    thresholds: { psi: number; ks: number; truncatedShare: number };
+  };
   /** The scaling signal of the stats service (src/stats/scaling-signal.ts). */
-  scaling: { targetDrainS: number; bulkTargetDrainS: number; minReplicas: number; maxReplicas: number; fallbackPerReplicaPerS: number | undefined };
+  scaling: {
+    targetDrainS: number;
+    bulkTargetDrainS: number;
+    minReplicas: number;
+    maxReplicas: number;
+    fallbackPerReplicaPerS: number | undefined;
+  };
   producer: { chunkSize: number };
   /** The bulk lane (src/contracts/bulk-job.ts, src/app/bulk-worker.ts). */
   bulk: { chunkSize: number; concurrency: number; statusTtlS: number; shareWhileLive: number };
-  sink: { databaseUrl: string | undefined; dataDir: string; batchMaxSize: number; batchMaxWaitMs: number; httpPort: number | undefined };
+  sink: {
+    databaseUrl: string | undefined;
+    dataDir: string;
+    batchMaxSize: number;
+    batchMaxWaitMs: number;
+    httpPort: number | undefined;
+  };
   log: { level: EnvSettings['LOG_LEVEL']; format: EnvSettings['LOG_FORMAT'] };
   sharedDir: string;
 }
@@ -85,11 +136,27 @@ function group(e: EnvSettings): Config {
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, cluster: e.REDIS_CLUSTER, localDir: e.LOCAL_REDIS_DIR },
     stackFile: e.STACK_FILE,
     queues: { reviews: e.REVIEWS_QUEUE, results: e.RESULTS_QUEUE, bulk: e.BULK_QUEUE },
-    model: { dir: e.MODEL_DIR, name: e.MODEL_NAME, version: e.MODEL_VERSION, maxTokens: e.MAX_TOKENS, truncation: e.TRUNCATION },
-    routing: { routes: e.MODEL_ROUTES, languageIdDir: e.LANGUAGE_ID_MODEL_DIR, minConfidence: e.LANGUAGE_ID_MIN_CONFIDENCE },
+    model: {
+      dir: e.MODEL_DIR,
+      name: e.MODEL_NAME,
+      version: e.MODEL_VERSION,
+      maxTokens: e.MAX_TOKENS,
+      truncation: e.TRUNCATION,
+    },
+    routing: {
+      routes: e.MODEL_ROUTES,
+      languageIdDir: e.LANGUAGE_ID_MODEL_DIR,
+      minConfidence: e.LANGUAGE_ID_MIN_CONFIDENCE,
+    },
     explain: { all: e.EXPLAIN, topK: e.EXPLAIN_TOP_K },
     labels: { negative: e.NEGATIVE_LABELS, positive: e.POSITIVE_LABELS },
-    batching: { policy: e.BATCH_POLICY, maxSize: e.BATCH_MAX_SIZE, maxWaitMs: e.BATCH_MAX_WAIT_MS, maxTokens: e.BATCH_MAX_TOKENS, maxPadding: e.BATCH_MAX_PADDING },
+    batching: {
+      policy: e.BATCH_POLICY,
+      maxSize: e.BATCH_MAX_SIZE,
+      maxWaitMs: e.BATCH_MAX_WAIT_MS,
+      maxTokens: e.BATCH_MAX_TOKENS,
+      maxPadding: e.BATCH_MAX_PADDING,
+    },
     inference: {
       threads,
       intraOpThreads: e.INTRA_OP_THREADS ?? Math.max(1, Math.floor(cores / threads)),
@@ -112,7 +179,11 @@ function group(e: EnvSettings): Config {
       keepFailedCount: e.KEEP_FAILED_COUNT,
       retentionSweepS: e.RETENTION_SWEEP_S,
     },
-    auth: { apiKeys: e.API_KEYS ?? [], ratePerMin: e.RATE_LIMIT_PER_MIN ?? (e.API_KEYS ? 1200 : 0), allowUnauthenticated: e.ALLOW_UNAUTHENTICATED },
+    auth: {
+      apiKeys: e.API_KEYS ?? [],
+      ratePerMin: e.RATE_LIMIT_PER_MIN ?? (e.API_KEYS ? 1200 : 0),
+      allowUnauthenticated: e.ALLOW_UNAUTHENTICATED,
+    },
     privacy: { redactPii: e.REDACT_PII, phoneRegion: e.PII_PHONE_REGION },
     http: {
       host: e.HTTP_HOST,
@@ -122,7 +193,12 @@ function group(e: EnvSettings): Config {
       maxReviewsPerRequest: e.MAX_REVIEWS_PER_REQUEST,
       backlogHighWater: e.BACKLOG_HIGH_WATER,
       retryAfterS: e.RETRY_AFTER_S,
-      timeouts: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: e.HTTP_REQUEST_TIMEOUT_MS, connectionMs: e.HTTP_CONNECTION_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
+      timeouts: {
+        headersMs: e.HTTP_HEADERS_TIMEOUT_MS,
+        requestMs: e.HTTP_REQUEST_TIMEOUT_MS,
+        connectionMs: e.HTTP_CONNECTION_TIMEOUT_MS,
+        keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      },
     },
     reviews: { maxTextChars: e.MAX_TEXT_CHARS },
     stats: {
@@ -147,8 +223,19 @@ function group(e: EnvSettings): Config {
       fallbackPerReplicaPerS: e.SCALING_PER_REPLICA_PER_S,
     },
     producer: { chunkSize: e.ENQUEUE_CHUNK_SIZE },
-    bulk: { chunkSize: e.BULK_CHUNK_SIZE, concurrency: e.BULK_CONCURRENCY, statusTtlS: e.BULK_STATUS_TTL_S, shareWhileLive: e.BULK_SHARE_WHILE_LIVE },
-    sink: { databaseUrl: e.DATABASE_URL, dataDir: e.SINK_DATA_DIR, batchMaxSize: e.SINK_BATCH_MAX_SIZE, batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS, httpPort: e.SINK_HTTP_PORT },
+    bulk: {
+      chunkSize: e.BULK_CHUNK_SIZE,
+      concurrency: e.BULK_CONCURRENCY,
+      statusTtlS: e.BULK_STATUS_TTL_S,
+      shareWhileLive: e.BULK_SHARE_WHILE_LIVE,
+    },
+    sink: {
+      databaseUrl: e.DATABASE_URL,
+      dataDir: e.SINK_DATA_DIR,
+      batchMaxSize: e.SINK_BATCH_MAX_SIZE,
+      batchMaxWaitMs: e.SINK_BATCH_MAX_WAIT_MS,
+      httpPort: e.SINK_HTTP_PORT,
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     sharedDir: e.SHARED_DIR,
   };

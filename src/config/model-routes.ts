@@ -15,11 +15,15 @@ const TAG = /^[a-z]{2,3}$/;
 export function parseModelRoutes(value: string): { routes: ModelRoute[]; problems: string[] } {
   const routes: ModelRoute[] = [];
   const problems: string[] = [];
-  for (const part of value.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const colon = part.indexOf(':');
     const language = (colon < 0 ? part : part.slice(0, colon)).trim().toLowerCase();
     const dir = colon < 0 ? '' : part.slice(colon + 1).trim();
-    if (!TAG.test(language)) problems.push(`"${part}": the language must be a primary subtag of 2–3 letters (de, fr, es, ...)`);
+    if (!TAG.test(language))
+      problems.push(`"${part}": the language must be a primary subtag of 2–3 letters (de, fr, es, ...)`);
     else if (dir === '') problems.push(`"${part}": must be tag:directory`);
     else if (routes.some((r) => r.language === language)) problems.push(`"${language}" is routed twice`);
     else routes.push({ language, dir });

@@ -17,5 +17,7 @@ export const PROJECT_ROOT = path.resolve(here, RUNNING_COMPILED ? '../../..' : '
  * the way this process runs: compiled JavaScript, or TypeScript under the tsx loader.
  */
 export function entrypointCommand(entry: string): string[] {
-  return RUNNING_COMPILED ? [path.join(PROJECT_ROOT, 'dist', `${entry}.js`)] : ['--import', 'tsx', path.join(PROJECT_ROOT, `${entry}.ts`)];
+  return RUNNING_COMPILED
+    ? [path.join(PROJECT_ROOT, 'dist', `${entry}.js`)]
+    : ['--import', 'tsx', path.join(PROJECT_ROOT, `${entry}.ts`)];
 }

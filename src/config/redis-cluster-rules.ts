@@ -36,12 +36,20 @@ export interface ClusterSettingProblem {
  * Cross-setting problems of REDIS_CLUSTER, REDIS_URL and QUEUE_PREFIX. Takes values that may not
  * have parsed (they are then reported by their own schema): only well-typed values are judged.
  */
-export function redisClusterProblems(values: { REDIS_CLUSTER?: unknown; REDIS_URL?: unknown; QUEUE_PREFIX?: unknown }): ClusterSettingProblem[] {
+export function redisClusterProblems(values: {
+  REDIS_CLUSTER?: unknown;
+  REDIS_URL?: unknown;
+  QUEUE_PREFIX?: unknown;
+}): ClusterSettingProblem[] {
   const problems: ClusterSettingProblem[] = [];
   const url = typeof values.REDIS_URL === 'string' ? values.REDIS_URL : undefined;
   const urls = url === undefined ? [] : splitRedisUrls(url);
   if (values.REDIS_CLUSTER !== true) {
-    if (urls.length > 1) problems.push({ setting: 'REDIS_URL', message: 'lists several URLs: give one, or set REDIS_CLUSTER=true to list the seed nodes of a Redis Cluster' });
+    if (urls.length > 1)
+      problems.push({
+        setting: 'REDIS_URL',
+        message: 'lists several URLs: give one, or set REDIS_CLUSTER=true to list the seed nodes of a Redis Cluster',
+      });
     return problems;
   }
   const prefix = values.QUEUE_PREFIX;
@@ -52,7 +60,10 @@ export function redisClusterProblems(values: { REDIS_CLUSTER?: unknown; REDIS_UR
     });
   }
   if (url === undefined) {
-    problems.push({ setting: 'REDIS_URL', message: 'must be set when REDIS_CLUSTER=true: the URL of one or more cluster nodes, comma-separated' });
+    problems.push({
+      setting: 'REDIS_URL',
+      message: 'must be set when REDIS_CLUSTER=true: the URL of one or more cluster nodes, comma-separated',
+    });
     return problems;
   }
   const protocols = new Set<string>();
@@ -65,12 +76,21 @@ export function redisClusterProblems(values: { REDIS_CLUSTER?: unknown; REDIS_UR
       continue;
     }
     protocols.add(parsed.protocol);
-    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') problems.push({ setting: 'REDIS_URL', message: `"${redactRedisUrl(u)}" must start with redis:// or rediss://` });
-    if (parsed.hostname === '') problems.push({ setting: 'REDIS_URL', message: `"${redactRedisUrl(u)}" names no host` });
+    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+      problems.push({ setting: 'REDIS_URL', message: `"${redactRedisUrl(u)}" must start with redis:// or rediss://` });
+    if (parsed.hostname === '')
+      problems.push({ setting: 'REDIS_URL', message: `"${redactRedisUrl(u)}" names no host` });
     const db = parsed.pathname.replace(/^\//, '');
-    if (db !== '' && db !== '0') problems.push({ setting: 'REDIS_URL', message: `"${redactRedisUrl(u)}" selects database ${db}: a Redis Cluster has only database 0` });
+    if (db !== '' && db !== '0')
+      problems.push({
+        setting: 'REDIS_URL',
+        message: `"${redactRedisUrl(u)}" selects database ${db}: a Redis Cluster has only database 0`,
+      });
   }
-  if (protocols.size > 1) problems.push({ setting: 'REDIS_URL', message: 'mixes redis:// and rediss://: every cluster node is reached the same way' });
+  if (protocols.size > 1)
+    problems.push({
+      setting: 'REDIS_URL',
+      message: 'mixes redis:// and rediss://: every cluster node is reached the same way',
+    });
   return problems;
 }
-

@@ -65,7 +65,11 @@ export interface BulkJobQueue {
 
 /** What enqueueing needs of the queue's Redis connection (ioredis Redis or Cluster). */
 export interface BulkRedis {
-  pipeline(): { exists(key: string): unknown; set(key: string, value: string, ex: 'EX', seconds: number): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+  pipeline(): {
+    exists(key: string): unknown;
+    set(key: string, value: string, ex: 'EX', seconds: number): unknown;
+    exec(): Promise<[Error | null, unknown][] | null>;
+  };
 }
 
 export interface EnqueueBulkOptions {
@@ -101,19 +105,27 @@ export function chunkReviews(reviews: readonly Review[], size: number): Review[]
  * get their status markers, then are added. A review id repeated within one call counts as a
  * duplicate. Redis errors are thrown as they come; `options.outcome` says what was enqueued before.
  */
-export async function enqueueBulkChunks(queue: BulkJobQueue, redis: BulkRedis, reviews: readonly Review[], options: EnqueueBulkOptions): Promise<EnqueueOutcome> {
+export async function enqueueBulkChunks(
+  queue: BulkJobQueue,
+  redis: BulkRedis,
+  reviews: readonly Review[],
+  options: EnqueueBulkOptions,
+): Promise<EnqueueOutcome> {
   const outcome = options.outcome ?? { accepted: [], duplicates: [] };
   const prepare = options.prepare ?? ((review: Review) => review);
   const chunks = chunkReviews(reviews, options.chunkSize);
   const repeated = reviews.length - chunks.reduce((n, c) => n + c.length, 0);
   if (repeated > 0) {
     const seen = new Set<string>();
-    for (const r of reviews) if (seen.has(r.id)) outcome.duplicates.push(r.id);
-    else seen.add(r.id);
+    for (const r of reviews)
+      if (seen.has(r.id)) outcome.duplicates.push(r.id);
+      else seen.add(r.id);
   }
   const perCall = options.chunksPerCall ?? 8;
   for (let start = 0; start < chunks.length; start += perCall) {
-    const group = chunks.slice(start, start + perCall).map((c) => ({ reviews: c.map(prepare), id: options.chunkId(c.map((r) => r.id)) }));
+    const group = chunks
+      .slice(start, start + perCall)
+      .map((c) => ({ reviews: c.map(prepare), id: options.chunkId(c.map((r) => r.id)) }));
     const check = redis.pipeline();
     for (const g of group) check.exists(queue.toKey(g.id));
     const known = ((await check.exec()) ?? []).map(([err, value]) => {
@@ -124,7 +136,9 @@ export async function enqueueBulkChunks(queue: BulkJobQueue, redis: BulkRedis, r
     group.forEach((g, i) => known[i] && outcome.duplicates.push(...g.reviews.map((r) => r.id)));
     if (fresh.length === 0) continue;
     if (options.statusTtlS > 0) await writeBulkMarkers(queue, redis, fresh, options.statusTtlS);
-    await queue.addBulk(fresh.map((g) => ({ name: bulkJobName(g.reviews.length), data: { reviews: g.reviews }, opts: { jobId: g.id } })));
+    await queue.addBulk(
+      fresh.map((g) => ({ name: bulkJobName(g.reviews.length), data: { reviews: g.reviews }, opts: { jobId: g.id } })),
+    );
     for (const g of fresh) {
       outcome.accepted.push(...g.reviews.map((r) => r.id));
       options.onChunk?.(g.id, g.reviews.length);
@@ -134,7 +148,12 @@ export async function enqueueBulkChunks(queue: BulkJobQueue, redis: BulkRedis, r
 }
 
 /** Points each review's status marker at its chunk job (before the job exists: never a job without markers). */
-export async function writeBulkMarkers(queue: { toKey(type: string): string }, redis: BulkRedis, chunks: readonly { id: string; reviews: readonly Pick<Review, 'id'>[] }[], ttlS: number): Promise<void> {
+export async function writeBulkMarkers(
+  queue: { toKey(type: string): string },
+  redis: BulkRedis,
+  chunks: readonly { id: string; reviews: readonly Pick<Review, 'id'>[] }[],
+  ttlS: number,
+): Promise<void> {
   const pipeline = redis.pipeline();
   for (const c of chunks) for (const r of c.reviews) pipeline.set(bulkMarkerKey(queue, r.id), c.id, 'EX', ttlS);
   for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;

@@ -20,7 +20,11 @@ function value(replies: [Error | null, unknown][], index: number): unknown {
 }
 
 /** The statuses of `ids` in the bulk lane (`unknown` for those without a marker or chunk). */
-export async function readBulkStatuses(redis: BulkStatusClient, queue: { toKey(type: string): string }, ids: readonly string[]): Promise<ReviewStatus<never>[]> {
+export async function readBulkStatuses(
+  redis: BulkStatusClient,
+  queue: { toKey(type: string): string },
+  ids: readonly string[],
+): Promise<ReviewStatus<never>[]> {
   if (ids.length === 0) return [];
   const markers = redis.pipeline();
   for (const id of ids) markers.get(bulkMarkerKey(queue, id));
@@ -62,7 +66,12 @@ export async function readBulkStatuses(redis: BulkStatusClient, queue: { toKey(t
     if (!chunk) return { id, state: 'unknown' };
     const status = jobState(id, chunk.replies);
     const alone = status.state === 'scored' ? chunk.returned?.failed?.[id] : undefined;
-    if (alone !== undefined) return { id, state: 'failed', failure: { ...jobFailure(alone), attempts: Math.max(1, chunk.replies.attemptsMade) } };
+    if (alone !== undefined)
+      return {
+        id,
+        state: 'failed',
+        failure: { ...jobFailure(alone), attempts: Math.max(1, chunk.replies.attemptsMade) },
+      };
     return status;
   });
 }

@@ -50,8 +50,14 @@ const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0
 
 /** The `failedReason` of a job that failed for this reason. */
 export function encodeJobFailure(failure: JobFailureReason): string {
-  const problems = failure.problems?.slice(0, MAX_REASON_PROBLEMS).map((p) => ({ path: clip(p.path, 200), message: clip(p.message, MAX_REASON_CHARS) }));
-  return JSON.stringify({ code: failure.code, message: clip(failure.message, MAX_REASON_CHARS), ...(problems && problems.length > 0 ? { problems } : {}) });
+  const problems = failure.problems
+    ?.slice(0, MAX_REASON_PROBLEMS)
+    .map((p) => ({ path: clip(p.path, 200), message: clip(p.message, MAX_REASON_CHARS) }));
+  return JSON.stringify({
+    code: failure.code,
+    message: clip(failure.message, MAX_REASON_CHARS),
+    ...(problems && problems.length > 0 ? { problems } : {}),
+  });
 }
 
 function decodeJson(reason: string): JobFailureReason | undefined {
@@ -64,7 +70,9 @@ function decodeJson(reason: string): JobFailureReason | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { code, message, problems } = value as Record<string, unknown>;
   if (!isErrorCode(code) || typeof message !== 'string') return undefined;
-  const listed = Array.isArray(problems) ? problems.filter((p): p is FailureProblem => typeof p?.path === 'string' && typeof p?.message === 'string') : [];
+  const listed = Array.isArray(problems)
+    ? problems.filter((p): p is FailureProblem => typeof p?.path === 'string' && typeof p?.message === 'string')
+    : [];
   return listed.length > 0 ? { code, message, problems: listed } : { code, message };
 }
 
@@ -103,9 +111,16 @@ export interface JobFailure {
  */
 export function jobFailure(reason: string | null | undefined): JobFailure {
   const { code, message } = decodeJobFailure(reason);
-  if (code === STALLED_LIMIT_CODE) return { code, message: 'the review was given up after the workers scoring it stopped too often (BullMQ stalled limit)' };
+  if (code === STALLED_LIMIT_CODE)
+    return {
+      code,
+      message: 'the review was given up after the workers scoring it stopped too often (BullMQ stalled limit)',
+    };
   if (code === OTHER_FAILURE_CODE) return { code, message: 'the review failed for a reason without a registered code' };
   const entry = errorCodes[code];
   if (entry.http >= 500) return { code, message: entry.summary };
-  return { code, message: message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message || entry.summary };
+  return {
+    code,
+    message: message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message || entry.summary,
+  };
 }

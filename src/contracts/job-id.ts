@@ -40,7 +40,8 @@ export function legacyReviewJobId(reviewId: string): string {
 
 /** The review id of a job id made by reviewIdToJobId, or by the mapping before its prefix. */
 export function jobIdToReviewId(jobId: string): string {
-  if (jobId.startsWith(REVIEW_JOB_ID_PREFIX)) return jobId.slice(REVIEW_JOB_ID_PREFIX.length).replace(/~7E|~3A|~25/g, (m) => UNESCAPES[m]!);
+  if (jobId.startsWith(REVIEW_JOB_ID_PREFIX))
+    return jobId.slice(REVIEW_JOB_ID_PREFIX.length).replace(/~7E|~3A|~25/g, (m) => UNESCAPES[m]!);
   const legacy = jobId.startsWith(LEGACY_INTEGER_PREFIX) ? jobId.slice(LEGACY_INTEGER_PREFIX.length) : jobId;
   return legacy.replace(/%3A|%25/g, (m) => (m === '%3A' ? ':' : '%'));
 }

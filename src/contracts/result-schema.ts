@@ -5,7 +5,12 @@ import type { ResultBatch, SentimentResult } from './result-contract.ts';
 const finite = z.number().finite();
 
 /** The shop's fields a result copies from its review, checked by the review's own rules (one source). */
-const shopFields = reviewSchema({ maxTextChars: 1 }).pick({ rating: true, locale: true, submittedAt: true, metadata: true }).shape;
+const shopFields = reviewSchema({ maxTextChars: 1 }).pick({
+  rating: true,
+  locale: true,
+  submittedAt: true,
+  metadata: true,
+}).shape;
 
 /** Checks a result job's data before it is stored: a malformed result fails alone. */
 export const sentimentResultSchema = z.object({
@@ -17,7 +22,10 @@ export const sentimentResultSchema = z.object({
   model: z.object({ name: z.string().min(1), version: z.string().min(1) }),
   language: z
     .object({
-      tag: z.string().regex(/^[a-z]{2,3}$/).nullable(),
+      tag: z
+        .string()
+        .regex(/^[a-z]{2,3}$/)
+        .nullable(),
       source: z.enum(['locale', 'identified', 'none']),
       confidence: finite.min(0).max(1).optional(),
     })
@@ -38,6 +46,8 @@ export const sentimentResultSchema = z.object({
 }) satisfies z.ZodType<SentimentResult>;
 
 /** The envelope of a result batch job; its results are checked one by one (a bad one fails alone). */
-export const resultBatchSchema = z.object({ results: z.array(z.unknown()).min(1).max(100_000) }) satisfies z.ZodType<{ results: unknown[] }>;
+export const resultBatchSchema = z.object({ results: z.array(z.unknown()).min(1).max(100_000) }) satisfies z.ZodType<{
+  results: unknown[];
+}>;
 
 export type { ResultBatch };

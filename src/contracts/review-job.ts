@@ -71,7 +71,12 @@ export interface EnqueueReviewJobsOptions {
  * is still added once: BullMQ ignores an add whose job id exists. Redis errors are thrown as
  * they come (the caller wraps them); `options.outcome` says what was enqueued before.
  */
-export async function enqueueReviewJobs(queue: ReviewJobQueue, redis: ExistsClient, reviews: readonly Review[], options: EnqueueReviewJobsOptions): Promise<EnqueueOutcome> {
+export async function enqueueReviewJobs(
+  queue: ReviewJobQueue,
+  redis: ExistsClient,
+  reviews: readonly Review[],
+  options: EnqueueReviewJobsOptions,
+): Promise<EnqueueOutcome> {
   const outcome = options.outcome ?? { accepted: [], duplicates: [] };
   const prepare = options.prepare ?? ((review: Review) => review);
   for (let start = 0; start < reviews.length; start += options.chunkSize) {
@@ -86,7 +91,9 @@ export async function enqueueReviewJobs(queue: ReviewJobQueue, redis: ExistsClie
     const fresh = chunk.filter((_, i) => !known[i]);
     chunk.forEach((r, i) => known[i] && outcome.duplicates.push(r.id));
     if (fresh.length > 0) {
-      await queue.addBulk(fresh.map((review) => ({ name: REVIEW_JOB_NAME, data: review, opts: { jobId: reviewIdToJobId(review.id) } })));
+      await queue.addBulk(
+        fresh.map((review) => ({ name: REVIEW_JOB_NAME, data: review, opts: { jobId: reviewIdToJobId(review.id) } })),
+      );
       outcome.accepted.push(...fresh.map((r) => r.id));
     }
   }

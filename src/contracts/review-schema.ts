@@ -42,7 +42,9 @@ function shownName(name: string): string {
 /** `unknown field(s): a, b, … (and 690000 more)`: never the whole list of a hostile body. */
 function unknownFieldsMessage(keys: readonly string[]): string {
   const listed = keys.slice(0, MAX_UNKNOWN_LISTED).map(shownName).join(', ');
-  return keys.length > MAX_UNKNOWN_LISTED ? `unknown field(s): ${listed} (and ${keys.length - MAX_UNKNOWN_LISTED} more)` : `unknown field(s): ${listed}`;
+  return keys.length > MAX_UNKNOWN_LISTED
+    ? `unknown field(s): ${listed} (and ${keys.length - MAX_UNKNOWN_LISTED} more)`
+    : `unknown field(s): ${listed}`;
 }
 
 /** Whether an object has more than `max` keys, without listing them all. */
@@ -57,14 +59,20 @@ function hasMoreKeysThan(value: unknown, max: number): boolean {
  * Metadata's key count is checked first: zod's record would check every entry (700,000 keys:
  * seconds) before a refinement could count them.
  */
-const metadataKeyCount = z.unknown().refine((m) => !hasMoreKeysThan(m, MAX_METADATA_KEYS), `metadata must have at most ${MAX_METADATA_KEYS} keys`);
+const metadataKeyCount = z
+  .unknown()
+  .refine((m) => !hasMoreKeysThan(m, MAX_METADATA_KEYS), `metadata must have at most ${MAX_METADATA_KEYS} keys`);
 
 /**
  * Lone UTF-16 surrogates (a JSON `\ud800` escape) are not text: PostgreSQL and every UTF-8
  * consumer would store U+FFFD instead, so an id would no longer match its review.
  */
 const LONE_SURROGATE = /\p{Cs}/u; // with the u flag a valid pair is one code point, so only lone halves match
-const wellFormed = (what: string) => [(s: string) => !LONE_SURROGATE.test(s), `${what} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`] as const;
+const wellFormed = (what: string) =>
+  [
+    (s: string) => !LONE_SURROGATE.test(s),
+    `${what} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`,
+  ] as const;
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Results keep `metadata` as PostgreSQL jsonb, which cannot hold U+0000. */
@@ -92,39 +100,70 @@ const nonBlank = (max: number, what: string) =>
     .refine(...wellFormed(what));
 
 /** Ids are stored as keys (Redis, PostgreSQL, which refuses NUL in text): no control characters. */
-const identifier = (what: string) => nonBlank(128, what).refine((s) => s.trim() === '' || !CONTROL.test(s), `${what} must not contain control characters (U+0000–U+001F, U+007F)`);
+const identifier = (what: string) =>
+  nonBlank(128, what).refine(
+    (s) => s.trim() === '' || !CONTROL.test(s),
+    `${what} must not contain control characters (U+0000–U+001F, U+007F)`,
+  );
 
 export function reviewSchema(limits: ReviewLimits) {
-  return z
-    .strictObject(
-      {
-        id: identifier('id'),
-        text: nonBlank(limits.maxTextChars, 'text'),
-        title: z
-          .string({ error: 'title must be a string' })
-          .max(limits.maxTextChars, `title must be at most ${limits.maxTextChars} characters`)
-          .refine(...wellFormed('title'))
-          .optional(),
-        productId: identifier('productId').optional(),
-        rating: z.number({ error: 'rating must be a number' }).min(0, 'rating must be between 0 and 5').max(5, 'rating must be between 0 and 5').optional(),
-        locale: z
-          .string({ error: 'locale must be a string' })
-          .regex(/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$/, 'locale must be a language tag such as en or en-US')
-          .optional(),
-        submittedAt: z.iso.datetime({ offset: true, error: 'submittedAt must be an ISO 8601 date-time', abort: true }).refine(storableTime, 'submittedAt must fall in the years 0001–9999 (UTC), with an offset of at most ±14:00').optional(),
-        metadata: metadataKeyCount
-          .pipe(
-            z
-              .record(z.string().refine(...wellFormed('a metadata key')).refine(...noNul('a metadata key')), z.union([z.string().max(1024).refine(...wellFormed('a metadata value')).refine(...noNul('a metadata value')), z.number(), z.boolean(), z.null()]), {
+  return z.strictObject(
+    {
+      id: identifier('id'),
+      text: nonBlank(limits.maxTextChars, 'text'),
+      title: z
+        .string({ error: 'title must be a string' })
+        .max(limits.maxTextChars, `title must be at most ${limits.maxTextChars} characters`)
+        .refine(...wellFormed('title'))
+        .optional(),
+      productId: identifier('productId').optional(),
+      rating: z
+        .number({ error: 'rating must be a number' })
+        .min(0, 'rating must be between 0 and 5')
+        .max(5, 'rating must be between 0 and 5')
+        .optional(),
+      locale: z
+        .string({ error: 'locale must be a string' })
+        .regex(/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$/, 'locale must be a language tag such as en or en-US')
+        .optional(),
+      submittedAt: z.iso
+        .datetime({ offset: true, error: 'submittedAt must be an ISO 8601 date-time', abort: true })
+        .refine(storableTime, 'submittedAt must fall in the years 0001–9999 (UTC), with an offset of at most ±14:00')
+        .optional(),
+      metadata: metadataKeyCount
+        .pipe(
+          z
+            .record(
+              z
+                .string()
+                .refine(...wellFormed('a metadata key'))
+                .refine(...noNul('a metadata key')),
+              z.union([
+                z
+                  .string()
+                  .max(1024)
+                  .refine(...wellFormed('a metadata value'))
+                  .refine(...noNul('a metadata value')),
+                z.number(),
+                z.boolean(),
+                z.null(),
+              ]),
+              {
                 error: 'metadata must be an object of strings, numbers, booleans or null',
-              })
-              .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_JSON, `metadata must be at most ${MAX_METADATA_JSON} bytes as JSON`),
-          )
-          .optional(),
-        explain: z.boolean({ error: 'explain must be true or false' }).optional(),
-      },
-      { error: (i) => (i.code === 'unrecognized_keys' ? unknownFieldsMessage(i.keys) : 'a review must be a JSON object') },
-    );
+              },
+            )
+            .refine(
+              (m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_JSON,
+              `metadata must be at most ${MAX_METADATA_JSON} bytes as JSON`,
+            ),
+        )
+        .optional(),
+      explain: z.boolean({ error: 'explain must be true or false' }).optional(),
+    },
+    {
+      error: (i) => (i.code === 'unrecognized_keys' ? unknownFieldsMessage(i.keys) : 'a review must be a JSON object'),
+    },
+  );
 }
 
 export interface FieldProblem {
@@ -142,7 +181,10 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-export function issuesToProblems(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): FieldProblem[] {
+export function issuesToProblems(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+): FieldProblem[] {
   return issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]) || '(root)', message: issue.message }));
 }
 
@@ -183,7 +225,10 @@ export function* checkReviewSteps(checker: ReviewChecker, input: readonly unknow
     yield;
   }
   for (const [id, positions] of findDuplicateIds(valid)) {
-    problems.push({ path: positions.map((p) => `[${p}]`).join(', '), message: `duplicate id ${JSON.stringify(id)} in one request` });
+    problems.push({
+      path: positions.map((p) => `[${p}]`).join(', '),
+      message: `duplicate id ${JSON.stringify(id)} in one request`,
+    });
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, reviews: valid as Review[] };
 }
@@ -202,7 +247,10 @@ const PROBLEMS_IN_MESSAGE = 10;
 
 /** The message of a refused request: `invalid review: [1].id: …; [2].text: … (and 3 more)`. */
 export function describeProblems(problems: readonly FieldProblem[]): string {
-  const summary = problems.slice(0, PROBLEMS_IN_MESSAGE).map((p) => `${p.path}: ${p.message}`).join('; ');
+  const summary = problems
+    .slice(0, PROBLEMS_IN_MESSAGE)
+    .map((p) => `${p.path}: ${p.message}`)
+    .join('; ');
   const more = problems.length > PROBLEMS_IN_MESSAGE ? ` (and ${problems.length - PROBLEMS_IN_MESSAGE} more)` : '';
   return `invalid review: ${summary}${more}`;
 }

@@ -44,11 +44,22 @@ export interface ReviewStatus<R = unknown> {
 export const reviewStatusRequestSchema = z.strictObject(
   {
     // No .max(): a request over the limit is answered 413 by the route (naming the limit), not 400.
-    ids: z.array(z.string({ error: 'an id must be a string' }).min(1, 'an id must not be empty').max(128, 'an id must be at most 128 characters'), {
-      error: 'ids must be an array of review ids',
-    }),
+    ids: z.array(
+      z
+        .string({ error: 'an id must be a string' })
+        .min(1, 'an id must not be empty')
+        .max(128, 'an id must be at most 128 characters'),
+      {
+        error: 'ids must be an array of review ids',
+      },
+    ),
   },
-  { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.slice(0, 10).join(', ')}` : 'the body must be {"ids": [...]}') },
+  {
+    error: (i) =>
+      i.code === 'unrecognized_keys'
+        ? `unknown field(s): ${i.keys.slice(0, 10).join(', ')}`
+        : 'the body must be {"ids": [...]}',
+  },
 );
 
 export const reviewFailureSchema = z.object({ code: z.string(), message: z.string(), attempts: z.number().int() });
@@ -92,7 +103,12 @@ export interface JobReplies {
 /** A review's status from its job alone (no database). */
 export function jobState(id: string, job: JobReplies): ReviewStatus<never> {
   if (!job.exists) return { id, state: 'unknown' };
-  if (job.failed) return { id, state: 'failed', failure: { ...jobFailure(job.failedReason), attempts: Math.max(1, job.attemptsMade) } };
+  if (job.failed)
+    return {
+      id,
+      state: 'failed',
+      failure: { ...jobFailure(job.failedReason), attempts: Math.max(1, job.attemptsMade) },
+    };
   if (job.completed) return { id, state: 'scored' };
   if (job.active) return { id, state: 'active' };
   return { id, state: 'queued' };
@@ -147,7 +163,11 @@ async function run(redis: StatusClient, fill: (p: StatusPipeline) => void): Prom
  * the same pipeline asks whether the old job id names a review job, and a second round trip, only
  * when one does, reads its state.
  */
-export async function readQueueStatuses(redis: StatusClient, queue: StatusQueue, ids: readonly string[]): Promise<ReviewStatus<never>[]> {
+export async function readQueueStatuses(
+  redis: StatusClient,
+  queue: StatusQueue,
+  ids: readonly string[],
+): Promise<ReviewStatus<never>[]> {
   const legacy = ids.map(legacyCandidate);
   const per = COMMANDS_PER_JOB + 1;
   const replies = await run(redis, (p) => {
@@ -157,7 +177,13 @@ export async function readQueueStatuses(redis: StatusClient, queue: StatusQueue,
     });
   });
   const statuses = ids.map((id, i) => jobState(id, readJobReplies(replies, i * per)));
-  const old = ids.flatMap((id, i) => (statuses[i]!.state === 'unknown' && legacy[i] !== undefined && reply(replies, i * per + COMMANDS_PER_JOB) === REVIEW_JOB_NAME ? [i] : []));
+  const old = ids.flatMap((id, i) =>
+    statuses[i]!.state === 'unknown' &&
+    legacy[i] !== undefined &&
+    reply(replies, i * per + COMMANDS_PER_JOB) === REVIEW_JOB_NAME
+      ? [i]
+      : [],
+  );
   if (old.length > 0) {
     const legacyReplies = await run(redis, (p) => old.forEach((i) => queueJobCommands(p, queue, legacy[i]!)));
     old.forEach((i, k) => (statuses[i] = jobState(ids[i]!, readJobReplies(legacyReplies, k * COMMANDS_PER_JOB))));
@@ -209,13 +235,21 @@ export function createReviewStatusReader<R>(options: ReviewStatusReaderOptions<R
           }
           return out;
         })(),
-        options.storedResults && unique.length > 0 ? options.storedResults(unique) : Promise.resolve(new Map<string, R>()),
+        options.storedResults && unique.length > 0
+          ? options.storedResults(unique)
+          : Promise.resolve(new Map<string, R>()),
       ]);
       const byId = new Map<string, ReviewStatus<R>>();
       queued.forEach((status) => {
         const result = stored.get(status.id);
         if (result === undefined) byId.set(status.id, status);
-        else byId.set(status.id, statusOptions.includeResult === false ? { id: status.id, state: 'stored' } : { id: status.id, state: 'stored', result });
+        else
+          byId.set(
+            status.id,
+            statusOptions.includeResult === false
+              ? { id: status.id, state: 'stored' }
+              : { id: status.id, state: 'stored', result },
+          );
       });
       return ids.map((id) => byId.get(id)!);
     },

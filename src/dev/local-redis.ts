@@ -55,7 +55,11 @@ let exitHooksInstalled = false;
 function cleanupSync(): void {
   for (const [child, signal] of liveChildren) child.kill(signal); // returns false (no throw) if already gone
   for (const dir of ownedDirs) {
-    try { rmSync(dir, { recursive: true, force: true, maxRetries: 3 }); } catch { /* best effort */ }
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      /* best effort */
+    }
   }
 }
 
@@ -82,9 +86,18 @@ function installExitHooks(): void {
 export function isRedisServerOnPath(): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn('redis-server', ['--version'], { stdio: 'ignore' });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(false); }, 3_000);
-    child.once('error', () => { clearTimeout(timer); resolve(false); });
-    child.once('exit', (code) => { clearTimeout(timer); resolve(code === 0); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(false);
+    }, 3_000);
+    child.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0);
+    });
   });
 }
 
@@ -96,7 +109,9 @@ export function findFreePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, HOST, () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -114,7 +129,11 @@ function pingOnce(port: number, password: string | undefined, pid: number, timeo
     const commands = [...(password === undefined ? [] : [['AUTH', password]]), ['PING'], ['INFO', 'server']];
     let received = '';
     const socket = net.connect({ host: HOST, port });
-    const finish = (ok: boolean): void => { clearTimeout(timer); socket.destroy(); resolve(ok); };
+    const finish = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
     const timer = setTimeout(() => finish(false), timeoutMs);
     socket.setEncoding('utf8');
     socket.once('connect', () => socket.write(commands.map(encodeCommand).join('')));
@@ -129,12 +148,29 @@ function pingOnce(port: number, password: string | undefined, pid: number, timeo
 }
 
 /** One spawned redis-server process; `tail` is its last output lines. */
-interface Running { child: ChildProcess; exited: Promise<void>; hasExited: () => boolean; tail: () => string }
+interface Running {
+  child: ChildProcess;
+  exited: Promise<void>;
+  hasExited: () => boolean;
+  tail: () => string;
+}
 
 function spawnServer(port: number, dir: string, options: LocalRedisOptions): Running {
   const args = [
-    '--port', String(port), '--bind', HOST, '--save', '', '--maxmemory-policy', 'noeviction',
-    '--appendonly', options.appendonly ? 'yes' : 'no', '--dir', dir, '--daemonize', 'no',
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--appendonly',
+    options.appendonly ? 'yes' : 'no',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
   ];
   if (options.appendfsync) args.push('--appendfsync', options.appendfsync);
   if (options.password !== undefined) args.push('--requirepass', options.password);
@@ -142,7 +178,11 @@ function spawnServer(port: number, dir: string, options: LocalRedisOptions): Run
   // Its own process group: a Ctrl-C in the terminal reaches the owner, which stops Redis last,
   // after the workers have published their batches in flight.
   const [command, ...launcherArgs] = [...(options.launcher ?? []), 'redis-server'];
-  const child = spawn(command!, [...launcherArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: true });
+  const child = spawn(command!, [...launcherArgs, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    shell: false,
+    detached: true,
+  });
   const lines: string[] = [];
   let partial = '';
   const collect = (chunk: Buffer | string): void => {
@@ -158,12 +198,24 @@ function spawnServer(port: number, dir: string, options: LocalRedisOptions): Run
   let exited = false;
   liveChildren.set(child, options.dir === undefined ? 'SIGKILL' : 'SIGTERM');
   const exitedPromise = new Promise<void>((resolve) => {
-    const done = (): void => { exited = true; liveChildren.delete(child); resolve(); };
+    const done = (): void => {
+      exited = true;
+      liveChildren.delete(child);
+      resolve();
+    };
     child.once('exit', done);
-    child.on('error', (err) => { lines.push(`spawn error: ${err.message}`); if (child.pid === undefined) done(); });
+    child.on('error', (err) => {
+      lines.push(`spawn error: ${err.message}`);
+      if (child.pid === undefined) done();
+    });
   });
   child.unref();
-  return { child, exited: exitedPromise, hasExited: () => exited, tail: () => [...lines, partial].filter(Boolean).join('\n') };
+  return {
+    child,
+    exited: exitedPromise,
+    hasExited: () => exited,
+    tail: () => [...lines, partial].filter(Boolean).join('\n'),
+  };
 }
 
 async function waitReady(run: Running, port: number, password: string | undefined): Promise<void> {
@@ -175,8 +227,12 @@ async function waitReady(run: Running, port: number, password: string | undefine
   }
   const exited = run.hasExited();
   if (!exited) await signalAndWait(run, 'SIGKILL', EXIT_TIMEOUT_MS);
-  const why = run.child.pid === undefined ? 'could not be spawned (is redis-server on PATH?)'
-    : exited ? `exited during startup (code ${run.child.exitCode}, signal ${run.child.signalCode})` : `did not answer PING within ${READY_TIMEOUT_MS} ms`;
+  const why =
+    run.child.pid === undefined
+      ? 'could not be spawned (is redis-server on PATH?)'
+      : exited
+        ? `exited during startup (code ${run.child.exitCode}, signal ${run.child.signalCode})`
+        : `did not answer PING within ${READY_TIMEOUT_MS} ms`;
   throw new Error(`redis-server on ${HOST}:${port} ${why}. Last output:\n${run.tail() || '(none)'}`);
 }
 
@@ -188,7 +244,9 @@ async function signalAndWait(run: Running, signal: NodeJS.Signals, timeoutMs: nu
     run.child.kill(signal);
     if (!['SIGKILL', 'SIGCONT', 'SIGSTOP'].includes(signal)) run.child.kill('SIGCONT'); // a paused server must run to handle it
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
+    const timedOut = new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), timeoutMs);
+    });
     const ok = await Promise.race([run.exited.then(() => true as const), timedOut]);
     clearTimeout(timer);
     return ok;
@@ -227,7 +285,8 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   const terminate = async (): Promise<void> => {
     const current = running();
     if (!current) return;
-    if (!(await signalAndWait(current, 'SIGTERM', EXIT_TIMEOUT_MS))) await signalAndWait(current, 'SIGKILL', EXIT_TIMEOUT_MS);
+    if (!(await signalAndWait(current, 'SIGTERM', EXIT_TIMEOUT_MS)))
+      await signalAndWait(current, 'SIGKILL', EXIT_TIMEOUT_MS);
   };
 
   return {
@@ -235,15 +294,22 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
     port,
     host: HOST,
     dir: dataDir,
-    get pid() { return running()?.child.pid; },
+    get pid() {
+      return running()?.child.pid;
+    },
     stop() {
-      stopping ??= terminate().then(() => log('local redis-server stopped')).finally(() => { stopping = undefined; });
+      stopping ??= terminate()
+        .then(() => log('local redis-server stopped'))
+        .finally(() => {
+          stopping = undefined;
+        });
       return stopping;
     },
     async kill(signal = 'SIGKILL') {
       const current = running();
       if (!current) return;
-      if (!(await signalAndWait(current, signal, EXIT_TIMEOUT_MS))) throw new Error(`redis-server (pid ${current.child.pid}) did not exit after ${signal}`);
+      if (!(await signalAndWait(current, signal, EXIT_TIMEOUT_MS)))
+        throw new Error(`redis-server (pid ${current.child.pid}) did not exit after ${signal}`);
       log(`local redis-server killed with ${signal}`);
     },
     pause: () => void running()?.child.kill('SIGSTOP'),

@@ -42,20 +42,23 @@ let setprivWorks: Promise<boolean> | undefined;
 
 /** `setpriv --pdeathsig TERM -- true` exits 0: the kernel will signal our redis-server when we die. */
 export function parentDeathLauncher(): Promise<readonly string[]> {
-  setprivWorks ??= process.platform !== 'linux'
-    ? Promise.resolve(false)
-    : new Promise((resolve) => {
-      const child = spawn(SETPRIV[0], [...SETPRIV.slice(1), 'true'], { stdio: 'ignore' });
-      child.once('error', () => resolve(false));
-      child.once('exit', (code) => resolve(code === 0));
-    });
+  setprivWorks ??=
+    process.platform !== 'linux'
+      ? Promise.resolve(false)
+      : new Promise((resolve) => {
+          const child = spawn(SETPRIV[0], [...SETPRIV.slice(1), 'true'], { stdio: 'ignore' });
+          child.once('error', () => resolve(false));
+          child.once('exit', (code) => resolve(code === 0));
+        });
   return setprivWorks.then((ok) => (ok ? SETPRIV : []));
 }
 
 export function readDirState(dir: string): RedisDirState | undefined {
   try {
     const s = JSON.parse(readFileSync(path.join(dir, STATE_FILE), 'utf8')) as Partial<RedisDirState>;
-    return Number.isInteger(s.port) && Number.isInteger(s.pid) && Number.isInteger(s.ownerPid) ? (s as RedisDirState) : undefined;
+    return Number.isInteger(s.port) && Number.isInteger(s.pid) && Number.isInteger(s.ownerPid)
+      ? (s as RedisDirState)
+      : undefined;
   } catch {
     return undefined; // absent or unreadable: start as on a fresh dir (the AOF is still loaded)
   }
@@ -87,7 +90,16 @@ function portIsFree(port: number): Promise<boolean> {
 
 /** The pid of a redis-server on `port` whose data dir is `dir`; undefined for anything else there. */
 async function serverOnDir(port: number, dir: string): Promise<number | undefined> {
-  const client = new Redis({ host: HOST, port, lazyConnect: true, connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis({
+    host: HOST,
+    port,
+    lazyConnect: true,
+    connectTimeout: 1000,
+    commandTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -110,7 +122,14 @@ async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
 
 /** SHUTDOWN (the AOF is flushed, nothing lost) and wait for the process to be gone. */
 async function shutdownServer(port: number, pid: number): Promise<void> {
-  const client = new Redis({ host: HOST, port, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({
+    host: HOST,
+    port,
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -118,21 +137,35 @@ async function shutdownServer(port: number, pid: number): Promise<void> {
   } finally {
     client.disconnect();
   }
-  if (!(await waitGone(pid, STALE_EXIT_TIMEOUT_MS))) throw new SfError('SF_ERR_REDIS', `the earlier redis-server (pid ${pid}) on port ${port} did not stop after SHUTDOWN; stop it and start again`);
+  if (!(await waitGone(pid, STALE_EXIT_TIMEOUT_MS)))
+    throw new SfError(
+      'SF_ERR_REDIS',
+      `the earlier redis-server (pid ${pid}) on port ${port} did not stop after SHUTDOWN; stop it and start again`,
+    );
 }
 
 /**
  * The remembered port, made free if a server of an earlier run still holds it with this data dir;
  * undefined when something else holds it (then any free port will do: the data dir is the same).
  */
-async function reclaimPort(state: RedisDirState, dir: string, logger: Pick<Logger, 'info' | 'warn'>): Promise<number | undefined> {
+async function reclaimPort(
+  state: RedisDirState,
+  dir: string,
+  logger: Pick<Logger, 'info' | 'warn'>,
+): Promise<number | undefined> {
   if (await portIsFree(state.port)) return state.port;
   const stalePid = await serverOnDir(state.port, dir);
   if (stalePid !== undefined) {
     if (stalePid === state.pid && isAlive(state.ownerPid)) {
-      throw new SfError('SF_ERR_REDIS', `the local Redis data dir ${dir} is in use by process ${state.ownerPid} (another npm start?); stop it, or set LOCAL_REDIS_DIR to another dir`);
+      throw new SfError(
+        'SF_ERR_REDIS',
+        `the local Redis data dir ${dir} is in use by process ${state.ownerPid} (another npm start?); stop it, or set LOCAL_REDIS_DIR to another dir`,
+      );
     }
-    logger.warn({ port: state.port, pid: stalePid, dir }, 'a redis-server of an earlier run still holds the data dir: stopping it (SHUTDOWN keeps its AOF) and starting one owned by this process');
+    logger.warn(
+      { port: state.port, pid: stalePid, dir },
+      'a redis-server of an earlier run still holds the data dir: stopping it (SHUTDOWN keeps its AOF) and starting one owned by this process',
+    );
     await shutdownServer(state.port, stalePid);
     return state.port;
   }
@@ -141,7 +174,10 @@ async function reclaimPort(state: RedisDirState, dir: string, logger: Pick<Logge
     await waitGone(state.pid, STALE_EXIT_TIMEOUT_MS);
     if (await portIsFree(state.port)) return state.port;
   }
-  logger.info({ port: state.port, dir }, 'the last port of the local Redis is taken by another process: using another port, same data dir');
+  logger.info(
+    { port: state.port, dir },
+    'the last port of the local Redis is taken by another process: using another port, same data dir',
+  );
   return undefined;
 }
 

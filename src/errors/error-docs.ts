@@ -20,5 +20,8 @@ export function errorTableIn(markdown: string): string | undefined {
 /** Rewrites a document's table of codes from the registry (`npm run docs:errors`). */
 export function updateErrorTable(file: string): void {
   const markdown = readFileSync(file, 'utf8');
-  writeFileSync(file, markdown.replace(TABLE, `<!-- error-codes:start -->\n${renderErrorTable()}\n<!-- error-codes:end -->`));
+  writeFileSync(
+    file,
+    markdown.replace(TABLE, `<!-- error-codes:start -->\n${renderErrorTable()}\n<!-- error-codes:end -->`),
+  );
 }

@@ -35,7 +35,10 @@ export function errorBody(code: ErrorCode, message: string, problems?: readonly 
   if (!problems) return { error: { code, message } };
   const listed = problems.slice(0, MAX_PROBLEMS_IN_REPLY);
   const omitted = problems.length - listed.length;
-  return { error: omitted > 0 ? { code, message, problems: listed, problemsOmitted: omitted } : { code, message, problems: listed } };
+  return {
+    error:
+      omitted > 0 ? { code, message, problems: listed, problemsOmitted: omitted } : { code, message, problems: listed },
+  };
 }
 
 interface FrameworkError {
@@ -59,7 +62,13 @@ const MAX_FRAMEWORK_MESSAGE = 300;
 
 function answer(code: ErrorCode, message: string, problems?: readonly HttpProblem[]): HttpErrorReply {
   const status = errorCodes[code].http;
-  if (status >= 500) return { status, body: errorBody(code, publicMessage(code)), internal: true, retryAfter: status === 503 && errorCodes[code].retryable };
+  if (status >= 500)
+    return {
+      status,
+      body: errorBody(code, publicMessage(code)),
+      internal: true,
+      retryAfter: status === 503 && errorCodes[code].retryable,
+    };
   return { status, body: errorBody(code, message, problems), internal: false, retryAfter: status === 429 };
 }
 
@@ -80,6 +89,10 @@ export function httpErrorReply(err: unknown): HttpErrorReply {
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
   const code = codeForHttpStatus(status);
   const known = typeof e.code === 'string' ? FRAMEWORK_MESSAGES[e.code] : undefined;
-  const message = known ?? (typeof e.message === 'string' && e.message !== '' ? e.message.slice(0, MAX_FRAMEWORK_MESSAGE) : errorCodes[code].summary);
+  const message =
+    known ??
+    (typeof e.message === 'string' && e.message !== ''
+      ? e.message.slice(0, MAX_FRAMEWORK_MESSAGE)
+      : errorCodes[code].summary);
   return answer(code, message);
 }

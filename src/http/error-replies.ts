@@ -25,7 +25,8 @@ export interface ErrorRepliesOptions {
 }
 
 function send(reply: FastifyReply, answer: HttpErrorReply, retryAfterS?: number): FastifyReply {
-  if (answer.retryAfter && retryAfterS !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterS));
+  if (answer.retryAfter && retryAfterS !== undefined && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(retryAfterS));
   return reply.code(answer.status).send(answer.body);
 }
 
@@ -54,8 +55,12 @@ export function errorReplyServerOptions() {
       // end(), not destroy(): closing a socket whose request is still arriving (a 64 KiB header
       // block) resets the connection, and the client may never read the answer (Node 24). A
       // client that keeps sending after the answer is cut off a second later.
-      (socket as Duplex & { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(1000, () => socket.destroy());
-      socket.end(`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
+      (socket as Duplex & { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(1000, () =>
+        socket.destroy(),
+      );
+      socket.end(
+        `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+      );
     },
   };
 }
@@ -73,5 +78,7 @@ export function installErrorReplies(app: AnyFastifyInstance, options: ErrorRepli
     }
     return send(reply, answer, options.retryAfterS);
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('SF_ERR_NOT_FOUND', `no route ${request.method} ${request.url.slice(0, 200)}`)));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody('SF_ERR_NOT_FOUND', `no route ${request.method} ${request.url.slice(0, 200)}`)),
+  );
 }

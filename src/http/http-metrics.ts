@@ -21,17 +21,28 @@ function once<T>(registry: Registry, name: string, create: () => T): T {
  */
 export function installHttpMetrics(app: AnyFastifyInstance, registry: Registry): void {
   const registers = [registry];
-  const requests = once(registry, 'sf_http_requests_total', () =>
-    new Counter({ name: 'sf_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status.', labelNames: ['method', 'route', 'status'] as const, registers }),
+  const requests = once(
+    registry,
+    'sf_http_requests_total',
+    () =>
+      new Counter({
+        name: 'sf_http_requests_total',
+        help: 'HTTP requests answered, by method, route pattern and status.',
+        labelNames: ['method', 'route', 'status'] as const,
+        registers,
+      }),
   );
-  const duration = once(registry, 'sf_http_request_duration_seconds', () =>
-    new Histogram({
-      name: 'sf_http_request_duration_seconds',
-      help: 'Time from an HTTP request to the end of its answer, by method and route pattern.',
-      labelNames: ['method', 'route'] as const,
-      buckets: HTTP_DURATION_BUCKETS_S,
-      registers,
-    }),
+  const duration = once(
+    registry,
+    'sf_http_request_duration_seconds',
+    () =>
+      new Histogram({
+        name: 'sf_http_request_duration_seconds',
+        help: 'Time from an HTTP request to the end of its answer, by method and route pattern.',
+        labelNames: ['method', 'route'] as const,
+        buckets: HTTP_DURATION_BUCKETS_S,
+        registers,
+      }),
   );
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
@@ -45,7 +56,11 @@ export function installHttpMetrics(app: AnyFastifyInstance, registry: Registry):
  * refuses (a `_total` suffix means a counter); each is the sum of a gauge kept beside it
  * (`nodejs_active_handles{type}` …).
  */
-const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /**
  * A Prometheus registry of one service with the Node.js process metrics (prom-client's defaults:

@@ -36,7 +36,12 @@ export function httpServerOptions(timeouts: Config['http']['timeouts'], bodyLimi
     ...requestIdOptions,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ...errorReplyServerOptions(),
-    http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval },
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval,
+    },
   } as const;
 }
 

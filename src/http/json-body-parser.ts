@@ -50,7 +50,8 @@ function refused(err: JsonGuardError, message: string): SfError {
  */
 export function installJsonBodyParser(app: AnyFastifyInstance, options: JsonBodyOptions): void {
   const sliceMs = options.sliceMs ?? 5;
-  const bodyTooLarge = options.bodyTooLarge ?? ((limit: number) => `the request body is over the limit of ${limit} bytes`);
+  const bodyTooLarge =
+    options.bodyTooLarge ?? ((limit: number) => `the request body is over the limit of ${limit} bytes`);
   const describe = options.describe ?? ((err: JsonGuardError) => `${err.path}: ${err.message}`);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', (request: FastifyRequest, payload: Readable) =>
@@ -68,7 +69,8 @@ interface ReadOptions {
 function readJson(request: FastifyRequest, payload: Readable, options: ReadOptions): Promise<unknown> {
   const limit = request.routeOptions.bodyLimit ?? 1024 * 1024;
   const declared = Number(request.headers['content-length']);
-  const tooLarge = () => new SfError('SF_ERR_TOO_LARGE', options.bodyTooLarge(limit), { details: { limit: 'body', bytes: limit } });
+  const tooLarge = () =>
+    new SfError('SF_ERR_TOO_LARGE', options.bodyTooLarge(limit), { details: { limit: 'body', bytes: limit } });
   if (declared > limit) return Promise.reject(tooLarge());
 
   return new Promise((resolve, reject) => {
@@ -128,7 +130,8 @@ function readJson(request: FastifyRequest, payload: Readable, options: ReadOptio
       if (rest === undefined) return;
       try {
         if (rest !== '') guard.write(rest);
-        if (!Number.isNaN(declared) && received !== declared) throw new fastifyErrors.FST_ERR_CTP_INVALID_CONTENT_LENGTH();
+        if (!Number.isNaN(declared) && received !== declared)
+          throw new fastifyErrors.FST_ERR_CTP_INVALID_CONTENT_LENGTH();
         const value = guard.end();
         settled = true;
         stop();

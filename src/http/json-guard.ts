@@ -137,7 +137,10 @@ export class JsonGuard {
         if (run % 2 === 1) continue; // an escaped quote
         this.inString = false;
         if (this.isObject[this.depth] === 1) {
-          this.lastString = this.stringStart >= 0 && quote - this.stringStart <= KEY_IN_PATH ? text.slice(this.stringStart, quote) : undefined;
+          this.lastString =
+            this.stringStart >= 0 && quote - this.stringStart <= KEY_IN_PATH
+              ? text.slice(this.stringStart, quote)
+              : undefined;
         }
         continue;
       }
@@ -157,7 +160,8 @@ export class JsonGuard {
         case OPEN_BRACE:
         case OPEN_BRACKET: {
           const depth = ++this.depth;
-          if (depth > this.limits.maxDepth) this.fail('depth', `nested deeper than ${this.limits.maxDepth} levels`, this.limits.maxDepth, depth - 1);
+          if (depth > this.limits.maxDepth)
+            this.fail('depth', `nested deeper than ${this.limits.maxDepth} levels`, this.limits.maxDepth, depth - 1);
           this.countValue();
           this.isObject[depth] = c === OPEN_BRACE ? 1 : 0;
           this.counts[depth] = 0;
@@ -183,7 +187,13 @@ export class JsonGuard {
           if (this.isObject[this.depth] === 1) {
             const keys = (this.counts[this.depth]! += 1);
             this.keys[this.depth] = this.lastString;
-            if (keys > this.limits.maxKeys) this.fail('keys', `an object with more than ${this.limits.maxKeys} keys`, this.limits.maxKeys, this.depth - 1);
+            if (keys > this.limits.maxKeys)
+              this.fail(
+                'keys',
+                `an object with more than ${this.limits.maxKeys} keys`,
+                this.limits.maxKeys,
+                this.depth - 1,
+              );
           }
           break;
         case COMMA:
@@ -192,7 +202,8 @@ export class JsonGuard {
             this.counts[this.depth]! += 1;
             if (this.depth === 1 && this.root === 'array') {
               this.endItem(text, i, false);
-              if (this.counts[1]! >= this.limits.maxItems) this.fail('items', `more than ${this.limits.maxItems} items`, this.limits.maxItems, 0);
+              if (this.counts[1]! >= this.limits.maxItems)
+                this.fail('items', `more than ${this.limits.maxItems} items`, this.limits.maxItems, 0);
             }
           }
           break;
@@ -205,7 +216,8 @@ export class JsonGuard {
   }
 
   private countValue(): void {
-    if (++this.values > this.limits.maxValues) this.fail('values', `more than ${this.limits.maxValues} values`, this.limits.maxValues);
+    if (++this.values > this.limits.maxValues)
+      this.fail('values', `more than ${this.limits.maxValues} values`, this.limits.maxValues);
   }
 
   /** Keeps the current item's text of this piece (from itemStart to `end`) and checks its size. */
@@ -218,7 +230,12 @@ export class JsonGuard {
     this.itemStart = end;
     if (this.itemChars > this.limits.maxItemChars) {
       const where = this.root === 'array' ? `[${this.counts[1]}]` : '(root)';
-      throw new JsonGuardError('itemSize', where, `over ${this.limits.maxItemChars} characters of JSON`, this.limits.maxItemChars);
+      throw new JsonGuardError(
+        'itemSize',
+        where,
+        `over ${this.limits.maxItemChars} characters of JSON`,
+        this.limits.maxItemChars,
+      );
     }
   }
 

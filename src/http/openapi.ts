@@ -17,8 +17,14 @@ export const OPENAPI_PATH = '/openapi.json';
  * Every other route must carry a routeDoc: test/unit/openapi.test.ts fails otherwise.
  */
 export const UNDOCUMENTED_ROUTES: readonly { prefix: string; why: string }[] = [
-  { prefix: `${DOCS_PATH}/`, why: 'the API reference page: swagger-ui and its assets (its /docs/json is this document)' },
-  { prefix: '/admin/queues', why: "bull-board (stats service, dashboard on): a third-party admin UI and its private API, not a contract" },
+  {
+    prefix: `${DOCS_PATH}/`,
+    why: 'the API reference page: swagger-ui and its assets (its /docs/json is this document)',
+  },
+  {
+    prefix: '/admin/queues',
+    why: 'bull-board (stats service, dashboard on): a third-party admin UI and its private API, not a contract',
+  },
   { prefix: '/*', why: "the dashboard's page and files (stats service, dashboard built): a page, not a contract" },
 ];
 
@@ -47,8 +53,16 @@ export interface OpenApiOptions {
 }
 
 const ERROR_BODY_REF = { $ref: '#/components/schemas/ErrorBody' } as const;
-const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying (RETRY_AFTER_S for 503; the rate-limit window for 429).' };
-const WWW_AUTHENTICATE = { type: 'string', description: 'The schemes to authenticate with: Bearer, and Basic where a browser reads the answer (the stats service, /docs, /openapi.json).' };
+const RETRY_AFTER = {
+  type: 'integer',
+  minimum: 1,
+  description: 'Seconds to wait before retrying (RETRY_AFTER_S for 503; the rate-limit window for 429).',
+};
+const WWW_AUTHENTICATE = {
+  type: 'string',
+  description:
+    'The schemes to authenticate with: Bearer, and Basic where a browser reads the answer (the stats service, /docs, /openapi.json).',
+};
 
 function jsonContent(schema: JsonSchema) {
   return { 'application/json': { schema } };
@@ -56,9 +70,16 @@ function jsonContent(schema: JsonSchema) {
 
 /** The fastify-swagger schema of a documented route: its own answers, then its errors by status. */
 export function operationSchema(doc: RouteDoc, toJson: (schema: z.ZodType, io: 'input' | 'output') => JsonSchema) {
-  const response: Record<string, { description: string; headers?: Record<string, JsonSchema>; content?: Record<string, { schema: JsonSchema }> }> = {};
+  const response: Record<
+    string,
+    { description: string; headers?: Record<string, JsonSchema>; content?: Record<string, { schema: JsonSchema }> }
+  > = {};
   for (const [status, own] of Object.entries(doc.responses) as [string, ResponseDoc][]) {
-    const schema = own.body ? toJson(own.body, 'output') : own.text ? { type: 'string', description: own.text } : undefined;
+    const schema = own.body
+      ? toJson(own.body, 'output')
+      : own.text
+        ? { type: 'string', description: own.text }
+        : undefined;
     response[status] = {
       description: own.description,
       ...(own.headers ? { headers: { ...own.headers } } : {}),
@@ -80,7 +101,8 @@ export function operationSchema(doc: RouteDoc, toJson: (schema: z.ZodType, io: '
       content: jsonContent(ownSchema ? { anyOf: [ownSchema, ERROR_BODY_REF] } : ERROR_BODY_REF),
     };
   }
-  const scopeSets = doc.access === 'open' ? [] : doc.access === 'read-or-write' ? [['read'], ['write']] : [[doc.access]];
+  const scopeSets =
+    doc.access === 'open' ? [] : doc.access === 'read-or-write' ? [['read'], ['write']] : [[doc.access]];
   return {
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
@@ -95,10 +117,16 @@ export function operationSchema(doc: RouteDoc, toJson: (schema: z.ZodType, io: '
 
 const openApiDoc = routeDoc({
   summary: "This service's OpenAPI 3.1 document",
-  description: 'The routes this service serves (in the repository: docs/openapi.json for the ingest API, docs/openapi-stats.json for the stats service). Browsable at /docs. With API_KEYS set, both need a key with the read scope (a browser is offered HTTP Basic: the key as the password).',
+  description:
+    'The routes this service serves (in the repository: docs/openapi.json for the ingest API, docs/openapi-stats.json for the stats service). Browsable at /docs. With API_KEYS set, both need a key with the read scope (a browser is offered HTTP Basic: the key as the password).',
   tags: ['docs'],
   access: 'read',
-  responses: { 200: { description: 'The OpenAPI document', body: z.record(z.string(), z.unknown()).meta({ description: 'An OpenAPI 3.1 document' }) } },
+  responses: {
+    200: {
+      description: 'The OpenAPI document',
+      body: z.record(z.string(), z.unknown()).meta({ description: 'An OpenAPI 3.1 document' }),
+    },
+  },
 });
 
 /**
@@ -125,32 +153,62 @@ export function installOpenApi(app: AnyFastifyInstance, options: OpenApiOptions)
   // adds right after this call, and @fastify/swagger sees only the routes added after its onRoute
   // hook. Its plugin function is synchronous (hooks and the `swagger` decorator on `app`) and
   // would run on the root instance anyway (fastify-plugin): here it runs at once.
-  (fastifySwagger as unknown as FastifyPluginCallback<SwaggerOptions>)(app, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: options.title, description: options.description, version: API_VERSION },
-      tags: [...options.tags, { name: 'docs', description: 'This document and the API reference page' }],
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (API_KEYS) as `Authorization: Bearer <key>`. Its scopes: `read` for GET, `write` for anything else. Not needed when API_KEYS is unset.' },
-          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same API key as `X-API-Key: <key>`.' },
-          basicAuth: { type: 'http', scheme: 'basic', description: 'The same API key as the Basic password (the user name is ignored): what a browser sends after its prompt.' },
+  (fastifySwagger as unknown as FastifyPluginCallback<SwaggerOptions>)(
+    app,
+    {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: options.title, description: options.description, version: API_VERSION },
+        tags: [...options.tags, { name: 'docs', description: 'This document and the API reference page' }],
+        components: {
+          securitySchemes: {
+            bearerAuth: {
+              type: 'http',
+              scheme: 'bearer',
+              description:
+                'An API key (API_KEYS) as `Authorization: Bearer <key>`. Its scopes: `read` for GET, `write` for anything else. Not needed when API_KEYS is unset.',
+            },
+            apiKeyHeader: {
+              type: 'apiKey',
+              in: 'header',
+              name: 'X-API-Key',
+              description: 'The same API key as `X-API-Key: <key>`.',
+            },
+            basicAuth: {
+              type: 'http',
+              scheme: 'basic',
+              description:
+                'The same API key as the Basic password (the user name is ignored): what a browser sends after its prompt.',
+            },
+          },
         },
       },
+      transform: transform as never,
+      transformObject: (documentObject: unknown) => {
+        const document = (documentObject as { openapiObject: { components?: { schemas?: Record<string, unknown> } } })
+          .openapiObject;
+        schemas.convert(errorBodySchema, 'output');
+        document.components = {
+          ...document.components,
+          schemas: { ...document.components?.schemas, ...schemas.components() },
+        };
+        schemas.reset();
+        return document as never;
+      },
     },
-    transform: transform as never,
-    transformObject: (documentObject: unknown) => {
-      const document = (documentObject as { openapiObject: { components?: { schemas?: Record<string, unknown> } } }).openapiObject;
-      schemas.convert(errorBodySchema, 'output');
-      document.components = { ...document.components, schemas: { ...document.components?.schemas, ...schemas.components() } };
-      schemas.reset();
-      return document as never;
+    (err?: Error) => {
+      if (err) throw err;
     },
-  }, (err?: Error) => {
-    if (err) throw err;
-  });
-  app.get(OPENAPI_PATH, openApiDoc, async (_request, reply) => reply.header('cache-control', 'no-cache').send(app.swagger()));
+  );
+  app.get(OPENAPI_PATH, openApiDoc, async (_request, reply) =>
+    reply.header('cache-control', 'no-cache').send(app.swagger()),
+  );
   // swagger-ui's plugin declares a dependency on a *registered* @fastify/swagger, which fastify
   // checks by name: it runs inside a plugin of ours instead (it uses `app.swagger`, inherited).
-  void app.register(async (instance) => (fastifySwaggerUi as unknown as FastifyPluginAsync<FastifySwaggerUiOptions>)(instance, { routePrefix: DOCS_PATH, uiConfig: { deepLinking: true, tryItOutEnabled: false } }));
+  void app.register(async (instance) =>
+    (fastifySwaggerUi as unknown as FastifyPluginAsync<FastifySwaggerUiOptions>)(instance, {
+      routePrefix: DOCS_PATH,
+      uiConfig: { deepLinking: true, tryItOutEnabled: false },
+    }),
+  );
 }

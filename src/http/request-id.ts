@@ -39,7 +39,13 @@ export function installRequestId(app: AnyFastifyInstance): void {
     const status = reply.statusCode;
     if (status < 400) return;
     const path = (request.url.split('?', 1)[0] ?? '').slice(0, 200);
-    const fields = { method: request.method, route: request.routeOptions.url ?? null, path, status, ms: Math.round(reply.elapsedTime) };
+    const fields = {
+      method: request.method,
+      route: request.routeOptions.url ?? null,
+      path,
+      status,
+      ms: Math.round(reply.elapsedTime),
+    };
     if (status >= 500) request.log.warn(fields, 'request answered with an error');
     else request.log.info(fields, 'request refused');
   });

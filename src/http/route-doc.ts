@@ -62,17 +62,35 @@ export function routeDoc(doc: RouteDoc): { config: { openapi: RouteDoc } } {
 }
 
 /** The body of every error answer (src/errors/http-error.ts builds it; the type check below keeps them equal). */
-export const errorBodySchema = z.object({
-  error: z.object({
-    code: z.string().meta({ description: 'A code of the error registry (SF_ERR_*; docs/errors.md). Branch on it, never on `message`.' }),
-    message: z.string().meta({ description: 'What went wrong, for a person. For 5xx, fixed per code: never internals.' }),
-    problems: z
-      .array(z.object({ path: z.string().meta({ description: 'Where: `text`, `[3].id`, `metadata.color`, `(root)`, or a query parameter.' }), message: z.string() }))
-      .optional()
-      .meta({ description: 'Every problem found (400, 413), at most 100.' }),
-    problemsOmitted: z.number().int().min(1).optional().meta({ description: 'Problems found beyond the 100 listed.' }),
-  }),
-}).meta({ id: 'ErrorBody' });
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.string().meta({
+        description: 'A code of the error registry (SF_ERR_*; docs/errors.md). Branch on it, never on `message`.',
+      }),
+      message: z
+        .string()
+        .meta({ description: 'What went wrong, for a person. For 5xx, fixed per code: never internals.' }),
+      problems: z
+        .array(
+          z.object({
+            path: z
+              .string()
+              .meta({ description: 'Where: `text`, `[3].id`, `metadata.color`, `(root)`, or a query parameter.' }),
+            message: z.string(),
+          }),
+        )
+        .optional()
+        .meta({ description: 'Every problem found (400, 413), at most 100.' }),
+      problemsOmitted: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .meta({ description: 'Problems found beyond the 100 listed.' }),
+    }),
+  })
+  .meta({ id: 'ErrorBody' });
 
 /** `true` only when A and B are the same type (a compile-time check that a schema matches its interface). */
 export type SameType<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

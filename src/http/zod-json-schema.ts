@@ -35,7 +35,8 @@ export function createSchemaConverter() {
           void $defs;
           Object.assign(jsonSchema, target);
         }
-        if (io === 'output' && def.type === 'object' && (def as z.core.$ZodObjectDef).catchall === undefined) delete jsonSchema.additionalProperties;
+        if (io === 'output' && def.type === 'object' && (def as z.core.$ZodObjectDef).catchall === undefined)
+          delete jsonSchema.additionalProperties;
         if (io === 'output' && jsonSchema.format === 'date-time') delete jsonSchema.pattern;
         if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
         if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
@@ -44,12 +45,15 @@ export function createSchemaConverter() {
     delete json.$schema;
     const defs = (json.$defs ?? {}) as Record<string, JsonSchema>;
     delete json.$defs;
-    const rewrite = <T>(value: T): T => JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', `"${COMPONENT_REF}`)) as T;
+    const rewrite = <T>(value: T): T =>
+      JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', `"${COMPONENT_REF}`)) as T;
     for (const [id, def] of Object.entries(defs)) {
       const component = rewrite(def);
       const known = components.get(id);
       if (known && JSON.stringify(known) !== JSON.stringify(component)) {
-        throw new Error(`two different schemas are named ${id} in one OpenAPI document (an input and an output form?): name them apart`);
+        throw new Error(
+          `two different schemas are named ${id} in one OpenAPI document (an input and an output form?): name them apart`,
+        );
       }
       components.set(id, component);
     }
@@ -59,7 +63,8 @@ export function createSchemaConverter() {
   return {
     convert,
     /** The named schemas met so far, by name (sorted), for `components.schemas`. */
-    components: (): Record<string, JsonSchema> => Object.fromEntries([...components].sort(([a], [b]) => a.localeCompare(b))),
+    components: (): Record<string, JsonSchema> =>
+      Object.fromEntries([...components].sort(([a], [b]) => a.localeCompare(b))),
     reset: () => components.clear(),
   };
 }

@@ -8,7 +8,10 @@ import type { Encoded } from '../tokenize/encoder.ts';
  */
 
 /** Each input's encoding, or the error it fails alone with (SF_ERR_BAD_INPUT). */
-export function encodeAll(inputs: readonly (string | Encoded)[], encode: (text: string) => Encoded): (Encoded | SfError)[] {
+export function encodeAll(
+  inputs: readonly (string | Encoded)[],
+  encode: (text: string) => Encoded,
+): (Encoded | SfError)[] {
   return inputs.map((input) => {
     if (typeof input !== 'string') return input;
     try {
@@ -35,7 +38,10 @@ export function planCalls(encoded: readonly (Encoded | SfError)[], limits: Group
   const good = encoded.flatMap((e, i) => (e instanceof SfError ? [] : [i]));
   const lengths = good.map((i) => (encoded[i] as Encoded).ids.length);
   const calls = groupByLength(lengths, limits).map((group) => group.map((g) => good[g]!));
-  const computedTokens = calls.reduce((sum, call) => sum + call.length * Math.max(...call.map((i) => (encoded[i] as Encoded).ids.length)), 0);
+  const computedTokens = calls.reduce(
+    (sum, call) => sum + call.length * Math.max(...call.map((i) => (encoded[i] as Encoded).ids.length)),
+    0,
+  );
   return {
     good,
     calls,

@@ -21,7 +21,10 @@ export function int64Scalar(tensor: OnnxTypes.ITensorProto | undefined): number 
 }
 
 /** The hashed n-gram spec as model.onnx encodes it (hashed-ngram-graph.ts names). */
-export function specFromGraph(graph: OnnxTypes.IGraphProto, init: Map<string, OnnxTypes.ITensorProto>): Partial<HashedNgramSpec> {
+export function specFromGraph(
+  graph: OnnxTypes.IGraphProto,
+  init: Map<string, OnnxTypes.ITensorProto>,
+): Partial<HashedNgramSpec> {
   const outputs = new Map((graph.node ?? []).flatMap((n) => (n.output ?? []).map((o) => [o, n.opType ?? ''] as const)));
   const excludedIds: number[] = [];
   for (let i = 0; init.has(`excluded_id_${i}`); i++) excludedIds.push(int64Scalar(init.get(`excluded_id_${i}`))!);
@@ -35,7 +38,11 @@ export function specFromGraph(graph: OnnxTypes.IGraphProto, init: Map<string, On
       return out;
     };
     const cuePairs: [number, number][] = [];
-    for (let i = 0; init.has(`negation_pair_${i}_first`); i++) cuePairs.push([int64Scalar(init.get(`negation_pair_${i}_first`))!, int64Scalar(init.get(`negation_pair_${i}_second`))!]);
+    for (let i = 0; init.has(`negation_pair_${i}_first`); i++)
+      cuePairs.push([
+        int64Scalar(init.get(`negation_pair_${i}_first`))!,
+        int64Scalar(init.get(`negation_pair_${i}_second`))!,
+      ]);
     negation = { cueIds: list('negation_cue'), cuePairs, stopIds: list('negation_stop'), window };
   }
   return {
@@ -47,4 +54,3 @@ export function specFromGraph(graph: OnnxTypes.IGraphProto, init: Map<string, On
     normalization: outputs.get('feature_norm') === 'Sqrt' ? 'sqrt' : 'mean',
   };
 }
-

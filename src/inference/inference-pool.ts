@@ -70,7 +70,9 @@ export async function createInferencePool(options: InferencePoolOptions) {
 
   function spawn(): Promise<Slot> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(bootOf(entry), { workerData: { entry: entry.href, runner: options.runner, models: options.models } satisfies ThreadData });
+      const worker = new Worker(bootOf(entry), {
+        workerData: { entry: entry.href, runner: options.runner, models: options.models } satisfies ThreadData,
+      });
       const slot: Slot = { worker, task: undefined };
       let ready = false;
       worker.on('message', (message: FromThread) => {
@@ -102,19 +104,26 @@ export async function createInferencePool(options: InferencePoolOptions) {
       });
       worker.on('error', (err: unknown) => {
         log.error({ err, threadId: worker.threadId }, 'inference thread crashed');
-        if (!ready) reject(new SfError('SF_ERR_MODEL_LOAD', `inference thread failed to start: ${String(err)}`, { cause: err }));
+        if (!ready)
+          reject(new SfError('SF_ERR_MODEL_LOAD', `inference thread failed to start: ${String(err)}`, { cause: err }));
       });
       worker.on('exit', (code) => {
         const wasMember = slots.delete(slot);
         const task = slot.task;
         slot.task = undefined;
-        if (task) task.reject(new SfError('SF_ERR_THREAD_CRASH', `inference thread exited (code ${code}) while scoring a batch`));
-        if (!ready) reject(new SfError('SF_ERR_MODEL_LOAD', `inference thread exited (code ${code}) before it was ready`));
+        if (task)
+          task.reject(
+            new SfError('SF_ERR_THREAD_CRASH', `inference thread exited (code ${code}) while scoring a batch`),
+          );
+        if (!ready)
+          reject(new SfError('SF_ERR_MODEL_LOAD', `inference thread exited (code ${code}) before it was ready`));
         else if (wasMember && !closing) {
           log.warn({ code, threadId: worker.threadId }, 'replacing inference thread');
           spawn().catch((err) => {
             log.error({ err }, 'replacement inference thread failed to start');
-            if (slots.size === 0) for (const t of [...queue.splice(0), ...bulkQueue.splice(0)]) t.reject(new SfError('SF_ERR_THREAD_CRASH', 'no inference thread is running'));
+            if (slots.size === 0)
+              for (const t of [...queue.splice(0), ...bulkQueue.splice(0)])
+                t.reject(new SfError('SF_ERR_THREAD_CRASH', 'no inference thread is running'));
           });
         }
         dispatch();
@@ -140,10 +149,17 @@ export async function createInferencePool(options: InferencePoolOptions) {
       const task = queue.length > 0 ? queue.shift()! : bulkQueue.shift()!;
       if (task.lane === 'bulk') task.startedAt = pacer.now();
       slot.task = task;
-      slot.worker.postMessage({ type: 'score', id: task.id, texts: task.texts, explain: task.explain, model: task.model } satisfies ToThread);
+      slot.worker.postMessage({
+        type: 'score',
+        id: task.id,
+        texts: task.texts,
+        explain: task.explain,
+        model: task.model,
+      } satisfies ToThread);
     }
     if (closing && queue.length + bulkQueue.length > 0 && slots.size === 0) {
-      for (const task of [...queue.splice(0), ...bulkQueue.splice(0)]) task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
+      for (const task of [...queue.splice(0), ...bulkQueue.splice(0)])
+        task.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool closed'));
     }
   }
 
@@ -153,7 +169,15 @@ export async function createInferencePool(options: InferencePoolOptions) {
     await Promise.all([...slots].map((s) => s.worker.terminate()));
     throw failure.reason;
   }
-  log.info({ threads: options.threads, intraOpThreads: options.runner.intraOpThreads, model: info!.name, version: info!.version }, 'inference threads ready');
+  log.info(
+    {
+      threads: options.threads,
+      intraOpThreads: options.runner.intraOpThreads,
+      model: info!.name,
+      version: info!.version,
+    },
+    'inference threads ready',
+  );
 
   return {
     info: info!,

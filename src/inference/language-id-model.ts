@@ -16,7 +16,11 @@ export const WEIGHTS_FILE = 'weights.bin';
 const configSchema = z.object({
   model_type: z.literal(LANGUAGE_ID_MODEL_TYPE),
   labels: z.array(z.string().min(1)).min(2).max(64),
-  buckets: z.number().int().min(1).max(2 ** 24),
+  buckets: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 24),
   max_order: z.number().int().min(1).max(8),
   max_chars: z.number().int().min(1).max(1_000_000),
   min_latin_share: z.number().min(0).max(1),
@@ -33,11 +37,20 @@ export interface LoadedLanguageIdModel extends LanguageIdWeights {
 }
 
 function loadError(dir: string, file: string, problem: string, cause?: unknown): SfError {
-  return new SfError('SF_ERR_MODEL_LOAD', `language-ID model ${dir}: ${file} ${problem}`, { cause, details: { dir, file } });
+  return new SfError('SF_ERR_MODEL_LOAD', `language-ID model ${dir}: ${file} ${problem}`, {
+    cause,
+    details: { dir, file },
+  });
 }
 
 export function specOf(config: LanguageIdConfig): LanguageIdSpec {
-  return { labels: config.labels, buckets: config.buckets, maxOrder: config.max_order, maxChars: config.max_chars, minLatinShare: config.min_latin_share };
+  return {
+    labels: config.labels,
+    buckets: config.buckets,
+    maxOrder: config.max_order,
+    maxChars: config.max_chars,
+    minLatinShare: config.min_latin_share,
+  };
 }
 
 export function loadLanguageIdModel(dir: string): LoadedLanguageIdModel {
@@ -49,9 +62,19 @@ export function loadLanguageIdModel(dir: string): LoadedLanguageIdModel {
     throw loadError(absolute, 'config.json', `cannot be read (${(err as Error).message})`, err);
   }
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw loadError(absolute, 'config.json', `is malformed (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
+  if (!parsed.success)
+    throw loadError(
+      absolute,
+      'config.json',
+      `is malformed (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`,
+    );
   const config = parsed.data;
-  if (config.bias.length !== config.labels.length) throw loadError(absolute, 'config.json', `has ${config.bias.length} bias values for ${config.labels.length} labels`);
+  if (config.bias.length !== config.labels.length)
+    throw loadError(
+      absolute,
+      'config.json',
+      `has ${config.bias.length} bias values for ${config.labels.length} labels`,
+    );
   let bytes: Buffer;
   try {
     bytes = readFileSync(path.join(absolute, WEIGHTS_FILE));
@@ -59,7 +82,8 @@ export function loadLanguageIdModel(dir: string): LoadedLanguageIdModel {
     throw loadError(absolute, WEIGHTS_FILE, `cannot be read (${(err as Error).message})`, err);
   }
   const expected = config.buckets * config.labels.length;
-  if (bytes.byteLength !== expected) throw loadError(absolute, WEIGHTS_FILE, `has ${bytes.byteLength} bytes, expected buckets × labels = ${expected}`);
+  if (bytes.byteLength !== expected)
+    throw loadError(absolute, WEIGHTS_FILE, `has ${bytes.byteLength} bytes, expected buckets × labels = ${expected}`);
   return {
     dir: absolute,
     version: config.sf_version,

@@ -59,7 +59,8 @@ function fnv(h: number, code: number): number {
 /** Combining marks (U+0300–U+036F): part of a word, not letters of their own. */
 const isMark = (c: number) => c >= 0x300 && c <= 0x36f;
 /** Latin-script letters: Basic Latin, Latin-1 Supplement and Extended-A/B, IPA, Latin Extended Additional (× and ÷ are not words). */
-const isLatin = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0xc0 && c <= 0x2af) || (c >= 0x1e00 && c <= 0x1eff);
+const isLatin = (c: number) =>
+  (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0xc0 && c <= 0x2af) || (c >= 0x1e00 && c <= 0x1eff);
 
 export interface LanguageFeatureCounts {
   /** Feature rows visited. */
@@ -73,7 +74,11 @@ export interface LanguageFeatureCounts {
  * Calls `visit` with each hashed feature row of a text (see the module comment), in order, and
  * returns the counts: the first maxChars characters, lowercased, NFC.
  */
-export function forEachLanguageFeature(text: string, spec: Pick<LanguageIdSpec, 'buckets' | 'maxOrder' | 'maxChars'>, visit: (row: number) => void): LanguageFeatureCounts {
+export function forEachLanguageFeature(
+  text: string,
+  spec: Pick<LanguageIdSpec, 'buckets' | 'maxOrder' | 'maxChars'>,
+  visit: (row: number) => void,
+): LanguageFeatureCounts {
   let features = 0;
   let letters = 0;
   let latin = 0;
@@ -107,14 +112,20 @@ export interface LanguageFeatures extends LanguageFeatureCounts {
 }
 
 /** The feature rows of a text and their counts (training; scoring visits them without a list). */
-export function languageFeatures(text: string, spec: Pick<LanguageIdSpec, 'buckets' | 'maxOrder' | 'maxChars'>): LanguageFeatures {
+export function languageFeatures(
+  text: string,
+  spec: Pick<LanguageIdSpec, 'buckets' | 'maxOrder' | 'maxChars'>,
+): LanguageFeatures {
   const rows: number[] = [];
   const counts = forEachLanguageFeature(text, spec, (row) => rows.push(row));
   return { rows: Int32Array.from(rows), ...counts };
 }
 
 /** Hashed feature rows of a text (languageFeatures().rows). */
-export function languageFeatureRows(text: string, spec: Pick<LanguageIdSpec, 'buckets' | 'maxOrder' | 'maxChars'>): Int32Array {
+export function languageFeatureRows(
+  text: string,
+  spec: Pick<LanguageIdSpec, 'buckets' | 'maxOrder' | 'maxChars'>,
+): Int32Array {
   return languageFeatures(text, spec).rows;
 }
 

@@ -36,7 +36,16 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import {
-  HASHED_NGRAM_MODEL_TYPE, HASH_BASE, HASH_MIX, HASH_PRIME, featureScale, ngramFeatureRows, tableRows, validateSpec, type HashedNgramSpec, type Normalization,
+  HASHED_NGRAM_MODEL_TYPE,
+  HASH_BASE,
+  HASH_MIX,
+  HASH_PRIME,
+  featureScale,
+  ngramFeatureRows,
+  tableRows,
+  validateSpec,
+  type HashedNgramSpec,
+  type Normalization,
 } from '../model-format/hashed-ngram-features.ts';
 import { negatedPositions, negationFromJson, type NegationSpec } from '../model-format/negation-scope.ts';
 import { tensorFloats } from '../model-format/onnx-tensor-values.ts';
@@ -67,10 +76,16 @@ type Load = { ok: true; explainer: LinearExplainer; derivedFromGraph: string[] }
  * there is taken from the graph, and one that disagrees with the graph disables explanations.
  */
 export function loadLinearExplainer(
-  spec: Pick<ModelSpec, 'dir' | 'modelFile' | 'labels' | 'multiLabel' | 'modelType' | 'tokenizerJson'> & { temperature?: number | undefined },
+  spec: Pick<ModelSpec, 'dir' | 'modelFile' | 'labels' | 'multiLabel' | 'modelType' | 'tokenizerJson'> & {
+    temperature?: number | undefined;
+  },
   idToToken: (id: number) => string | undefined,
 ): Load {
-  if (spec.modelType !== HASHED_NGRAM_MODEL_TYPE) return { ok: false, reason: `model_type ${JSON.stringify(spec.modelType ?? null)} has no exact explainer (only ${HASHED_NGRAM_MODEL_TYPE})` };
+  if (spec.modelType !== HASHED_NGRAM_MODEL_TYPE)
+    return {
+      ok: false,
+      reason: `model_type ${JSON.stringify(spec.modelType ?? null)} has no exact explainer (only ${HASHED_NGRAM_MODEL_TYPE})`,
+    };
   let graph: OnnxTypes.IGraphProto | null | undefined;
   let config: Record<string, unknown>;
   try {
@@ -81,17 +96,28 @@ export function loadLinearExplainer(
   }
   if (!graph) return { ok: false, reason: 'model.onnx has no graph' };
   const init = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t] as const));
-  const hash = [int64Scalar(init.get('hash_base')), int64Scalar(init.get('hash_prime')), int64Scalar(init.get('hash_mix'))];
-  if (hash.join() !== [HASH_BASE, HASH_PRIME, HASH_MIX].join()) return { ok: false, reason: 'model.onnx does not use the n-gram hash of hashed-ngram-features.ts' };
+  const hash = [
+    int64Scalar(init.get('hash_base')),
+    int64Scalar(init.get('hash_prime')),
+    int64Scalar(init.get('hash_mix')),
+  ];
+  if (hash.join() !== [HASH_BASE, HASH_PRIME, HASH_MIX].join())
+    return { ok: false, reason: 'model.onnx does not use the n-gram hash of hashed-ngram-features.ts' };
 
   const fromGraph = specFromGraph(graph, init);
-  const h = (typeof config.hashed_ngram === 'object' && config.hashed_ngram !== null ? config.hashed_ngram : {}) as Record<string, unknown>;
+  const h = (
+    typeof config.hashed_ngram === 'object' && config.hashed_ngram !== null ? config.hashed_ngram : {}
+  ) as Record<string, unknown>;
   const fromConfig: Partial<HashedNgramSpec> = {
     vocabSize: typeof config.vocab_size === 'number' ? config.vocab_size : undefined,
     buckets: typeof h.buckets === 'number' ? h.buckets : undefined,
     maxOrder: typeof h.max_order === 'number' ? h.max_order : undefined,
-    excludedIds: Array.isArray(h.excluded_ids) && h.excluded_ids.every((x) => typeof x === 'number') ? (h.excluded_ids as number[]) : undefined,
-    normalization: h.normalization === 'mean' || h.normalization === 'sqrt' ? (h.normalization as Normalization) : undefined,
+    excludedIds:
+      Array.isArray(h.excluded_ids) && h.excluded_ids.every((x) => typeof x === 'number')
+        ? (h.excluded_ids as number[])
+        : undefined,
+    normalization:
+      h.normalization === 'mean' || h.normalization === 'sqrt' ? (h.normalization as Normalization) : undefined,
     negation: negationFromJson(h.negation),
   };
   const derivedFromGraph: string[] = [];
@@ -99,8 +125,14 @@ export function loadLinearExplainer(
   for (const key of ['vocabSize', 'buckets', 'maxOrder', 'excludedIds', 'normalization'] as const) {
     const c = fromConfig[key];
     const g = fromGraph[key];
-    const same = (a: unknown, b: unknown) => JSON.stringify(Array.isArray(a) ? [...a].sort((x, y) => x - y) : a) === JSON.stringify(Array.isArray(b) ? [...b].sort((x, y) => x - y) : b);
-    if (c !== undefined && g !== undefined && !same(c, g)) return { ok: false, reason: `config.json says ${key} ${JSON.stringify(c)} but model.onnx has ${JSON.stringify(g)}` };
+    const same = (a: unknown, b: unknown) =>
+      JSON.stringify(Array.isArray(a) ? [...a].sort((x, y) => x - y) : a) ===
+      JSON.stringify(Array.isArray(b) ? [...b].sort((x, y) => x - y) : b);
+    if (c !== undefined && g !== undefined && !same(c, g))
+      return {
+        ok: false,
+        reason: `config.json says ${key} ${JSON.stringify(c)} but model.onnx has ${JSON.stringify(g)}`,
+      };
     if (c === undefined) derivedFromGraph.push(key);
     merged[key] = c ?? g;
   }
@@ -108,7 +140,10 @@ export function loadLinearExplainer(
   const canon = (n: NegationSpec | undefined) => JSON.stringify(n ? [n.window, n.cueIds, n.cuePairs, n.stopIds] : null);
   const sameNegation = canon(fromConfig.negation) === canon(fromGraph.negation);
   if (!sameNegation && (fromConfig.negation !== undefined || h.negation !== undefined)) {
-    return { ok: false, reason: `config.json and model.onnx disagree on the negation scope (${JSON.stringify(h.negation ?? null)} vs ${JSON.stringify(fromGraph.negation ?? null)})` };
+    return {
+      ok: false,
+      reason: `config.json and model.onnx disagree on the negation scope (${JSON.stringify(h.negation ?? null)} vs ${JSON.stringify(fromGraph.negation ?? null)})`,
+    };
   }
   if (fromGraph.negation) {
     merged.negation = fromGraph.negation;
@@ -128,12 +163,37 @@ export function loadLinearExplainer(
   const numLabels = spec.labels.length;
   if (!table || !bias) return { ok: false, reason: 'model.onnx has no float32 ngram_weights and bias initializers' };
   if (bias.length !== numLabels || table.length !== tableRows(ngram) * numLabels) {
-    return { ok: false, reason: `ngram_weights/bias have ${table.length}/${bias.length} values, expected ${tableRows(ngram) * numLabels}/${numLabels}` };
+    return {
+      ok: false,
+      reason: `ngram_weights/bias have ${table.length}/${bias.length} values, expected ${tableRows(ngram) * numLabels}/${numLabels}`,
+    };
   }
   const model = (spec.tokenizerJson as { model?: { type?: unknown; continuing_subword_prefix?: unknown } }).model;
-  const subwordPrefix = model?.type !== 'WordPiece' ? null : typeof model.continuing_subword_prefix === 'string' ? model.continuing_subword_prefix : '##';
-  const specialIds = ((spec.tokenizerJson as { added_tokens?: { id?: unknown; special?: unknown }[] }).added_tokens ?? []).filter((t) => t.special === true && typeof t.id === 'number').map((t) => t.id as number);
-  return { ok: true, explainer: createLinearExplainer({ spec: ngram, table, bias, multiLabel: spec.multiLabel, idToToken, subwordPrefix, temperature: spec.temperature, specialIds }), derivedFromGraph };
+  const subwordPrefix =
+    model?.type !== 'WordPiece'
+      ? null
+      : typeof model.continuing_subword_prefix === 'string'
+        ? model.continuing_subword_prefix
+        : '##';
+  const specialIds = (
+    (spec.tokenizerJson as { added_tokens?: { id?: unknown; special?: unknown }[] }).added_tokens ?? []
+  )
+    .filter((t) => t.special === true && typeof t.id === 'number')
+    .map((t) => t.id as number);
+  return {
+    ok: true,
+    explainer: createLinearExplainer({
+      spec: ngram,
+      table,
+      bias,
+      multiLabel: spec.multiLabel,
+      idToToken,
+      subwordPrefix,
+      temperature: spec.temperature,
+      specialIds,
+    }),
+    derivedFromGraph,
+  };
 }
 
 export interface LinearExplainerParts {
@@ -187,7 +247,8 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
     for (let k = 0; k < order; k++) {
       if (special.has(ids[start + k]!)) continue;
       const token = tokenAt[start + k]!;
-      if (out !== '' && prefix && token.startsWith(prefix) && token.length > prefix.length) out += token.slice(prefix.length);
+      if (out !== '' && prefix && token.startsWith(prefix) && token.length > prefix.length)
+        out += token.slice(prefix.length);
       else out += (out !== '' ? ' ' : '') + token;
     }
     return out;
@@ -213,10 +274,11 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
         orders[f++] = order;
       }
     }
-    if (spec.negation) for (const t of negatedPositions(ids, spec.negation)) {
-      starts[f] = t;
-      orders[f++] = 0; // a negated token
-    }
+    if (spec.negation)
+      for (const t of negatedPositions(ids, spec.negation)) {
+        starts[f] = t;
+        orders[f++] = 0; // a negated token
+      }
     if (f !== rows.length) throw new Error(`explainer: ${f} n-gram positions for ${rows.length} feature rows`);
     return { rows, starts, orders };
   }
@@ -253,7 +315,9 @@ export function createLinearExplainer(parts: LinearExplainerParts) {
      * against it, in calibrated log-odds (contributions divided by the temperature).
      */
     explain(ids: readonly number[], label: number, topK: number): Explanation {
-      const phrases = decompose(ids, label).phrases.map((p) => ({ text: p.text, weight: p.weight / temperature })).sort((a, b) => b.weight - a.weight || (a.text < b.text ? -1 : 1));
+      const phrases = decompose(ids, label)
+        .phrases.map((p) => ({ text: p.text, weight: p.weight / temperature }))
+        .sort((a, b) => b.weight - a.weight || (a.text < b.text ? -1 : 1));
       const toward: ExplanationPhrase[] = [];
       const against: ExplanationPhrase[] = [];
       for (let i = 0; i < phrases.length && toward.length < topK; i++) {

@@ -49,7 +49,8 @@ export function createModelRouter(options: ModelRouterOptions) {
       }
       if (!options.identify) return { model: DEFAULT_MODEL_KEY, language: { tag: null, source: 'none' } };
       const guess = options.identify(text);
-      if (guess.language === undefined) return { model: DEFAULT_MODEL_KEY, language: { tag: null, source: 'identified', confidence: 0 } };
+      if (guess.language === undefined)
+        return { model: DEFAULT_MODEL_KEY, language: { tag: null, source: 'identified', confidence: 0 } };
       const confidence = round4(guess.confidence);
       // Decided on the rounded confidence the result carries, so a result explains its routing.
       const tag = confidence >= options.minConfidence ? guess.language : null;

@@ -6,7 +6,12 @@ import { loadModelTokenizer, type ModelTokenizer } from '../tokenize/model-token
 import { encodeAll, planCalls } from './batch-plan.ts';
 import { logitsProblem, marginsAgree, sessionProblems } from './model-io.ts';
 import type { Explanation } from '../contracts/result-contract.ts';
-import { DEFAULT_EXPLAIN_TOP_K, loadLinearExplainer, type ExplanationSupport, type LinearExplainer } from './linear-explainer.ts';
+import {
+  DEFAULT_EXPLAIN_TOP_K,
+  loadLinearExplainer,
+  type ExplanationSupport,
+  type LinearExplainer,
+} from './linear-explainer.ts';
 import { readModelSpec, type ModelSpec } from '../model-format/model-dir.ts';
 import { labelScores, probabilities } from './scores.ts';
 
@@ -87,12 +92,20 @@ async function loadModel(options: RunnerOptions): Promise<LoadedModel> {
       extra: { session: { intra_op: { allow_spinning: options.intraOpSpinning === false ? '0' : '1' } } },
     });
   } catch (err) {
-    throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: ${spec.modelFile} is not a loadable ONNX model (${(err as Error).message})`, { cause: err });
+    throw new SfError(
+      'SF_ERR_MODEL_LOAD',
+      `model directory ${spec.dir}: ${spec.modelFile} is not a loadable ONNX model (${(err as Error).message})`,
+      { cause: err },
+    );
   }
   const problems = sessionProblems(session.inputNames, session.outputNames);
   if (problems.length > 0) {
     await session.release();
-    throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: ${spec.modelFile} has ${problems.join('; ')}`, { details: { inputs: session.inputNames, outputs: session.outputNames } });
+    throw new SfError(
+      'SF_ERR_MODEL_LOAD',
+      `model directory ${spec.dir}: ${spec.modelFile} has ${problems.join('; ')}`,
+      { details: { inputs: session.inputNames, outputs: session.outputNames } },
+    );
   }
   return { ...tokenizer, spec, session, wantsTokenTypes: session.inputNames.includes('token_type_ids') };
 }
@@ -121,7 +134,11 @@ async function runCall(model: LoadedModel, rows: number[][]): Promise<Float32Arr
  * Check: on one text, the explainer's decomposition must reproduce the margin of the ONNX logits
  * for every label. Returns why it does not, or undefined.
  */
-async function explainerProblem(model: LoadedModel, explainer: LinearExplainer, ids: number[]): Promise<string | undefined> {
+async function explainerProblem(
+  model: LoadedModel,
+  explainer: LinearExplainer,
+  ids: number[],
+): Promise<string | undefined> {
   const logits = await runCall(model, [ids]);
   for (let label = 0; label < model.spec.labels.length; label++) {
     const expected = explainer.margin(logits, 0, label);
@@ -137,7 +154,14 @@ async function explainerProblem(model: LoadedModel, explainer: LinearExplainer, 
 }
 
 /** Explains the flagged items that scored; returns how many got an explanation. */
-function explainItems(explainer: LinearExplainer, labels: readonly string[], encoded: readonly (Encoded | SfError)[], items: ItemOutcome[], flags: readonly boolean[], topK: number): number {
+function explainItems(
+  explainer: LinearExplainer,
+  labels: readonly string[],
+  encoded: readonly (Encoded | SfError)[],
+  items: ItemOutcome[],
+  flags: readonly boolean[],
+  topK: number,
+): number {
   let explained = 0;
   items.forEach((item, index) => {
     if (!flags[index] || !item.ok) return;
@@ -190,20 +214,48 @@ export async function createModelRunner(options: RunnerOptions) {
     const t0 = performance.now();
     const encoded = encodeAll(texts, (text) => encoder.encode(text));
     const t1 = performance.now();
-    const items: ItemOutcome[] = encoded.map((e) => (e instanceof SfError ? { ok: false, error: e.toJSON() } : (undefined as never)));
+    const items: ItemOutcome[] = encoded.map((e) =>
+      e instanceof SfError ? { ok: false, error: e.toJSON() } : (undefined as never),
+    );
     const plan = planCalls(encoded, options.groups);
     for (const call of plan.calls) {
-      const logits = await runCall(model, call.map((i) => (encoded[i] as Encoded).ids));
+      const logits = await runCall(
+        model,
+        call.map((i) => (encoded[i] as Encoded).ids),
+      );
       call.forEach((index, row) => {
         const enc = encoded[index] as Encoded;
-        const probs = probabilities(logits, row * spec.labels.length, spec.labels.length, spec.multiLabel, spec.temperature);
-        items[index] = { ok: true, ...labelScores(probs, spec.labels), tokens: enc.ids.length, truncated: enc.truncated };
+        const probs = probabilities(
+          logits,
+          row * spec.labels.length,
+          spec.labels.length,
+          spec.multiLabel,
+          spec.temperature,
+        );
+        items[index] = {
+          ok: true,
+          ...labelScores(probs, spec.labels),
+          tokens: enc.ids.length,
+          truncated: enc.truncated,
+        };
       });
     }
     const t2 = performance.now();
-    const explained = explainer && explainFlags ? explainItems(explainer, spec.labels, encoded, items, explainFlags, explainTopK) : 0;
+    const explained =
+      explainer && explainFlags ? explainItems(explainer, spec.labels, encoded, items, explainFlags, explainTopK) : 0;
     const { realTokens, computedTokens } = plan;
-    return { items, stats: { tokenizeMs: t1 - t0, inferenceMs: t2 - t1, calls: plan.calls.length, computedTokens, realTokens, explainMs: performance.now() - t2, explained } };
+    return {
+      items,
+      stats: {
+        tokenizeMs: t1 - t0,
+        inferenceMs: t2 - t1,
+        calls: plan.calls.length,
+        computedTokens,
+        realTokens,
+        explainMs: performance.now() - t2,
+        explained,
+      },
+    };
   }
 
   // Check: one real inference, so the first batch does not pay for lazy initialisation and a
@@ -216,10 +268,16 @@ export async function createModelRunner(options: RunnerOptions) {
       const problem = await explainerProblem(model, explainer, ids);
       if (problem) [explainer, explainReason] = [undefined, problem];
     }
-    info.explanations = explainer ? { supported: true, method: 'linear-exact' } : { supported: false, reason: explainReason ?? 'unknown' };
+    info.explanations = explainer
+      ? { supported: true, method: 'linear-exact' }
+      : { supported: false, reason: explainReason ?? 'unknown' };
   } catch (err) {
     await model.session.release();
-    throw toSfError(err, 'SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: warm-up inference failed (${(err as Error).message})`);
+    throw toSfError(
+      err,
+      'SF_ERR_MODEL_LOAD',
+      `model directory ${spec.dir}: warm-up inference failed (${(err as Error).message})`,
+    );
   }
 
   let closed = false;

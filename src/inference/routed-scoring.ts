@@ -10,7 +10,11 @@ import type { Encoded } from '../tokenize/encoder.ts';
 
 /** What this needs of the inference pool (InferencePool.score). */
 export interface ScoringPool {
-  score(texts: (string | Encoded)[], explain?: ExplainRequest, model?: string): Promise<{ items: ItemOutcome[]; stats: BatchStats }>;
+  score(
+    texts: (string | Encoded)[],
+    explain?: ExplainRequest,
+    model?: string,
+  ): Promise<{ items: ItemOutcome[]; stats: BatchStats }>;
 }
 
 export interface RoutedGroup {
@@ -21,7 +25,9 @@ export interface RoutedGroup {
 }
 
 /** The batch positions of each model key, in order of first appearance. */
-export function groupByModel(models: readonly (string | undefined)[]): { model: string | undefined; indexes: number[] }[] {
+export function groupByModel(
+  models: readonly (string | undefined)[],
+): { model: string | undefined; indexes: number[] }[] {
   const groups = new Map<string | undefined, number[]>();
   models.forEach((m, i) => {
     const list = groups.get(m);
@@ -58,10 +64,18 @@ export async function scoreByModel(
   const scored = await Promise.all(
     groups.map(({ model, indexes }) => {
       const part = explain ? { flags: indexes.map((i) => explain.flags[i]!), topK: explain.topK } : undefined;
-      return pool.score(indexes.map((i) => texts[i]!), part, model);
+      return pool.score(
+        indexes.map((i) => texts[i]!),
+        part,
+        model,
+      );
     }),
   );
   const items = new Array<ItemOutcome>(texts.length);
   groups.forEach((g, k) => g.indexes.forEach((i, j) => (items[i] = scored[k]!.items[j]!)));
-  return { items, stats: sumStats(scored.map((s) => s.stats)), groups: groups.map((g, k) => ({ ...g, stats: scored[k]!.stats })) };
+  return {
+    items,
+    stats: sumStats(scored.map((s) => s.stats)),
+    groups: groups.map((g, k) => ({ ...g, stats: scored[k]!.stats })),
+  };
 }

@@ -2,7 +2,13 @@
  * Probabilities from one row of logits divided by the model's calibration temperature (1 when it
  * has none): softmax, or an independent sigmoid per label for multi-label models.
  */
-export function probabilities(logits: Float32Array, offset: number, count: number, multiLabel: boolean, temperature = 1): number[] {
+export function probabilities(
+  logits: Float32Array,
+  offset: number,
+  count: number,
+  multiLabel: boolean,
+  temperature = 1,
+): number[] {
   const out = new Array<number>(count);
   if (multiLabel) {
     for (let i = 0; i < count; i++) out[i] = 1 / (1 + Math.exp(-logits[offset + i]! / temperature));
@@ -20,7 +26,10 @@ export function probabilities(logits: Float32Array, offset: number, count: numbe
 }
 
 /** The top label, its probability, and every label's probability rounded for the wire. */
-export function labelScores(probs: readonly number[], labels: readonly string[]): { label: string; score: number; scores: Record<string, number> } {
+export function labelScores(
+  probs: readonly number[],
+  labels: readonly string[],
+): { label: string; score: number; scores: Record<string, number> } {
   let best = 0;
   for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
   const scores: Record<string, number> = {};

@@ -22,7 +22,8 @@ import type { FileRecord } from './file-record.ts';
 /** csv-parse codes after which the rest of the file cannot be read reliably, as rules. */
 const MALFORMED: Record<string, string> = {
   CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed',
-  CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by something other than a comma or a line break (a quote inside a quoted field is written "")',
+  CSV_INVALID_CLOSING_QUOTE:
+    'a closing quote is followed by something other than a comma or a line break (a quote inside a quoted field is written "")',
   INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the field and double the quote: "a 5"" screen")',
 };
 const WRONG_FIELD_COUNT = new Set(['CSV_RECORD_INCONSISTENT_COLUMNS', 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH']);
@@ -33,8 +34,11 @@ const CR = 0x0d;
 
 /** The error that stops a CSV read at `line` (where the bad record starts). */
 export function malformedCsv(file: string, line: number, rule: string, reason: string, detectedAt?: number): SfError {
-  const where = detectedAt !== undefined && detectedAt > line ? ` (the record starting there runs to line ${detectedAt})` : '';
-  return new SfError('SF_ERR_IMPORT', `malformed CSV at line ${line}: ${reason}${where}`, { details: { file, line, rule } });
+  const where =
+    detectedAt !== undefined && detectedAt > line ? ` (the record starting there runs to line ${detectedAt})` : '';
+  return new SfError('SF_ERR_IMPORT', `malformed CSV at line ${line}: ${reason}${where}`, {
+    details: { file, line, rule },
+  });
 }
 
 /**
@@ -60,7 +64,11 @@ function innerNewlines(raw: string | undefined): number {
  * line it starts on. csv-parse's own max_record_size counts neither empty fields nor, without
  * decoding, whole records: a line of commas or a quote never closed would be buffered whole.
  */
-async function* boundRecords(source: AsyncIterable<Buffer>, maxBytes: number, onTooLong: (line: number) => void): AsyncGenerator<Buffer> {
+async function* boundRecords(
+  source: AsyncIterable<Buffer>,
+  maxBytes: number,
+  onTooLong: (line: number) => void,
+): AsyncGenerator<Buffer> {
   let quoted = false;
   let size = 0;
   let line = 1;
@@ -99,7 +107,8 @@ function convertRow(line: number, row: Record<string, string>, jsonReason: (err:
     if (!isUtf8(bytes)) return fail(`${displayText(column)}: invalid UTF-8`);
     const cell = bytes.toString('utf8');
     if (column === 'rating' && cell.trim() !== '' && Number.isFinite(Number(cell))) out[column] = Number(cell);
-    else if (column === 'explain' && /^(true|false)$/i.test(cell.trim())) out[column] = cell.trim().toLowerCase() === 'true';
+    else if (column === 'explain' && /^(true|false)$/i.test(cell.trim()))
+      out[column] = cell.trim().toLowerCase() === 'true';
     else if (column === 'metadata') {
       try {
         out[column] = JSON.parse(cell) as unknown;
@@ -124,7 +133,11 @@ export interface CsvReadOptions {
  * CSV with a header row. A record's line is the line it starts on (records can span lines). Cells
  * are read as bytes (see CSV_ENCODING) and checked for UTF-8 before decoding.
  */
-export async function* csvRecords(stream: AsyncIterable<Buffer>, progress: { bytes: number }, options: CsvReadOptions): AsyncGenerator<FileRecord> {
+export async function* csvRecords(
+  stream: AsyncIterable<Buffer>,
+  progress: { bytes: number },
+  options: CsvReadOptions,
+): AsyncGenerator<FileRecord> {
   const { file, maxRecordBytes } = options;
   // Line numbers from the raw bytes of each record and the count of skipped blank lines: csv-parse's
   // own `lines` counts a CRLF inside a quoted field twice. Both callbacks run in file order.
@@ -156,7 +169,8 @@ export async function* csvRecords(stream: AsyncIterable<Buffer>, progress: { byt
         return bytes.toString('utf8');
       });
       const twice = names.find((name, i) => names.indexOf(name) !== i);
-      if (twice !== undefined) throw malformedCsv(file, 1, 'header', `the header names column ${JSON.stringify(displayText(twice))} twice`);
+      if (twice !== undefined)
+        throw malformedCsv(file, 1, 'header', `the header names column ${JSON.stringify(displayText(twice))} twice`);
       headerColumns = names.length;
       return names;
     },
@@ -176,9 +190,20 @@ export async function* csvRecords(stream: AsyncIterable<Buffer>, progress: { byt
       if (WRONG_FIELD_COUNT.has(err.code)) {
         const fields = Array.isArray(context.record) ? context.record.length : undefined;
         const span = at.last > at.line ? ` (it spans lines ${at.line}–${at.last}: is a quote misplaced?)` : '';
-        skipped.push({ line, error: `invalid CSV record: ${fields ?? 'a different number of'} fields, the header has ${headerColumns}${span}` });
+        skipped.push({
+          line,
+          error: `invalid CSV record: ${fields ?? 'a different number of'} fields, the header has ${headerColumns}${span}`,
+        });
       } else {
-        stopAt(malformedCsv(file, line, err.code, MALFORMED[err.code] ?? 'the file cannot be parsed', typeof context.lines === 'number' ? context.lines : undefined));
+        stopAt(
+          malformedCsv(
+            file,
+            line,
+            err.code,
+            MALFORMED[err.code] ?? 'the file cannot be parsed',
+            typeof context.lines === 'number' ? context.lines : undefined,
+          ),
+        );
       }
       return undefined;
     },
@@ -186,7 +211,14 @@ export async function* csvRecords(stream: AsyncIterable<Buffer>, progress: { byt
   const parser = parseCsv(csvOptions);
   const source = Readable.from(
     boundRecords(stream, maxRecordBytes, (line) =>
-      stopAt(malformedCsv(file, line, 'record too long', `a record longer than ${maxRecordBytes} bytes (is a quote never closed?)`)),
+      stopAt(
+        malformedCsv(
+          file,
+          line,
+          'record too long',
+          `a record longer than ${maxRecordBytes} bytes (is a quote never closed?)`,
+        ),
+      ),
     ),
     { objectMode: false },
   );
@@ -217,7 +249,8 @@ export async function* csvRecords(stream: AsyncIterable<Buffer>, progress: { byt
     if (err instanceof SfError) throw err;
     // Any other csv-parse error (its messages may quote the input): the file is malformed from here.
     const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && /^(CSV_|INVALID_)/.test(code)) throw malformedCsv(file, nextLine, code, 'the file cannot be parsed');
+    if (typeof code === 'string' && /^(CSV_|INVALID_)/.test(code))
+      throw malformedCsv(file, nextLine, code, 'the file cannot be parsed');
     throw err;
   } finally {
     source.destroy();

@@ -75,7 +75,10 @@ export interface ImportOptions {
    * Where reviews go (a ReviewProducer, src/queue/review-producer.ts): `enqueueMany` validates
    * and enqueues; `backlog` (waiting reviews) is needed with the `backlog` option.
    */
-  producer: { enqueueMany(input: readonly unknown[]): Promise<EnqueueOutcome>; backlog?(maxAgeMs?: number): Promise<number> };
+  producer: {
+    enqueueMany(input: readonly unknown[]): Promise<EnqueueOutcome>;
+    backlog?(maxAgeMs?: number): Promise<number>;
+  };
   /** The review validator; built from `limits` when not given. One of the two is required. */
   validator?: ReviewValidator;
   limits?: ReviewLimits;
@@ -132,7 +135,8 @@ function withSummary(sf: SfError, err: unknown, summary: ImportSummary): SfError
  */
 export async function importReviewFile(options: ImportOptions): Promise<ImportSummary> {
   const { producer, logger, signal } = options;
-  if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError('chunkSize must be a whole number >= 1');
+  if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1)
+    throw new RangeError('chunkSize must be a whole number >= 1');
   const validator = options.validator ?? (options.limits ? createReviewValidator(options.limits) : undefined);
   if (!validator) throw new TypeError('importReviewFile needs a validator or limits');
   if (options.backlog && !producer.backlog) throw new TypeError('the backlog option needs a producer with backlog()');
@@ -195,7 +199,10 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
     const maxWaitMs = limit.maxWaitMs ?? DEFAULT_BACKLOG_WAIT_MS;
     const pollMs = Math.max(1, limit.pollMs ?? DEFAULT_BACKLOG_POLL_MS);
     const waitStart = Date.now();
-    log.info({ backlog, highWater: limit.highWater, maxWaitMs }, 'backlog over its high-water mark: waiting for the workers');
+    log.info(
+      { backlog, highWater: limit.highWater, maxWaitMs },
+      'backlog over its high-water mark: waiting for the workers',
+    );
     for (;;) {
       const waitedMs = Date.now() - waitStart;
       options.onBacklogWait?.({ backlog, highWater: limit.highWater, waitedMs, resumed: false });
@@ -218,7 +225,10 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
         const waited = Date.now() - waitStart;
         summary.backlogWaitMs += waited;
         options.onBacklogWait?.({ backlog, highWater: limit.highWater, waitedMs: waited, resumed: true });
-        log.info({ backlog, highWater: limit.highWater, waitedMs: waited }, 'backlog below its high-water mark: import goes on');
+        log.info(
+          { backlog, highWater: limit.highWater, waitedMs: waited },
+          'backlog below its high-water mark: import goes on',
+        );
         return;
       }
     }
@@ -249,7 +259,11 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
           const checked = validator.check(record.value);
           if (!checked.ok) {
             const id = recordId(record.value);
-            reject({ line: record.line, ...(id === undefined ? {} : { id }), reasons: checked.problems.map((p) => `${p.path}: ${p.message}`) });
+            reject({
+              line: record.line,
+              ...(id === undefined ? {} : { id }),
+              reasons: checked.problems.map((p) => `${p.path}: ${p.message}`),
+            });
           } else if (seen.has(checked.review.id)) {
             duplicate(checked.review.id);
           } else {
@@ -274,7 +288,9 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
     // A refusal of the file, the backlog or an interrupt is the caller's to report (the CLI prints
     // it): logged at info, in one line. Anything else at warn, with its error.
     const counts = { accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected };
-    const told = isSfError(err) && (err.code === 'SF_ERR_IMPORT' || err.code === 'SF_ERR_BACKPRESSURE' || err.code === 'SF_ERR_SHUTDOWN');
+    const told =
+      isSfError(err) &&
+      (err.code === 'SF_ERR_IMPORT' || err.code === 'SF_ERR_BACKPRESSURE' || err.code === 'SF_ERR_SHUTDOWN');
     if (told) log.info({ code: sf.code, reason: sf.message, ...counts }, 'import aborted');
     else log.warn({ err: sf, ...counts }, 'import aborted');
     throw withSummary(sf, err, summary);
@@ -282,7 +298,14 @@ export async function importReviewFile(options: ImportOptions): Promise<ImportSu
   summary.durationMs = Date.now() - startedAt;
   report(true);
   log.info(
-    { records: summary.records, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected, backlogWaitMs: summary.backlogWaitMs, durationMs: summary.durationMs },
+    {
+      records: summary.records,
+      accepted: summary.accepted,
+      duplicates: summary.duplicates,
+      rejected: summary.rejected,
+      backlogWaitMs: summary.backlogWaitMs,
+      durationMs: summary.durationMs,
+    },
     'import finished',
   );
   return summary;

@@ -30,7 +30,8 @@ export interface PiiOptions {
   region?: CountryCode | undefined;
 }
 
-const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]{1,64}@[\p{L}\p{N}-]{1,63}(?:\.[\p{L}\p{N}-]{1,63})*\.\p{L}{2,24}(?![\p{L}\p{N}-])/gu;
+const EMAIL =
+  /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]{1,64}@[\p{L}\p{N}-]{1,63}(?:\.[\p{L}\p{N}-]{1,63})*\.\p{L}{2,24}(?![\p{L}\p{N}-])/gu;
 
 // Characters that may not touch a phone number: it is part of a word, a code, an amount or a date.
 const BEFORE = String.raw`(?<![\p{L}\p{N}_#@$€£¥₹.,/\\+-])`;
@@ -51,10 +52,12 @@ const SHAPES = [
 const PHONE = new RegExp(`${BEFORE}(?:${SHAPES.join('|')})${AFTER}`, 'gu');
 
 // After one of these words, any digit group of phone length is a phone: "call 555 0199".
-const PHONE_CUE = /(?:phone|tel(?:ephone)?|mob(?:ile)?|cell|call(?: me)?(?: on| at)?|ring(?: me)?(?: on)?|text(?: me)?(?: on| at)?|whats ?app|sms|fax|ph\.?|reach me(?: on| at)?|contact(?: me)?(?: on| at)?|number(?: is)?)\s*[:.]?\s*$/iu;
+const PHONE_CUE =
+  /(?:phone|tel(?:ephone)?|mob(?:ile)?|cell|call(?: me)?(?: on| at)?|ring(?: me)?(?: on)?|text(?: me)?(?: on| at)?|whats ?app|sms|fax|ph\.?|reach me(?: on| at)?|contact(?: me)?(?: on| at)?|number(?: is)?)\s*[:.]?\s*$/iu;
 const CUED = new RegExp(`${BEFORE}\\+?\\(?\\d[\\d ().-]{4,18}\\d${AFTER}`, 'gu');
 // A number right after one of these is an identifier, not a phone (unless it starts with +).
-const ID_CUE = /(?:order|invoice|tracking|isbn|sku|serial|model|ref(?:erence)?|item|part|ticket|case|article|product|account|customer|booking|confirmation|rs\.?|inr|usd|eur)\s*(?:no\.?|nr\.?|num(?:ber)?|id|code)?\s*[:#]?\s*$/iu;
+const ID_CUE =
+  /(?:order|invoice|tracking|isbn|sku|serial|model|ref(?:erence)?|item|part|ticket|case|article|product|account|customer|booking|confirmation|rs\.?|inr|usd|eur)\s*(?:no\.?|nr\.?|num(?:ber)?|id|code)?\s*[:#]?\s*$/iu;
 // Dates, times, year ranges, number ranges and IPv4 addresses that could pass for a phone.
 const NOT_PHONE = [
   /^\d{4}[ ./-]\d{1,2}[ ./-]\d{1,2}$/u,
@@ -124,7 +127,7 @@ function normalizedView(text: string): NormalizedView {
   const parts: string[] = [];
   const from: number[] = [];
   const to: number[] = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const code = text.charCodeAt(i);
     const width = code >= 0xd800 && code <= 0xdbff && i + 1 < text.length ? 2 : 1;
     const normalized = code < 0x80 ? text[i]! : nfkcOf(text.slice(i, i + width));
@@ -145,10 +148,12 @@ function emailSpans(text: string): Span[] {
 function phoneSpans(text: string, region: CountryCode | undefined): Span[] {
   const spans: Span[] = [];
   const context = (start: number) => text.slice(Math.max(0, start - 40), start);
-  for (const m of text.matchAll(PHONE)) if (isPhone(m[0], context(m.index), false)) spans.push([m.index, m.index + m[0].length]);
+  for (const m of text.matchAll(PHONE))
+    if (isPhone(m[0], context(m.index), false)) spans.push([m.index, m.index + m[0].length]);
   const cued: Span[] = [];
   for (const m of text.matchAll(CUED)) {
-    if (PHONE_CUE.test(context(m.index)) && isPhone(m[0], context(m.index), true)) cued.push([m.index, m.index + m[0].length]);
+    if (PHONE_CUE.test(context(m.index)) && isPhone(m[0], context(m.index), true))
+      cued.push([m.index, m.index + m[0].length]);
   }
   // A cued run never extends a number a shape found ("call 555-123-4567 2 times").
   spans.push(...withoutOverlaps(cued, spans));
@@ -157,7 +162,9 @@ function phoneSpans(text: string, region: CountryCode | undefined): Span[] {
     spans.push([start, start + m[1]!.length]);
   }
   // maxTries is PhoneNumberMatcher's own option (documented in its source, missing from the typings).
-  const matcherOptions = { ...(region ? { defaultCountry: region } : {}), maxTries: MATCHER_MAX_TRIES } as { defaultCountry?: CountryCode };
+  const matcherOptions = { ...(region ? { defaultCountry: region } : {}), maxTries: MATCHER_MAX_TRIES } as {
+    defaultCountry?: CountryCode;
+  };
   let taken = 0;
   for (const found of searchPhoneNumbersInText(text, matcherOptions)) {
     if (++taken > MATCHER_MAX_FOUND) break;
@@ -209,7 +216,10 @@ export function redactPii(text: string, options: PiiOptions = {}): string {
   const emails = merge(emailSpans(view.text));
   // A phone has at least 6 digits (after a cue; 7 otherwise): most reviews skip the phone scan.
   const phones = digitCount(view.text) < 6 ? [] : withoutOverlaps(merge(phoneSpans(view.text, options.region)), emails);
-  const masks = [...emails.map((s) => ({ span: view.toOriginal(s), mask: EMAIL_MASK })), ...phones.map((s) => ({ span: view.toOriginal(s), mask: PHONE_MASK }))];
+  const masks = [
+    ...emails.map((s) => ({ span: view.toOriginal(s), mask: EMAIL_MASK })),
+    ...phones.map((s) => ({ span: view.toOriginal(s), mask: PHONE_MASK })),
+  ];
   if (masks.length === 0) return text;
   masks.sort((a, b) => a.span[0] - b.span[0]);
   let out = '';
@@ -225,7 +235,11 @@ export function redactPii(text: string, options: PiiOptions = {}): string {
 /** The region of a BCP 47 locale (`en-IN` → IN, `hi-Latn-IN` → IN), if libphonenumber-js knows it. */
 export function localeRegion(locale: string | undefined): CountryCode | undefined {
   if (!locale) return undefined;
-  const region = locale.split(/[-_]/).slice(1).find((part) => /^[A-Za-z]{2}$/.test(part))?.toUpperCase();
+  const region = locale
+    .split(/[-_]/)
+    .slice(1)
+    .find((part) => /^[A-Za-z]{2}$/.test(part))
+    ?.toUpperCase();
   return region !== undefined && isSupportedCountry(region) ? region : undefined;
 }
 

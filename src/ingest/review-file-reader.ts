@@ -41,9 +41,13 @@ const NEWLINE = 0x0a;
 export function detectFormat(file: string, override?: string): ImportFormat {
   if (override !== undefined) {
     if ((IMPORT_FORMATS as readonly string[]).includes(override)) return override as ImportFormat;
-    throw new SfError('SF_ERR_IMPORT', `unknown import format ${JSON.stringify(override)}: use ${IMPORT_FORMATS.join(' or ')}`, {
-      details: { file, format: override },
-    });
+    throw new SfError(
+      'SF_ERR_IMPORT',
+      `unknown import format ${JSON.stringify(override)}: use ${IMPORT_FORMATS.join(' or ')}`,
+      {
+        details: { file, format: override },
+      },
+    );
   }
   const ext = path.extname(file).toLowerCase();
   const format = EXTENSIONS[ext];
@@ -57,7 +61,12 @@ export function detectFormat(file: string, override?: string): ImportFormat {
 
 function importError(file: string, err: unknown, what: string): SfError {
   const code = (err as NodeJS.ErrnoException).code;
-  const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+  const reason =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : (err as Error).message;
   return new SfError('SF_ERR_IMPORT', `${what} ${file}: ${reason}`, { cause: err, details: { file, errno: code } });
 }
 
@@ -72,7 +81,10 @@ function fileKind(stats: Stats): string {
 
 function notRegularFile(file: string, stats: Stats): SfError {
   const kind = fileKind(stats);
-  const message = kind === 'not a regular file' ? `import file ${file} is not a regular file` : `import file ${file} is ${kind}, not a regular file`;
+  const message =
+    kind === 'not a regular file'
+      ? `import file ${file} is not a regular file`
+      : `import file ${file} is ${kind}, not a regular file`;
   return new SfError('SF_ERR_IMPORT', message, { details: { file, kind } });
 }
 
@@ -143,7 +155,10 @@ export async function openReviewFile(file: string, options: ReadOptions = {}): P
       const skip = format === 'csv' ? await bomLength(handle) : 0;
       progress.bytes = skip;
       stream = handle.createReadStream({ autoClose: true, start: skip });
-      const source = format === 'jsonl' ? jsonlRecords(stream, progress, maxLineBytes) : csvRecords(stream, progress, { file, offset: skip, maxRecordBytes: maxLineBytes, jsonReason });
+      const source =
+        format === 'jsonl'
+          ? jsonlRecords(stream, progress, maxLineBytes)
+          : csvRecords(stream, progress, { file, offset: skip, maxRecordBytes: maxLineBytes, jsonReason });
       for await (const record of source) yield record;
       progress.bytes = Math.max(progress.bytes, totalBytes);
     } catch (err) {
@@ -203,7 +218,11 @@ export function recordId(value: unknown): string | undefined {
 }
 
 /** Splits a byte stream on "\n" (CRLF tolerated), counting lines and consumed bytes exactly. */
-async function* jsonlRecords(stream: AsyncIterable<Buffer>, progress: { bytes: number }, maxLineBytes: number): AsyncGenerator<FileRecord> {
+async function* jsonlRecords(
+  stream: AsyncIterable<Buffer>,
+  progress: { bytes: number },
+  maxLineBytes: number,
+): AsyncGenerator<FileRecord> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let oversized = false; // the current line is over the limit: drop its bytes until its newline

@@ -38,11 +38,13 @@ export const acceptedReplySchema = z.object({
 /** The query of POST /v1/reviews. */
 const laneQuerySchema = z.object({
   lane: z.enum(['live', 'bulk']).optional().meta({
-    description: '`live` (default): one job per review, lowest latency. `bulk`: one job per chunk of BULK_CHUNK_SIZE reviews, for backfills; scored after live work, a re-sent review is stored once (docs/guarantees.md#two-lanes-live-and-bulk).',
+    description:
+      '`live` (default): one job per review, lowest latency. `bulk`: one job per chunk of BULK_CHUNK_SIZE reviews, for backfills; scored after live work, a re-sent review is stored once (docs/guarantees.md#two-lanes-live-and-bulk).',
   }),
 });
 
-const tooMany = (maxReviews: number, got: string) => `at most ${maxReviews} reviews per request (MAX_REVIEWS_PER_REQUEST), got ${got}`;
+const tooMany = (maxReviews: number, got: string) =>
+  `at most ${maxReviews} reviews per request (MAX_REVIEWS_PER_REQUEST), got ${got}`;
 
 /**
  * The JSON body parser of the ingest service (src/http/json-body-parser.ts) with the limits of a
@@ -53,10 +55,12 @@ export function reviewBodyParserOptions(config: Config, sliceMs: number): JsonBo
   return {
     limits: reviewBodyLimits(maxReviews, config.reviews),
     sliceMs,
-    bodyTooLarge: (limit) => `the request body is over the limit of ${limit} bytes (HTTP_BODY_LIMIT_BYTES): send fewer reviews per request`,
+    bodyTooLarge: (limit) =>
+      `the request body is over the limit of ${limit} bytes (HTTP_BODY_LIMIT_BYTES): send fewer reviews per request`,
     describe: (err) => {
       if (err.kind === 'items') return tooMany(maxReviews, 'more');
-      if (err.kind === 'itemSize') return `review ${err.path} is over ${err.limit} characters of JSON (12 × MAX_TEXT_CHARS + 64 KiB): it cannot be valid`;
+      if (err.kind === 'itemSize')
+        return `review ${err.path} is over ${err.limit} characters of JSON (12 × MAX_TEXT_CHARS + 64 KiB): it cannot be valid`;
       return `${err.path}: ${err.message}`;
     },
   };
@@ -89,11 +93,16 @@ export const reviewRoutes: FastifyPluginAsync<ReviewRoutesOptions> = async (app,
     const lane = (request.query as { lane?: unknown } | undefined)?.lane ?? 'live';
     if (lane !== 'live' && lane !== 'bulk') {
       const message = 'must be live or bulk';
-      throw new SfError('SF_ERR_VALIDATION', `lane: ${message}`, { details: { problems: [{ path: 'lane', message }] } });
+      throw new SfError('SF_ERR_VALIDATION', `lane: ${message}`, {
+        details: { problems: [{ path: 'lane', message }] },
+      });
     }
     const body = request.body;
     const items = Array.isArray(body) ? body : [body];
-    if (Array.isArray(body) && body.length === 0) throw new SfError('SF_ERR_VALIDATION', 'the array holds no reviews', { details: { problems: [{ path: '(root)', message: 'must hold at least one review' }] } });
+    if (Array.isArray(body) && body.length === 0)
+      throw new SfError('SF_ERR_VALIDATION', 'the array holds no reviews', {
+        details: { problems: [{ path: '(root)', message: 'must hold at least one review' }] },
+      });
     if (items.length > maxReviews) {
       const message = tooMany(maxReviews, String(items.length));
       throw new SfError('SF_ERR_TOO_LARGE', message, { details: { problems: [{ path: '(root)', message }] } });
@@ -106,10 +115,19 @@ export const reviewRoutes: FastifyPluginAsync<ReviewRoutesOptions> = async (app,
       throw new SfError('SF_ERR_REDIS', 'the queue is unreachable', { cause: err });
     }
     if (backlog >= config.http.backlogHighWater) {
-      throw new SfError('SF_ERR_BACKPRESSURE', `the backlog (${backlog} waiting reviews) is over BACKLOG_HIGH_WATER`, { details: { backlog } });
+      throw new SfError('SF_ERR_BACKPRESSURE', `the backlog (${backlog} waiting reviews) is over BACKLOG_HIGH_WATER`, {
+        details: { backlog },
+      });
     }
-    const outcome = lane === 'bulk' && producer.enqueueBulk ? await producer.enqueueBulk(reviews) : await producer.enqueueReviews(reviews);
-    const accepted: z.output<typeof acceptedReplySchema> = { accepted: outcome.accepted.length, ids: outcome.accepted, duplicates: outcome.duplicates };
+    const outcome =
+      lane === 'bulk' && producer.enqueueBulk
+        ? await producer.enqueueBulk(reviews)
+        : await producer.enqueueReviews(reviews);
+    const accepted: z.output<typeof acceptedReplySchema> = {
+      accepted: outcome.accepted.length,
+      ids: outcome.accepted,
+      duplicates: outcome.duplicates,
+    };
     return reply.code(202).send(accepted);
   });
 };

@@ -2,7 +2,13 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ApiScope } from '../auth/api-keys.ts';
 import { issuesToProblems } from '../contracts/review-schema.ts';
 import { z } from 'zod';
-import { reviewStatusListSchema, reviewStatusRequestSchema, reviewStatusSchema, type ReviewStatus, type ReviewStatusReader } from '../contracts/review-status.ts';
+import {
+  reviewStatusListSchema,
+  reviewStatusRequestSchema,
+  reviewStatusSchema,
+  type ReviewStatus,
+  type ReviewStatusReader,
+} from '../contracts/review-status.ts';
 import { SfError, isSfError } from '../errors/sf-error.ts';
 import { installJsonBodyParser } from '../http/json-body-parser.ts';
 import type { JsonLimits } from '../http/json-guard.ts';
@@ -73,7 +79,10 @@ export const reviewStatusRoutes: FastifyPluginAsync<ReviewStatusRoutesOptions> =
     limits: statusBodyLimits(maxIds),
     sliceMs: options.sliceMs,
     bodyTooLarge: (limit) => `the request body is over the limit of ${limit} bytes (HTTP_BODY_LIMIT_BYTES): ${tooMany}`,
-    describe: (err) => (err.kind === 'itemSize' || err.kind === 'items' ? `the body is over what ${tooMany} can take` : `${err.path}: ${err.message}`),
+    describe: (err) =>
+      err.kind === 'itemSize' || err.kind === 'items'
+        ? `the body is over what ${tooMany} can take`
+        : `${err.path}: ${err.message}`,
   });
 
   async function read(ids: readonly string[], request: FastifyRequest): Promise<ReviewStatus<unknown>[]> {
@@ -85,10 +94,14 @@ export const reviewStatusRoutes: FastifyPluginAsync<ReviewStatusRoutesOptions> =
     }
   }
 
-  app.get<{ Params: { id: string } }>('/v1/reviews/:id', { config: { scopes: STATUS_SCOPES, ...docs.one.config } }, async (request) => {
-    const [status] = await read([request.params.id], request);
-    return status;
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/reviews/:id',
+    { config: { scopes: STATUS_SCOPES, ...docs.one.config } },
+    async (request) => {
+      const [status] = await read([request.params.id], request);
+      return status;
+    },
+  );
 
   app.post('/v1/reviews/status', { config: { scopes: STATUS_SCOPES, ...docs.many.config } }, async (request) => {
     const body = request.body as { ids?: unknown } | null;
@@ -100,7 +113,14 @@ export const reviewStatusRoutes: FastifyPluginAsync<ReviewStatusRoutesOptions> =
     const parsed = reviewStatusRequestSchema.safeParse(body);
     if (!parsed.success) {
       const problems = issuesToProblems(parsed.error.issues);
-      throw new SfError('SF_ERR_VALIDATION', problems.slice(0, 10).map((p) => `${p.path}: ${p.message}`).join('; '), { details: { problems } });
+      throw new SfError(
+        'SF_ERR_VALIDATION',
+        problems
+          .slice(0, 10)
+          .map((p) => `${p.path}: ${p.message}`)
+          .join('; '),
+        { details: { problems } },
+      );
     }
     return { statuses: await read(parsed.data.ids, request) };
   });

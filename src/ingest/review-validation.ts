@@ -73,7 +73,11 @@ export function validateReviews(validator: ReviewValidator, input: readonly unkn
  * validateReviews for a server: yields to the event loop whenever it has run `sliceMs`, so a
  * request of a thousand long reviews never holds other requests up for longer than that.
  */
-export async function validateReviewsInSlices(validator: ReviewValidator, input: readonly unknown[], sliceMs: number): Promise<Review[]> {
+export async function validateReviewsInSlices(
+  validator: ReviewValidator,
+  input: readonly unknown[],
+  sliceMs: number,
+): Promise<Review[]> {
   const steps = checkReviewSteps(validator, input);
   let start = performance.now();
   for (;;) {

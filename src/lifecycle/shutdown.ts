@@ -15,7 +15,9 @@ export interface ShutdownOptions {
  * period runs out. An uncaught exception or unhandled rejection is logged and ends the process
  * (exit 1) after a bounded attempt to close: the process never keeps running in an unknown state.
  */
-export function installShutdown(options: ShutdownOptions): { shutdown: (reason: string, code?: number) => Promise<void> } {
+export function installShutdown(options: ShutdownOptions): {
+  shutdown: (reason: string, code?: number) => Promise<void>;
+} {
   const rawExit = options.exit ?? ((code: number) => process.exit(code));
   let exited = false;
   const exit = (code: number) => {

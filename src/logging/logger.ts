@@ -15,7 +15,19 @@ export interface LoggerOptions {
  * Where review text could sit in a logged object by mistake: a review (`text`, `title`, `review`),
  * a job (`job.data.text`), a list of reviews (`reviews[3].text`). Tested in test/unit/log-privacy.test.ts.
  */
-export const REDACTED_PATHS = ['text', 'title', '*.text', '*.title', '*.*.text', '*.*.title', '*[*].text', '*[*].title', 'review.*', 'data.text', 'data.title'];
+export const REDACTED_PATHS = [
+  'text',
+  'title',
+  '*.text',
+  '*.title',
+  '*.*.text',
+  '*.*.title',
+  '*[*].text',
+  '*[*].title',
+  'review.*',
+  'data.text',
+  'data.title',
+];
 
 /**
  * The one root logger of a process. Children carry job and batch ids. Errors go under `err`.
@@ -32,7 +44,13 @@ export function createLogger(options: LoggerOptions): Logger {
   };
   if (options.destination) return pino(base, options.destination);
   if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return pino({
+      ...base,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
+    });
   }
   return pino(base);
 }

@@ -48,11 +48,23 @@ export const MAX_ORDER = 3;
 
 export function validateSpec(spec: HashedNgramSpec): void {
   const checks: [boolean, string][] = [
-    [Number.isInteger(spec.vocabSize) && spec.vocabSize > 0 && spec.vocabSize < 2 ** 22, `vocabSize must be an integer in 1..2^22, got ${spec.vocabSize}`],
-    [Number.isInteger(spec.buckets) && spec.buckets > 0 && spec.buckets <= HASH_PRIME, `buckets must be a positive integer ≤ 2^31−1, got ${spec.buckets}`],
-    [Number.isInteger(spec.maxOrder) && spec.maxOrder >= 1 && spec.maxOrder <= MAX_ORDER, `maxOrder must be 1..${MAX_ORDER}, got ${spec.maxOrder}`],
+    [
+      Number.isInteger(spec.vocabSize) && spec.vocabSize > 0 && spec.vocabSize < 2 ** 22,
+      `vocabSize must be an integer in 1..2^22, got ${spec.vocabSize}`,
+    ],
+    [
+      Number.isInteger(spec.buckets) && spec.buckets > 0 && spec.buckets <= HASH_PRIME,
+      `buckets must be a positive integer ≤ 2^31−1, got ${spec.buckets}`,
+    ],
+    [
+      Number.isInteger(spec.maxOrder) && spec.maxOrder >= 1 && spec.maxOrder <= MAX_ORDER,
+      `maxOrder must be 1..${MAX_ORDER}, got ${spec.maxOrder}`,
+    ],
     [spec.excludedIds.every((id) => Number.isInteger(id) && id >= 0), 'excludedIds must be non-negative integers'],
-    [spec.normalization === 'mean' || spec.normalization === 'sqrt', `normalization must be mean or sqrt, got ${String(spec.normalization)}`],
+    [
+      spec.normalization === 'mean' || spec.normalization === 'sqrt',
+      `normalization must be mean or sqrt, got ${String(spec.normalization)}`,
+    ],
   ];
   for (const [ok, message] of checks) if (!ok) throw new Error(`hashed n-gram spec: ${message}`);
   const negation = spec.negation ? validateNegation(spec.negation, spec.vocabSize) : [];
@@ -66,7 +78,7 @@ export function tableRows(spec: HashedNgramSpec): number {
 
 /** One step of the n-gram hash chain (exact: every intermediate is < 2^53). */
 export function hashStep(state: number, id: number): number {
-  return ((((state * HASH_BASE + id) % HASH_PRIME) * HASH_MIX) % HASH_PRIME);
+  return (((state * HASH_BASE + id) % HASH_PRIME) * HASH_MIX) % HASH_PRIME;
 }
 
 /**
@@ -77,7 +89,8 @@ export function ngramFeatureRows(ids: readonly number[], spec: HashedNgramSpec):
   const n = ids.length;
   const excluded = new Set(spec.excludedIds);
   const real = ids.map((id) => {
-    if (!Number.isInteger(id) || id < 0 || id >= spec.vocabSize) throw new Error(`token id ${id} is outside the vocabulary (size ${spec.vocabSize})`);
+    if (!Number.isInteger(id) || id < 0 || id >= spec.vocabSize)
+      throw new Error(`token id ${id} is outside the vocabulary (size ${spec.vocabSize})`);
     return !excluded.has(id);
   });
   const rows: number[] = [];
@@ -111,7 +124,12 @@ export function featureScale(count: number, normalization: Normalization): numbe
  * The model's forward pass over precomputed feature rows: logits[j] = Σ table[row, j] · scale + bias[j].
  * `table` is row-major [rows, numLabels]; `bias` has numLabels values.
  */
-export function linearLogits(rows: Int32Array, table: Float32Array, bias: Float32Array, normalization: Normalization): Float64Array {
+export function linearLogits(
+  rows: Int32Array,
+  table: Float32Array,
+  bias: Float32Array,
+  normalization: Normalization,
+): Float64Array {
   const labels = bias.length;
   const sums = new Float64Array(labels);
   for (const row of rows) {

@@ -25,7 +25,10 @@ export interface ModelSpec {
 }
 
 function loadError(dir: string, file: string, problem: string, cause?: unknown): SfError {
-  return new SfError('SF_ERR_MODEL_LOAD', `model directory ${dir}: ${file} ${problem}`, { cause, details: { dir, file } });
+  return new SfError('SF_ERR_MODEL_LOAD', `model directory ${dir}: ${file} ${problem}`, {
+    cause,
+    details: { dir, file },
+  });
 }
 
 function readJson(dir: string, file: string): Record<string, unknown> {
@@ -37,7 +40,8 @@ function readJson(dir: string, file: string): Record<string, unknown> {
   } catch (err) {
     throw loadError(dir, file, `is not valid JSON (${(err as Error).message})`, err);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw loadError(dir, file, 'must hold a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw loadError(dir, file, 'must hold a JSON object');
   return value as Record<string, unknown>;
 }
 
@@ -45,10 +49,16 @@ function findModelFile(dir: string): string {
   const candidates = [path.join(dir, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx')];
   const onnxDir = path.join(dir, 'onnx');
   if (existsSync(onnxDir) && statSync(onnxDir).isDirectory()) {
-    candidates.push(...readdirSync(onnxDir).filter((f) => /^model.*\.onnx$/.test(f)).sort().map((f) => path.join(onnxDir, f)));
+    candidates.push(
+      ...readdirSync(onnxDir)
+        .filter((f) => /^model.*\.onnx$/.test(f))
+        .sort()
+        .map((f) => path.join(onnxDir, f)),
+    );
   }
   const found = candidates.find((f) => existsSync(f) && statSync(f).isFile() && statSync(f).size > 0);
-  if (!found) throw loadError(dir, 'model.onnx', 'is missing (looked for model.onnx, onnx/model.onnx and onnx/model*.onnx)');
+  if (!found)
+    throw loadError(dir, 'model.onnx', 'is missing (looked for model.onnx, onnx/model.onnx and onnx/model*.onnx)');
   return found;
 }
 
@@ -62,13 +72,25 @@ function parseLabels(dir: string, config: Record<string, unknown>): string[] {
   const labels: string[] = [];
   for (const [key, label] of entries) {
     const index = Number(key);
-    if (String(index) !== key || !Number.isInteger(index) || index < 0 || index >= entries.length || typeof label !== 'string' || label === '') {
-      throw loadError(dir, 'config.json', `has a malformed id2label entry ${JSON.stringify(key)}: ${JSON.stringify(label)} (keys must be 0..n-1, labels non-empty strings)`);
+    if (
+      String(index) !== key ||
+      !Number.isInteger(index) ||
+      index < 0 ||
+      index >= entries.length ||
+      typeof label !== 'string' ||
+      label === ''
+    ) {
+      throw loadError(
+        dir,
+        'config.json',
+        `has a malformed id2label entry ${JSON.stringify(key)}: ${JSON.stringify(label)} (keys must be 0..n-1, labels non-empty strings)`,
+      );
     }
     labels[index] = label;
   }
   for (let i = 0; i < entries.length; i++) {
-    if (labels[i] === undefined) throw loadError(dir, 'config.json', `id2label must cover 0..${entries.length - 1} (no label ${i})`);
+    if (labels[i] === undefined)
+      throw loadError(dir, 'config.json', `id2label must cover 0..${entries.length - 1} (no label ${i})`);
   }
   if (labels.length < 1) throw loadError(dir, 'config.json', 'id2label is empty');
   if (new Set(labels).size !== labels.length) throw loadError(dir, 'config.json', 'id2label has duplicate labels');
@@ -77,8 +99,9 @@ function parseLabels(dir: string, config: Record<string, unknown>): string[] {
 
 /** Tokenizer configs use 1e30 for "no limit"; the position embeddings bound it then. */
 function parseMaxLength(config: Record<string, unknown>, tokenizerConfig: Record<string, unknown>): number {
-  const limits = [tokenizerConfig.model_max_length, config.max_position_embeddings, config.n_positions]
-    .filter((v): v is number => typeof v === 'number' && Number.isInteger(v) && v > 2 && v < 1_000_000);
+  const limits = [tokenizerConfig.model_max_length, config.max_position_embeddings, config.n_positions].filter(
+    (v): v is number => typeof v === 'number' && Number.isInteger(v) && v > 2 && v < 1_000_000,
+  );
   return limits.length > 0 ? Math.min(...limits) : 512;
 }
 
@@ -88,27 +111,47 @@ function parseTemperature(dir: string, config: Record<string, unknown>): number 
   if (calibration === undefined) return 1;
   const c = calibration as Record<string, unknown> | null;
   const t = c?.temperature;
-  if (typeof c !== 'object' || c === null || c.method !== 'temperature' || typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > 1000) {
-    throw loadError(dir, 'config.json', `has a malformed calibration ${JSON.stringify(calibration)} (expected {"method": "temperature", "temperature": a number in (0, 1000]})`);
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    c.method !== 'temperature' ||
+    typeof t !== 'number' ||
+    !Number.isFinite(t) ||
+    t <= 0 ||
+    t > 1000
+  ) {
+    throw loadError(
+      dir,
+      'config.json',
+      `has a malformed calibration ${JSON.stringify(calibration)} (expected {"method": "temperature", "temperature": a number in (0, 1000]})`,
+    );
   }
   return t;
 }
 
 /** Reads and checks a model directory. Throws SF_ERR_MODEL_LOAD naming the bad file. */
-export function readModelSpec(dir: string, overrides: { name?: string | undefined; version?: string | undefined } = {}): ModelSpec {
+export function readModelSpec(
+  dir: string,
+  overrides: { name?: string | undefined; version?: string | undefined } = {},
+): ModelSpec {
   const absolute = path.resolve(dir);
   if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
-    throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${absolute} does not exist (set MODEL_DIR)`, { details: { dir: absolute } });
+    throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${absolute} does not exist (set MODEL_DIR)`, {
+      details: { dir: absolute },
+    });
   }
   const modelFile = findModelFile(absolute);
   const config = readJson(absolute, 'config.json');
   const tokenizerJson = readJson(absolute, 'tokenizer.json');
-  if (typeof tokenizerJson.model !== 'object' || tokenizerJson.model === null) throw loadError(absolute, 'tokenizer.json', 'has no "model" section');
+  if (typeof tokenizerJson.model !== 'object' || tokenizerJson.model === null)
+    throw loadError(absolute, 'tokenizer.json', 'has no "model" section');
   const tokenizerConfig = readJson(absolute, 'tokenizer_config.json');
   const labels = parseLabels(absolute, config);
   const version =
     overrides.version ??
-    (typeof config.sf_version === 'string' ? config.sf_version : createHash('sha256').update(readFileSync(modelFile)).digest('hex').slice(0, 12));
+    (typeof config.sf_version === 'string'
+      ? config.sf_version
+      : createHash('sha256').update(readFileSync(modelFile)).digest('hex').slice(0, 12));
   return {
     dir: absolute,
     modelFile,

@@ -35,10 +35,13 @@ export const MAX_NEGATION_WINDOW = 8;
 export function validateNegation(n: NegationSpec, vocabSize: number): string[] {
   const problems: string[] = [];
   const id = (x: number) => Number.isInteger(x) && x >= 0 && x < vocabSize;
-  if (!(Number.isInteger(n.window) && n.window >= 1 && n.window <= MAX_NEGATION_WINDOW)) problems.push(`negation window must be 1..${MAX_NEGATION_WINDOW}, got ${n.window}`);
+  if (!(Number.isInteger(n.window) && n.window >= 1 && n.window <= MAX_NEGATION_WINDOW))
+    problems.push(`negation window must be 1..${MAX_NEGATION_WINDOW}, got ${n.window}`);
   if (n.cueIds.length + n.cuePairs.length === 0) problems.push('negation needs at least one cue');
-  if (![...n.cueIds, ...n.cuePairs.flat(), ...n.stopIds].every(id)) problems.push('negation ids must be token ids of the vocabulary');
-  if (n.stopIds.some((s) => n.cueIds.includes(s) || n.cuePairs.some(([, b]) => b === s))) problems.push('a negation cue cannot also end a scope');
+  if (![...n.cueIds, ...n.cuePairs.flat(), ...n.stopIds].every(id))
+    problems.push('negation ids must be token ids of the vocabulary');
+  if (n.stopIds.some((s) => n.cueIds.includes(s) || n.cuePairs.some(([, b]) => b === s)))
+    problems.push('a negation cue cannot also end a scope');
   return problems;
 }
 
@@ -64,11 +67,18 @@ export function negatedPositions(ids: readonly number[], n: NegationSpec): numbe
 }
 
 /** The cue and stop ids of `words` in a vocabulary (token → id), and the window. */
-export function resolveNegation(words: typeof ENGLISH_NEGATION, window: number, tokenId: (token: string) => number | undefined, specialIds: readonly number[]): NegationSpec {
+export function resolveNegation(
+  words: typeof ENGLISH_NEGATION,
+  window: number,
+  tokenId: (token: string) => number | undefined,
+  specialIds: readonly number[],
+): NegationSpec {
   const known = (ids: (number | undefined)[]) => ids.filter((x): x is number => x !== undefined);
   return {
     cueIds: known(words.cues.map(tokenId)),
-    cuePairs: words.cuePairs.map(([a, b]) => [tokenId(a), tokenId(b)]).filter((p): p is [number, number] => p[0] !== undefined && p[1] !== undefined),
+    cuePairs: words.cuePairs
+      .map(([a, b]) => [tokenId(a), tokenId(b)])
+      .filter((p): p is [number, number] => p[0] !== undefined && p[1] !== undefined),
     stopIds: [...known(words.stops.map(tokenId)), ...specialIds],
     window,
   };
@@ -81,9 +91,11 @@ export function negationJson(n: NegationSpec) {
 
 /** The spec from config.json `hashed_ngram.negation`; undefined when malformed or absent. */
 export function negationFromJson(value: unknown): NegationSpec | undefined {
-  const v = value as { window?: unknown; cue_ids?: unknown; cue_pairs?: unknown; stop_ids?: unknown } | null | undefined;
+  const v = value as
+    { window?: unknown; cue_ids?: unknown; cue_pairs?: unknown; stop_ids?: unknown } | null | undefined;
   const ints = (x: unknown): x is number[] => Array.isArray(x) && x.every((i) => Number.isInteger(i));
-  if (typeof v !== 'object' || v === null || typeof v.window !== 'number' || !ints(v.cue_ids) || !ints(v.stop_ids)) return undefined;
+  if (typeof v !== 'object' || v === null || typeof v.window !== 'number' || !ints(v.cue_ids) || !ints(v.stop_ids))
+    return undefined;
   if (!Array.isArray(v.cue_pairs) || !v.cue_pairs.every((p) => ints(p) && p.length === 2)) return undefined;
   return { window: v.window, cueIds: v.cue_ids, cuePairs: v.cue_pairs as [number, number][], stopIds: v.stop_ids };
 }

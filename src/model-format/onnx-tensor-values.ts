@@ -37,7 +37,10 @@ export function tensorFloats(tensor: OnnxTypes.ITensorProto): Float32Array | und
     throw new Error(`initializer ${tensor.name}: external data is not supported`);
   }
   if (tensor.dataType === DataType.FLOAT16) {
-    const bits = tensor.rawData && tensor.rawData.length > 0 ? new Uint16Array(new Uint8Array(tensor.rawData).buffer) : Uint16Array.from(tensor.int32Data ?? []);
+    const bits =
+      tensor.rawData && tensor.rawData.length > 0
+        ? new Uint16Array(new Uint8Array(tensor.rawData).buffer)
+        : Uint16Array.from(tensor.int32Data ?? []);
     const table = halfToFloatTable();
     const out = new Float32Array(bits.length);
     for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;

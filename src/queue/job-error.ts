@@ -21,5 +21,7 @@ export function toJobError(err: unknown, fallback: ErrorCode): Error {
   const sf = toSfError(err, fallback);
   const problems = problemsOf(sf);
   const reason = encodeJobFailure({ code: sf.code, message: sf.message, ...(problems ? { problems } : {}) });
-  return sf.retryable ? new SfError(sf.code, reason, { cause: sf, details: sf.details }) : new UnrecoverableError(reason);
+  return sf.retryable
+    ? new SfError(sf.code, reason, { cause: sf, details: sf.details })
+    : new UnrecoverableError(reason);
 }

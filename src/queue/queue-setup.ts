@@ -29,14 +29,35 @@ function withErrorLog(queue: Queue, logger: Logger): Queue {
 }
 
 export function createReviewsQueue(connection: ConnectionOptions, config: Config, logger: Logger): Queue {
-  return withErrorLog(new Queue(config.queues.reviews, { connection, prefix: config.redis.prefix, defaultJobOptions: reviewJobOptions(config) }), logger);
+  return withErrorLog(
+    new Queue(config.queues.reviews, {
+      connection,
+      prefix: config.redis.prefix,
+      defaultJobOptions: reviewJobOptions(config),
+    }),
+    logger,
+  );
 }
 
 export function createResultsQueue(connection: ConnectionOptions, config: Config, logger: Logger): Queue {
-  return withErrorLog(new Queue(config.queues.results, { connection, prefix: config.redis.prefix, defaultJobOptions: resultJobOptions(config) }), logger);
+  return withErrorLog(
+    new Queue(config.queues.results, {
+      connection,
+      prefix: config.redis.prefix,
+      defaultJobOptions: resultJobOptions(config),
+    }),
+    logger,
+  );
 }
 
 /** The bulk lane's queue (BULK_QUEUE): chunk jobs, with the review jobs' retries and retention. */
 export function createBulkQueue(connection: ConnectionOptions, config: Config, logger: Logger): Queue {
-  return withErrorLog(new Queue(config.queues.bulk, { connection, prefix: config.redis.prefix, defaultJobOptions: reviewJobOptions(config) }), logger);
+  return withErrorLog(
+    new Queue(config.queues.bulk, {
+      connection,
+      prefix: config.redis.prefix,
+      defaultJobOptions: reviewJobOptions(config),
+    }),
+    logger,
+  );
 }

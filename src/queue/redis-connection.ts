@@ -67,9 +67,24 @@ export function createClusterClient(url: string, role: ConnectionRole, extra: Re
  * URL), or, for a target with `cluster`, a Cluster client of its seed nodes (createClusterClient).
  * Every process of the fleet connects through here, so REDIS_CLUSTER switches all of them.
  */
-export function createRedisConnection(target: string, role: ConnectionRole, logger: Logger, extra?: RedisOptions): Redis;
-export function createRedisConnection(target: RedisTarget, role: ConnectionRole, logger: Logger, extra?: RedisOptions): RedisClient;
-export function createRedisConnection(target: string | RedisTarget, role: ConnectionRole, logger: Logger, extra: RedisOptions = {}): RedisClient {
+export function createRedisConnection(
+  target: string,
+  role: ConnectionRole,
+  logger: Logger,
+  extra?: RedisOptions,
+): Redis;
+export function createRedisConnection(
+  target: RedisTarget,
+  role: ConnectionRole,
+  logger: Logger,
+  extra?: RedisOptions,
+): RedisClient;
+export function createRedisConnection(
+  target: string | RedisTarget,
+  role: ConnectionRole,
+  logger: Logger,
+  extra: RedisOptions = {},
+): RedisClient {
   const { url, cluster } = typeof target === 'string' ? { url: target, cluster: false } : target;
   if (!url) throw new SfError('SF_ERR_CONFIG', 'REDIS_URL is not set');
   const connection: RedisClient = cluster
@@ -156,18 +171,26 @@ export function waitForRedis(connection: RedisClient, timeoutMs: number, context
       const reply = replyError(err);
       last = reply.err;
       if (reply.code === 'NOAUTH' || reply.code === 'WRONGPASS') {
-        finish(new SfError('SF_ERR_CONFIG', `Redis at ${where} refused the credentials in REDIS_URL: ${reply.err.message}`, { cause: err }));
+        finish(
+          new SfError('SF_ERR_CONFIG', `Redis at ${where} refused the credentials in REDIS_URL: ${reply.err.message}`, {
+            cause: err,
+          }),
+        );
       }
     };
     const timer = setTimeout(() => {
       const why = last ? ` (last error: ${last.message})` : '';
-      finish(new SfError('SF_ERR_REDIS', `Redis at ${where} did not answer within ${timeoutMs} ms${why}`, { cause: last }));
+      finish(
+        new SfError('SF_ERR_REDIS', `Redis at ${where} did not answer within ${timeoutMs} ms${why}`, { cause: last }),
+      );
     }, timeoutMs);
     const ticker = context
       ? setInterval(() => {
           const waitedS = Math.round((Date.now() - started) / 1000);
           // One line, even in a pretty terminal: no fields beside the message.
-          context.logger.warn(`waiting for ${where} (${waitedS} s of ${Math.round(timeoutMs / 1000)} s)${last ? `: ${last.message}` : ''}`);
+          context.logger.warn(
+            `waiting for ${where} (${waitedS} s of ${Math.round(timeoutMs / 1000)} s)${last ? `: ${last.message}` : ''}`,
+          );
         }, context.logEveryMs ?? REDIS_WAIT_LOG_EVERY_MS)
       : undefined;
     connection.on('ready', onReady);

@@ -1,7 +1,11 @@
 import type { Queue } from 'bullmq';
 import { enqueueReviewJobs, type EnqueueOutcome } from '../contracts/review-job.ts';
 import type { Review } from '../contracts/review-schema.ts';
-import { createReviewStatusReader, type ReviewStatusReader, type ReviewStatusReaderOptions } from '../contracts/review-status.ts';
+import {
+  createReviewStatusReader,
+  type ReviewStatusReader,
+  type ReviewStatusReaderOptions,
+} from '../contracts/review-status.ts';
 import type { Config } from '../config/load-config.ts';
 import { toSfError } from '../errors/sf-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -49,7 +53,9 @@ export function createReviewProducer(options: ReviewProducerOptions) {
 
   /** REDACT_PII: e-mail addresses and phone numbers masked before anything reaches Redis. */
   const piiOptions = { region: config.privacy.phoneRegion };
-  const redact = config.privacy.redactPii ? (review: Review): Review => redactReviewPii(review, config.reviews.maxTextChars, piiOptions) : (review: Review) => review;
+  const redact = config.privacy.redactPii
+    ? (review: Review): Review => redactReviewPii(review, config.reviews.maxTextChars, piiOptions)
+    : (review: Review) => review;
 
   /** Enqueues reviews that passed validateAll (the HTTP API validates them in slices first). */
   async function enqueueReviews(valid: readonly Review[]): Promise<EnqueueOutcome> {
@@ -65,7 +71,10 @@ export function createReviewProducer(options: ReviewProducerOptions) {
     return outcome;
   }
 
-  async function enqueueMany(input: readonly unknown[], options: { lane?: Lane; onChunk?: (id: string, size: number) => void } = {}): Promise<EnqueueOutcome> {
+  async function enqueueMany(
+    input: readonly unknown[],
+    options: { lane?: Lane; onChunk?: (id: string, size: number) => void } = {},
+  ): Promise<EnqueueOutcome> {
     const valid = validateAll(input);
     return options.lane === 'bulk' ? enqueueBulk(valid, options.onChunk) : enqueueReviews(valid);
   }
@@ -75,14 +84,27 @@ export function createReviewProducer(options: ReviewProducerOptions) {
    * (src/contracts/bulk-job.ts). A chunk sent again is reported as duplicates; a review sent again
    * in another chunk is accepted and stored once (the storage upsert).
    */
-  async function enqueueBulk(valid: readonly Review[], onChunk?: (id: string, size: number) => void): Promise<EnqueueOutcome> {
+  async function enqueueBulk(
+    valid: readonly Review[],
+    onChunk?: (id: string, size: number) => void,
+  ): Promise<EnqueueOutcome> {
     const outcome: EnqueueOutcome = { accepted: [], duplicates: [] };
     try {
-      await enqueueBulkChunks(bulk(), connection, valid, { chunkSize: config.bulk.chunkSize, chunkId: (ids) => bulkChunkJobId(ids, config.model.version ?? ''), statusTtlS: config.bulk.statusTtlS, prepare: redact, outcome, ...(onChunk ? { onChunk } : {}) });
+      await enqueueBulkChunks(bulk(), connection, valid, {
+        chunkSize: config.bulk.chunkSize,
+        chunkId: (ids) => bulkChunkJobId(ids, config.model.version ?? ''),
+        statusTtlS: config.bulk.statusTtlS,
+        prepare: redact,
+        outcome,
+        ...(onChunk ? { onChunk } : {}),
+      });
     } catch (err) {
       throw toSfError(err, 'SF_ERR_REDIS', `bulk enqueue failed after ${outcome.accepted.length} review(s)`);
     }
-    logger.debug({ accepted: outcome.accepted.length, duplicates: outcome.duplicates.length, lane: 'bulk' }, 'reviews enqueued');
+    logger.debug(
+      { accepted: outcome.accepted.length, duplicates: outcome.duplicates.length, lane: 'bulk' },
+      'reviews enqueued',
+    );
     return outcome;
   }
 
@@ -104,7 +126,12 @@ export function createReviewProducer(options: ReviewProducerOptions) {
      * stored results of `storedResults` (the database) when given.
      */
     statusReader<R>(storedResults?: ReviewStatusReaderOptions<R>['storedResults']): ReviewStatusReader<R> {
-      return createReviewStatusReader<R>({ redis: connection, queue, storedResults, bulkStatuses: (ids) => readBulkStatuses(connection, bulk(), ids) });
+      return createReviewStatusReader<R>({
+        redis: connection,
+        queue,
+        storedResults,
+        bulkStatuses: (ids) => readBulkStatuses(connection, bulk(), ids),
+      });
     },
     /**
      * Waiting (not yet active) reviews, cached for `maxAgeMs` so a hot ingest path stays cheap.

@@ -50,11 +50,21 @@ export function shopFields(review: Review): Pick<SentimentResult, 'rating' | 'lo
  * The result of each review of a scored batch (`scored[i]` for `reviews[i]`); an item the model
  * could not score fails alone with its own error (SF_ERR_BAD_INPUT when it carries none).
  */
-export function buildBatchResults(reviews: readonly BatchReview[], scored: readonly ItemOutcome[], context: BatchResultContext): ReviewOutcome[] {
+export function buildBatchResults(
+  reviews: readonly BatchReview[],
+  scored: readonly ItemOutcome[],
+  context: BatchResultContext,
+): ReviewOutcome[] {
   return scored.map((item, i) => {
     const { review, enqueuedAt, language } = reviews[i]!;
     const model = reviews[i]!.model ?? context.model;
-    if (!item.ok) return { ok: false, error: isSerializedSfError(item.error) ? SfError.fromJSON(item.error) : new SfError('SF_ERR_BAD_INPUT', 'unscorable item') };
+    if (!item.ok)
+      return {
+        ok: false,
+        error: isSerializedSfError(item.error)
+          ? SfError.fromJSON(item.error)
+          : new SfError('SF_ERR_BAD_INPUT', 'unscorable item'),
+      };
     const result: SentimentResult = {
       reviewId: review.id,
       productId: review.productId ?? null,

@@ -19,7 +19,9 @@ export function createResultPublisher(queue: Queue) {
   return {
     async publish(results: readonly SentimentResult[]): Promise<void> {
       if (results.length === 0) return;
-      await queue.add(RESULT_BATCH_JOB_NAME, { results: [...results] } satisfies ResultBatch, { jobId: resultBatchJobId(results) });
+      await queue.add(RESULT_BATCH_JOB_NAME, { results: [...results] } satisfies ResultBatch, {
+        jobId: resultBatchJobId(results),
+      });
     },
   };
 }

@@ -67,7 +67,9 @@ export function toBatchStatsInput(workerId: string, batch: RecordedBatch): Batch
     ratings: batch.items.some((i) => i.rating !== undefined) ? batch.items.map((i) => i.rating ?? null) : null,
     ...(batch.model !== undefined ? { model: batch.model } : {}),
     ...(batch.lane === 'bulk' ? { lane: 'bulk' as const } : {}),
-    ...(batch.items.some((i) => i.language !== undefined) ? { languages: batch.items.map((i) => i.language ?? null) } : {}),
+    ...(batch.items.some((i) => i.language !== undefined)
+      ? { languages: batch.items.map((i) => i.language ?? null) }
+      : {}),
   };
 }
 
@@ -92,7 +94,11 @@ export function createBatchStatsRecorder(options: BatchStatsRecorderOptions) {
         failing = false;
       } catch (err) {
         options.onError?.();
-        if (!failing) log.warn({ err }, 'could not record batch stats (the batch is not affected); logged once until it works again');
+        if (!failing)
+          log.warn(
+            { err },
+            'could not record batch stats (the batch is not affected); logged once until it works again',
+          );
         failing = true;
       }
     },

@@ -60,7 +60,9 @@ async function retryFailedJob(queue: Queue | undefined, jobId: string, reply: Fa
 export const bullBoardRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { queues, allowRetries = false }) => {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
-  const adapterOptions = allowRetries ? { readOnlyMode: false, allowRetries: true, allowCompletedRetries: false } : { readOnlyMode: true };
+  const adapterOptions = allowRetries
+    ? { readOnlyMode: false, allowRetries: true, allowCompletedRetries: false }
+    : { readOnlyMode: true };
   const adapters = queues.map((q) => new BullMQAdapter(q, adapterOptions));
   const queueByName = new Map(adapters.map((adapter, i) => [adapter.getName(), queues[i]!]));
   createBullBoard({
@@ -86,7 +88,8 @@ export const bullBoardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
       const params = request.params as { queueName?: string; jobId?: string; queueStatus?: string };
       // bull-board retries the failed set job by job from that set (BullMQ's retry('failed')).
       if (route === RETRY_ALL_ROUTE && params.queueStatus === 'failed') return;
-      if (route === RETRY_JOB_ROUTE) return retryFailedJob(queueByName.get(params.queueName ?? ''), params.jobId ?? '', reply);
+      if (route === RETRY_JOB_ROUTE)
+        return retryFailedJob(queueByName.get(params.queueName ?? ''), params.jobId ?? '', reply);
       return refuse(reply, 'SF_ERR_READ_ONLY', 'bull-board is read-only here, except for retrying failed jobs');
     });
   }
@@ -104,7 +107,13 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
   app.addHook('onClose', assets.remove);
   // wildcard: false serves exactly the files built (no catch-all route shadowing the app's 404s);
   // decorateReply: false leaves reply.sendFile to whoever else registers @fastify/static.
-  await app.register(fastifyStatic, { root: assets.dir, prefix: '/', wildcard: false, decorateReply: false, index: ['index.html'] });
+  await app.register(fastifyStatic, {
+    root: assets.dir,
+    prefix: '/',
+    wildcard: false,
+    decorateReply: false,
+    index: ['index.html'],
+  });
   await app.register(bullBoardRoutes, options);
 }
 
@@ -125,10 +134,19 @@ export interface Dashboard {
  *   const dashboard = await openDashboard({ config, connection, logger, allowRetries });
  *   buildStatsApp({ ..., staticDir: dashboard.staticDir, register: dashboard.register });
  */
-export async function openDashboard(options: { config: Config; connection: ConnectionOptions; logger: Logger; allowRetries?: boolean }): Promise<Dashboard> {
+export async function openDashboard(options: {
+  config: Config;
+  connection: ConnectionOptions;
+  logger: Logger;
+  allowRetries?: boolean;
+}): Promise<Dashboard> {
   const { config, connection, logger } = options;
   const assets = await openDashboardAssets();
-  const queues = [createReviewsQueue(connection, config, logger), createResultsQueue(connection, config, logger), createBulkQueue(connection, config, logger)];
+  const queues = [
+    createReviewsQueue(connection, config, logger),
+    createResultsQueue(connection, config, logger),
+    createBulkQueue(connection, config, logger),
+  ];
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {

@@ -89,7 +89,8 @@ export function driftAlerts(signals: DriftSignals, thresholds: DriftThresholds):
   const alerts: string[] = [];
   for (const signal of ['psi', 'ks', 'truncatedShare'] as const) {
     const value = signals[signal];
-    if (value !== null && value > thresholds[signal]) alerts.push(`${signal} ${show(value)} > ${show(thresholds[signal])}`);
+    if (value !== null && value > thresholds[signal])
+      alerts.push(`${signal} ${show(value)} > ${show(thresholds[signal])}`);
   }
   return alerts;
 }

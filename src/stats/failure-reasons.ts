@@ -25,7 +25,9 @@ export interface FailureStats {
 /** How many recent failed jobs are read per queue. */
 export const FAILURE_SAMPLE = 200;
 
-export function groupFailureReasons(rows: readonly { reason: string | null; finishedOn: number | null }[]): FailureReason[] {
+export function groupFailureReasons(
+  rows: readonly { reason: string | null; finishedOn: number | null }[],
+): FailureReason[] {
   const byCode = new Map<string, { count: number; last: number | null }>();
   for (const row of rows) {
     const { code } = decodeJobFailure(row.reason);

@@ -9,7 +9,15 @@ import type { LanguageShares } from './language-stats.ts';
 
 export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'delayed' | 'prioritized' | 'paused';
 
-export const JOB_STATES: readonly JobState[] = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused'];
+export const JOB_STATES: readonly JobState[] = [
+  'waiting',
+  'active',
+  'completed',
+  'failed',
+  'delayed',
+  'prioritized',
+  'paused',
+];
 
 export interface QueueStats {
   counts: Record<JobState, number>;
@@ -157,7 +165,12 @@ export interface FleetStats {
    * polarity (1–2 negative, 4–5 positive), and how many got a label of it (NEGATIVE_LABELS,
    * POSITIVE_LABELS); null when none was rated.
    */
-  model: { perMinute: ModelMinute[]; byVersion: VersionShares[]; ratingAgreement: RatingAgreement | null; byLanguage: LanguageShares[] };
+  model: {
+    perMinute: ModelMinute[];
+    byVersion: VersionShares[];
+    ratingAgreement: RatingAgreement | null;
+    byLanguage: LanguageShares[];
+  };
   drift: DriftStats;
   scaling: ScalingStats;
 }

@@ -59,6 +59,7 @@ export function historyValues(stats: FleetStats): HistoryValues {
   const lastMinute = stats.model.perMinute.at(-1);
   if (lastMinute) for (const [label, share] of Object.entries(lastMinute.labelShares)) values[`share.${label}`] = share;
   // byLanguage is sorted by review count (then tag); older documents lack it.
-  for (const l of (stats.model.byLanguage ?? []).slice(0, HISTORY_LANGUAGES)) values[`language.${l.language}.negative`] = negativeShare(l.labelShares);
+  for (const l of (stats.model.byLanguage ?? []).slice(0, HISTORY_LANGUAGES))
+    values[`language.${l.language}.negative`] = negativeShare(l.labelShares);
   return values;
 }

@@ -32,7 +32,10 @@ export function parseModelName(name: string): { model: string; version: string }
 
 /** Per language over the entries with ts ≥ from, most reviews first (then by tag). */
 export function labelSharesByLanguage(entries: readonly BatchStatsEntry[], from: number): LanguageShares[] {
-  const languages = new Map<string, { count: number; confidence: number; labels: Map<string, number>; models: Map<string, number> }>();
+  const languages = new Map<
+    string,
+    { count: number; confidence: number; labels: Map<string, number>; models: Map<string, number> }
+  >();
   let total = 0;
   for (const e of entries) {
     if (e.ts < from || !e.sums.byLanguage) continue;

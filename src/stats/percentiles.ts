@@ -14,4 +14,3 @@ export function nearestRank(sorted: ArrayLike<number>, p: number): number | null
 export function sortedNumbers(values: Iterable<number>): Float64Array {
   return Float64Array.from(values).sort();
 }
-

@@ -58,8 +58,19 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
       }));
   const collect = () => refresh();
 
-  const up = new Gauge({ name: 'sf_stats_up', help: '1 when the last stats collect succeeded (Redis answered), else 0.', registers, collect });
-  const queueJobs = new Gauge({ name: 'sf_queue_jobs', help: 'Jobs per queue and state (BullMQ getJobCounts).', labelNames: ['queue', 'state'] as const, registers, collect });
+  const up = new Gauge({
+    name: 'sf_stats_up',
+    help: '1 when the last stats collect succeeded (Redis answered), else 0.',
+    registers,
+    collect,
+  });
+  const queueJobs = new Gauge({
+    name: 'sf_queue_jobs',
+    help: 'Jobs per queue and state (BullMQ getJobCounts).',
+    labelNames: ['queue', 'state'] as const,
+    registers,
+    collect,
+  });
   const oldestWaiting = new Gauge({
     name: 'sf_queue_oldest_waiting_age_seconds',
     help: 'Age of the oldest waiting job per queue (0 when none waits).',
@@ -67,11 +78,39 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
     registers,
     collect,
   });
-  const completedTotal = new Counter({ name: 'sf_jobs_completed_total', help: 'Review jobs completed, all time (BullMQ metrics).', labelNames: ['queue'] as const, registers, collect });
-  const failedTotal = new Counter({ name: 'sf_jobs_failed_total', help: 'Review jobs failed for good, all time (BullMQ metrics).', labelNames: ['queue'] as const, registers, collect });
-  const workers = new Gauge({ name: 'sf_workers', help: 'Worker processes alive on the reviews queue, per model version.', labelNames: ['model', 'version'] as const, registers, collect });
-  const backlogEta = new Gauge({ name: 'sf_backlog_eta_seconds', help: 'Waiting live reviews / recent live completion rate (NaN when nothing completes).', registers, collect });
-  const rate = new Gauge({ name: 'sf_backlog_rate_per_second', help: 'Live-lane reviews scored per second over the last minute (stats stream).', registers, collect });
+  const completedTotal = new Counter({
+    name: 'sf_jobs_completed_total',
+    help: 'Review jobs completed, all time (BullMQ metrics).',
+    labelNames: ['queue'] as const,
+    registers,
+    collect,
+  });
+  const failedTotal = new Counter({
+    name: 'sf_jobs_failed_total',
+    help: 'Review jobs failed for good, all time (BullMQ metrics).',
+    labelNames: ['queue'] as const,
+    registers,
+    collect,
+  });
+  const workers = new Gauge({
+    name: 'sf_workers',
+    help: 'Worker processes alive on the reviews queue, per model version.',
+    labelNames: ['model', 'version'] as const,
+    registers,
+    collect,
+  });
+  const backlogEta = new Gauge({
+    name: 'sf_backlog_eta_seconds',
+    help: 'Waiting live reviews / recent live completion rate (NaN when nothing completes).',
+    registers,
+    collect,
+  });
+  const rate = new Gauge({
+    name: 'sf_backlog_rate_per_second',
+    help: 'Live-lane reviews scored per second over the last minute (stats stream).',
+    registers,
+    collect,
+  });
   const bulk = bulkBacklogGauges(registers, collect);
   const latencyWindow = new Gauge({
     name: 'sf_e2e_latency_window_seconds',
@@ -82,12 +121,45 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
     registers,
     collect,
   });
-  const psi = new Gauge({ name: 'sf_drift_psi', help: 'PSI of predicted label shares, recent vs reference window (NaN below DRIFT_MIN_COUNT results per window).', registers, collect });
-  const ks = new Gauge({ name: 'sf_drift_ks', help: 'Kolmogorov-Smirnov statistic of confidence, recent vs reference window (NaN below DRIFT_MIN_COUNT).', registers, collect });
-  const truncatedShare = new Gauge({ name: 'sf_drift_truncated_share', help: 'Share of truncated reviews in the recent window (NaN below DRIFT_MIN_COUNT).', registers, collect });
-  const alert = new Gauge({ name: 'sf_drift_alert', help: '1 when the drift signal is over its threshold, else 0.', labelNames: ['signal'] as const, registers, collect });
-  const threshold = new Gauge({ name: 'sf_drift_threshold', help: 'Alert threshold of each drift signal.', labelNames: ['signal'] as const, registers, collect });
-  const driftCount = new Gauge({ name: 'sf_drift_window_results', help: 'Results in the drift windows.', labelNames: ['window'] as const, registers, collect });
+  const psi = new Gauge({
+    name: 'sf_drift_psi',
+    help: 'PSI of predicted label shares, recent vs reference window (NaN below DRIFT_MIN_COUNT results per window).',
+    registers,
+    collect,
+  });
+  const ks = new Gauge({
+    name: 'sf_drift_ks',
+    help: 'Kolmogorov-Smirnov statistic of confidence, recent vs reference window (NaN below DRIFT_MIN_COUNT).',
+    registers,
+    collect,
+  });
+  const truncatedShare = new Gauge({
+    name: 'sf_drift_truncated_share',
+    help: 'Share of truncated reviews in the recent window (NaN below DRIFT_MIN_COUNT).',
+    registers,
+    collect,
+  });
+  const alert = new Gauge({
+    name: 'sf_drift_alert',
+    help: '1 when the drift signal is over its threshold, else 0.',
+    labelNames: ['signal'] as const,
+    registers,
+    collect,
+  });
+  const threshold = new Gauge({
+    name: 'sf_drift_threshold',
+    help: 'Alert threshold of each drift signal.',
+    labelNames: ['signal'] as const,
+    registers,
+    collect,
+  });
+  const driftCount = new Gauge({
+    name: 'sf_drift_window_results',
+    help: 'Results in the drift windows.',
+    labelNames: ['window'] as const,
+    registers,
+    collect,
+  });
 
   const agreement = new Gauge({
     name: 'sf_rating_agreement_ratio',
@@ -108,8 +180,18 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
     registers,
     collect,
   });
-  const arrival = new Gauge({ name: 'sf_scaling_arrival_rate_per_second', help: 'Reviews arriving per second: scored per second + backlog growth per second (last minute).', registers, collect });
-  const scalingBacklog = new Gauge({ name: 'sf_scaling_backlog', help: 'Review jobs not yet taken: waiting + prioritized + delayed + paused.', registers, collect });
+  const arrival = new Gauge({
+    name: 'sf_scaling_arrival_rate_per_second',
+    help: 'Reviews arriving per second: scored per second + backlog growth per second (last minute).',
+    registers,
+    collect,
+  });
+  const scalingBacklog = new Gauge({
+    name: 'sf_scaling_backlog',
+    help: 'Review jobs not yet taken: waiting + prioritized + delayed + paused.',
+    registers,
+    collect,
+  });
   const perReplica = new Gauge({
     name: 'sf_scaling_per_replica_rate_per_second',
     help: 'Reviews per second one worker replica handles (measured while busy, else the last measurement, else SCALING_PER_REPLICA_PER_S; NaN when unknown).',
@@ -117,12 +199,45 @@ export function createStatsRegistry(options: { collector: StatsCollector; logger
     collect,
   });
 
-  const batchSize = new Histogram({ name: 'sf_batch_size', help: 'Reviews per batch, fleet-wide (stats stream).', buckets: [...BATCH_SIZE_BUCKETS], registers, collect });
-  const latency = new Histogram({ name: 'sf_e2e_latency_seconds', help: 'Enqueue → result latency per review, fleet-wide (stats stream).', buckets: LATENCY_BUCKETS_S, registers, collect });
-  const tokens = new Counter({ name: 'sf_tokens_total', help: 'Tokens the model saw in scored reviews, fleet-wide (stats stream).', registers, collect });
-  const scored = new Counter({ name: 'sf_reviews_scored_total', help: 'Scored reviews by predicted label, fleet-wide (stats stream).', labelNames: ['label'] as const, registers, collect });
-  const truncated = new Counter({ name: 'sf_reviews_truncated_total', help: 'Scored reviews that were truncated, fleet-wide (stats stream).', registers, collect });
-  const batches = new Counter({ name: 'sf_batches_total', help: 'Scored batches, fleet-wide (stats stream).', registers, collect });
+  const batchSize = new Histogram({
+    name: 'sf_batch_size',
+    help: 'Reviews per batch, fleet-wide (stats stream).',
+    buckets: [...BATCH_SIZE_BUCKETS],
+    registers,
+    collect,
+  });
+  const latency = new Histogram({
+    name: 'sf_e2e_latency_seconds',
+    help: 'Enqueue → result latency per review, fleet-wide (stats stream).',
+    buckets: LATENCY_BUCKETS_S,
+    registers,
+    collect,
+  });
+  const tokens = new Counter({
+    name: 'sf_tokens_total',
+    help: 'Tokens the model saw in scored reviews, fleet-wide (stats stream).',
+    registers,
+    collect,
+  });
+  const scored = new Counter({
+    name: 'sf_reviews_scored_total',
+    help: 'Scored reviews by predicted label, fleet-wide (stats stream).',
+    labelNames: ['label'] as const,
+    registers,
+    collect,
+  });
+  const truncated = new Counter({
+    name: 'sf_reviews_truncated_total',
+    help: 'Scored reviews that were truncated, fleet-wide (stats stream).',
+    registers,
+    collect,
+  });
+  const batches = new Counter({
+    name: 'sf_batches_total',
+    help: 'Scored batches, fleet-wide (stats stream).',
+    registers,
+    collect,
+  });
 
   collector.window.onEntries((added: readonly BatchStatsEntry[]) => {
     for (const e of added) {
@@ -195,13 +310,33 @@ function bulkBacklogGauges(registers: Registry[], collect: () => Promise<void>) 
     registers,
     collect,
   });
-  const chunks = new Gauge({ name: 'sf_bulk_backlog_chunks', help: 'Bulk-lane chunk jobs not yet taken: waiting + prioritized + delayed + paused.', registers, collect });
-  const exact = new Gauge({ name: 'sf_bulk_backlog_exact', help: '1 when sf_bulk_backlog_reviews counts every chunk from its recorded size, 0 when it is an upper bound (some chunks counted BULK_CHUNK_SIZE).', registers, collect });
-  const rate = new Gauge({ name: 'sf_bulk_rate_per_second', help: 'Bulk-lane reviews scored per second over the last minute (stats stream).', registers, collect });
-  const eta = new Gauge({ name: 'sf_bulk_backlog_eta_seconds', help: 'sf_bulk_backlog_reviews / sf_bulk_rate_per_second (NaN when nothing of the bulk lane completes).', registers, collect });
+  const chunks = new Gauge({
+    name: 'sf_bulk_backlog_chunks',
+    help: 'Bulk-lane chunk jobs not yet taken: waiting + prioritized + delayed + paused.',
+    registers,
+    collect,
+  });
+  const exact = new Gauge({
+    name: 'sf_bulk_backlog_exact',
+    help: '1 when sf_bulk_backlog_reviews counts every chunk from its recorded size, 0 when it is an upper bound (some chunks counted BULK_CHUNK_SIZE).',
+    registers,
+    collect,
+  });
+  const rate = new Gauge({
+    name: 'sf_bulk_rate_per_second',
+    help: 'Bulk-lane reviews scored per second over the last minute (stats stream).',
+    registers,
+    collect,
+  });
+  const eta = new Gauge({
+    name: 'sf_bulk_backlog_eta_seconds',
+    help: 'sf_bulk_backlog_reviews / sf_bulk_rate_per_second (NaN when nothing of the bulk lane completes).',
+    registers,
+    collect,
+  });
   const demand = new Gauge({
     name: 'sf_scaling_bulk_demand_per_second',
-    help: 'The bulk lane\'s part of the scaling demand: bulk backlog reviews / SCALING_BULK_TARGET_DRAIN_S.',
+    help: "The bulk lane's part of the scaling demand: bulk backlog reviews / SCALING_BULK_TARGET_DRAIN_S.",
     registers,
     collect,
   });

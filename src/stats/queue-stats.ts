@@ -29,7 +29,11 @@ export async function readQueueStats(queue: Queue, now: number): Promise<QueueSt
     byState.waiting = 0;
   }
   const timestamp = oldest[0]?.timestamp;
-  return { counts: byState, oldestWaitingAgeMs: typeof timestamp === 'number' ? Math.max(0, now - timestamp) : null, failures };
+  return {
+    counts: byState,
+    oldestWaitingAgeMs: typeof timestamp === 'number' ? Math.max(0, now - timestamp) : null,
+    failures,
+  };
 }
 
 /**
@@ -58,16 +62,22 @@ export function throughputStats(completed: Metrics, failed: Metrics, now: number
   const c = metricsPerMinute(completed, now);
   const f = metricsPerMinute(failed, now);
   return {
-    perMinute: [...c.entries()].map(([minute, n]) => ({ minute: new Date(minute * MINUTE_MS).toISOString(), completed: n, failed: f.get(minute) ?? 0 })),
+    perMinute: [...c.entries()].map(([minute, n]) => ({
+      minute: new Date(minute * MINUTE_MS).toISOString(),
+      completed: n,
+      failed: f.get(minute) ?? 0,
+    })),
     totals: { completed: completed.meta.count, failed: failed.meta.count },
   };
 }
 
 export async function readThroughput(queue: Queue, now: number): Promise<FleetStats['throughput']> {
-  const [completed, failed] = await Promise.all([queue.getMetrics('completed', 0, 59), queue.getMetrics('failed', 0, 59)]);
+  const [completed, failed] = await Promise.all([
+    queue.getMetrics('completed', 0, 59),
+    queue.getMetrics('failed', 0, 59),
+  ]);
   return throughputStats(completed, failed, now);
 }
-
 
 /**
  * Workers from BullMQ's getWorkers() (one entry per named Redis connection of a worker,
@@ -83,7 +93,13 @@ export function parseWorkers(clients: readonly Record<string, string>[]): Worker
     const parts = parseWorkerName(name);
     const info: WorkerInfo = parts
       ? { ...parts, connections: 0 }
-      : { host: (client.addr ?? 'unknown').replace(/:\d+$/, ''), pid: 0, model: 'unknown', version: 'unknown', connections: 0 };
+      : {
+          host: (client.addr ?? 'unknown').replace(/:\d+$/, ''),
+          pid: 0,
+          model: 'unknown',
+          version: 'unknown',
+          connections: 0,
+        };
     const key = `${info.host}\n${info.pid}\n${info.model}\n${info.version}`;
     const known = byProcess.get(key) ?? info;
     known.connections++;

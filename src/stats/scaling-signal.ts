@@ -19,7 +19,8 @@
  */
 import type { BatchStatsEntry } from './stats-stream.ts';
 
-export const SCALING_FORMULA = 'clamp(ceil((arrivalRatePerS + backlog / targetDrainS + bulkBacklog / bulkTargetDrainS) / perReplicaPerS), minReplicas, maxReplicas)';
+export const SCALING_FORMULA =
+  'clamp(ceil((arrivalRatePerS + backlog / targetDrainS + bulkBacklog / bulkTargetDrainS) / perReplicaPerS), minReplicas, maxReplicas)';
 
 export interface ScalingSettings {
   targetDrainS: number;
@@ -75,11 +76,18 @@ export function recommendReplicas(input: ReplicaInputs, settings: ScalingSetting
   const demandPerS = arrival + backlog / settings.targetDrainS + bulkDemandPerS;
   const perReplica = input.perReplicaPerS !== null && input.perReplicaPerS > 0 ? input.perReplicaPerS : null;
   if (demandPerS > 0 && perReplica === null) {
-    return { recommendedReplicas: clamp(Math.max(1, input.currentReplicas), settings), unclamped: null, demandPerS, bulkDemandPerS, basis: 'throughput-unknown' };
+    return {
+      recommendedReplicas: clamp(Math.max(1, input.currentReplicas), settings),
+      unclamped: null,
+      demandPerS,
+      bulkDemandPerS,
+      basis: 'throughput-unknown',
+    };
   }
   const unclamped = demandPerS === 0 ? 0 : ceilish(demandPerS / perReplica!);
   const recommendedReplicas = clamp(unclamped, settings);
-  const basis = recommendedReplicas > unclamped ? 'clamped-to-min' : recommendedReplicas < unclamped ? 'clamped-to-max' : 'formula';
+  const basis =
+    recommendedReplicas > unclamped ? 'clamped-to-min' : recommendedReplicas < unclamped ? 'clamped-to-max' : 'formula';
   return { recommendedReplicas, unclamped, demandPerS, bulkDemandPerS, basis };
 }
 
@@ -135,7 +143,11 @@ export interface ReplicaThroughput {
  * least two batches MIN_MEASURE_SPAN_MS apart. Counts every item of a batch (failed ones too):
  * they cost the worker as much.
  */
-export function perReplicaThroughput(entries: readonly BatchStatsEntry[], from: number, now: number): ReplicaThroughput {
+export function perReplicaThroughput(
+  entries: readonly BatchStatsEntry[],
+  from: number,
+  now: number,
+): ReplicaThroughput {
   const byWorker = new Map<string, { first: number; last: number; items: number; firstItems: number }>();
   for (const e of entries) {
     if (e.ts < from || e.ts > now) continue;

@@ -45,15 +45,25 @@ const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>sentiment-fleet
 <li><a href="/v1/scaling">/v1/scaling</a> (recommended worker replicas)</li>
 <li><a href="/metrics">/metrics</a> (Prometheus)</li></ul>`;
 
-const historyQuery = z.strictObject({ after: z.iso.datetime({ offset: true }).optional().meta({ description: 'Only the points after this time (ISO 8601).' }) });
+const historyQuery = z.strictObject({
+  after: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({ description: 'Only the points after this time (ISO 8601).' }),
+});
 const historySchema = z
   .object({
-    intervalSeconds: z.number().int().meta({ description: 'STATS_HISTORY_INTERVAL_S: one point per this many seconds.' }),
+    intervalSeconds: z
+      .number()
+      .int()
+      .meta({ description: 'STATS_HISTORY_INTERVAL_S: one point per this many seconds.' }),
     points: z.number().int().meta({ description: 'STATS_HISTORY_POINTS: at most this many points are kept.' }),
     history: z.array(
       z.object({
         at: z.iso.datetime({ offset: true }).meta({ description: 'The start of the point’s slot.' }),
-        values: z.record(z.string(), z.number().nullable()).meta({ description: 'Series key → value (null: no value, e.g. no latency without results).' }),
+        values: z
+          .record(z.string(), z.number().nullable())
+          .meta({ description: 'Series key → value (null: no value, e.g. no latency without results).' }),
       }),
     ),
   })
@@ -62,7 +72,8 @@ const historySchema = z
 const docs = {
   stats: routeDoc({
     summary: 'The stats document',
-    description: 'Queues, throughput, latency, batch sizes, workers, backlog, label shares, drift and the scaling signal, as the dashboard shows them (docs/stats-api.md). Not cached.',
+    description:
+      'Queues, throughput, latency, batch sizes, workers, backlog, label shares, drift and the scaling signal, as the dashboard shows them (docs/stats-api.md). Not cached.',
     tags: ['stats'],
     access: 'read',
     responses: { 200: { description: 'The stats document', body: fleetStatsSchema } },
@@ -73,7 +84,12 @@ const docs = {
     description: 'With its inputs and formula (docs/stats-api.md), for an autoscaler. Not cached.',
     tags: ['stats'],
     access: 'read',
-    responses: { 200: { description: 'The scaling signal', body: z.object({ generatedAt: z.iso.datetime({ offset: true }) }).extend(scalingSchema.shape) } },
+    responses: {
+      200: {
+        description: 'The scaling signal',
+        body: z.object({ generatedAt: z.iso.datetime({ offset: true }) }).extend(scalingSchema.shape),
+      },
+    },
     errors: ['SF_ERR_REDIS'],
   }),
   history: routeDoc({
@@ -93,12 +109,19 @@ const docs = {
     description: 'The fleet figures in the Prometheus text format (docs/operating.md).',
     tags: ['stats'],
     access: 'read',
-    responses: { 200: { description: 'The metrics', contentType: 'text/plain; version=0.0.4; charset=utf-8', text: 'Prometheus text exposition format' } },
+    responses: {
+      200: {
+        description: 'The metrics',
+        contentType: 'text/plain; version=0.0.4; charset=utf-8',
+        text: 'Prometheus text exposition format',
+      },
+    },
     errors: ['SF_ERR_REDIS'],
   }),
   dashboard: routeDoc({
     summary: 'The dashboard (HTML)',
-    description: 'The web dashboard, or a page linking the endpoints when it is not built. Its assets are not listed here.',
+    description:
+      'The web dashboard, or a page linking the endpoints when it is not built. Its assets are not listed here.',
     tags: ['dashboard'],
     access: 'read',
     responses: { 200: { description: 'The page', contentType: 'text/html; charset=utf-8', text: 'HTML' } },
@@ -110,7 +133,13 @@ const docs = {
  * small limits, so that no body sent to it costs anything.
  */
 const STATS_BODY_LIMIT_BYTES = 64 * 1024;
-const STATS_JSON_LIMITS = { maxDepth: 8, maxKeys: 64, maxValues: 1024, maxItems: 1024, maxItemChars: STATS_BODY_LIMIT_BYTES };
+const STATS_JSON_LIMITS = {
+  maxDepth: 8,
+  maxKeys: 64,
+  maxValues: 1024,
+  maxItems: 1024,
+  maxItemChars: STATS_BODY_LIMIT_BYTES,
+};
 
 /**
  * The stats service (fastify, not listening): GET /v1/stats (the stats document,
@@ -154,7 +183,9 @@ export function buildStatsApp(options: StatsAppOptions) {
     }
   }
 
-  app.get('/v1/stats', docs.stats, async (_request, reply) => reply.header('cache-control', 'no-store').send(await collect()));
+  app.get('/v1/stats', docs.stats, async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send(await collect()),
+  );
   // The scaling signal alone (docs/stats-api.md): recommended worker replicas, with its inputs and formula.
   app.get('/v1/scaling', docs.scaling, async (_request, reply) => {
     const stats = await collect();
@@ -164,7 +195,11 @@ export function buildStatsApp(options: StatsAppOptions) {
   if (history) {
     app.get('/v1/stats/history', docs.history, async (request, reply) => {
       const parsed = historyQuery.safeParse(request.query ?? {});
-      if (!parsed.success) throw new SfError('SF_ERR_VALIDATION', parsed.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`).join('; '));
+      if (!parsed.success)
+        throw new SfError(
+          'SF_ERR_VALIDATION',
+          parsed.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`).join('; '),
+        );
       const after = parsed.data.after === undefined ? undefined : Date.parse(parsed.data.after);
       let points;
       try {
@@ -172,10 +207,14 @@ export function buildStatsApp(options: StatsAppOptions) {
       } catch (err) {
         throw new SfError('SF_ERR_REDIS', 'the stats history cannot be read from Redis', { cause: err });
       }
-      return reply.header('cache-control', 'no-store').send({ intervalSeconds: history.intervalSeconds, points: history.points, history: points });
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ intervalSeconds: history.intervalSeconds, points: history.points, history: points });
     });
   }
-  app.get('/metrics', docs.metrics, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/metrics', docs.metrics, async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
   app.get('/healthz', probeDocs.healthz, async () => ({ status: 'ok' }));
   app.get('/readyz', probeDocs.readyz('Ready when the stats can be read from Redis.'), async (_request, reply) => {
     try {
@@ -199,7 +238,9 @@ export function buildStatsApp(options: StatsAppOptions) {
   if (options.register) {
     const hook = options.register;
     // Like fastify-plugin: run on the root instance, so what it adds is not encapsulated.
-    const plugin = Object.assign(async (instance: unknown) => hook(instance as FastifyInstance), { [Symbol.for('skip-override')]: true });
+    const plugin = Object.assign(async (instance: unknown) => hook(instance as FastifyInstance), {
+      [Symbol.for('skip-override')]: true,
+    });
     void app.register(plugin);
   }
   return app;

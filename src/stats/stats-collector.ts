@@ -6,11 +6,29 @@ import type { BulkBacklog, FleetStats, QueueStats, ScalingStats, WorkerInfo } fr
 import { readBulkBacklog, type BulkBacklogCount } from './bulk-backlog.ts';
 import { readQueueStats, readThroughput, readWorkers } from './queue-stats.ts';
 import { createStatsWindow, type StatsWindow } from './stats-window.ts';
-import { arrivalRate, busyForMs, MIN_MEASURE_SPAN_MS, perReplicaThroughput, recommendReplicas, SCALING_FORMULA, type BacklogSample } from './scaling-signal.ts';
+import {
+  arrivalRate,
+  busyForMs,
+  MIN_MEASURE_SPAN_MS,
+  perReplicaThroughput,
+  recommendReplicas,
+  SCALING_FORMULA,
+  type BacklogSample,
+} from './scaling-signal.ts';
 import type { BatchStatsEntry } from './stats-stream.ts';
 import { createLabelPolarity } from '../results/label-polarity.ts';
 import { labelSharesByLanguage } from './language-stats.ts';
-import { batchSizeStats, driftStats, labelSharesByVersion, latencyStats, modelPerMinute, rateStats, ratingAgreementStats, recentRate, AVERAGE_RATE_WINDOW_MS } from './window-stats.ts';
+import {
+  batchSizeStats,
+  driftStats,
+  labelSharesByVersion,
+  latencyStats,
+  modelPerMinute,
+  rateStats,
+  ratingAgreementStats,
+  recentRate,
+  AVERAGE_RATE_WINDOW_MS,
+} from './window-stats.ts';
 
 export interface StatsCollectorOptions {
   config: Config;
@@ -42,7 +60,12 @@ export function createStatsCollector(options: StatsCollectorOptions) {
   const window: StatsWindow = createStatsWindow({
     connection,
     prefix: config.redis.prefix,
-    retainMs: Math.max(windowMs, RATE_WINDOW_MS, AVERAGE_RATE_WINDOW_MS, (config.drift.recentS + config.drift.referenceS) * 1000),
+    retainMs: Math.max(
+      windowMs,
+      RATE_WINDOW_MS,
+      AVERAGE_RATE_WINDOW_MS,
+      (config.drift.recentS + config.drift.referenceS) * 1000,
+    ),
     maxEntries: config.stats.streamMaxLen,
     logger: log,
   });
@@ -57,7 +80,15 @@ export function createStatsCollector(options: StatsCollectorOptions) {
    * lane adds its backlog in reviews, drained over SCALING_BULK_TARGET_DRAIN_S, and counts for
    * "the workers had work queued" when the per-replica throughput is measured.
    */
-  function scaling(t: number, review: QueueStats, bulkQueue: QueueStats, bulkBacklog: BulkBacklogCount, entries: readonly BatchStatsEntry[], completionRatePerS: number, workers: WorkerInfo[]): ScalingStats {
+  function scaling(
+    t: number,
+    review: QueueStats,
+    bulkQueue: QueueStats,
+    bulkBacklog: BulkBacklogCount,
+    entries: readonly BatchStatsEntry[],
+    completionRatePerS: number,
+    workers: WorkerInfo[],
+  ): ScalingStats {
     const c = review.counts;
     const backlog = c.waiting + c.prioritized + c.delayed + c.paused;
     const bulkReady = bulkQueue.counts.waiting + bulkQueue.counts.prioritized;
@@ -79,7 +110,10 @@ export function createStatsCollector(options: StatsCollectorOptions) {
             ? ([fallback, 'fallback'] as const)
             : ([null, 'unknown'] as const);
     const { targetDrainS, bulkTargetDrainS, minReplicas, maxReplicas } = config.scaling;
-    const r = recommendReplicas({ arrivalRatePerS, backlog, bulkBacklog: bulkBacklog.reviews, perReplicaPerS, currentReplicas: workers.length }, config.scaling);
+    const r = recommendReplicas(
+      { arrivalRatePerS, backlog, bulkBacklog: bulkBacklog.reviews, perReplicaPerS, currentReplicas: workers.length },
+      config.scaling,
+    );
     return {
       recommendedReplicas: r.recommendedReplicas,
       currentReplicas: workers.length,
@@ -93,7 +127,10 @@ export function createStatsCollector(options: StatsCollectorOptions) {
         backlogByState: { waiting: c.waiting, prioritized: c.prioritized, delayed: c.delayed, paused: c.paused },
         perReplicaPerS,
         perReplicaSource,
-        perReplicaMeasuredAt: perReplicaSource === 'measured' || perReplicaSource === 'last-measured' ? new Date(lastMeasured!.at).toISOString() : null,
+        perReplicaMeasuredAt:
+          perReplicaSource === 'measured' || perReplicaSource === 'last-measured'
+            ? new Date(lastMeasured!.at).toISOString()
+            : null,
         targetDrainS,
         bulkBacklog: bulkBacklog.reviews,
         bulkBacklogChunks: bulkBacklog.chunks,
@@ -116,15 +153,25 @@ export function createStatsCollector(options: StatsCollectorOptions) {
     const [reviewStats, resultStats, [bulkStats, bulkCount], throughput, workers] = await Promise.all([
       readQueueStats(reviews, t),
       readQueueStats(results, t),
-      readQueueStats(bulk, t).then(async (q) => [q, await readBulkBacklog(bulk, connection, q.counts, config.bulk.chunkSize)] as const),
+      readQueueStats(bulk, t).then(
+        async (q) => [q, await readBulkBacklog(bulk, connection, q.counts, config.bulk.chunkSize)] as const,
+      ),
       readThroughput(reviews, t),
       readWorkers(reviews),
       window.refresh(t),
     ]);
     const entries = window.entries();
     // Each lane's completion rate: the live one is the live backlog's drain and the arrival rate's part.
-    const ratePerSecond = recentRate(entries.filter((e) => e.lane !== 'bulk'), t, RATE_WINDOW_MS);
-    const bulkRatePerSecond = recentRate(entries.filter((e) => e.lane === 'bulk'), t, RATE_WINDOW_MS);
+    const ratePerSecond = recentRate(
+      entries.filter((e) => e.lane !== 'bulk'),
+      t,
+      RATE_WINDOW_MS,
+    );
+    const bulkRatePerSecond = recentRate(
+      entries.filter((e) => e.lane === 'bulk'),
+      t,
+      RATE_WINDOW_MS,
+    );
     const bulkBacklog: BulkBacklog = {
       queue: config.queues.bulk,
       ...bulkCount,
@@ -136,7 +183,11 @@ export function createStatsCollector(options: StatsCollectorOptions) {
     collections++;
     return {
       generatedAt: new Date(t).toISOString(),
-      queues: { [config.queues.reviews]: reviewStats, [config.queues.results]: resultStats, [config.queues.bulk]: bulkStats },
+      queues: {
+        [config.queues.reviews]: reviewStats,
+        [config.queues.results]: resultStats,
+        [config.queues.bulk]: bulkStats,
+      },
       throughput,
       latency: latencyStats(entries, t - windowMs, config.stats.windowS),
       batchSizes: batchSizeStats(entries, t - windowMs),

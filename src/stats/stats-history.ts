@@ -36,18 +36,21 @@ export function decodeHistoryEntry(id: string, fields: string[]): HistoryPoint |
   }
   if (typeof values !== 'object' || values === null || Array.isArray(values)) return undefined;
   const clean: HistoryValues = {};
-  for (const [k, v] of Object.entries(values)) if (v === null || (typeof v === 'number' && Number.isFinite(v))) clean[k] = v;
+  for (const [k, v] of Object.entries(values))
+    if (v === null || (typeof v === 'number' && Number.isFinite(v))) clean[k] = v;
   return { at: new Date(ms).toISOString(), values: clean };
 }
 
 /** Stored values keep 4 decimals (a rate of 0.0001/s, a share of 0.01 %): JSON a third shorter than full doubles. */
 function rounded(values: HistoryValues): HistoryValues {
   const out: HistoryValues = {};
-  for (const [k, v] of Object.entries(values)) out[k] = v === null || Number.isInteger(v) ? v : Math.round(v * 1e4) / 1e4;
+  for (const [k, v] of Object.entries(values))
+    out[k] = v === null || Number.isInteger(v) ? v : Math.round(v * 1e4) / 1e4;
   return out;
 }
 
-const isIdTooSmall = (err: unknown) => err instanceof Error && /equal or smaller than the target stream top item/i.test(err.message);
+const isIdTooSmall = (err: unknown) =>
+  err instanceof Error && /equal or smaller than the target stream top item/i.test(err.message);
 
 export interface HistoryStoreOptions {
   connection: RedisClient;
@@ -67,7 +70,15 @@ export function createHistoryStore(options: HistoryStoreOptions) {
     /** Records `values` at time `t`'s slot; false when that slot (or a later one) is recorded already. */
     async append(t: number, values: HistoryValues): Promise<boolean> {
       try {
-        await options.connection.xadd(key, 'MAXLEN', '=', String(options.points), `${historySlot(t, intervalMs)}-0`, 'v', JSON.stringify(rounded(values)));
+        await options.connection.xadd(
+          key,
+          'MAXLEN',
+          '=',
+          String(options.points),
+          `${historySlot(t, intervalMs)}-0`,
+          'v',
+          JSON.stringify(rounded(values)),
+        );
         return true;
       } catch (err) {
         if (isIdTooSmall(err)) return false;
@@ -79,8 +90,14 @@ export function createHistoryStore(options: HistoryStoreOptions) {
      * `after`, only the later ones (a client's incremental read).
      */
     async read(now: number, after?: number): Promise<HistoryPoint[]> {
-      const from = Math.max(now - options.points * intervalMs, after === undefined ? 0 : historySlot(after, intervalMs) + 1);
-      const reply = (await options.connection.xrange(key, String(from), '+', 'COUNT', options.points)) as [string, string[]][];
+      const from = Math.max(
+        now - options.points * intervalMs,
+        after === undefined ? 0 : historySlot(after, intervalMs) + 1,
+      );
+      const reply = (await options.connection.xrange(key, String(from), '+', 'COUNT', options.points)) as [
+        string,
+        string[],
+      ][];
       const points: HistoryPoint[] = [];
       for (const [id, fields] of reply) {
         const p = decodeHistoryEntry(id, fields);

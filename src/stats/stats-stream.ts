@@ -69,11 +69,34 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Field/value pairs for XADD. */
 export function encodeBatchEntry(e: BatchStatsInput): string[] {
-  const d = JSON.stringify({ labels: e.labels, lat: e.latencyMs, y: e.labelIndex, c: e.confidence, tok: e.tokens, tr: e.truncated, ...(e.ratings ? { r: e.ratings } : {}), ...(e.languages ? { lang: e.languages } : {}) });
-  return ['ts', String(e.ts), 'w', e.worker, 'n', String(e.size), 'ms', String(e.inferenceMs), 'd', d, ...(e.model ? ['m', e.model] : []), ...(e.lane === 'bulk' ? ['l', 'bulk'] : [])];
+  const d = JSON.stringify({
+    labels: e.labels,
+    lat: e.latencyMs,
+    y: e.labelIndex,
+    c: e.confidence,
+    tok: e.tokens,
+    tr: e.truncated,
+    ...(e.ratings ? { r: e.ratings } : {}),
+    ...(e.languages ? { lang: e.languages } : {}),
+  });
+  return [
+    'ts',
+    String(e.ts),
+    'w',
+    e.worker,
+    'n',
+    String(e.size),
+    'ms',
+    String(e.inferenceMs),
+    'd',
+    d,
+    ...(e.model ? ['m', e.model] : []),
+    ...(e.lane === 'bulk' ? ['l', 'bulk'] : []),
+  ];
 }
 
-const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+const isNumArray = (v: unknown): v is number[] =>
+  Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
 
 /** One XRANGE reply entry → an entry, or undefined when it is malformed (it is skipped). */
 export function decodeBatchEntry(id: string, fields: string[]): BatchStatsEntry | undefined {
@@ -95,12 +118,21 @@ export function decodeBatchEntry(id: string, fields: string[]): BatchStatsEntry 
   if (y.length !== n || c.length !== n || tok.length !== n || tr.length !== n) return undefined;
   if (y.some((i) => !Number.isInteger(i) || i < 0 || i >= labels.length)) return undefined;
   // Ratings are an addition: an entry without them (an older worker) is whole; malformed ones are ignored.
-  const ratings = Array.isArray(r) && r.length === n && r.every((x) => x === null || (typeof x === 'number' && Number.isFinite(x))) ? (r as (number | null)[]) : null;
+  const ratings =
+    Array.isArray(r) && r.length === n && r.every((x) => x === null || (typeof x === 'number' && Number.isFinite(x)))
+      ? (r as (number | null)[])
+      : null;
   // Languages too (MODEL_ROUTES): absent from older workers, ignored when malformed.
-  const languages = Array.isArray(lang) && lang.length === n && lang.every((x) => x === null || typeof x === 'string') ? (lang as (string | null)[]) : null;
+  const languages =
+    Array.isArray(lang) && lang.length === n && lang.every((x) => x === null || typeof x === 'string')
+      ? (lang as (string | null)[])
+      : null;
   let byLanguage: BatchStatsEntry['sums']['byLanguage'] = null;
   if (languages) {
-    const groups = new Map<string | null, { tag: string | null; count: number; labelCounts: number[]; confidence: number }>();
+    const groups = new Map<
+      string | null,
+      { tag: string | null; count: number; labelCounts: number[]; confidence: number }
+    >();
     languages.forEach((tag, k) => {
       let g = groups.get(tag);
       if (!g) groups.set(tag, (g = { tag, count: 0, labelCounts: labels.map(() => 0), confidence: 0 }));
@@ -136,6 +168,14 @@ export function decodeBatchEntry(id: string, fields: string[]): BatchStatsEntry 
     model: f.get('m') || null,
     languages,
     ...(f.get('l') === 'bulk' ? { lane: 'bulk' as const } : {}),
-    sums: { labelCounts, confidence: sum(c), truncated: sum(tr), tokens: sum(tok), maxTokens: tok.length > 0 ? Math.max(...tok) : null, rated, byLanguage },
+    sums: {
+      labelCounts,
+      confidence: sum(c),
+      truncated: sum(tr),
+      tokens: sum(tok),
+      maxTokens: tok.length > 0 ? Math.max(...tok) : null,
+      rated,
+      byLanguage,
+    },
   };
 }

@@ -9,7 +9,15 @@
  */
 import { createAgreementCounter, type LabelPolarity, type RatingAgreement } from '../results/label-polarity.ts';
 import { driftAlerts, ksStatistic, populationStabilityIndex, type DriftThresholds } from './drift.ts';
-import { BATCH_SIZE_BUCKETS, type BatchSizeBucket, type DriftStats, type FleetStats, type ModelMinute, type RateStats, type VersionShares } from './fleet-stats.ts';
+import {
+  BATCH_SIZE_BUCKETS,
+  type BatchSizeBucket,
+  type DriftStats,
+  type FleetStats,
+  type ModelMinute,
+  type RateStats,
+  type VersionShares,
+} from './fleet-stats.ts';
 import { parseWorkerName } from '../contracts/worker-name.ts';
 import { parseModelName } from './language-stats.ts';
 import { nearestRank, sortedNumbers } from './percentiles.ts';
@@ -41,19 +49,30 @@ export function sampleItems(entries: readonly BatchStatsEntry[], field: ItemFiel
   let j = 0; // next sample
   for (const e of entries) {
     const values = e[field];
-    for (let pick = Math.floor(j * step); j < max && pick < offset + values.length; pick = Math.floor(++j * step)) out.push(values[pick - offset]!);
+    for (let pick = Math.floor(j * step); j < max && pick < offset + values.length; pick = Math.floor(++j * step))
+      out.push(values[pick - offset]!);
     offset += values.length;
   }
   return out;
 }
 
 /** Enqueue → result latency percentiles (nearest rank) over the entries with ts ≥ from. */
-export function latencyStats(entries: readonly BatchStatsEntry[], from: number, windowSeconds: number): FleetStats['latency'] {
+export function latencyStats(
+  entries: readonly BatchStatsEntry[],
+  from: number,
+  windowSeconds: number,
+): FleetStats['latency'] {
   const window = inWindow(entries, from);
   let count = 0;
   for (const e of window) count += e.latencyMs.length;
   const sorted = sortedNumbers(sampleItems(window, 'latencyMs'));
-  return { windowSeconds, count, p50Ms: nearestRank(sorted, 50), p95Ms: nearestRank(sorted, 95), p99Ms: nearestRank(sorted, 99) };
+  return {
+    windowSeconds,
+    count,
+    p50Ms: nearestRank(sorted, 50),
+    p95Ms: nearestRank(sorted, 95),
+    p99Ms: nearestRank(sorted, 99),
+  };
 }
 
 /**
@@ -61,7 +80,10 @@ export function latencyStats(entries: readonly BatchStatsEntry[], from: number, 
  * (previous bound, le] (not cumulative), and the mean size.
  */
 export function batchSizeStats(entries: readonly BatchStatsEntry[], from: number): FleetStats['batchSizes'] {
-  const buckets: BatchSizeBucket[] = [...BATCH_SIZE_BUCKETS.map((le) => ({ le, count: 0 })), { le: '+Inf' as const, count: 0 }];
+  const buckets: BatchSizeBucket[] = [
+    ...BATCH_SIZE_BUCKETS.map((le) => ({ le, count: 0 })),
+    { le: '+Inf' as const, count: 0 },
+  ];
   let batches = 0;
   let items = 0;
   for (const e of inWindow(entries, from)) {
@@ -100,7 +122,8 @@ export function rateStats(entries: readonly BatchStatsEntry[], now: number): Rat
 
 /** Reviews per label over `entries` (from the per-entry sums). */
 function labelCounts(entries: readonly BatchStatsEntry[], into: Map<string, number> = new Map()): Map<string, number> {
-  for (const e of entries) e.sums.labelCounts.forEach((n, i) => n > 0 && into.set(e.labels[i]!, (into.get(e.labels[i]!) ?? 0) + n));
+  for (const e of entries)
+    e.sums.labelCounts.forEach((n, i) => n > 0 && into.set(e.labels[i]!, (into.get(e.labels[i]!) ?? 0) + n));
   return into;
 }
 
@@ -147,7 +170,11 @@ function addRated(counter: AgreementCounter, e: BatchStatsEntry): void {
  * Agreement between the predicted labels and the reviews' star ratings over the entries with
  * ts ≥ from (reviews scored in the window; rules in label-polarity.ts); null when none was rated.
  */
-export function ratingAgreementStats(entries: readonly BatchStatsEntry[], from: number, polarity: LabelPolarity): RatingAgreement | null {
+export function ratingAgreementStats(
+  entries: readonly BatchStatsEntry[],
+  from: number,
+  polarity: LabelPolarity,
+): RatingAgreement | null {
   const counter = createAgreementCounter(polarity);
   for (const e of inWindow(entries, from)) addRated(counter, e);
   return counter.result();
@@ -160,8 +187,23 @@ export function ratingAgreementStats(entries: readonly BatchStatsEntry[], from: 
  * no scored review are absent; sorted by model, then version. A worker id that does not parse
  * counts as model and version `unknown`.
  */
-export function labelSharesByVersion(entries: readonly BatchStatsEntry[], from: number, polarity: LabelPolarity): VersionShares[] {
-  const versions = new Map<string, { model: string; version: string; workers: Set<string>; count: number; confidence: number; labels: Map<string, number>; agreement: AgreementCounter }>();
+export function labelSharesByVersion(
+  entries: readonly BatchStatsEntry[],
+  from: number,
+  polarity: LabelPolarity,
+): VersionShares[] {
+  const versions = new Map<
+    string,
+    {
+      model: string;
+      version: string;
+      workers: Set<string>;
+      count: number;
+      confidence: number;
+      labels: Map<string, number>;
+      agreement: AgreementCounter;
+    }
+  >();
   for (const e of inWindow(entries, from)) {
     if (e.latencyMs.length === 0) continue;
     const parsed = e.model ? parseModelName(e.model) : parseWorkerName(e.worker);
@@ -169,7 +211,19 @@ export function labelSharesByVersion(entries: readonly BatchStatsEntry[], from: 
     const version = parsed?.version ?? 'unknown';
     const key = `${model}@${version}`;
     let v = versions.get(key);
-    if (!v) versions.set(key, (v = { model, version, workers: new Set(), count: 0, confidence: 0, labels: new Map(), agreement: createAgreementCounter(polarity) }));
+    if (!v)
+      versions.set(
+        key,
+        (v = {
+          model,
+          version,
+          workers: new Set(),
+          count: 0,
+          confidence: 0,
+          labels: new Map(),
+          agreement: createAgreementCounter(polarity),
+        }),
+      );
     v.workers.add(e.worker);
     labelCounts([e], v.labels);
     addRated(v.agreement, e);
@@ -223,11 +277,14 @@ export function driftStats(entries: readonly BatchStatsEntry[], now: number, set
   const reference = windowSummary(referenceEntries);
   const enough = recent.count >= settings.minCount && reference.count >= settings.minCount;
   const psi = enough ? populationStabilityIndex(recent.labels, reference.labels) : null;
-  const ks = enough ? ksStatistic(sampleItems(recentEntries, 'confidence'), sampleItems(referenceEntries, 'confidence')) : null;
+  const ks = enough
+    ? ksStatistic(sampleItems(recentEntries, 'confidence'), sampleItems(referenceEntries, 'confidence'))
+    : null;
   const truncatedShare = recent.count >= settings.minCount ? recent.truncated / recent.count : null;
   const tokens = sortedNumbers(sampleItems(recentEntries, 'tokens'));
   let maxTokens: number | null = null;
-  for (const e of recentEntries) if (e.sums.maxTokens !== null && (maxTokens === null || e.sums.maxTokens > maxTokens)) maxTokens = e.sums.maxTokens;
+  for (const e of recentEntries)
+    if (e.sums.maxTokens !== null && (maxTokens === null || e.sums.maxTokens > maxTokens)) maxTokens = e.sums.maxTokens;
   const alerts = driftAlerts({ psi, ks, truncatedShare }, settings.thresholds);
   return {
     recent: { from: iso(recentFrom), to: iso(now), count: recent.count },

@@ -23,7 +23,11 @@ export function createWorkerMetrics(labels: { model: string; version: string }) 
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const tokens = new Counter({ name: 'sf_worker_tokens_total', help: 'Tokens the model saw (special tokens included) in scored reviews.', registers: [registry] });
+  const tokens = new Counter({
+    name: 'sf_worker_tokens_total',
+    help: 'Tokens the model saw (special tokens included) in scored reviews.',
+    registers: [registry],
+  });
   const reviews = new Counter({
     name: 'sf_worker_reviews_total',
     help: 'Reviews this process finished, by outcome (scored: result published; failed: the item failed alone; batch_failed: its whole batch failed, retried unless attempts are spent).',

@@ -45,7 +45,8 @@ export interface RankingOptions {
 
 export function rankedProduct(c: ProductCounts, minResults: number): RankedProduct {
   const negativeShare = c.total > 0 ? c.negative / c.total : 0;
-  const previousNegativeShare = c.previousTotal >= minResults && c.previousTotal > 0 ? c.previousNegative / c.previousTotal : null;
+  const previousNegativeShare =
+    c.previousTotal >= minResults && c.previousTotal > 0 ? c.previousNegative / c.previousTotal : null;
   return {
     productId: c.productId,
     total: c.total,
@@ -57,12 +58,15 @@ export function rankedProduct(c: ProductCounts, minResults: number): RankedProdu
 }
 
 /** Ties: more results first, then by product id (a stable order between polls). */
-const tieBreak = (a: RankedProduct, b: RankedProduct) => b.total - a.total || (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0);
+const tieBreak = (a: RankedProduct, b: RankedProduct) =>
+  b.total - a.total || (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0);
 
 export function rankProducts(counts: readonly ProductCounts[], options: RankingOptions): ProductRanking {
   const minResults = Math.max(1, options.minResults);
   const ranked = counts.filter((c) => c.total >= minResults).map((c) => rankedProduct(c, minResults));
-  const byNegativeShare = [...ranked].sort((a, b) => b.negativeShare - a.negativeShare || tieBreak(a, b)).slice(0, options.limit);
+  const byNegativeShare = [...ranked]
+    .sort((a, b) => b.negativeShare - a.negativeShare || tieBreak(a, b))
+    .slice(0, options.limit);
   const byChange = ranked
     .filter((p) => p.change !== null)
     .sort((a, b) => b.change! - a.change! || tieBreak(a, b))

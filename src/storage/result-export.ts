@@ -1,6 +1,12 @@
 import { once } from 'node:events';
 import { stringify, type Options as CsvStringifyOptions } from 'csv-stringify/sync';
-import { RESULT_COLUMNS, toStoredResult, type ResultRow, type StoredResult, type TimeWindow } from './result-queries.ts';
+import {
+  RESULT_COLUMNS,
+  toStoredResult,
+  type ResultRow,
+  type StoredResult,
+  type TimeWindow,
+} from './result-queries.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
@@ -30,10 +36,28 @@ export interface ExportOptions extends ExportFilter {
  * `explanation` and `metadata` are JSON, times ISO 8601 UTC, an empty field is null.
  */
 export const CSV_COLUMNS = [
-  'review_id', 'product_id', 'label', 'score', 'scores', 'model_name', 'model_version', 'tokens', 'truncated',
-  'batch_size', 'queued_ms', 'inference_ms', 'processed_at', 'stored_at', 'explanation',
-  'rating', 'locale', 'submitted_at', 'metadata',
-  'language', 'language_source', 'language_confidence',
+  'review_id',
+  'product_id',
+  'label',
+  'score',
+  'scores',
+  'model_name',
+  'model_version',
+  'tokens',
+  'truncated',
+  'batch_size',
+  'queued_ms',
+  'inference_ms',
+  'processed_at',
+  'stored_at',
+  'explanation',
+  'rating',
+  'locale',
+  'submitted_at',
+  'metadata',
+  'language',
+  'language_source',
+  'language_confidence',
 ] as const;
 
 // The cursor keeps processed_at's microseconds (a JS Date would round them to milliseconds and
@@ -52,12 +76,15 @@ function whereClause(filter: ExportFilter, cursor?: Cursor): { sql: string; para
   const conditions: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
-  if (filter.window) conditions.push(`processed_at >= ${param(filter.window.from)} AND processed_at < ${param(filter.window.to)}`);
+  if (filter.window)
+    conditions.push(`processed_at >= ${param(filter.window.from)} AND processed_at < ${param(filter.window.to)}`);
   if (filter.productId !== undefined) conditions.push(`product_id = ${param(filter.productId)}`);
   if (cursor) {
     // Keyset pagination on the export order, which is unique: (review_id, model_version) is the key.
     const at = param(cursor.at);
-    conditions.push(`processed_at >= ${at}::timestamptz AND (processed_at, review_id, model_version) > (${at}::timestamptz, ${param(cursor.reviewId)}, ${param(cursor.modelVersion)})`);
+    conditions.push(
+      `processed_at >= ${at}::timestamptz AND (processed_at, review_id, model_version) > (${at}::timestamptz, ${param(cursor.reviewId)}, ${param(cursor.modelVersion)})`,
+    );
   }
   return { sql: conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '', params };
 }
@@ -65,7 +92,10 @@ function whereClause(filter: ExportFilter, cursor?: Cursor): { sql: string; para
 /** How many results an export with this filter writes (for a progress bar's total). */
 export async function countResults(db: SqlExecutor, filter: ExportFilter = {}): Promise<number> {
   const where = whereClause(filter);
-  const { rows } = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM sentiment_results${where.sql}`, where.params);
+  const { rows } = await db.query<{ n: string | number }>(
+    `SELECT count(*) AS n FROM sentiment_results${where.sql}`,
+    where.params,
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -85,11 +115,28 @@ const CSV_OPTIONS: CsvStringifyOptions = {
 
 function csvRecord(r: StoredResult): (string | number)[] {
   return [
-    r.reviewId, r.productId ?? '', r.label, r.score, JSON.stringify(r.scores), r.model.name, r.model.version, r.tokens,
-    String(r.truncated), r.batchSize, r.timings.queuedMs, r.timings.inferenceMs, r.processedAt, r.storedAt,
+    r.reviewId,
+    r.productId ?? '',
+    r.label,
+    r.score,
+    JSON.stringify(r.scores),
+    r.model.name,
+    r.model.version,
+    r.tokens,
+    String(r.truncated),
+    r.batchSize,
+    r.timings.queuedMs,
+    r.timings.inferenceMs,
+    r.processedAt,
+    r.storedAt,
     r.explanation === undefined ? '' : JSON.stringify(r.explanation),
-    r.rating ?? '', r.locale ?? '', r.submittedAt ?? '', r.metadata === undefined ? '' : JSON.stringify(r.metadata),
-    r.language?.tag ?? '', r.language?.source ?? '', r.language?.confidence ?? '',
+    r.rating ?? '',
+    r.locale ?? '',
+    r.submittedAt ?? '',
+    r.metadata === undefined ? '' : JSON.stringify(r.metadata),
+    r.language?.tag ?? '',
+    r.language?.source ?? '',
+    r.language?.confidence ?? '',
   ];
 }
 
@@ -107,7 +154,8 @@ async function write(out: NodeJS.WritableStream, chunk: string): Promise<void> {
 export async function exportResults(options: ExportOptions): Promise<number> {
   const { db, format, out } = options;
   const batchSize = options.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize must be a whole number ≥ 1, got ${batchSize}`);
   let outError: Error | undefined;
   const onOutError = (err: Error) => void (outError ??= err);
   out.on('error', onOutError);
@@ -125,7 +173,12 @@ export async function exportResults(options: ExportOptions): Promise<number> {
       );
       if (rows.length === 0) break;
       const results = rows.map(toStoredResult);
-      await write(out, format === 'csv' ? stringify(results.map(csvRecord), CSV_OPTIONS) : results.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      await write(
+        out,
+        format === 'csv'
+          ? stringify(results.map(csvRecord), CSV_OPTIONS)
+          : results.map((r) => `${JSON.stringify(r)}\n`).join(''),
+      );
       exported += rows.length;
       options.onProgress?.(exported);
       const last = rows[rows.length - 1]!;

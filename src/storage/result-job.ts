@@ -9,8 +9,14 @@ import { isSfError } from '../errors/sf-error.ts';
  */
 
 /** Problems of a malformed result (zod issues), paths relative to the job's data. */
-export function problemsOf(issues: readonly { path: readonly PropertyKey[]; message: string }[], at = ''): FailureProblem[] {
-  return issues.map((i) => ({ path: [at, ...i.path.map(String)].filter(Boolean).join('.') || '(root)', message: i.message }));
+export function problemsOf(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  at = '',
+): FailureProblem[] {
+  return issues.map((i) => ({
+    path: [at, ...i.path.map(String)].filter(Boolean).join('.') || '(root)',
+    message: i.message,
+  }));
 }
 
 /** A result job's well-formed results (`at`: where in the job) and the problems of the others. */
@@ -20,7 +26,8 @@ export interface ResultJobContent {
   problems: FailureProblem[];
 }
 
-export type ReadResultJob = { ok: true; content: ResultJobContent } | { ok: false; message: string; problems: FailureProblem[] };
+export type ReadResultJob =
+  { ok: true; content: ResultJobContent } | { ok: false; message: string; problems: FailureProblem[] };
 
 /**
  * Reads a result job (`result-batch`, ResultBatch): a job of another name or a malformed envelope
@@ -28,10 +35,15 @@ export type ReadResultJob = { ok: true; content: ResultJobContent } | { ok: fals
  */
 export function readResultJob(job: { name: string; data: unknown }): ReadResultJob {
   if (job.name !== RESULT_BATCH_JOB_NAME) {
-    return { ok: false, message: `unknown result job name ${JSON.stringify(job.name.slice(0, 100))}: the sink takes ${JSON.stringify(RESULT_BATCH_JOB_NAME)} jobs`, problems: [] };
+    return {
+      ok: false,
+      message: `unknown result job name ${JSON.stringify(job.name.slice(0, 100))}: the sink takes ${JSON.stringify(RESULT_BATCH_JOB_NAME)} jobs`,
+      problems: [],
+    };
   }
   const envelope = resultBatchSchema.safeParse(job.data);
-  if (!envelope.success) return { ok: false, message: 'the result batch is malformed', problems: problemsOf(envelope.error.issues) };
+  if (!envelope.success)
+    return { ok: false, message: 'the result batch is malformed', problems: problemsOf(envelope.error.issues) };
   const items = envelope.data.results;
   const content: ResultJobContent = { total: items.length, good: [], problems: [] };
   items.forEach((item, i) => {
@@ -55,14 +67,24 @@ export type ResultJobEnd =
 const isUnavailable = (err: unknown): boolean => isSfError(err, 'SF_ERR_STORAGE') && err.details?.unavailable === true;
 
 /** The end of a result job, from its content and how storing each good result settled (in order). */
-export function resultJobEnd(content: ResultJobContent, settled: readonly PromiseSettledResult<unknown>[]): ResultJobEnd {
+export function resultJobEnd(
+  content: ResultJobContent,
+  settled: readonly PromiseSettledResult<unknown>[],
+): ResultJobEnd {
   const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
   if (errors.some(isUnavailable)) return { kind: 'requeue' };
   const retryable = errors.find((e) => !isSfError(e) || e.retryable);
   if (retryable !== undefined) return { kind: 'retry', error: retryable };
   const problems = [...content.problems];
-  settled.forEach((s, k) => s.status === 'rejected' && problems.push({ path: content.good[k]!.at, message: (s.reason as Error).message }));
+  settled.forEach(
+    (s, k) =>
+      s.status === 'rejected' && problems.push({ path: content.good[k]!.at, message: (s.reason as Error).message }),
+  );
   const failed = content.total - content.good.length + errors.length;
   if (failed === 0) return { kind: 'done' };
-  return { kind: 'refused', message: `${failed} of the job's ${content.total} result(s) malformed or refused by the database; the others are stored`, problems };
+  return {
+    kind: 'refused',
+    message: `${failed} of the job's ${content.total} result(s) malformed or refused by the database; the others are stored`,
+    problems,
+  };
 }

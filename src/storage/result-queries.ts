@@ -92,7 +92,7 @@ export interface ResultRow {
 
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
 /** jsonb: pg and PGlite parse it; a string is parsed here in case a driver did not. */
-const json = <T,>(v: Json<T>): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+const json = <T>(v: Json<T>): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
 /** The result's `language` from its columns (migration 3); only for rows with a language_source. */
 function storedLanguage(r: ResultRow): NonNullable<SentimentResult['language']> {
@@ -131,11 +131,22 @@ export function toStoredResult(r: ResultRow): StoredResult {
  * Per product: results and negative ones in `window` and in the window of the same length just
  * before it, in one pass over both (the time index). Results without a product id are not counted.
  */
-async function readProductCounts(db: SqlExecutor, negativeLabels: readonly string[], window: TimeWindow, by: TimeBasis): Promise<ProductCounts[]> {
+async function readProductCounts(
+  db: SqlExecutor,
+  negativeLabels: readonly string[],
+  window: TimeWindow,
+  by: TimeBasis,
+): Promise<ProductCounts[]> {
   const time = TIME_OF[by];
   const previousFrom = new Date(2 * window.from.getTime() - window.to.getTime());
   const negative = 'lower(label) = ANY($4::text[])';
-  const { rows } = await db.query<{ product_id: string; n: string | number; neg: string | number; prev_n: string | number; prev_neg: string | number }>(
+  const { rows } = await db.query<{
+    product_id: string;
+    n: string | number;
+    neg: string | number;
+    prev_n: string | number;
+    prev_neg: string | number;
+  }>(
     `SELECT product_id,
        count(*) FILTER (WHERE ${time} >= $2) AS n,
        count(*) FILTER (WHERE ${time} >= $2 AND ${negative}) AS neg,
@@ -147,7 +158,13 @@ async function readProductCounts(db: SqlExecutor, negativeLabels: readonly strin
      HAVING count(*) FILTER (WHERE ${time} >= $2) > 0`,
     [previousFrom, window.from, window.to, negativeLabels],
   );
-  return rows.map((r) => ({ productId: r.product_id, total: Number(r.n), negative: Number(r.neg), previousTotal: Number(r.prev_n), previousNegative: Number(r.prev_neg) }));
+  return rows.map((r) => ({
+    productId: r.product_id,
+    total: Number(r.n),
+    negative: Number(r.neg),
+    previousTotal: Number(r.prev_n),
+    previousNegative: Number(r.prev_neg),
+  }));
 }
 
 export interface ResultQueriesOptions {
@@ -163,9 +180,19 @@ export function createResultQueries(db: SqlExecutor, options: ResultQueriesOptio
   const polarity = createLabelPolarity(options.labels);
   return {
     /** Counts per label, mean score, negative share and rating agreement of one product over a window. */
-    async productSummary(productId: string, window: TimeWindow, by: TimeBasis = DEFAULT_TIME_BASIS): Promise<ProductSummary> {
+    async productSummary(
+      productId: string,
+      window: TimeWindow,
+      by: TimeBasis = DEFAULT_TIME_BASIS,
+    ): Promise<ProductSummary> {
       const time = TIME_OF[by];
-      const { rows } = await db.query<{ label: string; n: string | number; score_sum: number; rated_negative: string | number; rated_positive: string | number }>(
+      const { rows } = await db.query<{
+        label: string;
+        n: string | number;
+        score_sum: number;
+        rated_negative: string | number;
+        rated_positive: string | number;
+      }>(
         `SELECT label, count(*) AS n, sum(score) AS score_sum,
            count(*) FILTER (WHERE rating <= ${RATING_NEGATIVE_MAX}) AS rated_negative,
            count(*) FILTER (WHERE rating >= ${RATING_POSITIVE_MIN}) AS rated_positive
@@ -198,7 +225,11 @@ export function createResultQueries(db: SqlExecutor, options: ResultQueriesOptio
     },
 
     /** Results per minute (of their time, see TimeBasis) and label over a window; minutes with no results are absent. */
-    async labelsPerMinute(window: TimeWindow, productId?: string, by: TimeBasis = DEFAULT_TIME_BASIS): Promise<{ minute: string; label: string; count: number }[]> {
+    async labelsPerMinute(
+      window: TimeWindow,
+      productId?: string,
+      by: TimeBasis = DEFAULT_TIME_BASIS,
+    ): Promise<{ minute: string; label: string; count: number }[]> {
       const time = TIME_OF[by];
       const { rows } = await db.query<{ minute: Date | string; label: string; n: string | number }>(
         `SELECT date_trunc('minute', ${time}) AS minute, label, count(*) AS n FROM sentiment_results
@@ -213,10 +244,15 @@ export function createResultQueries(db: SqlExecutor, options: ResultQueriesOptio
      * Per product: its results and negative ones (NEGATIVE_LABELS) in the window and in the window
      * of the same length just before it; products with results in the window only.
      */
-    productCounts: (window: TimeWindow, by: TimeBasis = DEFAULT_TIME_BASIS) => readProductCounts(db, polarity.negativeLabels, window, by),
+    productCounts: (window: TimeWindow, by: TimeBasis = DEFAULT_TIME_BASIS) =>
+      readProductCounts(db, polarity.negativeLabels, window, by),
 
     /** The products ranked by negative share over the window and by its change from the window before (product-ranking.ts). */
-    async productRanking(window: TimeWindow, options: RankingOptions, by: TimeBasis = DEFAULT_TIME_BASIS): Promise<ProductRanking> {
+    async productRanking(
+      window: TimeWindow,
+      options: RankingOptions,
+      by: TimeBasis = DEFAULT_TIME_BASIS,
+    ): Promise<ProductRanking> {
       return rankProducts(await readProductCounts(db, polarity.negativeLabels, window, by), options);
     },
 
@@ -231,7 +267,9 @@ export function createResultQueries(db: SqlExecutor, options: ResultQueriesOptio
 
     /** Every stored result of one review (one per model version), newest first. */
     async byReviewId(reviewId: string): Promise<StoredResult[]> {
-      const { rows } = await db.query<ResultRow>(`${SELECT_RESULT} WHERE review_id = $1 ORDER BY processed_at DESC`, [reviewId]);
+      const { rows } = await db.query<ResultRow>(`${SELECT_RESULT} WHERE review_id = $1 ORDER BY processed_at DESC`, [
+        reviewId,
+      ]);
       return rows.map(toStoredResult);
     },
 

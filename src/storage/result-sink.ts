@@ -65,11 +65,16 @@ export function createResultSink(options: ResultSinkOptions) {
     if (next.step) {
       if (backoff.pauseMs === 0) log.warn({ err: cause }, 'database unavailable: results stay queued until it is back');
       options.metrics?.paused(true);
-      pausing = queue.rateLimit(next.pauseMs).catch((err: unknown) => log.warn({ err }, 'cannot pause the results queue'));
+      pausing = queue
+        .rateLimit(next.pauseMs)
+        .catch((err: unknown) => log.warn({ err }, 'cannot pause the results queue'));
     }
     backoff = { pauseMs: next.pauseMs, pausedUntil: next.pausedUntil };
     await pausing;
-    return new SfError('SF_ERR_STORAGE', `database unavailable: ${(cause as Error).message}`, { cause, details: { unavailable: true } });
+    return new SfError('SF_ERR_STORAGE', `database unavailable: ${(cause as Error).message}`, {
+      cause,
+      details: { unavailable: true },
+    });
   }
 
   async function store(results: readonly SentimentResult[]): Promise<void> {
@@ -87,7 +92,10 @@ export function createResultSink(options: ResultSinkOptions) {
   async function runBatch(results: SentimentResult[]): Promise<Outcome<void>[]> {
     try {
       await store(results);
-      return finish(results, results.map(() => ({ ok: true, value: undefined })));
+      return finish(
+        results,
+        results.map(() => ({ ok: true, value: undefined })),
+      );
     } catch (err) {
       if (!(await reachable())) throw await pause(err);
       log.warn({ err, size: results.length }, 'batch failed with the database up: storing its results one by one');
@@ -104,10 +112,23 @@ export function createResultSink(options: ResultSinkOptions) {
       return { ok: true, value: undefined };
     } catch (itemErr) {
       // Not retryable: storing it again fails again (the job names it among its problems).
-      if (refusedByDatabase(itemErr)) return { ok: false, error: new SfError('SF_ERR_BAD_JOB', `the database refused it: ${(itemErr as Error).message}`, { cause: itemErr }) };
+      if (refusedByDatabase(itemErr))
+        return {
+          ok: false,
+          error: new SfError('SF_ERR_BAD_JOB', `the database refused it: ${(itemErr as Error).message}`, {
+            cause: itemErr,
+          }),
+        };
       if (!(await reachable())) throw await pause(itemErr);
       // Not about the data (its connection was cut, a deadlock, a timeout): retried later.
-      return { ok: false, error: new SfError('SF_ERR_STORAGE', `storing result ${JSON.stringify(result.reviewId)} failed: ${(itemErr as Error).message}`, { cause: itemErr }) };
+      return {
+        ok: false,
+        error: new SfError(
+          'SF_ERR_STORAGE',
+          `storing result ${JSON.stringify(result.reviewId)} failed: ${(itemErr as Error).message}`,
+          { cause: itemErr },
+        ),
+      };
     }
   }
 
@@ -131,7 +152,8 @@ export function createResultSink(options: ResultSinkOptions) {
   });
 
   /** Fails a result job for good (SF_ERR_BAD_JOB) naming its problems; BullMQ keeps the reason. */
-  const badJob = (message: string, problems: FailureProblem[]) => toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems } }), 'SF_ERR_BAD_JOB');
+  const badJob = (message: string, problems: FailureProblem[]) =>
+    toJobError(new SfError('SF_ERR_BAD_JOB', message, { details: { problems } }), 'SF_ERR_BAD_JOB');
 
   /**
    * A job holds the results of one inference batch (`results`, ResultBatch). Each result goes
@@ -148,7 +170,11 @@ export function createResultSink(options: ResultSinkOptions) {
       throw badJob(read.message, read.problems);
     }
     const { content } = read;
-    if (content.problems.length > 0) log.warn({ jobId: job.id, malformed: content.total - content.good.length, of: content.total }, 'malformed result');
+    if (content.problems.length > 0)
+      log.warn(
+        { jobId: job.id, malformed: content.total - content.good.length, of: content.total },
+        'malformed result',
+      );
     const settled = await Promise.allSettled(content.good.map((g) => batcher.submit(g.result)));
     const end = resultJobEnd(content, settled);
     if (end.kind === 'requeue') throw Worker.RateLimitError();
@@ -156,20 +182,16 @@ export function createResultSink(options: ResultSinkOptions) {
     if (end.kind === 'refused') throw badJob(end.message, end.problems);
   }
 
-  const worker = new Worker(
-    config.queues.results,
-    processJob,
-    {
-      connection: options.connection,
-      prefix: config.redis.prefix,
-      // Jobs, not results: a job holds up to BATCH_MAX_SIZE results, so this keeps about two sink
-      // batches of results in hand.
-      concurrency: Math.max(16, Math.ceil((2 * config.sink.batchMaxSize) / config.batching.maxSize)),
-      lockDuration: config.worker.lockDurationMs,
-      stalledInterval: config.worker.stalledIntervalMs,
-      maxStalledCount: config.worker.maxStalledCount,
-    },
-  );
+  const worker = new Worker(config.queues.results, processJob, {
+    connection: options.connection,
+    prefix: config.redis.prefix,
+    // Jobs, not results: a job holds up to BATCH_MAX_SIZE results, so this keeps about two sink
+    // batches of results in hand.
+    concurrency: Math.max(16, Math.ceil((2 * config.sink.batchMaxSize) / config.batching.maxSize)),
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount: config.worker.maxStalledCount,
+  });
   worker.on('error', createErrorLogger(log, 'sink worker error'));
 
   let closing: Promise<void> | undefined;

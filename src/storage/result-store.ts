@@ -56,7 +56,10 @@ const UPSERT = `
   INSERT INTO sentiment_results (${names.join(', ')})
   SELECT * FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
   ON CONFLICT (review_id, model_version) DO UPDATE SET
-    ${names.filter((n) => n !== 'review_id' && n !== 'model_version').map((n) => `${n} = excluded.${n}`).join(',\n    ')}`;
+    ${names
+      .filter((n) => n !== 'review_id' && n !== 'model_version')
+      .map((n) => `${n} = excluded.${n}`)
+      .join(',\n    ')}`;
 
 /**
  * Stores results as one multi-row upsert (one array parameter per column, so the statement is

@@ -19,10 +19,27 @@ export const COMMIT_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  */
 export function createSinkMetrics(registry: Registry): SinkMetricsHooks & { registry: Registry } {
   const registers = [registry];
-  const rows = new Counter({ name: 'sf_sink_rows_upserted_total', help: 'Results committed to the database (one upserted row each).', registers });
-  const commit = new Histogram({ name: 'sf_sink_commit_duration_seconds', help: 'Duration of one committed sink transaction (one multi-row upsert).', buckets: COMMIT_BUCKETS_S, registers });
-  const errors = new Counter({ name: 'sf_sink_database_errors_total', help: 'Sink transactions that failed (database down, a refused row, a lost connection).', registers });
-  const paused = new Gauge({ name: 'sf_sink_paused', help: '1 while the sink takes no results because the database does not answer, else 0.', registers });
+  const rows = new Counter({
+    name: 'sf_sink_rows_upserted_total',
+    help: 'Results committed to the database (one upserted row each).',
+    registers,
+  });
+  const commit = new Histogram({
+    name: 'sf_sink_commit_duration_seconds',
+    help: 'Duration of one committed sink transaction (one multi-row upsert).',
+    buckets: COMMIT_BUCKETS_S,
+    registers,
+  });
+  const errors = new Counter({
+    name: 'sf_sink_database_errors_total',
+    help: 'Sink transactions that failed (database down, a refused row, a lost connection).',
+    registers,
+  });
+  const paused = new Gauge({
+    name: 'sf_sink_paused',
+    help: '1 while the sink takes no results because the database does not answer, else 0.',
+    registers,
+  });
   paused.set(0);
   return {
     registry,

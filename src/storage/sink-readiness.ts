@@ -11,7 +11,13 @@ async function answers(check: () => Promise<unknown>, ms: number): Promise<boole
     timer = setTimeout(() => resolve(false), ms);
   });
   try {
-    return await Promise.race([check().then(() => true, () => false), late]);
+    return await Promise.race([
+      check().then(
+        () => true,
+        () => false,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -40,7 +46,12 @@ export function sinkReadiness(options: SinkReadinessOptions) {
     const sink = options.sink();
     return {
       ready: database && redis && sink !== undefined,
-      details: { database: database ? 'ok' : 'unreachable', redis: redis ? 'ok' : 'unreachable', consuming: sink !== undefined, paused: sink?.paused ?? false },
+      details: {
+        database: database ? 'ok' : 'unreachable',
+        redis: redis ? 'ok' : 'unreachable',
+        consuming: sink !== undefined,
+        paused: sink?.paused ?? false,
+      },
     };
   };
 }

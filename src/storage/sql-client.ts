@@ -24,14 +24,21 @@ export interface SqlClient extends SqlExecutor {
  * surfaces as a failed query the caller retries; idle clients that die are logged, not fatal.
  */
 export function createPostgresClient(url: string, logger: Logger, poolSize = 4): SqlClient {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
-  pool.on('error', (err) => logger.warn({ err: new SfError('SF_ERR_STORAGE', err.message, { cause: err }) }, 'idle database connection lost'));
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+  });
+  pool.on('error', (err) =>
+    logger.warn({ err: new SfError('SF_ERR_STORAGE', err.message, { cause: err }) }, 'idle database connection lost'),
+  );
   const parsed = new URL(url);
   let closing: Promise<void> | undefined;
   return {
     kind: 'postgres',
     location: `postgres://${parsed.host}${parsed.pathname}`,
-    query: async <T,>(text: string, params?: unknown[]) => (await pool.query(text, params)) as unknown as { rows: T[] },
+    query: async <T>(text: string, params?: unknown[]) => (await pool.query(text, params)) as unknown as { rows: T[] },
     async transaction(fn) {
       // A checked-out client has no pool 'error' listener: without this one, a connection lost
       // mid-transaction (pg_terminate_backend, a restart) emits an unhandled 'error' and kills
@@ -49,7 +56,10 @@ export function createPostgresClient(url: string, logger: Logger, poolSize = 4):
       });
       try {
         await client.query('BEGIN');
-        const result = await fn({ query: async <T,>(text: string, params?: unknown[]) => (await client.query(text, params)) as unknown as { rows: T[] } });
+        const result = await fn({
+          query: async <T>(text: string, params?: unknown[]) =>
+            (await client.query(text, params)) as unknown as { rows: T[] },
+        });
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -80,7 +90,11 @@ export async function createPgliteClient(dataDir: string): Promise<SqlClient> {
 }
 
 /** PostgreSQL when a URL is given, else the embedded PGlite database. */
-export async function openDatabase(options: { url: string | undefined; dataDir: string; logger: Logger }): Promise<SqlClient> {
+export async function openDatabase(options: {
+  url: string | undefined;
+  dataDir: string;
+  logger: Logger;
+}): Promise<SqlClient> {
   try {
     return options.url ? createPostgresClient(options.url, options.logger) : await createPgliteClient(options.dataDir);
   } catch (err) {

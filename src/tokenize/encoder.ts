@@ -26,7 +26,8 @@ export function createEncoder(tokenizer: Tokenizer, options: EncoderOptions) {
   const probe = tokenizer.encode('a', { add_special_tokens: false }).ids;
   const withSpecial = tokenizer.encode('a', { add_special_tokens: true }).ids;
   const start = withSpecial.findIndex((_, i) => probe.every((id, j) => withSpecial[i + j] === id));
-  if (start < 0) throw new SfError('SF_ERR_MODEL_LOAD', 'tokenizer post-processor does not keep the text tokens in one piece');
+  if (start < 0)
+    throw new SfError('SF_ERR_MODEL_LOAD', 'tokenizer post-processor does not keep the text tokens in one piece');
   const prefix = withSpecial.slice(0, start);
   const suffix = withSpecial.slice(start + probe.length);
   const budget = options.maxTokens - prefix.length - suffix.length;
@@ -56,7 +57,10 @@ export type Encoder = ReturnType<typeof createEncoder>;
  * Pads a group of encodings to its longest item into flat int64 tensors' data.
  * `padId` fills input_ids; attention_mask is 1 for real tokens, 0 for padding.
  */
-export function padBatch(items: readonly number[][], padId: number): { inputIds: BigInt64Array; attentionMask: BigInt64Array; length: number } {
+export function padBatch(
+  items: readonly number[][],
+  padId: number,
+): { inputIds: BigInt64Array; attentionMask: BigInt64Array; length: number } {
   const length = Math.max(...items.map((ids) => ids.length));
   const inputIds = new BigInt64Array(items.length * length).fill(BigInt(padId));
   const attentionMask = new BigInt64Array(items.length * length);

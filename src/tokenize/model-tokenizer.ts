@@ -16,12 +16,19 @@ export interface ModelTokenizer {
  * A model directory's tokenizer and encoder, as the inference threads use them. The worker's main
  * thread loads the same one to count a review's tokens before batching (token-budget.ts).
  */
-export function loadModelTokenizer(spec: ModelSpec, options: { maxTokens?: number | undefined; truncation: Truncation }): ModelTokenizer {
+export function loadModelTokenizer(
+  spec: ModelSpec,
+  options: { maxTokens?: number | undefined; truncation: Truncation },
+): ModelTokenizer {
   let tokenizer: Tokenizer;
   try {
     tokenizer = new Tokenizer(spec.tokenizerJson, spec.tokenizerConfig);
   } catch (err) {
-    throw new SfError('SF_ERR_MODEL_LOAD', `model directory ${spec.dir}: tokenizer.json cannot be loaded (${(err as Error).message})`, { cause: err });
+    throw new SfError(
+      'SF_ERR_MODEL_LOAD',
+      `model directory ${spec.dir}: tokenizer.json cannot be loaded (${(err as Error).message})`,
+      { cause: err },
+    );
   }
   const maxTokens = Math.min(options.maxTokens ?? spec.maxLength, spec.maxLength);
   const encoder = createEncoder(tokenizer, { maxTokens, truncation: options.truncation });

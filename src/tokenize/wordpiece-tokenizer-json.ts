@@ -94,7 +94,13 @@ export function buildWordPieceTokenizerJson(): { tokenizerJson: object; tokenize
     truncation: null,
     padding: null,
     added_tokens: Object.entries(SPECIALS).map(([content, id]) => addedToken(content, id)),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',

@@ -41,8 +41,18 @@ export function softmaxWithTemperature(logits: ArrayLike<number>, temperature: n
  * Calibration of probability rows against gold label indices (a gold of −1 or a row of NaN is
  * skipped: an item that could not be scored has no confidence).
  */
-export function calibrationReport(probabilities: readonly ArrayLike<number>[], gold: readonly number[], bins = ECE_BINS): CalibrationReport {
-  const edges = Array.from({ length: bins }, (_, b) => ({ from: b / bins, to: (b + 1) / bins, rows: 0, confidence: 0, accuracy: 0 }));
+export function calibrationReport(
+  probabilities: readonly ArrayLike<number>[],
+  gold: readonly number[],
+  bins = ECE_BINS,
+): CalibrationReport {
+  const edges = Array.from({ length: bins }, (_, b) => ({
+    from: b / bins,
+    to: (b + 1) / bins,
+    rows: 0,
+    confidence: 0,
+    accuracy: 0,
+  }));
   let rows = 0;
   let nll = 0;
   probabilities.forEach((p, i) => {
@@ -76,7 +86,11 @@ export function calibrationReport(probabilities: readonly ArrayLike<number>[], g
  * The temperature T > 0 minimizing Σ_i w_i · NLL(softmax(logits_i / T), gold_i) (weights default
  * 1), by golden-section search on log T over [0.05, 20] (the NLL is unimodal in T). Deterministic.
  */
-export function fitTemperature(logits: readonly ArrayLike<number>[], gold: readonly number[], weights?: readonly number[]): number {
+export function fitTemperature(
+  logits: readonly ArrayLike<number>[],
+  gold: readonly number[],
+  weights?: readonly number[],
+): number {
   if (logits.length === 0) throw new Error('fitTemperature needs at least one row');
   const loss = (logT: number): number => {
     const T = Math.exp(logT);

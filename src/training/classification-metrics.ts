@@ -28,8 +28,13 @@ function ratio(numerator: number, denominator: number): number {
   return denominator === 0 ? 0 : numerator / denominator;
 }
 
-export function classificationMetrics(labels: readonly string[], gold: readonly number[], predicted: readonly number[]): ClassificationMetrics {
-  if (gold.length !== predicted.length) throw new Error(`gold (${gold.length}) and predicted (${predicted.length}) differ in length`);
+export function classificationMetrics(
+  labels: readonly string[],
+  gold: readonly number[],
+  predicted: readonly number[],
+): ClassificationMetrics {
+  if (gold.length !== predicted.length)
+    throw new Error(`gold (${gold.length}) and predicted (${predicted.length}) differ in length`);
   const n = labels.length;
   const matrix = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   let correct = 0;
@@ -73,7 +78,11 @@ export function classificationMetrics(labels: readonly string[], gold: readonly 
  * Mean absolute error between gold and predicted labels read as numbers (star ratings), over the
  * scored items; undefined when a label is not a number.
  */
-export function meanAbsoluteError(labels: readonly string[], gold: readonly number[], predicted: readonly number[]): number | undefined {
+export function meanAbsoluteError(
+  labels: readonly string[],
+  gold: readonly number[],
+  predicted: readonly number[],
+): number | undefined {
   const values = labels.map(Number);
   if (values.some((v) => !Number.isFinite(v))) return undefined;
   let sum = 0;

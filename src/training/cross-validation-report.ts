@@ -45,14 +45,24 @@ export function crossValidationReport(heldOut: readonly HeldOutSource[], labels:
     const m = classificationMetrics([...labels], s.gold, predicted);
     const mae = meanAbsoluteError(labels, s.gold, predicted);
     return {
-      name: s.name, rows: s.gold.length, accuracy: m.accuracy, macroF1: m.macroF1, ...(mae === undefined ? {} : { mae }),
-      eceBefore: calibrationReport(probs(s.logits, 1), s.gold).ece, eceAfter: calibrationReport(probs(s.logits, temperature), s.gold).ece,
+      name: s.name,
+      rows: s.gold.length,
+      accuracy: m.accuracy,
+      macroF1: m.macroF1,
+      ...(mae === undefined ? {} : { mae }),
+      eceBefore: calibrationReport(probs(s.logits, 1), s.gold).ece,
+      eceAfter: calibrationReport(probs(s.logits, temperature), s.gold).ece,
     };
   });
   const mean = (f: (s: CvSourceResult) => number) => sources.reduce((a, s) => a + f(s), 0) / sources.length;
   return {
-    sources, temperature,
-    meanAccuracy: mean((s) => s.accuracy), ...(sources[0]!.mae === undefined ? {} : { meanMae: mean((s) => s.mae!) }), meanEceBefore: mean((s) => s.eceBefore), meanEceAfter: mean((s) => s.eceAfter),
-    pooledBefore: calibrationReport(probs(logits, 1), gold), pooledAfter: calibrationReport(probs(logits, temperature), gold),
+    sources,
+    temperature,
+    meanAccuracy: mean((s) => s.accuracy),
+    ...(sources[0]!.mae === undefined ? {} : { meanMae: mean((s) => s.mae!) }),
+    meanEceBefore: mean((s) => s.eceBefore),
+    meanEceAfter: mean((s) => s.eceAfter),
+    pooledBefore: calibrationReport(probs(logits, 1), gold),
+    pooledAfter: calibrationReport(probs(logits, temperature), gold),
   };
 }

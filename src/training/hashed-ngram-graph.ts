@@ -14,7 +14,15 @@
  *   logits   = summed / norm(Σ_f mask[f]) + bias
  */
 import { ELEMENT_TYPE, OnnxGraphBuilder } from './onnx-builder.ts';
-import { HASH_BASE, HASH_MIX, HASH_PRIME, NEGATION_STATE, tableRows, validateSpec, type HashedNgramSpec } from '../model-format/hashed-ngram-features.ts';
+import {
+  HASH_BASE,
+  HASH_MIX,
+  HASH_PRIME,
+  NEGATION_STATE,
+  tableRows,
+  validateSpec,
+  type HashedNgramSpec,
+} from '../model-format/hashed-ngram-features.ts';
 import type { NegationSpec } from '../model-format/negation-scope.ts';
 
 export interface HashedNgramGraphOptions {
@@ -41,10 +49,12 @@ export function buildHashedNgramGraph(options: HashedNgramGraphOptions): Uint8Ar
   const numLabels = bias.length;
   const rows = tableRows(spec);
   if (numLabels < 1) throw new Error('bias must hold one value per label');
-  if (table.length !== rows * numLabels) throw new Error(`table must have (vocabSize + buckets) × labels = ${rows * numLabels} values, got ${table.length}`);
+  if (table.length !== rows * numLabels)
+    throw new Error(`table must have (vocabSize + buckets) × labels = ${rows * numLabels} values, got ${table.length}`);
 
   const b = new OnnxGraphBuilder({ graphName: 'hashed_ngram_linear', docString: options.docString ?? '' });
-  const int64 = (name: string, value: bigint | number) => b.addInitializer(name, new BigInt64Array([BigInt(value)]), []);
+  const int64 = (name: string, value: bigint | number) =>
+    b.addInitializer(name, new BigInt64Array([BigInt(value)]), []);
   const axes1 = (name: string, value: bigint) => b.addInitializer(name, new BigInt64Array([value]), [1]);
 
   const inputIds = b.addInput('input_ids', 'int64', ['batch', 'sequence']);
@@ -64,7 +74,8 @@ export function buildHashedNgramGraph(options: HashedNgramGraphOptions): Uint8Ar
   const minusOne = axes1('slice_minus_one', -1n);
   const end = axes1('slice_end', INT64_MAX);
   const dropLast = (x: string, name: string) => b.addNode('Slice', [x, zero, minusOne, seqAxis], [name]);
-  const dropFirst = (x: string, k: number, name: string) => b.addNode('Slice', [x, axes1(`slice_from_${name}`, BigInt(k)), end, seqAxis], [name]);
+  const dropFirst = (x: string, k: number, name: string) =>
+    b.addNode('Slice', [x, axes1(`slice_from_${name}`, BigInt(k)), end, seqAxis], [name]);
 
   const base = int64('hash_base', HASH_BASE);
   const prime = int64('hash_prime', HASH_PRIME);
@@ -93,19 +104,44 @@ export function buildHashedNgramGraph(options: HashedNgramGraphOptions): Uint8Ar
 
   if (spec.negation) {
     const negated = addNegationScope(b, spec.negation, inputIds, attended, { dropFirst, dropLast, zero, seqAxis });
-    const state = b.addNode('Mod', [b.addNode('Add', [int64('negation_state_shifted', NEGATION_STATE * HASH_BASE), inputIds], ['negation_added']), prime], ['negation_reduced'], { fmod: { int: 0 } });
-    const mixed = b.addNode('Mod', [b.addNode('Mul', [state, mix], ['negation_mixed_raw']), prime], ['negation_state'], { fmod: { int: 0 } });
-    rowTensors.push(b.addNode('Add', [b.addNode('Mod', [mixed, buckets], ['negation_bucket'], { fmod: { int: 0 } }), offset], ['rows_negated']));
+    const state = b.addNode(
+      'Mod',
+      [
+        b.addNode('Add', [int64('negation_state_shifted', NEGATION_STATE * HASH_BASE), inputIds], ['negation_added']),
+        prime,
+      ],
+      ['negation_reduced'],
+      { fmod: { int: 0 } },
+    );
+    const mixed = b.addNode(
+      'Mod',
+      [b.addNode('Mul', [state, mix], ['negation_mixed_raw']), prime],
+      ['negation_state'],
+      { fmod: { int: 0 } },
+    );
+    rowTensors.push(
+      b.addNode(
+        'Add',
+        [b.addNode('Mod', [mixed, buckets], ['negation_bucket'], { fmod: { int: 0 } }), offset],
+        ['rows_negated'],
+      ),
+    );
     maskTensors.push(negated);
   }
 
-  const featureRows = rowTensors.length > 1 ? b.addNode('Concat', rowTensors, ['feature_rows'], { axis: { int: 1 } }) : inputIds;
-  const featureMaskBool = maskTensors.length > 1 ? b.addNode('Concat', maskTensors, ['feature_mask_bool'], { axis: { int: 1 } }) : real;
+  const featureRows =
+    rowTensors.length > 1 ? b.addNode('Concat', rowTensors, ['feature_rows'], { axis: { int: 1 } }) : inputIds;
+  const featureMaskBool =
+    maskTensors.length > 1 ? b.addNode('Concat', maskTensors, ['feature_mask_bool'], { axis: { int: 1 } }) : real;
   const featureMask = b.addNode('Cast', [featureMaskBool], ['feature_mask'], { to: { int: ELEMENT_TYPE.float32 } }); // [B, F]
 
   const half = options.weightType === 'float16';
-  const weights = half ? b.addFloat16Initializer('ngram_weights', table, [rows, numLabels]) : b.addInitializer('ngram_weights', table, [rows, numLabels]);
-  let gathered = b.addNode('Gather', [weights, featureRows], [half ? 'feature_weights_half' : 'feature_weights'], { axis: { int: 0 } }); // [B, F, L]
+  const weights = half
+    ? b.addFloat16Initializer('ngram_weights', table, [rows, numLabels])
+    : b.addInitializer('ngram_weights', table, [rows, numLabels]);
+  let gathered = b.addNode('Gather', [weights, featureRows], [half ? 'feature_weights_half' : 'feature_weights'], {
+    axis: { int: 0 },
+  }); // [B, F, L]
   if (half) gathered = b.addNode('Cast', [gathered], ['feature_weights'], { to: { int: ELEMENT_TYPE.float32 } });
   const lastAxis = axes1('axis_last', -1n);
   const mask3d = b.addNode('Unsqueeze', [featureMask, lastAxis], ['feature_mask_expanded']); // [B, F, 1]
@@ -138,10 +174,12 @@ interface Shifts {
 function addNegationScope(b: OnnxGraphBuilder, n: NegationSpec, ids: string, attended: string, s: Shifts): string {
   const int64 = (name: string, value: number) => b.addInitializer(name, new BigInt64Array([BigInt(value)]), []);
   const axes1 = (name: string, value: number) => b.addInitializer(name, new BigInt64Array([BigInt(value)]), [1]);
-  const anyOf = (x: string, values: number[], prefix: string): string => values
-    .map((v, i) => b.addNode('Equal', [x, int64(`${prefix}_${i}`, v)], [`${prefix}_is_${i}`]))
-    .reduce((acc, next, i) => b.addNode('Or', [acc, next], [`${prefix}_any_${i}`]));
-  const columns = (x: string, k: number, name: string) => b.addNode('Slice', [x, s.zero, axes1(`${name}_end`, k), s.seqAxis], [name]);
+  const anyOf = (x: string, values: number[], prefix: string): string =>
+    values
+      .map((v, i) => b.addNode('Equal', [x, int64(`${prefix}_${i}`, v)], [`${prefix}_is_${i}`]))
+      .reduce((acc, next, i) => b.addNode('Or', [acc, next], [`${prefix}_any_${i}`]));
+  const columns = (x: string, k: number, name: string) =>
+    b.addNode('Slice', [x, s.zero, axes1(`${name}_end`, k), s.seqAxis], [name]);
   /** x shifted right by k along the sequence, the first k columns `fill`. */
   const shiftRight = (x: string, k: number, fill: boolean, name: string): string => {
     const head = columns(x, k, `${name}_head`);
@@ -152,20 +190,41 @@ function addNegationScope(b: OnnxGraphBuilder, n: NegationSpec, ids: string, att
   };
   let cue = n.cueIds.length > 0 ? anyOf(ids, n.cueIds, 'negation_cue') : '';
   n.cuePairs.forEach(([first, second], i) => {
-    const a = b.addNode('Equal', [s.dropLast(ids, `negation_pair_${i}_head`), int64(`negation_pair_${i}_first`, first)], [`negation_pair_${i}_a`]);
-    const c = b.addNode('Equal', [s.dropFirst(ids, 1, `negation_pair_${i}_tail`), int64(`negation_pair_${i}_second`, second)], [`negation_pair_${i}_b`]);
+    const a = b.addNode(
+      'Equal',
+      [s.dropLast(ids, `negation_pair_${i}_head`), int64(`negation_pair_${i}_first`, first)],
+      [`negation_pair_${i}_a`],
+    );
+    const c = b.addNode(
+      'Equal',
+      [s.dropFirst(ids, 1, `negation_pair_${i}_tail`), int64(`negation_pair_${i}_second`, second)],
+      [`negation_pair_${i}_b`],
+    );
     // The pair (t − 1, t) cues position t: one false column in front aligns it (attended has ≥ 1 column).
     const first1 = columns(attended, 1, `negation_pair_${i}_first_column`);
     const none = b.addNode('Xor', [first1, first1], [`negation_pair_${i}_false`]);
-    const pair = b.addNode('Concat', [none, b.addNode('And', [a, c], [`negation_pair_${i}`])], [`negation_pair_${i}_aligned`], { axis: { int: 1 } });
+    const pair = b.addNode(
+      'Concat',
+      [none, b.addNode('And', [a, c], [`negation_pair_${i}`])],
+      [`negation_pair_${i}_aligned`],
+      { axis: { int: 1 } },
+    );
     cue = cue === '' ? pair : b.addNode('Or', [cue, pair], [`negation_cue_or_pair_${i}`]);
   });
-  const stop = n.stopIds.length > 0 ? anyOf(ids, n.stopIds, 'negation_stop') : b.addNode('Xor', [attended, attended], ['negation_no_stop']);
+  const stop =
+    n.stopIds.length > 0
+      ? anyOf(ids, n.stopIds, 'negation_stop')
+      : b.addNode('Xor', [attended, attended], ['negation_no_stop']);
   const open = b.addNode('Not', [stop], ['negation_open']);
   let clear = open; // no stop at t − d + 1 .. t
   let scope = '';
   for (let d = 1; d <= n.window; d++) {
-    if (d > 1) clear = b.addNode('And', [clear, shiftRight(open, d - 1, true, `negation_open_shift_${d - 1}`)], [`negation_clear_${d}`]);
+    if (d > 1)
+      clear = b.addNode(
+        'And',
+        [clear, shiftRight(open, d - 1, true, `negation_open_shift_${d - 1}`)],
+        [`negation_clear_${d}`],
+      );
     const hit = b.addNode('And', [shiftRight(cue, d, false, `negation_cue_shift_${d}`), clear], [`negation_hit_${d}`]);
     scope = scope === '' ? hit : b.addNode('Or', [scope, hit], [`negation_scope_${d}`]);
   }

@@ -57,7 +57,8 @@ export function checkHyperparameters(h: HashedNgramHyperparameters): HashedNgram
   const problems: string[] = [];
   const int = (name: keyof HashedNgramHyperparameters, min: number, max: number) => {
     const v = h[name] as number;
-    if (!Number.isInteger(v) || v < min || v > max) problems.push(`${name} must be an integer in ${min}..${max}, got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      problems.push(`${name} must be an integer in ${min}..${max}, got ${v}`);
   };
   int('buckets', 1, 2 ** 24);
   int('maxOrder', 1, MAX_ORDER);
@@ -65,13 +66,19 @@ export function checkHyperparameters(h: HashedNgramHyperparameters): HashedNgram
   int('seed', 0, 2 ** 32 - 1);
   int('averageFromEpoch', 0, 1000);
   int('negationWindow', 0, MAX_NEGATION_WINDOW);
-  if (typeof h.boundaryTokens !== 'boolean') problems.push(`boundaryTokens must be true or false, got ${String(h.boundaryTokens)}`);
-  if (h.weightType !== 'float32' && h.weightType !== 'float16') problems.push(`weightType must be float32 or float16, got ${String(h.weightType)}`);
+  if (typeof h.boundaryTokens !== 'boolean')
+    problems.push(`boundaryTokens must be true or false, got ${String(h.boundaryTokens)}`);
+  if (h.weightType !== 'float32' && h.weightType !== 'float16')
+    problems.push(`weightType must be float32 or float16, got ${String(h.weightType)}`);
   if (!(h.nbPower >= 0 && h.nbPower <= 4)) problems.push(`nbPower must be in [0, 4], got ${h.nbPower}`);
-  if (h.normalization !== 'mean' && h.normalization !== 'sqrt') problems.push(`normalization must be mean or sqrt, got ${String(h.normalization)}`);
-  if (!(h.learningRate > 0 && h.learningRate <= 100)) problems.push(`learningRate must be in (0, 100], got ${h.learningRate}`);
+  if (h.normalization !== 'mean' && h.normalization !== 'sqrt')
+    problems.push(`normalization must be mean or sqrt, got ${String(h.normalization)}`);
+  if (!(h.learningRate > 0 && h.learningRate <= 100))
+    problems.push(`learningRate must be in (0, 100], got ${h.learningRate}`);
   if (!(h.l2 >= 0 && h.l2 < 1)) problems.push(`l2 must be in [0, 1), got ${h.l2}`);
-  if (!(h.featureDropout >= 0 && h.featureDropout < 1)) problems.push(`featureDropout must be in [0, 1), got ${h.featureDropout}`);
-  if (problems.length > 0) throw new SfError('SF_ERR_CONFIG', `invalid training options: ${problems.join('; ')}`, { details: { problems } });
+  if (!(h.featureDropout >= 0 && h.featureDropout < 1))
+    problems.push(`featureDropout must be in [0, 1), got ${h.featureDropout}`);
+  if (problems.length > 0)
+    throw new SfError('SF_ERR_CONFIG', `invalid training options: ${problems.join('; ')}`, { details: { problems } });
   return h;
 }

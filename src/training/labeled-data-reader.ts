@@ -70,7 +70,9 @@ function formatOf(file: string): Format {
   if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
   if (ext === '.csv') return 'csv';
   if (ext === '.tsv' || ext === '.tab') return 'tsv';
-  throw new SfError('SF_ERR_IMPORT', `${file}: unknown data format "${ext}" (use .jsonl, .json, .csv or .tsv)`, { details: { file } });
+  throw new SfError('SF_ERR_IMPORT', `${file}: unknown data format "${ext}" (use .jsonl, .json, .csv or .tsv)`, {
+    details: { file },
+  });
 }
 
 function importError(file: string, where: string, problem: string, cause?: unknown): SfError {
@@ -91,14 +93,17 @@ function parseRecords(file: string, content: string, format: Format): { line: nu
       return (value as unknown[]).map((record, i) => ({ line: i + 1, record }));
     }
     const out: { line: number; record: unknown }[] = [];
-    content.replace(/^\uFEFF/, '').split('\n').forEach((text, i) => {
-      if (text.trim() === '') return;
-      try {
-        out.push({ line: i + 1, record: JSON.parse(text) });
-      } catch (err) {
-        throw importError(file, `:${i + 1}`, `is not valid JSON (${(err as Error).message})`, err);
-      }
-    });
+    content
+      .replace(/^\uFEFF/, '')
+      .split('\n')
+      .forEach((text, i) => {
+        if (text.trim() === '') return;
+        try {
+          out.push({ line: i + 1, record: JSON.parse(text) });
+        } catch (err) {
+          throw importError(file, `:${i + 1}`, `is not valid JSON (${(err as Error).message})`, err);
+        }
+      });
     return out;
   }
   try {
@@ -117,28 +122,43 @@ function parseRecords(file: string, content: string, format: Format): { line: nu
 
 /** A 1–5 star rating, else undefined (a field on another scale is not a star rating). */
 function ratingOf(value: unknown): number | undefined {
-  const rating = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  const rating =
+    typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
   return Number.isInteger(rating) && rating >= 1 && rating <= 5 ? rating : undefined;
 }
 
-function toRow(file: string, line: number, record: unknown, fields: DataFields, options: ReadOptions): LabeledRow | undefined {
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw importError(file, `:${line}`, 'is not an object');
+function toRow(
+  file: string,
+  line: number,
+  record: unknown,
+  fields: DataFields,
+  options: ReadOptions,
+): LabeledRow | undefined {
+  if (typeof record !== 'object' || record === null || Array.isArray(record))
+    throw importError(file, `:${line}`, 'is not an object');
   const r = record as Record<string, unknown>;
   const missing = (field: string, flag: string) =>
-    importError(file, `:${line}`, `has no "${field}" field (fields: ${Object.keys(r).join(', ')}); choose one with ${flag}`);
+    importError(
+      file,
+      `:${line}`,
+      `has no "${field}" field (fields: ${Object.keys(r).join(', ')}); choose one with ${flag}`,
+    );
   const ratingField = fields.ratingField ?? 'rating';
   const from = options.labelFrom ?? 'label';
   if (!(fields.textField in r)) throw missing(fields.textField, '--text-field');
-  if (from !== 'label' && !(ratingField in r)) throw importError(file, `:${line}`, `has no "${ratingField}" field (fields: ${Object.keys(r).join(', ')})`);
+  if (from !== 'label' && !(ratingField in r))
+    throw importError(file, `:${line}`, `has no "${ratingField}" field (fields: ${Object.keys(r).join(', ')})`);
   if (from === 'label' && !(fields.labelField in r)) throw missing(fields.labelField, '--label-field');
   const text = r[fields.textField];
   const rating = ratingOf(r[ratingField]);
-  if (from !== 'label' && rating === undefined) throw importError(file, `:${line}`, `field "${ratingField}" must be a star rating 1..5`);
+  if (from !== 'label' && rating === undefined)
+    throw importError(file, `:${line}`, `field "${ratingField}" must be a star rating 1..5`);
   const label = from === 'rating' ? labelOfRating(rating!) : from === 'stars' ? String(rating) : r[fields.labelField];
   if (label === undefined) return undefined;
   const title = fields.titleField === undefined ? undefined : r[fields.titleField];
   if (typeof text !== 'string') throw importError(file, `:${line}`, `field "${fields.textField}" must be a string`);
-  if (title !== undefined && title !== null && typeof title !== 'string') throw importError(file, `:${line}`, `field "${fields.titleField}" must be a string`);
+  if (title !== undefined && title !== null && typeof title !== 'string')
+    throw importError(file, `:${line}`, `field "${fields.titleField}" must be a string`);
   if (!(typeof label === 'string' && label.trim() !== '') && !(typeof label === 'number' && Number.isFinite(label))) {
     throw importError(file, `:${line}`, `field "${fields.labelField}" must be a non-empty string or a number`);
   }
@@ -156,7 +176,11 @@ function toRow(file: string, line: number, record: unknown, fields: DataFields, 
 }
 
 /** Reads one labeled data file. Throws SF_ERR_IMPORT naming the file and line on bad data. */
-export async function readLabeledData(file: string, fields: DataFields = DEFAULT_FIELDS, options: ReadOptions = {}): Promise<LabeledDataset> {
+export async function readLabeledData(
+  file: string,
+  fields: DataFields = DEFAULT_FIELDS,
+  options: ReadOptions = {},
+): Promise<LabeledDataset> {
   const format = formatOf(file);
   let content: string;
   try {

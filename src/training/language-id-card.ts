@@ -2,7 +2,10 @@
 import type { LanguageIdSpec } from '../inference/language-id.ts';
 import { dataTerms, RESEARCH_ONLY_NOTICE } from './data-terms.ts';
 
-export interface LanguageIdRate { rows: number; accuracy: number }
+export interface LanguageIdRate {
+  rows: number;
+  accuracy: number;
+}
 
 export interface LanguageIdEval {
   language: string;
@@ -29,7 +32,8 @@ export interface LanguageIdCardInput {
   training: { language: string; trainRows: number; devRows: number; sources: string[] }[];
 }
 
-const pct = (r: LanguageIdRate) => (r.rows === 0 ? '–' : `${(100 * r.accuracy).toFixed(2)}% (${r.rows.toLocaleString('en-US')})`);
+const pct = (r: LanguageIdRate) =>
+  r.rows === 0 ? '–' : `${(100 * r.accuracy).toFixed(2)}% (${r.rows.toLocaleString('en-US')})`;
 
 export function renderLanguageIdCard(c: LanguageIdCardInput): string {
   const files = [...new Set(c.training.flatMap((t) => t.sources))];
@@ -56,7 +60,15 @@ ${researchOnly ? `**Terms: ${RESEARCH_ONLY_NOTICE}**\n` : ''}
 
 | language | rows trained on | held-out rows | files |
 | --- | ---: | ---: | --- |
-${c.training.map((t) => `| ${t.language} | ${t.trainRows.toLocaleString('en-US')} | ${t.devRows.toLocaleString('en-US')} | ${t.sources.filter((f) => !f.includes('dev.jsonl')).map((f) => `\`${f}\``).join(', ')} |`).join('\n')}
+${c.training
+  .map(
+    (t) =>
+      `| ${t.language} | ${t.trainRows.toLocaleString('en-US')} | ${t.devRows.toLocaleString('en-US')} | ${t.sources
+        .filter((f) => !f.includes('dev.jsonl'))
+        .map((f) => `\`${f}\``)
+        .join(', ')} |`,
+  )
+  .join('\n')}
 
 English: up to ${c.options.englishPerSource.toLocaleString('en-US')} rows from each English source of the default model (picked by a hash of the row id).
 Each row is trained on twice, whole and as a seeded window of 1–5 of its words: ${c.examples.toLocaleString('en-US')} examples,
@@ -72,7 +84,16 @@ held-out row cut to its first 5 and first 2 words (short messages are where char
 
 | language | all rows | rows ≤ 5 words | first 5 words | first 2 words | wrong guesses |
 | --- | ---: | ---: | ---: | ---: | --- |
-${c.evaluation.map((e) => `| ${e.language} | ${pct(e.all)} | ${pct(e.short)} | ${pct(e.first5)} | ${pct(e.first2)} | ${Object.entries(e.confusedWith).map(([l, n]) => `${l} ${n}`).join(', ') || '–'} |`).join('\n')}
+${c.evaluation
+  .map(
+    (e) =>
+      `| ${e.language} | ${pct(e.all)} | ${pct(e.short)} | ${pct(e.first5)} | ${pct(e.first2)} | ${
+        Object.entries(e.confusedWith)
+          .map(([l, n]) => `${l} ${n}`)
+          .join(', ') || '–'
+      } |`,
+  )
+  .join('\n')}
 
 ## Reproduce
 

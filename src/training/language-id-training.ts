@@ -13,7 +13,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createLanguageIdentifier, languageFeatureRows, type LanguageIdSpec, type LanguageIdWeights } from '../inference/language-id.ts';
+import {
+  createLanguageIdentifier,
+  languageFeatureRows,
+  type LanguageIdSpec,
+  type LanguageIdWeights,
+} from '../inference/language-id.ts';
 import { LANGUAGE_ID_MODEL_TYPE, WEIGHTS_FILE, type LanguageIdConfig } from '../inference/language-id-model.ts';
 import { trainLinearModel, type TrainingExample } from './linear-trainer.ts';
 import { renderLanguageIdCard, type LanguageIdEval } from './language-id-card.ts';
@@ -40,9 +45,23 @@ export interface LanguageIdTrainingOptions {
 /** `sentiment-fleet train --preset lang-id` trains this model. */
 export const LANGUAGE_ID_PRESET = 'lang-id';
 
-export const LANGUAGE_ID_DEFAULTS = { out: 'models/lang-id', buckets: 2 ** 16, maxOrder: 4, maxChars: 1000, minLatinShare: 0.5, englishPerSource: 1000, epochs: 5, seed: 42 };
+export const LANGUAGE_ID_DEFAULTS = {
+  out: 'models/lang-id',
+  buckets: 2 ** 16,
+  maxOrder: 4,
+  maxChars: 1000,
+  minLatinShare: 0.5,
+  englishPerSource: 1000,
+  epochs: 5,
+  seed: 42,
+};
 
-interface LanguageRows { language: string; sources: string[]; train: LabeledRow[]; dev: LabeledRow[] }
+interface LanguageRows {
+  language: string;
+  sources: string[];
+  train: LabeledRow[];
+  dev: LabeledRow[];
+}
 
 async function languageRows(o: LanguageIdTrainingOptions): Promise<LanguageRows[]> {
   const out: LanguageRows[] = [];
@@ -50,7 +69,18 @@ async function languageRows(o: LanguageIdTrainingOptions): Promise<LanguageRows[
   for (const source of englishSources(o.sharedDir)) {
     const loaded = await loadSource(source);
     // A fixed pick by id hash, not the file order: the same rows whatever the shuffle of the file.
-    const ranked = loaded.train.map((r) => [createHash('sha256').update(`lang-id:${r.id ?? r.text}`).digest().readUInt32BE(0), r] as const).sort((a, b) => a[0] - b[0]);
+    const ranked = loaded.train
+      .map(
+        (r) =>
+          [
+            createHash('sha256')
+              .update(`lang-id:${r.id ?? r.text}`)
+              .digest()
+              .readUInt32BE(0),
+            r,
+          ] as const,
+      )
+      .sort((a, b) => a[0] - b[0]);
     english.train.push(...ranked.slice(0, o.englishPerSource).map(([, r]) => r));
     english.dev.push(...loaded.dev.flatMap((d) => d.rows));
     english.sources.push(...source.train, ...source.dev);
@@ -81,9 +111,15 @@ function quantize(table: Float32Array): { weights: Int8Array; scale: number } {
 }
 
 /** Accuracy of `identify` on held-out rows: all, short ones, and their first 5 and 2 words; microseconds per text. */
-export function evaluateLanguageId(identify: (text: string) => string | undefined, data: readonly { language: string; dev: readonly LabeledRow[] }[]): LanguageIdEval[] {
+export function evaluateLanguageId(
+  identify: (text: string) => string | undefined,
+  data: readonly { language: string; dev: readonly LabeledRow[] }[],
+): LanguageIdEval[] {
   return data.map(({ language, dev }) => {
-    const rate = (texts: string[]) => ({ rows: texts.length, accuracy: texts.length === 0 ? NaN : texts.filter((t) => identify(t) === language).length / texts.length });
+    const rate = (texts: string[]) => ({
+      rows: texts.length,
+      accuracy: texts.length === 0 ? NaN : texts.filter((t) => identify(t) === language).length / texts.length,
+    });
     const texts = dev.map((r) => r.text);
     const started = performance.now();
     const all = rate(texts);
@@ -94,7 +130,9 @@ export function evaluateLanguageId(identify: (text: string) => string | undefine
       if (g !== language) guesses.set(g, (guesses.get(g) ?? 0) + 1);
     }
     return {
-      language, all, microsPerText,
+      language,
+      all,
+      microsPerText,
       short: rate(texts.filter((t) => words(t).length <= 5)),
       first5: rate(texts.map((t) => words(t).slice(0, 5).join(' '))),
       first2: rate(texts.map((t) => words(t).slice(0, 2).join(' '))),
@@ -105,15 +143,28 @@ export function evaluateLanguageId(identify: (text: string) => string | undefine
 
 /** The held-out table as text (the CLI's output). */
 export function formatLanguageIdEval(evaluation: readonly LanguageIdEval[]): string {
-  const pct = (r: { rows: number; accuracy: number }) => (r.rows === 0 ? '     –' : `${(100 * r.accuracy).toFixed(2).padStart(6)}%`);
-  return ['language  all rows   ≤5 words  first 5  first 2   µs/text', ...evaluation.map((e) => `${e.language.padEnd(8)}  ${pct(e.all)}  ${pct(e.short)}  ${pct(e.first5)}  ${pct(e.first2)}  ${e.microsPerText.toFixed(1).padStart(7)}`)].join('\n');
+  const pct = (r: { rows: number; accuracy: number }) =>
+    r.rows === 0 ? '     –' : `${(100 * r.accuracy).toFixed(2).padStart(6)}%`;
+  return [
+    'language  all rows   ≤5 words  first 5  first 2   µs/text',
+    ...evaluation.map(
+      (e) =>
+        `${e.language.padEnd(8)}  ${pct(e.all)}  ${pct(e.short)}  ${pct(e.first5)}  ${pct(e.first2)}  ${e.microsPerText.toFixed(1).padStart(7)}`,
+    ),
+  ].join('\n');
 }
 
 export async function trainLanguageId(o: LanguageIdTrainingOptions) {
   const started = performance.now();
   const data = await languageRows(o);
   const labels = data.map((d) => d.language);
-  const spec: LanguageIdSpec = { labels, buckets: o.buckets, maxOrder: o.maxOrder, maxChars: o.maxChars, minLatinShare: o.minLatinShare };
+  const spec: LanguageIdSpec = {
+    labels,
+    buckets: o.buckets,
+    maxOrder: o.maxOrder,
+    maxChars: o.maxChars,
+    minLatinShare: o.minLatinShare,
+  };
   const random = seededRandom(o.seed);
   const examples: TrainingExample[] = [];
   data.forEach((d, label) => {
@@ -125,14 +176,33 @@ export async function trainLanguageId(o: LanguageIdTrainingOptions) {
     }
   });
   const trained = trainLinearModel(examples, {
-    tableRows: o.buckets, numLabels: labels.length, normalization: 'sqrt', epochs: o.epochs, learningRate: 0.5, l2: 0, featureDropout: 0, seed: o.seed, averageFromEpoch: Math.min(2, o.epochs),
+    tableRows: o.buckets,
+    numLabels: labels.length,
+    normalization: 'sqrt',
+    epochs: o.epochs,
+    learningRate: 0.5,
+    l2: 0,
+    featureDropout: 0,
+    seed: o.seed,
+    averageFromEpoch: Math.min(2, o.epochs),
   });
   const { weights, scale } = quantize(trained.table);
   const model: LanguageIdWeights = { spec, weights, scale, bias: trained.bias };
-  const version = `lid-${createHash('sha256').update(weights).update(JSON.stringify([spec, scale, [...trained.bias]])).digest('hex').slice(0, 12)}`;
+  const version = `lid-${createHash('sha256')
+    .update(weights)
+    .update(JSON.stringify([spec, scale, [...trained.bias]]))
+    .digest('hex')
+    .slice(0, 12)}`;
   const config: LanguageIdConfig = {
-    model_type: LANGUAGE_ID_MODEL_TYPE, labels, buckets: o.buckets, max_order: o.maxOrder, max_chars: o.maxChars, min_latin_share: o.minLatinShare,
-    weight_scale: scale, bias: [...trained.bias], sf_version: version,
+    model_type: LANGUAGE_ID_MODEL_TYPE,
+    labels,
+    buckets: o.buckets,
+    max_order: o.maxOrder,
+    max_chars: o.maxChars,
+    min_latin_share: o.minLatinShare,
+    weight_scale: scale,
+    bias: [...trained.bias],
+    sf_version: version,
   };
   const identifier = createLanguageIdentifier(model);
   const evaluation = evaluateLanguageId((t) => identifier.identify(t).language, data);
@@ -141,8 +211,19 @@ export async function trainLanguageId(o: LanguageIdTrainingOptions) {
   await writeFile(path.join(o.out, WEIGHTS_FILE), weights);
   await writeFile(path.join(o.out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const card = renderLanguageIdCard({
-    version, spec, options: o, weightBytes: weights.byteLength, examples: examples.length, epochLosses: trained.epochLosses, evaluation,
-    training: data.map((d) => ({ language: d.language, trainRows: d.train.length, devRows: d.dev.length, sources: d.sources })),
+    version,
+    spec,
+    options: o,
+    weightBytes: weights.byteLength,
+    examples: examples.length,
+    epochLosses: trained.epochLosses,
+    evaluation,
+    training: data.map((d) => ({
+      language: d.language,
+      trainRows: d.train.length,
+      devRows: d.dev.length,
+      sources: d.sources,
+    })),
   });
   await writeFile(path.join(o.out, 'MODEL_CARD.md'), card);
   return { dir: o.out, version, evaluation, weightBytes: weights.byteLength, trainingSeconds };

@@ -74,10 +74,15 @@ function validate(examples: readonly TrainingExample[], o: LinearTrainerOptions)
   if (!Number.isInteger(o.epochs) || o.epochs < 1) problems.push(`epochs must be ≥ 1, got ${o.epochs}`);
   if (!(o.learningRate > 0)) problems.push(`learningRate must be > 0, got ${o.learningRate}`);
   if (!(o.l2 >= 0)) problems.push(`l2 must be ≥ 0, got ${o.l2}`);
-  if (!(o.featureDropout >= 0 && o.featureDropout < 1)) problems.push(`featureDropout must be in [0, 1), got ${o.featureDropout}`);
+  if (!(o.featureDropout >= 0 && o.featureDropout < 1))
+    problems.push(`featureDropout must be in [0, 1), got ${o.featureDropout}`);
   if (!Number.isInteger(o.numLabels) || o.numLabels < 2) problems.push(`numLabels must be ≥ 2, got ${o.numLabels}`);
-  if (o.rowScale && o.rowScale.length !== o.tableRows) problems.push(`rowScale has ${o.rowScale.length} values for ${o.tableRows} table rows`);
-  if (o.averageFromEpoch !== undefined && !(Number.isInteger(o.averageFromEpoch) && o.averageFromEpoch >= 1 && o.averageFromEpoch <= o.epochs)) {
+  if (o.rowScale && o.rowScale.length !== o.tableRows)
+    problems.push(`rowScale has ${o.rowScale.length} values for ${o.tableRows} table rows`);
+  if (
+    o.averageFromEpoch !== undefined &&
+    !(Number.isInteger(o.averageFromEpoch) && o.averageFromEpoch >= 1 && o.averageFromEpoch <= o.epochs)
+  ) {
     problems.push(`averageFromEpoch must be an integer in 1..epochs, got ${o.averageFromEpoch}`);
   }
   for (const e of examples) {
@@ -94,7 +99,10 @@ function validate(examples: readonly TrainingExample[], o: LinearTrainerOptions)
 }
 
 /** Trains and returns float32 weights ready for buildHashedNgramGraph. */
-export function trainLinearModel(examples: readonly TrainingExample[], options: LinearTrainerOptions): LinearModelWeights {
+export function trainLinearModel(
+  examples: readonly TrainingExample[],
+  options: LinearTrainerOptions,
+): LinearModelWeights {
   validate(examples, options);
   const L = options.numLabels;
   const v = new Float64Array(options.tableRows * L);
@@ -125,8 +133,14 @@ export function trainLinearModel(examples: readonly TrainingExample[], options: 
     const report = (done: number, epochDone: boolean) => {
       const seconds = (performance.now() - started) / 1000;
       options.onProgress?.({
-        epoch, epochs: options.epochs, done, total: examples.length, loss: lossSum / Math.max(weightSum, 1e-12),
-        examplesPerSecond: seconds > 0 ? done / seconds : 0, learningRate: lr, epochDone,
+        epoch,
+        epochs: options.epochs,
+        done,
+        total: examples.length,
+        loss: lossSum / Math.max(weightSum, 1e-12),
+        examplesPerSecond: seconds > 0 ? done / seconds : 0,
+        learningRate: lr,
+        epochDone,
       });
     };
     for (let i = 0; i < order.length; i++, step++) {
@@ -162,7 +176,8 @@ export function trainLinearModel(examples: readonly TrainingExample[], options: 
       const logSum = max + Math.log(sum);
       lossSum += example.weight * (logSum - logits[example.label]!);
       weightSum += example.weight;
-      for (let j = 0; j < L; j++) grad[j] = example.weight * (Math.exp(logits[j]! - logSum) - (j === example.label ? 1 : 0));
+      for (let j = 0; j < L; j++)
+        grad[j] = example.weight * (Math.exp(logits[j]! - logSum) - (j === example.label ? 1 : 0));
 
       // Backward: decay all weights (lazily), then step the features' rows and the bias.
       if (options.l2 > 0) scale *= 1 - lr * options.l2;

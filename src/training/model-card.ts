@@ -47,33 +47,54 @@ function devSection(dev: EvalReport | undefined): string[] {
   if (!dev) return ['No dev files were given.'];
   const stars = dev.overall.mae !== undefined;
   const lines = [
-    'Scored through `createModelRunner`, the workers\' scoring path (titles joined as the workers join them, head-tail truncation to 512 tokens,',
+    "Scored through `createModelRunner`, the workers' scoring path (titles joined as the workers join them, head-tail truncation to 512 tokens,",
     `${dev.model.temperature === 1 ? 'no calibration temperature' : `calibration temperature ${dev.model.temperature}`}). Sources without dev files lend a tenth of their rows (picked by a hash of the row id), which the model never trained on.`,
     '',
     `| file | rows | accuracy | macro-F1 |${stars ? ' MAE (stars) |' : ''} ECE |`,
     `| --- | ---: | ---: | ---: |${stars ? ' ---: |' : ''} ---: |`,
-    ...dev.files.map((f) => `| \`${f.file}\` | ${n(f.rows)} | ${f4(f.accuracy)} | ${f4(f.macroF1)} |${stars ? ` ${f4(f.mae!)} |` : ''} ${f4(f.calibration.ece)} |`),
+    ...dev.files.map(
+      (f) =>
+        `| \`${f.file}\` | ${n(f.rows)} | ${f4(f.accuracy)} | ${f4(f.macroF1)} |${stars ? ` ${f4(f.mae!)} |` : ''} ${f4(f.calibration.ece)} |`,
+    ),
     '',
     `Mean accuracy over the ${dev.files.length} file(s): ${f4(dev.meanAccuracy)}. All rows pooled: accuracy ${f4(dev.overall.accuracy)},${stars ? ` MAE ${f4(dev.overall.mae!)} stars,` : ''} ECE ${f4(dev.overall.calibration.ece)}.`,
   ];
   if (stars) {
-    lines.push('', 'Confusion matrix, all dev rows pooled (rows: gold stars, columns: predicted):', '', `| | ${dev.model.labels.join(' | ')} |`, `| --- |${dev.model.labels.map(() => ' ---: |').join('')}`);
+    lines.push(
+      '',
+      'Confusion matrix, all dev rows pooled (rows: gold stars, columns: predicted):',
+      '',
+      `| | ${dev.model.labels.join(' | ')} |`,
+      `| --- |${dev.model.labels.map(() => ' ---: |').join('')}`,
+    );
     dev.overall.confusion.matrix.forEach((row, g) => lines.push(`| ${dev.model.labels[g]} | ${row.join(' | ')} |`));
   }
   const amazon = dev.files.filter((f) => f.file.includes('amazon-multidomain'));
   if (amazon.length > 0 && amazon.length < dev.files.length) {
-    lines.push(`Mean accuracy over the ${amazon.length} Amazon multi-domain file(s): ${f4(mean(amazon.map((f) => f.accuracy)))}.`);
+    lines.push(
+      `Mean accuracy over the ${amazon.length} Amazon multi-domain file(s): ${f4(mean(amazon.map((f) => f.accuracy)))}.`,
+    );
   }
   return lines;
 }
 
-function cvSection(cv: CvReport | undefined, baseline: ModelCardInput['baseline'], folds: number | undefined): string[] {
-  if (!cv) return ['Not cross-validated (train with `--cv` and at least two sources), so no calibration temperature was fitted either.', ''];
+function cvSection(
+  cv: CvReport | undefined,
+  baseline: ModelCardInput['baseline'],
+  folds: number | undefined,
+): string[] {
+  if (!cv)
+    return [
+      'Not cross-validated (train with `--cv` and at least two sources), so no calibration temperature was fitted either.',
+      '',
+    ];
   const b = baseline;
   const stars = cv.meanMae !== undefined;
   const maeHead = stars ? ' MAE (stars) |' : '';
   const what = folds === undefined ? 'held-out source' : 'held-out fold';
-  const header = b ? `| ${what} | rows | ${b.name} | this model | macro-F1 |${maeHead} ECE softmax | ECE calibrated |` : `| ${what} | rows | accuracy | macro-F1 |${maeHead} ECE softmax | ECE calibrated |`;
+  const header = b
+    ? `| ${what} | rows | ${b.name} | this model | macro-F1 |${maeHead} ECE softmax | ECE calibrated |`
+    : `| ${what} | rows | accuracy | macro-F1 |${maeHead} ECE softmax | ECE calibrated |`;
   const rows = cv.sources.map((s) => {
     const base = b ? (b.accuracy[s.name] === undefined ? ' – |' : ` ${f3(b.accuracy[s.name]!)} |`) : '';
     return `| ${s.name} | ${n(s.rows)} |${base} ${f3(s.accuracy)} | ${f3(s.macroF1)} |${stars ? ` ${f3(s.mae!)} |` : ''} ${f3(s.eceBefore)} | ${f3(s.eceAfter)} |`;
@@ -81,20 +102,31 @@ function cvSection(cv: CvReport | undefined, baseline: ModelCardInput['baseline'
   const compared = b ? cv.sources.filter((s) => b.accuracy[s.name] !== undefined) : [];
   return [
     ...(folds === undefined
-      ? ['Each row: a model trained on every other source with the same settings, scored on the held-out source\'s rows (all of them; SST-2: its',
-        'dev sentences, since its train file holds phrases). This estimates accuracy on a shop the model has never seen.']
-      : [`One source, so ${folds}-fold cross-validation instead: the training rows (the dev tenth left out) split into ${folds} folds by a hash of the row id;`,
-        `each row of the table is a model trained on the other ${folds - 1} folds with the same settings, scored on the fold's rows.`]),
+      ? [
+          "Each row: a model trained on every other source with the same settings, scored on the held-out source's rows (all of them; SST-2: its",
+          'dev sentences, since its train file holds phrases). This estimates accuracy on a shop the model has never seen.',
+        ]
+      : [
+          `One source, so ${folds}-fold cross-validation instead: the training rows (the dev tenth left out) split into ${folds} folds by a hash of the row id;`,
+          `each row of the table is a model trained on the other ${folds - 1} folds with the same settings, scored on the fold's rows.`,
+        ]),
     '',
     header,
     `| --- | ---: |${b ? ' ---: |' : ''} ---: | ---: |${stars ? ' ---: |' : ''} ---: | ---: |`,
     ...rows,
     `| mean of ${cv.sources.length} | |${b ? ' |' : ''} ${f3(cv.meanAccuracy)} | |${stars ? ` ${f3(cv.meanMae!)} |` : ''} ${f3(cv.meanEceBefore)} | ${f3(cv.meanEceAfter)} |`,
     ...(b && compared.length > 0
-      ? [`| mean of the ${compared.length} with a ${b.name} figure | | ${f3(mean(compared.map((s) => b.accuracy[s.name]!)))} | ${f3(mean(compared.map((s) => s.accuracy)))} | | | |`]
+      ? [
+          `| mean of the ${compared.length} with a ${b.name} figure | | ${f3(mean(compared.map((s) => b.accuracy[s.name]!)))} | ${f3(mean(compared.map((s) => s.accuracy)))} | | | |`,
+        ]
       : []),
     '',
-    ...(b ? [`${b.name}: the previous default model on the same rows; it never saw these sources. It was trained on SST-2 and the Amazon multi-domain train files, so it has no held-out figure for those (–).`, ''] : []),
+    ...(b
+      ? [
+          `${b.name}: the previous default model on the same rows; it never saw these sources. It was trained on SST-2 and the Amazon multi-domain train files, so it has no held-out figure for those (–).`,
+          '',
+        ]
+      : []),
     '## Calibration',
     '',
     `\`score\` is softmax(logits / T) with T = ${f4(cv.temperature)}, stored in config.json (\`calibration\`) and applied by the workers. T was fitted`,
@@ -110,7 +142,10 @@ export function renderModelCard(c: ModelCardInput): string {
   const rows = c.spec.vocabSize + c.spec.buckets;
   const total = c.files.reduce((s, f) => s + f.bytes, 0);
   const orders = ['unigrams', 'unigrams and bigrams', 'unigrams, bigrams and trigrams'][c.spec.maxOrder - 1];
-  const ngrams = c.spec.maxOrder === 1 ? 'no n-grams' : `each ${c.spec.maxOrder === 2 ? 'bigram' : 'bigram and trigram'} of real tokens hashed into ${n(c.spec.buckets)} buckets`;
+  const ngrams =
+    c.spec.maxOrder === 1
+      ? 'no n-grams'
+      : `each ${c.spec.maxOrder === 2 ? 'bigram' : 'bigram and trigram'} of real tokens hashed into ${n(c.spec.buckets)} buckets`;
   const terms = [...new Set(c.training.map((t) => dataTerms(t.file)))];
   const researchOnly = terms.some((t) => t.researchOnly);
   const weightOf = new Map(c.sourceWeights.sources.map((s) => [s.name, s]));
@@ -139,7 +174,11 @@ export function renderModelCard(c: ModelCardInput): string {
       ? `- Features: each real token id (special tokens ${c.spec.excludedIds.join(', ')} and padding excluded), and ${ngrams}`
       : `- Features: each token id, the tokenizer's [CLS] and [SEP] included (padding excluded), and ${ngrams}: the first and last words pair with the text's edges, and the edge tokens' own rows add a bias that shrinks with length`,
     '  (see `src/model-format/hashed-ngram-features.ts`).',
-    ...(c.spec.negation ? [`- Negation scope: each token within ${c.spec.negation.window} tokens after a negation cue (${c.spec.negation.cueIds.length} cue words and "n't"; punctuation, "but" and special tokens end a scope) also adds a hashed "(not) token" row.`] : []),
+    ...(c.spec.negation
+      ? [
+          `- Negation scope: each token within ${c.spec.negation.window} tokens after a negation cue (${c.spec.negation.cueIds.length} cue words and "n't"; punctuation, "but" and special tokens end a scope) also adds a hashed "(not) token" row.`,
+        ]
+      : []),
     `- Logits: sum of the features' weight rows divided by ${c.spec.normalization === 'sqrt' ? 'the square root of the feature count' : 'the feature count'}, plus a bias.`,
     `- Weight table: [${n(rows)}, ${c.labels.length}] = ${n(rows * c.labels.length)} parameters, stored as ${h.weightType}${h.weightType === 'float16' ? ' (summed in float32)' : ''}.`,
     '',
@@ -153,12 +192,23 @@ export function renderModelCard(c: ModelCardInput): string {
     '| source | file | rows trained on | dev rows kept out | loss weight per row |',
     '| --- | --- | ---: | ---: | ---: |',
     ...c.training.map((t) => {
-      const left = [t.skipped > 0 ? `${n(t.skipped)} empty or 3-star left out` : '', t.untokenized > 0 ? `${n(t.untokenized)} without tokens` : ''].filter(Boolean).join(', ');
+      const left = [
+        t.skipped > 0 ? `${n(t.skipped)} empty or 3-star left out` : '',
+        t.untokenized > 0 ? `${n(t.untokenized)} without tokens` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       return `| ${t.source} | \`${t.file}\` | ${n(t.rows)}${left ? ` (${left})` : ''} | ${n(t.devRows)} | ${rowWeight(t.source)} |`;
     }),
     '',
-    `Label counts: ${Object.entries(c.labelCounts).map(([l, k]) => `${l} ${n(k)}`).join(', ')}.`,
-    ...(c.sourceWeights.power === undefined ? [] : [`Source weighting: a source's total loss weight grows as (rows)^${c.sourceWeights.power} (src/training/source-training.ts).`]),
+    `Label counts: ${Object.entries(c.labelCounts)
+      .map(([l, k]) => `${l} ${n(k)}`)
+      .join(', ')}.`,
+    ...(c.sourceWeights.power === undefined
+      ? []
+      : [
+          `Source weighting: a source's total loss weight grows as (rows)^${c.sourceWeights.power} (src/training/source-training.ts).`,
+        ]),
     '',
     ...terms.map((t) => `- ${t.text}`),
     '',
@@ -194,7 +244,7 @@ export function renderModelCard(c: ModelCardInput): string {
     '',
     '## Reproduce',
     '',
-    'Train (cross-validation included), then score the dev files through the workers\' scoring path:',
+    "Train (cross-validation included), then score the dev files through the workers' scoring path:",
     '',
     '```sh',
     c.command,

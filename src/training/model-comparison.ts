@@ -47,7 +47,12 @@ export function mcnemarExact(b: number, c: number): number {
   return Math.min(1, 2 * tail);
 }
 
-function part(name: string, gold: readonly number[], first: readonly number[], second: readonly number[]): ComparisonPart {
+function part(
+  name: string,
+  gold: readonly number[],
+  first: readonly number[],
+  second: readonly number[],
+): ComparisonPart {
   let a = 0;
   let s = 0;
   let onlyFirst = 0;
@@ -62,15 +67,24 @@ function part(name: string, gold: readonly number[], first: readonly number[], s
   });
   const rows = gold.length;
   return {
-    name, rows, accuracyFirst: a / rows, accuracySecond: s / rows, difference: (s - a) / rows,
-    onlyFirst, onlySecond, pValue: mcnemarExact(onlyFirst, onlySecond),
+    name,
+    rows,
+    accuracyFirst: a / rows,
+    accuracySecond: s / rows,
+    difference: (s - a) / rows,
+    onlyFirst,
+    onlySecond,
+    pValue: mcnemarExact(onlyFirst, onlySecond),
   };
 }
 
 /** Compares two reports of the same files, made with keepPredictions. */
 export function compareModels(first: EvalReport, second: EvalReport): ModelComparison {
   if (first.model.labels.join('\n') !== second.model.labels.join('\n')) {
-    throw new SfError('SF_ERR_CONFIG', `--compare needs models with the same labels (${first.model.labels.join(', ')} vs ${second.model.labels.join(', ')})`);
+    throw new SfError(
+      'SF_ERR_CONFIG',
+      `--compare needs models with the same labels (${first.model.labels.join(', ')} vs ${second.model.labels.join(', ')})`,
+    );
   }
   const files = first.files.map((f, i) => {
     const g = second.files[i];
@@ -79,22 +93,53 @@ export function compareModels(first: EvalReport, second: EvalReport): ModelCompa
     }
     return part(f.file, f.gold, f.predicted, g.predicted);
   });
-  const all = (pick: (f: EvalReport['files'][number]) => number[]) => (report: EvalReport) => report.files.flatMap(pick);
-  const overall = part('all files pooled', all((f) => f.gold!)(first), all((f) => f.predicted!)(first), all((f) => f.predicted!)(second));
-  return { first: { name: first.model.name, version: first.model.version }, second: { name: second.model.name, version: second.model.version }, files, overall };
+  const all = (pick: (f: EvalReport['files'][number]) => number[]) => (report: EvalReport) =>
+    report.files.flatMap(pick);
+  const overall = part(
+    'all files pooled',
+    all((f) => f.gold!)(first),
+    all((f) => f.predicted!)(first),
+    all((f) => f.predicted!)(second),
+  );
+  return {
+    first: { name: first.model.name, version: first.model.version },
+    second: { name: second.model.name, version: second.model.version },
+    files,
+    overall,
+  };
 }
 
 export function formatComparison(c: ModelComparison): string {
   const rows = [...c.files, c.overall].map((p) => [
-    p.name, String(p.rows), p.accuracyFirst.toFixed(4), p.accuracySecond.toFixed(4), `${p.difference >= 0 ? '+' : ''}${p.difference.toFixed(4)}`,
-    String(p.onlyFirst), String(p.onlySecond), p.pValue < 1e-4 ? p.pValue.toExponential(1) : p.pValue.toFixed(4),
+    p.name,
+    String(p.rows),
+    p.accuracyFirst.toFixed(4),
+    p.accuracySecond.toFixed(4),
+    `${p.difference >= 0 ? '+' : ''}${p.difference.toFixed(4)}`,
+    String(p.onlyFirst),
+    String(p.onlySecond),
+    p.pValue < 1e-4 ? p.pValue.toExponential(1) : p.pValue.toFixed(4),
   ]);
-  const header = ['file', 'rows', `A ${c.first.version}`, `B ${c.second.version}`, 'B − A', 'only A right', 'only B right', 'McNemar p'];
+  const header = [
+    'file',
+    'rows',
+    `A ${c.first.version}`,
+    `B ${c.second.version}`,
+    'B − A',
+    'only A right',
+    'only B right',
+    'McNemar p',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   return [
-    `A: ${c.first.name} (${c.first.version})   B: ${c.second.name} (${c.second.version})`, '',
-    line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '',
+    `A: ${c.first.name} (${c.first.version})   B: ${c.second.name} (${c.second.version})`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
     'McNemar: exact two-sided binomial test on the rows where exactly one model is right (p < 0.05: the accuracy difference is unlikely to be chance).',
   ].join('\n');
 }

@@ -39,7 +39,7 @@ export function nbRowScale(examples: readonly TrainingExample[], o: NbScalingOpt
     let best = 0;
     for (let j = 0; j < L; j++) {
       const inLabel = counts[row * L + j]! + a;
-      const ratio = Math.log((inLabel / totals[j]!) / ((rowSum - inLabel) / (all - totals[j]!)));
+      const ratio = Math.log(inLabel / totals[j]! / ((rowSum - inLabel) / (all - totals[j]!)));
       best = Math.max(best, Math.abs(ratio));
     }
     scale[row] = Math.pow(best + offset, power);

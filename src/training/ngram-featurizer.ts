@@ -7,7 +7,12 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SfError } from '../errors/sf-error.ts';
 import { createEncoder, type Truncation } from '../tokenize/encoder.ts';
-import { ngramFeatureRows, validateSpec, type HashedNgramSpec, type Normalization } from '../model-format/hashed-ngram-features.ts';
+import {
+  ngramFeatureRows,
+  validateSpec,
+  type HashedNgramSpec,
+  type Normalization,
+} from '../model-format/hashed-ngram-features.ts';
 import { ENGLISH_NEGATION, resolveNegation } from '../model-format/negation-scope.ts';
 
 export interface TokenizerFiles {
@@ -33,7 +38,8 @@ export function tokenizerVocabSize(tokenizerJson: object): number {
   const json = tokenizerJson as { model?: { vocab?: unknown }; added_tokens?: { id?: unknown }[] };
   const vocab = json.model?.vocab;
   let size = 0;
-  if (Array.isArray(vocab)) size = vocab.length; // Unigram: [piece, score][]
+  if (Array.isArray(vocab))
+    size = vocab.length; // Unigram: [piece, score][]
   else if (typeof vocab === 'object' && vocab !== null) {
     for (const id of Object.values(vocab)) if (typeof id === 'number') size = Math.max(size, id + 1);
   }
@@ -51,14 +57,25 @@ export function createNgramFeaturizer(files: TokenizerFiles, options: Featurizer
   }
   const encoder = createEncoder(tokenizer, { maxTokens: options.maxLength, truncation: options.truncation });
   const plain = new Set(tokenizer.encode('a', { add_special_tokens: false }).ids);
-  const specialIds = [...new Set(tokenizer.encode('a', { add_special_tokens: true }).ids.filter((id) => !plain.has(id)))].sort((a, b) => a - b);
+  const specialIds = [
+    ...new Set(tokenizer.encode('a', { add_special_tokens: true }).ids.filter((id) => !plain.has(id))),
+  ].sort((a, b) => a - b);
   const spec: HashedNgramSpec = {
     vocabSize: tokenizerVocabSize(files.tokenizerJson),
     buckets: options.buckets,
     maxOrder: options.maxOrder,
     excludedIds: options.boundaryTokens ? [] : specialIds,
     normalization: options.normalization,
-    ...(options.negationWindow ? { negation: resolveNegation(ENGLISH_NEGATION, options.negationWindow, (t) => tokenizer.token_to_id(t), specialIds) } : {}),
+    ...(options.negationWindow
+      ? {
+          negation: resolveNegation(
+            ENGLISH_NEGATION,
+            options.negationWindow,
+            (t) => tokenizer.token_to_id(t),
+            specialIds,
+          ),
+        }
+      : {}),
   };
   validateSpec(spec);
   return {

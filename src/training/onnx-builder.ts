@@ -95,7 +95,8 @@ export class OnnxGraphBuilder {
   private nameCounter = 0;
 
   constructor(private readonly options: OnnxGraphBuilderOptions = {}) {
-    if (endianness() !== 'LE') throw new Error('OnnxGraphBuilder writes raw tensor data and requires a little-endian host');
+    if (endianness() !== 'LE')
+      throw new Error('OnnxGraphBuilder writes raw tensor data and requires a little-endian host');
   }
 
   /** Returns a fresh tensor/node name `${prefix}_${n}` not used so far. */
@@ -135,10 +136,16 @@ export class OnnxGraphBuilder {
   /** Adds a float16 constant tensor holding `values` rounded to half precision. Returns its name. */
   addFloat16Initializer(name: string, values: Float32Array, dims: readonly number[]): string {
     const expected = dims.reduce((a, b) => a * b, 1);
-    if (expected !== values.length) throw new Error(`initializer ${name}: dims [${dims.join(', ')}] need ${expected} values, got ${values.length}`);
+    if (expected !== values.length)
+      throw new Error(`initializer ${name}: dims [${dims.join(', ')}] need ${expected} values, got ${values.length}`);
     this.define(name);
     const half = Float16Array.from(values);
-    this.initializers.push({ name, dims: [...dims], dataType: ELEMENT_TYPE.float16, rawData: new Uint8Array(half.buffer, half.byteOffset, half.byteLength).slice() });
+    this.initializers.push({
+      name,
+      dims: [...dims],
+      dataType: ELEMENT_TYPE.float16,
+      rawData: new Uint8Array(half.buffer, half.byteOffset, half.byteLength).slice(),
+    });
     return name;
   }
 

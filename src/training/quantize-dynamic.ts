@@ -69,7 +69,6 @@ interface QuantizedActivation {
   zeroPoint: string;
 }
 
-
 function dimsOf(tensor: OnnxTypes.ITensorProto): number[] {
   return (tensor.dims ?? []).map(Number);
 }
@@ -136,17 +135,22 @@ function collectNames(graph: OnnxTypes.IGraphProto): Set<string> {
 }
 
 /** Rewrites the eligible MatMuls as described in the module comment; returns the new model and what changed. */
-export function quantizeDynamicWithReport(inputOnnx: Uint8Array, options: QuantizeDynamicOptions = {}): QuantizeDynamicResult {
-  if (endianness() !== 'LE') throw new Error('quantizeDynamic reads and writes raw tensor data and requires a little-endian host');
+export function quantizeDynamicWithReport(
+  inputOnnx: Uint8Array,
+  options: QuantizeDynamicOptions = {},
+): QuantizeDynamicResult {
+  if (endianness() !== 'LE')
+    throw new Error('quantizeDynamic reads and writes raw tensor data and requires a little-endian host');
   const perColumn = options.perColumn ?? true;
-  const qMax = options.reduceRange ?? true ? 63 : 127;
+  const qMax = (options.reduceRange ?? true) ? 63 : 127;
   const minWeightElements = options.minWeightElements ?? 4096;
   const exclude = new Set(options.exclude ?? []);
   const model = onnx.ModelProto.decode(inputOnnx);
   const graph = model.graph;
   if (!graph) throw new Error('model has no graph');
   const opset = (model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
-  if (opset && Number(opset.version) < 11) throw new Error(`opset ${opset.version} is too old: DynamicQuantizeLinear needs opset 11 or later`);
+  if (opset && Number(opset.version) < 11)
+    throw new Error(`opset ${opset.version} is too old: DynamicQuantizeLinear needs opset 11 or later`);
 
   const used = collectNames(graph);
   const unique = (base: string): string => {
@@ -169,7 +173,11 @@ export function quantizeDynamicWithReport(inputOnnx: Uint8Array, options: Quanti
     if (cached) return cached;
     const { q, scales } = quantizeWeightSymmetric(values, rows, cols, perColumn, qMax);
     const paramDims = perColumn ? [cols] : [];
-    const result = { q: unique(`${name}_quantized`), scale: unique(`${name}_scale`), zeroPoint: unique(`${name}_zero_point`) };
+    const result = {
+      q: unique(`${name}_quantized`),
+      scale: unique(`${name}_scale`),
+      zeroPoint: unique(`${name}_zero_point`),
+    };
     newInitializers.push(
       tensor(result.q, DataType.INT8, [rows, cols], q),
       tensor(result.scale, DataType.FLOAT, paramDims, scales),
@@ -182,7 +190,11 @@ export function quantizeDynamicWithReport(inputOnnx: Uint8Array, options: Quanti
   const quantizedActivation = (name: string): QuantizedActivation => {
     const cached = activations.get(name);
     if (cached) return cached;
-    const result = { q: unique(`${name}_quantized`), scale: unique(`${name}_scale`), zeroPoint: unique(`${name}_zero_point`) };
+    const result = {
+      q: unique(`${name}_quantized`),
+      scale: unique(`${name}_scale`),
+      zeroPoint: unique(`${name}_zero_point`),
+    };
     nodes.push({
       opType: 'DynamicQuantizeLinear',
       name: unique(`${name}_DynamicQuantizeLinear`),
@@ -201,15 +213,23 @@ export function quantizeDynamicWithReport(inputOnnx: Uint8Array, options: Quanti
     const eligible =
       node.opType === 'MatMul' &&
       (node.domain ?? '') === '' &&
-      !exclude.has(node.name ?? '') && !exclude.has(bName ?? '') &&
-      a !== undefined && a !== '' && y !== undefined && y !== '' &&
-      b !== undefined && b.dataType === DataType.FLOAT && dims.length === 2 && dims[0]! * dims[1]! >= minWeightElements;
+      !exclude.has(node.name ?? '') &&
+      !exclude.has(bName ?? '') &&
+      a !== undefined &&
+      a !== '' &&
+      y !== undefined &&
+      y !== '' &&
+      b !== undefined &&
+      b.dataType === DataType.FLOAT &&
+      dims.length === 2 &&
+      dims[0]! * dims[1]! >= minWeightElements;
     if (!eligible) {
       nodes.push(node);
       continue;
     }
     const values = tensorFloats(b);
-    if (!values || values.length !== dims[0]! * dims[1]!) throw new Error(`initializer ${bName}: data does not match dims [${dims.join(', ')}]`);
+    if (!values || values.length !== dims[0]! * dims[1]!)
+      throw new Error(`initializer ${bName}: data does not match dims [${dims.join(', ')}]`);
     const w = quantizedWeight(bName!, values, dims[0]!, dims[1]!);
     const act = quantizedActivation(a);
     const base = node.name || y;
@@ -218,8 +238,19 @@ export function quantizeDynamicWithReport(inputOnnx: Uint8Array, options: Quanti
     const cast = unique(`${y}_cast`);
     nodes.push(
       { opType: 'Mul', name: unique(`${base}_scales_mul`), input: [act.scale, w.scale], output: [scales] },
-      { opType: 'MatMulInteger', name: unique(`${base}_MatMulInteger`), input: [act.q, w.q, act.zeroPoint, w.zeroPoint], output: [integer] },
-      { opType: 'Cast', name: unique(`${base}_cast`), input: [integer], output: [cast], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }] },
+      {
+        opType: 'MatMulInteger',
+        name: unique(`${base}_MatMulInteger`),
+        input: [act.q, w.q, act.zeroPoint, w.zeroPoint],
+        output: [integer],
+      },
+      {
+        opType: 'Cast',
+        name: unique(`${base}_cast`),
+        input: [integer],
+        output: [cast],
+        attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }],
+      },
       { opType: 'Mul', name: unique(`${base}_output_mul`), input: [cast, scales], output: [y] },
     );
     rewritten++;
@@ -228,8 +259,15 @@ export function quantizeDynamicWithReport(inputOnnx: Uint8Array, options: Quanti
   graph.node = nodes;
   // Drop float weights nothing reads any more (a B also read elsewhere, e.g. tied embeddings, stays).
   const reads = collectReads(graph, new Set());
-  graph.initializer = [...(graph.initializer ?? []).filter((t) => !weights.has(t.name ?? '') || reads.has(t.name ?? '')), ...newInitializers];
-  return { model: onnx.ModelProto.encode(model).finish(), quantizedWeights: [...weights.keys()], rewrittenMatMuls: rewritten };
+  graph.initializer = [
+    ...(graph.initializer ?? []).filter((t) => !weights.has(t.name ?? '') || reads.has(t.name ?? '')),
+    ...newInitializers,
+  ];
+  return {
+    model: onnx.ModelProto.encode(model).finish(),
+    quantizedWeights: [...weights.keys()],
+    rewrittenMatMuls: rewritten,
+  };
 }
 
 /** quantizeDynamicWithReport, returning only the serialized quantized model. */
@@ -250,13 +288,21 @@ export interface QuantizeModelDirResult {
  * marked `sf_quantized: 'dynamic-int8'` (an `sf_version` gets an `-int8` suffix so the two models
  * are told apart in results).
  */
-export async function quantizeModelDir(inDir: string, outDir: string, options: QuantizeDynamicOptions = {}): Promise<QuantizeModelDirResult> {
+export async function quantizeModelDir(
+  inDir: string,
+  outDir: string,
+  options: QuantizeDynamicOptions = {},
+): Promise<QuantizeModelDirResult> {
   const spec = readModelSpec(inDir);
   const target = path.resolve(outDir);
-  if (target === spec.dir) throw new Error(`quantizeModelDir: output directory must differ from the input (${spec.dir})`);
+  if (target === spec.dir)
+    throw new Error(`quantizeModelDir: output directory must differ from the input (${spec.dir})`);
   const input = await readFile(spec.modelFile);
   const result = quantizeDynamicWithReport(input, options);
-  if (result.rewrittenMatMuls === 0) throw new Error(`${spec.modelFile}: no MatMul with a constant float weight of ≥ ${options.minWeightElements ?? 4096} values to quantize`);
+  if (result.rewrittenMatMuls === 0)
+    throw new Error(
+      `${spec.modelFile}: no MatMul with a constant float weight of ≥ ${options.minWeightElements ?? 4096} values to quantize`,
+    );
 
   await mkdir(target, { recursive: true });
   for (const entry of await readdir(spec.dir, { withFileTypes: true })) {
@@ -266,10 +312,21 @@ export async function quantizeModelDir(inDir: string, outDir: string, options: Q
   const config = JSON.parse(await readFile(path.join(spec.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   config.sf_quantized = 'dynamic-int8';
   const reduceRange = options.reduceRange ?? true;
-  config.sf_quantization = { perColumn: options.perColumn ?? true, reduceRange, weights: reduceRange ? 'int8 symmetric, 7-bit range (±63)' : 'int8 symmetric (±127)', activations: 'uint8 dynamic', matmuls: result.rewrittenMatMuls };
+  config.sf_quantization = {
+    perColumn: options.perColumn ?? true,
+    reduceRange,
+    weights: reduceRange ? 'int8 symmetric, 7-bit range (±63)' : 'int8 symmetric (±127)',
+    activations: 'uint8 dynamic',
+    matmuls: result.rewrittenMatMuls,
+  };
   if (typeof config.sf_version === 'string') config.sf_version = `${config.sf_version}-int8`;
   await writeFile(path.join(target, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const modelPath = path.join(target, 'model.onnx');
   await writeFile(modelPath, result.model);
-  return { modelPath, rewrittenMatMuls: result.rewrittenMatMuls, bytesIn: input.byteLength, bytesOut: result.model.byteLength };
+  return {
+    modelPath,
+    rewrittenMatMuls: result.rewrittenMatMuls,
+    bytesIn: input.byteLength,
+    bytesOut: result.model.byteLength,
+  };
 }

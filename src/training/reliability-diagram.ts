@@ -11,7 +11,8 @@ export interface ReliabilitySeries {
 }
 
 const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759'];
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escape = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function reliabilityDiagramSvg(title: string, series: readonly ReliabilitySeries[]): string {
   const width = 560;
@@ -43,18 +44,28 @@ export function reliabilityDiagramSvg(title: string, series: readonly Reliabilit
         `<rect x="${left.toFixed(1)}" y="${y(bin.accuracy).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(y(0) - y(bin.accuracy)).toFixed(1)}" fill="${COLORS[k % COLORS.length]}" fill-opacity="0.8">` +
           `<title>${escape(s.name)}: confidence ${bin.from.toFixed(1)}–${bin.to.toFixed(1)}, ${bin.rows} rows, accuracy ${bin.accuracy.toFixed(3)}, mean confidence ${bin.confidence.toFixed(3)}</title></rect>`,
       );
-      out.push(`<circle cx="${(left + barWidth / 2).toFixed(1)}" cy="${y(bin.confidence).toFixed(1)}" r="2.5" fill="#222"/>`);
+      out.push(
+        `<circle cx="${(left + barWidth / 2).toFixed(1)}" cy="${y(bin.confidence).toFixed(1)}" r="2.5" fill="#222"/>`,
+      );
     });
   });
   out.push(`<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#888" stroke-dasharray="4 3"/>`);
-  out.push(`<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(0)}" stroke="#333"/><line x1="${x(0)}" y1="${y(0)}" x2="${x(0)}" y2="${y(1)}" stroke="#333"/>`);
-  out.push(`<text x="${x(0.5)}" y="${y(0) + 32}" text-anchor="middle">top-label probability (bins of 0.1; dots: mean probability in the bin)</text>`);
+  out.push(
+    `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(0)}" stroke="#333"/><line x1="${x(0)}" y1="${y(0)}" x2="${x(0)}" y2="${y(1)}" stroke="#333"/>`,
+  );
+  out.push(
+    `<text x="${x(0.5)}" y="${y(0) + 32}" text-anchor="middle">top-label probability (bins of 0.1; dots: mean probability in the bin)</text>`,
+  );
   out.push(`<text transform="translate(16 ${y(0.5)}) rotate(-90)" text-anchor="middle">accuracy in the bin</text>`);
   series.forEach((s, k) => {
     const ly = y(0) + 56 + k * 18;
     const lx = m.left;
-    out.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${COLORS[k % COLORS.length]}" fill-opacity="0.8"/>`);
-    out.push(`<text x="${lx + 18}" y="${ly + 1}">${escape(`${s.name}: ECE ${s.report.ece.toFixed(4)} (${s.report.rows} rows)`)}</text>`);
+    out.push(
+      `<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${COLORS[k % COLORS.length]}" fill-opacity="0.8"/>`,
+    );
+    out.push(
+      `<text x="${lx + 18}" y="${ly + 1}">${escape(`${s.name}: ECE ${s.report.ece.toFixed(4)} (${s.report.rows} rows)`)}</text>`,
+    );
   });
   out.push('</svg>', '');
   return out.join('\n');

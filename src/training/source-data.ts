@@ -5,7 +5,14 @@
  * when the source is held out.
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_FIELDS, readLabeledData, type DataFields, type LabelFrom, type LabeledDataset, type LabeledRow } from './labeled-data-reader.ts';
+import {
+  DEFAULT_FIELDS,
+  readLabeledData,
+  type DataFields,
+  type LabelFrom,
+  type LabeledDataset,
+  type LabeledRow,
+} from './labeled-data-reader.ts';
 
 export interface TrainingSource {
   /** Short name: the cross-validation fold and the model card's row. */
@@ -38,7 +45,9 @@ export interface LoadedSource {
 
 /** Whether a row falls in the dev slice of 1 in `every` (by its id, else its text). */
 export function inDevSlice(row: Pick<LabeledRow, 'id' | 'text'>, every: number): boolean {
-  const digest = createHash('sha256').update(row.id ?? row.text).digest();
+  const digest = createHash('sha256')
+    .update(row.id ?? row.text)
+    .digest();
   return digest.readUInt32BE(0) % every === 0;
 }
 
@@ -56,7 +65,8 @@ export async function loadSource(source: TrainingSource, fields: DataFields = DE
     const data = await readLabeledData(file, fields, options);
     const every = source.devEvery;
     const kept = every ? data.rows.filter((r) => !inDevSlice(r, every)) : data.rows;
-    if (every) dev.push({ file: devSliceName(file, every), rows: data.rows.filter((r) => inDevSlice(r, every)), skipped: 0 });
+    if (every)
+      dev.push({ file: devSliceName(file, every), rows: data.rows.filter((r) => inDevSlice(r, every)), skipped: 0 });
     train.push(...kept);
     trainFiles.push({ file, rows: kept.length, skipped: data.skipped, devRows: data.rows.length - kept.length });
   }
@@ -66,12 +76,26 @@ export async function loadSource(source: TrainingSource, fields: DataFields = DE
 }
 
 /** A source per plain data file (custom training with --data), named by its path. */
-export function sourcesFromFiles(files: readonly string[], weights: readonly number[] | undefined, labelFrom?: LabelFrom): TrainingSource[] {
-  return files.map((file, i) => ({ name: file, train: [file], dev: [], heldOut: 'all', weight: weights?.[i] ?? 1, labelFrom }));
+export function sourcesFromFiles(
+  files: readonly string[],
+  weights: readonly number[] | undefined,
+  labelFrom?: LabelFrom,
+): TrainingSource[] {
+  return files.map((file, i) => ({
+    name: file,
+    train: [file],
+    dev: [],
+    heldOut: 'all',
+    weight: weights?.[i] ?? 1,
+    labelFrom,
+  }));
 }
 
 /** Every dev set of `sources` (dev files and dev slices), as eval reads them. */
-export async function loadDevSets(sources: readonly TrainingSource[], fields: DataFields = DEFAULT_FIELDS): Promise<LabeledDataset[]> {
+export async function loadDevSets(
+  sources: readonly TrainingSource[],
+  fields: DataFields = DEFAULT_FIELDS,
+): Promise<LabeledDataset[]> {
   const out: LabeledDataset[] = [];
   for (const source of sources) out.push(...(await loadSource(source, fields)).dev);
   return out;
@@ -85,9 +109,21 @@ export async function loadDevSets(sources: readonly TrainingSource[], fields: Da
  */
 export function splitIntoRowFolds(loaded: readonly LoadedSource[], folds: number): LoadedSource[] {
   if (!Number.isInteger(folds) || folds < 2) throw new Error(`row folds must be an integer ≥ 2, got ${folds}`);
-  const foldOf = (row: LabeledRow) => createHash('sha256').update(`fold:${row.id ?? row.text}`).digest().readUInt32BE(0) % folds;
-  return loaded.flatMap((l) => Array.from({ length: folds }, (_, k): LoadedSource => {
-    const rows = l.train.filter((r) => foldOf(r) === k);
-    return { source: { ...l.source, name: `${l.source.name} fold ${k + 1}/${folds}`, heldOut: 'all' }, trainFiles: [], train: rows, dev: [], heldOut: rows };
-  }));
+  const foldOf = (row: LabeledRow) =>
+    createHash('sha256')
+      .update(`fold:${row.id ?? row.text}`)
+      .digest()
+      .readUInt32BE(0) % folds;
+  return loaded.flatMap((l) =>
+    Array.from({ length: folds }, (_, k): LoadedSource => {
+      const rows = l.train.filter((r) => foldOf(r) === k);
+      return {
+        source: { ...l.source, name: `${l.source.name} fold ${k + 1}/${folds}`, heldOut: 'all' },
+        trainFiles: [],
+        train: rows,
+        dev: [],
+        heldOut: rows,
+      };
+    }),
+  );
 }

@@ -9,7 +9,12 @@
  * weights average 1 over the N rows). w_s is the source's own multiplier (default 1).
  */
 import { linearLogits } from '../model-format/hashed-ngram-features.ts';
-import { trainLinearModel, type LinearModelWeights, type TrainingExample, type TrainingProgress } from './linear-trainer.ts';
+import {
+  trainLinearModel,
+  type LinearModelWeights,
+  type TrainingExample,
+  type TrainingProgress,
+} from './linear-trainer.ts';
 import { nbRowScale } from './nb-scaling.ts';
 import type { HashedNgramHyperparameters } from './hashed-ngram-hyperparameters.ts';
 
@@ -40,20 +45,30 @@ export interface SourceTrainingOptions {
 }
 
 /** The loss weight of one row of each source, in `sources` order. */
-export function sourceRowWeights(sources: readonly Pick<SourceRows, 'train' | 'weight'>[], power: number | undefined): number[] {
+export function sourceRowWeights(
+  sources: readonly Pick<SourceRows, 'train' | 'weight'>[],
+  power: number | undefined,
+): number[] {
   const sizes = sources.map((s) => s.train.length);
   if (power === undefined) return sources.map((s) => s.weight ?? 1);
   const total = sizes.reduce((a, b) => a + b, 0);
   const norm = sizes.reduce((a, n) => a + (n > 0 ? Math.pow(n, power) : 0), 0);
-  return sources.map((s, i) => (sizes[i]! === 0 ? 0 : ((s.weight ?? 1) * (Math.pow(sizes[i]!, power) / norm) * total) / sizes[i]!));
+  return sources.map((s, i) =>
+    sizes[i]! === 0 ? 0 : ((s.weight ?? 1) * (Math.pow(sizes[i]!, power) / norm) * total) / sizes[i]!,
+  );
 }
 
 /** Trains one model on the train rows of `sources` (weighted as the module comment says). */
 export function trainOnSources(sources: readonly SourceRows[], o: SourceTrainingOptions): LinearModelWeights {
   const h = o.hyperparameters;
   const weights = sourceRowWeights(sources, o.sourceWeightPower);
-  const examples: TrainingExample[] = sources.flatMap((s, i) => s.train.map((r) => ({ rows: r.rows, label: r.label, weight: weights[i]! })));
-  const rowScale = h.nbPower > 0 ? nbRowScale(examples, { tableRows: o.tableRows, numLabels: o.numLabels, power: h.nbPower }) : undefined;
+  const examples: TrainingExample[] = sources.flatMap((s, i) =>
+    s.train.map((r) => ({ rows: r.rows, label: r.label, weight: weights[i]! })),
+  );
+  const rowScale =
+    h.nbPower > 0
+      ? nbRowScale(examples, { tableRows: o.tableRows, numLabels: o.numLabels, power: h.nbPower })
+      : undefined;
   return trainLinearModel(examples, {
     tableRows: o.tableRows,
     numLabels: o.numLabels,
@@ -90,8 +105,13 @@ export function crossValidateBySource(
   const folds = sources.filter((s) => s.heldOut.length > 0);
   return folds.map((fold, index) => {
     o.onFold?.(fold.name, index, folds.length);
-    const model = trainOnSources(sources.filter((s) => s !== fold), { ...o, onProgress: undefined });
-    const logits = fold.heldOut.map((r) => linearLogits(r.rows, model.table, model.bias, o.hyperparameters.normalization));
+    const model = trainOnSources(
+      sources.filter((s) => s !== fold),
+      { ...o, onProgress: undefined },
+    );
+    const logits = fold.heldOut.map((r) =>
+      linearLogits(r.rows, model.table, model.bias, o.hyperparameters.normalization),
+    );
     const gold = fold.heldOut.map((r) => r.label);
     let correct = 0;
     logits.forEach((l, i) => (correct += argmax(l) === gold[i] ? 1 : 0));

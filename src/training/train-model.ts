@@ -18,13 +18,31 @@ import { buildWordPieceTokenizerJson } from '../tokenize/wordpiece-tokenizer-jso
 import { crossValidationReport, type CvReport } from './cross-validation-report.ts';
 import { evaluateModel, type EvalReport } from './evaluate-model.ts';
 import { buildHashedNgramGraph } from './hashed-ngram-graph.ts';
-import { checkHyperparameters, DEFAULT_HYPERPARAMETERS, type HashedNgramHyperparameters } from './hashed-ngram-hyperparameters.ts';
-import { DEFAULT_FIELDS, labelSet, readLabeledData, type DataFields, type LabelFrom, type LabeledDataset, type LabeledRow } from './labeled-data-reader.ts';
+import {
+  checkHyperparameters,
+  DEFAULT_HYPERPARAMETERS,
+  type HashedNgramHyperparameters,
+} from './hashed-ngram-hyperparameters.ts';
+import {
+  DEFAULT_FIELDS,
+  labelSet,
+  readLabeledData,
+  type DataFields,
+  type LabelFrom,
+  type LabeledDataset,
+  type LabeledRow,
+} from './labeled-data-reader.ts';
 import type { TrainingProgress } from './linear-trainer.ts';
 import { renderModelCard } from './model-card.ts';
 import { createNgramFeaturizer, type NgramFeaturizer, type TokenizerFiles } from './ngram-featurizer.ts';
 import { reliabilityDiagramSvg } from './reliability-diagram.ts';
-import { loadSource, sourcesFromFiles, splitIntoRowFolds, type LoadedSource, type TrainingSource } from './source-data.ts';
+import {
+  loadSource,
+  sourcesFromFiles,
+  splitIntoRowFolds,
+  type LoadedSource,
+  type TrainingSource,
+} from './source-data.ts';
 import { crossValidateBySource, trainOnSources, type FeaturizedRow, type SourceRows } from './source-training.ts';
 import { resolvePreset, type TrainingPreset } from './training-presets.ts';
 import { negationJson } from '../model-format/negation-scope.ts';
@@ -93,12 +111,20 @@ function resolveOptions(options: TrainModelOptions, config: Config): ResolvedOpt
   if (!files || files.length === 0) throw new SfError('SF_ERR_CONFIG', 'train needs --data FILE... (or --preset)');
   const weights = options.weights;
   if (weights && weights.length !== files.length) {
-    throw new SfError('SF_ERR_CONFIG', `--weight has ${weights.length} value(s) for ${files.length} --data file(s); give one per file`);
+    throw new SfError(
+      'SF_ERR_CONFIG',
+      `--weight has ${weights.length} value(s) for ${files.length} --data file(s); give one per file`,
+    );
   }
-  if (weights?.some((w) => !(w > 0 && Number.isFinite(w)))) throw new SfError('SF_ERR_CONFIG', '--weight values must be positive numbers');
+  if (weights?.some((w) => !(w > 0 && Number.isFinite(w))))
+    throw new SfError('SF_ERR_CONFIG', '--weight values must be positive numbers');
   const out = options.out ?? preset?.out;
   if (!out) throw new SfError('SF_ERR_CONFIG', 'train needs --out DIR (or --preset)');
-  const hyperparameters = checkHyperparameters({ ...DEFAULT_HYPERPARAMETERS, ...preset?.hyperparameters, ...stripUndefined(options.hyperparameters ?? {}) });
+  const hyperparameters = checkHyperparameters({
+    ...DEFAULT_HYPERPARAMETERS,
+    ...preset?.hyperparameters,
+    ...stripUndefined(options.hyperparameters ?? {}),
+  });
   const sources = options.data || !preset ? sourcesFromFiles(files, weights, options.labelFrom) : preset.sources;
   const sourceWeightPower = options.sourceWeightPower ?? preset?.sourceWeightPower;
   if (sourceWeightPower !== undefined && !(sourceWeightPower >= 0 && sourceWeightPower <= 1)) {
@@ -106,8 +132,10 @@ function resolveOptions(options: TrainModelOptions, config: Config): ResolvedOpt
   }
   const crossValidate = options.crossValidate ?? preset?.crossValidate ?? false;
   const cvFolds = options.cvFolds ?? (options.data ? undefined : preset?.cvFolds);
-  if (cvFolds !== undefined && !(Number.isInteger(cvFolds) && cvFolds >= 2 && cvFolds <= 100)) throw new SfError('SF_ERR_CONFIG', `--cv-folds must be an integer in 2..100, got ${cvFolds}`);
-  if (crossValidate && cvFolds === undefined && sources.length < 2) throw new SfError('SF_ERR_CONFIG', '--cv needs at least 2 sources (--data files), or --cv-folds');
+  if (cvFolds !== undefined && !(Number.isInteger(cvFolds) && cvFolds >= 2 && cvFolds <= 100))
+    throw new SfError('SF_ERR_CONFIG', `--cv-folds must be an integer in 2..100, got ${cvFolds}`);
+  if (crossValidate && cvFolds === undefined && sources.length < 2)
+    throw new SfError('SF_ERR_CONFIG', '--cv needs at least 2 sources (--data files), or --cv-folds');
   return {
     sources,
     dev: options.dev ?? [],
@@ -129,7 +157,11 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 function loadTokenizerFiles(dir: string | undefined): TokenizerFiles & { source: string } {
   if (dir === undefined) {
     const built = buildWordPieceTokenizerJson();
-    return { tokenizerJson: built.tokenizerJson, tokenizerConfig: built.tokenizerConfig as Record<string, unknown>, source: 'bert-base-uncased WordPiece (built in)' };
+    return {
+      tokenizerJson: built.tokenizerJson,
+      tokenizerConfig: built.tokenizerConfig as Record<string, unknown>,
+      source: 'bert-base-uncased WordPiece (built in)',
+    };
   }
   const read = (file: string) => {
     const full = path.join(dir, file);
@@ -137,10 +169,16 @@ function loadTokenizerFiles(dir: string | undefined): TokenizerFiles & { source:
     try {
       return JSON.parse(readFileSync(full, 'utf8')) as Record<string, unknown>;
     } catch (err) {
-      throw new SfError('SF_ERR_CONFIG', `--tokenizer ${dir}: ${file} is not valid JSON (${(err as Error).message})`, { cause: err });
+      throw new SfError('SF_ERR_CONFIG', `--tokenizer ${dir}: ${file} is not valid JSON (${(err as Error).message})`, {
+        cause: err,
+      });
     }
   };
-  return { tokenizerJson: read('tokenizer.json'), tokenizerConfig: read('tokenizer_config.json'), source: `tokenizer from ${dir}` };
+  return {
+    tokenizerJson: read('tokenizer.json'),
+    tokenizerConfig: read('tokenizer_config.json'),
+    source: `tokenizer from ${dir}`,
+  };
 }
 
 /** Progress lines on stderr: at most one every 2 s, and one at the end of each epoch. */
@@ -159,9 +197,12 @@ function progressPrinter(stream: TrainModelDeps['progress']): (p: TrainingProgre
   };
 }
 
-
 /** Featurizes each distinct row once; rows without tokens are left out (and counted). */
-function featurizeSources(loaded: readonly LoadedSource[], featurizer: NgramFeaturizer, labelIndex: Map<string, number>) {
+function featurizeSources(
+  loaded: readonly LoadedSource[],
+  featurizer: NgramFeaturizer,
+  labelIndex: Map<string, number>,
+) {
   const cache = new Map<LabeledRow, FeaturizedRow | undefined>();
   const featurize = (row: LabeledRow): FeaturizedRow | undefined => {
     if (cache.has(row)) return cache.get(row);
@@ -178,8 +219,17 @@ function featurizeSources(loaded: readonly LoadedSource[], featurizer: NgramFeat
   return loaded.map((l): SourceRows & { untokenized: number } => {
     const train = l.train.map(featurize);
     // Held out, a source is scored on rows whose labels the model has (a dev file may hold others).
-    const heldOut = l.heldOut.filter((r) => labelIndex.has(r.label)).map(featurize).filter(present);
-    return { name: l.source.name, train: train.filter(present), heldOut, weight: l.source.weight, untokenized: train.length - train.filter(present).length };
+    const heldOut = l.heldOut
+      .filter((r) => labelIndex.has(r.label))
+      .map(featurize)
+      .filter(present);
+    return {
+      name: l.source.name,
+      train: train.filter(present),
+      heldOut,
+      weight: l.source.weight,
+      untokenized: train.length - train.filter(present).length,
+    };
   });
 }
 
@@ -190,38 +240,80 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
   const h = o.hyperparameters;
   const tokenizer = loadTokenizerFiles(options.tokenizerDir);
   const featurizer = createNgramFeaturizer(tokenizer, {
-    buckets: h.buckets, maxOrder: h.maxOrder, normalization: h.normalization, maxLength: MAX_LENGTH, truncation: config.model.truncation, boundaryTokens: h.boundaryTokens,
+    buckets: h.buckets,
+    maxOrder: h.maxOrder,
+    normalization: h.normalization,
+    maxLength: MAX_LENGTH,
+    truncation: config.model.truncation,
+    boundaryTokens: h.boundaryTokens,
     negationWindow: h.negationWindow,
   });
 
   const loaded: LoadedSource[] = [];
   for (const source of o.sources) loaded.push(await loadSource(source, o.fields));
   const labels = labelSet(loaded.map((l) => ({ file: l.source.name, rows: l.train, skipped: 0 })));
-  if (labels.length < 2) throw new SfError('SF_ERR_CONFIG', `training data needs at least 2 labels, found ${labels.join(', ') || 'none'}`);
+  if (labels.length < 2)
+    throw new SfError('SF_ERR_CONFIG', `training data needs at least 2 labels, found ${labels.join(', ') || 'none'}`);
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
 
   const started = performance.now();
   const sources = featurizeSources(loaded, featurizer, labelIndex);
-  logger.info({ examples: sources.reduce((s, x) => s + x.train.length, 0), labels, featurizeMs: Math.round(performance.now() - started) }, 'training data featurized');
+  logger.info(
+    {
+      examples: sources.reduce((s, x) => s + x.train.length, 0),
+      labels,
+      featurizeMs: Math.round(performance.now() - started),
+    },
+    'training data featurized',
+  );
   const training = {
-    tableRows: featurizer.spec.vocabSize + featurizer.spec.buckets, numLabels: labels.length, hyperparameters: h, sourceWeightPower: o.sourceWeightPower,
+    tableRows: featurizer.spec.vocabSize + featurizer.spec.buckets,
+    numLabels: labels.length,
+    hyperparameters: h,
+    sourceWeightPower: o.sourceWeightPower,
   };
 
   let cv: CvReport | undefined;
   if (o.crossValidate) {
     const cvStarted = performance.now();
-    const folds = o.cvFolds === undefined ? sources : featurizeSources(splitIntoRowFolds(loaded, o.cvFolds), featurizer, labelIndex);
-    const heldOut = crossValidateBySource(folds, { ...training, onFold: (name, i, n) => deps.progress?.write(`cross-validation fold ${i + 1}/${n}: ${name} held out\n`) });
+    const folds =
+      o.cvFolds === undefined
+        ? sources
+        : featurizeSources(splitIntoRowFolds(loaded, o.cvFolds), featurizer, labelIndex);
+    const heldOut = crossValidateBySource(folds, {
+      ...training,
+      onFold: (name, i, n) => deps.progress?.write(`cross-validation fold ${i + 1}/${n}: ${name} held out\n`),
+    });
     cv = crossValidationReport(heldOut, labels);
-    logger.info({ seconds: Number(((performance.now() - cvStarted) / 1000).toFixed(1)), meanAccuracy: cv.meanAccuracy, temperature: cv.temperature }, o.cvFolds === undefined ? 'cross-validated by source' : `cross-validated by ${o.cvFolds} row folds`);
+    logger.info(
+      {
+        seconds: Number(((performance.now() - cvStarted) / 1000).toFixed(1)),
+        meanAccuracy: cv.meanAccuracy,
+        temperature: cv.temperature,
+      },
+      o.cvFolds === undefined ? 'cross-validated by source' : `cross-validated by ${o.cvFolds} row folds`,
+    );
   }
 
   const trainStarted = performance.now();
   const weights = trainOnSources(sources, { ...training, onProgress: progressPrinter(deps.progress) });
   const trainingSeconds = (performance.now() - started) / 1000;
-  logger.info({ seconds: Number(trainingSeconds.toFixed(1)), finalFitSeconds: Number(((performance.now() - trainStarted) / 1000).toFixed(1)), epochLosses: weights.epochLosses }, 'trained');
+  logger.info(
+    {
+      seconds: Number(trainingSeconds.toFixed(1)),
+      finalFitSeconds: Number(((performance.now() - trainStarted) / 1000).toFixed(1)),
+      epochLosses: weights.epochLosses,
+    },
+    'trained',
+  );
 
-  const model = buildHashedNgramGraph({ spec: featurizer.spec, table: weights.table, bias: weights.bias, weightType: h.weightType, docString: `sentiment-fleet ${HASHED_NGRAM_MODEL_TYPE}` });
+  const model = buildHashedNgramGraph({
+    spec: featurizer.spec,
+    table: weights.table,
+    bias: weights.bias,
+    weightType: h.weightType,
+    docString: `sentiment-fleet ${HASHED_NGRAM_MODEL_TYPE}`,
+  });
   const version = `hngl-${createHash('sha256').update(model).digest('hex').slice(0, 12)}`;
   const tokenizerConfig = { ...tokenizer.tokenizerConfig, model_max_length: MAX_LENGTH };
   const configJson = {
@@ -244,7 +336,10 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
           calibration: {
             method: 'temperature',
             temperature: Number(cv.temperature.toFixed(4)),
-            fitted_on: o.cvFolds === undefined ? 'leave-one-source-out held-out logits, every source weighted equally' : `${o.cvFolds}-fold cross-validation held-out logits (folds by row-id hash)`,
+            fitted_on:
+              o.cvFolds === undefined
+                ? 'leave-one-source-out held-out logits, every source weighted equally'
+                : `${o.cvFolds}-fold cross-validation held-out logits (folds by row-id hash)`,
             held_out_ece_before: Number(cv.pooledBefore.ece.toFixed(4)),
             held_out_ece_after: Number(cv.pooledAfter.ece.toFixed(4)),
           },
@@ -259,13 +354,20 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
     ['config.json', `${JSON.stringify(configJson, null, 2)}\n`],
   ];
   if (cv) {
-    contents.push(['reliability.svg', reliabilityDiagramSvg('Leave-one-source-out held-out rows: reliability', [
-      { name: 'softmax', report: cv.pooledBefore }, { name: `temperature ${cv.temperature.toFixed(2)}`, report: cv.pooledAfter },
-    ])]);
+    contents.push([
+      'reliability.svg',
+      reliabilityDiagramSvg('Leave-one-source-out held-out rows: reliability', [
+        { name: 'softmax', report: cv.pooledBefore },
+        { name: `temperature ${cv.temperature.toFixed(2)}`, report: cv.pooledAfter },
+      ]),
+    ]);
   }
   await mkdir(o.out, { recursive: true });
   for (const [name, content] of contents) await writeFile(path.join(o.out, name), content);
-  const files = contents.map(([name, content]) => ({ name, bytes: typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength }));
+  const files = contents.map(([name, content]) => ({
+    name,
+    bytes: typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength,
+  }));
   logger.info({ dir: o.out, version, bytes: files.reduce((s, f) => s + f.bytes, 0) }, 'model written');
 
   const devSets: LabeledDataset[] = loaded.flatMap((l) => l.dev);
@@ -274,17 +376,52 @@ export async function trainModel(options: TrainModelOptions, deps: TrainModelDep
     devSets.length === 0
       ? undefined
       : await evaluateModel({
-          modelDir: o.out, data: devSets, fields: o.fields, truncation: config.model.truncation,
-          intraOpThreads: config.inference.intraOpThreads, groups: config.batching, logger,
+          modelDir: o.out,
+          data: devSets,
+          fields: o.fields,
+          truncation: config.model.truncation,
+          intraOpThreads: config.inference.intraOpThreads,
+          groups: config.batching,
+          logger,
         });
   const card = renderModelCard({
-    name: path.basename(path.resolve(o.out)), dir: o.out, version, labels, spec: featurizer.spec, hyperparameters: h, maxLength: MAX_LENGTH,
-    truncation: config.model.truncation, tokenizerSource: tokenizer.source,
-    training: loaded.flatMap((l, i) => l.trainFiles.map((f) => ({ ...f, source: l.source.name, untokenized: sources[i]!.untokenized }))),
-    sourceWeights: { power: o.sourceWeightPower, sources: sources.map((s) => ({ name: s.name, rows: s.train.length, weight: s.weight ?? 1 })) },
-    labelCounts: Object.fromEntries(labels.map((l) => [l, loaded.reduce((s, d) => s + d.train.filter((r) => r.label === l).length, 0)])),
-    epochLosses: weights.epochLosses, files, dev, cv, cvFolds: o.cvFolds, baseline: o.baseline, command: options.command, notes: o.notes,
+    name: path.basename(path.resolve(o.out)),
+    dir: o.out,
+    version,
+    labels,
+    spec: featurizer.spec,
+    hyperparameters: h,
+    maxLength: MAX_LENGTH,
+    truncation: config.model.truncation,
+    tokenizerSource: tokenizer.source,
+    training: loaded.flatMap((l, i) =>
+      l.trainFiles.map((f) => ({ ...f, source: l.source.name, untokenized: sources[i]!.untokenized })),
+    ),
+    sourceWeights: {
+      power: o.sourceWeightPower,
+      sources: sources.map((s) => ({ name: s.name, rows: s.train.length, weight: s.weight ?? 1 })),
+    },
+    labelCounts: Object.fromEntries(
+      labels.map((l) => [l, loaded.reduce((s, d) => s + d.train.filter((r) => r.label === l).length, 0)]),
+    ),
+    epochLosses: weights.epochLosses,
+    files,
+    dev,
+    cv,
+    cvFolds: o.cvFolds,
+    baseline: o.baseline,
+    command: options.command,
+    notes: o.notes,
   });
   await writeFile(path.join(o.out, 'MODEL_CARD.md'), card);
-  return { dir: o.out, version, labels, files, totalBytes: files.reduce((s, f) => s + f.bytes, 0) + Buffer.byteLength(card), trainingSeconds, dev, cv };
+  return {
+    dir: o.out,
+    version,
+    labels,
+    files,
+    totalBytes: files.reduce((s, f) => s + f.bytes, 0) + Buffer.byteLength(card),
+    trainingSeconds,
+    dev,
+    cv,
+  };
 }

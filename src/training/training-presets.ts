@@ -49,13 +49,28 @@ export const DEV_TARGET_WEIGHT = 2;
 export function englishSources(sharedDir: string): TrainingSource[] {
   const data = (file: string) => path.join(sharedDir, 'data', file);
   const newSource = (name: string, file: string, extra: Partial<TrainingSource> = {}): TrainingSource => ({
-    name, train: [data(file)], dev: [], devEvery: DEV_EVERY, heldOut: 'all', ...extra,
+    name,
+    train: [data(file)],
+    dev: [],
+    devEvery: DEV_EVERY,
+    heldOut: 'all',
+    ...extra,
   });
   return [
     // SST-2 train holds phrases; held out, the source is judged on its dev sentences.
-    { name: 'sst2', train: [data('sst2/train.jsonl')], dev: [data('sst2/dev.jsonl')], heldOut: 'dev', weight: DEV_TARGET_WEIGHT },
+    {
+      name: 'sst2',
+      train: [data('sst2/train.jsonl')],
+      dev: [data('sst2/dev.jsonl')],
+      heldOut: 'dev',
+      weight: DEV_TARGET_WEIGHT,
+    },
     ...AMAZON_DOMAINS.map((d): TrainingSource => ({
-      name: `amazon-${d}`, train: [data(`amazon-multidomain/${d}-train.jsonl`)], dev: [data(`amazon-multidomain/${d}-dev.jsonl`)], heldOut: 'all', weight: DEV_TARGET_WEIGHT,
+      name: `amazon-${d}`,
+      train: [data(`amazon-multidomain/${d}-train.jsonl`)],
+      dev: [data(`amazon-multidomain/${d}-dev.jsonl`)],
+      heldOut: 'all',
+      weight: DEV_TARGET_WEIGHT,
     })),
     newSource('marc-en', 'amazon-reviews-multi-en/train.jsonl'),
     newSource('amazon-in-earphones', 'amazon-in-earphones/train.jsonl'),
@@ -73,7 +88,14 @@ export function englishSources(sharedDir: string): TrainingSource[] {
  */
 const PREVIOUS_DEFAULT = {
   name: 'hngl-4028dee49f7d',
-  accuracy: { 'marc-en': 0.8397, 'amazon-in-earphones': 0.8825, 'datafiniti-devices': 0.9138, 'flipkart-appliances': 0.9037, 'app-store-chatgpt': 0.7937, 'flipkart-reviews': 0.8831 },
+  accuracy: {
+    'marc-en': 0.8397,
+    'amazon-in-earphones': 0.8825,
+    'datafiniti-devices': 0.9138,
+    'flipkart-appliances': 0.9037,
+    'app-store-chatgpt': 0.7937,
+    'flipkart-reviews': 0.8831,
+  },
 };
 
 /**
@@ -81,7 +103,10 @@ const PREVIOUS_DEFAULT = {
  * features (+0.5 point held out over the 11 sources) and tokens within 3 after a negation cue get
  * a negated row too (+0.25); see default-model-notes.ts.
  */
-export const DEFAULT_PRESET_HYPERPARAMETERS: Partial<HashedNgramHyperparameters> = { boundaryTokens: true, negationWindow: 3 };
+export const DEFAULT_PRESET_HYPERPARAMETERS: Partial<HashedNgramHyperparameters> = {
+  boundaryTokens: true,
+  negationWindow: 3,
+};
 
 function defaultPreset(sharedDir: string): TrainingPreset {
   return {
@@ -120,14 +145,25 @@ export const REVIEW_LANGUAGES = ['de', 'fr', 'es'] as const;
 
 /** One language's MARC train file as a source; a tenth of its rows (by id hash) are its dev rows. */
 export function multilingualSource(sharedDir: string, language: string): TrainingSource {
-  return { name: `marc-${language}`, train: [path.join(sharedDir, 'data', 'multilingual', language, 'amazon-reviews-multi-train.jsonl')], dev: [], devEvery: DEV_EVERY, heldOut: 'all' };
+  return {
+    name: `marc-${language}`,
+    train: [path.join(sharedDir, 'data', 'multilingual', language, 'amazon-reviews-multi-train.jsonl')],
+    dev: [],
+    devEvery: DEV_EVERY,
+    heldOut: 'all',
+  };
 }
 
 /**
  * The settings of the German, French and Spanish models, chosen by 5-fold cross-validation on the
  * training rows of the three languages (the dev tenth never looked at; see language-model-notes.ts).
  */
-export const LANGUAGE_HYPERPARAMETERS: Partial<HashedNgramHyperparameters> = { nbPower: 1, epochs: 10, averageFromEpoch: 3, boundaryTokens: true };
+export const LANGUAGE_HYPERPARAMETERS: Partial<HashedNgramHyperparameters> = {
+  nbPower: 1,
+  epochs: 10,
+  averageFromEpoch: 3,
+  boundaryTokens: true,
+};
 export const LANGUAGE_CV_FOLDS = 5;
 
 function languagePreset(sharedDir: string, language: string): TrainingPreset {

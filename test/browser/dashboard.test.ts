@@ -20,16 +20,35 @@ import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { missingBackend } from '../helpers/backends.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const noChromium = missingBackend(existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`);
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const noChromium = missingBackend(
+  existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`,
+);
 
 const DEFAULT_MODEL = path.join(PROJECT_ROOT, 'models/review-sentiment-en');
 const SCREENSHOT = path.join(PROJECT_ROOT, 'test-output/dashboard.png');
 /** `UPDATE_DOCS_SCREENSHOT=1 npx vitest run test/browser` also refreshes docs/dashboard.png (README, docs/dashboard.md). */
 const DOCS_SCREENSHOT = path.join(PROJECT_ROOT, 'docs/dashboard.png');
 
-const GOOD = ['Battery lasts two days, love it.', 'Works perfectly, great value for the price.', 'Excellent build quality, highly recommend.', 'Fast delivery and it does exactly what I wanted.'];
-const BAD = ['Stopped charging after a week. Waste of money.', 'Terrible, it broke after two days.', 'Cheap plastic, the lid cracked. Returned it.', 'Does not work at all, very disappointed.'];
+const GOOD = [
+  'Battery lasts two days, love it.',
+  'Works perfectly, great value for the price.',
+  'Excellent build quality, highly recommend.',
+  'Fast delivery and it does exactly what I wanted.',
+];
+const BAD = [
+  'Stopped charging after a week. Waste of money.',
+  'Terrible, it broke after two days.',
+  'Cheap plastic, the lid cracked. Returned it.',
+  'Does not work at all, very disappointed.',
+];
 
 /**
  * `n` reviews over products p1–p4; `negativeShare` of them negative. Star ratings mostly match the
@@ -39,8 +58,14 @@ function wave(name: string, n: number, negativeShare: number) {
   return Array.from({ length: n }, (_, i) => {
     const negative = (i * 7919) % 100 < negativeShare * 100;
     const texts = negative ? BAD : GOOD;
-    const rating = i % 10 === 3 ? undefined : i % 9 === 0 ? 3 : negative ? (i % 5 === 0 ? 5 : 1 + (i % 2)) : 4 + (i % 2);
-    return { id: `${name}-${i}`, productId: `p${(i % 4) + 1}`, text: `${texts[i % texts.length]} (order ${i})`, ...(rating === undefined ? {} : { rating }) };
+    const rating =
+      i % 10 === 3 ? undefined : i % 9 === 0 ? 3 : negative ? (i % 5 === 0 ? 5 : 1 + (i % 2)) : 4 + (i % 2);
+    return {
+      id: `${name}-${i}`,
+      productId: `p${(i % 4) + 1}`,
+      text: `${texts[i % texts.length]} (order ${i})`,
+      ...(rating === undefined ? {} : { rating }),
+    };
   });
 }
 
@@ -64,8 +89,22 @@ async function writeRoutedBatches(): Promise<void> {
     { language: 'es', n: 10, negative: 1 },
   ];
   for (const r of routed) {
-    const items = Array.from({ length: r.n }, (_, i) => ({ enqueuedAt: now - 40, label: i < r.negative ? 'negative' : 'positive', score: 0.9, tokens: 12, truncated: false, language: r.language }));
-    const input = toBatchStatsInput(`routed-host/1/review-sentiment-en@1`, { processedAt: now, size: r.n, inferenceMs: 5, labels: ['negative', 'positive'], items, model: `review-sentiment-${r.language}@1` });
+    const items = Array.from({ length: r.n }, (_, i) => ({
+      enqueuedAt: now - 40,
+      label: i < r.negative ? 'negative' : 'positive',
+      score: 0.9,
+      tokens: 12,
+      truncated: false,
+      language: r.language,
+    }));
+    const input = toBatchStatsInput(`routed-host/1/review-sentiment-en@1`, {
+      processedAt: now,
+      size: r.n,
+      inferenceMs: 5,
+      labels: ['negative', 'positive'],
+      items,
+      model: `review-sentiment-${r.language}@1`,
+    });
     await queues.connection.xadd(statsStreamKey(config.redis.prefix), '*', ...encodeBatchEntry(input));
   }
 }
@@ -102,7 +141,11 @@ beforeAll(async () => {
   queues = await openQueues(config);
   // Wired as the stats service wires it: built assets as staticDir, bull-board via register.
   const dashboard = await openDashboard({ config, connection: queues.connection, logger: silentLogger });
-  stats = await createStatsServer(config, silentLogger, { queries: sink.queries, staticDir: dashboard.staticDir, register: dashboard.register });
+  stats = await createStatsServer(config, silentLogger, {
+    queries: sink.queries,
+    staticDir: dashboard.staticDir,
+    register: dashboard.register,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -133,7 +176,9 @@ describe('dashboard routes', () => {
     const api = await fetch(`${stats.url}/admin/queues/api/queues`);
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual([config.queues.results, config.queues.reviews, config.queues.bulk].sort());
+    expect(body.queues.map((q) => q.name).sort()).toEqual(
+      [config.queues.results, config.queues.reviews, config.queues.bulk].sort(),
+    );
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
     const pause = await fetch(`${stats.url}/admin/queues/api/queues/${config.queues.reviews}/pause`, { method: 'PUT' });
     expect(pause.status).toBe(405);
@@ -147,7 +192,9 @@ describe('dashboard routes', () => {
     await registerDashboard(app, { queues: [queues.reviews, queues.results], allowRetries: true });
     try {
       expect((await app.inject('/')).statusCode).toBe(200);
-      const list = (await app.inject('/admin/queues/api/queues')).json() as { queues: { name: string; readOnlyMode: boolean; allowRetries: boolean }[] };
+      const list = (await app.inject('/admin/queues/api/queues')).json() as {
+        queues: { name: string; readOnlyMode: boolean; allowRetries: boolean }[];
+      };
       expect(list.queues.every((q) => !q.readOnlyMode && q.allowRetries)).toBe(true);
       const base = `/admin/queues/api/queues/${config.queues.results}`;
       expect((await app.inject({ method: 'PUT', url: `${base}/pause` })).statusCode).toBe(405);
@@ -178,7 +225,8 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     let reloading = false;
     page.on('requestfailed', (r) => {
       // A reload cuts the poll in flight: that one is expected.
-      if (!(reloading && r.failure()?.errorText === 'net::ERR_ABORTED')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
+      if (!(reloading && r.failure()?.errorText === 'net::ERR_ABORTED'))
+        problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
     });
     const external: string[] = [];
     page.on('request', (r) => {
@@ -191,7 +239,11 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     const driftKpi = page.locator('.kpi', { hasText: 'Drift' });
     expect(await driftKpi.locator('.kpi-value').textContent()).toBe('not enough data');
     expect(await driftKpi.locator('.kpi-note').textContent()).toBe('0 of 30 recent, 0 of 30 reference');
-    expect(await page.locator('#drift-rows .badge').allTextContents()).toEqual(['not enough data', 'not enough data', 'not enough data']);
+    expect(await page.locator('#drift-rows .badge').allTextContents()).toEqual([
+      'not enough data',
+      'not enough data',
+      'not enough data',
+    ]);
     expect(await page.locator('#drift-notice').isVisible()).toBe(true);
     // The worker runs without MODEL_ROUTES: the languages panel says routing is off, no empty table.
     expect(await page.locator('#language-notice').textContent()).toMatch(/^Routing off/);
@@ -227,9 +279,20 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
 
     // Every chart drew a canvas with data points.
     const charts = await page.$$eval('.chart:not(#chart-languages)', (nodes) =>
-      nodes.map((n) => ({ id: n.id, points: Number((n as HTMLElement).dataset.points ?? 0), canvas: n.querySelector('canvas')?.width ?? 0 })),
+      nodes.map((n) => ({
+        id: n.id,
+        points: Number((n as HTMLElement).dataset.points ?? 0),
+        canvas: n.querySelector('canvas')?.width ?? 0,
+      })),
     );
-    expect(charts.map((c) => c.id).sort()).toEqual(['chart-batches', 'chart-labels', 'chart-latency', 'chart-queues', 'chart-rate', 'chart-throughput']);
+    expect(charts.map((c) => c.id).sort()).toEqual([
+      'chart-batches',
+      'chart-labels',
+      'chart-latency',
+      'chart-queues',
+      'chart-rate',
+      'chart-throughput',
+    ]);
     for (const c of charts) {
       expect(c.canvas, c.id).toBeGreaterThan(0);
       expect(c.points, c.id).toBeGreaterThan(0);
@@ -237,7 +300,9 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     // The canvases are not blank: some pixels differ from the first one.
     const inked = await page.$$eval('.chart:not(#chart-languages) canvas', (canvases) =>
       canvases.map((c) => {
-        const { data } = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height);
+        const { data } = (c as HTMLCanvasElement)
+          .getContext('2d')!
+          .getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height);
         let differing = 0;
         for (let i = 4; i < data.length; i += 4) if (data[i + 3] !== data[3] || data[i] !== data[0]) differing++;
         return differing;
@@ -259,21 +324,33 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     const queueRows = await page.locator('#queue-rows th').allTextContents();
     expect(queueRows).toEqual(expect.arrayContaining([config.queues.reviews, config.queues.results]));
     expect(await page.locator('#drift-rows tr').count()).toBe(3);
-    expect(await page.locator('#failure-reasons li').allTextContents()).toEqual([expect.stringMatching(new RegExp(`^SF_ERR_BAD_JOB × 1 in ${config.queues.reviews} \\(last `))]);
+    expect(await page.locator('#failure-reasons li').allTextContents()).toEqual([
+      expect.stringMatching(new RegExp(`^SF_ERR_BAD_JOB × 1 in ${config.queues.reviews} \\(last `)),
+    ]);
     expect(await page.locator('#failure-reasons').textContent()).not.toContain('not our shape');
     // 15 % negative in the reference window, 80 % in the recent one: the label shares drifted.
-    expect(await page.locator('#drift-alerts li').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^psi /)]));
+    expect(await page.locator('#drift-alerts li').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^psi /)]),
+    );
     expect(await page.locator('.kpi.alert').count()).toBe(1);
     expect(await page.locator('.kpi').count()).toBeGreaterThanOrEqual(6);
     await page.waitForSelector('.product-figures');
     const p1 = waves.flat().filter((r) => r.productId === 'p1').length;
-    expect(await page.locator('#product-summary').textContent()).toMatch(new RegExp(`Results \\(24 h\\)\\s*${p1}(?!\\d)`));
+    expect(await page.locator('#product-summary').textContent()).toMatch(
+      new RegExp(`Results \\(24 h\\)\\s*${p1}(?!\\d)`),
+    );
     // Rating agreement: of the fleet over the stats window (every review here), per version, and of p1.
-    const stored = (await sink.db.query<{ label: string; rating: number | null; product_id: string }>('SELECT label, rating, product_id FROM sentiment_results')).rows;
+    const stored = (
+      await sink.db.query<{ label: string; rating: number | null; product_id: string }>(
+        'SELECT label, rating, product_id FROM sentiment_results',
+      )
+    ).rows;
     const fleet = agreementOf(stored);
     const agreementKpi = page.locator('.kpi', { hasText: 'Rating agreement' });
     expect(await agreementKpi.locator('.kpi-value').textContent()).toBe(fleet.split(' of ')[0]);
-    expect(await agreementKpi.locator('.kpi-note').textContent()).toMatch(new RegExp(`^of ${fleet.split(' of ')[1]} rated in `));
+    expect(await agreementKpi.locator('.kpi-note').textContent()).toMatch(
+      new RegExp(`^of ${fleet.split(' of ')[1]} rated in `),
+    );
     expect(versions[0]).toContain(fleet);
     const [share, rated] = agreementOf(stored.filter((r) => r.product_id === 'p1')).split(' of ');
     expect(await page.locator('#product-summary .rating-agreement').textContent()).toBe(share);
@@ -283,7 +360,9 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     // Rate now and its 5-minute average, side by side.
     const kpiLabels = await page.locator('.kpi-label').allTextContents();
     expect(kpiLabels.indexOf('Rate, 5-min avg')).toBe(kpiLabels.indexOf('Rate now') + 1);
-    expect(await page.locator('.kpi', { hasText: 'Rate, 5-min avg' }).locator('.kpi-value').textContent()).toMatch(/^[1-9][\d.]*\/s$/);
+    expect(await page.locator('.kpi', { hasText: 'Rate, 5-min avg' }).locator('.kpi-value').textContent()).toMatch(
+      /^[1-9][\d.]*\/s$/,
+    );
 
     // A freshly opened page (a reload) draws the history the stats service recorded before it opened.
     const openedAt = Date.now() / 1000;
@@ -294,7 +373,11 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     // One point a second since the service started (a tick is skipped while a slow collect runs).
     expect(Number(await page.evaluate(() => document.body.dataset.historyPoints))).toBeGreaterThanOrEqual(10);
     const reloaded = await page.$$eval('#chart-queues, #chart-latency, #chart-rate', (nodes) =>
-      nodes.map((n) => ({ id: n.id, points: Number((n as HTMLElement).dataset.points), first: Number((n as HTMLElement).dataset.first) })),
+      nodes.map((n) => ({
+        id: n.id,
+        points: Number((n as HTMLElement).dataset.points),
+        first: Number((n as HTMLElement).dataset.first),
+      })),
     );
     for (const c of reloaded) {
       expect(c.points, c.id).toBeGreaterThanOrEqual(10);
@@ -305,14 +388,21 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     const ranked = await page.locator('#ranking-negative-rows tr').allTextContents();
     expect(ranked).toHaveLength(4);
     expect(ranked.map((r) => r.slice(0, 2)).sort()).toEqual(['p1', 'p2', 'p3', 'p4']);
-    expect(await page.locator('#ranking-change-rows').textContent()).toContain('no product with 10+ results in both 24 h windows');
+    expect(await page.locator('#ranking-change-rows').textContent()).toContain(
+      'no product with 10+ results in both 24 h windows',
+    );
     expect(await page.locator('#ranking-status').textContent()).toMatch(/^4 product\(s\) with results/);
     // A click on a ranked product shows it in the product view (the hash kept p1 across the reload).
     await page.waitForSelector('.product-figures');
     const second = (await page.locator('#ranking-negative-rows button').nth(1).textContent())!;
     await page.locator('#ranking-negative-rows button').nth(1).click();
     await page.waitForFunction((id) => location.hash === `#product=${id}`, second);
-    await page.waitForFunction((id) => document.querySelector('#product-id') instanceof HTMLInputElement && (document.querySelector('#product-id') as HTMLInputElement).value === id, second);
+    await page.waitForFunction(
+      (id) =>
+        document.querySelector('#product-id') instanceof HTMLInputElement &&
+        (document.querySelector('#product-id') as HTMLInputElement).value === id,
+      second,
+    );
     await page.waitForSelector('.product-figures');
 
     // Reviews routed by language (as a worker with MODEL_ROUTES records them): the panel splits them.
@@ -320,12 +410,26 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
     await writeRoutedBatches();
     await page.waitForSelector('#language-rows tr');
     expect(await page.locator('#language-notice').isVisible()).toBe(false);
-    expect(await page.locator('#language-rows tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.language))).toEqual(['de', 'fr', 'es']);
+    expect(
+      await page
+        .locator('#language-rows tr')
+        .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.language)),
+    ).toEqual(['de', 'fr', 'es']);
     const de = page.locator('#language-rows tr[data-language="de"] td');
-    expect(await de.allTextContents()).toEqual(['50.0%30 reviews', '60.0%', 'positive 40.0%', 'review-sentiment-de@1', '90.0%']);
+    expect(await de.allTextContents()).toEqual([
+      '50.0%30 reviews',
+      '60.0%',
+      'positive 40.0%',
+      'review-sentiment-de@1',
+      '90.0%',
+    ]);
     expect(await page.locator('#language-rows tr[data-language="fr"] td.negative').textContent()).toBe('25.0%');
-    expect(await page.locator('#language-rows tr[data-language="es"] td.model').textContent()).toBe('review-sentiment-es@1');
-    expect(await page.locator('#language-rows tr[data-language="de"] td.negative').getAttribute('class')).toContain('bad');
+    expect(await page.locator('#language-rows tr[data-language="es"] td.model').textContent()).toBe(
+      'review-sentiment-es@1',
+    );
+    expect(await page.locator('#language-rows tr[data-language="de"] td.negative').getAttribute('class')).toContain(
+      'bad',
+    );
     expect(await page.locator('#language-rows .share-bar').first().locator('span').count()).toBe(2);
     // The service's history records the negative share per language (a point every second here).
     let languagePoint: HistoryPoint | undefined;
@@ -334,8 +438,14 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
       languagePoint = [...history].reverse().find((p) => p.values['language.de.negative'] !== undefined);
       if (!languagePoint) await sleep(200);
     }
-    expect(languagePoint.values).toMatchObject({ 'language.de.negative': 0.6, 'language.fr.negative': 0.25, 'language.es.negative': 0.1 });
-    await page.waitForFunction(() => Number((document.querySelector('#chart-languages') as HTMLElement | null)?.dataset.points ?? 0) > 0);
+    expect(languagePoint.values).toMatchObject({
+      'language.de.negative': 0.6,
+      'language.fr.negative': 0.25,
+      'language.es.negative': 0.1,
+    });
+    await page.waitForFunction(
+      () => Number((document.querySelector('#chart-languages') as HTMLElement | null)?.dataset.points ?? 0) > 0,
+    );
     expect(await page.locator('#chart-languages canvas').isVisible()).toBe(true);
 
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
@@ -348,11 +458,15 @@ describe.skipIf(noChromium)(`dashboard in Chromium${noChromium ? ` (skipped: ${C
 
     // Without the storage routes (a stats service started without the sink's queries), and
     // while /v1/stats fails, the page says so and keeps polling.
-    await page.route('**/v1/products/**', (route) => route.fulfill({ status: 404, json: { error: { code: 'SF_ERR_NOT_FOUND', message: 'no route' } } }));
+    await page.route('**/v1/products/**', (route) =>
+      route.fulfill({ status: 404, json: { error: { code: 'SF_ERR_NOT_FOUND', message: 'no route' } } }),
+    );
     await page.fill('#product-id', 'p2');
     await page.click('#product-form button');
     await page.getByText('storage not connected').waitFor();
-    await page.route('**/v1/stats', (route) => route.fulfill({ status: 503, json: { error: { code: 'SF_ERR_REDIS', message: 'down' } } }));
+    await page.route('**/v1/stats', (route) =>
+      route.fulfill({ status: 503, json: { error: { code: 'SF_ERR_REDIS', message: 'down' } } }),
+    );
     await page.getByText(/^stats unavailable/).waitFor();
     await page.unroute('**/v1/stats');
     await page.getByText(/^live/).waitFor();

@@ -13,8 +13,17 @@ import { PROJECT_ROOT } from '../helpers/fleet.ts';
 import { missingBackend } from '../helpers/backends.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const noChromium = missingBackend(existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`);
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const noChromium = missingBackend(
+  existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`,
+);
 
 const KEY = 'sfk_docs-browser-key-0123456789';
 const apps = describedApps(defaultConfig({ API_KEYS: `docs:read:${hashApiKey(KEY)}`, LOG_LEVEL: 'silent' }));
@@ -33,7 +42,10 @@ describe.skipIf(noChromium)('the API reference page in Chromium', () => {
   it('renders every operation of the document, with the key given as Basic credentials, from local assets only', async () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     // What a browser does after its Basic prompt: the key as the password, on every request of the page.
-    const context = await browser.newContext({ httpCredentials: { username: 'shop', password: KEY }, viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: 'shop', password: KEY },
+      viewport: { width: 1280, height: 900 },
+    });
     const page = await context.newPage();
     const requested: string[] = [];
     const problems: string[] = [];
@@ -46,9 +58,15 @@ describe.skipIf(noChromium)('the API reference page in Chromium', () => {
     const res = await page.goto(`${url}/docs`);
     expect(res?.status()).toBe(200);
     await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 });
-    const document = (await (await fetch(`${url}/openapi.json`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { paths: Record<string, object> };
+    const document = (await (
+      await fetch(`${url}/openapi.json`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as { paths: Record<string, object> };
     const shown = await page.$$eval('.opblock-summary-path', (nodes) => nodes.map((n) => n.getAttribute('data-path')));
-    expect(shown.sort()).toEqual(Object.entries(document.paths).flatMap(([p, ops]) => Object.keys(ops).map(() => p)).sort());
+    expect(shown.sort()).toEqual(
+      Object.entries(document.paths)
+        .flatMap(([p, ops]) => Object.keys(ops).map(() => p))
+        .sort(),
+    );
     expect(await page.textContent('.info .title')).toContain('sentiment-fleet ingest API');
 
     expect(requested.length).toBeGreaterThan(4);

@@ -15,7 +15,8 @@ export function underCi(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function missingBackend(reason: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
   if (reason === undefined) return false;
-  if (underCi(env)) throw new Error(`CI=true and ${reason}: a test needing it must run in CI, not skip (.ci/run installs it)`);
+  if (underCi(env))
+    throw new Error(`CI=true and ${reason}: a test needing it must run in CI, not skip (.ci/run installs it)`);
   console.warn(`skipped: ${reason}`);
   return true;
 }

@@ -46,7 +46,6 @@ export interface BagOfEmbeddingsGraphOptions {
   seed?: number;
 }
 
-
 /** Xavier-uniform random matrix [rows, cols]. */
 function randomMatrix(rows: number, cols: number, random: () => number): Float32Array {
   const limit = Math.sqrt(6 / (rows + cols));

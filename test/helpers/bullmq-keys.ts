@@ -11,7 +11,14 @@ export const GET_KEYS_NAMES = Object.keys(new QueueKeys('sf').getKeys('reviews')
  * and families whose names go on after ":" (metrics, job schedulers, deduplication).
  * Job sub-keys (`<job id>:lock`, `:logs`, …) are not listed: a job id never contains ":".
  */
-export const OTHER_KEY_NAMES = ['priority', 'delay', 'metrics:completed', 'metrics:completed:data', 'metrics:failed', 'metrics:failed:data'];
+export const OTHER_KEY_NAMES = [
+  'priority',
+  'delay',
+  'metrics:completed',
+  'metrics:completed:data',
+  'metrics:failed',
+  'metrics:failed:data',
+];
 export const KEY_FAMILIES = ['metrics:', 'repeat:', 'de:', 'dn:'];
 export const KNOWN_KEY_NAMES = new Set([...GET_KEYS_NAMES, ...OTHER_KEY_NAMES, ...KEY_FAMILIES]);
 

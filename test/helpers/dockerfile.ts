@@ -30,10 +30,24 @@ export interface ParsedDockerfile {
   stages: DockerStage[];
 }
 
-const METADATA = new Set(['USER', 'CMD', 'ENTRYPOINT', 'EXPOSE', 'LABEL', 'HEALTHCHECK', 'STOPSIGNAL', 'ARG', 'SHELL', 'VOLUME']);
+const METADATA = new Set([
+  'USER',
+  'CMD',
+  'ENTRYPOINT',
+  'EXPOSE',
+  'LABEL',
+  'HEALTHCHECK',
+  'STOPSIGNAL',
+  'ARG',
+  'SHELL',
+  'VOLUME',
+]);
 
 function substitute(text: string, vars: Record<string, string>): string {
-  return text.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a: string | undefined, b: string | undefined) => vars[(a ?? b)!] ?? m);
+  return text.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (m, a: string | undefined, b: string | undefined) => vars[(a ?? b)!] ?? m,
+  );
 }
 
 export function parseDockerfile(text: string): ParsedDockerfile {
@@ -110,7 +124,8 @@ export async function dryRunStage(st: DockerStage, options: DryRunOptions): Prom
   for (const ins of st.instructions) {
     const where = `Dockerfile line ${ins.line} (${ins.keyword})`;
     if (ins.keyword === 'WORKDIR') {
-      if (workdir !== undefined || !path.isAbsolute(ins.args)) throw new Error(`${where}: one absolute WORKDIR per stage is supported`);
+      if (workdir !== undefined || !path.isAbsolute(ins.args))
+        throw new Error(`${where}: one absolute WORKDIR per stage is supported`);
       workdir = ins.args;
       mkdirSync(options.dir, { recursive: true });
     } else if (ins.keyword === 'ENV') {
@@ -127,13 +142,19 @@ export async function dryRunStage(st: DockerStage, options: DryRunOptions): Prom
       for (const source of sources.reverse()) {
         const src = from === undefined ? path.join(options.context, source) : options.fromStage?.(from, source);
         if (!src) throw new Error(`${where}: no directory for stage ${from}`);
-        const target = dest.endsWith('/') || sources.length > 1 ? path.join(inDir(dest), path.basename(source)) : inDir(dest);
+        const target =
+          dest.endsWith('/') || sources.length > 1 ? path.join(inDir(dest), path.basename(source)) : inDir(dest);
         cpSync(src, target, { recursive: true });
       }
     } else if (ins.keyword === 'RUN') {
-      if (ins.args.startsWith('--') || ins.args.startsWith('[')) throw new Error(`${where}: RUN flags and exec form are not supported`);
+      if (ins.args.startsWith('--') || ins.args.startsWith('['))
+        throw new Error(`${where}: RUN flags and exec form are not supported`);
       if (await options.replaceRun?.(ins.args)) continue;
-      await execFileAsync('sh', ['-ec', ins.args], { cwd: inDir('.'), env: { ...options.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+      await execFileAsync('sh', ['-ec', ins.args], {
+        cwd: inDir('.'),
+        env: { ...options.env, ...env },
+        maxBuffer: 64 * 1024 * 1024,
+      });
     } else if (!METADATA.has(ins.keyword)) {
       throw new Error(`${where}: not supported by this dry run`);
     }

@@ -24,7 +24,11 @@ export async function tempModel(options: TinyModelOptions = {}): Promise<{ dir: 
 }
 
 /** Settings of one test: a unique queue prefix on the given Redis, fast retries. */
-export function testEnv(redisUrl: string, modelDir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function testEnv(
+  redisUrl: string,
+  modelDir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: `{${uniqueName('sft')}}`, // a Redis Cluster hash tag, as deployments use
@@ -57,11 +61,21 @@ export async function openQueues(config: Config) {
     reviewEvents,
     /** Resolves when `count` review jobs have reached a final state (completed, or failed for good). */
     settled(count: number, timeoutMs = 30_000): Promise<void> {
-      return waitForCounts(reviews, (c) => (c.completed ?? 0) + (c.failed ?? 0) >= count, timeoutMs, `${count} jobs settled`);
+      return waitForCounts(
+        reviews,
+        (c) => (c.completed ?? 0) + (c.failed ?? 0) >= count,
+        timeoutMs,
+        `${count} jobs settled`,
+      );
     },
     /** Resolves when at least `count` review jobs are active (or already done). */
     active(count: number, timeoutMs = 30_000): Promise<void> {
-      return waitForCounts(reviews, (c) => (c.active ?? 0) + (c.completed ?? 0) + (c.failed ?? 0) >= count, timeoutMs, `${count} jobs active`);
+      return waitForCounts(
+        reviews,
+        (c) => (c.active ?? 0) + (c.completed ?? 0) + (c.failed ?? 0) >= count,
+        timeoutMs,
+        `${count} jobs active`,
+      );
     },
     /** Result jobs on the results queue, in any state (one per inference batch). */
     async resultJobs(): Promise<Job<ResultBatch>[]> {
@@ -84,7 +98,12 @@ export async function openQueues(config: Config) {
 }
 
 /** Polls a queue's job counts (bounded) until `done` holds; job counts cannot miss an event. */
-async function waitForCounts(queue: Queue, done: (c: Record<string, number>) => boolean, timeoutMs: number, what: string): Promise<void> {
+async function waitForCounts(
+  queue: Queue,
+  done: (c: Record<string, number>) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const counts = await queue.getJobCounts('active', 'completed', 'failed', 'waiting', 'delayed');

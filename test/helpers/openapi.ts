@@ -5,7 +5,13 @@ import type { AnyFastifyInstance } from '../../src/http/fastify-instance.ts';
 
 export type OpenApiDocument = {
   openapi: string;
-  paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: object }> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      { responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: object }> }> }
+    >
+  >;
   components: { schemas: Record<string, object> };
 };
 
@@ -16,7 +22,8 @@ export type OpenApiDocument = {
 export function schemaCompiler(document: OpenApiDocument, options: { strict: boolean }) {
   const ajv = new Ajv2020({ strict: options.strict, strictTypes: false, allErrors: true });
   addFormats.default(ajv);
-  const rebase = (schema: object) => JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"doc#/$defs/')) as object;
+  const rebase = (schema: object) =>
+    JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"doc#/$defs/')) as object;
   ajv.addSchema({ $id: 'doc', $defs: rebase(document.components.schemas) });
   return { ajv, rebase };
 }
@@ -24,14 +31,18 @@ export function schemaCompiler(document: OpenApiDocument, options: { strict: boo
 /** The operations of a document, as `METHOD /path/:param`. */
 export function documentedRoutes(document: OpenApiDocument): string[] {
   return Object.entries(document.paths)
-    .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`))
+    .flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`),
+    )
     .sort();
 }
 
 /** Registered routes that are not documented and not an exclusion of src/http/openapi.ts. */
 export function routesMissingFromDocument(app: AnyFastifyInstance, document: OpenApiDocument): string[] {
   const documented = new Set(documentedRoutes(document));
-  return routesSeen(app).filter((route) => !documented.has(route) && !isUndocumentedRoute(route.slice(route.indexOf(' ') + 1)));
+  return routesSeen(app).filter(
+    (route) => !documented.has(route) && !isUndocumentedRoute(route.slice(route.indexOf(' ') + 1)),
+  );
 }
 
 /**
@@ -41,19 +52,34 @@ export function routesMissingFromDocument(app: AnyFastifyInstance, document: Ope
  */
 export function answerChecker(document: OpenApiDocument) {
   const { ajv, rebase } = schemaCompiler(document, { strict: false });
-  return (method: string, path: string, status: number, body: unknown, headers: Record<string, unknown> = {}): string[] => {
+  return (
+    method: string,
+    path: string,
+    status: number,
+    body: unknown,
+    headers: Record<string, unknown> = {},
+  ): string[] => {
     const operation = document.paths[path]?.[method.toLowerCase()];
     if (!operation) return [`${method} ${path} is not in the document`];
     const response = operation.responses[String(status)];
-    if (!response) return [`${method} ${path} does not document status ${status} (documented: ${Object.keys(operation.responses).join(', ')})`];
+    if (!response)
+      return [
+        `${method} ${path} does not document status ${status} (documented: ${Object.keys(operation.responses).join(', ')})`,
+      ];
     const problems: string[] = [];
     for (const header of Object.keys(response.headers ?? {})) {
-      if (header === 'retry-after' && headers[header] === undefined && (status === 429 || (status === 503 && (body as { error?: unknown })?.error))) problems.push(`status ${status} without Retry-After`);
+      if (
+        header === 'retry-after' &&
+        headers[header] === undefined &&
+        (status === 429 || (status === 503 && (body as { error?: unknown })?.error))
+      )
+        problems.push(`status ${status} without Retry-After`);
     }
     const schema = response.content?.['application/json']?.schema;
     if (!schema) return problems;
     const validate = ajv.compile(rebase(schema));
-    if (!validate(body)) problems.push(...(validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message}`));
+    if (!validate(body))
+      problems.push(...(validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message}`));
     return problems;
   };
 }

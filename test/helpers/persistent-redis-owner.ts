@@ -4,6 +4,10 @@
 import { startPersistentRedis } from '../../src/dev/persistent-redis.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 
-const { redis } = await startPersistentRedis({ dir: process.argv[2]!, logger: createLogger({ level: 'silent', format: 'json' }), ...(process.argv[3] === 'no-launcher' ? { launcher: [] } : {}) });
+const { redis } = await startPersistentRedis({
+  dir: process.argv[2]!,
+  logger: createLogger({ level: 'silent', format: 'json' }),
+  ...(process.argv[3] === 'no-launcher' ? { launcher: [] } : {}),
+});
 process.send!({ port: redis.port, pid: redis.pid });
 setInterval(() => undefined, 60_000);

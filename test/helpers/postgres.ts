@@ -1,5 +1,10 @@
 import { inject } from 'vitest';
-import { createScratchDatabase, redactPostgresUrl, terminateConnections as terminate, type ScratchDatabase } from '../../chaos/postgres-admin.ts';
+import {
+  createScratchDatabase,
+  redactPostgresUrl,
+  terminateConnections as terminate,
+  type ScratchDatabase,
+} from '../../chaos/postgres-admin.ts';
 import { missingBackend } from './backends.ts';
 
 /**
@@ -37,7 +42,9 @@ export async function testPgAdminUrl(): Promise<string | undefined> {
 /** The admin URL without its password, for messages; says which server is meant before it is known. */
 export function redactedAdminUrl(): string {
   if (known?.url) return redactPostgresUrl(known.url);
-  return process.env.TEST_PG_ADMIN_URL ? redactPostgresUrl(process.env.TEST_PG_ADMIN_URL) : 'the private test PostgreSQL';
+  return process.env.TEST_PG_ADMIN_URL
+    ? redactPostgresUrl(process.env.TEST_PG_ADMIN_URL)
+    : 'the private test PostgreSQL';
 }
 
 /** Why the tests have no PostgreSQL, for their skip message (or CI failure). */
@@ -58,7 +65,10 @@ async function adminUrlOrThrow(): Promise<string> {
  * Terminates the connections to `dbName` (all of them, or only those whose application_name is
  * `applicationName`) with pg_terminate_backend; returns how many were terminated.
  */
-export async function terminateConnections(dbName: string, options: { applicationName?: string } = {}): Promise<number> {
+export async function terminateConnections(
+  dbName: string,
+  options: { applicationName?: string } = {},
+): Promise<number> {
   return terminate(await adminUrlOrThrow(), dbName, options);
 }
 

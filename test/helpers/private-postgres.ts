@@ -36,7 +36,9 @@ const run = promisify(execFile);
 export function findPostgresBinDir(): string | undefined {
   const debian = '/usr/lib/postgresql';
   if (existsSync(debian)) {
-    const versions = readdirSync(debian).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(debian)
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     for (const v of versions) {
       const bin = path.join(debian, v, 'bin');
       if (existsSync(path.join(bin, 'initdb')) && existsSync(path.join(bin, 'postgres'))) return bin;
@@ -56,7 +58,9 @@ function serverUser(): { uid: number; gid: number } | undefined {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     return { uid, gid };
   } catch {
-    throw new Error('running as root, initdb and postgres need the "postgres" user (apt-get install postgresql creates it)');
+    throw new Error(
+      'running as root, initdb and postgres need the "postgres" user (apt-get install postgresql creates it)',
+    );
   }
 }
 
@@ -95,7 +99,12 @@ async function answers(adminUrl: string, dataDir: string): Promise<boolean> {
   }
 }
 
-interface Server { child: ChildProcess; exited: Promise<void>; hasExited(): boolean; tail(): string }
+interface Server {
+  child: ChildProcess;
+  exited: Promise<void>;
+  hasExited(): boolean;
+  tail(): string;
+}
 
 function spawnServer(command: string[], port: number): Server {
   const [cmd, ...args] = command;
@@ -111,18 +120,34 @@ function spawnServer(command: string[], port: number): Server {
   let exited = false;
   live.add(child);
   const exitedPromise = new Promise<void>((resolve) => {
-    child.once('exit', () => { exited = true; live.delete(child); resolve(); });
-    child.once('error', (err) => { lines.push(`spawn error: ${err.message}`); exited = true; live.delete(child); resolve(); });
+    child.once('exit', () => {
+      exited = true;
+      live.delete(child);
+      resolve();
+    });
+    child.once('error', (err) => {
+      lines.push(`spawn error: ${err.message}`);
+      exited = true;
+      live.delete(child);
+      resolve();
+    });
   });
   child.unref();
-  return { child, exited: exitedPromise, hasExited: () => exited, tail: () => lines.join('\n') || `(no output; port ${port})` };
+  return {
+    child,
+    exited: exitedPromise,
+    hasExited: () => exited,
+    tail: () => lines.join('\n') || `(no output; port ${port})`,
+  };
 }
 
 async function stopServer(server: Server): Promise<void> {
   if (server.hasExited()) return;
   server.child.kill('SIGINT'); // fast shutdown: disconnects clients, then exits
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), EXIT_TIMEOUT_MS); });
+  const timedOut = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), EXIT_TIMEOUT_MS);
+  });
   const ok = await Promise.race([server.exited.then(() => true), timedOut]);
   clearTimeout(timer);
   if (!ok) {
@@ -135,7 +160,9 @@ async function stopServer(server: Server): Promise<void> {
 export async function startPrivatePostgres(options: { binDir?: string } = {}): Promise<PrivatePostgres> {
   const bin = options.binDir ?? findPostgresBinDir();
   if (!bin || !existsSync(path.join(bin, 'initdb')) || !existsSync(path.join(bin, 'postgres'))) {
-    throw new Error(`no PostgreSQL server binaries (initdb, postgres) ${options.binDir ? `in ${options.binDir}` : 'under /usr/lib/postgresql/*/bin or on PATH'}: apt-get install postgresql`);
+    throw new Error(
+      `no PostgreSQL server binaries (initdb, postgres) ${options.binDir ? `in ${options.binDir}` : 'under /usr/lib/postgresql/*/bin or on PATH'}: apt-get install postgresql`,
+    );
   }
   const user = serverUser();
   installExitHooks();
@@ -146,18 +173,46 @@ export async function startPrivatePostgres(options: { binDir?: string } = {}): P
     if (user) chownSync(root, user.uid, user.gid);
     const { stdout: version } = await run(path.join(bin, 'postgres'), ['--version']);
     const [initdb, ...initdbArgs] = [
-      ...launcher(user, false), path.join(bin, 'initdb'),
-      '-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync',
+      ...launcher(user, false),
+      path.join(bin, 'initdb'),
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-sync',
     ];
     await run(initdb!, initdbArgs, { cwd: root });
 
     for (let attempt = 1; ; attempt++) {
       const port = await findFreePort();
-      const server = spawnServer([
-        ...launcher(user, true), path.join(bin, 'postgres'), '-D', dataDir, '-p', String(port), '-k', root,
-        '-c', `listen_addresses=${HOST}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-        '-c', 'max_connections=200', '-c', 'log_min_messages=warning',
-      ], port);
+      const server = spawnServer(
+        [
+          ...launcher(user, true),
+          path.join(bin, 'postgres'),
+          '-D',
+          dataDir,
+          '-p',
+          String(port),
+          '-k',
+          root,
+          '-c',
+          `listen_addresses=${HOST}`,
+          '-c',
+          'fsync=off',
+          '-c',
+          'synchronous_commit=off',
+          '-c',
+          'full_page_writes=off',
+          '-c',
+          'max_connections=200',
+          '-c',
+          'log_min_messages=warning',
+        ],
+        port,
+      );
       const adminUrl = `postgres://postgres@${HOST}:${port}/postgres`;
       const deadline = Date.now() + READY_TIMEOUT_MS;
       while (!server.hasExited() && Date.now() < deadline && !(await answers(adminUrl, dataDir))) {
@@ -181,7 +236,9 @@ export async function startPrivatePostgres(options: { binDir?: string } = {}): P
       await stopServer(server);
       const portTaken = /could not bind|address already in use/i.test(server.tail());
       if (!portTaken || attempt >= PORT_ATTEMPTS) {
-        throw new Error(`postgres on ${HOST}:${port} ${server.hasExited() ? 'exited during start-up' : `did not answer within ${READY_TIMEOUT_MS} ms`}. Last output:\n${server.tail()}`);
+        throw new Error(
+          `postgres on ${HOST}:${port} ${server.hasExited() ? 'exited during start-up' : `did not answer within ${READY_TIMEOUT_MS} ms`}. Last output:\n${server.tail()}`,
+        );
       }
     }
   } catch (err) {

@@ -158,7 +158,19 @@ export function runSnippet(snippet: Snippet, ctx: SnippetContext): Promise<Snipp
  */
 export function shadowProject(root: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sf-readme-'));
-  const entries = ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'node_modules', 'bin', 'producer', 'workers', 'src', 'models', 'dashboard'];
+  const entries = [
+    'package.json',
+    'package-lock.json',
+    '.npmrc',
+    'tsconfig.json',
+    'node_modules',
+    'bin',
+    'producer',
+    'workers',
+    'src',
+    'models',
+    'dashboard',
+  ];
   for (const entry of entries) symlinkSync(path.join(root, entry), path.join(dir, entry));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -185,12 +197,17 @@ export function shapeDifferences(expected: unknown, actual: unknown, at = '$', k
   if (e !== a) return [`${at}: the doc shows ${e} ${JSON.stringify(expected)}, got ${a} ${JSON.stringify(actual)}`];
   if (e === 'array') {
     const [ea, aa] = [expected as unknown[], actual as unknown[]];
-    if (ea.length !== aa.length) return [`${at}: the doc shows ${ea.length} items, got ${aa.length}: ${JSON.stringify(actual)}`];
+    if (ea.length !== aa.length)
+      return [`${at}: the doc shows ${ea.length} items, got ${aa.length}: ${JSON.stringify(actual)}`];
     return ea.flatMap((item, i) => shapeDifferences(item, aa[i], `${at}[${i}]`, key));
   }
   if (e === 'object') {
     const [eo, ao] = [expected as Record<string, unknown>, actual as Record<string, unknown>];
-    return Object.keys(eo).flatMap((k) => (k in ao ? shapeDifferences(eo[k], ao[k], `${at}.${k}`, k) : [`${at}: no key ${JSON.stringify(k)} in ${JSON.stringify(actual)}`]));
+    return Object.keys(eo).flatMap((k) =>
+      k in ao
+        ? shapeDifferences(eo[k], ao[k], `${at}.${k}`, k)
+        : [`${at}: no key ${JSON.stringify(k)} in ${JSON.stringify(actual)}`],
+    );
   }
   if (VOLATILE_KEYS.has(key)) return [];
   if (e === 'string' && ISO_TIME.test(expected as string) && ISO_TIME.test(actual as string)) return [];
@@ -203,13 +220,19 @@ function parseJsonOutput(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
+    return text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as unknown);
   }
 }
 
 /** npm's `> pkg@version script` banner and blank lines are not the command's output. */
 function meaningfulLines(text: string): string[] {
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '' && !l.startsWith('> '));
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '' && !l.startsWith('> '));
 }
 
 /** Fractional numbers (durations such as `0.1 s`) vary from run to run. */
@@ -233,7 +256,10 @@ export function compareOutput(expected: SnippetOutput, stdout: string): string[]
   const [want, got] = [meaningfulLines(expected.text).map(maskFractions), meaningfulLines(stdout).map(maskFractions)];
   const problems: string[] = [];
   for (let i = 0; i < Math.max(want.length, got.length); i++) {
-    if (want[i] !== got[i]) problems.push(`line ${i + 1}: the doc shows ${JSON.stringify(want[i] ?? '(nothing)')}, got ${JSON.stringify(got[i] ?? '(nothing)')}`);
+    if (want[i] !== got[i])
+      problems.push(
+        `line ${i + 1}: the doc shows ${JSON.stringify(want[i] ?? '(nothing)')}, got ${JSON.stringify(got[i] ?? '(nothing)')}`,
+      );
   }
   return problems;
 }

@@ -54,14 +54,19 @@ function answersPing(endpoint: Endpoint): Promise<boolean> {
       res.resume();
       resolve(res.statusCode === 200);
     });
-    req.once('timeout', () => { req.destroy(); resolve(false); });
+    req.once('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
     req.once('error', () => resolve(false));
   });
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -109,15 +114,21 @@ async function startContainerRedis(): Promise<TestRedis> {
   return {
     url: `redis://${started.getHost()}:${started.getMappedPort(6379)}`,
     kind: 'container',
-    stop: once(async () => { await started.stop(); }),
+    stop: once(async () => {
+      await started.stop();
+    }),
     async kill(signal = 'SIGKILL') {
       const container = await docker();
       await container.kill({ signal });
       await container.wait();
     },
     restart: () => started.restart(),
-    pause: async () => { await (await docker()).pause(); },
-    resume: async () => { await (await docker()).unpause(); },
+    pause: async () => {
+      await (await docker()).pause();
+    },
+    resume: async () => {
+      await (await docker()).unpause();
+    },
   };
 }
 

@@ -63,7 +63,12 @@ export function memorySink(): Writable & { text(): string } {
 }
 
 /** Polls `check` until it returns true; fails after `timeoutMs` with `describe()`. */
-export async function pollUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, describe: () => Promise<string> | string, everyMs = 25): Promise<void> {
+export async function pollUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  describe: () => Promise<string> | string,
+  everyMs = 25,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);

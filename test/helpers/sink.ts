@@ -25,7 +25,8 @@ export async function startSink(redisUrl: string, db: SqlClient, env: Record<str
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
@@ -38,14 +39,29 @@ export async function startSink(redisUrl: string, db: SqlClient, env: Record<str
 
   const counts = async () => {
     const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
-    return { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0, prioritized: c.prioritized ?? 0 };
+    return {
+      waiting: c.waiting ?? 0,
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      completed: c.completed ?? 0,
+      failed: c.failed ?? 0,
+      prioritized: c.prioritized ?? 0,
+    };
   };
   /** Adds one result batch job per list (what workers publish), ids `<idPrefix>-<i>`. */
   const addBatches = (batches: readonly (readonly unknown[])[], idPrefix: string, attempts = 10) =>
     queue.addBulk(
-      batches.map((results, i) => ({ name: RESULT_BATCH_JOB_NAME, data: { results } as never, opts: { jobId: `${idPrefix}-${i}`, attempts, backoff: { type: 'fixed', delay: 50 } } })),
+      batches.map((results, i) => ({
+        name: RESULT_BATCH_JOB_NAME,
+        data: { results } as never,
+        opts: { jobId: `${idPrefix}-${i}`, attempts, backoff: { type: 'fixed', delay: 50 } },
+      })),
     );
-  const describe = async () => `job counts ${JSON.stringify(await counts())}; sink log tail:\n${logs.slice(-8).map((l) => JSON.stringify(l)).join('\n')}`;
+  const describe = async () =>
+    `job counts ${JSON.stringify(await counts())}; sink log tail:\n${logs
+      .slice(-8)
+      .map((l) => JSON.stringify(l))
+      .join('\n')}`;
 
   return {
     config,
@@ -60,15 +76,23 @@ export async function startSink(redisUrl: string, db: SqlClient, env: Record<str
      * (resultJobOptions) and a short fixed backoff.
      */
     async add(items: readonly unknown[], idPrefix: string, attempts = 10) {
-      return addBatches(items.map((item) => [item]), idPrefix, attempts);
+      return addBatches(
+        items.map((item) => [item]),
+        idPrefix,
+        attempts,
+      );
     },
     addBatches,
     /** Resolves once `n` jobs have reached a final state (completed or failed). */
     settled: (n: number, timeoutMs = 30_000) =>
-      pollUntil(async () => {
-        const c = await counts();
-        return c.completed + c.failed >= n;
-      }, timeoutMs, describe),
+      pollUntil(
+        async () => {
+          const c = await counts();
+          return c.completed + c.failed >= n;
+        },
+        timeoutMs,
+        describe,
+      ),
     close(): Promise<void> {
       closing ??= (async () => {
         await sink.close();

@@ -45,18 +45,65 @@ export interface TinyModel {
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 
 export const POSITIVE_WORDS = [
-  'good', 'great', 'excellent', 'love', 'loved', 'amazing', 'perfect', 'best', 'happy', 'recommend',
-  'awesome', 'fantastic', 'wonderful', 'nice',
+  'good',
+  'great',
+  'excellent',
+  'love',
+  'loved',
+  'amazing',
+  'perfect',
+  'best',
+  'happy',
+  'recommend',
+  'awesome',
+  'fantastic',
+  'wonderful',
+  'nice',
 ] as const;
 
 export const NEGATIVE_WORDS = [
-  'bad', 'terrible', 'awful', 'hate', 'broken', 'worst', 'poor', 'disappointed', 'refund', 'waste',
-  'horrible', 'useless', 'defective', 'junk',
+  'bad',
+  'terrible',
+  'awful',
+  'hate',
+  'broken',
+  'worst',
+  'poor',
+  'disappointed',
+  'refund',
+  'waste',
+  'horrible',
+  'useless',
+  'defective',
+  'junk',
 ] as const;
 
 export const NEUTRAL_WORDS = [
-  'the', 'it', 'is', 'this', 'product', 'phone', 'was', 'and', 'not', 'very', 'my', 'of', 'to', 'for',
-  'with', 'but', 'so', 'in', 'on', 'battery', 'screen', 'day', 'arrived', 'after', 'item',
+  'the',
+  'it',
+  'is',
+  'this',
+  'product',
+  'phone',
+  'was',
+  'and',
+  'not',
+  'very',
+  'my',
+  'of',
+  'to',
+  'for',
+  'with',
+  'but',
+  'so',
+  'in',
+  'on',
+  'battery',
+  'screen',
+  'day',
+  'arrived',
+  'after',
+  'item',
 ] as const;
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz'.split('');
@@ -102,10 +149,20 @@ function tokenizerJson(vocab: Map<string, number>): object {
     truncation: null,
     padding: null,
     added_tokens: SPECIAL_TOKENS.map((t) => ({
-      id: id(t), content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id: id(t),
+      content: t,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })),
     normalizer: {
-      type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true,
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
     },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
@@ -174,9 +231,11 @@ function classifier(roles: Role[]): { weights: Float32Array; bias: Float32Array 
   const bias = new Float32Array(n);
   roles.forEach((role, j) => {
     const [wPos, wNeg, b] =
-      role === 'positive' ? [SENTIMENT_WEIGHT, -SENTIMENT_WEIGHT, 0]
-      : role === 'negative' ? [-SENTIMENT_WEIGHT, SENTIMENT_WEIGHT, 0]
-      : [-1, -1, 1];
+      role === 'positive'
+        ? [SENTIMENT_WEIGHT, -SENTIMENT_WEIGHT, 0]
+        : role === 'negative'
+          ? [-SENTIMENT_WEIGHT, SENTIMENT_WEIGHT, 0]
+          : [-1, -1, 1];
     weights[j] = wPos;
     weights[n + j] = wNeg;
     bias[j] = b;

@@ -27,10 +27,15 @@ export function spawnWorkerProcess(env: Record<string, string>, entry = 'workers
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
   child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   const ready = new Promise<void>((resolve, reject) => {
     child.on('message', (m: { type?: string }) => m.type === 'ready' && resolve());
-    void exited.then(({ code, signal }) => reject(new Error(`worker exited (code ${code}, signal ${signal}) before ready:\n${output}`)));
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`worker exited (code ${code}, signal ${signal}) before ready:\n${output}`)),
+    );
   });
   return { child, ready, exited, output: () => output };
 }

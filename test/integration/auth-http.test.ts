@@ -20,7 +20,12 @@ import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 // 401 without a known key, 403 without the scope, 429 over the per-key limit; probes stay open.
 const redis = useTestRedis();
 
-const KEYS = { writer: 'sfk_writer-key-0123456789', reader: 'sfk_reader-key-0123456789', both: 'sfk_both-key-0123456789', slow: 'sfk_slow-key-0123456789' };
+const KEYS = {
+  writer: 'sfk_writer-key-0123456789',
+  reader: 'sfk_reader-key-0123456789',
+  both: 'sfk_both-key-0123456789',
+  slow: 'sfk_slow-key-0123456789',
+};
 const API_KEYS = [
   `shop:write:${hashApiKey(KEYS.writer)}`,
   `dash:read:${hashApiKey(KEYS.reader)}`,
@@ -48,11 +53,27 @@ function capturingLogger(): { logger: Logger; lines: () => Record<string, unknow
     },
   });
   const logger = createLogger({ level: 'info', format: 'json', destination });
-  return { logger, lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger,
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
-async function withIngest(env: Record<string, string>, body: (app: ReturnType<typeof buildIngestApp>, producer: ReviewProducer, config: Config) => Promise<void>, logger: Logger = silentLogger) {
-  const config = defaultConfig({ REDIS_URL: redis.current.url, QUEUE_PREFIX: uniqueName('sfauth'), LOG_LEVEL: 'silent', ...env });
+async function withIngest(
+  env: Record<string, string>,
+  body: (app: ReturnType<typeof buildIngestApp>, producer: ReviewProducer, config: Config) => Promise<void>,
+  logger: Logger = silentLogger,
+) {
+  const config = defaultConfig({
+    REDIS_URL: redis.current.url,
+    QUEUE_PREFIX: uniqueName('sfauth'),
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
   const connection = createRedisConnection(config.redis.url!, 'producer', silentLogger);
   const producer = createReviewProducer({ config, connection, logger: silentLogger });
   await producer.queue.waitUntilReady();
@@ -68,7 +89,12 @@ async function withIngest(env: Record<string, string>, body: (app: ReturnType<ty
 }
 
 const post = (app: ReturnType<typeof buildIngestApp>, headers: Record<string, string>, id = 'a1') =>
-  app.inject({ method: 'POST', url: '/v1/reviews', headers: { ...json, ...headers }, payload: JSON.stringify({ id, text: 'great' }) });
+  app.inject({
+    method: 'POST',
+    url: '/v1/reviews',
+    headers: { ...json, ...headers },
+    payload: JSON.stringify({ id, text: 'great' }),
+  });
 
 describe('ingest API with API_KEYS', () => {
   it('answers 401 with WWW-Authenticate without a key or with an unknown one, and enqueues nothing', async () => {
@@ -76,7 +102,9 @@ describe('ingest API with API_KEYS', () => {
       const none = await post(app, {});
       expect(none.statusCode).toBe(401);
       expect(none.headers['www-authenticate']).toBe('Bearer realm="sentiment-fleet ingest"');
-      expect(none.json()).toEqual({ error: { code: 'SF_ERR_UNAUTHORIZED', message: 'an API key is required: send Authorization: Bearer <key>' } });
+      expect(none.json()).toEqual({
+        error: { code: 'SF_ERR_UNAUTHORIZED', message: 'an API key is required: send Authorization: Bearer <key>' },
+      });
       const unknown = await post(app, bearer('sfk_not-a-key'));
       expect(unknown.statusCode).toBe(401);
       expect(unknown.json().error).toEqual({ code: 'SF_ERR_UNAUTHORIZED', message: 'unknown API key' });
@@ -91,15 +119,24 @@ describe('ingest API with API_KEYS', () => {
       const reader = await post(app, bearer(KEYS.reader));
       expect(reader.statusCode).toBe(403);
       expect(reader.headers['www-authenticate']).toBeUndefined();
-      expect(reader.json().error).toEqual({ code: 'SF_ERR_FORBIDDEN', message: 'API key "dash" lacks the write scope needed for POST /v1/reviews' });
+      expect(reader.json().error).toEqual({
+        code: 'SF_ERR_FORBIDDEN',
+        message: 'API key "dash" lacks the write scope needed for POST /v1/reviews',
+      });
       expect((await post(app, bearer(KEYS.writer), 'w1')).statusCode).toBe(202);
       expect((await post(app, { 'x-api-key': KEYS.both }, 'w2')).statusCode).toBe(202);
       expect(await producer.queue.getJobCounts('waiting')).toEqual({ waiting: 2 });
 
       // Result routes (mounted on the ingest app): read scope.
-      expect((await app.inject({ method: 'GET', url: '/v1/results/w1', headers: bearer(KEYS.writer) })).statusCode).toBe(403);
-      expect((await app.inject({ method: 'GET', url: '/v1/results/w1', headers: bearer(KEYS.reader) })).statusCode).toBe(404);
-      expect((await app.inject({ method: 'GET', url: '/v1/products/p/summary', headers: bearer(KEYS.both) })).statusCode).toBe(200);
+      expect(
+        (await app.inject({ method: 'GET', url: '/v1/results/w1', headers: bearer(KEYS.writer) })).statusCode,
+      ).toBe(403);
+      expect(
+        (await app.inject({ method: 'GET', url: '/v1/results/w1', headers: bearer(KEYS.reader) })).statusCode,
+      ).toBe(404);
+      expect(
+        (await app.inject({ method: 'GET', url: '/v1/products/p/summary', headers: bearer(KEYS.both) })).statusCode,
+      ).toBe(200);
       expect((await app.inject({ method: 'GET', url: '/v1/timeseries' })).statusCode).toBe(401);
 
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
@@ -128,9 +165,13 @@ describe('ingest API with API_KEYS', () => {
 describe('ingest API without API_KEYS (local development)', () => {
   it('lets every request in, warns once at start, and limits per client IP only when RATE_LIMIT_PER_MIN is set', async () => {
     const capture = capturingLogger();
-    await withIngest({}, async (app) => {
-      for (const id of ['n1', 'n2', 'n3', 'n4']) expect((await post(app, {}, id)).statusCode).toBe(202);
-    }, capture.logger);
+    await withIngest(
+      {},
+      async (app) => {
+        for (const id of ['n1', 'n2', 'n3', 'n4']) expect((await post(app, {}, id)).statusCode).toBe(202);
+      },
+      capture.logger,
+    );
     const warnings = capture.lines().filter((l) => l.level === 40);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.msg).toMatch(/API_KEYS is unset: authentication is off/);
@@ -148,7 +189,14 @@ describe('ingest API without API_KEYS (local development)', () => {
 function statsApp(env: Record<string, string>, register?: Parameters<typeof buildStatsApp>[0]['register']) {
   const config = defaultConfig({ LOG_LEVEL: 'silent', ...env });
   const collector: Pick<StatsCollector, 'collect'> = { collect: async () => ({ generatedAt: 'now' }) as never };
-  return buildStatsApp({ collector, registry: new Registry(), queries: noResults, logger: silentLogger, config, register });
+  return buildStatsApp({
+    collector,
+    registry: new Registry(),
+    queries: noResults,
+    logger: silentLogger,
+    config,
+    register,
+  });
 }
 
 describe('stats service with API_KEYS', () => {
@@ -166,14 +214,25 @@ describe('stats service with API_KEYS', () => {
       for (const url of ['/v1/stats', '/metrics', '/', '/v1/results/x']) {
         const res = await app.inject({ method: 'GET', url });
         expect(res.statusCode, url).toBe(401);
-        expect(res.headers['www-authenticate']).toEqual(['Bearer realm="sentiment-fleet stats"', 'Basic realm="sentiment-fleet stats", charset="UTF-8"']);
+        expect(res.headers['www-authenticate']).toEqual([
+          'Bearer realm="sentiment-fleet stats"',
+          'Basic realm="sentiment-fleet stats", charset="UTF-8"',
+        ]);
       }
-      expect((await app.inject({ method: 'GET', url: '/v1/stats', headers: bearer(KEYS.writer) })).statusCode).toBe(403);
-      expect((await app.inject({ method: 'GET', url: '/v1/stats', headers: bearer(KEYS.reader) })).statusCode).toBe(200);
-      expect((await app.inject({ method: 'GET', url: '/metrics', headers: { 'x-api-key': KEYS.reader } })).statusCode).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/v1/stats', headers: bearer(KEYS.writer) })).statusCode).toBe(
+        403,
+      );
+      expect((await app.inject({ method: 'GET', url: '/v1/stats', headers: bearer(KEYS.reader) })).statusCode).toBe(
+        200,
+      );
+      expect(
+        (await app.inject({ method: 'GET', url: '/metrics', headers: { 'x-api-key': KEYS.reader } })).statusCode,
+      ).toBe(200);
       const basic = `Basic ${Buffer.from(`anyone:${KEYS.reader}`).toString('base64')}`;
       expect((await app.inject({ method: 'GET', url: '/', headers: { authorization: basic } })).statusCode).toBe(200);
-      expect((await app.inject({ method: 'GET', url: '/v1/results/x', headers: bearer(KEYS.reader) })).statusCode).toBe(404);
+      expect((await app.inject({ method: 'GET', url: '/v1/results/x', headers: bearer(KEYS.reader) })).statusCode).toBe(
+        404,
+      );
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
       expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     } finally {
@@ -182,8 +241,15 @@ describe('stats service with API_KEYS', () => {
   });
 
   it('protects bull-board: job lists need read, retries need write', async () => {
-    const config = defaultConfig({ REDIS_URL: redis.current.url, QUEUE_PREFIX: uniqueName('sfauth'), LOG_LEVEL: 'silent' });
-    const queues = [createReviewsQueue(connection, config, silentLogger), createResultsQueue(connection, config, silentLogger)];
+    const config = defaultConfig({
+      REDIS_URL: redis.current.url,
+      QUEUE_PREFIX: uniqueName('sfauth'),
+      LOG_LEVEL: 'silent',
+    });
+    const queues = [
+      createReviewsQueue(connection, config, silentLogger),
+      createResultsQueue(connection, config, silentLogger),
+    ];
     const app = statsApp({ API_KEYS }, async (instance) => {
       await instance.register(bullBoardRoutes, { queues, allowRetries: true });
     });
@@ -193,7 +259,12 @@ describe('stats service with API_KEYS', () => {
       expect((await app.inject({ method: 'GET', url: list, headers: bearer(KEYS.writer) })).statusCode).toBe(403);
       const listed = await app.inject({ method: 'GET', url: list, headers: bearer(KEYS.reader) });
       expect(listed.statusCode).toBe(200);
-      expect(listed.json().queues.map((q: { name: string }) => q.name).sort()).toEqual(['results', 'reviews']);
+      expect(
+        listed
+          .json()
+          .queues.map((q: { name: string }) => q.name)
+          .sort(),
+      ).toEqual(['results', 'reviews']);
       const retry = `${BULL_BOARD_PATH}/api/queues/reviews/retry/failed`;
       expect((await app.inject({ method: 'PUT', url: retry })).statusCode).toBe(401);
       const denied = await app.inject({ method: 'PUT', url: retry, headers: bearer(KEYS.reader) });
@@ -201,7 +272,15 @@ describe('stats service with API_KEYS', () => {
       expect(denied.json().error.message).toMatch(/lacks the write scope needed for PUT/);
       expect((await app.inject({ method: 'PUT', url: retry, headers: bearer(KEYS.both) })).statusCode).toBe(200);
       // Still refused by bull-board's own rule (not a retry), whatever the key.
-      expect((await app.inject({ method: 'PUT', url: `${BULL_BOARD_PATH}/api/queues/reviews/pause`, headers: bearer(KEYS.both) })).statusCode).toBe(405);
+      expect(
+        (
+          await app.inject({
+            method: 'PUT',
+            url: `${BULL_BOARD_PATH}/api/queues/reviews/pause`,
+            headers: bearer(KEYS.both),
+          })
+        ).statusCode,
+      ).toBe(405);
     } finally {
       await app.close();
       for (const q of queues) await q.close();

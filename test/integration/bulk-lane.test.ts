@@ -11,7 +11,15 @@ import { createPgliteClient, type SqlClient } from '../../src/storage/sql-client
 import { createResultQueries } from '../../src/storage/result-queries.ts';
 import { migrate } from '../../src/storage/migrations.ts';
 import { defaultConfig } from '../helpers/config.ts';
-import { openQueues, reviews, silentLogger, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
+import {
+  openQueues,
+  reviews,
+  silentLogger,
+  startWorker,
+  testEnv,
+  useTempModel,
+  type TestQueues,
+} from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';
 import { memorySink, pollUntil } from '../helpers/results.ts';
 import { writeFileSync } from 'node:fs';
@@ -43,7 +51,10 @@ async function open(extra: Record<string, string> = {}): Promise<Bulk> {
   const env = testEnv(redis.current.url, model.dir, { BULK_CHUNK_SIZE: '100', ...extra });
   const config = defaultConfig(env);
   const q = await openQueues(config);
-  const bulk = new Queue<BulkChunk, BulkChunkReturn>(config.queues.bulk, { connection: { url: redis.current.url }, prefix: config.redis.prefix });
+  const bulk = new Queue<BulkChunk, BulkChunkReturn>(config.queues.bulk, {
+    connection: { url: redis.current.url },
+    prefix: config.redis.prefix,
+  });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sf-bulk-'));
   const db = await createPgliteClient(dir);
   await migrate(db);
@@ -56,7 +67,8 @@ async function open(extra: Record<string, string> = {}): Promise<Bulk> {
     await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const rows = async () => Number(((await db.query('SELECT count(*)::int AS n FROM sentiment_results')).rows[0] as { n: number }).n);
+  const rows = async () =>
+    Number(((await db.query('SELECT count(*)::int AS n FROM sentiment_results')).rows[0] as { n: number }).n);
   return {
     q,
     bulk,
@@ -64,7 +76,12 @@ async function open(extra: Record<string, string> = {}): Promise<Bulk> {
     sink,
     env,
     rows,
-    stored: (n) => pollUntil(async () => (await rows()) >= n, 30_000, async () => `rows ${await rows()}; ${await sink.describe()}`),
+    stored: (n) =>
+      pollUntil(
+        async () => (await rows()) >= n,
+        30_000,
+        async () => `rows ${await rows()}; ${await sink.describe()}`,
+      ),
   };
 }
 
@@ -78,7 +95,8 @@ const storedOf = (b: Bulk) => {
   const queries = createResultQueries(b.db, { labels: defaultConfig(b.env).labels });
   return (ids: readonly string[]) => queries.latestByReviewIds(ids);
 };
-const chunks = (b: Bulk): Promise<Job<BulkChunk, BulkChunkReturn>[]> => b.bulk.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
+const chunks = (b: Bulk): Promise<Job<BulkChunk, BulkChunkReturn>[]> =>
+  b.bulk.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
 
 describe('bulk lane: producer → chunk jobs → workers → one result job per chunk → database', () => {
   it('scores and stores every review of every chunk, with per-review status', async () => {
@@ -90,10 +108,20 @@ describe('bulk lane: producer → chunk jobs → workers → one result job per 
     // 3 chunk jobs (100, 100, 50), ids derived from their review ids; the live queue holds nothing.
     const queued = await chunks(b);
     expect(queued.map((j) => j.data.reviews.length).sort()).toEqual([100, 100, 50].sort());
-    for (const j of queued) expect(j.id).toBe(bulkChunkJobId(j.data.reviews.map((r) => r.id), ''));
+    for (const j of queued)
+      expect(j.id).toBe(
+        bulkChunkJobId(
+          j.data.reviews.map((r) => r.id),
+          '',
+        ),
+      );
     expect(await b.q.reviews.count()).toBe(0);
     const reader = b.q.producer.statusReader(storedOf(b));
-    expect((await reader.statuses(['r-0', 'r-249', 'nope'])).map((s) => s.state)).toEqual(['queued', 'queued', 'unknown']);
+    expect((await reader.statuses(['r-0', 'r-249', 'nope'])).map((s) => s.state)).toEqual([
+      'queued',
+      'queued',
+      'unknown',
+    ]);
 
     await worker(b.env);
     await b.stored(250);
@@ -101,9 +129,15 @@ describe('bulk lane: producer → chunk jobs → workers → one result job per 
     // One result job per chunk.
     const results = await b.q.resultJobs();
     expect(results.map((j) => j.data.results.length).sort()).toEqual([100, 100, 50].sort());
-    const labels = await b.db.query<{ review_id: string; label: string }>('SELECT review_id, label FROM sentiment_results');
-    for (const row of labels.rows) expect(row.label).toBe(Number(row.review_id.slice(2)) % 2 === 0 ? 'positive' : 'negative');
-    const statuses = await reader.statuses(input.map((r) => r.id), { includeResult: false });
+    const labels = await b.db.query<{ review_id: string; label: string }>(
+      'SELECT review_id, label FROM sentiment_results',
+    );
+    for (const row of labels.rows)
+      expect(row.label).toBe(Number(row.review_id.slice(2)) % 2 === 0 ? 'positive' : 'negative');
+    const statuses = await reader.statuses(
+      input.map((r) => r.id),
+      { includeResult: false },
+    );
     expect(new Set(statuses.map((s) => s.state))).toEqual(new Set(['stored']));
     // Without the database, the status comes from the chunk job.
     const queueOnly = b.q.producer.statusReader();
@@ -121,8 +155,16 @@ describe('bulk lane: producer → chunk jobs → workers → one result job per 
     expect(shifted.accepted).toHaveLength(200);
     await worker(b.env);
     await b.stored(250);
-    await pollUntil(async () => (await b.bulk.getJobCounts('completed')).completed === 4, 30_000, () => 'chunks');
-    await pollUntil(async () => (await b.sink.counts()).completed === (await b.q.resultJobs()).length, 30_000, () => b.sink.describe());
+    await pollUntil(
+      async () => (await b.bulk.getJobCounts('completed')).completed === 4,
+      30_000,
+      () => 'chunks',
+    );
+    await pollUntil(
+      async () => (await b.sink.counts()).completed === (await b.q.resultJobs()).length,
+      30_000,
+      () => b.sink.describe(),
+    );
     // 200 + 200 reviews scored, 250 distinct: one row each (the upsert absorbs the 150 repeated).
     expect((await b.q.publishedResults()).length).toBe(400);
     expect(await b.rows()).toBe(250);
@@ -135,7 +177,11 @@ describe('bulk lane: producer → chunk jobs → workers → one result job per 
     await b.q.producer.enqueueMany(input, { lane: 'bulk' });
     await worker(b.env);
     await b.stored(30);
-    await pollUntil(async () => (await b.bulk.getJobCounts('completed')).completed === 1, 30_000, () => 'chunk');
+    await pollUntil(
+      async () => (await b.bulk.getJobCounts('completed')).completed === 1,
+      30_000,
+      () => 'chunk',
+    );
     const [chunk] = await chunks(b);
     expect(chunk!.returnvalue.scored).toBe(30);
     expect(Object.keys(chunk!.returnvalue.failed)).toEqual(['poison']);
@@ -155,7 +201,11 @@ describe('bulk lane: producer → chunk jobs → workers → one result job per 
     armThreadCrash(); // the chunk's first model call kills its inference thread
     app.bulk.worker.resume();
     await b.stored(40);
-    await pollUntil(async () => (await b.bulk.getJobCounts('completed')).completed === 3, 30_000, () => 'chunks');
+    await pollUntil(
+      async () => (await b.bulk.getJobCounts('completed')).completed === 3,
+      30_000,
+      () => 'chunks',
+    );
     const done = await b.bulk.getJob(parent!.id!);
     expect(done!.attemptsMade).toBe(2);
     expect(done!.returnvalue.split).toHaveLength(2);
@@ -165,14 +215,20 @@ describe('bulk lane: producer → chunk jobs → workers → one result job per 
     expect(await b.rows()).toBe(40);
     // Statuses follow the reviews into the halves.
     const reader = b.q.producer.statusReader();
-    expect(new Set((await reader.statuses(reviews(40).map((r) => r.id))).map((s) => s.state))).toEqual(new Set(['scored']));
+    expect(new Set((await reader.statuses(reviews(40).map((r) => r.id))).map((s) => s.state))).toEqual(
+      new Set(['scored']),
+    );
   });
 
   it('fails a chunk whose every review is invalid for good, naming the problem', async () => {
     const b = await open();
     const w = await worker(b.env);
     await b.bulk.add('chunk', { reviews: [{ id: 'x' } as never] }, { jobId: 'c~bad' });
-    await pollUntil(async () => (await b.bulk.getJobCounts('failed')).failed === 1, 30_000, () => 'failed chunk');
+    await pollUntil(
+      async () => (await b.bulk.getJobCounts('failed')).failed === 1,
+      30_000,
+      () => 'failed chunk',
+    );
     const job = await b.bulk.getJob('c~bad');
     expect(decodeJobFailure(job!.failedReason).code).toBe('SF_ERR_BAD_JOB');
     expect(w.bulk.worker.isRunning()).toBe(true);
@@ -183,7 +239,12 @@ describe('bulk lane through HTTP and the client package', () => {
   it('POST /v1/reviews?lane=bulk enqueues chunks; status per review over HTTP; an unknown lane is 400', async () => {
     const b = await open();
     const config = defaultConfig(b.env);
-    const app = buildIngestApp({ config, producer: b.q.producer, logger: silentLogger, queries: createResultQueries(b.db, { labels: config.labels }) });
+    const app = buildIngestApp({
+      config,
+      producer: b.q.producer,
+      logger: silentLogger,
+      queries: createResultQueries(b.db, { labels: config.labels }),
+    });
     cleanups.push(() => app.close());
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const http = createHttpClient({ baseUrl: url });
@@ -192,30 +253,52 @@ describe('bulk lane through HTTP and the client package', () => {
     expect((await chunks(b)).map((j) => j.data.reviews.length).sort()).toEqual([100, 50].sort());
     expect(await b.q.reviews.count()).toBe(0);
     expect((await http.status(['r-3'])).map((s) => s.state)).toEqual(['queued']);
-    const bad = await fetch(`${url}/v1/reviews?lane=fast`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(reviews(1, 900)) });
+    const bad = await fetch(`${url}/v1/reviews?lane=fast`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(reviews(1, 900)),
+    });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { problems: { path: string }[] } }).error.problems).toEqual([{ path: 'lane', message: 'must be live or bulk' }]);
+    expect(((await bad.json()) as { error: { problems: { path: string }[] } }).error.problems).toEqual([
+      { path: 'lane', message: 'must be live or bulk' },
+    ]);
     await worker(b.env);
     await b.stored(150);
     const statuses = await http.status(reviews(150).map((r) => r.id));
     expect(new Set(statuses.map((s) => s.state))).toEqual(new Set(['stored']));
-    expect((await (await fetch(`${url}/v1/reviews/r-149`)).json()) as { state: string }).toMatchObject({ state: 'stored' });
+    expect((await (await fetch(`${url}/v1/reviews/r-149`)).json()) as { state: string }).toMatchObject({
+      state: 'stored',
+    });
     // The same chunk again: duplicates.
     expect((await http.enqueueMany(reviews(100), { lane: 'bulk' })).duplicates).toHaveLength(100);
   });
 
   it('createClient().enqueueMany(…, { lane: "bulk" }) makes the same chunk jobs as the server', async () => {
     const b = await open();
-    const client = await createClient({ redisUrl: redis.current.url, prefix: b.env.QUEUE_PREFIX!, bulk: { chunkSize: 100 } });
+    const client = await createClient({
+      redisUrl: redis.current.url,
+      prefix: b.env.QUEUE_PREFIX!,
+      bulk: { chunkSize: 100 },
+    });
     cleanups.push(() => client.close());
     expect((await client.enqueueMany(reviews(120), { lane: 'bulk' })).accepted).toHaveLength(120);
     // The server sends the same reviews: the same chunk ids, reported as duplicates.
     expect((await b.q.producer.enqueueMany(reviews(120), { lane: 'bulk' })).duplicates).toHaveLength(120);
-    expect((await client.status(['r-0', 'r-119', 'r-500'])).map((s) => s.state)).toEqual(['queued', 'queued', 'unknown']);
+    expect((await client.status(['r-0', 'r-119', 'r-500'])).map((s) => s.state)).toEqual([
+      'queued',
+      'queued',
+      'unknown',
+    ]);
     await worker(b.env);
     await b.stored(120);
-    await pollUntil(async () => (await b.bulk.getJobCounts('completed')).completed === 2, 30_000, () => 'chunks');
-    expect(new Set((await client.status(reviews(120).map((r) => r.id))).map((s) => s.state))).toEqual(new Set(['scored']));
+    await pollUntil(
+      async () => (await b.bulk.getJobCounts('completed')).completed === 2,
+      30_000,
+      () => 'chunks',
+    );
+    expect(new Set((await client.status(reviews(120).map((r) => r.id))).map((s) => s.state))).toEqual(
+      new Set(['scored']),
+    );
   });
 });
 
@@ -233,13 +316,20 @@ describe('import: bulk lane by default, --wait until stored', () => {
     const stderr = memorySink();
     const code = await runImportCommand(file, { json: true, wait: true }, { env: b.env, stdout, stderr });
     const summary = JSON.parse(stdout.text());
-    expect(summary).toMatchObject({ lane: 'bulk', accepted: 301, rejected: 0, wait: { total: 301, stored: 300, failed: 1, complete: true } });
+    expect(summary).toMatchObject({
+      lane: 'bulk',
+      accepted: 301,
+      rejected: 0,
+      wait: { total: 301, stored: 300, failed: 1, complete: true },
+    });
     expect(summary.wait.ratePerS).toBeGreaterThan(0);
     expect(code, stderr.text()).toBe(1); // one review failed
     // --wait returned only once all were in the database.
     expect(await b.rows()).toBe(300);
     expect(await b.q.reviews.count()).toBe(0);
-    expect(await runImportCommand(file, { wait: true, lane: 'live' }, { env: b.env, stdout: memorySink(), stderr })).toBe(2);
+    expect(
+      await runImportCommand(file, { wait: true, lane: 'live' }, { env: b.env, stdout: memorySink(), stderr }),
+    ).toBe(2);
   });
 });
 

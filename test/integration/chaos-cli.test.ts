@@ -25,7 +25,9 @@ describe('npm run chaos', () => {
 
   it('a bad option: one line on stderr, exit 2, no stack', () => {
     const r = runChaos('--modes', 'fsync');
-    expect(r.stderr).toMatch(/^chaos: error: option '--modes <list>' argument 'fsync' is invalid\. each mode must be everysec or always \(see npm run chaos -- --help\)\n$/);
+    expect(r.stderr).toMatch(
+      /^chaos: error: option '--modes <list>' argument 'fsync' is invalid\. each mode must be everysec or always \(see npm run chaos -- --help\)\n$/,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stdout).toBe('');
     expect(r.status).toBe(2);

@@ -43,11 +43,22 @@ describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQ
       rate: 80,
       seed: 8,
       ...shortRun(config),
-      faults: { 'worker-kill': 1, 'redis-kill': 1, 'thread-crash': 1, 'pg-terminate': 1, 'sink-kill': 0, 'redis-shutdown': 0, 'redis-pause': 0 },
+      faults: {
+        'worker-kill': 1,
+        'redis-kill': 1,
+        'thread-crash': 1,
+        'pg-terminate': 1,
+        'sink-kill': 0,
+        'redis-shutdown': 0,
+        'redis-pause': 0,
+      },
       logDir: mkdtempSync(path.join(os.tmpdir(), 'sf-chaos-test-')), // kept when the test fails
     });
     const started = chaosStart();
-    const report = await runChaosMode({ options, projectRoot: PROJECT_ROOT, logger: silentLogger, baseEnv: process.env }, 'always');
+    const report = await runChaosMode(
+      { options, projectRoot: PROJECT_ROOT, logger: silentLogger, baseEnv: process.env },
+      'always',
+    );
     console.log(formatChaosSummary(chaosReport({ ...options, pgAdminUrl: redactedAdminUrl() }, [report], started)));
 
     const r = report.reconciliation;
@@ -58,7 +69,12 @@ describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQ
     expect(r.lost, `${why}; lost ${r.lostIds.join(', ')}`).toBe(0);
     expect(r.duplicated, why).toBe(0);
     expect(r.stored, why).toBe(r.accepted + r.storedUnacknowledged);
-    expect(report.faults.map((f) => f.kind).sort()).toEqual(['pg-terminate', 'redis-kill', 'thread-crash', 'worker-kill']);
+    expect(report.faults.map((f) => f.kind).sort()).toEqual([
+      'pg-terminate',
+      'redis-kill',
+      'thread-crash',
+      'worker-kill',
+    ]);
     for (const f of report.faults) {
       expect(f.error, `${f.kind}: ${why}`).toBeUndefined();
       expect(f.storedAgainMs, `${f.kind}: results stored again after the fault`).not.toBeNull();
@@ -82,11 +98,22 @@ describe.skipIf(skip)(`chaos: faults under load${skip ? ' (skipped: no PostgreSQ
       bulkShare: 0.5,
       seed: 9,
       ...shortRun(config),
-      faults: { 'worker-kill': 1, 'redis-kill': 1, 'thread-crash': 1, 'pg-terminate': 0, 'sink-kill': 0, 'redis-shutdown': 0, 'redis-pause': 0 },
+      faults: {
+        'worker-kill': 1,
+        'redis-kill': 1,
+        'thread-crash': 1,
+        'pg-terminate': 0,
+        'sink-kill': 0,
+        'redis-shutdown': 0,
+        'redis-pause': 0,
+      },
       logDir: mkdtempSync(path.join(os.tmpdir(), 'sf-chaos-bulk-test-')),
     });
     const started = chaosStart();
-    const report = await runChaosMode({ options, projectRoot: PROJECT_ROOT, logger: silentLogger, baseEnv: process.env }, 'always');
+    const report = await runChaosMode(
+      { options, projectRoot: PROJECT_ROOT, logger: silentLogger, baseEnv: process.env },
+      'always',
+    );
     console.log(formatChaosSummary(chaosReport({ ...options, pgAdminUrl: redactedAdminUrl() }, [report], started)));
     const r = report.reconciliation;
     const why = `fleet logs in ${report.logDir}`;

@@ -46,9 +46,20 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'sf-client-pack-'));
-  const npmEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' };
-  await run('npm', ['pack', '-w', '@sentiment-fleet/client', '--pack-destination', work], { cwd: PROJECT_ROOT, env: npmEnv });
-  tarball = path.join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
+  const npmEnv = {
+    ...process.env,
+    npm_config_update_notifier: 'false',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+  };
+  await run('npm', ['pack', '-w', '@sentiment-fleet/client', '--pack-destination', work], {
+    cwd: PROJECT_ROOT,
+    env: npmEnv,
+  });
+  tarball = path.join(
+    work,
+    readdirSync(work).find((f) => f.endsWith('.tgz'))!,
+  );
   app = path.join(work, 'app');
   mkdirSync(app);
   writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'shop-app', private: true, type: 'module' }));
@@ -60,32 +71,52 @@ afterAll(() => {
 
 describe('the packed client package', () => {
   it("runs its consumer apps on the oldest Node.js its engines allow (under CI; else on this process's)", async () => {
-    const engines = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'packages/client/package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    const engines = (
+      JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'packages/client/package.json'), 'utf8')) as {
+        engines: { node: string };
+      }
+    ).engines.node;
     const floor = /^>=(\d+)\.(\d+)$/.exec(engines);
     expect(floor, `packages/client engines.node ${engines}`).not.toBeNull();
     const { stdout } = await run(SHOP_NODE, ['--version']);
     if (process.env.CI === 'true') expect(stdout.trim()).toBe(`v${floor![1]}.${floor![2]}.0`);
-    else console.log(`the shop apps run on node ${stdout.trim()} (CLIENT_TEST_NODE=${process.env.CLIENT_TEST_NODE ?? 'unset'}; engines ${engines})`);
+    else
+      console.log(
+        `the shop apps run on node ${stdout.trim()} (CLIENT_TEST_NODE=${process.env.CLIENT_TEST_NODE ?? 'unset'}; engines ${engines})`,
+      );
   });
 
   it('ships compiled JavaScript and .d.ts only (and its licence), and installs within the size budget', async () => {
     const { stdout } = await run('tar', ['tzf', tarball]);
     const files = stdout.trim().split('\n');
-    expect(files.filter((f) => !/^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/.test(f))).toEqual(
+      [],
+    );
     expect(files).toContain('package/LICENSE'); // Apache-2.0 asks that the licence travels with the code
-    expect(readFileSync(path.join(PROJECT_ROOT, 'packages/client/LICENSE'), 'utf8')).toBe(readFileSync(path.join(PROJECT_ROOT, 'LICENSE'), 'utf8'));
+    expect(readFileSync(path.join(PROJECT_ROOT, 'packages/client/LICENSE'), 'utf8')).toBe(
+      readFileSync(path.join(PROJECT_ROOT, 'LICENSE'), 'utf8'),
+    );
     expect(files).toContain('package/dist/src/contracts/review-schema.js'); // the server's schema, compiled
-    const installed = JSON.parse(readFileSync(path.join(app, 'node_modules/@sentiment-fleet/client/package.json'), 'utf8'));
+    const installed = JSON.parse(
+      readFileSync(path.join(app, 'node_modules/@sentiment-fleet/client/package.json'), 'utf8'),
+    );
     expect(Object.keys(installed.dependencies).sort()).toEqual(['bullmq', 'ioredis', 'zod']);
 
     const modules = path.join(app, 'node_modules');
     const bytes = treeBytes(modules);
     const biggest = readdirSync(modules)
-      .flatMap((name) => (name.startsWith('@') ? readdirSync(path.join(modules, name)).map((n) => `${name}/${n}`) : [name]))
+      .flatMap((name) =>
+        name.startsWith('@') ? readdirSync(path.join(modules, name)).map((n) => `${name}/${n}`) : [name],
+      )
       .filter((name) => !name.startsWith('.'))
       .map((name) => [name, treeBytes(path.join(modules, name))] as const)
       .sort((a, b) => b[1] - a[1]);
-    console.log(`installed client: node_modules ${mb(bytes)} (${biggest.length} packages; tarball ${(statSync(tarball).size / 1024).toFixed(0)} KB): ${biggest.slice(0, 6).map(([n, b]) => `${n} ${mb(b)}`).join(', ')}`);
+    console.log(
+      `installed client: node_modules ${mb(bytes)} (${biggest.length} packages; tarball ${(statSync(tarball).size / 1024).toFixed(0)} KB): ${biggest
+        .slice(0, 6)
+        .map(([n, b]) => `${n} ${mb(b)}`)
+        .join(', ')}`,
+    );
     expect(bytes).toBeLessThanOrEqual(MAX_INSTALLED_BYTES);
   });
 
@@ -107,14 +138,21 @@ await client.close();
 console.log(JSON.stringify({ enqueued, statuses, refused }));
 `,
     );
-    const { stdout } = await run(SHOP_NODE, ['redis-app.mjs'], { cwd: app, env: { PATH: process.env.PATH, REDIS_URL: redis.current.url, PREFIX: prefix } });
+    const { stdout } = await run(SHOP_NODE, ['redis-app.mjs'], {
+      cwd: app,
+      env: { PATH: process.env.PATH, REDIS_URL: redis.current.url, PREFIX: prefix },
+    });
     expect(JSON.parse(stdout)).toEqual({
       enqueued: { accepted: ['pkg-1'], duplicates: [] },
       statuses: [
         { id: 'pkg-1', state: 'queued' },
         { id: 'pkg-unknown', state: 'unknown' },
       ],
-      refused: { name: 'SentimentFleetError', code: 'SF_ERR_VALIDATION', problems: [{ path: 'text', message: 'text must not be empty or only whitespace' }] },
+      refused: {
+        name: 'SentimentFleetError',
+        code: 'SF_ERR_VALIDATION',
+        problems: [{ path: 'text', message: 'text must not be empty or only whitespace' }],
+      },
     });
     const queue = new Queue('reviews', { connection: { url: redis.current.url }, prefix });
     try {
@@ -127,7 +165,11 @@ console.log(JSON.stringify({ enqueued, statuses, refused }));
   });
 
   it('reaches a live ingest service through @sentiment-fleet/client/http, which needs none of the dependencies', async () => {
-    const config = defaultConfig({ REDIS_URL: redis.current.url, QUEUE_PREFIX: `{${uniqueName('sfpkg')}}`, LOG_LEVEL: 'silent' });
+    const config = defaultConfig({
+      REDIS_URL: redis.current.url,
+      QUEUE_PREFIX: `{${uniqueName('sfpkg')}}`,
+      LOG_LEVEL: 'silent',
+    });
     const connection = createRedisConnection(config.redis.url!, 'producer', silentLogger);
     const producer = createReviewProducer({ config, connection, logger: silentLogger });
     const ingest = buildIngestApp({ config, producer, logger: silentLogger });
@@ -136,8 +178,13 @@ console.log(JSON.stringify({ enqueued, statuses, refused }));
       // An app holding the package alone (a copy: a symlink would resolve into the app's node_modules).
       const httpOnly = path.join(work, 'http-only');
       mkdirSync(path.join(httpOnly, 'node_modules'), { recursive: true });
-      cpSync(path.join(app, 'node_modules/@sentiment-fleet'), path.join(httpOnly, 'node_modules/@sentiment-fleet'), { recursive: true });
-      writeFileSync(path.join(httpOnly, 'package.json'), JSON.stringify({ name: 'http-only', private: true, type: 'module' }));
+      cpSync(path.join(app, 'node_modules/@sentiment-fleet'), path.join(httpOnly, 'node_modules/@sentiment-fleet'), {
+        recursive: true,
+      });
+      writeFileSync(
+        path.join(httpOnly, 'package.json'),
+        JSON.stringify({ name: 'http-only', private: true, type: 'module' }),
+      );
       writeFileSync(
         path.join(httpOnly, 'http-app.mjs'),
         `import { createHttpClient } from '@sentiment-fleet/client/http';
@@ -147,8 +194,14 @@ const statuses = await client.status(['h-1']);
 console.log(JSON.stringify({ enqueued, statuses }));
 `,
       );
-      const { stdout } = await run(SHOP_NODE, ['http-app.mjs'], { cwd: httpOnly, env: { PATH: process.env.PATH, BASE_URL: baseUrl } });
-      expect(JSON.parse(stdout)).toEqual({ enqueued: { accepted: ['h-1'], duplicates: [] }, statuses: [{ id: 'h-1', state: 'queued' }] });
+      const { stdout } = await run(SHOP_NODE, ['http-app.mjs'], {
+        cwd: httpOnly,
+        env: { PATH: process.env.PATH, BASE_URL: baseUrl },
+      });
+      expect(JSON.parse(stdout)).toEqual({
+        enqueued: { accepted: ['h-1'], duplicates: [] },
+        statuses: [{ id: 'h-1', state: 'queued' }],
+      });
     } finally {
       await ingest.close();
       await producer.queue.obliterate({ force: true }).catch(() => undefined);
@@ -173,10 +226,24 @@ export { code, SentimentFleetError };
     );
     writeFileSync(
       path.join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [path.join(PROJECT_ROOT, 'node_modules/@types')] }, files: ['consumer.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [path.join(PROJECT_ROOT, 'node_modules/@types')],
+        },
+        files: ['consumer.ts'],
+      }),
     );
     const tsc = path.join(PROJECT_ROOT, 'node_modules/@typescript/native/bin/tsc');
-    const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app }).catch((err: { stdout: string }) => err);
+    const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app }).catch(
+      (err: { stdout: string }) => err,
+    );
     expect('stdout' in checked ? checked.stdout : '').toBe('');
   });
 });

@@ -1,7 +1,12 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, createHttpClient, SentimentFleetError, type ClientLogger } from '../../packages/client/src/index.ts';
+import {
+  createClient,
+  createHttpClient,
+  SentimentFleetError,
+  type ClientLogger,
+} from '../../packages/client/src/index.ts';
 import { hashApiKey } from '../../src/auth/api-keys.ts';
 import { defaultConfig } from '../helpers/config.ts';
 import { encodeJobFailure } from '../../src/contracts/job-failure.ts';
@@ -38,8 +43,16 @@ describe('createClient (Redis)', () => {
     const client = await createClient({ redisUrl: redis.current.url, prefix, logger });
     const queue = new Queue('reviews', { connection: { url: redis.current.url }, prefix });
     try {
-      expect(await client.enqueue({ id: 'c-1', text: 'SECRET-TEXT works well', productId: 'p1' })).toEqual({ accepted: ['c-1'], duplicates: [] });
-      expect(await client.enqueueMany([{ id: 'c-1', text: 'again' }, { id: 'c-2', text: 'new' }])).toEqual({ accepted: ['c-2'], duplicates: ['c-1'] });
+      expect(await client.enqueue({ id: 'c-1', text: 'SECRET-TEXT works well', productId: 'p1' })).toEqual({
+        accepted: ['c-1'],
+        duplicates: [],
+      });
+      expect(
+        await client.enqueueMany([
+          { id: 'c-1', text: 'again' },
+          { id: 'c-2', text: 'new' },
+        ]),
+      ).toEqual({ accepted: ['c-2'], duplicates: ['c-1'] });
       const job = (await queue.getJob(reviewIdToJobId('c-1')))!;
       expect(job.name).toBe('review');
       expect(job.data).toEqual({ id: 'c-1', text: 'SECRET-TEXT works well', productId: 'p1' });
@@ -47,18 +60,34 @@ describe('createClient (Redis)', () => {
       expect({ attempts, backoff, removeOnComplete, removeOnFail }).toEqual(reviewJobOptions(defaultConfig({})));
 
       // The server's producer refuses the same input with the same problems.
-      const bad = [{ id: 'ok', text: 'fine' }, { id: '', text: 'x' }, { id: 'b', text: '   ', rating: 9, color: 'red' }, { id: 'ok', text: 'dup' }];
+      const bad = [
+        { id: 'ok', text: 'fine' },
+        { id: '', text: 'x' },
+        { id: 'b', text: '   ', rating: 9, color: 'red' },
+        { id: 'ok', text: 'dup' },
+      ];
       const fromClient = await client.enqueueMany(bad as never).catch((e: unknown) => e);
       expect(fromClient).toBeInstanceOf(SentimentFleetError);
       const config = defaultConfig({ REDIS_URL: redis.current.url, QUEUE_PREFIX: prefix });
       const connection = createRedisConnection(redis.current.url, 'producer', silentLogger);
       const producer = createReviewProducer({ config, connection, logger: silentLogger });
-      const fromServer = (await producer.enqueueMany(bad).catch((e: unknown) => e)) as { code: string; message: string; details: { problems: unknown } };
+      const fromServer = (await producer.enqueueMany(bad).catch((e: unknown) => e)) as {
+        code: string;
+        message: string;
+        details: { problems: unknown };
+      };
       await producer.close();
       await closeRedisConnection(connection);
-      expect(fromClient).toMatchObject({ code: fromServer.code, message: fromServer.message, problems: fromServer.details.problems, retryable: false });
+      expect(fromClient).toMatchObject({
+        code: fromServer.code,
+        message: fromServer.message,
+        problems: fromServer.details.problems,
+        retryable: false,
+      });
       expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 2 }); // nothing of the refused call
-      await expect(client.enqueue({ id: 'd', text: 'x', submittedAt: 'yesterday', locale: 'english!' })).rejects.toMatchObject({
+      await expect(
+        client.enqueue({ id: 'd', text: 'x', submittedAt: 'yesterday', locale: 'english!' }),
+      ).rejects.toMatchObject({
         code: 'SF_ERR_VALIDATION',
         problems: [
           { path: 'locale', message: 'locale must be a language tag such as en or en-US' },
@@ -72,7 +101,10 @@ describe('createClient (Redis)', () => {
       await client.close();
       await client.close(); // safe twice
     }
-    await expect(client.enqueue({ id: 'late', text: 'x' })).rejects.toMatchObject({ code: 'SF_ERR_CONFIG', message: 'the client is closed' });
+    await expect(client.enqueue({ id: 'late', text: 'x' })).rejects.toMatchObject({
+      code: 'SF_ERR_CONFIG',
+      message: 'the client is closed',
+    });
   });
 
   it('reads the status of its reviews, a failure with its code, on a connection of yours left open', async () => {
@@ -81,11 +113,24 @@ describe('createClient (Redis)', () => {
     const client = await createClient({ connection, prefix });
     const worker = new Worker('reviews', null, { connection: { url: redis.current.url }, prefix, autorun: false });
     try {
-      await client.enqueueMany([{ id: 'a', text: 'one' }, { id: 'b', text: 'two' }]);
+      await client.enqueueMany([
+        { id: 'a', text: 'one' },
+        { id: 'b', text: 'two' },
+      ]);
       const job = (await worker.getNextJob('t'))!;
-      await job.moveToFailed(new UnrecoverableError(encodeJobFailure({ code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization' })), 't', false);
+      await job.moveToFailed(
+        new UnrecoverableError(
+          encodeJobFailure({ code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization' }),
+        ),
+        't',
+        false,
+      );
       expect(await client.status(['a', 'b', 'never'])).toEqual([
-        { id: 'a', state: 'failed', failure: { code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization', attempts: 1 } },
+        {
+          id: 'a',
+          state: 'failed',
+          failure: { code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization', attempts: 1 },
+        },
         { id: 'b', state: 'queued' },
         { id: 'never', state: 'unknown' },
       ]);
@@ -99,21 +144,42 @@ describe('createClient (Redis)', () => {
   });
 
   it('fails with one clear error naming the URL, password hidden: no URL, a bad URL, no Redis there, a wrong password', async () => {
-    await expect(createClient({})).rejects.toMatchObject({ code: 'SF_ERR_CONFIG', message: expect.stringContaining('needs `redisUrl`') });
-    await expect(createClient({ redisUrl: 'http://:hunter2@host' })).rejects.toMatchObject({ code: 'SF_ERR_CONFIG', message: expect.stringContaining('"http://:***@host" is not a Redis URL') });
+    await expect(createClient({})).rejects.toMatchObject({
+      code: 'SF_ERR_CONFIG',
+      message: expect.stringContaining('needs `redisUrl`'),
+    });
+    await expect(createClient({ redisUrl: 'http://:hunter2@host' })).rejects.toMatchObject({
+      code: 'SF_ERR_CONFIG',
+      message: expect.stringContaining('"http://:***@host" is not a Redis URL'),
+    });
 
     const port = await findFreePort();
     const started = Date.now();
-    const refused = (await createClient({ redisUrl: `redis://:hunter2@127.0.0.1:${port}`, connectTimeoutMs: 300 }).catch((e: unknown) => e)) as SentimentFleetError;
+    const refused = (await createClient({
+      redisUrl: `redis://:hunter2@127.0.0.1:${port}`,
+      connectTimeoutMs: 300,
+    }).catch((e: unknown) => e)) as SentimentFleetError;
     expect(refused).toBeInstanceOf(SentimentFleetError);
     expect(refused.code).toBe('SF_ERR_REDIS');
-    expect(refused.message).toMatch(new RegExp(`^Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port} did not answer within 300 ms \\(last error: .*ECONNREFUSED`));
+    expect(refused.message).toMatch(
+      new RegExp(
+        `^Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port} did not answer within 300 ms \\(last error: .*ECONNREFUSED`,
+      ),
+    );
     expect(refused.message).not.toContain('hunter2');
     expect(Date.now() - started).toBeLessThan(5_000);
 
-    const wrong = (await createClient({ redisUrl: `redis://:wrong@127.0.0.1:${locked.port}` }).catch((e: unknown) => e)) as SentimentFleetError;
-    expect(wrong).toMatchObject({ code: 'SF_ERR_CONFIG', message: expect.stringMatching(/^Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the credentials: WRONGPASS/) });
-    const right = await createClient({ redisUrl: `redis://:${encodeURIComponent('pa@ss/word')}@127.0.0.1:${locked.port}`, prefix: `{${uniqueName('sfc')}}` });
+    const wrong = (await createClient({ redisUrl: `redis://:wrong@127.0.0.1:${locked.port}` }).catch(
+      (e: unknown) => e,
+    )) as SentimentFleetError;
+    expect(wrong).toMatchObject({
+      code: 'SF_ERR_CONFIG',
+      message: expect.stringMatching(/^Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the credentials: WRONGPASS/),
+    });
+    const right = await createClient({
+      redisUrl: `redis://:${encodeURIComponent('pa@ss/word')}@127.0.0.1:${locked.port}`,
+      prefix: `{${uniqueName('sfc')}}`,
+    });
     expect(await right.status(['x'])).toEqual([{ id: 'x', state: 'unknown' }]);
     await right.close();
   });
@@ -124,7 +190,11 @@ describe('createClient (Redis)', () => {
     try {
       await lost.stop();
       const err = (await client.enqueue({ id: 'x', text: 'y' }).catch((e: unknown) => e)) as SentimentFleetError;
-      expect(err).toMatchObject({ code: 'SF_ERR_REDIS', retryable: true, message: `enqueue failed after 0 review(s): Redis at ${lost.url} is unreachable` });
+      expect(err).toMatchObject({
+        code: 'SF_ERR_REDIS',
+        retryable: true,
+        message: `enqueue failed after 0 review(s): Redis at ${lost.url} is unreachable`,
+      });
     } finally {
       await client.close();
     }
@@ -134,7 +204,13 @@ describe('createClient (Redis)', () => {
 describe('createHttpClient', () => {
   const KEY = 'sfk_http-client-0123456789';
   async function withIngest(env: Record<string, string>, body: (baseUrl: string, prefix: string) => Promise<void>) {
-    const config = defaultConfig({ REDIS_URL: redis.current.url, QUEUE_PREFIX: `{${uniqueName('sfh')}}`, LOG_LEVEL: 'silent', RETRY_AFTER_S: '7', ...env });
+    const config = defaultConfig({
+      REDIS_URL: redis.current.url,
+      QUEUE_PREFIX: `{${uniqueName('sfh')}}`,
+      LOG_LEVEL: 'silent',
+      RETRY_AFTER_S: '7',
+      ...env,
+    });
     const connection = createRedisConnection(config.redis.url!, 'producer', silentLogger);
     const producer = createReviewProducer({ config, connection, logger: silentLogger });
     const app = buildIngestApp({ config, producer, logger: silentLogger });
@@ -153,13 +229,24 @@ describe('createHttpClient', () => {
     await withIngest({ API_KEYS: `shop:read+write:${hashApiKey(KEY)}` }, async (baseUrl) => {
       const client = createHttpClient({ baseUrl, apiKey: KEY });
       expect(await client.enqueue({ id: 'h-1', text: 'great' })).toEqual({ accepted: ['h-1'], duplicates: [] });
-      expect(await client.enqueueMany([{ id: 'h-1', text: 'again' }, { id: 'h-2', text: 'new' }])).toEqual({ accepted: ['h-2'], duplicates: ['h-1'] });
-      expect(await createHttpClient({ baseUrl, apiKey: KEY, maxIdsPerRequest: 2 }).status(['h-1', 'h-2', 'h-3'])).toEqual([
+      expect(
+        await client.enqueueMany([
+          { id: 'h-1', text: 'again' },
+          { id: 'h-2', text: 'new' },
+        ]),
+      ).toEqual({ accepted: ['h-2'], duplicates: ['h-1'] });
+      expect(
+        await createHttpClient({ baseUrl, apiKey: KEY, maxIdsPerRequest: 2 }).status(['h-1', 'h-2', 'h-3']),
+      ).toEqual([
         { id: 'h-1', state: 'queued' },
         { id: 'h-2', state: 'queued' },
         { id: 'h-3', state: 'unknown' },
       ]);
-      await expect(createHttpClient({ baseUrl }).status(['h-1'])).rejects.toMatchObject({ code: 'SF_ERR_UNAUTHORIZED', status: 401, retryable: false });
+      await expect(createHttpClient({ baseUrl }).status(['h-1'])).rejects.toMatchObject({
+        code: 'SF_ERR_UNAUTHORIZED',
+        status: 401,
+        retryable: false,
+      });
       await client.close();
     });
   });
@@ -167,9 +254,19 @@ describe('createHttpClient', () => {
   it('surfaces the service code, message, problems and Retry-After', async () => {
     await withIngest({ MAX_REVIEWS_PER_REQUEST: '2', BACKLOG_HIGH_WATER: '1' }, async (baseUrl, prefix) => {
       const client = createHttpClient({ baseUrl });
-      const invalid = (await client.enqueueMany([{ id: 'v', text: ' ' }] as never).catch((e: unknown) => e)) as SentimentFleetError;
-      expect(invalid).toMatchObject({ code: 'SF_ERR_VALIDATION', status: 400, problems: [{ path: 'text', message: 'text must not be empty or only whitespace' }] });
-      await expect(client.status(['a', 'b', 'c'])).rejects.toMatchObject({ code: 'SF_ERR_TOO_LARGE', status: 413, message: expect.stringContaining('at most 2 ids') });
+      const invalid = (await client
+        .enqueueMany([{ id: 'v', text: ' ' }] as never)
+        .catch((e: unknown) => e)) as SentimentFleetError;
+      expect(invalid).toMatchObject({
+        code: 'SF_ERR_VALIDATION',
+        status: 400,
+        problems: [{ path: 'text', message: 'text must not be empty or only whitespace' }],
+      });
+      await expect(client.status(['a', 'b', 'c'])).rejects.toMatchObject({
+        code: 'SF_ERR_TOO_LARGE',
+        status: 413,
+        message: expect.stringContaining('at most 2 ids'),
+      });
       await expect(createHttpClient({ baseUrl, maxIdsPerRequest: 2 }).status(['a', 'b', 'c'])).resolves.toHaveLength(3);
       // One review waiting (sent straight to Redis): the backlog is at BACKLOG_HIGH_WATER.
       const direct = await createClient({ redisUrl: redis.current.url, prefix });
@@ -182,8 +279,16 @@ describe('createHttpClient', () => {
 
   it('says which address did not answer', async () => {
     const port = await findFreePort();
-    const err = (await createHttpClient({ baseUrl: `http://127.0.0.1:${port}` }).status(['a']).catch((e: unknown) => e)) as SentimentFleetError;
-    expect(err).toMatchObject({ code: 'SF_ERR_UNREACHABLE', retryable: true, message: `POST http://127.0.0.1:${port}/v1/reviews/status failed: fetch failed (ECONNREFUSED)` });
-    expect(() => createHttpClient({ baseUrl: 'not a url' })).toThrow(expect.objectContaining({ code: 'SF_ERR_CONFIG' }));
+    const err = (await createHttpClient({ baseUrl: `http://127.0.0.1:${port}` })
+      .status(['a'])
+      .catch((e: unknown) => e)) as SentimentFleetError;
+    expect(err).toMatchObject({
+      code: 'SF_ERR_UNREACHABLE',
+      retryable: true,
+      message: `POST http://127.0.0.1:${port}/v1/reviews/status failed: fetch failed (ECONNREFUSED)`,
+    });
+    expect(() => createHttpClient({ baseUrl: 'not a url' })).toThrow(
+      expect.objectContaining({ code: 'SF_ERR_CONFIG' }),
+    );
   });
 });

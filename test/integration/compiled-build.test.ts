@@ -15,7 +15,11 @@ let redis: TestRedis;
 let model: Awaited<ReturnType<typeof tempModel>>;
 
 beforeAll(async () => {
-  await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/@typescript/native/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT });
+  await promisify(execFile)(
+    process.execPath,
+    [path.join(PROJECT_ROOT, 'node_modules/@typescript/native/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: PROJECT_ROOT },
+  );
   redis = await startTestRedis();
   model = await tempModel();
 }, 120_000);
@@ -26,19 +30,37 @@ afterAll(async () => {
 
 /** The `node <file>` commands of docker-compose.yml, the Dockerfile and the Kubernetes manifests. */
 function deploymentEntrypoints(): string[] {
-  const files = ['docker-compose.yml', 'Dockerfile', 'deploy/k8s/worker.yaml', 'deploy/k8s/sink.yaml', 'deploy/k8s/stats.yaml', 'deploy/k8s/ingest.yaml', 'deploy/k8s/canary/worker-canary.yaml'];
-  return files.flatMap((f) => [...readFileSync(path.join(PROJECT_ROOT, f), 'utf8').matchAll(/\["node", "([^"]+)"\]/g)].map((m) => m[1]!));
+  const files = [
+    'docker-compose.yml',
+    'Dockerfile',
+    'deploy/k8s/worker.yaml',
+    'deploy/k8s/sink.yaml',
+    'deploy/k8s/stats.yaml',
+    'deploy/k8s/ingest.yaml',
+    'deploy/k8s/canary/worker-canary.yaml',
+  ];
+  return files.flatMap((f) =>
+    [...readFileSync(path.join(PROJECT_ROOT, f), 'utf8').matchAll(/\["node", "([^"]+)"\]/g)].map((m) => m[1]!),
+  );
 }
 
 describe('compiled build (dist/)', () => {
   it('every deployment command names an entrypoint the build produced', () => {
     const entrypoints = deploymentEntrypoints();
-    expect(new Set(entrypoints)).toEqual(new Set(['dist/workers/inference-worker.js', 'dist/workers/result-sink.js', 'dist/workers/stats-server.js', 'dist/producer/ingest-server.js']));
+    expect(new Set(entrypoints)).toEqual(
+      new Set([
+        'dist/workers/inference-worker.js',
+        'dist/workers/result-sink.js',
+        'dist/workers/stats-server.js',
+        'dist/producer/ingest-server.js',
+      ]),
+    );
     for (const e of entrypoints) expect(existsSync(path.join(PROJECT_ROOT, e)), e).toBe(true);
   });
 
   it('holds no tooling: a product import of bench/, chaos/, fuzz/ or test/ would compile it into dist/', () => {
-    for (const tooling of ['bench', 'chaos', 'fuzz', 'test']) expect(existsSync(path.join(PROJECT_ROOT, 'dist', tooling)), `dist/${tooling}`).toBe(false);
+    for (const tooling of ['bench', 'chaos', 'fuzz', 'test'])
+      expect(existsSync(path.join(PROJECT_ROOT, 'dist', tooling)), `dist/${tooling}`).toBe(false);
   });
 
   it('the compiled worker scores reviews with its inference thread started from dist/, and drains on SIGTERM', async () => {
@@ -47,7 +69,12 @@ describe('compiled build (dist/)', () => {
     const worker = spawnWorkerProcess(env, 'dist/workers/inference-worker.js');
     try {
       await worker.ready;
-      await q.producer.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ id: `c-${i}`, text: i % 2 ? 'great, works well' : 'broke after a day, awful' })));
+      await q.producer.enqueueMany(
+        Array.from({ length: 20 }, (_, i) => ({
+          id: `c-${i}`,
+          text: i % 2 ? 'great, works well' : 'broke after a day, awful',
+        })),
+      );
       await q.settled(20, 60_000);
       const results = await q.publishedResults();
       expect(new Set(results.map((r) => r.data.reviewId)).size).toBe(20);
@@ -60,12 +87,20 @@ describe('compiled build (dist/)', () => {
   }, 90_000);
 
   it('compiled, the project root (dashboard sources, entrypoints) resolves to the checkout, not dist/', async () => {
-    const compiledRoot = (await import(path.join(PROJECT_ROOT, 'dist/src/config/project-root.js'))) as typeof import('../../src/config/project-root.ts');
+    const compiledRoot = (await import(
+      path.join(PROJECT_ROOT, 'dist/src/config/project-root.js')
+    )) as typeof import('../../src/config/project-root.ts');
     expect(compiledRoot.RUNNING_COMPILED).toBe(true);
     expect(compiledRoot.PROJECT_ROOT).toBe(PROJECT_ROOT);
-    expect(compiledRoot.entrypointCommand('workers/inference-worker')).toEqual([path.join(PROJECT_ROOT, 'dist/workers/inference-worker.js')]);
-    const dashboard = (await import(path.join(PROJECT_ROOT, 'dist/src/stats/dashboard-build.js'))) as typeof import('../../src/stats/dashboard-build.ts');
-    const assets = (await import(path.join(PROJECT_ROOT, 'dist/src/stats/dashboard-assets.js'))) as typeof import('../../src/stats/dashboard-assets.ts');
+    expect(compiledRoot.entrypointCommand('workers/inference-worker')).toEqual([
+      path.join(PROJECT_ROOT, 'dist/workers/inference-worker.js'),
+    ]);
+    const dashboard = (await import(
+      path.join(PROJECT_ROOT, 'dist/src/stats/dashboard-build.js')
+    )) as typeof import('../../src/stats/dashboard-build.ts');
+    const assets = (await import(
+      path.join(PROJECT_ROOT, 'dist/src/stats/dashboard-assets.js')
+    )) as typeof import('../../src/stats/dashboard-assets.ts');
     expect(assets.PREBUILT_DASHBOARD_DIR).toBe(path.join(PROJECT_ROOT, 'dist/dashboard'));
     const out = mkdtempSync(path.join(os.tmpdir(), 'sf-dash-'));
     try {

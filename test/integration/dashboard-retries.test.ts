@@ -46,7 +46,8 @@ async function board(allowRetries: boolean) {
   return app;
 }
 
-const jobUrl = (jobId: string, action = '') => `${BULL_BOARD_PATH}/api/queues/reviews/${encodeURIComponent(jobId)}${action}`;
+const jobUrl = (jobId: string, action = '') =>
+  `${BULL_BOARD_PATH}/api/queues/reviews/${encodeURIComponent(jobId)}${action}`;
 
 describe('bull-board retries (allowRetries)', () => {
   it('refuses to retry a completed job with 409 SF_ERR_JOB_STATE; the job stays completed', async () => {
@@ -55,7 +56,9 @@ describe('bull-board retries (allowRetries)', () => {
       const before = (await queue.getJob(OK))!;
       const res = await app.inject({ method: 'PUT', url: jobUrl(OK, '/retry') });
       expect(res.statusCode).toBe(409);
-      expect(res.json()).toEqual({ error: { code: 'SF_ERR_JOB_STATE', message: 'the job is completed: only failed jobs can be retried' } });
+      expect(res.json()).toEqual({
+        error: { code: 'SF_ERR_JOB_STATE', message: 'the job is completed: only failed jobs can be retried' },
+      });
       const after = (await queue.getJob(OK))!;
       expect(await after.getState()).toBe('completed');
       expect(after.finishedOn).toBe(before.finishedOn);
@@ -73,7 +76,10 @@ describe('bull-board retries (allowRetries)', () => {
   it('answers 404 SF_ERR_NOT_FOUND for a job or queue that does not exist', async () => {
     const app = await board(true);
     try {
-      for (const url of [jobUrl(reviewIdToJobId('nope'), '/retry'), `${BULL_BOARD_PATH}/api/queues/nope/${encodeURIComponent(BAD)}/retry`]) {
+      for (const url of [
+        jobUrl(reviewIdToJobId('nope'), '/retry'),
+        `${BULL_BOARD_PATH}/api/queues/nope/${encodeURIComponent(BAD)}/retry`,
+      ]) {
         const res = await app.inject({ method: 'PUT', url });
         expect(res.statusCode).toBe(404);
         expect(res.json().error.code).toBe('SF_ERR_NOT_FOUND');
@@ -94,8 +100,14 @@ describe('bull-board retries (allowRetries)', () => {
       expect(await (await queue.getJob(BAD))!.getState()).toBe('waiting');
       const again = await app.inject({ method: 'PUT', url: jobUrl(BAD, '/retry') });
       expect(again.statusCode).toBe(409);
-      expect(again.json()).toEqual({ error: { code: 'SF_ERR_JOB_STATE', message: 'the job is waiting: only failed jobs can be retried' } });
-      expect(await queue.getJobCounts('completed', 'failed', 'waiting')).toEqual({ completed: 2, failed: 0, waiting: 1 });
+      expect(again.json()).toEqual({
+        error: { code: 'SF_ERR_JOB_STATE', message: 'the job is waiting: only failed jobs can be retried' },
+      });
+      expect(await queue.getJobCounts('completed', 'failed', 'waiting')).toEqual({
+        completed: 2,
+        failed: 0,
+        waiting: 1,
+      });
     } finally {
       await app.close();
     }

@@ -52,7 +52,14 @@ function directoryBytes(dir: string): number {
 describe('committed model directories', () => {
   it(`are complete and at most ${MAX_BYTES.toLocaleString('en-US')} bytes each`, () => {
     for (const dir of [MODEL_DIR, STARS_DIR]) {
-      for (const file of ['model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'config.json', 'MODEL_CARD.md', 'reliability.svg']) {
+      for (const file of [
+        'model.onnx',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'config.json',
+        'MODEL_CARD.md',
+        'reliability.svg',
+      ]) {
         expect(existsSync(path.join(dir, file)), `${dir}/${file}`).toBe(true);
       }
       expect(directoryBytes(dir), dir).toBeLessThanOrEqual(MAX_BYTES);
@@ -60,10 +67,18 @@ describe('committed model directories', () => {
   });
 
   it('the star model returns scores for all five labels, which sum to 1', async () => {
-    const runner = await createModelRunner({ modelDir: STARS_DIR, truncation: 'head-tail', intraOpThreads: 1, groups: config.batching });
+    const runner = await createModelRunner({
+      modelDir: STARS_DIR,
+      truncation: 'head-tail',
+      intraOpThreads: 1,
+      groups: config.batching,
+    });
     try {
       expect(runner.info.labels).toEqual(['1', '2', '3', '4', '5']);
-      const { items } = await runner.score(['Terrible, broke on day one. Waste of money.', 'Absolutely love it, works perfectly!']);
+      const { items } = await runner.score([
+        'Terrible, broke on day one. Waste of money.',
+        'Absolutely love it, works perfectly!',
+      ]);
       const [bad, good] = items.map((i) => (i.ok ? i : expect.unreachable(JSON.stringify(i))));
       for (const item of [bad!, good!]) {
         expect(Object.keys(item.scores)).toEqual(['1', '2', '3', '4', '5']);
@@ -87,42 +102,45 @@ describe('committed model directories', () => {
   });
 });
 
-describe.skipIf(missing.length > 0)(`default model on the dev sets${missing.length > 0 ? ` (${skipReason})` : ''}`, () => {
-  it(`meets the targets: SST-2 ≥ ${SST2_TARGET}, Amazon mean ≥ ${AMAZON_MEAN_TARGET}, each new source ≥ ${NEW_SOURCE_TARGET}, ECE ≤ ${ECE_TARGET}`, async () => {
-    const report = await evaluateModel({
-      modelDir: MODEL_DIR,
-      data: await loadDevSets(preset.sources),
-      truncation: config.model.truncation,
-      intraOpThreads: 1,
-      groups: config.batching,
+describe.skipIf(missing.length > 0)(
+  `default model on the dev sets${missing.length > 0 ? ` (${skipReason})` : ''}`,
+  () => {
+    it(`meets the targets: SST-2 ≥ ${SST2_TARGET}, Amazon mean ≥ ${AMAZON_MEAN_TARGET}, each new source ≥ ${NEW_SOURCE_TARGET}, ECE ≤ ${ECE_TARGET}`, async () => {
+      const report = await evaluateModel({
+        modelDir: MODEL_DIR,
+        data: await loadDevSets(preset.sources),
+        truncation: config.model.truncation,
+        intraOpThreads: 1,
+        groups: config.batching,
+      });
+      console.info(formatEvalReport(report).split('\n\n')[1]);
+      expect(report.model.temperature).not.toBe(1);
+      const accuracy = (part: string) => report.files.filter((f) => f.file.includes(part)).map((f) => f.accuracy);
+      const sst2 = accuracy('sst2');
+      const amazon = accuracy('amazon-multidomain');
+      const slices = report.files.filter((f) => f.file.includes('(dev:'));
+      expect(sst2).toHaveLength(1);
+      expect(amazon).toHaveLength(4);
+      expect(slices).toHaveLength(6);
+      for (const f of report.files) expect(f.unscored, f.file).toBe(0);
+      expect(sst2[0]!).toBeGreaterThanOrEqual(SST2_TARGET);
+      expect(amazon.reduce((a, b) => a + b, 0) / amazon.length).toBeGreaterThanOrEqual(AMAZON_MEAN_TARGET);
+      for (const f of slices) expect(f.accuracy, f.file).toBeGreaterThanOrEqual(NEW_SOURCE_TARGET);
+      expect(report.overall.calibration.ece).toBeLessThanOrEqual(ECE_TARGET);
     });
-    console.info(formatEvalReport(report).split('\n\n')[1]);
-    expect(report.model.temperature).not.toBe(1);
-    const accuracy = (part: string) => report.files.filter((f) => f.file.includes(part)).map((f) => f.accuracy);
-    const sst2 = accuracy('sst2');
-    const amazon = accuracy('amazon-multidomain');
-    const slices = report.files.filter((f) => f.file.includes('(dev:'));
-    expect(sst2).toHaveLength(1);
-    expect(amazon).toHaveLength(4);
-    expect(slices).toHaveLength(6);
-    for (const f of report.files) expect(f.unscored, f.file).toBe(0);
-    expect(sst2[0]!).toBeGreaterThanOrEqual(SST2_TARGET);
-    expect(amazon.reduce((a, b) => a + b, 0) / amazon.length).toBeGreaterThanOrEqual(AMAZON_MEAN_TARGET);
-    for (const f of slices) expect(f.accuracy, f.file).toBeGreaterThanOrEqual(NEW_SOURCE_TARGET);
-    expect(report.overall.calibration.ece).toBeLessThanOrEqual(ECE_TARGET);
-  });
 
-  it(`star model: mean absolute error ≤ ${STARS_MAE_TARGET} star on its dev rows`, async () => {
-    const report = await evaluateModel({
-      modelDir: STARS_DIR,
-      data: await loadDevSets(starsPreset.sources),
-      truncation: config.model.truncation,
-      intraOpThreads: 1,
-      groups: config.batching,
+    it(`star model: mean absolute error ≤ ${STARS_MAE_TARGET} star on its dev rows`, async () => {
+      const report = await evaluateModel({
+        modelDir: STARS_DIR,
+        data: await loadDevSets(starsPreset.sources),
+        truncation: config.model.truncation,
+        intraOpThreads: 1,
+        groups: config.batching,
+      });
+      console.info(formatEvalReport(report).split('\n\n')[1]);
+      expect(report.files).toHaveLength(6);
+      for (const f of report.files) expect(f.unscored, f.file).toBe(0);
+      expect(report.overall.mae!).toBeLessThanOrEqual(STARS_MAE_TARGET);
     });
-    console.info(formatEvalReport(report).split('\n\n')[1]);
-    expect(report.files).toHaveLength(6);
-    for (const f of report.files) expect(f.unscored, f.file).toBe(0);
-    expect(report.overall.mae!).toBeLessThanOrEqual(STARS_MAE_TARGET);
-  });
-});
+  },
+);

@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/load-config.ts';
 import { defaultConfig } from '../helpers/config.ts';
 import { SfError, isSfError } from '../../src/errors/sf-error.ts';
-import { importReviewFile, importSummaryOf, type BacklogWait, type ImportProgress } from '../../src/ingest/file-import.ts';
+import {
+  importReviewFile,
+  importSummaryOf,
+  type BacklogWait,
+  type ImportProgress,
+} from '../../src/ingest/file-import.ts';
 import { createReviewProducer, type ReviewProducer } from '../../src/queue/review-producer.ts';
 import type { Review } from '../../src/contracts/review-schema.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
@@ -37,12 +42,18 @@ function writeFixture(name: string): string {
   let n = 0;
   for (let line = 1; line <= 200; line++) {
     if (line === 17) lines.push(JSON.stringify({ id: 'bad-text', text: '   ', rating: 4 }));
-    else if (line === 64) lines.push(JSON.stringify({ id: 'bad-rating', text: 'secret opinion', rating: 11, colour: 'red' }));
+    else if (line === 64)
+      lines.push(JSON.stringify({ id: 'bad-rating', text: 'secret opinion', rating: 11, colour: 'red' }));
     else if (line === 150) lines.push('{"id": "bad-json", "text": "secret unterminated');
     else if (line === 90) lines.push(JSON.stringify({ id: 'r-0003', text: 'again' }));
     else if (line === 180) lines.push(JSON.stringify({ id: 'r-0100', text: 'again' }));
     else {
-      const review: Review = { id: `r-${String(n).padStart(4, '0')}`, text: `review number ${n}`, rating: n % 6, locale: 'en-US' };
+      const review: Review = {
+        id: `r-${String(n).padStart(4, '0')}`,
+        text: `review number ${n}`,
+        rating: n % 6,
+        locale: 'en-US',
+      };
       lines.push(JSON.stringify(review));
       n += 1;
     }
@@ -59,7 +70,14 @@ function writeFixture(name: string): string {
  */
 function writeSwallowingCsv(name: string): string {
   const rows = ['id,text,title'];
-  for (let i = 1; i <= 10; i++) rows.push(i === 6 ? `s-${i},review ${i},"unclosed title` : i === 9 ? `s-${i},review ${i},"quoted"` : `s-${i},review ${i},title ${i}`);
+  for (let i = 1; i <= 10; i++)
+    rows.push(
+      i === 6
+        ? `s-${i},review ${i},"unclosed title`
+        : i === 9
+          ? `s-${i},review ${i},"quoted"`
+          : `s-${i},review ${i},title ${i}`,
+    );
   const file = path.join(dir, name);
   writeFileSync(file, `${rows.join('\n')}\n`);
   return file;
@@ -71,7 +89,14 @@ function writeHostileJsonl(name: string): string {
   lines[2] = `SECRETREVIEW ${'this product was dreadful and I want my money back '.repeat(3)}`;
   lines[4] = JSON.stringify({ id: '\u001b[2J\u001b]0;pwned\u0007', text: 'SECRET', rating: 9 });
   const file = path.join(dir, name);
-  writeFileSync(file, Buffer.concat([Buffer.from(`${lines.slice(0, 6).join('\n')}\n`), Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xff, 0xfe, 0x00, 0x07, 0x0a]), Buffer.from(`${lines.slice(7).join('\n')}\n`)]));
+  writeFileSync(
+    file,
+    Buffer.concat([
+      Buffer.from(`${lines.slice(0, 6).join('\n')}\n`),
+      Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xff, 0xfe, 0x00, 0x07, 0x0a]),
+      Buffer.from(`${lines.slice(7).join('\n')}\n`),
+    ]),
+  );
   return file;
 }
 
@@ -144,7 +169,15 @@ describe('importReviewFile', () => {
       const waits: BacklogWait[] = [];
       let error: unknown;
       try {
-        await importReviewFile({ file, producer, limits: config.reviews, chunkSize: 50, logger: silentLogger, backlog: { highWater: 100, pollMs: 5, maxWaitMs: 50 }, onBacklogWait: (w) => waits.push(w) });
+        await importReviewFile({
+          file,
+          producer,
+          limits: config.reviews,
+          chunkSize: 50,
+          logger: silentLogger,
+          backlog: { highWater: 100, pollMs: 5, maxWaitMs: 50 },
+          onBacklogWait: (w) => waits.push(w),
+        });
       } catch (err) {
         error = err;
       }
@@ -161,28 +194,62 @@ describe('importReviewFile', () => {
     const file = writeFixture('reviews.jsonl');
     await withProducer(async (producer, config) => {
       const progress: ImportProgress[] = [];
-      const summary = await importReviewFile({ file, producer, limits: config.reviews, chunkSize: 50, logger: silentLogger, onProgress: (p) => progress.push(p) });
-      expect(summary).toMatchObject({ format: 'jsonl', records: 200, accepted: 195, duplicates: 2, rejected: 3, duplicateIds: ['r-0003', 'r-0100'] });
+      const summary = await importReviewFile({
+        file,
+        producer,
+        limits: config.reviews,
+        chunkSize: 50,
+        logger: silentLogger,
+        onProgress: (p) => progress.push(p),
+      });
+      expect(summary).toMatchObject({
+        format: 'jsonl',
+        records: 200,
+        accepted: 195,
+        duplicates: 2,
+        rejected: 3,
+        duplicateIds: ['r-0003', 'r-0100'],
+      });
       expect(summary.bytesRead).toBe(summary.totalBytes);
       expect(summary.rejections).toEqual([
         { line: 17, id: 'bad-text', reasons: ['text: text must not be empty or only whitespace'] },
         {
           line: 64,
           id: 'bad-rating',
-          reasons: expect.arrayContaining(['rating: rating must be between 0 and 5', '(root): unknown field(s): colour']),
+          reasons: expect.arrayContaining([
+            'rating: rating must be between 0 and 5',
+            '(root): unknown field(s): colour',
+          ]),
         },
         { line: 150, reasons: [expect.stringMatching(/^invalid JSON: /)] },
       ]);
       expect(JSON.stringify(summary)).not.toMatch(/secret/);
-      expect(progress.at(-1)).toEqual({ bytesRead: summary.totalBytes, totalBytes: summary.totalBytes, accepted: 195, rejected: 3, duplicates: 2 });
+      expect(progress.at(-1)).toEqual({
+        bytesRead: summary.totalBytes,
+        totalBytes: summary.totalBytes,
+        accepted: 195,
+        rejected: 3,
+        duplicates: 2,
+      });
 
       const counts = await producer.queue.getJobCounts();
       expect(counts.waiting).toBe(195);
       expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(195);
-      expect((await producer.queue.getJob(reviewIdToJobId('r-0003')))!.data).toEqual({ id: 'r-0003', text: 'review number 3', rating: 3, locale: 'en-US' });
+      expect((await producer.queue.getJob(reviewIdToJobId('r-0003')))!.data).toEqual({
+        id: 'r-0003',
+        text: 'review number 3',
+        rating: 3,
+        locale: 'en-US',
+      });
       expect(await producer.queue.getJob(reviewIdToJobId('bad-text'))).toBeUndefined();
 
-      const again = await importReviewFile({ file, producer, limits: config.reviews, chunkSize: 64, logger: silentLogger });
+      const again = await importReviewFile({
+        file,
+        producer,
+        limits: config.reviews,
+        chunkSize: 64,
+        logger: silentLogger,
+      });
       expect(again).toMatchObject({ accepted: 0, duplicates: 197, rejected: 3 });
       expect((await producer.queue.getJobCounts()).waiting).toBe(195);
     });
@@ -220,7 +287,13 @@ function runCli(args: string[], env: Record<string, string>, entry = 'producer/i
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, entry), ...args], {
       cwd: PROJECT_ROOT,
       // STACK_FILE: never the stack of an `npm start` running in this checkout.
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: 'json', STACK_FILE: path.join(dir, 'no-stack.json'), ...env },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        LOG_FORMAT: 'json',
+        STACK_FILE: path.join(dir, 'no-stack.json'),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       // A hung import (it ignored SIGTERM while opening a FIFO) must not outlive the test.
       timeout: 30_000,
@@ -262,7 +335,14 @@ describe('the import CLI', () => {
     const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix() };
     const first = await runCli([file, '--json'], env);
     expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ format: 'csv', records: 2, accepted: 2, duplicates: 0, rejected: 0, rejections: [] });
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      format: 'csv',
+      records: 2,
+      accepted: 2,
+      duplicates: 0,
+      rejected: 0,
+      rejections: [],
+    });
     const second = await runCli(['import', file], env, 'bin/sentiment-fleet.ts');
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/accepted\s+0\n\s+duplicates\s+2 {2}\(ids: c-1, c-2\)\n\s+rejected\s+0/);
@@ -275,9 +355,15 @@ describe('the import CLI', () => {
     expect(noRedis.stderr).toMatch(/REDIS_URL must be set/);
     const badFormat = await runCli([file, '--format', 'xml'], { REDIS_URL: redis.url });
     expect(badFormat.code).toBe(2);
-    const missing = await runCli([path.join(dir, 'missing.jsonl'), '--json'], { REDIS_URL: redis.url, QUEUE_PREFIX: prefix() });
+    const missing = await runCli([path.join(dir, 'missing.jsonl'), '--json'], {
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: prefix(),
+    });
     expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.stdout).error).toMatchObject({ code: 'SF_ERR_IMPORT', message: expect.stringContaining('missing.jsonl') });
+    expect(JSON.parse(missing.stdout).error).toMatchObject({
+      code: 'SF_ERR_IMPORT',
+      message: expect.stringContaining('missing.jsonl'),
+    });
   });
   it('exits 1 naming the line for a CSV whose unclosed quote would swallow the next rows', async () => {
     const file = writeSwallowingCsv('cli-swallow.csv');
@@ -295,7 +381,10 @@ describe('the import CLI', () => {
     try {
       const run = await runCli([fifo, '--json'], { REDIS_URL: redis.url, QUEUE_PREFIX: prefix() });
       expect(run.code, run.stderr).toBe(1);
-      expect(JSON.parse(run.stdout).error).toEqual({ code: 'SF_ERR_IMPORT', message: `import file ${fifo} is a FIFO (named pipe), not a regular file` });
+      expect(JSON.parse(run.stdout).error).toEqual({
+        code: 'SF_ERR_IMPORT',
+        message: `import file ${fifo} is a FIFO (named pipe), not a regular file`,
+      });
     } finally {
       try {
         closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
@@ -323,7 +412,11 @@ describe('the import CLI', () => {
 
   it('waits no longer than --backlog-wait for the backlog to fall below BACKLOG_HIGH_WATER, then exits 1', async () => {
     const file = writeFixture('cli-backlog.jsonl');
-    const run = await runCli([file, '--json', '--lane', 'live', '--chunk-size', '50', '--backlog-wait', '0'], { REDIS_URL: redis.url, QUEUE_PREFIX: prefix(), BACKLOG_HIGH_WATER: '100' });
+    const run = await runCli([file, '--json', '--lane', 'live', '--chunk-size', '50', '--backlog-wait', '0'], {
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: prefix(),
+      BACKLOG_HIGH_WATER: '100',
+    });
     expect(run.code, run.stderr).toBe(1);
     expect(JSON.parse(run.stdout)).toMatchObject({ accepted: 100, error: { code: 'SF_ERR_BACKPRESSURE' } });
   });

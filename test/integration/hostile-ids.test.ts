@@ -51,27 +51,65 @@ describe('review ids equal to BullMQ key names', () => {
     const ingest = buildIngestApp({ config, producer: q.producer, logger: silentLogger });
     const connection = new Redis(config.redis.url!, { maxRetriesPerRequest: 1 });
     const collector = createStatsCollector({ config, connection, logger: silentLogger });
-    const stats = buildStatsApp({ collector, registry: createStatsRegistry({ collector, logger: silentLogger }), logger: silentLogger, config });
-    const post = (body: unknown) => ingest.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+    const stats = buildStatsApp({
+      collector,
+      registry: createStatsRegistry({ collector, logger: silentLogger }),
+      logger: silentLogger,
+      config,
+    });
+    const post = (body: unknown) =>
+      ingest.inject({
+        method: 'POST',
+        url: '/v1/reviews',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
     const text = (i: number) => (i % 2 === 0 ? 'I love this great phone' : 'terrible broken waste');
     try {
       const ids = KEY_NAMES_AS_REVIEW_IDS;
-      expect(ids).toEqual(expect.arrayContaining(['active', 'wait', 'marker', 'meta', 'id', 'events', 'completed', 'failed', 'stalled-check', 'paused', 'delayed', 'prioritized', 'limiter', 'pc', 'repeat', 'stalled', 'metrics', 'de']));
+      expect(ids).toEqual(
+        expect.arrayContaining([
+          'active',
+          'wait',
+          'marker',
+          'meta',
+          'id',
+          'events',
+          'completed',
+          'failed',
+          'stalled-check',
+          'paused',
+          'delayed',
+          'prioritized',
+          'limiter',
+          'pc',
+          'repeat',
+          'stalled',
+          'metrics',
+          'de',
+        ]),
+      );
       // One request per id, as an attacker (or a shop) would send them: each is accepted, none
       // is a duplicate, and the ones after `wait` and `marker` are still answered.
       for (const [i, id] of ids.entries()) {
         const res = await post({ id, text: text(i) });
-        expect({ id, status: res.statusCode, body: res.json() }).toEqual({ id, status: 202, body: { accepted: 1, ids: [id], duplicates: [] } });
+        expect({ id, status: res.statusCode, body: res.json() }).toEqual({
+          id,
+          status: 202,
+          body: { accepted: 1, ids: [id], duplicates: [] },
+        });
       }
       await q.settled(ids.length);
       expect(await q.reviews.getJobCounts('completed', 'failed')).toEqual({ completed: ids.length, failed: 0 });
       const results = await q.publishedResults();
       expect(results.map((r) => r.data.reviewId).sort()).toEqual([...ids].sort());
-      for (const r of results) expect(r.data.label).toBe(text(ids.indexOf(r.data.reviewId)).startsWith('I love') ? 'positive' : 'negative');
+      for (const r of results)
+        expect(r.data.label).toBe(text(ids.indexOf(r.data.reviewId)).startsWith('I love') ? 'positive' : 'negative');
 
       // Each review is its own job hash under its prefixed id; BullMQ's keys keep their types.
       const keys = new QueueKeys(config.redis.prefix);
-      for (const id of ids) expect(await connection.type(keys.toKey(config.queues.reviews, reviewIdToJobId(id))), id).toBe('hash');
+      for (const id of ids)
+        expect(await connection.type(keys.toKey(config.queues.reviews, reviewIdToJobId(id))), id).toBe('hash');
       for (const name of GET_KEYS_NAMES.filter((n) => n !== '')) {
         expect(OWN_TYPES[name], `the type of BullMQ's key ${name} is not known here`).toBeDefined();
         expect(OWN_TYPES[name], name).toContain(await connection.type(keys.toKey(config.queues.reviews, name)));
@@ -80,16 +118,28 @@ describe('review ids equal to BullMQ key names', () => {
       expect(await connection.pttl(keys.toKey(config.queues.reviews, 'stalled-check'))).not.toBe(-1);
 
       // The queue still works: re-sent ids are duplicates, a later review is scored.
-      const again = await post([{ id: 'active', text: 'again' }, { id: 'wait', text: 'again' }, { id: 'after-1', text: 'I love it' }]);
+      const again = await post([
+        { id: 'active', text: 'again' },
+        { id: 'wait', text: 'again' },
+        { id: 'after-1', text: 'I love it' },
+      ]);
       expect(again.statusCode).toBe(202);
       expect(again.json()).toEqual({ accepted: 1, ids: ['after-1'], duplicates: ['active', 'wait'] });
       await q.settled(ids.length + 1);
-      expect(await q.reviews.getJobCounts('completed', 'failed', 'waiting', 'active')).toEqual({ completed: ids.length + 1, failed: 0, waiting: 0, active: 0 });
+      expect(await q.reviews.getJobCounts('completed', 'failed', 'waiting', 'active')).toEqual({
+        completed: ids.length + 1,
+        failed: 0,
+        waiting: 0,
+        active: 0,
+      });
 
       // Ready means the queue works: both services say so, and the stats read the queue.
       expect((await ingest.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
       const statsReady = await stats.inject({ method: 'GET', url: '/readyz' });
-      expect({ status: statsReady.statusCode, body: statsReady.json() }).toEqual({ status: 200, body: { status: 'ready' } });
+      expect({ status: statsReady.statusCode, body: statsReady.json() }).toEqual({
+        status: 200,
+        body: { status: 'ready' },
+      });
       const fleet = await stats.inject({ method: 'GET', url: '/v1/stats' });
       expect(fleet.statusCode).toBe(200);
       expect(fleet.json().queues.reviews.counts).toMatchObject({ completed: ids.length + 1, failed: 0 });

@@ -23,7 +23,8 @@ import { uniqueName, useTestRedis } from '../helpers/redis.ts';
 // body: each case checks both.
 
 const redis = useTestRedis();
-const LEAK = /WRONGTYPE|ERR |ECONNREFUSED|user_script|script:|Stream isn't writeable|\.ts\b|\/srv\/|\n\s+at |"stack"|TypeError/;
+const LEAK =
+  /WRONGTYPE|ERR |ECONNREFUSED|user_script|script:|Stream isn't writeable|\.ts\b|\/srv\/|\n\s+at |"stack"|TypeError/;
 const SECRET = 'Cannot read properties of undefined at /srv/app/src/ingest/http-app.ts:42';
 
 function capturedLogger() {
@@ -47,7 +48,10 @@ function expectSafe(res: LightMyRequestResponse, status: number, code: string) {
   if (status === 503) expect(res.headers['retry-after'], where).toBeDefined();
 }
 
-function get(agent: http.Agent, url: string): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  agent: http.Agent,
+  url: string,
+): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { agent }, (res) => {
@@ -61,7 +65,12 @@ function get(agent: http.Agent, url: string): Promise<{ statusCode: number; head
 }
 
 const post = (app: ReturnType<typeof buildIngestApp>, payload: unknown) =>
-  app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+  app.inject({
+    method: 'POST',
+    url: '/v1/reviews',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(payload),
+  });
 
 describe('HTTP error bodies', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -110,7 +119,12 @@ describe('HTTP error bodies', () => {
   it('the database down: 503 SF_ERR_STORAGE from the result routes of both services', async () => {
     const { ingest, stats, log } = await services();
     for (const app of [ingest, stats]) {
-      for (const url of ['/v1/results/r-1', '/v1/products/p/summary', '/v1/products/p/negatives', '/v1/timeseries?window=1h']) {
+      for (const url of [
+        '/v1/results/r-1',
+        '/v1/products/p/summary',
+        '/v1/products/p/negatives',
+        '/v1/timeseries?window=1h',
+      ]) {
         expectSafe(await app.inject({ method: 'GET', url }), 503, 'SF_ERR_STORAGE');
       }
     }
@@ -123,8 +137,17 @@ describe('HTTP error bodies', () => {
     const throwing = async (): Promise<never> => {
       throw new TypeError(SECRET);
     };
-    const ingest = buildIngestApp({ config, producer: { backlog: async () => 0, enqueueReviews: throwing }, logger: log.logger });
-    const stats = buildStatsApp({ collector: { collect: throwing }, registry: Object.assign(new Registry(), { metrics: throwing }), logger: log.logger, config });
+    const ingest = buildIngestApp({
+      config,
+      producer: { backlog: async () => 0, enqueueReviews: throwing },
+      logger: log.logger,
+    });
+    const stats = buildStatsApp({
+      collector: { collect: throwing },
+      registry: Object.assign(new Registry(), { metrics: throwing }),
+      logger: log.logger,
+      config,
+    });
     try {
       expectSafe(await post(ingest, { id: 'r-1', text: 'fine' }), 500, 'SF_ERR_INTERNAL');
       expectSafe(await stats.inject({ method: 'GET', url: '/metrics' }), 500, 'SF_ERR_INTERNAL');
@@ -139,8 +162,17 @@ describe('HTTP error bodies', () => {
   it('a request while closing: 503 SF_ERR_SHUTDOWN', async () => {
     const config = defaultConfig({ LOG_LEVEL: 'silent', HTTP_PORT: '0' });
     const { logger } = capturedLogger();
-    const ingest = buildIngestApp({ config, producer: { backlog: async () => 0, enqueueReviews: async () => ({ accepted: [], duplicates: [] }) }, logger });
-    const stats = buildStatsApp({ collector: { collect: async () => ({}) as never }, registry: new Registry(), logger, config });
+    const ingest = buildIngestApp({
+      config,
+      producer: { backlog: async () => 0, enqueueReviews: async () => ({ accepted: [], duplicates: [] }) },
+      logger,
+    });
+    const stats = buildStatsApp({
+      collector: { collect: async () => ({}) as never },
+      registry: new Registry(),
+      logger,
+      config,
+    });
     for (const app of [ingest, stats]) {
       // A real request on a kept-alive connection while the app closes (fastify's inject refuses
       // to run once closing has begun when the app has onReady hooks, as @fastify/swagger's).
@@ -155,7 +187,11 @@ describe('HTTP error bodies', () => {
       await app.close();
       agent.destroy();
       const res = await during!;
-      expectSafe({ ...res, json: () => JSON.parse(res.body) } as unknown as LightMyRequestResponse, 503, 'SF_ERR_SHUTDOWN');
+      expectSafe(
+        { ...res, json: () => JSON.parse(res.body) } as unknown as LightMyRequestResponse,
+        503,
+        'SF_ERR_SHUTDOWN',
+      );
       expect(res.headers.connection).toBe('close');
     }
   });

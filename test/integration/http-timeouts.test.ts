@@ -10,7 +10,12 @@ import { silentLogger } from '../helpers/fleet.ts';
 // Slow and idle clients are cut off by the configured timeouts (short ones here); each test
 // awaits the socket's close, bounded by the timeout plus a margin, with no sleeps.
 
-const TIMEOUTS = { HTTP_HEADERS_TIMEOUT_MS: '300', HTTP_REQUEST_TIMEOUT_MS: '600', HTTP_CONNECTION_TIMEOUT_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '500' };
+const TIMEOUTS = {
+  HTTP_HEADERS_TIMEOUT_MS: '300',
+  HTTP_REQUEST_TIMEOUT_MS: '600',
+  HTTP_CONNECTION_TIMEOUT_MS: '1000',
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: '500',
+};
 const MARGIN_MS = 3000;
 
 interface Closed {
@@ -29,7 +34,9 @@ async function heldOpen(port: number, parts: string[]): Promise<Closed> {
   for (const part of parts) socket.write(part);
   const closed = once(socket, 'close');
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the server kept the socket open')), 1000 + MARGIN_MS)));
+  const limit = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error('the server kept the socket open')), 1000 + MARGIN_MS)),
+  );
   try {
     await Promise.race([closed, limit]);
   } finally {
@@ -47,7 +54,10 @@ for (const service of ['ingest', 'stats'] as const) {
       service === 'ingest'
         ? buildIngestApp({ config, producer: { backlog: never, enqueueReviews: never }, logger: silentLogger })
         : buildStatsApp({ collector: { collect: never }, registry: new Registry(), logger: silentLogger, config });
-    const hanging = service === 'ingest' ? 'POST /v1/reviews HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 23\r\n\r\n{"id":"a","text":"ok!"}' : 'GET /v1/stats HTTP/1.1\r\nHost: x\r\n\r\n';
+    const hanging =
+      service === 'ingest'
+        ? 'POST /v1/reviews HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 23\r\n\r\n{"id":"a","text":"ok!"}'
+        : 'GET /v1/stats HTTP/1.1\r\nHost: x\r\n\r\n';
     let port = 0;
     beforeAll(async () => {
       await app.listen({ host: '127.0.0.1', port: 0 });
@@ -66,11 +76,16 @@ for (const service of ['ingest', 'stats'] as const) {
     });
 
     it('answers 408 and closes when the body stops coming (request timeout)', async () => {
-      const closed = await heldOpen(port, ['POST /v1/reviews HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n', '[{"id":']);
+      const closed = await heldOpen(port, [
+        'POST /v1/reviews HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
+        '[{"id":',
+      ]);
       expect(closed.ms).toBeGreaterThanOrEqual(550);
       expect(closed.received).toMatch(/^HTTP\/1\.1 408/);
       // The registered code, like every error answer (src/http/error-replies.ts).
-      expect(JSON.parse(closed.received.split('\r\n\r\n')[1]!)).toEqual({ error: { code: 'SF_ERR_TIMEOUT', message: 'the request did not arrive in time' } });
+      expect(JSON.parse(closed.received.split('\r\n\r\n')[1]!)).toEqual({
+        error: { code: 'SF_ERR_TIMEOUT', message: 'the request did not arrive in time' },
+      });
     });
 
     it('closes a connection whose answer never comes (connection timeout)', async () => {

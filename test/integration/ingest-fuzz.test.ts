@@ -23,7 +23,10 @@ type App = ReturnType<typeof buildIngestApp>;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms (hung request)`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms (hung request)`)), ms)),
+  );
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
@@ -33,14 +36,20 @@ function send(app: App, c: FuzzCase) {
   const headers: Record<string, string> = {};
   const contentType = c.contentType === undefined ? 'application/json' : c.contentType;
   if (contentType !== null) headers['content-type'] = contentType;
-  return withTimeout(app.inject({ method: 'POST', url: '/v1/reviews', headers, payload: bodyOf(c) }), REQUEST_TIMEOUT_MS, c.name);
+  return withTimeout(
+    app.inject({ method: 'POST', url: '/v1/reviews', headers, payload: bodyOf(c) }),
+    REQUEST_TIMEOUT_MS,
+    c.name,
+  );
 }
 
 /** What the server parsed from a JSON body, as a list of items; undefined when the body is not JSON. */
 function sentItems(c: FuzzCase): unknown[] | undefined {
   try {
     const body = bodyOf(c);
-    const parsed: unknown = JSON.parse((typeof body === 'string' ? body : body.toString('utf8')).replace(/^\ufeff/, ''));
+    const parsed: unknown = JSON.parse(
+      (typeof body === 'string' ? body : body.toString('utf8')).replace(/^\ufeff/, ''),
+    );
     return Array.isArray(parsed) ? parsed : [parsed];
   } catch {
     return undefined;
@@ -49,14 +58,22 @@ function sentItems(c: FuzzCase): unknown[] | undefined {
 
 describe('POST /v1/reviews under fuzzed input', () => {
   it('answers every payload with a 4xx naming the problem or a 202 whose jobs hold exactly what was sent', async () => {
-    const config = defaultConfig({ REDIS_URL: redis.current.url, QUEUE_PREFIX: `{${uniqueName('sfz')}}`, LOG_LEVEL: 'silent' });
+    const config = defaultConfig({
+      REDIS_URL: redis.current.url,
+      QUEUE_PREFIX: `{${uniqueName('sfz')}}`,
+      LOG_LEVEL: 'silent',
+    });
     const connection = createRedisConnection(config.redis.url!, 'producer', silentLogger);
     const producer = createReviewProducer({ config, connection, logger: silentLogger });
     await producer.queue.waitUntilReady();
     const app = buildIngestApp({ config, producer, logger: silentLogger });
     const byStatus = new Map<number, number>();
     let accepted = 0;
-    const limits = { bodyLimitBytes: config.http.bodyLimitBytes, maxReviewsPerRequest: config.http.maxReviewsPerRequest, maxTextChars: config.reviews.maxTextChars };
+    const limits = {
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      maxReviewsPerRequest: config.http.maxReviewsPerRequest,
+      maxTextChars: config.reviews.maxTextChars,
+    };
     const cases = [...generateCases({ seed: SEED, count: RANDOM_CASES, limits })];
     try {
       for (const c of cases) {
@@ -65,7 +82,11 @@ describe('POST /v1/reviews under fuzzed input', () => {
         const where = `${c.name}: ${res.statusCode} ${res.body.slice(0, 300)}`;
         expect([202, 400, 413, 415], where).toContain(res.statusCode);
         if (c.expect) expect(res.statusCode, where).toBe(c.expect.status);
-        const body = res.json() as { error?: { code: string; message: string; problems?: unknown[] }; ids?: string[]; duplicates?: string[] };
+        const body = res.json() as {
+          error?: { code: string; message: string; problems?: unknown[] };
+          ids?: string[];
+          duplicates?: string[];
+        };
         if (res.statusCode !== 202) {
           expect(isErrorCode(body.error?.code), where).toBe(true);
           expect(body.error?.message.length, where).toBeGreaterThan(5);
@@ -80,15 +101,23 @@ describe('POST /v1/reviews under fuzzed input', () => {
         expect([...body.ids!, ...body.duplicates!].sort(), where).toEqual([...ids].sort());
         for (const id of body.ids!) {
           const job = await producer.queue.getJob(reviewIdToJobId(id));
-          expect(job?.data, `${where}: job ${JSON.stringify(id)}`).toEqual(items!.find((i) => (i as { id: string }).id === id));
+          expect(job?.data, `${where}: job ${JSON.stringify(id)}`).toEqual(
+            items!.find((i) => (i as { id: string }).id === id),
+          );
         }
         accepted += body.ids!.length;
       }
       // The app still answers after all of it.
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     } finally {
-      const refused = [...byStatus].filter(([s]) => s !== 202).sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`).join(', ');
-      console.log(`ingest fuzz: ${cases.length} cases, ${byStatus.get(202) ?? 0} accepted (${accepted} reviews), ${[...byStatus].filter(([s]) => s !== 202).reduce((n, [, k]) => n + k, 0)} refused (${refused})`);
+      const refused = [...byStatus]
+        .filter(([s]) => s !== 202)
+        .sort(([a], [b]) => a - b)
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ');
+      console.log(
+        `ingest fuzz: ${cases.length} cases, ${byStatus.get(202) ?? 0} accepted (${accepted} reviews), ${[...byStatus].filter(([s]) => s !== 202).reduce((n, [, k]) => n + k, 0)} refused (${refused})`,
+      );
       await app.close();
       await producer.queue.obliterate({ force: true }).catch(() => undefined);
       await producer.close();

@@ -7,7 +7,12 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isRedisServerOnPath, startLocalRedis, type LocalRedis, type LocalRedisOptions } from '../../src/dev/local-redis.ts';
+import {
+  isRedisServerOnPath,
+  startLocalRedis,
+  type LocalRedis,
+  type LocalRedisOptions,
+} from '../../src/dev/local-redis.ts';
 import { readDirState, startPersistentRedis } from '../../src/dev/persistent-redis.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { missingBackend } from '../helpers/backends.ts';
@@ -15,7 +20,9 @@ import { missingBackend } from '../helpers/backends.ts';
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 const silentLogger = createLogger({ level: 'silent', format: 'json' });
 
-const noRedisServer = missingBackend((await isRedisServerOnPath()) ? undefined : 'redis-server is not on PATH (apt-get install redis-server)');
+const noRedisServer = missingBackend(
+  (await isRedisServerOnPath()) ? undefined : 'redis-server is not on PATH (apt-get install redis-server)',
+);
 
 describe.skipIf(noRedisServer)('startLocalRedis', () => {
   const servers: LocalRedis[] = [];
@@ -34,7 +41,13 @@ describe.skipIf(noRedisServer)('startLocalRedis', () => {
 
   /** Fails fast while disconnected (no offline queue, no retries) and reconnects every 50 ms. */
   function connect(url: string, extra: RedisOptions = {}): Redis {
-    const client = new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 50, lazyConnect: true, ...extra });
+    const client = new Redis(url, {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => 50,
+      lazyConnect: true,
+      ...extra,
+    });
     client.on('error', () => {}); // connection errors are expected while the server is down
     clients.push(client);
     return client;
@@ -143,7 +156,9 @@ describe.skipIf(noRedisServer)('startLocalRedis', () => {
 
   it('does not mistake another redis-server holding the port for its own', async () => {
     const squatter = await start();
-    await expect(startLocalRedis({ port: squatter.port })).rejects.toThrow(/exited during startup[\s\S]*Address already in use/);
+    await expect(startLocalRedis({ port: squatter.port })).rejects.toThrow(
+      /exited during startup[\s\S]*Address already in use/,
+    );
   });
 });
 
@@ -180,8 +195,21 @@ describe.skipIf(noRedisServer)('startPersistentRedis (npm start without REDIS_UR
   }
 
   /** `npm start` as a child process that owns the server; SIGKILL it to kill the stack. */
-  async function startOwner(dir: string, mode?: 'no-launcher'): Promise<{ owner: ChildProcess; port: number; pid: number }> {
-    const owner = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test/helpers/persistent-redis-owner.ts'), dir, ...(mode ? [mode] : [])], { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  async function startOwner(
+    dir: string,
+    mode?: 'no-launcher',
+  ): Promise<{ owner: ChildProcess; port: number; pid: number }> {
+    const owner = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(PROJECT_ROOT, 'test/helpers/persistent-redis-owner.ts'),
+        dir,
+        ...(mode ? [mode] : []),
+      ],
+      { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
     cleanups.push(() => void owner.kill('SIGKILL'));
     const [reply] = (await once(owner, 'message')) as [{ port: number; pid: number }];
     cleanups.push(() => void (isAlive(reply.pid) && process.kill(reply.pid, 'SIGKILL')));
@@ -189,13 +217,16 @@ describe.skipIf(noRedisServer)('startPersistentRedis (npm start without REDIS_UR
   }
 
   async function queueAt(port: number): Promise<Queue> {
-    const queue = new Queue('reviews', { connection: { host: '127.0.0.1', port, maxRetriesPerRequest: 1 }, prefix: 'sf' });
+    const queue = new Queue('reviews', {
+      connection: { host: '127.0.0.1', port, maxRetriesPerRequest: 1 },
+      prefix: 'sf',
+    });
     cleanups.push(() => queue.close());
     await queue.waitUntilReady();
     return queue;
   }
 
-  it('runs with AOF everysec in the data dir, not in the stack\'s process group, and remembers its port', async () => {
+  it("runs with AOF everysec in the data dir, not in the stack's process group, and remembers its port", async () => {
     const dir = dataDir();
     const redis = await startHere(dir);
     const client = new Redis(redis.url, { lazyConnect: true });
@@ -217,7 +248,10 @@ describe.skipIf(noRedisServer)('startPersistentRedis (npm start without REDIS_UR
     first.owner.kill('SIGKILL');
     await once(first.owner, 'exit');
     // The kernel sends redis-server SIGTERM when its owner dies (setpriv --pdeathsig): it exits.
-    await vi.waitFor(() => expect(isAlive(first.pid), `redis-server ${first.pid} outlived its owner`).toBe(false), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(isAlive(first.pid), `redis-server ${first.pid} outlived its owner`).toBe(false), {
+      timeout: 10_000,
+      interval: 50,
+    });
 
     const again = await startHere(dir);
     expect(again.port).toBe(first.port);

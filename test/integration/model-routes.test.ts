@@ -13,18 +13,36 @@ import { labelSharesByLanguage } from '../../src/stats/language-stats.ts';
 
 const redis = useTestRedis();
 const models = (name: string) => path.join(PROJECT_ROOT, 'models', name);
-const versionOf = (name: string) => (JSON.parse(readFileSync(path.join(models(name), 'config.json'), 'utf8')) as { sf_version: string }).sf_version;
+const versionOf = (name: string) =>
+  (JSON.parse(readFileSync(path.join(models(name), 'config.json'), 'utf8')) as { sf_version: string }).sf_version;
 
 const REVIEWS = {
-  de: { positive: 'Super Qualität, schnelle Lieferung und sehr gut verarbeitet. Ich bin begeistert und würde es wieder kaufen.', negative: 'Leider total enttäuscht: nach zwei Tagen kaputt, der Kundenservice antwortet nicht. Nie wieder!' },
-  fr: { positive: 'Très bon produit, livraison rapide et qualité excellente. Je recommande vivement, parfait pour ma fille.', negative: "Produit de mauvaise qualité, cassé au bout d'une semaine et le vendeur ne répond pas. Je ne recommande pas." },
-  es: { positive: 'Muy buen producto, llegó rápido y la calidad es excelente. Lo recomiendo, estoy encantada con la compra.', negative: 'Muy mala calidad, se rompió a los pocos días y el vendedor no contesta. No lo recomiendo para nada.' },
+  de: {
+    positive:
+      'Super Qualität, schnelle Lieferung und sehr gut verarbeitet. Ich bin begeistert und würde es wieder kaufen.',
+    negative: 'Leider total enttäuscht: nach zwei Tagen kaputt, der Kundenservice antwortet nicht. Nie wieder!',
+  },
+  fr: {
+    positive:
+      'Très bon produit, livraison rapide et qualité excellente. Je recommande vivement, parfait pour ma fille.',
+    negative:
+      "Produit de mauvaise qualité, cassé au bout d'une semaine et le vendeur ne répond pas. Je ne recommande pas.",
+  },
+  es: {
+    positive:
+      'Muy buen producto, llegó rápido y la calidad es excelente. Lo recomiendo, estoy encantada con la compra.',
+    negative: 'Muy mala calidad, se rompió a los pocos días y el vendedor no contesta. No lo recomiendo para nada.',
+  },
 } as const;
 
 describe('routing by language (MODEL_ROUTES)', () => {
   it('scores German, French and Spanish reviews, with and without locale, by their language model', async () => {
     const routes = ['de', 'fr', 'es'].map((l) => `${l}:${models(`review-sentiment-${l}`)}`).join(',');
-    const env = testEnv(redis.current.url, models('review-sentiment-en'), { MODEL_ROUTES: routes, BATCH_POLICY: 'fixed', BATCH_MAX_WAIT_MS: '20' });
+    const env = testEnv(redis.current.url, models('review-sentiment-en'), {
+      MODEL_ROUTES: routes,
+      BATCH_POLICY: 'fixed',
+      BATCH_MAX_WAIT_MS: '20',
+    });
     const config = defaultConfig(env);
     const queues = await openQueues(config);
     const worker = await startWorker(env);
@@ -75,10 +93,17 @@ describe('routing by language (MODEL_ROUTES)', () => {
       expect(results.get('unsure')!.language!.confidence).toBeLessThan(0.6);
 
       // The stats stream: one entry per model of a batch, with the languages.
-      const raw = (await queues.connection.xrange(statsStreamKey(config.redis.prefix), '-', '+')) as [string, string[]][];
+      const raw = (await queues.connection.xrange(statsStreamKey(config.redis.prefix), '-', '+')) as [
+        string,
+        string[],
+      ][];
       const entries = raw.map(([id, fields]) => decodeBatchEntry(id, fields)!);
       const byLanguage = new Map(labelSharesByLanguage(entries, 0).map((l) => [l.language, l]));
-      expect(byLanguage.get('de')).toMatchObject({ count: 4, labelShares: { negative: 0.5, positive: 0.5 }, models: { [`review-sentiment-de@${versionOf('review-sentiment-de')}`]: 4 } });
+      expect(byLanguage.get('de')).toMatchObject({
+        count: 4,
+        labelShares: { negative: 0.5, positive: 0.5 },
+        models: { [`review-sentiment-de@${versionOf('review-sentiment-de')}`]: 4 },
+      });
       expect(byLanguage.get('fr')!.count).toBe(5);
       expect(byLanguage.get('fr')!.models).toEqual({ [`review-sentiment-fr@${versionOf('review-sentiment-fr')}`]: 5 });
       expect(byLanguage.get('es')!.count).toBe(4);
@@ -93,8 +118,13 @@ describe('routing by language (MODEL_ROUTES)', () => {
   it('fails to start, naming the directory, when a routed model or the language-ID model does not load', async () => {
     const base = testEnv(redis.current.url, models('review-sentiment-en'), { BATCH_POLICY: 'fixed' });
     const missing = path.join(PROJECT_ROOT, 'models', 'no-such-model');
-    await expect(startWorker({ ...base, MODEL_ROUTES: `de:${missing}` })).rejects.toMatchObject({ code: 'SF_ERR_MODEL_LOAD', message: expect.stringContaining('no-such-model') });
-    await expect(startWorker({ ...base, MODEL_ROUTES: `de:${models('review-sentiment-de')}`, LANGUAGE_ID_MODEL_DIR: missing })).rejects.toMatchObject({
+    await expect(startWorker({ ...base, MODEL_ROUTES: `de:${missing}` })).rejects.toMatchObject({
+      code: 'SF_ERR_MODEL_LOAD',
+      message: expect.stringContaining('no-such-model'),
+    });
+    await expect(
+      startWorker({ ...base, MODEL_ROUTES: `de:${models('review-sentiment-de')}`, LANGUAGE_ID_MODEL_DIR: missing }),
+    ).rejects.toMatchObject({
       code: 'SF_ERR_MODEL_LOAD',
       message: expect.stringContaining('no-such-model'),
     });

@@ -18,7 +18,15 @@ import { defaultConfig } from '../helpers/config.ts';
 import { buildIngestApp } from '../../src/app/ingest-http-app.ts';
 import { openDashboard, type Dashboard } from '../../src/stats/dashboard-routes.ts';
 import { fleetStatsSchema } from '../../src/stats/stats-document-schema.ts';
-import { openQueues, PROJECT_ROOT, silentLogger, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
+import {
+  openQueues,
+  PROJECT_ROOT,
+  silentLogger,
+  startWorker,
+  testEnv,
+  useTempModel,
+  type TestQueues,
+} from '../helpers/fleet.ts';
 import { answerChecker, routesMissingFromDocument, type OpenApiDocument } from '../helpers/openapi.ts';
 import { pollUntil } from '../helpers/results.ts';
 import { missingBackend } from '../helpers/backends.ts';
@@ -54,7 +62,11 @@ beforeAll(async () => {
   ingest = await createIngestServer(config, silentLogger, { queries: sink.queries });
   queues = await openQueues(config);
   dashboard = await openDashboard({ config, connection: queues.connection, logger: silentLogger });
-  stats = await createStatsServer(config, silentLogger, { queries: sink.queries, staticDir: dashboard.staticDir, register: dashboard.register });
+  stats = await createStatsServer(config, silentLogger, {
+    queries: sink.queries,
+    staticDir: dashboard.staticDir,
+    register: dashboard.register,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -79,8 +91,15 @@ describe('served documents', () => {
       for (const url of ['/openapi.json', '/docs', '/docs/static/swagger-ui-bundle.js']) {
         const none = await app.inject({ method: 'GET', url });
         expect(none.statusCode, url).toBe(401);
-        expect(none.headers['www-authenticate'], url).toEqual([expect.stringMatching(/^Bearer realm=/), expect.stringMatching(/^Basic realm=/)]);
-        const basic = await app.inject({ method: 'GET', url, headers: { authorization: `Basic ${Buffer.from(`any:${READER}`).toString('base64')}` } });
+        expect(none.headers['www-authenticate'], url).toEqual([
+          expect.stringMatching(/^Bearer realm=/),
+          expect.stringMatching(/^Basic realm=/),
+        ]);
+        const basic = await app.inject({
+          method: 'GET',
+          url,
+          headers: { authorization: `Basic ${Buffer.from(`any:${READER}`).toString('base64')}` },
+        });
         expect(basic.statusCode, url).toBe(200);
       }
       const page = await app.inject({ method: 'GET', url: '/docs/', headers: auth });
@@ -96,7 +115,16 @@ describe('served documents', () => {
       expect(fromPage.json()).toEqual(await documentOf(app));
     }
     // The ingest API's other routes keep their Bearer-only challenge; probes stay open.
-    expect((await ingest.app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json' }, payload: '{}' })).headers['www-authenticate']).toBe('Bearer realm="sentiment-fleet ingest"');
+    expect(
+      (
+        await ingest.app.inject({
+          method: 'POST',
+          url: '/v1/reviews',
+          headers: { 'content-type': 'application/json' },
+          payload: '{}',
+        })
+      ).headers['www-authenticate'],
+    ).toBe('Bearer realm="sentiment-fleet ingest"');
     expect((await ingest.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     // Open by the route matched, not by the URL's text.
     expect((await stats.app.inject({ method: 'GET', url: '/docs/../v1/stats' })).statusCode).toBe(401);
@@ -112,10 +140,25 @@ describe('served documents', () => {
 describe('answers are those the documents describe', () => {
   it('ingest API: 202, 400, 401, 403, 413, 415, results 404 then 200, queries 200 and 400', async () => {
     const check = answerChecker(await documentOf(ingest.app));
-    const send = async (method: 'GET' | 'POST', url: string, options: { headers?: Record<string, string>; payload?: string } = {}) => {
-      const res = await ingest.app.inject({ method, url, headers: options.headers ?? auth, ...(options.payload === undefined ? {} : { payload: options.payload }) });
-      const route = url.split('?')[0]!.replace(/^\/v1\/results\/[^/]+$/, '/v1/results/{reviewId}').replace(/^\/v1\/products\/[^/]+\//, '/v1/products/{productId}/');
-      expect(check(method, route, res.statusCode, res.body === '' ? undefined : res.json(), res.headers), `${method} ${url} ${res.statusCode} ${res.body.slice(0, 300)}`).toEqual([]);
+    const send = async (
+      method: 'GET' | 'POST',
+      url: string,
+      options: { headers?: Record<string, string>; payload?: string } = {},
+    ) => {
+      const res = await ingest.app.inject({
+        method,
+        url,
+        headers: options.headers ?? auth,
+        ...(options.payload === undefined ? {} : { payload: options.payload }),
+      });
+      const route = url
+        .split('?')[0]!
+        .replace(/^\/v1\/results\/[^/]+$/, '/v1/results/{reviewId}')
+        .replace(/^\/v1\/products\/[^/]+\//, '/v1/products/{productId}/');
+      expect(
+        check(method, route, res.statusCode, res.body === '' ? undefined : res.json(), res.headers),
+        `${method} ${url} ${res.statusCode} ${res.body.slice(0, 300)}`,
+      ).toEqual([]);
       return res;
     };
     const reviews = [
@@ -123,22 +166,63 @@ describe('answers are those the documents describe', () => {
       { id: 'oa-2', productId: 'p-oa', text: 'terrible broken waste', metadata: { channel: 'web' } },
     ];
     expect((await send('GET', '/v1/results/oa-1')).statusCode).toBe(404);
-    expect((await send('POST', '/v1/reviews', { headers: json, payload: JSON.stringify(reviews) })).statusCode).toBe(202);
-    expect((await send('POST', '/v1/reviews', { headers: json, payload: JSON.stringify([{ id: '', text: ' ', color: 'red' }]) })).statusCode).toBe(400);
-    expect((await send('POST', '/v1/reviews', { headers: json, payload: '{"id": "x", "text": ' })).statusCode).toBe(400);
-    const tooMany = Array.from({ length: config.http.maxReviewsPerRequest + 1 }, (_, i) => ({ id: `m${i}`, text: 'x' }));
-    expect((await send('POST', '/v1/reviews', { headers: json, payload: JSON.stringify(tooMany) })).statusCode).toBe(413);
-    expect((await send('POST', '/v1/reviews', { headers: { ...auth, 'content-type': 'text/plain' }, payload: 'hello' })).statusCode).toBe(415);
-    expect((await send('POST', '/v1/reviews', { headers: { 'content-type': 'application/json' }, payload: '{}' })).statusCode).toBe(401);
-    expect((await send('POST', '/v1/reviews', { headers: { 'content-type': 'application/json', authorization: `Bearer ${READER}` }, payload: '{}' })).statusCode).toBe(403);
+    expect((await send('POST', '/v1/reviews', { headers: json, payload: JSON.stringify(reviews) })).statusCode).toBe(
+      202,
+    );
+    expect(
+      (
+        await send('POST', '/v1/reviews', {
+          headers: json,
+          payload: JSON.stringify([{ id: '', text: ' ', color: 'red' }]),
+        })
+      ).statusCode,
+    ).toBe(400);
+    expect((await send('POST', '/v1/reviews', { headers: json, payload: '{"id": "x", "text": ' })).statusCode).toBe(
+      400,
+    );
+    const tooMany = Array.from({ length: config.http.maxReviewsPerRequest + 1 }, (_, i) => ({
+      id: `m${i}`,
+      text: 'x',
+    }));
+    expect((await send('POST', '/v1/reviews', { headers: json, payload: JSON.stringify(tooMany) })).statusCode).toBe(
+      413,
+    );
+    expect(
+      (await send('POST', '/v1/reviews', { headers: { ...auth, 'content-type': 'text/plain' }, payload: 'hello' }))
+        .statusCode,
+    ).toBe(415);
+    expect(
+      (await send('POST', '/v1/reviews', { headers: { 'content-type': 'application/json' }, payload: '{}' }))
+        .statusCode,
+    ).toBe(401);
+    expect(
+      (
+        await send('POST', '/v1/reviews', {
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${READER}` },
+          payload: '{}',
+        })
+      ).statusCode,
+    ).toBe(403);
 
-    await pollUntil(async () => (await ingest.app.inject({ method: 'GET', url: '/v1/results/oa-2', headers: auth })).statusCode === 200, 30_000, () => 'oa-2 stored');
-    await pollUntil(async () => (await ingest.app.inject({ method: 'GET', url: '/v1/results/oa-1', headers: auth })).statusCode === 200, 30_000, () => 'oa-1 stored');
+    await pollUntil(
+      async () =>
+        (await ingest.app.inject({ method: 'GET', url: '/v1/results/oa-2', headers: auth })).statusCode === 200,
+      30_000,
+      () => 'oa-2 stored',
+    );
+    await pollUntil(
+      async () =>
+        (await ingest.app.inject({ method: 'GET', url: '/v1/results/oa-1', headers: auth })).statusCode === 200,
+      30_000,
+      () => 'oa-1 stored',
+    );
     expect((await send('GET', '/v1/results/oa-1')).statusCode).toBe(200);
     expect((await send('GET', '/v1/products/p-oa/summary?window=1h')).json()).toMatchObject({ total: 2 });
     expect((await send('GET', '/v1/products/p-oa/negatives?limit=5')).statusCode).toBe(200);
     expect((await send('GET', '/v1/timeseries?window=1h&productId=p-oa')).json().points.length).toBeGreaterThan(0);
-    const ranking = (await send('GET', '/v1/products/ranking?window=1h&minResults=2')).json() as { byNegativeShare: { productId: string; total: number }[] };
+    const ranking = (await send('GET', '/v1/products/ranking?window=1h&minResults=2')).json() as {
+      byNegativeShare: { productId: string; total: number }[];
+    };
     expect(ranking.byNegativeShare).toContainEqual(expect.objectContaining({ productId: 'p-oa', total: 2 }));
     expect((await send('GET', '/v1/products/ranking?limit=0')).statusCode).toBe(400);
     expect((await send('GET', '/v1/timeseries?window=forever')).statusCode).toBe(400);
@@ -147,10 +231,22 @@ describe('answers are those the documents describe', () => {
   });
 
   it('ingest API: 503 with Retry-After over the backlog high-water mark', async () => {
-    const app = buildIngestApp({ config: { ...config, auth: { ...config.auth, apiKeys: [] } }, logger: silentLogger, producer: { backlog: async () => config.http.backlogHighWater, enqueueReviews: async () => ({ accepted: [], duplicates: [] }) } });
+    const app = buildIngestApp({
+      config: { ...config, auth: { ...config.auth, apiKeys: [] } },
+      logger: silentLogger,
+      producer: {
+        backlog: async () => config.http.backlogHighWater,
+        enqueueReviews: async () => ({ accepted: [], duplicates: [] }),
+      },
+    });
     await app.ready();
     const check = answerChecker(app.swagger() as unknown as OpenApiDocument);
-    const res = await app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ id: 'b1', text: 'fine' }) });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/reviews',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ id: 'b1', text: 'fine' }),
+    });
     expect(res.statusCode).toBe(503);
     expect(check('POST', '/v1/reviews', 503, res.json(), res.headers)).toEqual([]);
     expect(check('POST', '/v1/reviews', 503, res.json(), {})).toEqual(['status 503 without Retry-After']); // the checker does check it
@@ -174,12 +270,19 @@ describe('answers are those the documents describe', () => {
 });
 
 describe('the Python example (docs/examples/send_reviews.py, urllib only)', () => {
-  const noPython = missingBackend(spawnSync('python3', ['--version']).status === 0 ? undefined : 'python3 is not on PATH (apt-get install python3)');
+  const noPython = missingBackend(
+    spawnSync('python3', ['--version']).status === 0 ? undefined : 'python3 is not on PATH (apt-get install python3)',
+  );
   const script = path.join(PROJECT_ROOT, 'docs/examples/send_reviews.py');
 
-  function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function run(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn('python3', [script, ...args], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env } });
+      const child = spawn('python3', [script, ...args], {
+        env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env },
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -204,7 +307,10 @@ describe('the Python example (docs/examples/send_reviews.py, urllib only)', () =
     const app = buildIngestApp({
       config: { ...config, http: { ...config.http, retryAfterS: 1 }, auth: { ...config.auth, apiKeys: [] } },
       logger: silentLogger,
-      producer: { backlog: async () => backlog--, enqueueReviews: async (r) => ({ accepted: r.map((x) => x.id), duplicates: [] }) },
+      producer: {
+        backlog: async () => backlog--,
+        enqueueReviews: async (r) => ({ accepted: r.map((x) => x.id), duplicates: [] }),
+      },
     });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     try {

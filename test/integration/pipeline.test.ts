@@ -5,13 +5,24 @@ import { decodeJobFailure } from '../../src/contracts/job-failure.ts';
 import { reviewIdToJobId } from '../../src/contracts/job-id.ts';
 import { resultBatchJobId } from '../../src/results/result-publisher.ts';
 import { readFailureStats } from '../../src/stats/failure-reasons.ts';
-import { PROJECT_ROOT, openQueues, reviews, startWorker, testEnv, useTempModel, type TestQueues } from '../helpers/fleet.ts';
+import {
+  PROJECT_ROOT,
+  openQueues,
+  reviews,
+  startWorker,
+  testEnv,
+  useTempModel,
+  type TestQueues,
+} from '../helpers/fleet.ts';
 import { useTestRedis } from '../helpers/redis.ts';
 
 const redis = useTestRedis();
 const model = useTempModel();
 
-async function withFleet(extra: Record<string, string>, body: (q: TestQueues, env: Record<string, string>) => Promise<void>) {
+async function withFleet(
+  extra: Record<string, string>,
+  body: (q: TestQueues, env: Record<string, string>) => Promise<void>,
+) {
   const env = testEnv(redis.current.url, model.dir, extra);
   const queues = await openQueues(defaultConfig(env));
   const worker = await startWorker(env);
@@ -107,10 +118,17 @@ describe('producer → batching workers → results queue', () => {
       await q.settled(8);
       const poison = await q.reviews.getJob(reviewIdToJobId('poison'));
       expect(await poison!.getState()).toBe('failed');
-      expect(decodeJobFailure(poison!.failedReason)).toMatchObject({ code: 'SF_ERR_BAD_INPUT', message: expect.stringMatching(/token/) });
+      expect(decodeJobFailure(poison!.failedReason)).toMatchObject({
+        code: 'SF_ERR_BAD_INPUT',
+        message: expect.stringMatching(/token/),
+      });
       expect(poison!.attemptsMade).toBe(1);
       const results = await q.publishedResults();
-      expect(results.map((j) => j.data.reviewId).sort()).toEqual(reviews(7).map((r) => r.id).sort());
+      expect(results.map((j) => j.data.reviewId).sort()).toEqual(
+        reviews(7)
+          .map((r) => r.id)
+          .sort(),
+      );
       expect(results.every((j) => j.data.batchSize === 8)).toBe(true);
     });
   });
@@ -120,7 +138,10 @@ describe('producer → batching workers → results queue', () => {
     const defaultModel = path.join(PROJECT_ROOT, 'models', 'review-sentiment-en');
     await withFleet({ MODEL_DIR: defaultModel, EXPLAIN_TOP_K: '3', BATCH_MAX_WAIT_MS: '50' }, async (q) => {
       const text = 'I love this phone, great battery';
-      await q.producer.enqueueMany([{ id: 'e-1', text, explain: true }, { id: 'e-2', text }]);
+      await q.producer.enqueueMany([
+        { id: 'e-1', text, explain: true },
+        { id: 'e-2', text },
+      ]);
       await q.settled(2);
       const byReview = new Map((await q.publishedResults()).map((j) => [j.data.reviewId, j.data]));
       const explained = byReview.get('e-1')!;
@@ -151,12 +172,18 @@ describe('producer → batching workers → results queue', () => {
           { path: '(root)', message: expect.stringContaining('unknown field(s): body') },
         ],
       });
-      expect(decodeJobFailure(x2!.failedReason)).toMatchObject({ code: 'SF_ERR_BAD_JOB', problems: [{ path: 'text', message: 'text must be a string' }] });
+      expect(decodeJobFailure(x2!.failedReason)).toMatchObject({
+        code: 'SF_ERR_BAD_JOB',
+        problems: [{ path: 'text', message: 'text must be a string' }],
+      });
       expect(x1!.attemptsMade).toBe(1);
       expect(await q.publishedResults()).toHaveLength(0);
       // What /v1/stats (and the dashboard) shows for them: the code, never the payload.
       const failures = await readFailureStats(q.reviews);
-      expect(failures).toEqual({ sampled: 2, reasons: [{ code: 'SF_ERR_BAD_JOB', count: 2, lastAt: expect.any(String) }] });
+      expect(failures).toEqual({
+        sampled: 2,
+        reasons: [{ code: 'SF_ERR_BAD_JOB', count: 2, lastAt: expect.any(String) }],
+      });
       expect(JSON.stringify(failures)).not.toContain('not our shape');
     });
   });

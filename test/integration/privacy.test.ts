@@ -18,7 +18,12 @@ const model = useTempModel();
 
 function capture() {
   let out = '';
-  const destination = new Writable({ write: (chunk, _e, cb) => { out += String(chunk); cb(); } });
+  const destination = new Writable({
+    write: (chunk, _e, cb) => {
+      out += String(chunk);
+      cb();
+    },
+  });
   return { logger: createLogger({ level: 'trace', format: 'json', destination }), text: () => out };
 }
 
@@ -33,13 +38,31 @@ describe('privacy', () => {
     const app = buildIngestApp({ config, producer, logger: log.logger });
     const worker = await createWorkerApp(config, log.logger);
     try {
-      const good = Array.from({ length: 6 }, (_, i) => ({ id: `p${i}`, title: `Quokkatitle${i}`, text: `great phone zebramarker${i} love it` }));
-      const res = await app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(good) });
+      const good = Array.from({ length: 6 }, (_, i) => ({
+        id: `p${i}`,
+        title: `Quokkatitle${i}`,
+        text: `great phone zebramarker${i} love it`,
+      }));
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/reviews',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(good),
+      });
       expect(res.statusCode).toBe(202);
-      const bad = await app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json' }, payload: JSON.stringify([{ id: 'b1', text: 'zebramarkerbad', rating: 9 }]) });
+      const bad = await app.inject({
+        method: 'POST',
+        url: '/v1/reviews',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify([{ id: 'b1', text: 'zebramarkerbad', rating: 9 }]),
+      });
       expect(bad.statusCode).toBe(400);
       // A job from another producer, with the text in the wrong field and a bad rating.
-      await q.reviews.add('review', { id: 'foreign', body: 'zebramarkerforeign', text: 42, rating: 'zebramarkerrating' }, { jobId: 'foreign', attempts: 1 });
+      await q.reviews.add(
+        'review',
+        { id: 'foreign', body: 'zebramarkerforeign', text: 42, rating: 'zebramarkerrating' },
+        { jobId: 'foreign', attempts: 1 },
+      );
       await q.settled(7);
       expect(await q.reviews.getJobCounts('completed', 'failed')).toEqual({ completed: 6, failed: 1 });
     } finally {
@@ -62,15 +85,29 @@ describe('privacy', () => {
     const worker = await createWorkerApp(config, capture().logger);
     try {
       await q.producer.enqueueMany([
-        { id: 'pii1', title: 'Ask jane.doe@example.com', text: 'Great, call me on +44 20 7946 0958 or (555) 123-4567. Paid $1,299.99 on 2024-01-15 for 2 units.' },
+        {
+          id: 'pii1',
+          title: 'Ask jane.doe@example.com',
+          text: 'Great, call me on +44 20 7946 0958 or (555) 123-4567. Paid $1,299.99 on 2024-01-15 for 2 units.',
+        },
         { id: 'pii2', text: 'No personal data, order #1234567890.' },
         // The review locale's region (IN) wins over PII_PHONE_REGION; full-width forms match through NFKC.
-        { id: 'pii3', locale: 'en-IN', text: 'mob: 9876543210 or 98765 43210, ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ, wa.me/919876543210. Galaxy S23, 5000 mAh.' },
+        {
+          id: 'pii3',
+          locale: 'en-IN',
+          text: 'mob: 9876543210 or 98765 43210, ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ, wa.me/919876543210. Galaxy S23, 5000 mAh.',
+        },
       ]);
       const stored = await q.reviews.getJob(reviewIdToJobId('pii1'));
-      expect(stored!.data).toEqual({ id: 'pii1', title: 'Ask [email]', text: 'Great, call me on [phone] or [phone]. Paid $1,299.99 on 2024-01-15 for 2 units.' });
+      expect(stored!.data).toEqual({
+        id: 'pii1',
+        title: 'Ask [email]',
+        text: 'Great, call me on [phone] or [phone]. Paid $1,299.99 on 2024-01-15 for 2 units.',
+      });
       expect((await q.reviews.getJob(reviewIdToJobId('pii2')))!.data.text).toBe('No personal data, order #1234567890.');
-      expect((await q.reviews.getJob(reviewIdToJobId('pii3')))!.data.text).toBe('mob: [phone] or [phone], [email], wa.me/[phone]. Galaxy S23, 5000 mAh.');
+      expect((await q.reviews.getJob(reviewIdToJobId('pii3')))!.data.text).toBe(
+        'mob: [phone] or [phone], [email], wa.me/[phone]. Galaxy S23, 5000 mAh.',
+      );
       await q.settled(3);
       const raw = JSON.stringify(await q.publishedResults());
       expect(raw).not.toMatch(/jane|ｊａｎｅ|7946|123-4567|98765|43210/);

@@ -37,7 +37,9 @@ describe.skipIf(noBinaries)('the PostgreSQL the tests use', () => {
     const database = await createTestDatabase();
     try {
       expect(new URL(database!.url).port).toBe(new URL(url!).port);
-      expect(await query<{ db: string }>(database!.url, 'SELECT current_database() AS db')).toEqual([{ db: database!.name }]);
+      expect(await query<{ db: string }>(database!.url, 'SELECT current_database() AS db')).toEqual([
+        { db: database!.name },
+      ]);
     } finally {
       await database?.drop();
     }
@@ -47,7 +49,10 @@ describe.skipIf(noBinaries)('the PostgreSQL the tests use', () => {
     const server = await startPrivatePostgres();
     expect(server.adminUrl).toBe(`postgres://postgres@127.0.0.1:${server.port}/postgres`);
     expect(server.version).toMatch(/^postgres \(PostgreSQL\) \d+/);
-    const [row] = await query<{ superuser: boolean; fsync: string }>(server.adminUrl, "SELECT current_setting('is_superuser') = 'on' AS superuser, current_setting('fsync') AS fsync");
+    const [row] = await query<{ superuser: boolean; fsync: string }>(
+      server.adminUrl,
+      "SELECT current_setting('is_superuser') = 'on' AS superuser, current_setting('fsync') AS fsync",
+    );
     expect(row).toEqual({ superuser: true, fsync: 'off' });
     expect(existsSync(server.dataDir)).toBe(true);
     await Promise.all([server.stop(), server.stop()]);
@@ -58,5 +63,7 @@ describe.skipIf(noBinaries)('the PostgreSQL the tests use', () => {
 });
 
 it('startPrivatePostgres without the binaries says what to install', async () => {
-  await expect(startPrivatePostgres({ binDir: path.join(os.tmpdir(), 'no-such-postgres-bin') })).rejects.toThrow(/no PostgreSQL server binaries \(initdb, postgres\) in .*no-such-postgres-bin: apt-get install postgresql/);
+  await expect(startPrivatePostgres({ binDir: path.join(os.tmpdir(), 'no-such-postgres-bin') })).rejects.toThrow(
+    /no PostgreSQL server binaries \(initdb, postgres\) in .*no-such-postgres-bin: apt-get install postgresql/,
+  );
 });

@@ -32,7 +32,11 @@ describe.each(backends.map((b) => [b.name, b] as const))('product ranking on %s'
   /** `n` results of `product`, `negative` of them negative, processed `hoursAgo` (submittedAt: none). */
   function results(product: string | null, n: number, negative: number, hoursAgo: number, tag: string) {
     return Array.from({ length: n }, (_, i) =>
-      makeResult(`${product ?? 'none'}-${tag}-${i}`, { productId: product, label: i < negative ? 'NEGATIVE' : 'positive', processedAt: new Date(now - hoursAgo * HOUR - i * 1000).toISOString() }),
+      makeResult(`${product ?? 'none'}-${tag}-${i}`, {
+        productId: product,
+        label: i < negative ? 'NEGATIVE' : 'positive',
+        processedAt: new Date(now - hoursAgo * HOUR - i * 1000).toISOString(),
+      }),
     );
   }
 
@@ -75,7 +79,13 @@ describe.each(backends.map((b) => [b.name, b] as const))('product ranking on %s'
     try {
       const res = await app.inject('/v1/products/ranking?window=24h&by=processed&minResults=10');
       expect(res.statusCode).toBe(200);
-      const body = res.json<ProductRanking & { window: { from: string; to: string }; previousWindow: { from: string; to: string }; minResults: number }>();
+      const body = res.json<
+        ProductRanking & {
+          window: { from: string; to: string };
+          previousWindow: { from: string; to: string };
+          minResults: number;
+        }
+      >();
       expect(body.byNegativeShare.map((p) => p.productId)).toEqual(['new', 'worse', 'steady']);
       expect(body.byChange.map((p) => [p.productId, Math.round(p.change! * 100)])).toEqual([
         ['worse', 50],

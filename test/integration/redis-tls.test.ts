@@ -25,10 +25,51 @@ function hasOpenssl(): boolean {
 function writeCertificates(dir: string): { ca: string; cert: string; key: string } {
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=sf-test-ca', '-keyout', 'ca.key', '-out', 'ca.pem');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=sf-test-ca',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+  );
   writeFileSync(file('san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'server.pem');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+    '-out',
+    'server.pem',
+  );
   return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
 }
 
@@ -48,13 +89,20 @@ try {
 }
 `;
 
-async function connectFromChild(url: string, extraEnv: Record<string, string>): Promise<{ tls?: boolean; value?: string; error?: string }> {
+async function connectFromChild(
+  url: string,
+  extraEnv: Record<string, string>,
+): Promise<{ tls?: boolean; value?: string; error?: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: url, ...extraEnv };
   if (!('NODE_EXTRA_CA_CERTS' in extraEnv)) delete env.NODE_EXTRA_CA_CERTS;
   // A handshake the client gave up on can still deliver the server's TLS alert after disconnect()
   // (seen under load: an 'error' event on a TLSSocket with no listener left, exit code 1). What the
   // connection reported before is on stdout either way.
-  const stdout = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CLIENT], { cwd: PROJECT_ROOT, env, timeout: 30_000 }).then(
+  const stdout = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CLIENT], {
+    cwd: PROJECT_ROOT,
+    env,
+    timeout: 30_000,
+  }).then(
     (r) => r.stdout,
     (err: { stdout?: string }) => {
       if (!err.stdout?.trim()) throw err;
@@ -76,7 +124,18 @@ describe.skipIf(noOpenssl)('Redis over TLS (rediss://) with a password', () => {
     tlsPort = await findFreePort();
     redis = await startLocalRedis({
       password: 's3cret',
-      args: ['--tls-port', String(tlsPort), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no'],
+      args: [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        certs.cert,
+        '--tls-key-file',
+        certs.key,
+        '--tls-ca-cert-file',
+        certs.ca,
+        '--tls-auth-clients',
+        'no',
+      ],
     });
   });
   afterAll(async () => {

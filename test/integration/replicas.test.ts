@@ -68,7 +68,13 @@ async function expectExactlyOneResultEach(q: TestQueues, ids: readonly string[])
   expect(results).toHaveLength(ids.length);
   expect([...perReview.values()].every((n) => n === 1)).toBe(true);
   expect(ids.filter((id) => !perReview.has(id))).toEqual([]);
-  expect(await q.reviews.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed')).toEqual({ completed: ids.length, failed: 0, waiting: 0, active: 0, delayed: 0 });
+  expect(await q.reviews.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed')).toEqual({
+    completed: ids.length,
+    failed: 0,
+    waiting: 0,
+    active: 0,
+    delayed: 0,
+  });
 }
 
 const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
@@ -81,14 +87,18 @@ describe(`${REPLICAS} worker processes on one queue`, () => {
       const all = reviews(N);
       expect((await q.producer.enqueueMany(all)).accepted).toHaveLength(N);
       await q.settled(N, 60_000);
-      await expectExactlyOneResultEach(q, all.map((r) => r.id));
+      await expectExactlyOneResultEach(
+        q,
+        all.map((r) => r.id),
+      );
 
       // Scored exactly once in all: a review scored twice would be counted twice here, even
       // though the sink would absorb its second result (upsert by review id and model version).
       const scored = await scoredByPid(config, q);
       expect(sum(scored)).toBe(N);
       expect([...scored.keys()].sort()).toEqual([...pids].sort());
-      for (const pid of pids) expect(scored.get(pid), `replica ${pid}: ${JSON.stringify([...scored])}`).toBeGreaterThan(0);
+      for (const pid of pids)
+        expect(scored.get(pid), `replica ${pid}: ${JSON.stringify([...scored])}`).toBeGreaterThan(0);
       // BullMQ's own record agrees, replica by replica.
       expect(await completedByPid(q)).toEqual(scored);
     } finally {
@@ -107,7 +117,11 @@ describe(`${REPLICAS} worker processes on one queue`, () => {
       const enqueued = q.producer.enqueueMany(all);
 
       // Mid-run: once some results exist (the departing replica has scored some).
-      await pollUntil(async () => ((await scoredByPid(config, q)).get(leaving.child.pid!) ?? 0) > 0, 60_000, async () => JSON.stringify(await q.reviews.getJobCounts()));
+      await pollUntil(
+        async () => ((await scoredByPid(config, q)).get(leaving.child.pid!) ?? 0) > 0,
+        60_000,
+        async () => JSON.stringify(await q.reviews.getJobCounts()),
+      );
       leaving.child.kill('SIGTERM');
       // The scale-down happens mid-run: reviews were still to be scored when the replica was told
       // to go. (Counted at the SIGTERM: by the time it has finished what it holds and exited, the
@@ -119,7 +133,10 @@ describe(`${REPLICAS} worker processes on one queue`, () => {
       expect((await enqueued).accepted).toHaveLength(N);
 
       await q.settled(N, 60_000);
-      await expectExactlyOneResultEach(q, all.map((r) => r.id));
+      await expectExactlyOneResultEach(
+        q,
+        all.map((r) => r.id),
+      );
       const scored = await scoredByPid(config, q);
       expect(sum(scored)).toBe(N);
       const byLeaving = scored.get(leaving.child.pid!) ?? 0;

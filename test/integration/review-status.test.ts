@@ -51,11 +51,21 @@ const json = { 'content-type': 'application/json' };
 type App = ReturnType<typeof buildIngestApp>;
 
 async function withIngest(env: Record<string, string>, body: (app: App, config: Config) => Promise<void>) {
-  const config = defaultConfig({ REDIS_URL: redis.current.url, QUEUE_PREFIX: `{${uniqueName('sfst')}}`, LOG_LEVEL: 'silent', ...env });
+  const config = defaultConfig({
+    REDIS_URL: redis.current.url,
+    QUEUE_PREFIX: `{${uniqueName('sfst')}}`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
   const connection = createRedisConnection(config.redis.url!, 'producer', silentLogger);
   const producer = createReviewProducer({ config, connection, logger: silentLogger });
   await producer.queue.waitUntilReady();
-  const app = buildIngestApp({ config, producer, logger: silentLogger, queries: createResultQueries(db, { labels: config.labels }) });
+  const app = buildIngestApp({
+    config,
+    producer,
+    logger: silentLogger,
+    queries: createResultQueries(db, { labels: config.labels }),
+  });
   try {
     await body(app, config);
   } finally {
@@ -72,17 +82,39 @@ const status = async (app: App, id: string, headers: Record<string, string> = {}
   return res.json();
 };
 const statuses = (app: App, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url: '/v1/reviews/status', headers: { ...json, ...headers }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
-const post = (app: App, reviews: unknown[], headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/v1/reviews', headers: { ...json, ...headers }, payload: JSON.stringify(reviews) });
+  app.inject({
+    method: 'POST',
+    url: '/v1/reviews/status',
+    headers: { ...json, ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+const post = (app: App, reviews: unknown[], headers: Record<string, string> = {}) =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/reviews',
+    headers: { ...json, ...headers },
+    payload: JSON.stringify(reviews),
+  });
 
 describe('review status: the states of a job', () => {
   it('follows a review from queued to active, scored and stored; a failed one names its code, never internals', async () => {
     await withIngest({ JOB_ATTEMPTS: '1' }, async (app, config) => {
-      expect((await post(app, [{ id: 's-1', text: 'fine' }, { id: 's-2', text: 'also fine' }])).statusCode).toBe(202);
+      expect(
+        (
+          await post(app, [
+            { id: 's-1', text: 'fine' },
+            { id: 's-2', text: 'also fine' },
+          ])
+        ).statusCode,
+      ).toBe(202);
       expect(await status(app, 's-1')).toEqual({ id: 's-1', state: 'queued' });
 
       // A worker of the test's own takes the jobs one by one (FIFO), so every state is held still.
-      const worker = new Worker(config.queues.reviews, null, { connection: { url: redis.current.url }, prefix: config.redis.prefix, autorun: false });
+      const worker = new Worker(config.queues.reviews, null, {
+        connection: { url: redis.current.url },
+        prefix: config.redis.prefix,
+        autorun: false,
+      });
       try {
         const first = (await worker.getNextJob('t'))!;
         expect(first.data.id).toBe('s-1');
@@ -90,13 +122,25 @@ describe('review status: the states of a job', () => {
         await first.moveToCompleted({ label: 'positive', score: 0.9 }, 't', false);
         expect(await status(app, 's-1')).toEqual({ id: 's-1', state: 'scored' });
         await upsertResults(db, [makeResult('s-1')]);
-        expect(await status(app, 's-1')).toEqual({ id: 's-1', state: 'stored', result: expect.objectContaining({ reviewId: 's-1', label: 'positive', storedAt: expect.any(String) }) });
+        expect(await status(app, 's-1')).toEqual({
+          id: 's-1',
+          state: 'stored',
+          result: expect.objectContaining({ reviewId: 's-1', label: 'positive', storedAt: expect.any(String) }),
+        });
 
         const second = (await worker.getNextJob('t'))!;
         const internal = 'ORT session failed at /opt/secret/model.onnx (Redis WRONGTYPE)';
-        await second.moveToFailed(new Error(encodeJobFailure({ code: 'SF_ERR_INFERENCE', message: internal })), 't', false);
+        await second.moveToFailed(
+          new Error(encodeJobFailure({ code: 'SF_ERR_INFERENCE', message: internal })),
+          't',
+          false,
+        );
         const failed = await status(app, 's-2');
-        expect(failed).toEqual({ id: 's-2', state: 'failed', failure: { code: 'SF_ERR_INFERENCE', message: 'the inference session failed', attempts: 1 } });
+        expect(failed).toEqual({
+          id: 's-2',
+          state: 'failed',
+          failure: { code: 'SF_ERR_INFERENCE', message: 'the inference session failed', attempts: 1 },
+        });
         expect(JSON.stringify(failed)).not.toContain('secret');
       } finally {
         await worker.close();
@@ -104,15 +148,27 @@ describe('review status: the states of a job', () => {
 
       const res = await statuses(app, { ids: ['s-2', 'never-sent', 's-1', 's-2'] });
       expect(res.statusCode).toBe(200);
-      expect(res.json().statuses.map((s: { id: string; state: string }) => `${s.id}:${s.state}`)).toEqual(['s-2:failed', 'never-sent:unknown', 's-1:stored', 's-2:failed']);
+      expect(res.json().statuses.map((s: { id: string; state: string }) => `${s.id}:${s.state}`)).toEqual([
+        's-2:failed',
+        'never-sent:unknown',
+        's-1:stored',
+        's-2:failed',
+      ]);
     });
   });
 
   it('finds a job queued under the job id used before the r~ prefix', async () => {
     await withIngest({}, async (app, config) => {
-      const queue = new Queue(config.queues.reviews, { connection: { url: redis.current.url }, prefix: config.redis.prefix });
+      const queue = new Queue(config.queues.reviews, {
+        connection: { url: redis.current.url },
+        prefix: config.redis.prefix,
+      });
       try {
-        await queue.add(REVIEW_JOB_NAME, { id: 'old:1', text: 'from before the upgrade' }, { jobId: legacyReviewJobId('old:1') });
+        await queue.add(
+          REVIEW_JOB_NAME,
+          { id: 'old:1', text: 'from before the upgrade' },
+          { jobId: legacyReviewJobId('old:1') },
+        );
         expect(await status(app, 'old:1')).toEqual({ id: 'old:1', state: 'queued' });
       } finally {
         await queue.close();
@@ -122,7 +178,20 @@ describe('review status: the states of a job', () => {
 
   it('answers unknown for ids that are no review: BullMQ key names, escapes, long non-ASCII ids, traversal', async () => {
     await withIngest({}, async (app) => {
-      const odd = ['active', 'meta', 'wait', 'id', 'events', '%', '~', 'r~x', '../../etc', 'é'.repeat(128), '🙂'.repeat(64), ' '];
+      const odd = [
+        'active',
+        'meta',
+        'wait',
+        'id',
+        'events',
+        '%',
+        '~',
+        'r~x',
+        '../../etc',
+        'é'.repeat(128),
+        '🙂'.repeat(64),
+        ' ',
+      ];
       for (const id of odd) expect(await status(app, id), id).toEqual({ id, state: 'unknown' });
       const res = await statuses(app, { ids: odd });
       expect(res.json().statuses.every((s: { state: string }) => s.state === 'unknown')).toBe(true);
@@ -137,7 +206,10 @@ describe('review status: requests', () => {
       expect((await statuses(app, { ids: ids(5) })).statusCode).toBe(200);
       const over = await statuses(app, { ids: ids(6) });
       expect(over.statusCode).toBe(413);
-      expect(over.json().error).toMatchObject({ code: 'SF_ERR_TOO_LARGE', message: 'at most 5 ids per status request (MAX_REVIEWS_PER_REQUEST), got 6' });
+      expect(over.json().error).toMatchObject({
+        code: 'SF_ERR_TOO_LARGE',
+        message: 'at most 5 ids per status request (MAX_REVIEWS_PER_REQUEST), got 6',
+      });
       // The longest valid body (every character of 5 ids of 128 escaped) is read; one character more is 413.
       const longest = `{"ids":[${Array.from({ length: 5 }, () => `"${'\\u00e9'.repeat(128)}"`).join(',')}]}`;
       expect((await statuses(app, longest)).statusCode).toBe(200);
@@ -182,7 +254,9 @@ describe('review status: requests', () => {
       const asReader = await statuses(app, { ids: ['scoped-1'] }, bearer(KEYS.reader));
       expect(asReader.json().statuses[0].result).toMatchObject({ reviewId: 'scoped-1' });
       // The scope rule of other routes is unchanged: a write key still cannot read results.
-      expect((await app.inject({ method: 'GET', url: '/v1/results/scoped-1', headers: bearer(KEYS.writer) })).statusCode).toBe(403);
+      expect(
+        (await app.inject({ method: 'GET', url: '/v1/results/scoped-1', headers: bearer(KEYS.writer) })).statusCode,
+      ).toBe(403);
     });
   });
 });
@@ -191,15 +265,27 @@ describe('review status through the fleet', () => {
   it('a text of zero-width spaces is accepted, then fails in the worker: its status names SF_ERR_BAD_INPUT; a good one is stored', async () => {
     const env = testEnv(redis.current.url, model.dir);
     await withIngest({ QUEUE_PREFIX: env.QUEUE_PREFIX! }, async (app, config) => {
-      const accepted = await post(app, [{ id: 'zw', text: '\u200b\u200b\u200b' }, { id: 'ok', text: 'great phone, love it' }]);
+      const accepted = await post(app, [
+        { id: 'zw', text: '\u200b\u200b\u200b' },
+        { id: 'ok', text: 'great phone, love it' },
+      ]);
       expect(accepted.json()).toMatchObject({ accepted: 2 });
       const worker = await startWorker(env);
       const sinkConnection = createRedisConnection(redis.current.url, 'worker', silentLogger);
       const sink = createResultSink({ config, connection: sinkConnection, db, logger: silentLogger });
       try {
-        const settled = async () => (await statuses(app, { ids: ['zw', 'ok'] })).json().statuses.map((s: { state: string }) => s.state);
-        await pollUntil(async () => (await settled()).join() === 'failed,stored', 30_000, async () => JSON.stringify(await settled()));
-        expect(await status(app, 'zw')).toEqual({ id: 'zw', state: 'failed', failure: { code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization', attempts: 1 } });
+        const settled = async () =>
+          (await statuses(app, { ids: ['zw', 'ok'] })).json().statuses.map((s: { state: string }) => s.state);
+        await pollUntil(
+          async () => (await settled()).join() === 'failed,stored',
+          30_000,
+          async () => JSON.stringify(await settled()),
+        );
+        expect(await status(app, 'zw')).toEqual({
+          id: 'zw',
+          state: 'failed',
+          failure: { code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization', attempts: 1 },
+        });
         expect((await status(app, 'ok')).result).toMatchObject({ reviewId: 'ok', label: 'positive' });
       } finally {
         await worker.close();
@@ -221,14 +307,28 @@ describe('the newest stored result of each id, in one query', () => {
       try {
         if (client !== db) await migrate(client);
         await upsertResults(client, [
-          makeResult('latest-1', { model: { name: 'm', version: 'v1' }, processedAt: '2024-03-01T10:00:00.000Z', label: 'negative' }),
-          makeResult('latest-1', { model: { name: 'm', version: 'v2' }, processedAt: '2024-03-02T10:00:00.000Z', label: 'positive' }),
+          makeResult('latest-1', {
+            model: { name: 'm', version: 'v1' },
+            processedAt: '2024-03-01T10:00:00.000Z',
+            label: 'negative',
+          }),
+          makeResult('latest-1', {
+            model: { name: 'm', version: 'v2' },
+            processedAt: '2024-03-02T10:00:00.000Z',
+            label: 'positive',
+          }),
           makeResult('latest-2'),
         ]);
-        const latest = await createResultQueries(client, { labels: DEFAULT_LABEL_SETS }).latestByReviewIds(['latest-1', 'latest-2', 'latest-none']);
+        const latest = await createResultQueries(client, { labels: DEFAULT_LABEL_SETS }).latestByReviewIds([
+          'latest-1',
+          'latest-2',
+          'latest-none',
+        ]);
         expect([...latest.keys()].sort()).toEqual(['latest-1', 'latest-2']);
         expect(latest.get('latest-1')).toMatchObject({ label: 'positive', model: { version: 'v2' } });
-        expect(await createResultQueries(client, { labels: DEFAULT_LABEL_SETS }).latestByReviewIds([])).toEqual(new Map());
+        expect(await createResultQueries(client, { labels: DEFAULT_LABEL_SETS }).latestByReviewIds([])).toEqual(
+          new Map(),
+        );
       } finally {
         if (client !== db) await client.close();
       }

@@ -58,9 +58,10 @@ function bareImports(js: string): string[] {
 /** Relative static imports of a compiled module, as absolute paths. */
 function relativeStaticImports(file: string): string[] {
   const js = readFileSync(file, 'utf8');
-  return [...js.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s*['"](\.[^'"]+)['"]/gm), ...js.matchAll(/^\s*import\s*['"](\.[^'"]+)['"]/gm)].map((m) =>
-    path.resolve(path.dirname(file), m[1]!),
-  );
+  return [
+    ...js.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s*['"](\.[^'"]+)['"]/gm),
+    ...js.matchAll(/^\s*import\s*['"](\.[^'"]+)['"]/gm),
+  ].map((m) => path.resolve(path.dirname(file), m[1]!));
 }
 
 beforeAll(async () => {
@@ -119,12 +120,17 @@ describe('the Dockerfile', () => {
   });
 
   it('keeps the build tools out of the production dependencies', () => {
-    for (const tool of ['tsx', 'esbuild', 'typescript', 'uplot', 'vitest']) expect(pkg.dependencies, tool).not.toHaveProperty(tool);
+    for (const tool of ['tsx', 'esbuild', 'typescript', 'uplot', 'vitest'])
+      expect(pkg.dependencies, tool).not.toHaveProperty(tool);
   });
 
   it('copies only built files into the runtime stage: no sources, no dashboard sources', () => {
     const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-    expect(copies.filter((c) => /\b(src|dashboard|workers|producer|bin|tsconfig[\w.]*)\b/.test(c) && !c.startsWith('--from=build'))).toEqual([]);
+    expect(
+      copies.filter(
+        (c) => /\b(src|dashboard|workers|producer|bin|tsconfig[\w.]*)\b/.test(c) && !c.startsWith('--from=build'),
+      ),
+    ).toEqual([]);
     expect(copies).toContain('--from=build /app/dist ./dist');
   });
 });
@@ -134,8 +140,12 @@ describe('the runtime stage, run into a directory', () => {
     const modules = path.join(app, 'node_modules');
     // Dev dependencies that no production dependency needs too (some need @types/node), and
     // TypeScript, an optional peer that --omit=dev keeps (the Dockerfile prunes it).
-    const lock = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-    const devOnly = Object.keys(pkg.devDependencies).filter((name) => lock.packages[`node_modules/${name}`]?.dev === true);
+    const lock = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean }>;
+    };
+    const devOnly = Object.keys(pkg.devDependencies).filter(
+      (name) => lock.packages[`node_modules/${name}`]?.dev === true,
+    );
     expect(devOnly).toEqual(expect.arrayContaining(['tsx', 'esbuild', 'uplot', 'vitest']));
     for (const name of ['@esbuild', 'typescript', '@typescript', 'vite', ...devOnly]) {
       expect(existsSync(path.join(modules, name)), `node_modules/${name}`).toBe(false);
@@ -147,7 +157,11 @@ describe('the runtime stage, run into a directory', () => {
 
   it('holds native binaries for this system only (onnxruntime-node ships darwin, win32, linux arm64 and x64)', () => {
     const ort = path.join(app, 'node_modules/onnxruntime-node/bin');
-    const platforms = readdirSync(ort).flatMap((napi) => readdirSync(path.join(ort, napi)).flatMap((p) => readdirSync(path.join(ort, napi, p)).map((a) => `${napi}/${p}/${a}`)));
+    const platforms = readdirSync(ort).flatMap((napi) =>
+      readdirSync(path.join(ort, napi)).flatMap((p) =>
+        readdirSync(path.join(ort, napi, p)).map((a) => `${napi}/${p}/${a}`),
+      ),
+    );
     expect(platforms.length).toBeGreaterThan(0);
     for (const p of platforms) expect(p).toMatch(new RegExp(`^napi-v\\d+/linux/${process.arch}$`));
     expect([...files(path.join(app, 'node_modules'))].filter((f) => /\.(dll|dylib|exe)$/i.test(f))).toEqual([]);
@@ -159,7 +173,8 @@ describe('the runtime stage, run into a directory', () => {
     const importers = new Map<string, string[]>();
     for (const file of [...files(dist)].filter((f) => f.endsWith('.js'))) {
       for (const spec of bareImports(readFileSync(file, 'utf8'))) {
-        if (!devOnly.get(file)?.includes(spec)) importers.set(spec, [...(importers.get(spec) ?? []), path.relative(app, file)]);
+        if (!devOnly.get(file)?.includes(spec))
+          importers.set(spec, [...(importers.get(spec) ?? []), path.relative(app, file)]);
       }
     }
     expect(importers.size).toBeGreaterThan(10);
@@ -167,11 +182,21 @@ describe('the runtime stage, run into a directory', () => {
     const script = `const missing = [];
 for (const spec of JSON.parse(process.argv[1])) { try { import.meta.resolve(spec); } catch { missing.push(spec); } }
 console.log(JSON.stringify(missing));`;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([...importers.keys()])], { cwd: app });
-    const missing = (JSON.parse(stdout) as string[]).map((spec) => `${spec} (imported by ${importers.get(spec)!.join(', ')})`);
+    const { stdout } = await run(
+      process.execPath,
+      ['--input-type=module', '-e', script, JSON.stringify([...importers.keys()])],
+      { cwd: app },
+    );
+    const missing = (JSON.parse(stdout) as string[]).map(
+      (spec) => `${spec} (imported by ${importers.get(spec)!.join(', ')})`,
+    );
     expect(missing).toEqual([]);
     // What the processes load: the entrypoints, the inference thread, and what they import.
-    const entries = ['workers', 'producer', 'bin'].flatMap((d) => readdirSync(path.join(dist, d)).filter((f) => f.endsWith('.js')).map((f) => path.join(dist, d, f)));
+    const entries = ['workers', 'producer', 'bin'].flatMap((d) =>
+      readdirSync(path.join(dist, d))
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => path.join(dist, d, f)),
+    );
     entries.push(path.join(dist, 'src/inference/inference-thread.js'));
     const reached = new Set<string>();
     const queue = [...entries];
@@ -193,7 +218,10 @@ const ort = await import('onnxruntime-node');
 const session = await ort.InferenceSession.create('models/review-sentiment-en/model.onnx');
 await import('./dist/src/inference/linear-explainer.js'); // onnx-proto
 console.log(JSON.stringify({ dir: assets.dir, prebuilt: assets.prebuilt, inputs: session.inputNames.length }));`;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env: { PATH: process.env.PATH, NODE_ENV: 'production' } });
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: app,
+      env: { PATH: process.env.PATH, NODE_ENV: 'production' },
+    });
     const out = JSON.parse(stdout) as { dir: string; prebuilt: boolean; inputs: number };
     expect(out).toEqual({ dir: path.join(app, 'dist/dashboard'), prebuilt: true, inputs: expect.any(Number) });
     expect(out.inputs).toBeGreaterThan(0);
@@ -201,9 +229,13 @@ console.log(JSON.stringify({ dir: assets.dir, prebuilt: assets.prebuilt, inputs:
   });
 
   it(`fits the size budget (${MAX_RUNTIME_MB} MB of runtime files)`, async () => {
-    const parts = await Promise.all(['node_modules', 'dist', 'models'].map(async (p) => [p, await diskMb(path.join(app, p))] as const));
+    const parts = await Promise.all(
+      ['node_modules', 'dist', 'models'].map(async (p) => [p, await diskMb(path.join(app, p))] as const),
+    );
     const total = await diskMb(app);
-    console.log(`runtime stage /app: ${total.toFixed(0)} MB (${parts.map(([p, mb]) => `${p} ${mb.toFixed(1)} MB`).join(', ')})`);
+    console.log(
+      `runtime stage /app: ${total.toFixed(0)} MB (${parts.map(([p, mb]) => `${p} ${mb.toFixed(1)} MB`).join(', ')})`,
+    );
     expect(statSync(path.join(app, 'package.json')).isFile()).toBe(true);
     expect(total).toBeLessThanOrEqual(MAX_RUNTIME_MB);
   });

@@ -59,8 +59,20 @@ describe('GET /v1/scaling', () => {
     try {
       // The backlog, no worker running: 1,000 waiting, 200 prioritized, 300 delayed.
       expect((await q.producer.enqueueMany(reviews(1000))).accepted).toHaveLength(1000);
-      await q.reviews.addBulk(reviews(200, 5000).map((r) => ({ name: 'review', data: r, opts: { jobId: reviewIdToJobId(r.id), priority: 1 } })));
-      await q.reviews.addBulk(reviews(300, 9000).map((r) => ({ name: 'review', data: r, opts: { jobId: reviewIdToJobId(r.id), delay: 3_600_000 } })));
+      await q.reviews.addBulk(
+        reviews(200, 5000).map((r) => ({
+          name: 'review',
+          data: r,
+          opts: { jobId: reviewIdToJobId(r.id), priority: 1 },
+        })),
+      );
+      await q.reviews.addBulk(
+        reviews(300, 9000).map((r) => ({
+          name: 'review',
+          data: r,
+          opts: { jobId: reviewIdToJobId(r.id), delay: 3_600_000 },
+        })),
+      );
       const backlog = 1500;
 
       // 1. Nothing measured yet: the fallback per-replica throughput (10/s), no arrivals.
@@ -81,7 +93,9 @@ describe('GET /v1/scaling', () => {
       expect(s1.currentReplicas).toBe(0);
       expect(s1.recommendedReplicas).toBe(Math.ceil((0 + backlog / 60) / 10)); // 25/s over 10/s → 3
       expect(s1.recommendedReplicas).toBe(3);
-      expect(s1.formula).toContain('ceil((arrivalRatePerS + backlog / targetDrainS + bulkBacklog / bulkTargetDrainS) / perReplicaPerS)');
+      expect(s1.formula).toContain(
+        'ceil((arrivalRatePerS + backlog / targetDrainS + bulkBacklog / bulkTargetDrainS) / perReplicaPerS)',
+      );
 
       // 2. Two workers' batches in the stream while the backlog waited (a clock 30 s later: the
       //    oldest waiting review is 30 s old, so they were busy all that time).
@@ -122,8 +136,24 @@ describe('GET /v1/scaling', () => {
       const stats = (await second.app.inject({ method: 'GET', url: '/v1/stats' })).json<FleetStats>();
       expect(stats.scaling.recommendedReplicas).toBe(expected);
       expect(stats.model.byVersion).toEqual([
-        { model: 'm', version: 'v1', workers: 1, count: 300, labelShares: { negative: 0, positive: 1 }, meanConfidence: expect.closeTo(0.8, 9), ratingAgreement: null },
-        { model: 'm', version: 'v2', workers: 1, count: 100, labelShares: { negative: 0.5, positive: 0.5 }, meanConfidence: expect.closeTo(0.8, 9), ratingAgreement: null },
+        {
+          model: 'm',
+          version: 'v1',
+          workers: 1,
+          count: 300,
+          labelShares: { negative: 0, positive: 1 },
+          meanConfidence: expect.closeTo(0.8, 9),
+          ratingAgreement: null,
+        },
+        {
+          model: 'm',
+          version: 'v2',
+          workers: 1,
+          count: 100,
+          labelShares: { negative: 0.5, positive: 0.5 },
+          meanConfidence: expect.closeTo(0.8, 9),
+          ratingAgreement: null,
+        },
       ]);
     } finally {
       for (const s of apps) {

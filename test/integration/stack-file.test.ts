@@ -37,7 +37,16 @@ async function deadPid(): Promise<number> {
 
 function stackInfo(overrides: Partial<StackInfo> = {}): StackInfo {
   const config = defaultConfig({ SINK_DATA_DIR: path.join(dir, 'pglite') });
-  return { ...describeStack(config, { redisUrl: 'redis://127.0.0.1:1', ingestUrl: 'http://127.0.0.1:3999', statsUrl: 'http://127.0.0.1:3998', workers: 1, startedAt: new Date() }), ...overrides };
+  return {
+    ...describeStack(config, {
+      redisUrl: 'redis://127.0.0.1:1',
+      ingestUrl: 'http://127.0.0.1:3999',
+      statsUrl: 'http://127.0.0.1:3998',
+      workers: 1,
+      startedAt: new Date(),
+    }),
+    ...overrides,
+  };
 }
 
 let files = 0;
@@ -77,11 +86,23 @@ describe('the stack file', () => {
 
   it('never holds a password: every URL of REDIS_URL and DATABASE_URL is kept without it', () => {
     expect(redactUrls('redis://127.0.0.1:6379')).toEqual({ url: 'redis://127.0.0.1:6379', redacted: false });
-    expect(redactUrls('redis://:s3cret@10.0.0.1:6379,redis://user:s3cret@10.0.0.2:6379')).toEqual({ url: 'redis://:***@10.0.0.1:6379,redis://user:***@10.0.0.2:6379', redacted: true });
+    expect(redactUrls('redis://:s3cret@10.0.0.1:6379,redis://user:s3cret@10.0.0.2:6379')).toEqual({
+      url: 'redis://:***@10.0.0.1:6379,redis://user:***@10.0.0.2:6379',
+      redacted: true,
+    });
     const config = defaultConfig({ DATABASE_URL: 'postgres://sentiment:s3cret@db:5432/sentiment' });
-    const info = describeStack(config, { redisUrl: 'rediss://:s3cret@cache:6380', ingestUrl: 'http://127.0.0.1:3000', statsUrl: 'http://127.0.0.1:3001', workers: 2, startedAt: new Date() });
+    const info = describeStack(config, {
+      redisUrl: 'rediss://:s3cret@cache:6380',
+      ingestUrl: 'http://127.0.0.1:3000',
+      statsUrl: 'http://127.0.0.1:3001',
+      workers: 2,
+      startedAt: new Date(),
+    });
     expect(JSON.stringify(info)).not.toContain('s3cret');
-    expect(info).toMatchObject({ redis: { url: 'rediss://:***@cache:6380', passwordRedacted: true }, database: { kind: 'postgres', url: 'postgres://sentiment:***@db:5432/sentiment', passwordRedacted: true } });
+    expect(info).toMatchObject({
+      redis: { url: 'rediss://:***@cache:6380', passwordRedacted: true },
+      database: { kind: 'postgres', url: 'postgres://sentiment:***@db:5432/sentiment', passwordRedacted: true },
+    });
   });
 });
 
@@ -89,17 +110,32 @@ describe('import without REDIS_URL', () => {
   let file: string;
   beforeAll(() => {
     file = path.join(dir, 'reviews.jsonl');
-    writeFileSync(file, `${JSON.stringify({ id: 's-1', text: 'fine' })}\n${JSON.stringify({ id: 's-2', text: 'bad' })}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ id: 's-1', text: 'fine' })}\n${JSON.stringify({ id: 's-2', text: 'bad' })}\n`,
+    );
   });
 
   it("enqueues into the running stack's Redis, prefix and queue, and says so in one log line", async () => {
     const prefix = `{${uniqueName('sfst')}}`;
-    const info = stackInfo({ redis: { url: redis.current.url, passwordRedacted: false, prefix, cluster: false }, queues: { reviews: 'stack-reviews', results: 'stack-results' } });
+    const info = stackInfo({
+      redis: { url: redis.current.url, passwordRedacted: false, prefix, cluster: false },
+      queues: { reviews: 'stack-reviews', results: 'stack-results' },
+    });
     const run = io({ STACK_FILE: stackFile(info) });
     expect(await runImportCommand(file, { lane: 'live' }, run.io), run.stderr.text()).toBe(IMPORT_EXIT.ok);
-    const using = run.stderr.text().split('\n').filter((l) => l.includes('using the running npm start stack'));
+    const using = run.stderr
+      .text()
+      .split('\n')
+      .filter((l) => l.includes('using the running npm start stack'));
     expect(using).toHaveLength(1);
-    expect(JSON.parse(using[0]!)).toMatchObject({ level: 30, redis: redis.current.url, msg: expect.stringMatching(/^using the running npm start stack at http:\/\/127\.0\.0\.1:3999 \(pid \d+, from .*stack-\d+\.json\)$/) });
+    expect(JSON.parse(using[0]!)).toMatchObject({
+      level: 30,
+      redis: redis.current.url,
+      msg: expect.stringMatching(
+        /^using the running npm start stack at http:\/\/127\.0\.0\.1:3999 \(pid \d+, from .*stack-\d+\.json\)$/,
+      ),
+    });
     const queue = new Queue('stack-reviews', { connection: { url: redis.current.url }, prefix });
     try {
       expect((await queue.getJobCounts()).waiting).toBe(2);
@@ -113,9 +149,15 @@ describe('import without REDIS_URL', () => {
     const prefix = `{${uniqueName('sfsb')}}`;
     const redisInfo = { url: redis.current.url, passwordRedacted: false, prefix, cluster: false };
     expect(stackInfo().queues.bulk).toBe('reviews-bulk');
-    const named = io({ STACK_FILE: stackFile(stackInfo({ redis: redisInfo, queues: { reviews: 'r', results: 'x', bulk: 'stack-bulk' } })) });
+    const named = io({
+      STACK_FILE: stackFile(
+        stackInfo({ redis: redisInfo, queues: { reviews: 'r', results: 'x', bulk: 'stack-bulk' } }),
+      ),
+    });
     expect(await runImportCommand(file, { lane: 'bulk' }, named.io), named.stderr.text()).toBe(IMPORT_EXIT.ok);
-    const older = io({ STACK_FILE: stackFile(stackInfo({ redis: redisInfo, queues: { reviews: 'r', results: 'x' } })) });
+    const older = io({
+      STACK_FILE: stackFile(stackInfo({ redis: redisInfo, queues: { reviews: 'r', results: 'x' } })),
+    });
     expect(readStackFile(stackFile(stackInfo({ queues: { reviews: 'r', results: 'x' } }))).state).toBe('running');
     expect(await runImportCommand(file, { lane: 'bulk' }, older.io), older.stderr.text()).toBe(IMPORT_EXIT.ok);
     for (const name of ['stack-bulk', 'reviews-bulk']) {
@@ -132,17 +174,30 @@ describe('import without REDIS_URL', () => {
   });
 
   it('ignores a stale stack file (its pid is gone) and exits 2 naming it', async () => {
-    const stale = stackFile(stackInfo({ pid: await deadPid(), redis: { url: redis.current.url, passwordRedacted: false, prefix: 'sf', cluster: false } }));
+    const stale = stackFile(
+      stackInfo({
+        pid: await deadPid(),
+        redis: { url: redis.current.url, passwordRedacted: false, prefix: 'sf', cluster: false },
+      }),
+    );
     const run = io({ STACK_FILE: stale });
     expect(await runImportCommand(file, {}, run.io)).toBe(IMPORT_EXIT.usage);
-    expect(run.stderr.text()).toMatch(/^import: REDIS_URL must be set \(.*stack-\d+\.json names pid \d+, which is not running\)/);
+    expect(run.stderr.text()).toMatch(
+      /^import: REDIS_URL must be set \(.*stack-\d+\.json names pid \d+, which is not running\)/,
+    );
     const none = io({ STACK_FILE: path.join(dir, 'absent.json') });
     expect(await runImportCommand(file, {}, none.io)).toBe(IMPORT_EXIT.usage);
     expect(none.stderr.text()).toMatch(/REDIS_URL must be set \(no running npm start stack/);
   });
 
   it('asks for REDIS_URL when the stack’s Redis has a password, which the file does not keep', async () => {
-    const run = io({ STACK_FILE: stackFile(stackInfo({ redis: { url: 'redis://:***@127.0.0.1:6379', passwordRedacted: true, prefix: 'sf', cluster: false } })) });
+    const run = io({
+      STACK_FILE: stackFile(
+        stackInfo({
+          redis: { url: 'redis://:***@127.0.0.1:6379', passwordRedacted: true, prefix: 'sf', cluster: false },
+        }),
+      ),
+    });
     expect(await runImportCommand(file, {}, run.io)).toBe(IMPORT_EXIT.usage);
     expect(run.stderr.text()).toMatch(/uses a Redis with a password .* set REDIS_URL/);
   });
@@ -161,28 +216,55 @@ describe('import without REDIS_URL', () => {
 describe('export without DATABASE_URL', () => {
   it('refuses, naming the stack, while the running stack holds its PGlite database open; exit 1', async () => {
     const pglite = path.join(dir, 'pglite');
-    const run = io({ STACK_FILE: stackFile(stackInfo({ database: { kind: 'pglite', dir: pglite } })), SINK_DATA_DIR: pglite });
+    const run = io({
+      STACK_FILE: stackFile(stackInfo({ database: { kind: 'pglite', dir: pglite } })),
+      SINK_DATA_DIR: pglite,
+    });
     expect(await runExportCommand({ out: path.join(dir, 'busy.csv') }, run.io)).toBe(EXPORT_EXIT.failed);
-    expect(run.stderr.text()).toMatch(/^export failed: the running npm start stack at http:\/\/127\.0\.0\.1:3999 \(pid \d+\) has its embedded PGlite database .*pglite open.*stop npm start/);
+    expect(run.stderr.text()).toMatch(
+      /^export failed: the running npm start stack at http:\/\/127\.0\.0\.1:3999 \(pid \d+\) has its embedded PGlite database .*pglite open.*stop npm start/,
+    );
     expect(existsSync(path.join(dir, 'busy.csv'))).toBe(false);
   });
 
-  it.skipIf(noPostgres)(`reads the running stack's PostgreSQL, and says so${noPostgres ? ' (skipped: no PostgreSQL)' : ''}`, async () => {
-    const db = createPostgresClient(database!.url, silentLogger, 1);
-    try {
-      await migrate(db);
-      await db.transaction((tx) => upsertResults(tx, [makeResult('e-1'), makeResult('e-2')]));
-    } finally {
-      await db.close();
-    }
-    const run = io({ STACK_FILE: stackFile(stackInfo({ database: { kind: 'postgres', url: database!.url, passwordRedacted: false } })) });
-    expect(await runExportCommand({}, run.io), run.stderr.text()).toBe(EXPORT_EXIT.ok);
-    expect(run.stdout.text().trim().split('\n').map((l) => (JSON.parse(l) as { reviewId: string }).reviewId)).toEqual(['e-1', 'e-2']);
-    const lines = run.stderr.text().trim().split('\n');
-    expect(lines).toEqual([expect.stringMatching(/^export: using the running npm start stack at http:\/\/127\.0\.0\.1:3999 .*: postgres:\/\//), expect.stringMatching(/^exported 2 results/)]);
+  it.skipIf(noPostgres)(
+    `reads the running stack's PostgreSQL, and says so${noPostgres ? ' (skipped: no PostgreSQL)' : ''}`,
+    async () => {
+      const db = createPostgresClient(database!.url, silentLogger, 1);
+      try {
+        await migrate(db);
+        await db.transaction((tx) => upsertResults(tx, [makeResult('e-1'), makeResult('e-2')]));
+      } finally {
+        await db.close();
+      }
+      const run = io({
+        STACK_FILE: stackFile(
+          stackInfo({ database: { kind: 'postgres', url: database!.url, passwordRedacted: false } }),
+        ),
+      });
+      expect(await runExportCommand({}, run.io), run.stderr.text()).toBe(EXPORT_EXIT.ok);
+      expect(
+        run.stdout
+          .text()
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { reviewId: string }).reviewId),
+      ).toEqual(['e-1', 'e-2']);
+      const lines = run.stderr.text().trim().split('\n');
+      expect(lines).toEqual([
+        expect.stringMatching(
+          /^export: using the running npm start stack at http:\/\/127\.0\.0\.1:3999 .*: postgres:\/\//,
+        ),
+        expect.stringMatching(/^exported 2 results/),
+      ]);
 
-    const redacted = io({ STACK_FILE: stackFile(stackInfo({ database: { kind: 'postgres', url: 'postgres://u:***@db/x', passwordRedacted: true } })) });
-    expect(await runExportCommand({}, redacted.io)).toBe(EXPORT_EXIT.usage);
-    expect(redacted.stderr.text()).toMatch(/set DATABASE_URL/);
-  });
+      const redacted = io({
+        STACK_FILE: stackFile(
+          stackInfo({ database: { kind: 'postgres', url: 'postgres://u:***@db/x', passwordRedacted: true } }),
+        ),
+      });
+      expect(await runExportCommand({}, redacted.io)).toBe(EXPORT_EXIT.usage);
+      expect(redacted.stderr.text()).toMatch(/set DATABASE_URL/);
+    },
+  );
 });

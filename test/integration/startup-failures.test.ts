@@ -17,7 +17,13 @@ describe('start-up failures', () => {
     const port = await findFreePort();
     const config = loadConfig({ REDIS_URL: `redis://:hunter2@127.0.0.1:${port}`, LOG_LEVEL: 'silent' });
     const started = Date.now();
-    const failure = await startLocalStack({ config, logger: silentLogger, workers: 1, env: {}, redisWaitMs: 1500 }).then(
+    const failure = await startLocalStack({
+      config,
+      logger: silentLogger,
+      workers: 1,
+      env: {},
+      redisWaitMs: 1500,
+    }).then(
       () => undefined,
       (err: unknown) => err as { code: string; message: string },
     );
@@ -40,7 +46,13 @@ describe('start-up failures', () => {
     worker.child.on('message', (m) => messages.push(m));
     const { code } = await worker.exited;
     expect(code).toBe(1);
-    expect(messages).toContainEqual({ type: 'start-failed', error: expect.objectContaining({ code: 'SF_ERR_CONFIG', message: expect.stringContaining('refused the credentials') }) });
+    expect(messages).toContainEqual({
+      type: 'start-failed',
+      error: expect.objectContaining({
+        code: 'SF_ERR_CONFIG',
+        message: expect.stringContaining('refused the credentials'),
+      }),
+    });
     expect(JSON.stringify(messages)).not.toContain(':wrong@');
   });
 });

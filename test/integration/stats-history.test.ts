@@ -107,14 +107,20 @@ describe('the history store', () => {
 describe('GET /v1/stats/history', () => {
   it('serves the points the service records, and a restarted service still has them', async () => {
     const prefix = uniqueName('h');
-    const env = testEnv(redis.current.url, '/nonexistent', { QUEUE_PREFIX: prefix, STATS_HTTP_PORT: '0', STATS_HISTORY_INTERVAL_S: '1', STATS_CACHE_MS: '0' });
+    const env = testEnv(redis.current.url, '/nonexistent', {
+      QUEUE_PREFIX: prefix,
+      STATS_HTTP_PORT: '0',
+      STATS_HISTORY_INTERVAL_S: '1',
+      STATS_CACHE_MS: '0',
+    });
     const config = defaultConfig(env);
     const key = historyStreamKey(prefix);
     const first = await createStatsServer(config, silentLogger, { dashboard: false });
     let firstPoints: HistoryPoint[];
     try {
       // The recorder records one point at start and then one per second.
-      while ((await connection.xlen(key)) < 2) await first.recorder.tick().then(() => new Promise((r) => setTimeout(r, 100)));
+      while ((await connection.xlen(key)) < 2)
+        await first.recorder.tick().then(() => new Promise((r) => setTimeout(r, 100)));
       const res = await fetch(`${first.url}/v1/stats/history`);
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
@@ -122,9 +128,19 @@ describe('GET /v1/stats/history', () => {
       expect(body.intervalSeconds).toBe(1);
       expect(body.points).toBe(720);
       expect(body.history.length).toBeGreaterThanOrEqual(2);
-      expect(Object.keys(body.history[0]!.values)).toEqual(expect.arrayContaining(['backlog', 'rate.current', 'rate.average', 'latency.p95', `queue.${config.queues.reviews}.waiting`]));
+      expect(Object.keys(body.history[0]!.values)).toEqual(
+        expect.arrayContaining([
+          'backlog',
+          'rate.current',
+          'rate.average',
+          'latency.p95',
+          `queue.${config.queues.reviews}.waiting`,
+        ]),
+      );
       firstPoints = body.history;
-      const after = (await (await fetch(`${first.url}/v1/stats/history?after=${encodeURIComponent(firstPoints[0]!.at)}`)).json()) as { history: HistoryPoint[] };
+      const after = (await (
+        await fetch(`${first.url}/v1/stats/history?after=${encodeURIComponent(firstPoints[0]!.at)}`)
+      ).json()) as { history: HistoryPoint[] };
       expect(after.history.map((p) => p.at)).toEqual(firstPoints.slice(1).map((p) => p.at));
       const bad = await fetch(`${first.url}/v1/stats/history?after=yesterday`);
       expect(bad.status).toBe(400);

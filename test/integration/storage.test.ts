@@ -69,7 +69,14 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
   }
 
   const rowsOf = async (prefix: string) =>
-    Number((await db.query<{ n: string | number }>('SELECT count(*) AS n FROM sentiment_results WHERE starts_with(review_id, $1)', [prefix])).rows[0]!.n);
+    Number(
+      (
+        await db.query<{ n: string | number }>(
+          'SELECT count(*) AS n FROM sentiment_results WHERE starts_with(review_id, $1)',
+          [prefix],
+        )
+      ).rows[0]!.n,
+    );
 
   test('applies each migration once, under a lock; the table, its key and indexes exist', async () => {
     expect(firstMigrations.map((ids) => ids.join(',')).sort()).toEqual(['', '1,2,3']);
@@ -79,7 +86,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
       { id: 2, name: "the shop's fields" },
       { id: 3, name: 'the language a model was routed by' },
     ]);
-    const indexes = await db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'sentiment_results'");
+    const indexes = await db.query<{ indexname: string }>(
+      "SELECT indexname FROM pg_indexes WHERE tablename = 'sentiment_results'",
+    );
     expect(indexes.rows.map((r) => r.indexname).sort()).toEqual([
       'sentiment_results_pkey',
       'sentiment_results_processed_at',
@@ -87,12 +96,18 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
       'sentiment_results_product_time',
       'sentiment_results_submitted',
     ]);
-    const key = await db.query<{ def: string }>("SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'sentiment_results'::regclass AND contype = 'p'");
+    const key = await db.query<{ def: string }>(
+      "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'sentiment_results'::regclass AND contype = 'p'",
+    );
     expect(key.rows).toEqual([{ def: 'PRIMARY KEY (review_id, model_version)' }]);
   });
 
   test('a result re-delivered in a later transaction is stored once and keeps its first stored_at', async () => {
-    const explanation = { method: 'linear-exact' as const, toward: [{ text: 'love', weight: 0.8123 }], against: [{ text: 'but "not"', weight: -0.1 }] };
+    const explanation = {
+      method: 'linear-exact' as const,
+      toward: [{ text: 'love', weight: 0.8123 }],
+      against: [{ text: 'but "not"', weight: -0.1 }],
+    };
     const r = makeResult(uniqueName('redeliver'), { productId: null, explanation });
     await db.transaction((tx) => upsertResults(tx, [r]));
     const [first, ...none] = await queries.byReviewId(r.reviewId);
@@ -100,7 +115,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     expect(withoutStoredAt(first!)).toEqual(expectedStored(r));
     expect(Math.abs(Date.now() - Date.parse(first!.storedAt))).toBeLessThan(5 * MINUTE);
     // Pin stored_at to a known past instant: rewriting it on re-delivery would show.
-    await db.query("UPDATE sentiment_results SET stored_at = '2001-02-03T04:05:06Z' WHERE review_id = $1", [r.reviewId]);
+    await db.query("UPDATE sentiment_results SET stored_at = '2001-02-03T04:05:06Z' WHERE review_id = $1", [
+      r.reviewId,
+    ]);
     await db.transaction((tx) => upsertResults(tx, [r]));
     const again = await queries.byReviewId(r.reviewId);
     expect(again.map((s) => s.storedAt)).toEqual(['2001-02-03T04:05:06.000Z']);
@@ -114,7 +131,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     const prefix = uniqueName('dup');
     const r = makeResult(`${prefix}-a`);
     const other = makeResult(`${prefix}-b`);
-    expect(await db.transaction((tx) => upsertResults(tx, [r, other, r, { ...r, label: 'negative', score: 0.7 }]))).toBe(2);
+    expect(
+      await db.transaction((tx) => upsertResults(tx, [r, other, r, { ...r, label: 'negative', score: 0.7 }])),
+    ).toBe(2);
     expect(await rowsOf(prefix)).toBe(2);
     expect((await queries.byReviewId(r.reviewId)).map((s) => [s.label, s.score])).toEqual([['negative', 0.7]]);
     expect(await db.transaction((tx) => upsertResults(tx, []))).toBe(0);
@@ -138,7 +157,8 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     expect(await queries.count()).toBe(countBefore + data.length);
 
     const window = { from: new Date(base + 3 * MINUTE), to: new Date(base + 13 * MINUTE) };
-    const inWindow = (r: SentimentResult) => Date.parse(r.processedAt) >= window.from.getTime() && Date.parse(r.processedAt) < window.to.getTime();
+    const inWindow = (r: SentimentResult) =>
+      Date.parse(r.processedAt) >= window.from.getTime() && Date.parse(r.processedAt) < window.to.getTime();
     const mine = data.filter((r) => r.productId === p && inWindow(r));
     const expectedLabels: Record<string, number> = {};
     for (const r of mine) expectedLabels[r.label] = (expectedLabels[r.label] ?? 0) + 1;
@@ -153,7 +173,12 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
       ratingAgreement: null, // no result has a rating
     });
     expect(await queries.productSummary(p, { from: new Date(base - 10 * MINUTE), to: new Date(base) })).toEqual({
-      productId: p, total: 0, labels: {}, meanScore: null, negativeShare: null, ratingAgreement: null,
+      productId: p,
+      total: 0,
+      labels: {},
+      meanScore: null,
+      negativeShare: null,
+      ratingAgreement: null,
     });
 
     const perMinute = (rows: SentimentResult[]) => {
@@ -172,7 +197,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     expect(sortPoints(await queries.labelsPerMinute(window))).toEqual(sortPoints(perMinute(data.filter(inWindow))));
 
     const negatives = data.filter((r) => r.productId === p && r.label.toLowerCase() === 'negative').reverse();
-    expect((await queries.latestNegative(p, 5)).map((s) => s.reviewId)).toEqual(negatives.slice(0, 5).map((r) => r.reviewId));
+    expect((await queries.latestNegative(p, 5)).map((s) => s.reviewId)).toEqual(
+      negatives.slice(0, 5).map((r) => r.reviewId),
+    );
     expect((await queries.latestNegative(p, 1000)).map((s) => s.reviewId)).toEqual(negatives.map((r) => r.reviewId));
     expect(await queries.latestNegative(uniqueName('nobody'))).toEqual([]);
   });
@@ -180,7 +207,10 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
   test('byReviewId returns every model version, newest first; windows are [from, to)', async () => {
     const id = uniqueName('versions');
     const v1 = makeResult(id, { processedAt: '2031-01-01T00:00:00.000Z' });
-    const v2 = makeResult(id, { model: { name: 'review-sentiment-en', version: 'v2' }, processedAt: '2031-01-01T00:00:01.500Z' });
+    const v2 = makeResult(id, {
+      model: { name: 'review-sentiment-en', version: 'v2' },
+      processedAt: '2031-01-01T00:00:01.500Z',
+    });
     await db.transaction((tx) => upsertResults(tx, [v1, v2]));
     expect((await queries.byReviewId(id)).map(withoutStoredAt)).toEqual([expectedStored(v2), expectedStored(v1)]);
     expect(await queries.byReviewId(uniqueName('missing'))).toEqual([]);
@@ -188,7 +218,9 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     const product = uniqueName('edges');
     const from = Date.parse('2031-02-01T00:00:00.000Z');
     const to = from + 2 * MINUTE;
-    const edges = [from - 1, from, to - 1, to].map((t, i) => makeResult(`${product}-${i}`, { productId: product, processedAt: new Date(t).toISOString() }));
+    const edges = [from - 1, from, to - 1, to].map((t, i) =>
+      makeResult(`${product}-${i}`, { productId: product, processedAt: new Date(t).toISOString() }),
+    );
     await db.transaction((tx) => upsertResults(tx, edges));
     const window = { from: new Date(from), to: new Date(to) };
     expect((await queries.productSummary(product, window)).total).toBe(2);
@@ -206,10 +238,16 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
       await h.settled(42);
       expect(await h.counts()).toMatchObject({ completed: 40, failed: 2 });
       // Not retried, though the jobs allow 10 attempts.
-      await expectFailedForGood(h, `${prefix}-job-20`, { problems: [{ path: 'results.0.score', message: expect.any(String) }] });
-      await expectFailedForGood(h, `${prefix}-job-21`, { problems: [{ path: 'results.0', message: expect.stringMatching(/^the database refused it: /) }] });
+      await expectFailedForGood(h, `${prefix}-job-20`, {
+        problems: [{ path: 'results.0.score', message: expect.any(String) }],
+      });
+      await expectFailedForGood(h, `${prefix}-job-21`, {
+        problems: [{ path: 'results.0', message: expect.stringMatching(/^the database refused it: /) }],
+      });
       expect(await rowsOf(prefix)).toBe(40);
-      const storedAt = new Map((await Promise.all(good.map((r) => queries.byReviewId(r.reviewId)))).map(([s]) => [s!.reviewId, s!.storedAt]));
+      const storedAt = new Map(
+        (await Promise.all(good.map((r) => queries.byReviewId(r.reviewId)))).map(([s]) => [s!.reviewId, s!.storedAt]),
+      );
       expect((await queries.byReviewId(good[7]!.reviewId)).map(withoutStoredAt)).toEqual([expectedStored(good[7]!)]);
 
       // The same results again under new job ids (a publisher retry, a replayed queue).
@@ -217,20 +255,30 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
       await h.settled(82);
       expect(await h.counts()).toMatchObject({ completed: 80, failed: 2 });
       expect(await rowsOf(prefix)).toBe(40);
-      for (const r of good) expect((await queries.byReviewId(r.reviewId)).map((s) => s.storedAt)).toEqual([storedAt.get(r.reviewId)]);
+      for (const r of good)
+        expect((await queries.byReviewId(r.reviewId)).map((s) => s.storedAt)).toEqual([storedAt.get(r.reviewId)]);
     }));
 
   test('a result batch job is stored whole; a malformed or refused result fails its job for good after the others are stored', () =>
     withSink(async (h) => {
       const prefix = uniqueName('batch');
       const { good, malformed, refused } = sinkFixtures(prefix, 30);
-      await h.addBatches([good.slice(0, 10), [...good.slice(10, 15), malformed, ...good.slice(15, 20)], [refused, ...good.slice(20)]], `${prefix}-job`);
+      await h.addBatches(
+        [good.slice(0, 10), [...good.slice(10, 15), malformed, ...good.slice(15, 20)], [refused, ...good.slice(20)]],
+        `${prefix}-job`,
+      );
       await h.settled(3);
       expect(await h.counts()).toMatchObject({ completed: 1, failed: 2 });
       expect(await rowsOf(prefix)).toBe(30);
       const oneOf11 = "1 of the job's 11 result(s) malformed or refused by the database; the others are stored";
-      await expectFailedForGood(h, `${prefix}-job-1`, { message: oneOf11, problems: [{ path: 'results.5.score', message: expect.any(String) }] });
-      await expectFailedForGood(h, `${prefix}-job-2`, { message: oneOf11, problems: [{ path: 'results.0', message: expect.stringMatching(/^the database refused it: /) }] });
+      await expectFailedForGood(h, `${prefix}-job-1`, {
+        message: oneOf11,
+        problems: [{ path: 'results.5.score', message: expect.any(String) }],
+      });
+      await expectFailedForGood(h, `${prefix}-job-2`, {
+        message: oneOf11,
+        problems: [{ path: 'results.0', message: expect.stringMatching(/^the database refused it: /) }],
+      });
 
       // A batch published again under a new job id (a worker re-ran it): nothing is stored twice.
       await h.addBatches([good], `${prefix}-again`);
@@ -243,109 +291,148 @@ describe.each(backends.map((b) => [b.name, b] as const))('storage on %s', (_name
     withSink(async (h) => {
       const prefix = uniqueName('envelope');
       await h.queue.add('results', { results: [] }, { jobId: `${prefix}-empty`, attempts: 5 });
-      await h.queue.add('results', { result: [makeResult(`${prefix}-0`)] }, { jobId: `${prefix}-misnamed`, attempts: 5 });
+      await h.queue.add(
+        'results',
+        { result: [makeResult(`${prefix}-0`)] },
+        { jobId: `${prefix}-misnamed`, attempts: 5 },
+      );
       // A single-result job, as workers published before result batches (docs/operating.md).
       await h.queue.add('result', makeResult(`${prefix}-1`), { jobId: `${prefix}-single`, attempts: 5 });
       await h.settled(3);
-      for (const id of ['empty', 'misnamed']) await expectFailedForGood(h, `${prefix}-${id}`, { message: 'the result batch is malformed', problems: [{ path: 'results', message: expect.any(String) }] });
-      await expectFailedForGood(h, `${prefix}-single`, { message: 'unknown result job name "result": the sink takes "results" jobs' });
+      for (const id of ['empty', 'misnamed'])
+        await expectFailedForGood(h, `${prefix}-${id}`, {
+          message: 'the result batch is malformed',
+          problems: [{ path: 'results', message: expect.any(String) }],
+        });
+      await expectFailedForGood(h, `${prefix}-single`, {
+        message: 'unknown result job name "result": the sink takes "results" jobs',
+      });
       expect(await rowsOf(prefix)).toBe(0);
     }));
 });
 
-describe.skipIf(skipWithoutPostgres(database))(`sink faults on PostgreSQL${database ? '' : ' (skipped: no PostgreSQL)'}`, () => {
-  let admin: SqlClient; // the test's own view of the database, never cut
-  beforeAll(async () => {
-    admin = createPostgresClient(database!.url, silentLogger);
-    await migrate(admin);
-  });
-  afterAll(async () => {
-    await admin?.close();
-  });
-  const rowsOf = async (prefix: string) =>
-    Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM sentiment_results WHERE starts_with(review_id, $1)', [prefix])).rows[0]!.n);
-
-  it('connections terminated (pg_terminate_backend) while results flow: every result is stored exactly once', async () => {
-    const applicationName = uniqueName('sf-sink');
-    const url = new URL(database!.url);
-    url.searchParams.set('application_name', applicationName);
-    const db = createPostgresClient(url.toString(), silentLogger);
-    const h = await startSink(redis.current.url, db, { SINK_BATCH_MAX_SIZE: '50' });
-    const N = 3000;
-    const prefix = uniqueName('kill');
-    try {
-      // Single-result jobs (as published before result batch jobs; the sink still takes them).
-      await h.add(Array.from({ length: N }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix })), prefix);
-      let kills = 0;
-      let terminated = 0;
-      await pollUntil(
-        async () => {
-          const n = await terminateConnections(database!.name, { applicationName });
-          terminated += n;
-          if (n > 0) kills += 1;
-          const c = await h.counts();
-          return c.completed + c.failed >= N;
-        },
-        90_000,
-        h.describe,
-        20,
+describe.skipIf(skipWithoutPostgres(database))(
+  `sink faults on PostgreSQL${database ? '' : ' (skipped: no PostgreSQL)'}`,
+  () => {
+    let admin: SqlClient; // the test's own view of the database, never cut
+    beforeAll(async () => {
+      admin = createPostgresClient(database!.url, silentLogger);
+      await migrate(admin);
+    });
+    afterAll(async () => {
+      await admin?.close();
+    });
+    const rowsOf = async (prefix: string) =>
+      Number(
+        (
+          await admin.query<{ n: string }>(
+            'SELECT count(*) AS n FROM sentiment_results WHERE starts_with(review_id, $1)',
+            [prefix],
+          )
+        ).rows[0]!.n,
       );
-      expect(kills, 'kills that found a sink connection').toBeGreaterThanOrEqual(3);
-      expect(await h.counts()).toMatchObject({ completed: N, failed: 0 });
-      expect(await rowsOf(prefix)).toBe(N);
-      const paths = h.logs.map((l) => l.msg);
-      expect(paths, 'a kill that cut a batch mid-transaction').toContain('batch failed with the database up: storing its results one by one');
-      console.info(`[faults a] ${kills} kills, ${terminated} connections terminated; sink warnings: ${JSON.stringify(countBy(paths))}`);
-    } finally {
-      await h.close();
-      await db.close();
-    }
-  }, 120_000);
 
-  it('database down (closed port): no job fails or spends an attempt, nothing is stored; all are stored once it is back', async () => {
-    const target = new URL(database!.url);
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const url = new URL(database!.url);
-    url.host = `127.0.0.1:${proxy.port}`;
-    const db = createPostgresClient(url.toString(), silentLogger);
-    const h = await startSink(redis.current.url, db, { SINK_BATCH_MAX_SIZE: '50' });
-    const prefix = uniqueName('down');
-    const N = 60;
-    const JOBS = 12; // result batch jobs of 5, as workers publish: few enough that each round of the outage (1 s, 2 s, ...) meets every job
-    try {
-      // Up: one result goes through, so the pool holds a connection the outage cuts.
-      await h.add([makeResult(`${prefix}-warm`)], `${prefix}-warm`);
-      await h.settled(1);
-      await proxy.down();
-      const results = Array.from({ length: N }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix }));
-      await h.addBatches(Array.from({ length: JOBS }, (_, j) => results.slice((j * N) / JOBS, ((j + 1) * N) / JOBS)), prefix);
+    it('connections terminated (pg_terminate_backend) while results flow: every result is stored exactly once', async () => {
+      const applicationName = uniqueName('sf-sink');
+      const url = new URL(database!.url);
+      url.searchParams.set('application_name', applicationName);
+      const db = createPostgresClient(url.toString(), silentLogger);
+      const h = await startSink(redis.current.url, db, { SINK_BATCH_MAX_SIZE: '50' });
+      const N = 3000;
+      const prefix = uniqueName('kill');
+      try {
+        // Single-result jobs (as published before result batch jobs; the sink still takes them).
+        await h.add(
+          Array.from({ length: N }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix })),
+          prefix,
+        );
+        let kills = 0;
+        let terminated = 0;
+        await pollUntil(
+          async () => {
+            const n = await terminateConnections(database!.name, { applicationName });
+            terminated += n;
+            if (n > 0) kills += 1;
+            const c = await h.counts();
+            return c.completed + c.failed >= N;
+          },
+          90_000,
+          h.describe,
+          20,
+        );
+        expect(kills, 'kills that found a sink connection').toBeGreaterThanOrEqual(3);
+        expect(await h.counts()).toMatchObject({ completed: N, failed: 0 });
+        expect(await rowsOf(prefix)).toBe(N);
+        const paths = h.logs.map((l) => l.msg);
+        expect(paths, 'a kill that cut a batch mid-transaction').toContain(
+          'batch failed with the database up: storing its results one by one',
+        );
+        console.info(
+          `[faults a] ${kills} kills, ${terminated} connections terminated; sink warnings: ${JSON.stringify(countBy(paths))}`,
+        );
+      } finally {
+        await h.close();
+        await db.close();
+      }
+    }, 120_000);
 
-      // Every job tried at least twice (two rounds of the outage), none failed or spent an attempt.
-      const pending = async () => (await h.queue.getJobs(['waiting', 'active', 'prioritized', 'delayed', 'failed', 'completed'])).filter((j) => j.id !== `${prefix}-warm-0`);
-      await pollUntil(async () => (await pending()).every((j) => j.attemptsStarted >= 2), 20_000, async () => `attemptsStarted ${JSON.stringify((await pending()).map((j) => j.attemptsStarted))}; ${await h.describe()}`, 50);
-      const jobs = await pending();
-      expect(jobs).toHaveLength(JOBS);
-      expect(jobs.map((j) => j.attemptsMade)).toEqual(jobs.map(() => 0));
-      expect((await h.counts()).failed).toBe(0);
-      expect(await rowsOf(prefix)).toBe(1); // the warm-up result only
-      expect(h.logs.some((l) => l.msg === 'database unavailable: results stay queued until it is back')).toBe(true);
+    it('database down (closed port): no job fails or spends an attempt, nothing is stored; all are stored once it is back', async () => {
+      const target = new URL(database!.url);
+      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      const url = new URL(database!.url);
+      url.host = `127.0.0.1:${proxy.port}`;
+      const db = createPostgresClient(url.toString(), silentLogger);
+      const h = await startSink(redis.current.url, db, { SINK_BATCH_MAX_SIZE: '50' });
+      const prefix = uniqueName('down');
+      const N = 60;
+      const JOBS = 12; // result batch jobs of 5, as workers publish: few enough that each round of the outage (1 s, 2 s, ...) meets every job
+      try {
+        // Up: one result goes through, so the pool holds a connection the outage cuts.
+        await h.add([makeResult(`${prefix}-warm`)], `${prefix}-warm`);
+        await h.settled(1);
+        await proxy.down();
+        const results = Array.from({ length: N }, (_, i) => makeResult(`${prefix}-${i}`, { productId: prefix }));
+        await h.addBatches(
+          Array.from({ length: JOBS }, (_, j) => results.slice((j * N) / JOBS, ((j + 1) * N) / JOBS)),
+          prefix,
+        );
 
-      await proxy.up();
-      const backAt = Date.now();
-      await h.settled(JOBS + 1, 40_000);
-      const recoveryMs = Date.now() - backAt;
-      expect(await h.counts()).toMatchObject({ completed: JOBS + 1, failed: 0 });
-      expect(await rowsOf(prefix)).toBe(N + 1);
-      expect(h.logs.some((l) => l.msg === 'database reachable again: resuming')).toBe(true);
-      console.info(`[faults b] stored all ${N} results ${recoveryMs} ms after the database came back`);
-    } finally {
-      await proxy.up();
-      await h.close();
-      await db.close();
-      await proxy.close();
-    }
-  }, 90_000);
-});
+        // Every job tried at least twice (two rounds of the outage), none failed or spent an attempt.
+        const pending = async () =>
+          (await h.queue.getJobs(['waiting', 'active', 'prioritized', 'delayed', 'failed', 'completed'])).filter(
+            (j) => j.id !== `${prefix}-warm-0`,
+          );
+        await pollUntil(
+          async () => (await pending()).every((j) => j.attemptsStarted >= 2),
+          20_000,
+          async () =>
+            `attemptsStarted ${JSON.stringify((await pending()).map((j) => j.attemptsStarted))}; ${await h.describe()}`,
+          50,
+        );
+        const jobs = await pending();
+        expect(jobs).toHaveLength(JOBS);
+        expect(jobs.map((j) => j.attemptsMade)).toEqual(jobs.map(() => 0));
+        expect((await h.counts()).failed).toBe(0);
+        expect(await rowsOf(prefix)).toBe(1); // the warm-up result only
+        expect(h.logs.some((l) => l.msg === 'database unavailable: results stay queued until it is back')).toBe(true);
+
+        await proxy.up();
+        const backAt = Date.now();
+        await h.settled(JOBS + 1, 40_000);
+        const recoveryMs = Date.now() - backAt;
+        expect(await h.counts()).toMatchObject({ completed: JOBS + 1, failed: 0 });
+        expect(await rowsOf(prefix)).toBe(N + 1);
+        expect(h.logs.some((l) => l.msg === 'database reachable again: resuming')).toBe(true);
+        console.info(`[faults b] stored all ${N} results ${recoveryMs} ms after the database came back`);
+      } finally {
+        await proxy.up();
+        await h.close();
+        await db.close();
+        await proxy.close();
+      }
+    }, 90_000);
+  },
+);
 
 function countBy(values: unknown[]): Record<string, number> {
   const counts: Record<string, number> = {};

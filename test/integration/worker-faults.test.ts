@@ -21,13 +21,22 @@ afterAll(async () => {
 });
 
 const longReviews = (n: number, start = 0) =>
-  Array.from({ length: n }, (_, i) => ({ id: `long-${start + i}`, text: `I love this great phone, review number ${start + i} and it works well. `.repeat(8) }));
+  Array.from({ length: n }, (_, i) => ({
+    id: `long-${start + i}`,
+    text: `I love this great phone, review number ${start + i} and it works well. `.repeat(8),
+  }));
 
 describe('worker failure modes', () => {
   it('keeps job locks renewed while a long batch computes (inference off the main thread)', async () => {
     // Fixed policy: one batch of 64 long reviews (the token-budget policy cuts a batch of long
     // reviews at BATCH_MAX_TOKENS, which on this slow model would end before a lock expires).
-    const env = testEnv(redis.url, slow.dir, { LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '500', BATCH_POLICY: 'fixed', BATCH_MAX_SIZE: '64', BATCH_MAX_WAIT_MS: '500' });
+    const env = testEnv(redis.url, slow.dir, {
+      LOCK_DURATION_MS: '1000',
+      STALLED_INTERVAL_MS: '500',
+      BATCH_POLICY: 'fixed',
+      BATCH_MAX_SIZE: '64',
+      BATCH_MAX_WAIT_MS: '500',
+    });
     const q = await openQueues(defaultConfig(env));
     const worker = spawnWorkerProcess(env);
     // A second worker in this process checks for stalled jobs every 500 ms: if the child's locks
@@ -64,7 +73,11 @@ describe('worker failure modes', () => {
   }, 90_000);
 
   it('SIGTERM mid-batch: finishes and publishes the batches in flight, exits 0, loses nothing', async () => {
-    const env = testEnv(redis.url, slow.dir, { BATCH_MAX_SIZE: '16', BATCH_MAX_WAIT_MS: '50', SHUTDOWN_GRACE_MS: '30000' });
+    const env = testEnv(redis.url, slow.dir, {
+      BATCH_MAX_SIZE: '16',
+      BATCH_MAX_WAIT_MS: '50',
+      SHUTDOWN_GRACE_MS: '30000',
+    });
     const q = await openQueues(defaultConfig(env));
     const child = spawnWorkerProcess(env);
     try {
@@ -96,7 +109,12 @@ describe('worker failure modes', () => {
   }, 120_000);
 
   it('SIGKILL mid-batch: another worker takes the stalled jobs over; every review gets one result', async () => {
-    const env = testEnv(redis.url, slow.dir, { BATCH_MAX_SIZE: '16', BATCH_MAX_WAIT_MS: '50', LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000' });
+    const env = testEnv(redis.url, slow.dir, {
+      BATCH_MAX_SIZE: '16',
+      BATCH_MAX_WAIT_MS: '50',
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
+    });
     const q = await openQueues(defaultConfig(env));
     const child = spawnWorkerProcess(env);
     const stalled = new Set<string>();

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, parseApiKeys, presentedApiKey } from '../../src/auth/api-keys.ts';
+import {
+  apiKeyEntry,
+  findApiKey,
+  generateApiKey,
+  hashApiKey,
+  parseApiKeys,
+  presentedApiKey,
+} from '../../src/auth/api-keys.ts';
 import { requiredScope } from '../../src/auth/http-auth.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { isSfError } from '../../src/errors/sf-error.ts';
@@ -17,7 +24,9 @@ describe('API keys', () => {
   });
 
   it('parses name:scopes:sha256hex[:perMinute] entries', () => {
-    const { keys, problems } = parseApiKeys(` shop:write:${sha('k1')}, dash:read:${sha('k2').toUpperCase()}:60 ,ops:read+write:${sha('k3')}`);
+    const { keys, problems } = parseApiKeys(
+      ` shop:write:${sha('k1')}, dash:read:${sha('k2').toUpperCase()}:60 ,ops:read+write:${sha('k3')}`,
+    );
     expect(problems).toEqual([]);
     expect(keys.map((k) => [k.name, [...k.scopes].sort(), k.ratePerMin])).toEqual([
       ['shop', ['write'], undefined],
@@ -28,7 +37,9 @@ describe('API keys', () => {
   });
 
   it('reports every malformed entry by position and name, never accepting part of the list', () => {
-    const { keys, problems } = parseApiKeys(`a:write:${sha('x')},b:admin:${sha('y')},c:read:not-a-hash,d:read,a:read:${sha('z')},e f:read:${sha('w')},g:read:${sha('v')}:-1`);
+    const { keys, problems } = parseApiKeys(
+      `a:write:${sha('x')},b:admin:${sha('y')},c:read:not-a-hash,d:read,a:read:${sha('z')},e f:read:${sha('w')},g:read:${sha('v')}:-1`,
+    );
     expect(keys).toEqual([]);
     expect(problems).toEqual([
       'entry 2 (b): scopes must be read, write or read+write',
@@ -75,7 +86,11 @@ describe('API_KEYS and RATE_LIMIT_PER_MIN settings', () => {
     expect(config.auth.ratePerMin).toBe(1200);
     expect(loadConfig({ API_KEYS: `shop:write:${sha('k')}`, RATE_LIMIT_PER_MIN: '0' }).auth.ratePerMin).toBe(0);
     expect(loadConfig({}).auth).toEqual({ apiKeys: [], ratePerMin: 0, allowUnauthenticated: false });
-    expect(loadConfig({ RATE_LIMIT_PER_MIN: '30' }).auth).toEqual({ apiKeys: [], ratePerMin: 30, allowUnauthenticated: false });
+    expect(loadConfig({ RATE_LIMIT_PER_MIN: '30' }).auth).toEqual({
+      apiKeys: [],
+      ratePerMin: 30,
+      allowUnauthenticated: false,
+    });
   });
 
   it('refuse a malformed list at start-up, naming the setting and not echoing the value', () => {

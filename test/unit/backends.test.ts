@@ -20,5 +20,7 @@ it('a missing backend skips with its reason outside CI', () => {
 it('a missing backend under CI=true fails instead of skipping', () => {
   expect(underCi({ CI: 'true' })).toBe(true);
   expect(underCi({ CI: '1' })).toBe(true);
-  expect(() => missingBackend('no PostgreSQL for the tests', { CI: 'true' })).toThrow(/^CI=true and no PostgreSQL for the tests: a test needing it must run in CI, not skip/);
+  expect(() => missingBackend('no PostgreSQL for the tests', { CI: 'true' })).toThrow(
+    /^CI=true and no PostgreSQL for the tests: a test needing it must run in CI, not skip/,
+  );
 });

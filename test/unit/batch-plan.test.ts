@@ -32,6 +32,11 @@ describe('planCalls', () => {
 
   it('splits calls at the token budget; no good items, no calls', () => {
     expect(planCalls([enc(40), enc(40), enc(40)], { maxTokens: 80, maxPadding: 0.1 }).calls).toEqual([[0, 1], [2]]);
-    expect(planCalls([new SfError('SF_ERR_BAD_INPUT', 'x')], { maxTokens: 8192, maxPadding: 0.1 })).toEqual({ good: [], calls: [], realTokens: 0, computedTokens: 0 });
+    expect(planCalls([new SfError('SF_ERR_BAD_INPUT', 'x')], { maxTokens: 8192, maxPadding: 0.1 })).toEqual({
+      good: [],
+      calls: [],
+      realTokens: 0,
+      computedTokens: 0,
+    });
   });
 });

@@ -32,13 +32,19 @@ function initializerDims(bytes: Uint8Array): Map<string, number[]> {
 }
 
 const { tokenizerJson, tokenizerConfig } = buildWordPieceTokenizerJson();
-const encoder = createEncoder(new Tokenizer(tokenizerJson, tokenizerConfig as Record<string, unknown>), { maxTokens: 128, truncation: 'head-tail' });
+const encoder = createEncoder(new Tokenizer(tokenizerJson, tokenizerConfig as Record<string, unknown>), {
+  maxTokens: 128,
+  truncation: 'head-tail',
+});
 
 async function run(session: ort.InferenceSession, rows: number[][], padTo = 0): Promise<Float32Array> {
   const padded = padTo > 0 ? [...rows, new Array<number>(padTo).fill(0)] : rows; // a dummy row forces extra padding
   const { inputIds, attentionMask, length } = padBatch(padded, 0);
   const dims = [padded.length, length];
-  const feeds = { input_ids: new ort.Tensor('int64', inputIds, dims), attention_mask: new ort.Tensor('int64', attentionMask, dims) };
+  const feeds = {
+    input_ids: new ort.Tensor('int64', inputIds, dims),
+    attention_mask: new ort.Tensor('int64', attentionMask, dims),
+  };
   const { logits } = await session.run(feeds);
   if (!logits) throw new Error('no logits');
   expect(logits.dims).toEqual([padded.length, 2]);
@@ -85,7 +91,9 @@ describe('DistilBERT-shaped benchmark graph (small variant)', () => {
 
   it('gives the same logits with extra padding (the attention mask is wired), and different ones without the mask', async () => {
     // initStd 0.1: at DistilBERT's 0.02 a random model barely looks past [CLS], so a broken mask could hide under 1e-4.
-    const session = await ort.InferenceSession.create(buildDistilBertGraph({ ...SMALL, seed: 3, initStd: 0.1 }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(buildDistilBertGraph({ ...SMALL, seed: 3, initStd: 0.1 }), {
+      intraOpNumThreads: 1,
+    });
     try {
       const rows = ['the plot is thin but the acting is superb', 'never again .'].map((t) => encoder.encode(t).ids);
       const tight = await run(session, rows);
@@ -106,7 +114,13 @@ describe('DistilBERT-shaped benchmark graph (small variant)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-bench-model-'));
     tempDirs.push(dir);
     const result = await writeBenchmarkModel(dir, { ...SMALL, maxPositions: 128, seed: 5 });
-    expect(fs.readdirSync(dir).sort()).toEqual(['README.md', 'config.json', 'model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'README.md',
+      'config.json',
+      'model.onnx',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({
       model_type: 'distilbert',
@@ -126,7 +140,12 @@ describe('DistilBERT-shaped benchmark graph (small variant)', () => {
     const spec = readModelSpec(dir);
     expect(spec.maxLength).toBe(128);
     expect(spec.labels).toEqual(['NEGATIVE', 'POSITIVE']);
-    const runner = await createModelRunner({ modelDir: dir, truncation: 'head-tail', intraOpThreads: 1, groups: { maxTokens: 4096, maxPadding: 0.1 } });
+    const runner = await createModelRunner({
+      modelDir: dir,
+      truncation: 'head-tail',
+      intraOpThreads: 1,
+      groups: { maxTokens: 4096, maxPadding: 0.1 },
+    });
     try {
       const { items } = await runner.score(['An absorbing read.', 'Dull. '.repeat(200)]);
       expect(items.map((i) => i.ok)).toEqual([true, true]);
@@ -173,7 +192,9 @@ describe('DistilBERT-shaped benchmark graph (full size, shapes only)', () => {
     for (const [name, shape] of Object.entries(expected)) expect(dims.get(name), name).toEqual(shape);
     expect([...dims.keys()].some((n) => n.includes('layer.6.'))).toBe(false);
 
-    const parameters = [...dims].filter(([n]) => !n.startsWith('const_')).reduce((sum, [, d]) => sum + d.reduce((a, b) => a * b, 1), 0);
+    const parameters = [...dims]
+      .filter(([n]) => !n.startsWith('const_'))
+      .reduce((sum, [, d]) => sum + d.reduce((a, b) => a * b, 1), 0);
     expect(parameters).toBe(66_955_010);
 
     const graph = decode(skeleton);
@@ -190,7 +211,8 @@ describe('DistilBERT-shaped benchmark graph (full size, shapes only)', () => {
     const options = { ...SMALL, vocabSize: 500, maxPositions: 64, seed: 9 };
     const real = buildDistilBertGraph(options);
     const skeleton = buildDistilBertGraph({ ...options, shapesOnly: true });
-    const nodes = (bytes: Uint8Array) => (decode(bytes).node ?? []).map((n) => `${n.opType}(${n.input?.join(',')})->${n.output?.join(',')}`);
+    const nodes = (bytes: Uint8Array) =>
+      (decode(bytes).node ?? []).map((n) => `${n.opType}(${n.input?.join(',')})->${n.output?.join(',')}`);
     expect(nodes(skeleton)).toEqual(nodes(real));
     expect(initializerDims(skeleton)).toEqual(initializerDims(real));
   });

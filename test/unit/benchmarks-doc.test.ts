@@ -20,7 +20,10 @@ describe('modelDirLabel', () => {
 
 describe('the benchmark report', () => {
   it('holds no local path, even from a results file that recorded one', () => {
-    const file = readdirSync(path.join(root, 'bench/results')).filter((f) => /^\d{4}-.*\.json$/.test(f)).sort().at(-1)!;
+    const file = readdirSync(path.join(root, 'bench/results'))
+      .filter((f) => /^\d{4}-.*\.json$/.test(f))
+      .sort()
+      .at(-1)!;
     const results = JSON.parse(readFileSync(path.join(root, 'bench/results', file), 'utf8')) as BenchResults;
     const { markdown } = renderReport(results, `../bench/results/${file}`);
     expect(markdown).toContain('## Profile `default`: default model (models/review-sentiment-en)');
@@ -28,12 +31,23 @@ describe('the benchmark report', () => {
   });
 
   it('shows the lanes (issue 19) and their targets in the first table when the run measured them', () => {
-    const file = readdirSync(path.join(root, 'bench/results')).filter((f) => /^\d{4}-.*\.json$/.test(f)).sort().at(-1)!;
+    const file = readdirSync(path.join(root, 'bench/results'))
+      .filter((f) => /^\d{4}-.*\.json$/.test(f))
+      .sort()
+      .at(-1)!;
     const results = JSON.parse(readFileSync(path.join(root, 'bench/results', file), 'utf8')) as BenchResults;
     // The newest lanes run with a backfill (a slow model's runs have none).
-    const lanesRuns = readdirSync(path.join(root, 'bench/results')).filter((f) => /^lanes-.*\.json$/.test(f)).sort();
-    const lanes = lanesRuns.map((f) => JSON.parse(readFileSync(path.join(root, 'bench/results', f), 'utf8')) as LanesResults).filter((l) => l.backfill !== undefined).at(-1)!;
-    const withLanes = { ...results, profiles: results.profiles.map((p) => (p.name === 'default' ? { ...p, lanes } : p)) };
+    const lanesRuns = readdirSync(path.join(root, 'bench/results'))
+      .filter((f) => /^lanes-.*\.json$/.test(f))
+      .sort();
+    const lanes = lanesRuns
+      .map((f) => JSON.parse(readFileSync(path.join(root, 'bench/results', f), 'utf8')) as LanesResults)
+      .filter((l) => l.backfill !== undefined)
+      .at(-1)!;
+    const withLanes = {
+      ...results,
+      profiles: results.profiles.map((p) => (p.name === 'default' ? { ...p, lanes } : p)),
+    };
     const { markdown } = renderReport(withLanes, `../bench/results/${file}`);
     const targets = markdown.slice(markdown.indexOf('## Targets'), markdown.indexOf('## Profile'));
     expect(targets).toContain('| bulk lane, default model, Flipkart: ≥ 3 × the live lane |');
@@ -46,8 +60,12 @@ describe('the benchmark report', () => {
 
   it('keeps the notes of the previous document when it is regenerated', () => {
     const notes = `${NOTES_MARKER}\n\n## Notes\n\nwritten by hand\n`;
-    expect(keepNotes('# Benchmarks\n\nnew report\n', `# Benchmarks\n\nold report\n\n${notes}`)).toBe(`# Benchmarks\n\nnew report\n\n${notes}`);
-    expect(keepNotes('# Benchmarks\n\nnew report\n', '# Benchmarks\n\nold report, no notes\n')).toBe('# Benchmarks\n\nnew report\n');
+    expect(keepNotes('# Benchmarks\n\nnew report\n', `# Benchmarks\n\nold report\n\n${notes}`)).toBe(
+      `# Benchmarks\n\nnew report\n\n${notes}`,
+    );
+    expect(keepNotes('# Benchmarks\n\nnew report\n', '# Benchmarks\n\nold report, no notes\n')).toBe(
+      '# Benchmarks\n\nnew report\n',
+    );
     expect(keepNotes('# Benchmarks\n', undefined)).toBe('# Benchmarks\n');
   });
 

@@ -10,8 +10,14 @@ const item = (id: string, model: string | undefined, tokens?: number) => ({
 
 describe('planPieces: a bulk chunk cut into model calls', () => {
   it('keeps one model per piece, shortest first', () => {
-    const pieces = planPieces([item('a', 'de', 9), item('b', undefined, 3), item('c', 'de', 2), item('d', undefined, 5)], { maxTokens: 1000, maxSize: 64 });
-    expect(pieces.map((p) => p.map((i) => i.id))).toEqual([['c', 'a'], ['b', 'd']]);
+    const pieces = planPieces(
+      [item('a', 'de', 9), item('b', undefined, 3), item('c', 'de', 2), item('d', undefined, 5)],
+      { maxTokens: 1000, maxSize: 64 },
+    );
+    expect(pieces.map((p) => p.map((i) => i.id))).toEqual([
+      ['c', 'a'],
+      ['b', 'd'],
+    ]);
   });
 
   it('cuts a piece where rows × longest would pass BATCH_MAX_TOKENS, and at BATCH_MAX_SIZE', () => {
@@ -23,6 +29,9 @@ describe('planPieces: a bulk chunk cut into model calls', () => {
 
   it('cuts by rows alone for items without encodings (fixed policy, routed models)', () => {
     const texts = ['aaaa', 'bb', 'c'].map((id) => item(id, 'fr'));
-    expect(planPieces(texts, { maxTokens: 1, maxSize: 2 }).map((p) => p.map((i) => i.id))).toEqual([['c', 'bb'], ['aaaa']]);
+    expect(planPieces(texts, { maxTokens: 1, maxSize: 2 }).map((p) => p.map((i) => i.id))).toEqual([
+      ['c', 'bb'],
+      ['aaaa'],
+    ]);
   });
 });

@@ -25,7 +25,12 @@ function synthetic(rows: number, trueT: number, seed: number): { logits: Float64
 describe('expected calibration error', () => {
   it('sums |accuracy − confidence| over the bins, weighted by their rows', () => {
     // Bin 0.9–1.0: two rows at 0.95, one right → |0.5 − 0.95| · 2/4. Bin 0.6–0.7: two rows at 0.6, both right → |1 − 0.6| · 2/4.
-    const probs = [[0.05, 0.95], [0.95, 0.05], [0.4, 0.6], [0.6, 0.4]];
+    const probs = [
+      [0.05, 0.95],
+      [0.95, 0.05],
+      [0.4, 0.6],
+      [0.6, 0.4],
+    ];
     const report = calibrationReport(probs, [1, 1, 1, 0]);
     expect(report.rows).toBe(4);
     expect(report.ece).toBeCloseTo(0.45 * 0.5 + 0.4 * 0.5, 10);
@@ -53,8 +58,14 @@ describe('temperature scaling', () => {
     const t = fitTemperature(logits, gold);
     expect(t).toBeGreaterThan(2.3);
     expect(t).toBeLessThan(2.7);
-    const before = calibrationReport(logits.map((l) => softmaxWithTemperature(l, 1)), gold).ece;
-    const after = calibrationReport(logits.map((l) => softmaxWithTemperature(l, t)), gold).ece;
+    const before = calibrationReport(
+      logits.map((l) => softmaxWithTemperature(l, 1)),
+      gold,
+    ).ece;
+    const after = calibrationReport(
+      logits.map((l) => softmaxWithTemperature(l, t)),
+      gold,
+    ).ece;
     expect(before).toBeGreaterThan(0.08);
     expect(after).toBeLessThan(0.02);
   });
@@ -70,7 +81,7 @@ describe('temperature scaling', () => {
     expect(t).toBeLessThan(2.2);
   });
 
-  it('the workers divide the logits by the model\'s temperature before the softmax and the sigmoid', () => {
+  it("the workers divide the logits by the model's temperature before the softmax and the sigmoid", () => {
     const logits = Float32Array.from([9, 0.5, -1.25, 2]);
     const t = 2.5;
     const probs = probabilities(logits, 1, 3, false, t);
@@ -85,28 +96,58 @@ describe('calibration in a model directory', () => {
   function modelDir(calibration: unknown): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-calibration-'));
     fs.writeFileSync(path.join(dir, 'model.onnx'), 'x');
-    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { a: 0 } } }));
+    fs.writeFileSync(
+      path.join(dir, 'tokenizer.json'),
+      JSON.stringify({ model: { type: 'WordPiece', vocab: { a: 0 } } }),
+    );
     fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), '{}');
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id2label: { 0: 'negative', 1: 'positive' }, ...(calibration === undefined ? {} : { calibration }) }));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({
+        id2label: { 0: 'negative', 1: 'positive' },
+        ...(calibration === undefined ? {} : { calibration }),
+      }),
+    );
     return dir;
   }
 
   it('reads the temperature from config.json, 1 when there is none', () => {
     expect(readModelSpec(modelDir(undefined)).temperature).toBe(1);
-    expect(readModelSpec(modelDir({ method: 'temperature', temperature: 1.25, fitted_on: 'x' })).temperature).toBe(1.25);
+    expect(readModelSpec(modelDir({ method: 'temperature', temperature: 1.25, fitted_on: 'x' })).temperature).toBe(
+      1.25,
+    );
   });
 
   it('refuses a malformed calibration with SF_ERR_MODEL_LOAD naming config.json', () => {
-    for (const bad of [{ method: 'platt', temperature: 1 }, { method: 'temperature', temperature: 0 }, { method: 'temperature', temperature: -2 }, { method: 'temperature' }, 'warm', null]) {
-      expect(() => readModelSpec(modelDir(bad)), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'SF_ERR_MODEL_LOAD', message: expect.stringContaining('config.json') }));
+    for (const bad of [
+      { method: 'platt', temperature: 1 },
+      { method: 'temperature', temperature: 0 },
+      { method: 'temperature', temperature: -2 },
+      { method: 'temperature' },
+      'warm',
+      null,
+    ]) {
+      expect(() => readModelSpec(modelDir(bad)), JSON.stringify(bad)).toThrow(
+        expect.objectContaining({ code: 'SF_ERR_MODEL_LOAD', message: expect.stringContaining('config.json') }),
+      );
     }
   });
 });
 
 describe('reliability diagram', () => {
   it('draws one bar per non-empty bin and series, with the ECE in the legend', () => {
-    const report = calibrationReport([[0.05, 0.95], [0.95, 0.05], [0.4, 0.6]], [1, 1, 1]);
-    const svg = reliabilityDiagramSvg('test <model>', [{ name: 'a', report }, { name: 'b', report }]);
+    const report = calibrationReport(
+      [
+        [0.05, 0.95],
+        [0.95, 0.05],
+        [0.4, 0.6],
+      ],
+      [1, 1, 1],
+    );
+    const svg = reliabilityDiagramSvg('test <model>', [
+      { name: 'a', report },
+      { name: 'b', report },
+    ]);
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.match(/<rect [^>]+><title>/g)).toHaveLength(2 * 2);
     expect(svg).toContain('test &lt;model&gt;');

@@ -8,7 +8,10 @@ import { DEFAULT_FAULTS, FAULT_KINDS, loadSeconds } from '../../chaos/chaos-opti
 function parse(...argv: string[]) {
   let stdout = '';
   let stderr = '';
-  const result = parseChaosCli(argv, '/project', { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
+  const result = parseChaosCli(argv, '/project', {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
   return { result, stdout, stderr };
 }
 
@@ -55,7 +58,11 @@ describe('npm run chaos options', () => {
   });
 
   it('--duration sets the reviews from the rate; --faults overrides the default counts', () => {
-    const options = chaosOptionsFrom(cli('--duration', '30', '--rate', '80', '--faults', 'redis-pause=0,worker-kill=1'), defaultConfig({}), '/project');
+    const options = chaosOptionsFrom(
+      cli('--duration', '30', '--rate', '80', '--faults', 'redis-pause=0,worker-kill=1'),
+      defaultConfig({}),
+      '/project',
+    );
     expect(options.reviews).toBe(2400);
     expect(options.faults).toEqual({ ...DEFAULT_FAULTS, 'redis-pause': 0, 'worker-kill': 1 });
   });

@@ -21,7 +21,12 @@ describe('client defaults', () => {
     expect(SERVER_DEFAULTS.bulkQueue).toBe(config.queues.bulk);
     expect(SERVER_DEFAULTS.bulkChunkSize).toBe(config.bulk.chunkSize);
     expect(SERVER_DEFAULTS.bulkStatusTtlS).toBe(config.bulk.statusTtlS);
-    for (const [ids, version] of [[['b', 'a', 'c~:%'], ''], [['x'], 'v2'], [[], '']] as const) expect(clientChunkId(ids, version)).toBe(bulkChunkJobId(ids, version));
+    for (const [ids, version] of [
+      [['b', 'a', 'c~:%'], ''],
+      [['x'], 'v2'],
+      [[], ''],
+    ] as const)
+      expect(clientChunkId(ids, version)).toBe(bulkChunkJobId(ids, version));
     // Order-free, and the model version counts.
     expect(bulkChunkJobId(['a', 'b'], '1')).toBe(bulkChunkJobId(['b', 'a'], '1'));
     expect(bulkChunkJobId(['a', 'b'], '1')).not.toBe(bulkChunkJobId(['a', 'b'], '2'));

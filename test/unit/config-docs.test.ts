@@ -13,7 +13,9 @@ describe('the configuration table (docs/configuration.md)', () => {
 
   it('quotes no benchmark run: a setting says what it does and links to its evidence', () => {
     // Figures of runs belong in docs/benchmarks.md, where they are dated and next to their method.
-    const narrating = Object.entries(settings).filter(([, s]) => /reviews\/s|bench:compare|\d×|\d+ ?%|chaos run/.test(s.doc));
+    const narrating = Object.entries(settings).filter(([, s]) =>
+      /reviews\/s|bench:compare|\d×|\d+ ?%|chaos run/.test(s.doc),
+    );
     expect(narrating.map(([name]) => name)).toEqual([]);
   });
 });

@@ -45,9 +45,29 @@ describe('loadConfig', () => {
     expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false, localDir: '.sf-data/redis' });
     expect(config.queues).toEqual({ reviews: 'reviews', results: 'results', bulk: 'reviews-bulk' });
     expect(config.bulk).toEqual({ chunkSize: 256, concurrency: 2, statusTtlS: 86_400, shareWhileLive: 0.5 });
-    expect(config.model).toEqual({ dir: 'models/review-sentiment-en', name: undefined, version: undefined, maxTokens: undefined, truncation: 'head-tail' });
-    expect(config.batching).toEqual({ policy: 'token-budget', maxSize: 64, maxWaitMs: 5, maxTokens: 8192, maxPadding: 0.1 });
-    expect(config.jobs).toEqual({ attempts: 5, backoffDelayMs: 1000, keepCompletedS: 86_400, keepCompletedCount: 100_000, keepFailedS: 7 * 86_400, keepFailedCount: 100_000, retentionSweepS: 60 });
+    expect(config.model).toEqual({
+      dir: 'models/review-sentiment-en',
+      name: undefined,
+      version: undefined,
+      maxTokens: undefined,
+      truncation: 'head-tail',
+    });
+    expect(config.batching).toEqual({
+      policy: 'token-budget',
+      maxSize: 64,
+      maxWaitMs: 5,
+      maxTokens: 8192,
+      maxPadding: 0.1,
+    });
+    expect(config.jobs).toEqual({
+      attempts: 5,
+      backoffDelayMs: 1000,
+      keepCompletedS: 86_400,
+      keepCompletedCount: 100_000,
+      keepFailedS: 7 * 86_400,
+      keepFailedCount: 100_000,
+      retentionSweepS: 60,
+    });
     expect(config.auth).toEqual({ apiKeys: [], ratePerMin: 0, allowUnauthenticated: false });
     expect(config.privacy).toEqual({ redactPii: false });
     expect(config.http).toEqual({
@@ -98,11 +118,20 @@ describe('loadConfig', () => {
   });
 
   it('trims surrounding whitespace of values', () => {
-    expect(loadConfig({ BATCH_MAX_SIZE: ' 7 ', LOG_LEVEL: ' debug\n' })).toMatchObject({ batching: { maxSize: 7 }, log: { level: 'debug' } });
+    expect(loadConfig({ BATCH_MAX_SIZE: ' 7 ', LOG_LEVEL: ' debug\n' })).toMatchObject({
+      batching: { maxSize: 7 },
+      log: { level: 'debug' },
+    });
   });
 
   it('treats empty and blank strings as unset', () => {
-    const config = loadConfig({ REDIS_URL: '', BATCH_MAX_SIZE: '', LOG_LEVEL: '   ', MAX_TOKENS: '', QUEUE_PREFIX: '' });
+    const config = loadConfig({
+      REDIS_URL: '',
+      BATCH_MAX_SIZE: '',
+      LOG_LEVEL: '   ',
+      MAX_TOKENS: '',
+      QUEUE_PREFIX: '',
+    });
     expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false, localDir: '.sf-data/redis' });
     expect(config.batching.maxSize).toBe(64);
     expect(config.log.level).toBe('info');
@@ -126,8 +155,20 @@ describe('loadConfig', () => {
   });
 
   it('rejects non-numbers, fractions and out-of-range numbers', () => {
-    const err = configError({ BATCH_MAX_SIZE: 'lots', JOB_ATTEMPTS: '2.5', HTTP_PORT: '70000', BATCH_MAX_PADDING: '1.5', MAX_TOKENS: '2' });
-    expect(problemSettings(err)).toEqual(['BATCH_MAX_PADDING', 'BATCH_MAX_SIZE', 'HTTP_PORT', 'JOB_ATTEMPTS', 'MAX_TOKENS']);
+    const err = configError({
+      BATCH_MAX_SIZE: 'lots',
+      JOB_ATTEMPTS: '2.5',
+      HTTP_PORT: '70000',
+      BATCH_MAX_PADDING: '1.5',
+      MAX_TOKENS: '2',
+    });
+    expect(problemSettings(err)).toEqual([
+      'BATCH_MAX_PADDING',
+      'BATCH_MAX_SIZE',
+      'HTTP_PORT',
+      'JOB_ATTEMPTS',
+      'MAX_TOKENS',
+    ]);
   });
 
   it('takes PII_PHONE_REGION as a region code in any case, and refuses an unknown one', () => {
@@ -138,13 +179,23 @@ describe('loadConfig', () => {
   });
 
   it('derives the body limit from MAX_REVIEWS_PER_REQUEST and MAX_TEXT_CHARS unless HTTP_BODY_LIMIT_BYTES is set', () => {
-    expect(loadConfig({ MAX_REVIEWS_PER_REQUEST: '10', MAX_TEXT_CHARS: '500' }).http.bodyLimitBytes).toBe(10 * (500 + 8192));
-    expect(loadConfig({ MAX_REVIEWS_PER_REQUEST: '10', MAX_TEXT_CHARS: '500', HTTP_BODY_LIMIT_BYTES: '4096' }).http.bodyLimitBytes).toBe(4096);
+    expect(loadConfig({ MAX_REVIEWS_PER_REQUEST: '10', MAX_TEXT_CHARS: '500' }).http.bodyLimitBytes).toBe(
+      10 * (500 + 8192),
+    );
+    expect(
+      loadConfig({ MAX_REVIEWS_PER_REQUEST: '10', MAX_TEXT_CHARS: '500', HTTP_BODY_LIMIT_BYTES: '4096' }).http
+        .bodyLimitBytes,
+    ).toBe(4096);
     expect(problemSettings(configError({ HTTP_BODY_LIMIT_BYTES: '1023' }))).toEqual(['HTTP_BODY_LIMIT_BYTES']);
   });
 
   it('takes the HTTP timeouts and refuses a headers timeout above the request timeout', () => {
-    const config = loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '500', HTTP_CONNECTION_TIMEOUT_MS: '700', HTTP_KEEP_ALIVE_TIMEOUT_MS: '900' });
+    const config = loadConfig({
+      HTTP_HEADERS_TIMEOUT_MS: '500',
+      HTTP_REQUEST_TIMEOUT_MS: '500',
+      HTTP_CONNECTION_TIMEOUT_MS: '700',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '900',
+    });
     expect(config.http.timeouts).toEqual({ headersMs: 500, requestMs: 500, connectionMs: 700, keepAliveMs: 900 });
     const err = configError({ HTTP_HEADERS_TIMEOUT_MS: '501', HTTP_REQUEST_TIMEOUT_MS: '500' });
     expect(problemSettings(err)).toEqual(['HTTP_HEADERS_TIMEOUT_MS']);
@@ -154,13 +205,20 @@ describe('loadConfig', () => {
 
   it('takes NEGATIVE_LABELS and POSITIVE_LABELS as comma lists (trimmed, lower-cased), never sharing a label', () => {
     expect(loadConfig({}).labels).toEqual({ negative: ['negative'], positive: ['positive'] });
-    expect(loadConfig({ NEGATIVE_LABELS: ' 1 Star,2 stars,, 1 star ', POSITIVE_LABELS: '5 stars' }).labels).toEqual({ negative: ['1 star', '2 stars'], positive: ['5 stars'] });
+    expect(loadConfig({ NEGATIVE_LABELS: ' 1 Star,2 stars,, 1 star ', POSITIVE_LABELS: '5 stars' }).labels).toEqual({
+      negative: ['1 star', '2 stars'],
+      positive: ['5 stars'],
+    });
     expect(() => loadConfig({ NEGATIVE_LABELS: ',' })).toThrow(/NEGATIVE_LABELS: must name at least one label/);
-    expect(() => loadConfig({ NEGATIVE_LABELS: 'bad,Mixed', POSITIVE_LABELS: 'good,mixed' })).toThrow(/NEGATIVE_LABELS: must not share a label with POSITIVE_LABELS \(mixed\)/);
+    expect(() => loadConfig({ NEGATIVE_LABELS: 'bad,Mixed', POSITIVE_LABELS: 'good,mixed' })).toThrow(
+      /NEGATIVE_LABELS: must not share a label with POSITIVE_LABELS \(mixed\)/,
+    );
   });
 
   it('accepts redis:// and rediss:// URLs', () => {
-    expect(loadConfig({ REDIS_URL: 'redis://:secret@localhost:6379' }).redis.url).toBe('redis://:secret@localhost:6379');
+    expect(loadConfig({ REDIS_URL: 'redis://:secret@localhost:6379' }).redis.url).toBe(
+      'redis://:secret@localhost:6379',
+    );
     expect(loadConfig({ REDIS_URL: 'rediss://cache.example:6380/1' }).redis.url).toBe('rediss://cache.example:6380/1');
   });
 
@@ -173,9 +231,21 @@ describe('loadConfig', () => {
 
   describe('REDIS_CLUSTER', () => {
     it('takes a hash-tag prefix and one or more seed node URLs', () => {
-      const config = loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://:pw@10.0.0.1:6379, redis://:pw@10.0.0.2:6379', QUEUE_PREFIX: '{sf}' });
-      expect(config.redis).toEqual({ url: 'redis://:pw@10.0.0.1:6379, redis://:pw@10.0.0.2:6379', prefix: '{sf}', cluster: true, localDir: '.sf-data/redis' });
-      expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://cache.example:6380', QUEUE_PREFIX: 'eu{fleet}' }).redis.cluster).toBe(true);
+      const config = loadConfig({
+        REDIS_CLUSTER: 'true',
+        REDIS_URL: 'redis://:pw@10.0.0.1:6379, redis://:pw@10.0.0.2:6379',
+        QUEUE_PREFIX: '{sf}',
+      });
+      expect(config.redis).toEqual({
+        url: 'redis://:pw@10.0.0.1:6379, redis://:pw@10.0.0.2:6379',
+        prefix: '{sf}',
+        cluster: true,
+        localDir: '.sf-data/redis',
+      });
+      expect(
+        loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://cache.example:6380', QUEUE_PREFIX: 'eu{fleet}' }).redis
+          .cluster,
+      ).toBe(true);
       expect(loadConfig({ REDIS_CLUSTER: 'false', REDIS_URL: 'redis://h:6379' }).redis.cluster).toBe(false);
     });
 
@@ -188,20 +258,33 @@ describe('loadConfig', () => {
         expect(err.message).toContain('REDIS_CLUSTER=true');
       }
       // The default prefix too: cluster mode needs an explicit one.
-      expect(problemSettings(configError({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://h:6379' }))).toEqual(['QUEUE_PREFIX']);
+      expect(problemSettings(configError({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://h:6379' }))).toEqual([
+        'QUEUE_PREFIX',
+      ]);
       // Without cluster mode a plain prefix is fine.
       expect(loadConfig({ REDIS_URL: 'redis://h:6379', QUEUE_PREFIX: 'sf' }).redis.prefix).toBe('sf');
     });
 
     it('needs REDIS_URL, refuses a database other than 0 and mixed TLS', () => {
       expect(problemSettings(configError({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{sf}' }))).toEqual(['REDIS_URL']);
-      expect(configError({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{sf}', REDIS_URL: 'redis://h:6379/2' }).message).toContain('only database 0');
-      expect(problemSettings(configError({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{sf}', REDIS_URL: 'redis://a:1,rediss://b:2' }))).toEqual(['REDIS_URL']);
+      expect(
+        configError({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{sf}', REDIS_URL: 'redis://h:6379/2' }).message,
+      ).toContain('only database 0');
+      expect(
+        problemSettings(
+          configError({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{sf}', REDIS_URL: 'redis://a:1,rediss://b:2' }),
+        ),
+      ).toEqual(['REDIS_URL']);
     });
 
     it('refuses several URLs without REDIS_CLUSTER, and reports cluster problems with the other invalid settings', () => {
       expect(configError({ REDIS_URL: 'redis://a:1,redis://b:2' }).message).toContain('REDIS_CLUSTER=true');
-      const err = configError({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://:secret@h:6379', QUEUE_PREFIX: 'sf', BATCH_MAX_SIZE: '0' });
+      const err = configError({
+        REDIS_CLUSTER: 'true',
+        REDIS_URL: 'redis://:secret@h:6379',
+        QUEUE_PREFIX: 'sf',
+        BATCH_MAX_SIZE: '0',
+      });
       expect(problemSettings(err)).toEqual(['BATCH_MAX_SIZE', 'QUEUE_PREFIX']);
       expect(err.message).not.toContain('secret');
       expect(problemSettings(configError({ REDIS_CLUSTER: 'yes' }))).toEqual(['REDIS_CLUSTER']);
@@ -209,13 +292,22 @@ describe('loadConfig', () => {
   });
 
   it('rejects queue names with characters outside [\\w.-]', () => {
-    expect(problemSettings(configError({ REVIEWS_QUEUE: 'rev:iews', RESULTS_QUEUE: 'a/b' }))).toEqual(['RESULTS_QUEUE', 'REVIEWS_QUEUE']);
+    expect(problemSettings(configError({ REVIEWS_QUEUE: 'rev:iews', RESULTS_QUEUE: 'a/b' }))).toEqual([
+      'RESULTS_QUEUE',
+      'REVIEWS_QUEUE',
+    ]);
     expect(loadConfig({ REVIEWS_QUEUE: 'reviews.v2-eu_1' }).queues.reviews).toBe('reviews.v2-eu_1');
   });
 
   it('validates enums (TRUNCATION, LOG_FORMAT)', () => {
-    expect(loadConfig({ TRUNCATION: 'head', LOG_FORMAT: 'json' })).toMatchObject({ model: { truncation: 'head' }, log: { format: 'json' } });
-    expect(problemSettings(configError({ TRUNCATION: 'tail', LOG_FORMAT: 'xml' }))).toEqual(['LOG_FORMAT', 'TRUNCATION']);
+    expect(loadConfig({ TRUNCATION: 'head', LOG_FORMAT: 'json' })).toMatchObject({
+      model: { truncation: 'head' },
+      log: { format: 'json' },
+    });
+    expect(problemSettings(configError({ TRUNCATION: 'tail', LOG_FORMAT: 'xml' }))).toEqual([
+      'LOG_FORMAT',
+      'TRUNCATION',
+    ]);
   });
 
   describe('WORKER_CONCURRENCY', () => {
@@ -230,7 +322,9 @@ describe('loadConfig', () => {
     });
 
     it('an explicit value wins', () => {
-      expect(loadConfig({ BATCH_MAX_SIZE: '16', INFERENCE_THREADS: '3', WORKER_CONCURRENCY: '5' }).worker.concurrency).toBe(5);
+      expect(
+        loadConfig({ BATCH_MAX_SIZE: '16', INFERENCE_THREADS: '3', WORKER_CONCURRENCY: '5' }).worker.concurrency,
+      ).toBe(5);
     });
   });
 

@@ -8,12 +8,21 @@ import { cruise, type ICruiseResult, type IForbiddenRuleType } from 'dependency-
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const config = createRequire(import.meta.url)(path.join(root, '.dependency-cruiser.cjs')) as { forbidden: IForbiddenRuleType[]; options: Record<string, unknown> };
+const config = createRequire(import.meta.url)(path.join(root, '.dependency-cruiser.cjs')) as {
+  forbidden: IForbiddenRuleType[];
+  options: Record<string, unknown>;
+};
 /** What `npm run lint:deps` cruises (package.json). */
 const CRUISED = ['src', 'bin', 'workers', 'producer', 'packages/client/src', 'dashboard/src'];
 
 async function violations(baseDir: string, dirs: string[], extra: Record<string, unknown> = {}): Promise<string[]> {
-  const { output } = await cruise(dirs, { ...config.options, ...extra, baseDir, validate: true, ruleSet: { forbidden: config.forbidden } });
+  const { output } = await cruise(dirs, {
+    ...config.options,
+    ...extra,
+    baseDir,
+    validate: true,
+    ruleSet: { forbidden: config.forbidden },
+  });
   const result = output as ICruiseResult;
   return result.summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`).sort();
 }
@@ -29,30 +38,37 @@ describe('dependency rules', () => {
     const files: Record<string, string> = {
       // queue → stats: a later flow folder, and a cycle of folders and of modules.
       'src/queue/worker.ts': "import { record } from '../stats/recorder.ts';\nexport const run = () => record;",
-      'src/stats/recorder.ts': "import type { run } from '../queue/worker.ts';\nexport const record = (r?: typeof run) => r;",
+      'src/stats/recorder.ts':
+        "import type { run } from '../queue/worker.ts';\nexport const record = (r?: typeof run) => r;",
       // Allowed: a later flow folder imports an earlier one; a flow folder imports a shared one.
-      'src/storage/store.ts': "import { zodOnly } from '../contracts/ok.ts';\nimport { run } from '../queue/worker.ts';\nexport const s = [zodOnly, run];",
+      'src/storage/store.ts':
+        "import { zodOnly } from '../contracts/ok.ts';\nimport { run } from '../queue/worker.ts';\nexport const s = [zodOnly, run];",
       'src/contracts/ok.ts': "import { z } from 'zod';\nexport const zodOnly = z.string();",
       // contracts: zod only, no other shared folder.
-      'src/contracts/bad.ts': "import os from 'node:os';\nimport { E } from '../errors/e.ts';\nexport const x = [os, E];",
-      'src/errors/e.ts': "export const E = 1;",
+      'src/contracts/bad.ts':
+        "import os from 'node:os';\nimport { E } from '../errors/e.ts';\nexport const x = [os, E];",
+      'src/errors/e.ts': 'export const E = 1;',
       // A shared folder importing a later shared one and a flow folder.
-      'src/config/c.ts': "import { L } from '../logging/l.ts';\nimport { run } from '../queue/worker.ts';\nexport const C = [L, run];",
-      'src/logging/l.ts': "export const L = 1;",
+      'src/config/c.ts':
+        "import { L } from '../logging/l.ts';\nimport { run } from '../queue/worker.ts';\nexport const C = [L, run];",
+      'src/logging/l.ts': 'export const L = 1;',
       // training is tooling: nothing in the flow imports it; it imports nothing later than inference.
       'src/inference/i.ts': "import { T } from '../training/t.ts';\nexport const I = T;",
       'src/training/t.ts': "import { s } from '../storage/store.ts';\nexport const T = s;",
       // dev and app: only app imports dev; nobody imports app.
-      'src/results/r.ts': "import { D } from '../dev/d.ts';\nimport { A } from '../app/a.ts';\nexport const R = [D, A];",
+      'src/results/r.ts':
+        "import { D } from '../dev/d.ts';\nimport { A } from '../app/a.ts';\nexport const R = [D, A];",
       'src/dev/d.ts': "import { run } from '../queue/worker.ts';\nexport const D = run;",
-      'src/app/a.ts': "import { D } from '../dev/d.ts';\nimport { T } from '../training/t.ts';\nexport const A = [D, T];",
+      'src/app/a.ts':
+        "import { D } from '../dev/d.ts';\nimport { T } from '../training/t.ts';\nexport const A = [D, T];",
       // Product code importing tooling; an unknown folder; a file loose in src/.
       'src/ingest/x.ts': "import { chaos } from '../../chaos/z.ts';\nexport const X = chaos;",
       'chaos/z.ts': 'export const chaos = 1;',
       'src/helpers/h.ts': "import { E } from '../errors/e.ts';\nexport const H = E;",
       'src/loose.ts': "import { E } from './errors/e.ts';\nexport const Loose = E;",
       // The client package compiles in src/contracts only.
-      'packages/client/src/k.ts': "import { E } from '../../../src/errors/e.ts';\nimport { zodOnly } from '../../../src/contracts/ok.ts';\nexport const K = [E, zodOnly];",
+      'packages/client/src/k.ts':
+        "import { E } from '../../../src/errors/e.ts';\nimport { zodOnly } from '../../../src/contracts/ok.ts';\nexport const K = [E, zodOnly];",
     };
     for (const [file, text] of Object.entries(files)) {
       mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { PSI_EPSILON, driftAlertFlags, driftAlerts, ksStatistic, populationStabilityIndex, shares } from '../../src/stats/drift.ts';
+import {
+  PSI_EPSILON,
+  driftAlertFlags,
+  driftAlerts,
+  ksStatistic,
+  populationStabilityIndex,
+  shares,
+} from '../../src/stats/drift.ts';
 
 describe('populationStabilityIndex', () => {
   it('is 0 for identical shares, whatever the counts', () => {
@@ -9,11 +16,16 @@ describe('populationStabilityIndex', () => {
   it('matches a hand-computed value', () => {
     // r = (0.6, 0.4), f = (0.5, 0.5):
     // (0.6 − 0.5)·ln(0.6/0.5) + (0.4 − 0.5)·ln(0.4/0.5) = 0.1·0.18232156 + 0.1·0.22314355 = 0.04054651
-    expect(populationStabilityIndex({ positive: 60, negative: 40 }, { positive: 50, negative: 50 })).toBeCloseTo(0.04054651, 8);
+    expect(populationStabilityIndex({ positive: 60, negative: 40 }, { positive: 50, negative: 50 })).toBeCloseTo(
+      0.04054651,
+      8,
+    );
     // Three labels: r = (0.2, 0.3, 0.5), f = (0.4, 0.4, 0.2):
     // (−0.2)·ln(0.5) + (−0.1)·ln(0.75) + (0.3)·ln(2.5)
     // = 0.13862944 + 0.02876821 + 0.27488722 = 0.44228487
-    expect(populationStabilityIndex({ negative: 2, neutral: 3, positive: 5 }, { negative: 4, neutral: 4, positive: 2 })).toBeCloseTo(0.44228487, 7);
+    expect(
+      populationStabilityIndex({ negative: 2, neutral: 3, positive: 5 }, { negative: 4, neutral: 4, positive: 2 }),
+    ).toBeCloseTo(0.44228487, 7);
   });
 
   it('is symmetric in its two arguments', () => {
@@ -75,14 +87,26 @@ describe('drift thresholds → alerts', () => {
 
   it('alerts on each signal strictly over its threshold, formatted', () => {
     expect(driftAlerts({ psi: 0.31, ks: 0.1, truncatedShare: 0.05 }, thresholds)).toEqual(['psi 0.31 > 0.2']);
-    expect(driftAlerts({ psi: 0.30512, ks: 0.25, truncatedShare: 0.5 }, thresholds)).toEqual(['psi 0.305 > 0.2', 'ks 0.25 > 0.2', 'truncatedShare 0.5 > 0.2']);
-    expect(driftAlertFlags({ psi: 0.30512, ks: 0.25, truncatedShare: 0.1 }, thresholds)).toEqual({ psi: 1, ks: 1, truncatedShare: 0 });
+    expect(driftAlerts({ psi: 0.30512, ks: 0.25, truncatedShare: 0.5 }, thresholds)).toEqual([
+      'psi 0.305 > 0.2',
+      'ks 0.25 > 0.2',
+      'truncatedShare 0.5 > 0.2',
+    ]);
+    expect(driftAlertFlags({ psi: 0.30512, ks: 0.25, truncatedShare: 0.1 }, thresholds)).toEqual({
+      psi: 1,
+      ks: 1,
+      truncatedShare: 0,
+    });
   });
 
   it('does not alert at the threshold, nor without data', () => {
     expect(driftAlerts({ psi: 0.2, ks: 0.2, truncatedShare: 0.2 }, thresholds)).toEqual([]);
     expect(driftAlerts({ psi: null, ks: null, truncatedShare: null }, thresholds)).toEqual([]);
-    expect(driftAlertFlags({ psi: null, ks: null, truncatedShare: null }, thresholds)).toEqual({ psi: 0, ks: 0, truncatedShare: 0 });
+    expect(driftAlertFlags({ psi: null, ks: null, truncatedShare: null }, thresholds)).toEqual({
+      psi: 0,
+      ks: 0,
+      truncatedShare: 0,
+    });
   });
 
   it('a shifted label mix crosses the default PSI threshold, a small wobble does not', () => {

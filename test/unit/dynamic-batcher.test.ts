@@ -138,7 +138,11 @@ describe('createDynamicBatcher', () => {
   });
 
   it('rejects the batch when run returns the wrong number of outcomes', async () => {
-    const batcher = createDynamicBatcher<number, number>({ maxSize: 2, maxWaitMs: 5, run: async () => [{ ok: true, value: 1 }] });
+    const batcher = createDynamicBatcher<number, number>({
+      maxSize: 2,
+      maxWaitMs: 5,
+      run: async () => [{ ok: true, value: 1 }],
+    });
     const results = await Promise.allSettled([batcher.submit(1), batcher.submit(2)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/1 outcomes for 2 items/);
@@ -219,7 +223,11 @@ describe('createDynamicBatcher', () => {
   });
 
   it('idle() resolves at once when nothing runs, and also after failed batches', async () => {
-    const batcher = createDynamicBatcher<number, number>({ maxSize: 1, maxWaitMs: 5, run: async () => Promise.reject(new Error('x')) });
+    const batcher = createDynamicBatcher<number, number>({
+      maxSize: 1,
+      maxWaitMs: 5,
+      run: async () => Promise.reject(new Error('x')),
+    });
     await batcher.idle();
     const failed = batcher.submit(1).catch((e: Error) => e.message);
     await batcher.idle();

@@ -14,13 +14,18 @@ let CLS: number;
 let SEP: number;
 let PAD: number;
 
-const LONG_TEXT = Array.from({ length: 40 }, (_, i) => ['good', 'bad', 'phone', 'battery', 'screen'][i % 5]).join(' ') + ' the end was terrible';
+const LONG_TEXT =
+  Array.from({ length: 40 }, (_, i) => ['good', 'bad', 'phone', 'battery', 'screen'][i % 5]).join(' ') +
+  ' the end was terrible';
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-'));
   await writeTinyModel(dir);
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as object;
-  const config = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   tokenizer = new Tokenizer(json, config);
   CLS = tokenizer.token_to_id('[CLS]')!;
   SEP = tokenizer.token_to_id('[SEP]')!;
@@ -142,7 +147,13 @@ describe('padBatch', () => {
   });
 
   it('leaves equal-length rows unpadded', () => {
-    const { inputIds, attentionMask, length } = padBatch([[1, 2], [3, 4]], 0);
+    const { inputIds, attentionMask, length } = padBatch(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      0,
+    );
     expect(length).toBe(2);
     expect([...inputIds]).toEqual([1n, 2n, 3n, 4n]);
     expect([...attentionMask].every((m) => m === 1n)).toBe(true);

@@ -17,7 +17,11 @@ function files(dir: string, pattern: RegExp): string[] {
 }
 
 /** Where the fleet's code raises or answers errors (the server, the client package, the dashboard). */
-const CODE = [...files('src', /\.(ts|mjs)$/), ...files('packages/client/src', /\.ts$/), ...files('dashboard/src', /\.ts$/)];
+const CODE = [
+  ...files('src', /\.(ts|mjs)$/),
+  ...files('packages/client/src', /\.ts$/),
+  ...files('dashboard/src', /\.ts$/),
+];
 /** What documents them. */
 const DOCS = ['README.md', ...files('docs', /\.(md|json|py)$/)];
 const CODE_WORD = /\bSF_ERR_[A-Z0-9_]+\b/g;
@@ -29,7 +33,12 @@ describe('error codes', () => {
   });
 
   it('every code named in the code and the docs is registered', () => {
-    const unregistered = [...CODE, ...DOCS].flatMap((file) => [...read(file).matchAll(CODE_WORD)].map((m) => m[0]).filter((code) => !isErrorCode(code)).map((code) => `${file}: ${code}`));
+    const unregistered = [...CODE, ...DOCS].flatMap((file) =>
+      [...read(file).matchAll(CODE_WORD)]
+        .map((m) => m[0])
+        .filter((code) => !isErrorCode(code))
+        .map((code) => `${file}: ${code}`),
+    );
     expect([...new Set(unregistered)]).toEqual([]);
   });
 
@@ -40,7 +49,9 @@ describe('error codes', () => {
   });
 
   it('HTTP error bodies are built by errorBody only (src/errors/http-error.ts)', () => {
-    const handBuilt = CODE.filter((file) => file !== path.join('src', 'errors', 'http-error.ts') && /\berror:\s*\{\s*code\b/.test(read(file)));
+    const handBuilt = CODE.filter(
+      (file) => file !== path.join('src', 'errors', 'http-error.ts') && /\berror:\s*\{\s*code\b/.test(read(file)),
+    );
     expect(handBuilt).toEqual([]);
   });
 });

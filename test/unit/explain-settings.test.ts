@@ -26,7 +26,10 @@ describe('EXPLAIN and EXPLAIN_TOP_K', () => {
 
   it('reject anything else, by name', () => {
     expect(configProblems({ EXPLAIN: 'yes' })).toEqual([{ setting: 'EXPLAIN', problem: 'must be true or false' }]);
-    expect(configProblems({ EXPLAIN: '1', EXPLAIN_TOP_K: '0' }).map((p) => p.setting)).toEqual(['EXPLAIN', 'EXPLAIN_TOP_K']);
+    expect(configProblems({ EXPLAIN: '1', EXPLAIN_TOP_K: '0' }).map((p) => p.setting)).toEqual([
+      'EXPLAIN',
+      'EXPLAIN_TOP_K',
+    ]);
     expect(configProblems({ EXPLAIN_TOP_K: '51' }).map((p) => p.setting)).toEqual(['EXPLAIN_TOP_K']);
   });
 });
@@ -35,8 +38,14 @@ describe('review "explain" field', () => {
   const validator = createReviewValidator({ maxTextChars: 100 });
 
   it('is optional and kept when a boolean', () => {
-    expect(validator.check({ id: 'a', text: 'ok', explain: true })).toEqual({ ok: true, review: { id: 'a', text: 'ok', explain: true } });
-    expect(validator.check({ id: 'a', text: 'ok', explain: false })).toEqual({ ok: true, review: { id: 'a', text: 'ok', explain: false } });
+    expect(validator.check({ id: 'a', text: 'ok', explain: true })).toEqual({
+      ok: true,
+      review: { id: 'a', text: 'ok', explain: true },
+    });
+    expect(validator.check({ id: 'a', text: 'ok', explain: false })).toEqual({
+      ok: true,
+      review: { id: 'a', text: 'ok', explain: false },
+    });
   });
 
   it('must be a boolean', () => {

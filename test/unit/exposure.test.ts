@@ -32,8 +32,20 @@ function refusal(env: Record<string, string>, service: 'ingest' | 'stats' = 'ing
 }
 
 describe('isLoopback', () => {
-  it.each(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1'])('%s is loopback', (h) => expect(isLoopback(h)).toBe(true));
-  it.each(['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'example.com', '127.0.0.1.example.com', '128.0.0.1', '::ffff:10.0.0.1'])('%s is not', (h) => expect(isLoopback(h)).toBe(false));
+  it.each(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1'])(
+    '%s is loopback',
+    (h) => expect(isLoopback(h)).toBe(true),
+  );
+  it.each([
+    '0.0.0.0',
+    '::',
+    '10.0.0.5',
+    '192.168.1.2',
+    'example.com',
+    '127.0.0.1.example.com',
+    '128.0.0.1',
+    '::ffff:10.0.0.1',
+  ])('%s is not', (h) => expect(isLoopback(h)).toBe(false));
 });
 
 describe('assertSafeExposure', () => {
@@ -54,33 +66,51 @@ describe('assertSafeExposure', () => {
   it('with keys, or with ALLOW_UNAUTHENTICATED=true (logged), it starts', () => {
     expect(refusal({ HTTP_HOST: '0.0.0.0', API_KEYS: KEYS })).toBeUndefined();
     const lines: string[] = [];
-    const logger = createLogger({ level: 'warn', format: 'json', destination: new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) }) });
+    const logger = createLogger({
+      level: 'warn',
+      format: 'json',
+      destination: new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) }),
+    });
     assertSafeExposure(loadConfig({ HTTP_HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: 'true' }), 'stats', logger);
     expect(lines.join('')).toContain('ALLOW_UNAUTHENTICATED=true');
   });
 
   it('in a container, the published address decides: 0.0.0.0 inside, published on 127.0.0.1, starts', () => {
     expect(refusal({ HTTP_HOST: '0.0.0.0', HTTP_PUBLISHED_HOST: '127.0.0.1' })).toBeUndefined();
-    expect(refusal({ HTTP_HOST: '0.0.0.0', HTTP_PUBLISHED_HOST: '0.0.0.0' })!.message).toContain('HTTP_PUBLISHED_HOST=0.0.0.0 (docker compose: SF_BIND_HOST)');
+    expect(refusal({ HTTP_HOST: '0.0.0.0', HTTP_PUBLISHED_HOST: '0.0.0.0' })!.message).toContain(
+      'HTTP_PUBLISHED_HOST=0.0.0.0 (docker compose: SF_BIND_HOST)',
+    );
   });
 
   it('createIngestServer and createStatsServer refuse before connecting to Redis', async () => {
     const config = defaultConfig({ REDIS_URL: 'redis://127.0.0.1:1', HTTP_HOST: '0.0.0.0', LOG_LEVEL: 'silent' });
     await expect(createIngestServer(config, silentLogger)).rejects.toMatchObject({ code: 'SF_ERR_CONFIG' });
-    await expect(createStatsServer(config, silentLogger, { dashboard: false })).rejects.toMatchObject({ code: 'SF_ERR_CONFIG' });
+    await expect(createStatsServer(config, silentLogger, { dashboard: false })).rejects.toMatchObject({
+      code: 'SF_ERR_CONFIG',
+    });
   });
 });
 
 /** docker compose's `${NAME:-default}` and `${NAME}` interpolation, for the values this file uses. */
 function interpolate(value: unknown, env: Record<string, string>): string {
-  return String(value).replace(/\$\{(\w+)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => env[name] || (fallback ?? ''));
+  return String(value).replace(
+    /\$\{(\w+)(?::-([^}]*))?\}/g,
+    (_m, name: string, fallback?: string) => env[name] || (fallback ?? ''),
+  );
 }
 
 describe('docker-compose.yml exposure', () => {
   const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as Doc;
   const services = compose.services as Record<string, Doc>;
   const configOf = (name: string, shell: Record<string, string>) =>
-    loadConfig(Object.fromEntries(Object.entries(services[name]!.environment as Record<string, unknown>).map(([k, v]) => [k, interpolate(v, shell)])));
+    loadConfig(
+      Object.fromEntries(
+        Object.entries(services[name]!.environment as Record<string, unknown>).map(([k, v]) => [
+          k,
+          interpolate(v, shell),
+        ]),
+      ),
+    );
 
   it('publishes ingest and stats on SF_BIND_HOST, 127.0.0.1 by default, and tells them where', () => {
     for (const name of ['ingest', 'stats']) {
@@ -101,8 +131,12 @@ describe('docker-compose.yml exposure', () => {
   it('the default compose starts ingest and stats without keys; SF_BIND_HOST=0.0.0.0 without keys refuses; with keys starts', () => {
     for (const name of ['ingest', 'stats'] as const) {
       expect(() => assertSafeExposure(configOf(name, {}), name, silentLogger)).not.toThrow();
-      expect(() => assertSafeExposure(configOf(name, { SF_BIND_HOST: '0.0.0.0' }), name, silentLogger)).toThrow(/API_KEYS is unset/);
-      expect(() => assertSafeExposure(configOf(name, { SF_BIND_HOST: '0.0.0.0', API_KEYS: KEYS }), name, silentLogger)).not.toThrow();
+      expect(() => assertSafeExposure(configOf(name, { SF_BIND_HOST: '0.0.0.0' }), name, silentLogger)).toThrow(
+        /API_KEYS is unset/,
+      );
+      expect(() =>
+        assertSafeExposure(configOf(name, { SF_BIND_HOST: '0.0.0.0', API_KEYS: KEYS }), name, silentLogger),
+      ).not.toThrow();
     }
   });
 
@@ -114,12 +148,17 @@ describe('docker-compose.yml exposure', () => {
 });
 
 describe('Kubernetes: ingest and stats start with the example Secret, and not without API_KEYS', () => {
-  const read = (f: string) => parseAllDocuments(readFileSync(path.join(root, 'deploy/k8s', f), 'utf8')).map((d) => d.toJS() as Doc).filter(Boolean);
+  const read = (f: string) =>
+    parseAllDocuments(readFileSync(path.join(root, 'deploy/k8s', f), 'utf8'))
+      .map((d) => d.toJS() as Doc)
+      .filter(Boolean);
   const data = read('configmap.yaml')[0]!.data as Record<string, string>;
   const secret = read('secret.example.yaml')[0]!.stringData as Record<string, string>;
   it.each(['ingest', 'stats'] as const)('%s', (service) => {
     expect(() => assertSafeExposure(loadConfig({ ...data, ...secret }), service, silentLogger)).not.toThrow();
     const { API_KEYS: _, ...withoutKeys } = secret;
-    expect(() => assertSafeExposure(loadConfig({ ...data, ...withoutKeys }), service, silentLogger)).toThrow(/API_KEYS is unset/);
+    expect(() => assertSafeExposure(loadConfig({ ...data, ...withoutKeys }), service, silentLogger)).toThrow(
+      /API_KEYS is unset/,
+    );
   });
 });

@@ -11,7 +11,16 @@ import { padBatch } from '../../src/tokenize/encoder.ts';
 import { buildWordPieceTokenizerJson } from '../../src/tokenize/wordpiece-tokenizer-json.ts';
 import { classificationMetrics } from '../../src/training/classification-metrics.ts';
 import { evaluateModel } from '../../src/training/evaluate-model.ts';
-import { hashStep, HASH_PRIME, linearLogits, NEGATION_STATE, negationRow, ngramFeatureRows, validateSpec, type Normalization } from '../../src/model-format/hashed-ngram-features.ts';
+import {
+  hashStep,
+  HASH_PRIME,
+  linearLogits,
+  NEGATION_STATE,
+  negationRow,
+  ngramFeatureRows,
+  validateSpec,
+  type Normalization,
+} from '../../src/model-format/hashed-ngram-features.ts';
 import { negatedPositions } from '../../src/model-format/negation-scope.ts';
 import { buildHashedNgramGraph } from '../../src/training/hashed-ngram-graph.ts';
 import { labelSet, readLabeledData } from '../../src/training/labeled-data-reader.ts';
@@ -24,7 +33,11 @@ import { tensorFloats } from '../../src/model-format/onnx-tensor-values.ts';
 const { onnx } = onnxProto;
 const config = defaultConfig({ LOG_LEVEL: 'silent' });
 const logger = createLogger({ level: 'silent', format: 'json' });
-const runnerOptions = { truncation: 'head-tail' as const, intraOpThreads: 1, groups: { maxTokens: 8192, maxPadding: 0.1 } };
+const runnerOptions = {
+  truncation: 'head-tail' as const,
+  intraOpThreads: 1,
+  groups: { maxTokens: 8192, maxPadding: 0.1 },
+};
 
 const REVIEWS = [
   'Great little kettle. Boils fast, switches off by itself and looks nice on the counter.',
@@ -65,7 +78,11 @@ describe('hashed n-gram features', () => {
     const state = hashStep(HASH_PRIME - 1, 4_194_303);
     expect(state).toBeGreaterThanOrEqual(0);
     expect(state).toBeLessThan(HASH_PRIME);
-    expect(Number(((BigInt(HASH_PRIME - 1) * 1_000_003n + 4_194_303n) % BigInt(HASH_PRIME)) * 2_903_333n % BigInt(HASH_PRIME))).toBe(state);
+    expect(
+      Number(
+        (((BigInt(HASH_PRIME - 1) * 1_000_003n + 4_194_303n) % BigInt(HASH_PRIME)) * 2_903_333n) % BigInt(HASH_PRIME),
+      ),
+    ).toBe(state);
   });
 
   it('skips special tokens and n-grams that touch them', () => {
@@ -97,7 +114,14 @@ describe('negation scope', () => {
   });
 
   it('adds one "(not) token" row per negated position, after the n-grams', () => {
-    const spec = { vocabSize: 200, buckets: 50, maxOrder: 1, excludedIds: [101, 102], normalization: 'mean' as const, negation: n };
+    const spec = {
+      vocabSize: 200,
+      buckets: 50,
+      maxOrder: 1,
+      excludedIds: [101, 102],
+      normalization: 'mean' as const,
+      negation: n,
+    };
     expect(Array.from(ngramFeatureRows([101, 7, 20, 102], spec))).toEqual([7, 20, negationRow(20, spec)]);
     expect(negationRow(20, spec)).toBe(200 + (hashStep(NEGATION_STATE, 20) % 50));
     expect(() => validateSpec({ ...spec, negation: { ...n, stopIds: [7] } })).toThrow(/cannot also end a scope/);
@@ -114,12 +138,34 @@ const NEGATED = [
 ];
 
 describe('ONNX graph = TypeScript forward pass', () => {
-  for (const [normalization, maxOrder, negationWindow, boundaryTokens] of [['sqrt', 2, 0, false], ['mean', 3, 0, false], ['sqrt', 2, 3, true], ['mean', 3, 1, false]] as [Normalization, number, number, boolean][]) {
+  for (const [normalization, maxOrder, negationWindow, boundaryTokens] of [
+    ['sqrt', 2, 0, false],
+    ['mean', 3, 0, false],
+    ['sqrt', 2, 3, true],
+    ['mean', 3, 1, false],
+  ] as [Normalization, number, number, boolean][]) {
     const texts = negationWindow > 0 ? [...REVIEWS, ...NEGATED] : REVIEWS;
     it(`agrees within 1e-4 on real texts in one padded batch (${normalization}, n ≤ ${maxOrder}${negationWindow ? `, negation ${negationWindow}` : ''}${boundaryTokens ? ', boundary tokens' : ''})`, async () => {
-      const featurizer = createNgramFeaturizer(tokenizer, { buckets: 4099, maxOrder, normalization, maxLength: 512, truncation: 'head-tail', negationWindow, boundaryTokens });
+      const featurizer = createNgramFeaturizer(tokenizer, {
+        buckets: 4099,
+        maxOrder,
+        normalization,
+        maxLength: 512,
+        truncation: 'head-tail',
+        negationWindow,
+        boundaryTokens,
+      });
       expect(featurizer.spec.excludedIds).toEqual(boundaryTokens ? [] : [101, 102]);
-      if (negationWindow > 0) expect(texts.map((t) => featurizer.featurize(t).length - ngramFeatureRows(featurizer.encode(t).ids, { ...featurizer.spec, negation: undefined }).length).filter((k) => k > 0).length).toBeGreaterThan(3);
+      if (negationWindow > 0)
+        expect(
+          texts
+            .map(
+              (t) =>
+                featurizer.featurize(t).length -
+                ngramFeatureRows(featurizer.encode(t).ids, { ...featurizer.spec, negation: undefined }).length,
+            )
+            .filter((k) => k > 0).length,
+        ).toBeGreaterThan(3);
       const labels = 3;
       const { table, bias } = randomWeights(featurizer.spec.vocabSize + featurizer.spec.buckets, labels, 7);
       const session = await ort.InferenceSession.create(buildHashedNgramGraph({ spec: featurizer.spec, table, bias }));
@@ -127,7 +173,10 @@ describe('ONNX graph = TypeScript forward pass', () => {
         const encoded = texts.map((t) => featurizer.encode(t).ids);
         const { inputIds, attentionMask, length } = padBatch(encoded, 0);
         const dims = [encoded.length, length];
-        const out = await session.run({ input_ids: new ort.Tensor('int64', inputIds, dims), attention_mask: new ort.Tensor('int64', attentionMask, dims) });
+        const out = await session.run({
+          input_ids: new ort.Tensor('int64', inputIds, dims),
+          attention_mask: new ort.Tensor('int64', attentionMask, dims),
+        });
         const logits = out.logits!.data as Float32Array;
         expect(out.logits!.dims).toEqual([texts.length, labels]);
         texts.forEach((text, i) => {
@@ -145,13 +194,24 @@ function toyExamples(count: number, seed: number): TrainingExample[] {
   const random = seededRandom(seed);
   return Array.from({ length: count }, (_, i) => {
     const label = i % 2;
-    const rows = Int32Array.from({ length: 3 + Math.floor(random() * 5) }, () => (random() < 0.6 ? label : 2 + Math.floor(random() * 20)));
+    const rows = Int32Array.from({ length: 3 + Math.floor(random() * 5) }, () =>
+      random() < 0.6 ? label : 2 + Math.floor(random() * 20),
+    );
     return { rows, label, weight: 1 };
   });
 }
 
 describe('linear trainer', () => {
-  const options = { tableRows: 30, numLabels: 2, normalization: 'sqrt' as const, epochs: 3, learningRate: 0.5, l2: 1e-4, featureDropout: 0.1, seed: 1 };
+  const options = {
+    tableRows: 30,
+    numLabels: 2,
+    normalization: 'sqrt' as const,
+    epochs: 3,
+    learningRate: 0.5,
+    l2: 1e-4,
+    featureDropout: 0.1,
+    seed: 1,
+  };
 
   it('is deterministic for a seed and differs across seeds', () => {
     const examples = toyExamples(200, 3);
@@ -183,8 +243,17 @@ function toyJsonl(count: number, seed: number): string {
   const labels = Object.keys(TOY_WORDS) as (keyof typeof TOY_WORDS)[];
   return Array.from({ length: count }, (_, i) => {
     const label = labels[i % 3]!;
-    const words = [pick(['the', 'it', 'this', 'my']), pick(TOY_WORDS[label]), pick(['was', 'is', 'came']), pick(TOY_WORDS[label]), pick(['today', 'overall', 'really'])];
-    const row = i % 4 === 0 ? { id: `t${i}`, title: pick(TOY_WORDS[label]), text: words.join(' '), label } : { id: `t${i}`, text: words.join(' '), label };
+    const words = [
+      pick(['the', 'it', 'this', 'my']),
+      pick(TOY_WORDS[label]),
+      pick(['was', 'is', 'came']),
+      pick(TOY_WORDS[label]),
+      pick(['today', 'overall', 'really']),
+    ];
+    const row =
+      i % 4 === 0
+        ? { id: `t${i}`, title: pick(TOY_WORDS[label]), text: words.join(' '), label }
+        : { id: `t${i}`, text: words.join(' '), label };
     return JSON.stringify(row);
   }).join('\n');
 }
@@ -195,7 +264,10 @@ describe('train → model directory → createModelRunner', () => {
     await writeFile(join(dir, 'train.jsonl'), toyJsonl(300, 1));
     await writeFile(join(dir, 'dev.jsonl'), toyJsonl(60, 2));
     const options = (out: string, seed: number) => ({
-      data: [join(dir, 'train.jsonl')], dev: [join(dir, 'dev.jsonl')], out: join(dir, out), command: 'test',
+      data: [join(dir, 'train.jsonl')],
+      dev: [join(dir, 'dev.jsonl')],
+      out: join(dir, out),
+      command: 'test',
       hyperparameters: { buckets: 1024, epochs: 8, learningRate: 0.5, seed },
     });
     const a = await trainModel(options('a', 5), { config, logger });
@@ -212,8 +284,12 @@ describe('train → model directory → createModelRunner', () => {
 
     const configJson = JSON.parse(await readFile(join(dir, 'a', 'config.json'), 'utf8'));
     expect(configJson).toMatchObject({
-      model_type: 'hashed-ngram-linear', max_position_embeddings: 512, problem_type: 'single_label_classification', sf_version: a.version,
-      id2label: { 0: 'negative', 1: 'neutral', 2: 'positive' }, label2id: { negative: 0, neutral: 1, positive: 2 },
+      model_type: 'hashed-ngram-linear',
+      max_position_embeddings: 512,
+      problem_type: 'single_label_classification',
+      sf_version: a.version,
+      id2label: { 0: 'negative', 1: 'neutral', 2: 'positive' },
+      label2id: { negative: 0, neutral: 1, positive: 2 },
     });
     const card = await readFile(join(dir, 'a', 'MODEL_CARD.md'), 'utf8');
     expect(card).toContain('| seed | 5 |');
@@ -221,8 +297,17 @@ describe('train → model directory → createModelRunner', () => {
 
     const runner = await createModelRunner({ modelDir: join(dir, 'a'), ...runnerOptions });
     try {
-      expect(runner.info).toMatchObject({ labels: ['negative', 'neutral', 'positive'], version: a.version, modelType: 'hashed-ngram-linear', maxTokens: 512 });
-      const { items } = await runner.score(['this was excellent, I love it', 'it arrived broken, terrible', 'the box came tuesday']);
+      expect(runner.info).toMatchObject({
+        labels: ['negative', 'neutral', 'positive'],
+        version: a.version,
+        modelType: 'hashed-ngram-linear',
+        maxTokens: 512,
+      });
+      const { items } = await runner.score([
+        'this was excellent, I love it',
+        'it arrived broken, terrible',
+        'the box came tuesday',
+      ]);
       expect(items.map((i) => (i.ok ? i.label : i.error.code))).toEqual(['positive', 'negative', 'neutral']);
     } finally {
       await runner.close();
@@ -232,8 +317,22 @@ describe('train → model directory → createModelRunner', () => {
   it('scores through createModelRunner as the TypeScript forward pass over the written weights', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'train.jsonl'), toyJsonl(90, 3));
-    await trainModel({ data: [join(dir, 'train.jsonl')], out: join(dir, 'm'), command: 'test', hyperparameters: { buckets: 512, epochs: 2 } }, { config, logger });
-    const featurizer = createNgramFeaturizer(tokenizer, { buckets: 512, maxOrder: 2, normalization: 'sqrt', maxLength: 512, truncation: 'head-tail' });
+    await trainModel(
+      {
+        data: [join(dir, 'train.jsonl')],
+        out: join(dir, 'm'),
+        command: 'test',
+        hyperparameters: { buckets: 512, epochs: 2 },
+      },
+      { config, logger },
+    );
+    const featurizer = createNgramFeaturizer(tokenizer, {
+      buckets: 512,
+      maxOrder: 2,
+      normalization: 'sqrt',
+      maxLength: 512,
+      truncation: 'head-tail',
+    });
     const graph = onnx.ModelProto.decode(await readFile(join(dir, 'm', 'model.onnx'))).graph!;
     const initializer = (name: string) => graph.initializer!.find((t) => t.name === name)!;
     // The default stores the table in float16 (half the bytes); the bias stays float32.
@@ -251,7 +350,9 @@ describe('train → model directory → createModelRunner', () => {
         const sum = exp.reduce((a, b) => a + b, 0);
         const item = items[i]!;
         if (!item.ok) throw new Error(item.error.message);
-        ['negative', 'neutral', 'positive'].forEach((label, j) => expect(Math.abs(item.scores[label]! - exp[j]! / sum)).toBeLessThan(1e-4));
+        ['negative', 'neutral', 'positive'].forEach((label, j) =>
+          expect(Math.abs(item.scores[label]! - exp[j]! / sum)).toBeLessThan(1e-4),
+        );
       });
     } finally {
       await runner.close();
@@ -260,12 +361,21 @@ describe('train → model directory → createModelRunner', () => {
 
   it('rejects unusable options with SF_ERR_CONFIG and unreadable data with SF_ERR_IMPORT', async () => {
     const dir = await tempDir();
-    await expect(trainModel({ out: join(dir, 'x'), command: 'test' }, { config, logger })).rejects.toMatchObject({ code: 'SF_ERR_CONFIG' });
-    await expect(trainModel({ data: [join(dir, 'missing.jsonl')], out: join(dir, 'x'), command: 'test' }, { config, logger })).rejects.toMatchObject({ code: 'SF_ERR_IMPORT' });
-    await writeFile(join(dir, 'one.jsonl'), '{"text":"fine","label":"positive"}\n');
-    await expect(trainModel({ data: [join(dir, 'one.jsonl')], out: join(dir, 'x'), command: 'test' }, { config, logger })).rejects.toMatchObject({ code: 'SF_ERR_CONFIG' });
+    await expect(trainModel({ out: join(dir, 'x'), command: 'test' }, { config, logger })).rejects.toMatchObject({
+      code: 'SF_ERR_CONFIG',
+    });
     await expect(
-      trainModel({ data: [join(dir, 'one.jsonl')], out: join(dir, 'x'), command: 'test', hyperparameters: { maxOrder: 4 } }, { config, logger }),
+      trainModel({ data: [join(dir, 'missing.jsonl')], out: join(dir, 'x'), command: 'test' }, { config, logger }),
+    ).rejects.toMatchObject({ code: 'SF_ERR_IMPORT' });
+    await writeFile(join(dir, 'one.jsonl'), '{"text":"fine","label":"positive"}\n');
+    await expect(
+      trainModel({ data: [join(dir, 'one.jsonl')], out: join(dir, 'x'), command: 'test' }, { config, logger }),
+    ).rejects.toMatchObject({ code: 'SF_ERR_CONFIG' });
+    await expect(
+      trainModel(
+        { data: [join(dir, 'one.jsonl')], out: join(dir, 'x'), command: 'test', hyperparameters: { maxOrder: 4 } },
+        { config, logger },
+      ),
     ).rejects.toMatchObject({ code: 'SF_ERR_CONFIG' });
   });
 });
@@ -273,7 +383,10 @@ describe('train → model directory → createModelRunner', () => {
 describe('labeled data and metrics', () => {
   it('reads CSV and TSV with field options, joins titles as the workers do, orders numeric labels', async () => {
     const dir = await tempDir();
-    await writeFile(join(dir, 'r.csv'), 'stars,headline,body\n5,Superb,"Works well, ""really"""\n1,,Broke\n10,Fine!,ok\n');
+    await writeFile(
+      join(dir, 'r.csv'),
+      'stars,headline,body\n5,Superb,"Works well, ""really"""\n1,,Broke\n10,Fine!,ok\n',
+    );
     await writeFile(join(dir, 'r.tsv'), 'label\ttext\npositive\tsays "hi" fine\n');
     const fields = { textField: 'body', labelField: 'stars', titleField: 'headline' };
     const csv = await readLabeledData(join(dir, 'r.csv'), fields);
@@ -283,9 +396,16 @@ describe('labeled data and metrics', () => {
       { text: 'Fine! ok', label: '10' },
     ]);
     expect(labelSet([csv])).toEqual(['1', '5', '10']);
-    const tsv = await readLabeledData(join(dir, 'r.tsv'), { textField: 'text', labelField: 'label', titleField: undefined });
+    const tsv = await readLabeledData(join(dir, 'r.tsv'), {
+      textField: 'text',
+      labelField: 'label',
+      titleField: undefined,
+    });
     expect(tsv.rows).toEqual([{ text: 'says "hi" fine', label: 'positive' }]);
-    await expect(readLabeledData(join(dir, 'r.csv'))).rejects.toMatchObject({ code: 'SF_ERR_IMPORT', message: expect.stringContaining('--text-field') });
+    await expect(readLabeledData(join(dir, 'r.csv'))).rejects.toMatchObject({
+      code: 'SF_ERR_IMPORT',
+      message: expect.stringContaining('--text-field'),
+    });
     await expect(readLabeledData(join(dir, 'r.txt'))).rejects.toMatchObject({ code: 'SF_ERR_IMPORT' });
   });
 
@@ -293,7 +413,11 @@ describe('labeled data and metrics', () => {
     const m = classificationMetrics(['a', 'b', 'c'], [0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, -1]);
     expect(m.accuracy).toBeCloseTo(4 / 6);
     expect(m.unscored).toBe(1);
-    expect(m.confusion.matrix).toEqual([[1, 1, 0], [0, 2, 0], [0, 0, 1]]);
+    expect(m.confusion.matrix).toEqual([
+      [1, 1, 0],
+      [0, 2, 0],
+      [0, 0, 1],
+    ]);
     expect(m.perClass.b).toMatchObject({ precision: 2 / 3, recall: 1, support: 2 });
     expect(m.perClass.c).toMatchObject({ precision: 1, recall: 0.5 });
     expect(m.macroF1).toBeCloseTo((2 / 3 + 0.8 + 2 / 3) / 3);
@@ -302,10 +426,21 @@ describe('labeled data and metrics', () => {
   it('evaluates through the runner and fails clearly on labels the model does not have', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'train.jsonl'), toyJsonl(60, 4));
-    await trainModel({ data: [join(dir, 'train.jsonl')], out: join(dir, 'm'), command: 'test', hyperparameters: { buckets: 256, epochs: 2 } }, { config, logger });
+    await trainModel(
+      {
+        data: [join(dir, 'train.jsonl')],
+        out: join(dir, 'm'),
+        command: 'test',
+        hyperparameters: { buckets: 256, epochs: 2 },
+      },
+      { config, logger },
+    );
     await writeFile(join(dir, 'odd.jsonl'), '{"text":"great","label":"POSITIVE"}\n{"text":"bad","label":"mixed"}\n');
-    await expect(evaluateModel({ modelDir: join(dir, 'm'), data: [join(dir, 'odd.jsonl')], ...runnerOptions })).rejects.toMatchObject({
-      code: 'SF_ERR_CONFIG', message: expect.stringContaining('"mixed"'),
+    await expect(
+      evaluateModel({ modelDir: join(dir, 'm'), data: [join(dir, 'odd.jsonl')], ...runnerOptions }),
+    ).rejects.toMatchObject({
+      code: 'SF_ERR_CONFIG',
+      message: expect.stringContaining('"mixed"'),
     });
   });
 });

@@ -20,9 +20,29 @@ const config = defaultConfig({ LOG_LEVEL: 'silent' });
 const noResults = { byReviewId: async () => [], latestByReviewIds: async () => new Map() } as unknown as ResultQueries;
 
 const apps: Record<string, () => AnyFastifyInstance> = {
-  ingest: () => buildIngestApp({ config, logger: silentLogger, producer: { backlog: async () => 0, enqueueReviews: async () => ({ accepted: [], duplicates: [] }) }, queries: noResults }),
-  stats: () => buildStatsApp({ config, logger: silentLogger, collector: { collect: async () => ({}) as never }, registry: new Registry(), queries: noResults }),
-  worker: () => buildProbeServer({ config, logger: silentLogger, component: 'worker-http', registry: createWorkerMetrics({ model: 'm', version: 'v' }).registry, readiness: async () => ({ ready: true }) }),
+  ingest: () =>
+    buildIngestApp({
+      config,
+      logger: silentLogger,
+      producer: { backlog: async () => 0, enqueueReviews: async () => ({ accepted: [], duplicates: [] }) },
+      queries: noResults,
+    }),
+  stats: () =>
+    buildStatsApp({
+      config,
+      logger: silentLogger,
+      collector: { collect: async () => ({}) as never },
+      registry: new Registry(),
+      queries: noResults,
+    }),
+  worker: () =>
+    buildProbeServer({
+      config,
+      logger: silentLogger,
+      component: 'worker-http',
+      registry: createWorkerMetrics({ model: 'm', version: 'v' }).registry,
+      readiness: async () => ({ ready: true }),
+    }),
 };
 
 /** The status and body of an error answer: a registered code answered with its registered status. */
@@ -38,21 +58,37 @@ function expectRegistered(status: number, text: string, where: string): string {
 const json = { 'content-type': 'application/json' };
 /** Requests any service may get, and the code each must be answered with, per service. */
 const CASES: { name: string; request: InjectOptions; code: Record<string, string> }[] = [
-  { name: 'an unknown route', request: { method: 'GET', url: '/nope' }, code: { ingest: 'SF_ERR_NOT_FOUND', stats: 'SF_ERR_NOT_FOUND', worker: 'SF_ERR_NOT_FOUND' } },
+  {
+    name: 'an unknown route',
+    request: { method: 'GET', url: '/nope' },
+    code: { ingest: 'SF_ERR_NOT_FOUND', stats: 'SF_ERR_NOT_FOUND', worker: 'SF_ERR_NOT_FOUND' },
+  },
   {
     name: 'a body that is not JSON',
     request: { method: 'POST', url: '/v1/reviews/status', headers: json, payload: '{"ids": [' },
     // The stats service parses a body before it finds no route; a worker reads no body at all.
     code: { ingest: 'SF_ERR_VALIDATION', stats: 'SF_ERR_VALIDATION', worker: 'SF_ERR_NOT_FOUND' },
   },
-  { name: 'an empty JSON body', request: { method: 'POST', url: '/v1/reviews', headers: json, payload: '' }, code: { ingest: 'SF_ERR_VALIDATION', stats: 'SF_ERR_VALIDATION', worker: 'SF_ERR_NOT_FOUND' } },
+  {
+    name: 'an empty JSON body',
+    request: { method: 'POST', url: '/v1/reviews', headers: json, payload: '' },
+    code: { ingest: 'SF_ERR_VALIDATION', stats: 'SF_ERR_VALIDATION', worker: 'SF_ERR_NOT_FOUND' },
+  },
   {
     name: 'another content type',
     request: { method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'text/plain' }, payload: 'hello' },
     code: { ingest: 'SF_ERR_UNSUPPORTED_MEDIA_TYPE', stats: 'SF_ERR_NOT_FOUND', worker: 'SF_ERR_NOT_FOUND' },
   },
-  { name: 'a URL that does not decode', request: { method: 'GET', url: '/v1/results/%zz' }, code: { ingest: 'SF_ERR_VALIDATION', stats: 'SF_ERR_VALIDATION', worker: 'SF_ERR_VALIDATION' } },
-  { name: 'a path parameter over the limit', request: { method: 'GET', url: `/v1/results/${'a'.repeat(3000)}` }, code: { ingest: 'SF_ERR_URI_TOO_LONG', stats: 'SF_ERR_URI_TOO_LONG', worker: 'SF_ERR_NOT_FOUND' } },
+  {
+    name: 'a URL that does not decode',
+    request: { method: 'GET', url: '/v1/results/%zz' },
+    code: { ingest: 'SF_ERR_VALIDATION', stats: 'SF_ERR_VALIDATION', worker: 'SF_ERR_VALIDATION' },
+  },
+  {
+    name: 'a path parameter over the limit',
+    request: { method: 'GET', url: `/v1/results/${'a'.repeat(3000)}` },
+    code: { ingest: 'SF_ERR_URI_TOO_LONG', stats: 'SF_ERR_URI_TOO_LONG', worker: 'SF_ERR_NOT_FOUND' },
+  },
   {
     // 128 characters, the longest review id: 1,152 percent-encoded (the stats service answered 414).
     name: 'the longest review id, percent-encoded',
@@ -102,7 +138,9 @@ for (const [service, build] of Object.entries(apps)) {
     });
 
     it('headers over the limit: 431 SF_ERR_HEADERS_TOO_LARGE', async () => {
-      const { status, body } = parseAnswer(await raw(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`));
+      const { status, body } = parseAnswer(
+        await raw(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`),
+      );
       expect(expectRegistered(status, body, 'header overflow')).toBe('SF_ERR_HEADERS_TOO_LARGE');
     });
   });

@@ -39,11 +39,21 @@ describe('POST /v1/reviews parse limits', () => {
       expect((await post(a, padded(review, 16_484))).statusCode).toBe(202);
       const over = await post(a, padded(review, 16_485));
       expect(over.statusCode).toBe(413);
-      expect(over.json().error).toEqual({ code: 'SF_ERR_TOO_LARGE', message: 'the request body is over the limit of 16484 bytes (HTTP_BODY_LIMIT_BYTES): send fewer reviews per request' });
+      expect(over.json().error).toEqual({
+        code: 'SF_ERR_TOO_LARGE',
+        message:
+          'the request body is over the limit of 16484 bytes (HTTP_BODY_LIMIT_BYTES): send fewer reviews per request',
+      });
       // Without a content-length (chunked), counted as it streams in.
-      const streamed = await post(a, Readable.from([Buffer.from(padded(review, 10_000)), Buffer.from(' '.repeat(6_485))]));
+      const streamed = await post(
+        a,
+        Readable.from([Buffer.from(padded(review, 10_000)), Buffer.from(' '.repeat(6_485))]),
+      );
       expect(streamed.statusCode).toBe(413);
-      expect((await post(a, Readable.from([Buffer.from(padded(review, 10_000)), Buffer.from(' '.repeat(6_484))]))).statusCode).toBe(202);
+      expect(
+        (await post(a, Readable.from([Buffer.from(padded(review, 10_000)), Buffer.from(' '.repeat(6_484))])))
+          .statusCode,
+      ).toBe(202);
     } finally {
       await a.close();
     }
@@ -62,8 +72,25 @@ describe('POST /v1/reviews parse limits', () => {
   it('allows MAX_REVIEWS_PER_REQUEST reviews and refuses one more while parsing (413)', async () => {
     const { app: a, enqueued } = app();
     try {
-      expect((await post(a, JSON.stringify([{ id: 'a', text: 'x' }, { id: 'b', text: 'y' }]))).statusCode).toBe(202);
-      const over = await post(a, JSON.stringify([{ id: 'a', text: 'x' }, { id: 'b', text: 'y' }, { id: 'c', text: 'z' }]));
+      expect(
+        (
+          await post(
+            a,
+            JSON.stringify([
+              { id: 'a', text: 'x' },
+              { id: 'b', text: 'y' },
+            ]),
+          )
+        ).statusCode,
+      ).toBe(202);
+      const over = await post(
+        a,
+        JSON.stringify([
+          { id: 'a', text: 'x' },
+          { id: 'b', text: 'y' },
+          { id: 'c', text: 'z' },
+        ]),
+      );
       expect(over.statusCode).toBe(413);
       expect(over.json().error.message).toBe('at most 2 reviews per request (MAX_REVIEWS_PER_REQUEST), got more');
       expect(enqueued).toHaveLength(1);
@@ -80,7 +107,9 @@ describe('POST /v1/reviews parse limits', () => {
       expect((await post(a, `[${review(66_136)}]`)).statusCode).toBe(202);
       const over = await post(a, `[${review(66_137)}]`);
       expect(over.statusCode).toBe(413);
-      expect(over.json().error.message).toBe('review [0] is over 66136 characters of JSON (12 × MAX_TEXT_CHARS + 64 KiB): it cannot be valid');
+      expect(over.json().error.message).toBe(
+        'review [0] is over 66136 characters of JSON (12 × MAX_TEXT_CHARS + 64 KiB): it cannot be valid',
+      );
       expect((await post(a, review(66_137))).statusCode).toBe(413); // one review, not in an array
     } finally {
       await a.close();
@@ -94,7 +123,9 @@ describe('POST /v1/reviews parse limits', () => {
       // [ { metadata: [[[[[[1]]]]]] } ] is 8 levels: the schema answers (metadata is not an object).
       const at = await post(a, `[{"id":"a","text":"b","metadata":${nested(8)}}]`);
       expect(at.statusCode).toBe(400);
-      expect(at.json().error.problems).toEqual([{ path: 'metadata', message: 'metadata must be an object of strings, numbers, booleans or null' }]);
+      expect(at.json().error.problems).toEqual([
+        { path: 'metadata', message: 'metadata must be an object of strings, numbers, booleans or null' },
+      ]);
       const over = await post(a, `[{"id":"a","text":"b","metadata":${nested(9)}}]`);
       expect(over.statusCode).toBe(400);
       const where = '[0].metadata[0][0][0][0][0][0]'; // the array at level 8 holds the 9th
@@ -106,14 +137,23 @@ describe('POST /v1/reviews parse limits', () => {
 
   it('allows 64 keys in an object and refuses 65 (400) before the schema lists them', async () => {
     const { app: a } = app();
-    const review = (unknown: number) => JSON.stringify({ id: 'a', text: 'b', ...Object.fromEntries(Array.from({ length: unknown }, (_, i) => [`u${i}`, 1])) });
+    const review = (unknown: number) =>
+      JSON.stringify({
+        id: 'a',
+        text: 'b',
+        ...Object.fromEntries(Array.from({ length: unknown }, (_, i) => [`u${i}`, 1])),
+      });
     try {
       const at = await post(a, review(62)); // 64 keys: the schema names the first ten unknown fields
       expect(at.statusCode).toBe(400);
-      expect(at.json().error.problems).toEqual([{ path: '(root)', message: 'unknown field(s): u0, u1, u2, u3, u4, u5, u6, u7, u8, u9 (and 52 more)' }]);
+      expect(at.json().error.problems).toEqual([
+        { path: '(root)', message: 'unknown field(s): u0, u1, u2, u3, u4, u5, u6, u7, u8, u9 (and 52 more)' },
+      ]);
       const over = await post(a, review(63));
       expect(over.statusCode).toBe(400);
-      expect(over.json().error.problems).toEqual([{ path: '(root)', message: '(root): an object with more than 64 keys' }]);
+      expect(over.json().error.problems).toEqual([
+        { path: '(root)', message: '(root): an object with more than 64 keys' },
+      ]);
     } finally {
       await a.close();
     }
@@ -157,7 +197,9 @@ describe('POST /v1/reviews parse limits', () => {
     try {
       const res = await post(a, `{"id":"a","text":"b","metadata":{${keys}}}`);
       expect(res.statusCode).toBe(400); // refused at the 65th key
-      expect(res.json().error.problems).toEqual([{ path: 'metadata', message: 'metadata: an object with more than 64 keys' }]);
+      expect(res.json().error.problems).toEqual([
+        { path: 'metadata', message: 'metadata: an object with more than 64 keys' },
+      ]);
       const unknown = await post(a, `{"id":"a","text":"b",${keys.slice(0, 60_000)}}`);
       expect(unknown.statusCode).toBe(400);
       expect(unknown.body.length).toBeLessThan(300);

@@ -16,7 +16,8 @@ function capturedLogger() {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -24,7 +25,10 @@ function capturedLogger() {
 }
 
 const config = defaultConfig({ LOG_LEVEL: 'silent' });
-const producer = { backlog: async () => 0, enqueueReviews: async (r: readonly { id: string }[]) => ({ accepted: r.map((x) => x.id), duplicates: [] }) };
+const producer = {
+  backlog: async () => 0,
+  enqueueReviews: async (r: readonly { id: string }[]) => ({ accepted: r.map((x) => x.id), duplicates: [] }),
+};
 const apps: { close: () => Promise<unknown> }[] = [];
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
@@ -52,11 +56,22 @@ function series(text: string, name: string, labels: Record<string, string>): num
 describe('request ids', () => {
   it('keeps a safe id, echoes it, and logs it with a 4xx', async () => {
     const { app, lines } = ingest();
-    const res = await app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json', 'x-request-id': 'abc-123_x.y:z' }, payload: '{"id":"r1"}' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/reviews',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'abc-123_x.y:z' },
+      payload: '{"id":"r1"}',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.headers['x-request-id']).toBe('abc-123_x.y:z');
     const logged = lines.find((l) => l.msg === 'request refused');
-    expect(logged).toMatchObject({ reqId: 'abc-123_x.y:z', status: 400, method: 'POST', route: '/v1/reviews', path: '/v1/reviews' });
+    expect(logged).toMatchObject({
+      reqId: 'abc-123_x.y:z',
+      status: 400,
+      method: 'POST',
+      route: '/v1/reviews',
+      path: '/v1/reviews',
+    });
   });
 
   it('generates one when absent, and echoes it on success', async () => {
@@ -91,20 +106,37 @@ describe('request ids', () => {
     const failing = { backlog: async () => Promise.reject(new Error('down')), enqueueReviews: producer.enqueueReviews };
     const app = buildIngestApp({ config, producer: failing, logger: log.logger });
     apps.push(app);
-    const missing = await app.inject({ method: 'GET', url: '/nowhere?key=secret', headers: { 'x-request-id': 'req-404' } });
+    const missing = await app.inject({
+      method: 'GET',
+      url: '/nowhere?key=secret',
+      headers: { 'x-request-id': 'req-404' },
+    });
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['x-request-id']).toBe('req-404');
     const down = await app.inject({ method: 'GET', url: '/readyz', headers: { 'x-request-id': 'req-503' } });
     expect(down.statusCode).toBe(503);
     expect(down.headers['x-request-id']).toBe('req-503');
-    expect(log.lines.find((l) => l.reqId === 'req-404')).toMatchObject({ level: 30, status: 404, route: null, path: '/nowhere' });
-    expect(log.lines.find((l) => l.reqId === 'req-503' && l.msg === 'request answered with an error')).toMatchObject({ level: 40, status: 503 });
+    expect(log.lines.find((l) => l.reqId === 'req-404')).toMatchObject({
+      level: 30,
+      status: 404,
+      route: null,
+      path: '/nowhere',
+    });
+    expect(log.lines.find((l) => l.reqId === 'req-503' && l.msg === 'request answered with an error')).toMatchObject({
+      level: 40,
+      status: 503,
+    });
     expect(JSON.stringify(log.lines)).not.toContain('secret'); // no query strings in the log
   });
 
   it('the stats service echoes too, on its 401s', async () => {
     const keyed = defaultConfig({ LOG_LEVEL: 'silent', API_KEYS: `ops:read:${'a'.repeat(64)}` });
-    const app = buildStatsApp({ collector: { collect: async () => Promise.reject(new Error('unused')) }, registry: new Registry(), logger: createLogger({ level: 'silent', format: 'json' }), config: keyed });
+    const app = buildStatsApp({
+      collector: { collect: async () => Promise.reject(new Error('unused')) },
+      registry: new Registry(),
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      config: keyed,
+    });
     apps.push(app);
     const res = await app.inject({ method: 'GET', url: '/v1/stats', headers: { 'x-request-id': 'stats-1' } });
     expect(res.statusCode).toBe(401);
@@ -119,7 +151,12 @@ describe('HTTP RED metrics', () => {
     await app.inject({ method: 'GET', url: '/random/path/1' });
     await app.inject({ method: 'GET', url: '/random/path/2' });
     await app.inject({ method: 'GET', url: '/healthz' });
-    await app.inject({ method: 'POST', url: '/v1/reviews', headers: { 'content-type': 'application/json' }, payload: '{"id":"r1","text":"good"}' });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/reviews',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"id":"r1","text":"good"}',
+    });
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
@@ -132,10 +169,22 @@ describe('HTTP RED metrics', () => {
   });
 
   it('labels a parameterised route with its pattern', async () => {
-    const app = buildIngestApp({ config, producer, logger: createLogger({ level: 'silent', format: 'json' }), registry: new Registry(), queries: { byReviewId: async () => [] } as never });
+    const app = buildIngestApp({
+      config,
+      producer,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      registry: new Registry(),
+      queries: { byReviewId: async () => [] } as never,
+    });
     apps.push(app);
     const registry = new Registry();
-    const again = buildIngestApp({ config, producer, logger: createLogger({ level: 'silent', format: 'json' }), registry, queries: { byReviewId: async () => [] } as never });
+    const again = buildIngestApp({
+      config,
+      producer,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      registry,
+      queries: { byReviewId: async () => [] } as never,
+    });
     apps.push(again);
     await again.inject({ method: 'GET', url: '/v1/results/abc' });
     await again.inject({ method: 'GET', url: '/v1/results/def' });
@@ -156,7 +205,13 @@ describe('probe server (workers, sink)', () => {
   it('serves healthz, readyz from its check, and metrics with its own HTTP series', async () => {
     let ready = false;
     const registry = new Registry();
-    const app = buildProbeServer({ config, logger: createLogger({ level: 'silent', format: 'json' }), component: 'test-http', registry, readiness: async () => ({ ready, details: { database: ready ? 'ok' : 'unreachable' } }) });
+    const app = buildProbeServer({
+      config,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      component: 'test-http',
+      registry,
+      readiness: async () => ({ ready, details: { database: ready ? 'ok' : 'unreachable' } }),
+    });
     apps.push(app);
     expect((await app.inject('/healthz')).statusCode).toBe(200);
     const down = await app.inject({ url: '/readyz', headers: { 'x-request-id': 'probe-1' } });
@@ -170,7 +225,15 @@ describe('probe server (workers, sink)', () => {
   });
 
   it('a readiness check that throws is "not ready", not a 500', async () => {
-    const app = buildProbeServer({ config, logger: createLogger({ level: 'silent', format: 'json' }), component: 'test-http', registry: new Registry(), readiness: async () => { throw new Error('boom'); } });
+    const app = buildProbeServer({
+      config,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      component: 'test-http',
+      registry: new Registry(),
+      readiness: async () => {
+        throw new Error('boom');
+      },
+    });
     apps.push(app);
     const res = await app.inject('/readyz');
     expect(res.statusCode).toBe(503);

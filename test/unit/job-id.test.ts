@@ -12,17 +12,91 @@ function legacyReviewIdToJobId(reviewId: string): string {
 
 /** Pieces chosen to hit the escaping, prefix and integer edge cases and BullMQ's key names, combined at random. */
 const PIECES = [
-  '%', ':', '~', '%25', '%3A', '~3A', '~7E', '~25', '%i', 'r~', '~r', 'i', 'r', '3A', '25', '0', '7', '42', '-', '+', ' ', 'a', 'Z', 'é', '日本', '😀', '\u0000', '.', 'e', 'NaN',
+  '%',
+  ':',
+  '~',
+  '%25',
+  '%3A',
+  '~3A',
+  '~7E',
+  '~25',
+  '%i',
+  'r~',
+  '~r',
+  'i',
+  'r',
+  '3A',
+  '25',
+  '0',
+  '7',
+  '42',
+  '-',
+  '+',
+  ' ',
+  'a',
+  'Z',
+  'é',
+  '日本',
+  '😀',
+  '\u0000',
+  '.',
+  'e',
+  'NaN',
   ...KNOWN_KEY_NAMES,
 ];
 
 const FIXED_IDS = [
-  '42', '-7', '007', '0', '-0', '+7', '1e3', ' 42', '42 ', '12345678901234567890', 'NaN', 'Infinity',
-  '%i5', '%i', '%', '%%', '%25', '%3A', '%253A', ':', '::', 'a:b:c', 'order:1234', '%i42', '%i-7',
-  'r~', 'r~active', 'r~42', '~', '~~', '~7E', 'r~~3A', 'r', 'rev-1', 'ünïcødé', '日本語のレビュー', '😀👍', 'a%3Ab', '%2', '%3', '',
+  '42',
+  '-7',
+  '007',
+  '0',
+  '-0',
+  '+7',
+  '1e3',
+  ' 42',
+  '42 ',
+  '12345678901234567890',
+  'NaN',
+  'Infinity',
+  '%i5',
+  '%i',
+  '%',
+  '%%',
+  '%25',
+  '%3A',
+  '%253A',
+  ':',
+  '::',
+  'a:b:c',
+  'order:1234',
+  '%i42',
+  '%i-7',
+  'r~',
+  'r~active',
+  'r~42',
+  '~',
+  '~~',
+  '~7E',
+  'r~~3A',
+  'r',
+  'rev-1',
+  'ünïcødé',
+  '日本語のレビュー',
+  '😀👍',
+  'a%3Ab',
+  '%2',
+  '%3',
+  '',
   // Every BullMQ key name as a review id, alone and as the start of a family or sub-key.
   ...KNOWN_KEY_NAMES,
-  ...[...KNOWN_KEY_NAMES].flatMap((name) => [`${name}:x`, `${name}:1:lock`, `${name}:logs`, `r~${name}`, `%i${name}`, `~${name}`]),
+  ...[...KNOWN_KEY_NAMES].flatMap((name) => [
+    `${name}:x`,
+    `${name}:1:lock`,
+    `${name}:logs`,
+    `r~${name}`,
+    `%i${name}`,
+    `~${name}`,
+  ]),
 ];
 
 function generatedIds(count: number, seed = 1): string[] {
@@ -106,11 +180,36 @@ describe('review id <-> job id', () => {
 
 describe('job keys never collide with the queue keys of BullMQ', () => {
   const keys = new QueueKeys('sf');
-  const queueKeys = new Set([...Object.values(keys.getKeys('reviews')), ...[...KNOWN_KEY_NAMES].map((name) => keys.toKey('reviews', name))]);
+  const queueKeys = new Set([
+    ...Object.values(keys.getKeys('reviews')),
+    ...[...KNOWN_KEY_NAMES].map((name) => keys.toKey('reviews', name)),
+  ]);
   const familyPrefixes = KEY_FAMILIES.map((family) => keys.toKey('reviews', family));
 
-  it('knows the names of getKeys, the queue\'s own list (it grows when BullMQ adds a key)', () => {
-    expect(GET_KEYS_NAMES).toEqual(expect.arrayContaining(['', 'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check', 'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de']));
+  it("knows the names of getKeys, the queue's own list (it grows when BullMQ adds a key)", () => {
+    expect(GET_KEYS_NAMES).toEqual(
+      expect.arrayContaining([
+        '',
+        'active',
+        'wait',
+        'waiting-children',
+        'paused',
+        'id',
+        'delayed',
+        'prioritized',
+        'stalled-check',
+        'completed',
+        'failed',
+        'stalled',
+        'repeat',
+        'limiter',
+        'meta',
+        'events',
+        'pc',
+        'marker',
+        'de',
+      ]),
+    );
   });
 
   it('no BullMQ key name contains "~", which every job id holds', () => {
@@ -121,8 +220,11 @@ describe('job keys never collide with the queue keys of BullMQ', () => {
   it('every key name in the installed BullMQ sources is known here (fails when an upgrade adds one)', () => {
     const inSources = keyNamesInBullmqSources();
     expect(inSources.size).toBeGreaterThan(20); // the scan still finds BullMQ's names
-    for (const name of GET_KEYS_NAMES.filter((n) => n !== '')) expect(inSources.has(name), `${name} not found in the sources`).toBe(true);
-    const unknown = [...inSources].filter(([name]) => !KNOWN_KEY_NAMES.has(name)).map(([name, file]) => `${JSON.stringify(name)} (${file})`);
+    for (const name of GET_KEYS_NAMES.filter((n) => n !== ''))
+      expect(inSources.has(name), `${name} not found in the sources`).toBe(true);
+    const unknown = [...inSources]
+      .filter(([name]) => !KNOWN_KEY_NAMES.has(name))
+      .map(([name, file]) => `${JSON.stringify(name)} (${file})`);
     expect(unknown, 'new BullMQ key names: add them to OTHER_KEY_NAMES or KEY_FAMILIES').toEqual([]);
   });
 

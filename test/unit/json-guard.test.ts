@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { JsonGuard, JsonGuardError, type JsonLimits } from '../../src/http/json-guard.ts';
 
-const LOOSE: JsonLimits = { maxDepth: 64, maxKeys: 1000, maxValues: 100_000, maxItems: 10_000, maxItemChars: 1_000_000 };
+const LOOSE: JsonLimits = {
+  maxDepth: 64,
+  maxKeys: 1000,
+  maxValues: 100_000,
+  maxItems: 10_000,
+  maxItemChars: 1_000_000,
+};
 
 /** Runs the guard over `text` cut into pieces at `cuts`; returns the value or the guard's error. */
 function guard(text: string, limits: Partial<JsonLimits> = {}, cuts: number[] = []): unknown {
@@ -42,13 +48,34 @@ describe('JsonGuard', () => {
     for (const text of SAMPLES) {
       const expected = JSON.parse(text);
       expect(guard(text), text).toEqual(expected);
-      for (let cut = 0; cut <= text.length; cut++) expect(guard(text, {}, [cut]), `${text} cut at ${cut}`).toEqual(expected);
-      for (let cut = 0; cut + 2 <= text.length; cut++) expect(guard(text, {}, [cut, cut + 1, cut + 2]), `${text} cut at ${cut}+`).toEqual(expected);
+      for (let cut = 0; cut <= text.length; cut++)
+        expect(guard(text, {}, [cut]), `${text} cut at ${cut}`).toEqual(expected);
+      for (let cut = 0; cut + 2 <= text.length; cut++)
+        expect(guard(text, {}, [cut, cut + 1, cut + 2]), `${text} cut at ${cut}+`).toEqual(expected);
     }
   });
 
   it('refuses what JSON.parse refuses, root arrays included', () => {
-    for (const text of ['[1,,2]', '[1,]', '[,1]', '[1 2]', '[1]x', '[1] [2]', ']', '[}', '{"a":1}}', '', '   ', '[', '[{"a":1}', '{"a":', '"open', "{'a':1}", '[NaN]', '{"a":1,}']) {
+    for (const text of [
+      '[1,,2]',
+      '[1,]',
+      '[,1]',
+      '[1 2]',
+      '[1]x',
+      '[1] [2]',
+      ']',
+      '[}',
+      '{"a":1}}',
+      '',
+      '   ',
+      '[',
+      '[{"a":1}',
+      '{"a":',
+      '"open',
+      "{'a':1}",
+      '[NaN]',
+      '{"a":1,}',
+    ]) {
       expect(() => JSON.parse(text), text).toThrow();
       const err = refusal(text);
       expect(err.kind, text).toBe('syntax');

@@ -23,17 +23,22 @@ const files = yamlFiles(k8sDir);
 const docsByFile = new Map<string, Doc[]>(
   files.map((file) => {
     const docs = parseAllDocuments(readFileSync(file, 'utf8'));
-    for (const d of docs) if (d.errors.length > 0) throw new Error(`${path.relative(root, file)}: ${d.errors.map((e) => e.message).join('; ')}`);
+    for (const d of docs)
+      if (d.errors.length > 0)
+        throw new Error(`${path.relative(root, file)}: ${d.errors.map((e) => e.message).join('; ')}`);
     return [path.relative(k8sDir, file), docs.map((d) => d.toJS() as Doc).filter((d) => d !== null)];
   }),
 );
-const objects = [...docsByFile.entries()].filter(([f]) => !f.endsWith('prometheus-adapter-values.yaml')).flatMap(([, docs]) => docs);
+const objects = [...docsByFile.entries()]
+  .filter(([f]) => !f.endsWith('prometheus-adapter-values.yaml'))
+  .flatMap(([, docs]) => docs);
 
 const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'sentiment-fleet-config')!;
 const data = configMap?.data as Record<string, string>;
 const deployments = objects.filter((o) => o.kind === 'Deployment');
 const container = (d: Doc) => d.spec.template.spec.containers[0] as Doc;
-const env = (d: Doc): Record<string, string> => Object.fromEntries((container(d).env ?? []).map((e: Doc) => [e.name, e.value]));
+const env = (d: Doc): Record<string, string> =>
+  Object.fromEntries((container(d).env ?? []).map((e: Doc) => [e.name, e.value]));
 const isWorker = (d: Doc) => container(d).command.includes('dist/workers/inference-worker.js');
 const workers = deployments.filter(isWorker);
 
@@ -57,9 +62,17 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const kustomization = docsByFile.get('kustomization.yaml')![0]!;
     for (const r of kustomization.resources as string[]) expect(existsSync(path.join(k8sDir, r)), r).toBe(true);
     const entrypoints = deployments.map((d) => container(d).command.at(-1));
-    expect(entrypoints).toEqual(expect.arrayContaining(['dist/producer/ingest-server.js', 'dist/workers/inference-worker.js', 'dist/workers/result-sink.js', 'dist/workers/stats-server.js']));
+    expect(entrypoints).toEqual(
+      expect.arrayContaining([
+        'dist/producer/ingest-server.js',
+        'dist/workers/inference-worker.js',
+        'dist/workers/result-sink.js',
+        'dist/workers/stats-server.js',
+      ]),
+    );
     // The image runs the compiled entrypoints (npm run build): each one's TypeScript source exists.
-    for (const e of entrypoints) expect(existsSync(path.join(root, e!.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), e).toBe(true);
+    for (const e of entrypoints)
+      expect(existsSync(path.join(root, e!.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), e).toBe(true);
     const autoscalers = (kustomization.resources as string[]).filter((r) => r.startsWith('autoscaling/'));
     expect(autoscalers).toHaveLength(1);
     expect(kustomization.resources).not.toContain('secret.example.yaml');
@@ -71,7 +84,10 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(() => loadConfig(data)).not.toThrow();
     for (const d of deployments) {
       const names = Object.keys(env(d));
-      expect(names.filter((k) => !known.has(k)), d.metadata.name).toEqual([]);
+      expect(
+        names.filter((k) => !known.has(k)),
+        d.metadata.name,
+      ).toEqual([]);
       expect(() => loadConfig({ ...data, ...env(d) })).not.toThrow();
     }
   });
@@ -90,7 +106,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       const c = container(w);
       const port = Number(env(w).WORKER_HTTP_PORT);
       expect(port).toBeGreaterThan(0);
-      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(c[probe].httpGet.port, `${w.metadata.name} ${probe}`).toBe(port);
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+        expect(c[probe].httpGet.port, `${w.metadata.name} ${probe}`).toBe(port);
       expect(c.readinessProbe.httpGet.path).toBe('/readyz');
       expect(c.livenessProbe.httpGet.path).toBe('/healthz');
       expect(c.ports.map((p: Doc) => p.containerPort)).toContain(port);
@@ -113,7 +130,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(pdb.apiVersion).toBe('policy/v1');
     for (const w of workers) {
       const labels = w.spec.template.metadata.labels as Record<string, string>;
-      for (const [k, v] of Object.entries(pdb.spec.selector.matchLabels as Record<string, string>)) expect(labels[k], w.metadata.name).toBe(v);
+      for (const [k, v] of Object.entries(pdb.spec.selector.matchLabels as Record<string, string>))
+        expect(labels[k], w.metadata.name).toBe(v);
     }
   });
 
@@ -121,7 +139,10 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const triggers = objects.filter((o) => o.kind === 'ScaledObject').flatMap((o) => o.spec.triggers as Doc[]);
     const redis = triggers.filter((t) => t.type === 'redis');
     expect(redis).toHaveLength(2);
-    expect(redis.map((t) => t.metadata.listName)).toEqual([`${data.QUEUE_PREFIX}:${data.REVIEWS_QUEUE}:wait`, `${data.QUEUE_PREFIX}:${data.BULK_QUEUE}:wait`]);
+    expect(redis.map((t) => t.metadata.listName)).toEqual([
+      `${data.QUEUE_PREFIX}:${data.REVIEWS_QUEUE}:wait`,
+      `${data.QUEUE_PREFIX}:${data.BULK_QUEUE}:wait`,
+    ]);
     const prometheus = triggers.find((t) => t.type === 'prometheus')!;
     expect(prometheus.metadata.query).toContain('sf_scaling_recommended_replicas');
     expect(prometheus.metadata.threshold).toBe('1');
@@ -133,8 +154,14 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(scalers.map((s) => s.kind).sort()).toEqual(['HorizontalPodAutoscaler', 'ScaledObject', 'ScaledObject']);
     for (const s of scalers) {
       expect(s.spec.scaleTargetRef.name).toBe(stable.metadata.name);
-      const [min, max] = s.kind === 'ScaledObject' ? [s.spec.minReplicaCount, s.spec.maxReplicaCount] : [s.spec.minReplicas, s.spec.maxReplicas];
-      expect([min, max], `${s.kind} ${s.metadata.name}`).toEqual([Number(data.SCALING_MIN_REPLICAS), Number(data.SCALING_MAX_REPLICAS)]);
+      const [min, max] =
+        s.kind === 'ScaledObject'
+          ? [s.spec.minReplicaCount, s.spec.maxReplicaCount]
+          : [s.spec.minReplicas, s.spec.maxReplicas];
+      expect([min, max], `${s.kind} ${s.metadata.name}`).toEqual([
+        Number(data.SCALING_MIN_REPLICAS),
+        Number(data.SCALING_MAX_REPLICAS),
+      ]);
     }
     const hpa = scalers.find((s) => s.kind === 'HorizontalPodAutoscaler')!;
     expect(hpa.apiVersion).toBe('autoscaling/v2');
@@ -144,7 +171,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   it('the ingest Deployment reads DATABASE_URL (its result routes) from the Secret the sink reads it from', () => {
     const secret = parseAllDocuments(readFileSync(path.join(k8sDir, 'secret.example.yaml'), 'utf8'))[0]!.toJS() as Doc;
     expect(secret.stringData.DATABASE_URL).toMatch(/^postgres:\/\//);
-    const secretRefs = (d: Doc) => (container(d).envFrom as Doc[]).flatMap((e) => (e.secretRef ? [e.secretRef.name] : []));
+    const secretRefs = (d: Doc) =>
+      (container(d).envFrom as Doc[]).flatMap((e) => (e.secretRef ? [e.secretRef.name] : []));
     const ingest = deployments.find((d) => container(d).command.includes('dist/producer/ingest-server.js'))!;
     const sink = deployments.find((d) => container(d).command.includes('dist/workers/result-sink.js'))!;
     expect(secretRefs(ingest)).toContain(secret.metadata.name);

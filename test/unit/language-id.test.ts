@@ -31,7 +31,7 @@ function loadError(dir: string): unknown {
 describe('language-ID features', () => {
   const spec = { buckets: 1024, maxOrder: 3, maxChars: 40 };
 
-  it('are the padded words\' character n-grams and the words, lowercased', () => {
+  it("are the padded words' character n-grams and the words, lowercased", () => {
     // " ab " → n-grams a, b, " a", ab, "b ", " ab", "ab " (the lone spaces left out) and the word: 8 rows.
     const f = languageFeatures('AB', spec);
     expect(f.rows).toHaveLength(8);
@@ -91,7 +91,10 @@ describe('committed language-ID model', () => {
 
   it('fails to load with SF_ERR_MODEL_LOAD naming the bad file', () => {
     const truncated = tempCopy();
-    fs.writeFileSync(path.join(truncated, WEIGHTS_FILE), fs.readFileSync(path.join(COMMITTED, WEIGHTS_FILE)).subarray(1));
+    fs.writeFileSync(
+      path.join(truncated, WEIGHTS_FILE),
+      fs.readFileSync(path.join(COMMITTED, WEIGHTS_FILE)).subarray(1),
+    );
     const short = loadError(truncated);
     expect(isSfError(short, 'SF_ERR_MODEL_LOAD')).toBe(true);
     expect((short as Error).message).toContain(WEIGHTS_FILE);

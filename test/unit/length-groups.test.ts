@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom as prng } from '../../src/training/seeded-random.ts';
 import { groupByLength, paddingStats, type GroupLimits } from '../../src/batching/length-groups.ts';
 
-
 /** Review-like token counts: mostly short, a long tail up to 512. */
 function realisticLengths(count: number, seed: number): number[] {
   const random = prng(seed);
@@ -36,7 +35,9 @@ function checkGrouping(lengths: number[], limits: GroupLimits): number[][] {
     const computed = max * group.length;
     const real = groupLengths.reduce((a, b) => a + b, 0);
     expect(computed, `group ${JSON.stringify(groupLengths)}`).toBeLessThanOrEqual(limits.maxTokens);
-    expect((computed - real) / computed, `group ${JSON.stringify(groupLengths)}`).toBeLessThanOrEqual(limits.maxPadding + 1e-12);
+    expect((computed - real) / computed, `group ${JSON.stringify(groupLengths)}`).toBeLessThanOrEqual(
+      limits.maxPadding + 1e-12,
+    );
   }
   return groups;
 }
@@ -54,7 +55,10 @@ describe('groupByLength', () => {
   it('splits at the token budget', () => {
     // 4 × 10 = 40 ≤ 40; a fifth row would make 50.
     const groups = groupByLength(Array(7).fill(10), { maxTokens: 40, maxPadding: 1 });
-    expect(groups).toEqual([[0, 1, 2, 3], [4, 5, 6]]);
+    expect(groups).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6],
+    ]);
   });
 
   it('runs an item longer than maxTokens alone', () => {
@@ -85,9 +89,21 @@ describe('groupByLength', () => {
   describe('invariants on generated batches', () => {
     const cases: { name: string; lengths: number[]; limits: GroupLimits }[] = [];
     for (let seed = 1; seed <= 20; seed++) {
-      cases.push({ name: `realistic #${seed}`, lengths: realisticLengths(1 + seed * 7, seed), limits: { maxTokens: 8192, maxPadding: 0.1 } });
-      cases.push({ name: `tight budget #${seed}`, lengths: uniformLengths(50, seed + 100, 5, 512), limits: { maxTokens: 600, maxPadding: 0.2 } });
-      cases.push({ name: `over budget #${seed}`, lengths: uniformLengths(40, seed + 200, 1, 300), limits: { maxTokens: 128, maxPadding: 0.05 } });
+      cases.push({
+        name: `realistic #${seed}`,
+        lengths: realisticLengths(1 + seed * 7, seed),
+        limits: { maxTokens: 8192, maxPadding: 0.1 },
+      });
+      cases.push({
+        name: `tight budget #${seed}`,
+        lengths: uniformLengths(50, seed + 100, 5, 512),
+        limits: { maxTokens: 600, maxPadding: 0.2 },
+      });
+      cases.push({
+        name: `over budget #${seed}`,
+        lengths: uniformLengths(40, seed + 200, 1, 300),
+        limits: { maxTokens: 128, maxPadding: 0.05 },
+      });
     }
     it.each(cases)('$name', ({ lengths, limits }) => {
       checkGrouping(lengths, limits);
@@ -112,7 +128,12 @@ describe('groupByLength', () => {
 describe('paddingStats', () => {
   it('counts computed (rows × longest) and real tokens per group', () => {
     const lengths = [3, 5, 10, 2];
-    expect(paddingStats(lengths, [[0, 1], [2, 3]])).toEqual({ computed: 5 * 2 + 10 * 2, real: 20 });
+    expect(
+      paddingStats(lengths, [
+        [0, 1],
+        [2, 3],
+      ]),
+    ).toEqual({ computed: 5 * 2 + 10 * 2, real: 20 });
     expect(paddingStats(lengths, [[0, 1, 2, 3]])).toEqual({ computed: 40, real: 20 });
     expect(paddingStats(lengths, [])).toEqual({ computed: 0, real: 0 });
   });

@@ -152,7 +152,13 @@ describe('installShutdown', () => {
 
   it('a close that never resolves exits 1 after graceMs, not before', async () => {
     const exit = vi.fn();
-    const { shutdown } = installShutdown({ logger, graceMs: 5000, close: () => new Promise<void>(() => {}), exit, signals: [] });
+    const { shutdown } = installShutdown({
+      logger,
+      graceMs: 5000,
+      close: () => new Promise<void>(() => {}),
+      exit,
+      signals: [],
+    });
     void shutdown('test');
     await vi.advanceTimersByTimeAsync(4999);
     expect(exit).not.toHaveBeenCalled();
@@ -162,7 +168,13 @@ describe('installShutdown', () => {
 
   it('a close that rejects exits 1', async () => {
     const exit = vi.fn();
-    const { shutdown } = installShutdown({ logger, graceMs: 1000, close: async () => Promise.reject(new Error('boom')), exit, signals: [] });
+    const { shutdown } = installShutdown({
+      logger,
+      graceMs: 1000,
+      close: async () => Promise.reject(new Error('boom')),
+      exit,
+      signals: [],
+    });
     await shutdown('test');
     expect(exit).toHaveBeenCalledWith(1);
     expect(exit).not.toHaveBeenCalledWith(0);
@@ -171,7 +183,13 @@ describe('installShutdown', () => {
   // Regression: a rejected close used to leave the grace timer running (a second exit call).
   it('a close that rejects exits exactly once (the grace timer is cleared)', async () => {
     const exit = vi.fn();
-    const { shutdown } = installShutdown({ logger, graceMs: 1000, close: async () => Promise.reject(new Error('boom')), exit, signals: [] });
+    const { shutdown } = installShutdown({
+      logger,
+      graceMs: 1000,
+      close: async () => Promise.reject(new Error('boom')),
+      exit,
+      signals: [],
+    });
     await shutdown('test');
     await vi.advanceTimersByTimeAsync(1000);
     expect(exit).toHaveBeenCalledExactlyOnceWith(1);

@@ -83,11 +83,15 @@ function ok(item: ItemOutcome | undefined) {
 function tempCopyOfModel(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-explain-'));
   tempDirs.push(dir);
-  for (const f of ['model.onnx', 'config.json', 'tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
+  for (const f of ['model.onnx', 'config.json', 'tokenizer.json', 'tokenizer_config.json'])
+    fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
   return dir;
 }
 
-function editConfig(dir: string, edit: (config: { vocab_size?: number; hashed_ngram?: Record<string, unknown> }) => void): void {
+function editConfig(
+  dir: string,
+  edit: (config: { vocab_size?: number; hashed_ngram?: Record<string, unknown> }) => void,
+): void {
   const file = path.join(dir, 'config.json');
   const config = JSON.parse(fs.readFileSync(file, 'utf8'));
   edit(config);
@@ -156,7 +160,10 @@ describe('linear explainer on the default model', () => {
   });
 
   it('explains a negative review with its negative words', async () => {
-    const item = ok((await runner.score(['Terrible product. Stopped working after two days, total waste of money.'], [true])).items[0]);
+    const item = ok(
+      (await runner.score(['Terrible product. Stopped working after two days, total waste of money.'], [true]))
+        .items[0],
+    );
     expect(item.label).toBe('negative');
     const toward = item.explanation!.toward.map((p) => p.text);
     expect(toward.some((t) => /terrible|waste|stopped/.test(t))).toBe(true);
@@ -207,7 +214,10 @@ describe('model directories without an exact explainer', () => {
     await writeTinyModel(dir);
     const tiny = await createModelRunner({ modelDir: dir, ...SETTINGS });
     try {
-      expect(tiny.info.explanations).toEqual({ supported: false, reason: expect.stringContaining('bag-of-embeddings') });
+      expect(tiny.info.explanations).toEqual({
+        supported: false,
+        reason: expect.stringContaining('bag-of-embeddings'),
+      });
       const { items, stats } = await tiny.score(['I love this great phone', 'terrible broken waste'], [true, true]);
       expect(items.map((i) => ok(i).label)).toEqual(['positive', 'negative']);
       expect(items.every((i) => ok(i).explanation === undefined)).toBe(true);
@@ -224,14 +234,24 @@ describe('model directories without an exact explainer', () => {
       delete c.vocab_size;
     });
     const loaded = loadLinearExplainer(readModelSpec(dir), (id) => tokenizer.id_to_token(id));
-    expect(loaded.ok && loaded.derivedFromGraph.sort()).toEqual(['buckets', 'excludedIds', 'maxOrder', 'negation', 'normalization', 'vocabSize']);
+    expect(loaded.ok && loaded.derivedFromGraph.sort()).toEqual([
+      'buckets',
+      'excludedIds',
+      'maxOrder',
+      'negation',
+      'normalization',
+      'vocabSize',
+    ]);
     expect(loaded.ok && loaded.explainer.spec).toEqual(explainer.spec);
   });
 
   it('turns explanations off when config.json and the graph disagree on the negation scope', () => {
     const dir = tempCopyOfModel();
     editConfig(dir, (c) => ((c.hashed_ngram!.negation as { window: number }).window = 2));
-    expect(loadLinearExplainer(readModelSpec(dir), (id) => tokenizer.id_to_token(id))).toEqual({ ok: false, reason: expect.stringContaining('negation scope') });
+    expect(loadLinearExplainer(readModelSpec(dir), (id) => tokenizer.id_to_token(id))).toEqual({
+      ok: false,
+      reason: expect.stringContaining('negation scope'),
+    });
   });
 
   it('turns explanations off when config.json contradicts the graph', async () => {
@@ -251,7 +271,12 @@ describe('model directories without an exact explainer', () => {
 
 describe('a model with boundary tokens ([CLS]/[SEP] are features): review-sentiment-de', () => {
   const DE_DIR = path.join(ROOT, 'models', 'review-sentiment-de');
-  const GERMAN = ['Super Produkt, funktioniert einwandfrei.', 'Leider nach zwei Tagen kaputt. Nie wieder!', 'Gut', 'Die Lieferung war schnell, aber die Qualität ist schlecht.'];
+  const GERMAN = [
+    'Super Produkt, funktioniert einwandfrei.',
+    'Leider nach zwei Tagen kaputt. Nie wieder!',
+    'Gut',
+    'Die Lieferung war schnell, aber die Qualität ist schlecht.',
+  ];
 
   it('never shows a special token in a phrase; their own features join the bias, and the sum is still the ONNX margin', async () => {
     const spec = readModelSpec(DE_DIR);
@@ -265,12 +290,21 @@ describe('a model with boundary tokens ([CLS]/[SEP] are features): review-sentim
       for (const text of GERMAN) {
         const { ids } = deEncoder.encode(text);
         const { inputIds, attentionMask, length } = padBatch([ids], 0);
-        const out = await deSession.run({ input_ids: new ort.Tensor('int64', inputIds, [1, length]), attention_mask: new ort.Tensor('int64', attentionMask, [1, length]) });
+        const out = await deSession.run({
+          input_ids: new ort.Tensor('int64', inputIds, [1, length]),
+          attention_mask: new ort.Tensor('int64', attentionMask, [1, length]),
+        });
         const logits = out.logits!.data as Float32Array;
         const d = loaded.explainer.decompose(ids, 1);
-        expect(d.phrases.some((p) => /\[CLS\]|\[SEP\]/.test(p.text)), text).toBe(false);
+        expect(
+          d.phrases.some((p) => /\[CLS\]|\[SEP\]/.test(p.text)),
+          text,
+        ).toBe(false);
         expect(new Set(d.phrases.map((p) => p.text)).size).toBe(d.phrases.length);
-        expect(Math.abs(d.phrases.reduce((s, p) => s + p.weight, d.bias) - (logits[1]! - logits[0]!)), text).toBeLessThan(1e-5);
+        expect(
+          Math.abs(d.phrases.reduce((s, p) => s + p.weight, d.bias) - (logits[1]! - logits[0]!)),
+          text,
+        ).toBeLessThan(1e-5);
       }
       // "Gut" alone: the unigram and both edge bigrams ([CLS] gut, gut [SEP]) show as one phrase.
       expect(loaded.explainer.decompose(deEncoder.encode('Gut').ids, 1).phrases.map((p) => p.text)).toEqual(['gut']);

@@ -7,7 +7,12 @@ import { createLogger } from '../../src/logging/logger.ts';
 describe('logger redaction', () => {
   it('censors text and title wherever a review or a job would put them', () => {
     let out = '';
-    const destination = new Writable({ write: (chunk, _e, cb) => { out += String(chunk); cb(); } });
+    const destination = new Writable({
+      write: (chunk, _e, cb) => {
+        out += String(chunk);
+        cb();
+      },
+    });
     const logger = createLogger({ level: 'trace', format: 'json', destination });
     const review = { id: 'r1', title: 'SECRET-TITLE', text: 'SECRET-TEXT' };
     logger.info(review, 'a review as the log object');

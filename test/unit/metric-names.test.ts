@@ -15,7 +15,11 @@ const logger = createLogger({ level: 'silent', format: 'json' });
 
 /** Every registry a process of the fleet serves: stats, worker, sink, and an HTTP service's own. */
 function registries(): Registry[] {
-  const collector = { queueNames: { reviews: 'reviews', results: 'results' }, window: { onEntries: () => undefined }, collect: () => Promise.reject(new Error('unused')) };
+  const collector = {
+    queueNames: { reviews: 'reviews', results: 'results' },
+    window: { onEntries: () => undefined },
+    collect: () => Promise.reject(new Error('unused')),
+  };
   const stats = createStatsRegistry({ collector: collector as unknown as StatsCollector, logger });
   const worker = createWorkerMetrics({ model: 'm', version: '1' }).registry;
   const sink = createSinkMetrics(createProcessRegistry()).registry;
@@ -44,18 +48,27 @@ describe('metric names', () => {
 
   it('docs/metrics.md and docs/observability.md list every sf_ metric, and only those', () => {
     const rows = (text: string) => [...text.matchAll(/^\| `(sf_[a-z0-9_]+)` \|/gm)].map((m) => m[1]!);
-    const listed = new Set(['docs/metrics.md', 'docs/observability.md'].flatMap((file) => rows(readFileSync(path.join(root, file), 'utf8'))));
+    const listed = new Set(
+      ['docs/metrics.md', 'docs/observability.md'].flatMap((file) => rows(readFileSync(path.join(root, file), 'utf8'))),
+    );
     expect([...listed].sort()).toEqual([...exported].filter((n) => n.startsWith('sf_')).sort());
   });
 
   it('no metric breaks the Prometheus naming rules promtool checks', () => {
     const problems: string[] = [];
     for (const registry of registries()) {
-      for (const m of registry.getMetricsAsArray() as unknown as { name: string; labelNames: string[]; constructor: { name: string } }[]) {
+      for (const m of registry.getMetricsAsArray() as unknown as {
+        name: string;
+        labelNames: string[];
+        constructor: { name: string };
+      }[]) {
         const type = m.constructor.name;
-        if (m.labelNames.includes('quantile') && type !== 'Summary') problems.push(`${m.name}: a ${type} with the label quantile (reserved for summaries)`);
-        if (m.labelNames.includes('le') && type !== 'Histogram') problems.push(`${m.name}: a ${type} with the label le (reserved for histograms)`);
-        if (m.name.endsWith('_total') && type !== 'Counter') problems.push(`${m.name}: a ${type} named _total (counters only)`);
+        if (m.labelNames.includes('quantile') && type !== 'Summary')
+          problems.push(`${m.name}: a ${type} with the label quantile (reserved for summaries)`);
+        if (m.labelNames.includes('le') && type !== 'Histogram')
+          problems.push(`${m.name}: a ${type} with the label le (reserved for histograms)`);
+        if (m.name.endsWith('_total') && type !== 'Counter')
+          problems.push(`${m.name}: a ${type} named _total (counters only)`);
         if (type === 'Counter' && !m.name.endsWith('_total')) problems.push(`${m.name}: a counter not named _total`);
       }
     }

@@ -8,7 +8,11 @@ describe('sessionProblems', () => {
   });
 
   it('names missing and unsupported inputs and a missing logits output, all at once', () => {
-    expect(sessionProblems(['input_ids', 'position_ids'], ['output'])).toEqual(['missing input(s) attention_mask', 'unsupported input(s) position_ids', 'no "logits" output (has output)']);
+    expect(sessionProblems(['input_ids', 'position_ids'], ['output'])).toEqual([
+      'missing input(s) attention_mask',
+      'unsupported input(s) position_ids',
+      'no "logits" output (has output)',
+    ]);
   });
 });
 
@@ -18,7 +22,9 @@ describe('logitsProblem', () => {
   });
 
   it('names the shape for the wrong rows, labels, rank or no logits', () => {
-    expect(logitsProblem([4, 2], 4, 3)).toBe('logits have shape [4, 2], expected [4, 3] (config.json id2label has 3 labels)');
+    expect(logitsProblem([4, 2], 4, 3)).toBe(
+      'logits have shape [4, 2], expected [4, 3] (config.json id2label has 3 labels)',
+    );
     expect(logitsProblem([3, 2], 4, 2)).toContain('[3, 2], expected [4, 2]');
     expect(logitsProblem([4, 2, 1], 4, 2)).toContain('[4, 2, 1]');
     expect(logitsProblem(undefined, 1, 2)).toContain('shape [], expected [1, 2]');

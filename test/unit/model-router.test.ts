@@ -45,7 +45,7 @@ describe('model router', () => {
     'un texte': { language: 'fr', confidence: 0.6 },
     'just under': { language: 'de', confidence: 0.59994 },
     english: { language: 'en', confidence: 0.99 },
-    'никакой': { language: undefined, confidence: 0 },
+    никакой: { language: undefined, confidence: 0 },
   };
   const identified: string[] = [];
   const router = createModelRouter({
@@ -61,17 +61,38 @@ describe('model router', () => {
   it('takes the primary subtag of the locale, without identifying the text', () => {
     expect(primarySubtag('de-AT')).toBe('de');
     expect(primarySubtag('FR_ca')).toBe('fr');
-    expect(router.route({ locale: 'de-CH' }, 'un texte')).toEqual({ model: 'models/de', language: { tag: 'de', source: 'locale' } });
-    expect(router.route({ locale: 'it' }, 'ein Text')).toEqual({ model: DEFAULT_MODEL_KEY, language: { tag: 'it', source: 'locale' } });
+    expect(router.route({ locale: 'de-CH' }, 'un texte')).toEqual({
+      model: 'models/de',
+      language: { tag: 'de', source: 'locale' },
+    });
+    expect(router.route({ locale: 'it' }, 'ein Text')).toEqual({
+      model: DEFAULT_MODEL_KEY,
+      language: { tag: 'it', source: 'locale' },
+    });
     expect(identified).toEqual([]);
   });
 
   it('without locale, uses a guess at or over the threshold, else the default model', () => {
-    expect(router.route({}, 'ein Text')).toEqual({ model: 'models/de', language: { tag: 'de', source: 'identified', confidence: 0.97 } });
-    expect(router.route({}, 'un texte')).toEqual({ model: 'models/fr', language: { tag: 'fr', source: 'identified', confidence: 0.6 } });
-    expect(router.route({}, 'just under')).toEqual({ model: DEFAULT_MODEL_KEY, language: { tag: null, source: 'identified', confidence: 0.5999 } });
-    expect(router.route({}, 'english')).toEqual({ model: DEFAULT_MODEL_KEY, language: { tag: 'en', source: 'identified', confidence: 0.99 } });
-    expect(router.route({}, 'никакой')).toEqual({ model: DEFAULT_MODEL_KEY, language: { tag: null, source: 'identified', confidence: 0 } });
+    expect(router.route({}, 'ein Text')).toEqual({
+      model: 'models/de',
+      language: { tag: 'de', source: 'identified', confidence: 0.97 },
+    });
+    expect(router.route({}, 'un texte')).toEqual({
+      model: 'models/fr',
+      language: { tag: 'fr', source: 'identified', confidence: 0.6 },
+    });
+    expect(router.route({}, 'just under')).toEqual({
+      model: DEFAULT_MODEL_KEY,
+      language: { tag: null, source: 'identified', confidence: 0.5999 },
+    });
+    expect(router.route({}, 'english')).toEqual({
+      model: DEFAULT_MODEL_KEY,
+      language: { tag: 'en', source: 'identified', confidence: 0.99 },
+    });
+    expect(router.route({}, 'никакой')).toEqual({
+      model: DEFAULT_MODEL_KEY,
+      language: { tag: null, source: 'identified', confidence: 0 },
+    });
   });
 
   it('lists each routed directory once, not the default model; without identifier no guess', () => {
@@ -82,13 +103,28 @@ describe('model router', () => {
 });
 
 describe('scoring a batch routed to several models', () => {
-  const stats = (calls: number): BatchStats => ({ tokenizeMs: 1, inferenceMs: 2, calls, computedTokens: 10, realTokens: 8, explainMs: 0, explained: 0 });
+  const stats = (calls: number): BatchStats => ({
+    tokenizeMs: 1,
+    inferenceMs: 2,
+    calls,
+    computedTokens: 10,
+    realTokens: 8,
+    explainMs: 0,
+    explained: 0,
+  });
   function fakePool() {
     const calls: { texts: (string | Encoded)[]; flags: boolean[] | undefined; model: string | undefined }[] = [];
     const pool: ScoringPool = {
       async score(texts, explain, model) {
         calls.push({ texts, flags: explain?.flags, model });
-        const items: ItemOutcome[] = texts.map((t) => ({ ok: true, label: `${model ?? 'default'}:${t}`, score: 0.9, scores: {}, tokens: 3, truncated: false }));
+        const items: ItemOutcome[] = texts.map((t) => ({
+          ok: true,
+          label: `${model ?? 'default'}:${t}`,
+          score: 0.9,
+          scores: {},
+          tokens: 3,
+          truncated: false,
+        }));
         return { items, stats: stats(model === undefined ? 1 : 2) };
       },
     };
@@ -107,7 +143,11 @@ describe('scoring a batch routed to several models', () => {
     ]);
     expect(scored.items.map((i) => (i.ok ? i.label : ''))).toEqual(['de:a', 'default:b', 'de:c', 'fr:d', 'default:e']);
     expect(scored.stats.calls).toBe(5);
-    expect(scored.groups.map((g) => [g.model, g.indexes])).toEqual([['de', [0, 2]], [undefined, [1, 4]], ['fr', [3]]]);
+    expect(scored.groups.map((g) => [g.model, g.indexes])).toEqual([
+      ['de', [0, 2]],
+      [undefined, [1, 4]],
+      ['fr', [3]],
+    ]);
   });
 
   it('a batch of one model is one call, exactly as without routing', async () => {
@@ -118,7 +158,10 @@ describe('scoring a batch routed to several models', () => {
   });
 
   it('rejects when one model call rejects (the batch is retried whole)', async () => {
-    const pool: ScoringPool = { score: async (_t, _e, model) => (model === 'fr' ? Promise.reject(new Error('thread crashed')) : { items: [], stats: stats(1) }) };
+    const pool: ScoringPool = {
+      score: async (_t, _e, model) =>
+        model === 'fr' ? Promise.reject(new Error('thread crashed')) : { items: [], stats: stats(1) },
+    };
     await expect(scoreByModel(pool, ['a', 'b'], undefined, [undefined, 'fr'])).rejects.toThrow('thread crashed');
   });
 });

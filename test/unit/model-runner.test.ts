@@ -5,7 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SfError } from '../../src/errors/sf-error.ts';
 import { readModelSpec } from '../../src/model-format/model-dir.ts';
-import { createModelRunner, type ItemOutcome, type ModelRunner, type RunnerOptions } from '../../src/inference/model-runner.ts';
+import {
+  createModelRunner,
+  type ItemOutcome,
+  type ModelRunner,
+  type RunnerOptions,
+} from '../../src/inference/model-runner.ts';
 import { loadModelTokenizer } from '../../src/tokenize/model-tokenizer.ts';
 import { buildBagOfEmbeddingsGraph } from '../helpers/bag-of-embeddings-graph.ts';
 import { writeTinyModel, type TinyModelOptions } from '../helpers/tiny-model.ts';
@@ -38,7 +43,13 @@ async function tinyModelDir(options: TinyModelOptions = {}): Promise<string> {
 }
 
 function runnerOptions(modelDir: string, extra: Partial<RunnerOptions> = {}): RunnerOptions {
-  return { modelDir, truncation: 'head-tail', intraOpThreads: 1, groups: { maxTokens: 8192, maxPadding: 0.1 }, ...extra };
+  return {
+    modelDir,
+    truncation: 'head-tail',
+    intraOpThreads: 1,
+    groups: { maxTokens: 8192, maxPadding: 0.1 },
+    ...extra,
+  };
 }
 
 async function runner(modelDir: string, extra: Partial<RunnerOptions> = {}): Promise<ModelRunner> {
@@ -192,7 +203,7 @@ describe('createModelRunner on the tiny model', () => {
     expect(stats.computedTokens).toBe(stats.realTokens);
   });
 
-  it('keeps every model call within groups.maxTokens (equal lengths: the budget\'s worth of rows per call)', async () => {
+  it("keeps every model call within groups.maxTokens (equal lengths: the budget's worth of rows per call)", async () => {
     const r = await runner(await tinyModelDir(), { groups: { maxTokens: 64, maxPadding: 1 } });
     const texts = Array.from({ length: 9 }, (_, i) => `good phone ${i}`);
     const { stats } = await r.score(texts);
@@ -337,7 +348,10 @@ describe('model directory errors (SF_ERR_MODEL_LOAD naming the file)', () => {
 
   it('config with 3 labels on a 2-logit model fails at warm-up', async () => {
     const dir = await tinyModelDir();
-    patchJson(path.join(dir, 'config.json'), (c) => ({ ...c, id2label: { '0': 'negative', '1': 'neutral', '2': 'positive' } }));
+    patchJson(path.join(dir, 'config.json'), (c) => ({
+      ...c,
+      id2label: { '0': 'negative', '1': 'neutral', '2': 'positive' },
+    }));
     expect(readModelSpec(dir).labels).toHaveLength(3); // the directory itself reads fine
     const err = await loadError(dir);
     expect(err.message).toContain('config.json');
@@ -349,7 +363,13 @@ describe('readModelSpec', () => {
   it('reads labels, max length, version and model type of the tiny model', async () => {
     const dir = await tinyModelDir({ labels: ['negative', 'neutral', 'positive'], maxLength: 40, version: '3' });
     const spec = readModelSpec(dir);
-    expect(spec).toMatchObject({ labels: ['negative', 'neutral', 'positive'], maxLength: 40, version: '3', modelType: 'bag-of-embeddings', multiLabel: false });
+    expect(spec).toMatchObject({
+      labels: ['negative', 'neutral', 'positive'],
+      maxLength: 40,
+      version: '3',
+      modelType: 'bag-of-embeddings',
+      multiLabel: false,
+    });
     expect(spec.modelFile).toBe(path.join(dir, 'model.onnx'));
   });
 
@@ -365,42 +385,47 @@ describe.skipIf(!HAS_SHARED_TOKENIZER)(
     ? 'real DistilBERT SST-2 tokenizer files from ../shared'
     : `real DistilBERT SST-2 tokenizer files — SKIPPED: ${SHARED_TOKENIZER_DIR} does not exist`,
   () => {
-  let dir: string;
+    let dir: string;
 
-  async function sharedModelDir(): Promise<string> {
-    if (dir) return dir;
-    dir = tempDir();
-    for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
-      fs.copyFileSync(path.join(SHARED_TOKENIZER_DIR, file), path.join(dir, file));
-      fs.chmodSync(path.join(dir, file), 0o644);
+    async function sharedModelDir(): Promise<string> {
+      if (dir) return dir;
+      dir = tempDir();
+      for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+        fs.copyFileSync(path.join(SHARED_TOKENIZER_DIR, file), path.join(dir, file));
+        fs.chmodSync(path.join(dir, file), 0o644);
+      }
+      const vocab = (
+        JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as {
+          model: { vocab: Record<string, number> };
+        }
+      ).model.vocab;
+      const vocabSize = 30522;
+      const embeddings = new Float32Array(vocabSize * 2);
+      for (const word of ['great', 'love']) embeddings.set([3, 0], vocab[word]! * 2);
+      for (const word of ['terrible', 'awful']) embeddings.set([0, 3], vocab[word]! * 2);
+      // labels [NEGATIVE, POSITIVE]; weights row-major [dim 2, labels 2]
+      const weights = new Float32Array([-3, 3, 3, -3]);
+      const model = buildBagOfEmbeddingsGraph({ vocabSize, embeddings, dim: 2, weights, bias: new Float32Array(2) });
+      fs.writeFileSync(path.join(dir, 'model.onnx'), model);
+      return dir;
     }
-    const vocab = (JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab;
-    const vocabSize = 30522;
-    const embeddings = new Float32Array(vocabSize * 2);
-    for (const word of ['great', 'love']) embeddings.set([3, 0], vocab[word]! * 2);
-    for (const word of ['terrible', 'awful']) embeddings.set([0, 3], vocab[word]! * 2);
-    // labels [NEGATIVE, POSITIVE]; weights row-major [dim 2, labels 2]
-    const weights = new Float32Array([-3, 3, 3, -3]);
-    const model = buildBagOfEmbeddingsGraph({ vocabSize, embeddings, dim: 2, weights, bias: new Float32Array(2) });
-    fs.writeFileSync(path.join(dir, 'model.onnx'), model);
-    return dir;
-  }
 
-  it('readModelSpec reads labels [NEGATIVE, POSITIVE] and maxLength 512', async () => {
-    const spec = readModelSpec(await sharedModelDir());
-    expect(spec.labels).toEqual(['NEGATIVE', 'POSITIVE']);
-    expect(spec.maxLength).toBe(512);
-    expect(spec.modelType).toBe('distilbert');
-  });
+    it('readModelSpec reads labels [NEGATIVE, POSITIVE] and maxLength 512', async () => {
+      const spec = readModelSpec(await sharedModelDir());
+      expect(spec.labels).toEqual(['NEGATIVE', 'POSITIVE']);
+      expect(spec.maxLength).toBe(512);
+      expect(spec.modelType).toBe('distilbert');
+    });
 
-  it('the runner scores texts with the real WordPiece tokenizer', async () => {
-    const r = await runner(await sharedModelDir());
-    expect(r.info.maxTokens).toBe(512);
-    const { items } = await r.score(['A great movie, I love it.', 'What an awful, terrible film.', '\u0000']);
-    expect(ok(items[0]).label).toBe('POSITIVE');
-    expect(ok(items[1]).label).toBe('NEGATIVE');
-    expect(items[2]!.ok).toBe(false);
-    // [CLS] a great movie , i love it . [SEP]
-    expect(ok(items[0]).tokens).toBe(10);
-  });
-});
+    it('the runner scores texts with the real WordPiece tokenizer', async () => {
+      const r = await runner(await sharedModelDir());
+      expect(r.info.maxTokens).toBe(512);
+      const { items } = await r.score(['A great movie, I love it.', 'What an awful, terrible film.', '\u0000']);
+      expect(ok(items[0]).label).toBe('POSITIVE');
+      expect(ok(items[1]).label).toBe('NEGATIVE');
+      expect(items[2]!.ok).toBe(false);
+      // [CLS] a great movie , i love it . [SEP]
+      expect(ok(items[0]).tokens).toBe(10);
+    });
+  },
+);

@@ -10,7 +10,12 @@ import { defaultConfig } from '../helpers/config.ts';
 import { errorCodes } from '../../src/contracts/error-codes.ts';
 import { routeDoc } from '../../src/http/route-doc.ts';
 import { installOpenApi, routesSeen } from '../../src/http/openapi.ts';
-import { documentedRoutes, routesMissingFromDocument, schemaCompiler, type OpenApiDocument } from '../helpers/openapi.ts';
+import {
+  documentedRoutes,
+  routesMissingFromDocument,
+  schemaCompiler,
+  type OpenApiDocument,
+} from '../helpers/openapi.ts';
 
 const services = ['ingest', 'stats'] as const;
 let generated: Record<(typeof services)[number], string>;
@@ -51,25 +56,32 @@ describe('routes and documents', () => {
     await Promise.all([apps.ingest.close(), apps.stats.close()]);
   });
 
-  it.each(services)('%s: every route is documented (but the listed exclusions), and every operation is a route', async (service) => {
-    const app = apps[service];
-    await app.ready();
-    const document = app.swagger() as unknown as OpenApiDocument;
-    expect(routesMissingFromDocument(app, document)).toEqual([]);
-    for (const route of documentedRoutes(document)) {
-      const [method, url] = route.split(' ') as [string, string];
-      expect(app.hasRoute({ method: method as 'GET', url }), `${route} is documented but not served`).toBe(true);
-    }
-    // The exclusions here are the reference page's (bull-board and the dashboard's files: see openapi-http.test.ts).
-    expect(routesSeen(app).filter((r) => !documentedRoutes(document).includes(r))).toEqual(
-      expect.arrayContaining(['GET /docs', 'GET /docs/json', 'GET /docs/static/*']),
-    );
-  });
+  it.each(services)(
+    '%s: every route is documented (but the listed exclusions), and every operation is a route',
+    async (service) => {
+      const app = apps[service];
+      await app.ready();
+      const document = app.swagger() as unknown as OpenApiDocument;
+      expect(routesMissingFromDocument(app, document)).toEqual([]);
+      for (const route of documentedRoutes(document)) {
+        const [method, url] = route.split(' ') as [string, string];
+        expect(app.hasRoute({ method: method as 'GET', url }), `${route} is documented but not served`).toBe(true);
+      }
+      // The exclusions here are the reference page's (bull-board and the dashboard's files: see openapi-http.test.ts).
+      expect(routesSeen(app).filter((r) => !documentedRoutes(document).includes(r))).toEqual(
+        expect.arrayContaining(['GET /docs', 'GET /docs/json', 'GET /docs/static/*']),
+      );
+    },
+  );
 
   it('notices an undocumented route', async () => {
     const app = Fastify();
     installOpenApi(app, { title: 't', description: 'd', tags: [] });
-    app.get('/documented', routeDoc({ summary: 's', tags: [], access: 'read', responses: { 200: { description: 'ok' } } }), async () => 'ok');
+    app.get(
+      '/documented',
+      routeDoc({ summary: 's', tags: [], access: 'read', responses: { 200: { description: 'ok' } } }),
+      async () => 'ok',
+    );
     app.get('/forgotten', async () => 'no doc');
     await app.ready();
     const document = app.swagger() as unknown as OpenApiDocument;
@@ -82,22 +94,49 @@ describe('routes and documents', () => {
 describe('what the documents say', () => {
   it('POST /v1/reviews: the review schema of the code (limits of the configuration), one or an array', () => {
     const config = defaultConfig({});
-    const post = documents.ingest.paths['/v1/reviews']!.post as unknown as { requestBody: { content: { 'application/json': { schema: { anyOf: object[] } } } } };
+    const post = documents.ingest.paths['/v1/reviews']!.post as unknown as {
+      requestBody: { content: { 'application/json': { schema: { anyOf: object[] } } } };
+    };
     expect(post.requestBody.content['application/json'].schema.anyOf).toEqual([
       { $ref: '#/components/schemas/Review' },
-      { type: 'array', minItems: 1, maxItems: config.http.maxReviewsPerRequest, items: { $ref: '#/components/schemas/Review' } },
+      {
+        type: 'array',
+        minItems: 1,
+        maxItems: config.http.maxReviewsPerRequest,
+        items: { $ref: '#/components/schemas/Review' },
+      },
     ]);
-    const review = documents.ingest.components.schemas.Review as { required: string[]; additionalProperties: boolean; properties: Record<string, Record<string, unknown>> };
+    const review = documents.ingest.components.schemas.Review as {
+      required: string[];
+      additionalProperties: boolean;
+      properties: Record<string, Record<string, unknown>>;
+    };
     expect(review.required).toEqual(['id', 'text']);
     expect(review.additionalProperties).toBe(false);
-    expect(Object.keys(review.properties)).toEqual(['id', 'text', 'title', 'productId', 'rating', 'locale', 'submittedAt', 'metadata', 'explain']);
+    expect(Object.keys(review.properties)).toEqual([
+      'id',
+      'text',
+      'title',
+      'productId',
+      'rating',
+      'locale',
+      'submittedAt',
+      'metadata',
+      'explain',
+    ]);
     expect(review.properties.text).toMatchObject({ type: 'string', maxLength: config.reviews.maxTextChars });
     // metadata's guard pipe (key count first) is documented as the record it leads to, not as `{}`.
-    expect(review.properties.metadata).toMatchObject({ type: 'object', additionalProperties: { anyOf: expect.any(Array) } });
+    expect(review.properties.metadata).toMatchObject({
+      type: 'object',
+      additionalProperties: { anyOf: expect.any(Array) },
+    });
   });
 
   it('errors: the registry codes by status, Retry-After with 503 and 429, WWW-Authenticate with 401', () => {
-    const responses = documents.ingest.paths['/v1/reviews']!.post!.responses as Record<string, { description: string; headers?: Record<string, unknown>; content: { 'application/json': { schema: unknown } } }>;
+    const responses = documents.ingest.paths['/v1/reviews']!.post!.responses as Record<
+      string,
+      { description: string; headers?: Record<string, unknown>; content: { 'application/json': { schema: unknown } } }
+    >;
     expect(Object.keys(responses)).toEqual(['202', '400', '401', '403', '413', '415', '429', '500', '503']);
     for (const status of ['400', '401', '403', '413', '415', '429', '500', '503']) {
       expect(responses[status]!.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorBody' });
@@ -111,8 +150,14 @@ describe('what the documents say', () => {
     expect(Object.keys(responses['401']!.headers!)).toEqual(['www-authenticate']);
     // Probes need no key; the rest (the document too) name the scope they need.
     expect(documents.ingest.paths['/healthz']!.get).toMatchObject({ security: [] });
-    expect(documents.ingest.paths['/openapi.json']!.get).toMatchObject({ security: expect.arrayContaining([{ bearerAuth: ['read'] }]) });
-    expect(documents.ingest.paths['/v1/reviews']!.post).toMatchObject({ security: expect.arrayContaining([{ bearerAuth: ['write'] }, { apiKeyHeader: ['write'] }]) });
-    expect(documents.stats.paths['/v1/stats']!.get).toMatchObject({ security: expect.arrayContaining([{ bearerAuth: ['read'] }]) });
+    expect(documents.ingest.paths['/openapi.json']!.get).toMatchObject({
+      security: expect.arrayContaining([{ bearerAuth: ['read'] }]),
+    });
+    expect(documents.ingest.paths['/v1/reviews']!.post).toMatchObject({
+      security: expect.arrayContaining([{ bearerAuth: ['write'] }, { apiKeyHeader: ['write'] }]),
+    });
+    expect(documents.stats.paths['/v1/stats']!.get).toMatchObject({
+      security: expect.arrayContaining([{ bearerAuth: ['read'] }]),
+    });
   });
 });

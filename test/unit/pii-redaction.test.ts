@@ -13,7 +13,12 @@ describe('redactPii: e-mail addresses', () => {
   });
 
   it('leaves @mentions, handles and "at" prices alone', () => {
-    for (const text of ['thanks @support_team for the help', 'follow @brand on insta', '3 @ $5 each, great deal', 'rated it 5@home']) {
+    for (const text of [
+      'thanks @support_team for the help',
+      'follow @brand on insta',
+      '3 @ $5 each, great deal',
+      'rated it 5@home',
+    ]) {
       expect(redactPii(text)).toBe(text);
     }
   });
@@ -73,8 +78,20 @@ describe('redactPii: phone numbers', () => {
 
 describe('redactReviewPii', () => {
   it('redacts title and text, keeps every other field, and returns the same object when nothing changes', () => {
-    const review = { id: 'r1', title: 'Seller jane@shop.com', text: 'Call 07700 900123. Good product.', rating: 4, metadata: { sku: 'A-1' } };
-    expect(redactReviewPii(review)).toEqual({ id: 'r1', title: 'Seller [email]', text: 'Call [phone]. Good product.', rating: 4, metadata: { sku: 'A-1' } });
+    const review = {
+      id: 'r1',
+      title: 'Seller jane@shop.com',
+      text: 'Call 07700 900123. Good product.',
+      rating: 4,
+      metadata: { sku: 'A-1' },
+    };
+    expect(redactReviewPii(review)).toEqual({
+      id: 'r1',
+      title: 'Seller [email]',
+      text: 'Call [phone]. Good product.',
+      rating: 4,
+      metadata: { sku: 'A-1' },
+    });
     const clean = { id: 'r2', text: 'Nothing personal, 5 stars' };
     expect(redactReviewPii(clean)).toBe(clean);
     expect(redactReviewPii({ id: 'r3', text: 'no title a@b.de' })).toEqual({ id: 'r3', text: 'no title [email]' });
@@ -115,40 +132,55 @@ describe('redactPii: issue 16 misses (libphonenumber-js, NFKC)', () => {
     expect(redactPii('98765 43210 is my number')).toBe('98765 43210 is my number');
     const review = { id: 'r', locale: 'en-IN', text: 'Seller gave 98765 43210, never answered' };
     expect(redactReviewPii(review).text).toBe('Seller gave [phone], never answered');
-    expect(redactReviewPii({ ...review, locale: 'en' }, Number.POSITIVE_INFINITY, { region: 'IN' }).text).toBe('Seller gave [phone], never answered');
+    expect(redactReviewPii({ ...review, locale: 'en' }, Number.POSITIVE_INFINITY, { region: 'IN' }).text).toBe(
+      'Seller gave [phone], never answered',
+    );
     expect(redactReviewPii({ ...review, locale: 'en-GB' }).text).toBe(review.text);
   });
 
-  it.each(['IN', 'US', 'GB', undefined] as const)('does not mask prices, order numbers, dates or model numbers (region %s)', (region) => {
-    const texts = [
-      'Galaxy S23 Ultra, 5000 mAh battery, 45W charger',
-      'iPhone 15 Pro Max 256GB vs Pixel 8a; model SM-S918B/DS',
-      'Paid ₹12,999 (was ₹15,499), 1299.00 USD elsewhere, Rs 9876543210 total?',
-      'Order #9876543210 arrived; order no. 2125551234 and invoice 4401234567 too',
-      'Order ID: 9876543210 — tracking 1Z999AA10123456784',
-      'delivered 15/01/2024, returned 2024-01-20, again 01.02.2024 at 14:45',
-      'used it 2019-2023, 3 years, 4.5/5 stars, 1080p at 120 Hz',
-      'ＳＫＵ：９８７６５４３２１０ arrived, ４．５／５ stars',
-      'Samsung 55" QLED QN55Q80C, 1,234 reviews, 98% positive',
-      'pin code 560001, 2 x 1.5 m cable, 18650 cells',
-      // From the shared review corpora, where the library alone would have masked them:
-      'see http://212.58.226.30/1/hi/business/2052405.stm and type 192.168.1.240 (default ip)',
-      'amazon.com/exec/obidos/tg/detail/-/B000085BCX/qid=1125546516/sr=8-5/ref=pd_bbs',
-      'the manual\'s title is "67000 - 67007 g/oz," not "8122/8123 g/oz."',
-    ];
-    for (const text of texts) expect(redactPii(text, region ? { region } : {})).toBe(text);
-  });
+  it.each(['IN', 'US', 'GB', undefined] as const)(
+    'does not mask prices, order numbers, dates or model numbers (region %s)',
+    (region) => {
+      const texts = [
+        'Galaxy S23 Ultra, 5000 mAh battery, 45W charger',
+        'iPhone 15 Pro Max 256GB vs Pixel 8a; model SM-S918B/DS',
+        'Paid ₹12,999 (was ₹15,499), 1299.00 USD elsewhere, Rs 9876543210 total?',
+        'Order #9876543210 arrived; order no. 2125551234 and invoice 4401234567 too',
+        'Order ID: 9876543210 — tracking 1Z999AA10123456784',
+        'delivered 15/01/2024, returned 2024-01-20, again 01.02.2024 at 14:45',
+        'used it 2019-2023, 3 years, 4.5/5 stars, 1080p at 120 Hz',
+        'ＳＫＵ：９８７６５４３２１０ arrived, ４．５／５ stars',
+        'Samsung 55" QLED QN55Q80C, 1,234 reviews, 98% positive',
+        'pin code 560001, 2 x 1.5 m cable, 18650 cells',
+        // From the shared review corpora, where the library alone would have masked them:
+        'see http://212.58.226.30/1/hi/business/2052405.stm and type 192.168.1.240 (default ip)',
+        'amazon.com/exec/obidos/tg/detail/-/B000085BCX/qid=1125546516/sr=8-5/ref=pd_bbs',
+        'the manual\'s title is "67000 - 67007 g/oz," not "8122/8123 g/oz."',
+      ];
+      for (const text of texts) expect(redactPii(text, region ? { region } : {})).toBe(text);
+    },
+  );
 
   it('masks a number in parentheses whole, and never stretches a cued run over a number found by shape', () => {
-    expect(redactPii('called Sassafras Enterprises (800.537.4941), and paid $8.00', { region: 'US' })).toBe('called Sassafras Enterprises ([phone]), and paid $8.00');
+    expect(redactPii('called Sassafras Enterprises (800.537.4941), and paid $8.00', { region: 'US' })).toBe(
+      'called Sassafras Enterprises ([phone]), and paid $8.00',
+    );
     expect(redactPii('call 555-123-4567 2 times a day')).toBe('call [phone] 2 times a day');
     // Indian and US numbers from the corpora that the shapes missed.
-    expect(redactPii('Connectivity is not strong. 9403396155 for. Review', { region: 'IN' })).toBe('Connectivity is not strong. [phone] for. Review');
-    expect(redactPii('the given number for warranty 18002003632 is not correct', { region: 'IN' })).toBe('the given number for warranty [phone] is not correct');
+    expect(redactPii('Connectivity is not strong. 9403396155 for. Review', { region: 'IN' })).toBe(
+      'Connectivity is not strong. [phone] for. Review',
+    );
+    expect(redactPii('the given number for warranty 18002003632 is not correct', { region: 'IN' })).toBe(
+      'the given number for warranty [phone] is not correct',
+    );
   });
 
   it('keeps text without PII byte for byte, compatibility characters included', () => {
-    for (const text of ['ﬁne ｗｉｄｅ ｔｅｘｔ, 5 m² and ①②③ — ＡＢＣ', 'café é (e + U+0301), ｶﾀｶﾅ half-width', '한국어 리뷰 ５점 만점']) {
+    for (const text of [
+      'ﬁne ｗｉｄｅ ｔｅｘｔ, 5 m² and ①②③ — ＡＢＣ',
+      'café é (e + U+0301), ｶﾀｶﾅ half-width',
+      '한국어 리뷰 ５점 만점',
+    ]) {
       expect(redactPii(text, { region: 'IN' })).toBe(text);
     }
     // Only the masked span changes: the full-width text around it stays full-width.

@@ -13,7 +13,11 @@ const TOOLING = ['bench', 'chaos', 'fuzz', 'test', 'tools'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : /\.(ts|mts|mjs|js)$/.test(e.name) ? [path.join(dir, e.name)] : [],
+    e.isDirectory()
+      ? sourceFiles(path.join(dir, e.name))
+      : /\.(ts|mts|mjs|js)$/.test(e.name)
+        ? [path.join(dir, e.name)]
+        : [],
   );
 }
 
@@ -71,7 +75,9 @@ describe('product / tooling boundary', () => {
     expect([...build.include].sort()).toEqual([...PRODUCT].sort());
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     // COPY [--from=stage] SRC... DEST: the sources.
-    const copied = [...dockerfile.matchAll(/^COPY\s+(?:--from=\S+\s+)?(.+)\s+\S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    const copied = [...dockerfile.matchAll(/^COPY\s+(?:--from=\S+\s+)?(.+)\s+\S+$/gm)].flatMap((m) =>
+      m[1]!.split(/\s+/),
+    );
     expect(copied.length).toBeGreaterThan(0);
     expect(copied.filter((src) => TOOLING.includes(src.replace(/^\/app\//, '').split('/')[0]!))).toEqual([]);
   });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { rankProducts, type ProductCounts } from '../../src/storage/product-ranking.ts';
 
-const p = (productId: string, total: number, negative: number, previousTotal = 0, previousNegative = 0): ProductCounts => ({ productId, total, negative, previousTotal, previousNegative });
+const p = (
+  productId: string,
+  total: number,
+  negative: number,
+  previousTotal = 0,
+  previousNegative = 0,
+): ProductCounts => ({ productId, total, negative, previousTotal, previousNegative });
 
 describe('product ranking', () => {
   const counts = [
@@ -17,7 +23,14 @@ describe('product ranking', () => {
     const r = rankProducts(counts, { limit: 10, minResults: 10 });
     expect(r.byNegativeShare.map((x) => x.productId)).toEqual(['new', 'edge', 'steady-bad', 'got-worse', 'got-better']);
     expect(r.products).toBe(6);
-    expect(r.byNegativeShare[0]).toEqual({ productId: 'new', total: 20, negativeShare: 0.75, previousTotal: 0, previousNegativeShare: null, change: null });
+    expect(r.byNegativeShare[0]).toEqual({
+      productId: 'new',
+      total: 20,
+      negativeShare: 0.75,
+      previousTotal: 0,
+      previousNegativeShare: null,
+      change: null,
+    });
   });
 
   it('ranks by change (largest rise first) among products with minResults in both windows', () => {

@@ -76,7 +76,10 @@ const SOURCE = HAS_SHARED
   : `${TEXTS.length} built-in sentences, agreement on non-near-ties only (SHARED_DIR data not found at ${sharedDir})`;
 
 const { tokenizerJson, tokenizerConfig } = buildWordPieceTokenizerJson();
-const encoder = createEncoder(new Tokenizer(tokenizerJson, tokenizerConfig as Record<string, unknown>), { maxTokens: 128, truncation: 'head-tail' });
+const encoder = createEncoder(new Tokenizer(tokenizerJson, tokenizerConfig as Record<string, unknown>), {
+  maxTokens: 128,
+  truncation: 'head-tail',
+});
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -93,7 +96,10 @@ async function logitsOf(model: Uint8Array): Promise<number[][]> {
       const batch = rows.slice(i, i + 8);
       const { inputIds, attentionMask, length } = padBatch(batch, 0);
       const dims = [batch.length, length];
-      const { logits } = await session.run({ input_ids: new ort.Tensor('int64', inputIds, dims), attention_mask: new ort.Tensor('int64', attentionMask, dims) });
+      const { logits } = await session.run({
+        input_ids: new ort.Tensor('int64', inputIds, dims),
+        attention_mask: new ort.Tensor('int64', attentionMask, dims),
+      });
       const data = logits!.data as Float32Array;
       batch.forEach((_, r) => out.push([data[2 * r]!, data[2 * r + 1]!]));
     }
@@ -107,7 +113,8 @@ async function logitsOf(model: Uint8Array): Promise<number[][]> {
 const NEAR_TIE = 0.1;
 
 function compare(reference: number[][], quantized: number[][]) {
-  const cosine = (a: number[], b: number[]) => (a[0]! * b[0]! + a[1]! * b[1]!) / (Math.hypot(a[0]!, a[1]!) * Math.hypot(b[0]!, b[1]!));
+  const cosine = (a: number[], b: number[]) =>
+    (a[0]! * b[0]! + a[1]! * b[1]!) / (Math.hypot(a[0]!, a[1]!) * Math.hypot(b[0]!, b[1]!));
   const argmax = (l: number[]) => (l[1]! > l[0]! ? 1 : 0);
   const n = reference.length;
   const decisive = reference.flatMap((l, i) => (Math.abs(l[1]! - l[0]!) >= NEAR_TIE ? [i] : []));
@@ -115,7 +122,8 @@ function compare(reference: number[][], quantized: number[][]) {
     meanCosine: reference.reduce((s, l, i) => s + cosine(l, quantized[i]!), 0) / n,
     argmaxAgreement: reference.filter((l, i) => argmax(l) === argmax(quantized[i]!)).length / n,
     // Agreement where fp32 is not a near-tie (|logit gap| ≥ NEAR_TIE): flips should only happen at ties.
-    decisiveAgreement: decisive.filter((i) => argmax(reference[i]!) === argmax(quantized[i]!)).length / Math.max(decisive.length, 1),
+    decisiveAgreement:
+      decisive.filter((i) => argmax(reference[i]!) === argmax(quantized[i]!)).length / Math.max(decisive.length, 1),
     decisiveShare: decisive.length / n,
     maxAbsError: Math.max(...reference.flatMap((l, i) => l.map((v, j) => Math.abs(v - quantized[i]![j]!)))),
     positiveShare: reference.filter((l) => argmax(l) === 1).length / n,
@@ -170,7 +178,11 @@ describe('quantizeDynamic (int8 MatMuls)', () => {
     expect(count('DynamicQuantizeLinear')).toBe(2 * 4 + 1);
     const floatWeightMatMuls = (graph.node ?? []).filter((n) => {
       const b = n.opType === 'MatMul' ? initializers.get(n.input?.[1] ?? '') : undefined;
-      return b !== undefined && b.dataType === onnx.TensorProto.DataType.FLOAT && (b.dims ?? []).map(Number).reduce((x, y) => x * y, 1) >= 4096;
+      return (
+        b !== undefined &&
+        b.dataType === onnx.TensorProto.DataType.FLOAT &&
+        (b.dims ?? []).map(Number).reduce((x, y) => x * y, 1) >= 4096
+      );
     });
     expect(floatWeightMatMuls.map((n) => n.name)).toEqual([]);
     // The float originals are gone; int8 weights with per-column scales took their place.
@@ -205,16 +217,34 @@ describe('quantizeDynamic (int8 MatMuls)', () => {
     await writeBenchmarkModel(fp32Dir, { ...MODEL, vocabSize: 30522, maxPositions: 128 });
     const result = await quantizeModelDir(fp32Dir, int8Dir);
     expect(result.rewrittenMatMuls).toBe(13);
-    expect(fs.readdirSync(int8Dir).sort()).toEqual(['README.md', 'config.json', 'model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(fs.readdirSync(int8Dir).sort()).toEqual([
+      'README.md',
+      'config.json',
+      'model.onnx',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const config = JSON.parse(fs.readFileSync(path.join(int8Dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    expect(config).toMatchObject({ sf_quantized: 'dynamic-int8', model_type: 'distilbert', sf_benchmark_only: true, sf_quantization: { perColumn: true, reduceRange: true } });
+    expect(config).toMatchObject({
+      sf_quantized: 'dynamic-int8',
+      model_type: 'distilbert',
+      sf_benchmark_only: true,
+      sf_quantization: { perColumn: true, reduceRange: true },
+    });
     expect(String(config.sf_version)).toMatch(/-int8$/);
     // Embeddings stay float: the file shrinks by the MatMul weights only.
-    const embeddings = graphOf(fs.readFileSync(result.modelPath)).initializer?.find((t) => t.name === 'distilbert.embeddings.word_embeddings.weight');
+    const embeddings = graphOf(fs.readFileSync(result.modelPath)).initializer?.find(
+      (t) => t.name === 'distilbert.embeddings.word_embeddings.weight',
+    );
     expect(tensorFloats(embeddings!)).toHaveLength(30522 * 128);
     expect(result.bytesOut).toBeLessThan(result.bytesIn);
 
-    const runner = await createModelRunner({ modelDir: int8Dir, truncation: 'head-tail', intraOpThreads: 1, groups: { maxTokens: 4096, maxPadding: 0.1 } });
+    const runner = await createModelRunner({
+      modelDir: int8Dir,
+      truncation: 'head-tail',
+      intraOpThreads: 1,
+      groups: { maxTokens: 4096, maxPadding: 0.1 },
+    });
     try {
       const { items } = await runner.score(['An absorbing read.', 'Shoddy and overpriced.']);
       expect(items.every((i) => i.ok)).toBe(true);

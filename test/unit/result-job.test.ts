@@ -10,11 +10,24 @@ const failed = (reason: unknown): PromiseSettledResult<unknown> => ({ status: 'r
 describe('readResultJob', () => {
   it('reads every well-formed result of a result batch, with where it sits', () => {
     const read = readResultJob({ name: RESULT_BATCH_JOB_NAME, data: { results: [makeResult('a'), makeResult('b')] } });
-    expect(read).toEqual({ ok: true, content: { total: 2, good: [{ result: makeResult('a'), at: 'results.0' }, { result: makeResult('b'), at: 'results.1' }], problems: [] } });
+    expect(read).toEqual({
+      ok: true,
+      content: {
+        total: 2,
+        good: [
+          { result: makeResult('a'), at: 'results.0' },
+          { result: makeResult('b'), at: 'results.1' },
+        ],
+        problems: [],
+      },
+    });
   });
 
   it('lists a malformed result among the problems and keeps the others', () => {
-    const read = readResultJob({ name: RESULT_BATCH_JOB_NAME, data: { results: [makeResult('a'), { ...makeResult('b'), score: 'high' }] } });
+    const read = readResultJob({
+      name: RESULT_BATCH_JOB_NAME,
+      data: { results: [makeResult('a'), { ...makeResult('b'), score: 'high' }] },
+    });
     if (!read.ok) throw new Error('expected ok');
     expect(read.content.good.map((g) => g.at)).toEqual(['results.0']);
     expect(read.content.problems).toEqual([expect.objectContaining({ path: 'results.1.score' })]);
@@ -28,8 +41,15 @@ describe('readResultJob', () => {
   });
 
   it('refuses a malformed envelope whole, with its problems at the root', () => {
-    expect(readResultJob({ name: RESULT_BATCH_JOB_NAME, data: { results: [] } })).toMatchObject({ ok: false, message: 'the result batch is malformed', problems: [{ path: 'results' }] });
-    expect(readResultJob({ name: RESULT_BATCH_JOB_NAME, data: null })).toMatchObject({ ok: false, problems: [{ path: '(root)' }] });
+    expect(readResultJob({ name: RESULT_BATCH_JOB_NAME, data: { results: [] } })).toMatchObject({
+      ok: false,
+      message: 'the result batch is malformed',
+      problems: [{ path: 'results' }],
+    });
+    expect(readResultJob({ name: RESULT_BATCH_JOB_NAME, data: null })).toMatchObject({
+      ok: false,
+      problems: [{ path: '(root)' }],
+    });
   });
 });
 
@@ -46,7 +66,9 @@ describe('resultJobEnd', () => {
 
   it('requeues when the database was unavailable, before any other failure counts', () => {
     const down = new SfError('SF_ERR_STORAGE', 'database unavailable', { details: { unavailable: true } });
-    expect(resultJobEnd(content(3, 3), [failed(new SfError('SF_ERR_BAD_JOB', 'refused')), failed(down), ok()])).toEqual({ kind: 'requeue' });
+    expect(resultJobEnd(content(3, 3), [failed(new SfError('SF_ERR_BAD_JOB', 'refused')), failed(down), ok()])).toEqual(
+      { kind: 'requeue' },
+    );
   });
 
   it('retries the whole job when a result failed for a retryable reason (or an unknown error)', () => {
@@ -57,7 +79,10 @@ describe('resultJobEnd', () => {
   });
 
   it('refuses the job naming malformed and refused results; the message counts both', () => {
-    const end = resultJobEnd(content(3, 2, 1), [failed(new SfError('SF_ERR_BAD_JOB', 'the database refused it')), ok()]);
+    const end = resultJobEnd(content(3, 2, 1), [
+      failed(new SfError('SF_ERR_BAD_JOB', 'the database refused it')),
+      ok(),
+    ]);
     expect(end).toEqual({
       kind: 'refused',
       message: "2 of the job's 3 result(s) malformed or refused by the database; the others are stored",

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSfError, type SfError } from '../../src/errors/sf-error.ts';
-import { detectFormat, openReviewFile, recordId, type FileRecord, type ReadOptions } from '../../src/ingest/review-file-reader.ts';
+import {
+  detectFormat,
+  openReviewFile,
+  recordId,
+  type FileRecord,
+  type ReadOptions,
+} from '../../src/ingest/review-file-reader.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sf-reader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,7 +21,10 @@ function file(name: string, content: string | Buffer): string {
   return p;
 }
 
-async function readAll(p: string, options: ReadOptions = {}): Promise<{ records: FileRecord[]; bytesRead: number; totalBytes: number }> {
+async function readAll(
+  p: string,
+  options: ReadOptions = {},
+): Promise<{ records: FileRecord[]; bytesRead: number; totalBytes: number }> {
   const reader = await openReviewFile(p, options);
   const records: FileRecord[] = [];
   for await (const record of reader) records.push(record);
@@ -23,7 +32,10 @@ async function readAll(p: string, options: ReadOptions = {}): Promise<{ records:
 }
 
 /** The records read before the iteration threw, and what it threw (undefined if it did not). */
-async function readUntilFailure(p: string, options: ReadOptions = {}): Promise<{ records: FileRecord[]; error: unknown }> {
+async function readUntilFailure(
+  p: string,
+  options: ReadOptions = {},
+): Promise<{ records: FileRecord[]; error: unknown }> {
   const reader = await openReviewFile(p, options);
   const records: FileRecord[] = [];
   try {
@@ -70,7 +82,9 @@ describe('JSONL', () => {
   });
 
   it('handles lines split across read chunks and counts bytes exactly', async () => {
-    const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ id: `r-${i}`, text: `review ${'é'.repeat(i % 50)}` }));
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({ id: `r-${i}`, text: `review ${'é'.repeat(i % 50)}` }),
+    );
     const p = file('many.jsonl', `${lines.join('\n')}\n`);
     const { records, bytesRead, totalBytes } = await readAll(p);
     expect(records).toHaveLength(3000);
@@ -112,7 +126,10 @@ describe('JSONL', () => {
 
   it('never quotes the input in a JSON error reason, whatever the message shape', async () => {
     const secret = `SECRETREVIEW ${'this product is dreadful '.repeat(5)}`;
-    const p = file('prose.jsonl', `${secret}\n{"id":"a","text":"${secret}" trailing}\n{"id":"b","text":"${secret}\n[1,2\n\u001b[31m\u0007binary\n`);
+    const p = file(
+      'prose.jsonl',
+      `${secret}\n{"id":"a","text":"${secret}" trailing}\n{"id":"b","text":"${secret}\n[1,2\n\u001b[31m\u0007binary\n`,
+    );
     const { records } = await readAll(p);
     expect(records).toHaveLength(5);
     for (const r of records) {
@@ -123,7 +140,14 @@ describe('JSONL', () => {
 
   it('reports the id of a rejected record only as printable text (escaped, cut to 64 characters)', async () => {
     const long = `id-${'x'.repeat(100)}`;
-    const p = file('ids.jsonl', [JSON.stringify({ id: 'ok-1', text: 1 }), JSON.stringify({ id: '\u001b[2J\u202eevil', text: 1 }), JSON.stringify({ id: long, text: 1 })].join('\n'));
+    const p = file(
+      'ids.jsonl',
+      [
+        JSON.stringify({ id: 'ok-1', text: 1 }),
+        JSON.stringify({ id: '\u001b[2J\u202eevil', text: 1 }),
+        JSON.stringify({ id: long, text: 1 }),
+      ].join('\n'),
+    );
     const { records } = await readAll(p);
     const ids = records.map((r) => ('value' in r ? recordId(r.value) : undefined));
     expect(ids[0]).toBe('ok-1');
@@ -150,7 +174,16 @@ describe('CSV', () => {
     const { records, bytesRead, totalBytes } = await readAll(p);
     expect(records).toEqual([
       { line: 2, value: { id: 'a', text: 'Great, really great', rating: 5 } },
-      { line: 4, value: { id: 'b', text: 'two\r\nlines, and "quotes"', rating: 4.5, title: 'Nice', metadata: { sku: 'X1', n: 2 } } },
+      {
+        line: 4,
+        value: {
+          id: 'b',
+          text: 'two\r\nlines, and "quotes"',
+          rating: 4.5,
+          title: 'Nice',
+          metadata: { sku: 'X1', n: 2 },
+        },
+      },
       // not numeric: left as a string for the validator to reject by field name
       { line: 6, value: { id: 'c', text: 'a 5" screen', rating: 'three' } },
     ]);
@@ -196,7 +229,9 @@ describe('CSV', () => {
   });
 
   it('refuses a quote inside an unquoted field (strict RFC 4180), without quoting the field', async () => {
-    const { records, error } = await readUntilFailure(file('stray-quote.csv', 'id,text\na,ok\nb,SECRETREVIEW a 5" screen\nc,ok\n'));
+    const { records, error } = await readUntilFailure(
+      file('stray-quote.csv', 'id,text\na,ok\nb,SECRETREVIEW a 5" screen\nc,ok\n'),
+    );
     expect(records).toEqual([{ line: 2, value: { id: 'a', text: 'ok' } }]);
     expect((error as SfError).details).toMatchObject({ line: 3, rule: 'INVALID_OPENING_QUOTE' });
     expect(JSON.stringify({ records, message: (error as Error).message })).not.toMatch(/SECRET/);
@@ -205,7 +240,13 @@ describe('CSV', () => {
   it('rejects a field that is not valid UTF-8, naming the line and the column, and goes on', async () => {
     const p = file(
       'latin1.csv',
-      Buffer.concat([Buffer.from('id,text,rating\na,ok,4\nb,caf'), Buffer.from([0xe9]), Buffer.from(',5\nc'), Buffer.from([0xff]), Buffer.from(',ok,3\nd,"fine ☺",2\n')]),
+      Buffer.concat([
+        Buffer.from('id,text,rating\na,ok,4\nb,caf'),
+        Buffer.from([0xe9]),
+        Buffer.from(',5\nc'),
+        Buffer.from([0xff]),
+        Buffer.from(',ok,3\nd,"fine ☺",2\n'),
+      ]),
     );
     const { records } = await readAll(p);
     expect(records).toEqual([
@@ -217,7 +258,12 @@ describe('CSV', () => {
   });
 
   it('refuses a header that is not valid UTF-8 or names a column twice', async () => {
-    const binary = await readUntilFailure(file('bin-header.csv', Buffer.concat([Buffer.from('id,te'), Buffer.from([0xc3, 0x28]), Buffer.from('xt\na,b\n')])));
+    const binary = await readUntilFailure(
+      file(
+        'bin-header.csv',
+        Buffer.concat([Buffer.from('id,te'), Buffer.from([0xc3, 0x28]), Buffer.from('xt\na,b\n')]),
+      ),
+    );
     expect(binary.records).toEqual([]);
     expect((binary.error as SfError).details).toMatchObject({ line: 1 });
     expect((binary.error as Error).message).toMatch(/^malformed CSV at line 1: .*UTF-8/);
@@ -227,10 +273,14 @@ describe('CSV', () => {
   });
 
   it('bounds a record by maxLineBytes (a quote never closed, or a line of commas) before csv-parse buffers it', async () => {
-    const commas = await readUntilFailure(file('commas.csv', `id,text\na,ok\nb,${','.repeat(5000)}\nc,ok\n`), { maxLineBytes: 1000 });
+    const commas = await readUntilFailure(file('commas.csv', `id,text\na,ok\nb,${','.repeat(5000)}\nc,ok\n`), {
+      maxLineBytes: 1000,
+    });
     expect(commas.records).toEqual([{ line: 2, value: { id: 'a', text: 'ok' } }]);
     expect((commas.error as SfError).details).toMatchObject({ line: 3, rule: 'record too long' });
-    const open = await readUntilFailure(file('long-quote.csv', `id,text\na,ok\nb,"${'x,\n'.repeat(2000)}`), { maxLineBytes: 1000 });
+    const open = await readUntilFailure(file('long-quote.csv', `id,text\na,ok\nb,"${'x,\n'.repeat(2000)}`), {
+      maxLineBytes: 1000,
+    });
     expect(open.records).toEqual([{ line: 2, value: { id: 'a', text: 'ok' } }]);
     expect((open.error as Error).message).toMatch(/^malformed CSV at line 3: .*longer than 1000 bytes/);
   });

@@ -57,7 +57,9 @@ describe('review validation', () => {
     });
     it('allows 128 characters, not 129', () => {
       expect(validator.check({ ...fullReview, id: 'a'.repeat(128) }).ok).toBe(true);
-      expect(problemsWith({ id: 'a'.repeat(129) })).toEqual([{ path: 'id', message: 'id must be at most 128 characters' }]);
+      expect(problemsWith({ id: 'a'.repeat(129) })).toEqual([
+        { path: 'id', message: 'id must be at most 128 characters' },
+      ]);
     });
   });
 
@@ -67,11 +69,15 @@ describe('review validation', () => {
       expect(problemsWith({ text: ['a'] })).toEqual([{ path: 'text', message: 'text must be a string' }]);
     });
     it('must not be only whitespace', () => {
-      expect(problemsWith({ text: ' \n\t ' })).toEqual([{ path: 'text', message: 'text must not be empty or only whitespace' }]);
+      expect(problemsWith({ text: ' \n\t ' })).toEqual([
+        { path: 'text', message: 'text must not be empty or only whitespace' },
+      ]);
     });
     it('is limited to maxTextChars', () => {
       expect(validator.check({ ...fullReview, text: 'x'.repeat(50) }).ok).toBe(true);
-      expect(problemsWith({ text: 'x'.repeat(51) })).toEqual([{ path: 'text', message: 'text must be at most 50 characters' }]);
+      expect(problemsWith({ text: 'x'.repeat(51) })).toEqual([
+        { path: 'text', message: 'text must be at most 50 characters' },
+      ]);
     });
   });
 
@@ -81,7 +87,9 @@ describe('review validation', () => {
       expect(problemsWith({ title: null })).toEqual([{ path: 'title', message: 'title must be a string' }]);
     });
     it('is limited to maxTextChars', () => {
-      expect(problemsWith({ title: 't'.repeat(51) })).toEqual([{ path: 'title', message: 'title must be at most 50 characters' }]);
+      expect(problemsWith({ title: 't'.repeat(51) })).toEqual([
+        { path: 'title', message: 'title must be at most 50 characters' },
+      ]);
     });
   });
 
@@ -95,7 +103,8 @@ describe('review validation', () => {
 
   describe('rating', () => {
     it('accepts 0..5', () => {
-      for (const rating of [0, 1, 2.5, 5]) expect(validator.check({ ...fullReview, rating }).ok, String(rating)).toBe(true);
+      for (const rating of [0, 1, 2.5, 5])
+        expect(validator.check({ ...fullReview, rating }).ok, String(rating)).toBe(true);
     });
     it('rejects values outside 0..5', () => {
       expect(problemsWith({ rating: -0.1 })).toEqual([{ path: 'rating', message: 'rating must be between 0 and 5' }]);
@@ -115,7 +124,9 @@ describe('review validation', () => {
     });
     it('rejects other strings', () => {
       for (const locale of ['e', 'english', 'en-', 'en US', '12', 'en-abcdefghi', '']) {
-        expect(problemsWith({ locale }), locale).toEqual([{ path: 'locale', message: 'locale must be a language tag such as en or en-US' }]);
+        expect(problemsWith({ locale }), locale).toEqual([
+          { path: 'locale', message: 'locale must be a language tag such as en or en-US' },
+        ]);
       }
       expect(problemsWith({ locale: 1 })).toEqual([{ path: 'locale', message: 'locale must be a string' }]);
     });
@@ -128,25 +139,52 @@ describe('review validation', () => {
       }
     });
     it('rejects dates without time, other formats and non-strings', () => {
-      for (const submittedAt of ['2024-05-01', 'yesterday', '05/01/2024 12:30', '2024-13-01T00:00:00Z', 1714566600000, 'x+23:00']) {
-        expect(problemsWith({ submittedAt }), String(submittedAt)).toEqual([{ path: 'submittedAt', message: 'submittedAt must be an ISO 8601 date-time' }]);
+      for (const submittedAt of [
+        '2024-05-01',
+        'yesterday',
+        '05/01/2024 12:30',
+        '2024-13-01T00:00:00Z',
+        1714566600000,
+        'x+23:00',
+      ]) {
+        expect(problemsWith({ submittedAt }), String(submittedAt)).toEqual([
+          { path: 'submittedAt', message: 'submittedAt must be an ISO 8601 date-time' },
+        ]);
       }
     });
     // Results keep it as a PostgreSQL timestamptz: year 0000, BC instants and offsets past ±15:59
     // were refused or misread there, so the review was scored and its result then failed at the sink.
     it('must fall in the years 0001–9999 (UTC), with an offset of at most ±14:00', () => {
-      for (const submittedAt of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '2024-01-01T00:00:00+14:00', '2024-01-01T00:00:00-14:00']) {
+      for (const submittedAt of [
+        '0001-01-01T00:00:00Z',
+        '9999-12-31T23:59:59.999Z',
+        '2024-01-01T00:00:00+14:00',
+        '2024-01-01T00:00:00-14:00',
+      ]) {
         expect(validator.check({ ...fullReview, submittedAt }).ok, submittedAt).toBe(true);
       }
-      for (const submittedAt of ['0000-06-01T00:00:00Z', '0001-01-01T00:00:00+00:01', '9999-12-31T23:59:59-00:01', '2024-01-01T00:00:00+14:01', '2024-01-01T00:00:00-23:59']) {
-        expect(problemsWith({ submittedAt }), submittedAt).toEqual([{ path: 'submittedAt', message: 'submittedAt must fall in the years 0001–9999 (UTC), with an offset of at most ±14:00' }]);
+      for (const submittedAt of [
+        '0000-06-01T00:00:00Z',
+        '0001-01-01T00:00:00+00:01',
+        '9999-12-31T23:59:59-00:01',
+        '2024-01-01T00:00:00+14:01',
+        '2024-01-01T00:00:00-23:59',
+      ]) {
+        expect(problemsWith({ submittedAt }), submittedAt).toEqual([
+          {
+            path: 'submittedAt',
+            message: 'submittedAt must fall in the years 0001–9999 (UTC), with an offset of at most ±14:00',
+          },
+        ]);
       }
     });
   });
 
   describe('metadata', () => {
     it('must be an object of scalar values', () => {
-      expect(problemsWith({ metadata: 'x' })).toEqual([{ path: 'metadata', message: 'metadata must be an object of strings, numbers, booleans or null' }]);
+      expect(problemsWith({ metadata: 'x' })).toEqual([
+        { path: 'metadata', message: 'metadata must be an object of strings, numbers, booleans or null' },
+      ]);
       expect(paths(problemsWith({ metadata: { nested: { a: 1 } } }))).toEqual(['metadata.nested']);
       expect(paths(problemsWith({ metadata: { list: [1] } }))).toEqual(['metadata.list']);
     });
@@ -156,20 +194,26 @@ describe('review validation', () => {
     });
     // Results keep metadata as PostgreSQL jsonb, which cannot hold U+0000.
     it('refuses U+0000 in keys and values', () => {
-      expect(problemsWith({ metadata: { note: 'a\u0000b' } })).toEqual([{ path: 'metadata.note', message: 'a metadata value must not contain U+0000' }]);
+      expect(problemsWith({ metadata: { note: 'a\u0000b' } })).toEqual([
+        { path: 'metadata.note', message: 'a metadata value must not contain U+0000' },
+      ]);
       expect(paths(problemsWith({ metadata: { 'k\u0000': 'v' } }))).toEqual(['metadata.k\u0000']);
       expect(validator.check({ ...fullReview, metadata: { note: 'tab\tand\u0001 are fine' } }).ok).toBe(true);
     });
     it('allows at most 32 keys', () => {
       const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
       expect(validator.check({ ...fullReview, metadata: keys(32) }).ok).toBe(true);
-      expect(problemsWith({ metadata: keys(33) })).toEqual([{ path: 'metadata', message: 'metadata must have at most 32 keys' }]);
+      expect(problemsWith({ metadata: keys(33) })).toEqual([
+        { path: 'metadata', message: 'metadata must have at most 32 keys' },
+      ]);
     });
     it('counts the keys before checking any entry', () => {
       // 33 invalid entries: one problem (the count), not 33 (zod would check every entry first:
       // 700,000 keys took 3.1 s).
       const bad = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, { nested: i }]));
-      expect(problemsWith({ metadata: bad })).toEqual([{ path: 'metadata', message: 'metadata must have at most 32 keys' }]);
+      expect(problemsWith({ metadata: bad })).toEqual([
+        { path: 'metadata', message: 'metadata must have at most 32 keys' },
+      ]);
     });
     it('shows at most 64 characters of a key in a path', () => {
       const key = 'k'.repeat(10_000);
@@ -177,14 +221,18 @@ describe('review validation', () => {
     });
     it('allows at most 4096 characters of JSON', () => {
       const big = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, 'v'.repeat(1000)]));
-      expect(problemsWith({ metadata: big })).toEqual([{ path: 'metadata', message: 'metadata must be at most 4096 bytes as JSON' }]);
+      expect(problemsWith({ metadata: big })).toEqual([
+        { path: 'metadata', message: 'metadata must be at most 4096 bytes as JSON' },
+      ]);
     });
 
     // Regression: the limit used to count characters while the message said bytes.
     it('measures the 4096-byte limit in bytes, not characters', () => {
       const cjk = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`k${i}`, '日'.repeat(1000)]));
       expect(Buffer.byteLength(JSON.stringify(cjk))).toBeGreaterThan(4096);
-      expect(problemsWith({ metadata: cjk })).toEqual([{ path: 'metadata', message: 'metadata must be at most 4096 bytes as JSON' }]);
+      expect(problemsWith({ metadata: cjk })).toEqual([
+        { path: 'metadata', message: 'metadata must be at most 4096 bytes as JSON' },
+      ]);
     });
   });
 
@@ -200,24 +248,37 @@ describe('review validation', () => {
   it('lists the first ten unknown fields and counts the rest', () => {
     const extra = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x${i}`, i]));
     expect(problemsWith(extra(10))[0]!.message).toBe('unknown field(s): x0, x1, x2, x3, x4, x5, x6, x7, x8, x9');
-    expect(problemsWith(extra(11))[0]!.message).toBe('unknown field(s): x0, x1, x2, x3, x4, x5, x6, x7, x8, x9 (and 1 more)');
+    expect(problemsWith(extra(11))[0]!.message).toBe(
+      'unknown field(s): x0, x1, x2, x3, x4, x5, x6, x7, x8, x9 (and 1 more)',
+    );
     expect(problemsWith(extra(700_000))[0]!.message).toMatch(/^unknown field\(s\): x0, .* x9 \(and 699990 more\)$/);
     expect(problemsWith({ ['y'.repeat(1000)]: 1 })[0]!.message).toBe(`unknown field(s): ${'y'.repeat(64)}…`);
   });
 
   it('rejects non-objects', () => {
     for (const value of [null, 'review', 42, [fullReview]]) {
-      expect(problems(value), JSON.stringify(value)).toEqual([{ path: '(root)', message: 'a review must be a JSON object' }]);
+      expect(problems(value), JSON.stringify(value)).toEqual([
+        { path: '(root)', message: 'a review must be a JSON object' },
+      ]);
     }
   });
 
   it('reports every problem of one review', () => {
-    expect(paths(problems({ id: '', text: 3, rating: 9, locale: 'x' })).sort()).toEqual(['id', 'locale', 'rating', 'text']);
+    expect(paths(problems({ id: '', text: 3, rating: 9, locale: 'x' })).sort()).toEqual([
+      'id',
+      'locale',
+      'rating',
+      'text',
+    ]);
   });
 
   it('prefixes problem paths with the array position', () => {
-    expect(problems({ id: 'a', text: ' ' }, [3])).toEqual([{ path: '[3].text', message: 'text must not be empty or only whitespace' }]);
-    expect(paths(problems({ id: 'a', text: 'b', metadata: { color: 'c'.repeat(2000) } }, [7]))).toEqual(['[7].metadata.color']);
+    expect(problems({ id: 'a', text: ' ' }, [3])).toEqual([
+      { path: '[3].text', message: 'text must not be empty or only whitespace' },
+    ]);
+    expect(paths(problems({ id: 'a', text: 'b', metadata: { color: 'c'.repeat(2000) } }, [7]))).toEqual([
+      '[7].metadata.color',
+    ]);
     expect(paths(problems('nope', [0]))).toEqual(['[0]']);
     expect(paths(problems({ id: 'a', text: 'b', extra: 1 }, [12]))).toEqual(['[12]']);
   });
@@ -281,8 +342,12 @@ describe('findDuplicateIds', () => {
 // Found by the ingest fuzz suite: reviews that were accepted and then could not be stored as sent.
 describe('text that cannot be stored as sent', () => {
   it('refuses NUL and other control characters in id and productId (PostgreSQL refuses NUL in text; ids are keys)', () => {
-    expect(problemsWith({ id: 'a\u0000b' })).toEqual([{ path: 'id', message: 'id must not contain control characters (U+0000–U+001F, U+007F)' }]);
-    expect(problemsWith({ productId: 'p\u001b[1m' })).toEqual([{ path: 'productId', message: 'productId must not contain control characters (U+0000–U+001F, U+007F)' }]);
+    expect(problemsWith({ id: 'a\u0000b' })).toEqual([
+      { path: 'id', message: 'id must not contain control characters (U+0000–U+001F, U+007F)' },
+    ]);
+    expect(problemsWith({ productId: 'p\u001b[1m' })).toEqual([
+      { path: 'productId', message: 'productId must not contain control characters (U+0000–U+001F, U+007F)' },
+    ]);
     expect(problemsWith({ id: 'tab\there' }).map((p) => p.path)).toEqual(['id']);
     // Text may hold them: only the model reads it (a text with no tokens fails alone in the worker).
     expect(validator.check({ ...fullReview, text: 'bell\u0007 nul\u0000' }).ok).toBe(true);

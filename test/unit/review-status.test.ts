@@ -2,19 +2,47 @@ import { describe, expect, it } from 'vitest';
 import { errorCodes, type ErrorCode } from '../../src/contracts/error-codes.ts';
 import { encodeJobFailure, jobFailure } from '../../src/contracts/job-failure.ts';
 import { legacyReviewJobId, reviewIdToJobId } from '../../src/contracts/job-id.ts';
-import { createReviewStatusReader, jobState, type JobReplies, type StatusClient } from '../../src/contracts/review-status.ts';
+import {
+  createReviewStatusReader,
+  jobState,
+  type JobReplies,
+  type StatusClient,
+} from '../../src/contracts/review-status.ts';
 
-const job = (over: Partial<JobReplies> = {}): JobReplies => ({ exists: true, active: false, completed: false, failed: false, failedReason: null, attemptsMade: 0, ...over });
+const job = (over: Partial<JobReplies> = {}): JobReplies => ({
+  exists: true,
+  active: false,
+  completed: false,
+  failed: false,
+  failedReason: null,
+  attemptsMade: 0,
+  ...over,
+});
 
 describe('review status from a job', () => {
   it('maps the job to queued, active, scored, failed or unknown', () => {
     expect(jobState('a', job({ exists: false }))).toEqual({ id: 'a', state: 'unknown' });
     expect(jobState('a', job())).toEqual({ id: 'a', state: 'queued' });
     // A job waiting for its retry after a retryable failure has a reason but is queued.
-    expect(jobState('a', job({ failedReason: 'SF_ERR_REDIS: x', attemptsMade: 1 }))).toEqual({ id: 'a', state: 'queued' });
+    expect(jobState('a', job({ failedReason: 'SF_ERR_REDIS: x', attemptsMade: 1 }))).toEqual({
+      id: 'a',
+      state: 'queued',
+    });
     expect(jobState('a', job({ active: true }))).toEqual({ id: 'a', state: 'active' });
     expect(jobState('a', job({ completed: true, attemptsMade: 1 }))).toEqual({ id: 'a', state: 'scored' });
-    expect(jobState('a', job({ failed: true, attemptsMade: 1, failedReason: encodeJobFailure({ code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization' }) }))).toEqual({
+    expect(
+      jobState(
+        'a',
+        job({
+          failed: true,
+          attemptsMade: 1,
+          failedReason: encodeJobFailure({
+            code: 'SF_ERR_BAD_INPUT',
+            message: 'text has no tokens after normalization',
+          }),
+        }),
+      ),
+    ).toEqual({
       id: 'a',
       state: 'failed',
       failure: { code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization', attempts: 1 },
@@ -28,21 +56,40 @@ describe('review status from a job', () => {
       expect(failure.code).toBe(code);
       expect(failure.message).toBe(errorCodes[code].http < 500 ? internal : errorCodes[code].summary);
     }
-    expect(jobFailure(encodeJobFailure({ code: 'SF_ERR_INFERENCE', message: internal })).message).toBe('the inference session failed');
-    expect(jobFailure('job stalled more than allowable limit')).toEqual({ code: 'BULLMQ_STALLED_LIMIT', message: expect.stringContaining('stalled') });
-    expect(jobFailure(`something about "Great phone" ${internal}`)).toEqual({ code: 'OTHER', message: 'the review failed for a reason without a registered code' });
+    expect(jobFailure(encodeJobFailure({ code: 'SF_ERR_INFERENCE', message: internal })).message).toBe(
+      'the inference session failed',
+    );
+    expect(jobFailure('job stalled more than allowable limit')).toEqual({
+      code: 'BULLMQ_STALLED_LIMIT',
+      message: expect.stringContaining('stalled'),
+    });
+    expect(jobFailure(`something about "Great phone" ${internal}`)).toEqual({
+      code: 'OTHER',
+      message: 'the review failed for a reason without a registered code',
+    });
     expect(jobFailure(null).code).toBe('OTHER');
     expect(jobFailure('SF_ERR_BAD_INPUT: ' + 'x'.repeat(10_000)).message).toHaveLength(501); // 500 and an ellipsis
   });
 
   it('counts at least one attempt for a failed job', () => {
-    expect(jobState('a', job({ failed: true, attemptsMade: 0, failedReason: 'job stalled more than allowable limit' })).failure?.attempts).toBe(1);
-    expect(jobState('a', job({ failed: true, attemptsMade: 5, failedReason: 'SF_ERR_THREAD_CRASH: x' })).failure?.attempts).toBe(5);
+    expect(
+      jobState('a', job({ failed: true, attemptsMade: 0, failedReason: 'job stalled more than allowable limit' }))
+        .failure?.attempts,
+    ).toBe(1);
+    expect(
+      jobState('a', job({ failed: true, attemptsMade: 5, failedReason: 'SF_ERR_THREAD_CRASH: x' })).failure?.attempts,
+    ).toBe(5);
   });
 });
 
 /** A Redis stand-in: job hashes by key, the completed/failed/active members, and every pipeline run. */
-function fakeRedis(state: { hashes?: Record<string, Record<string, string>>; completed?: string[]; failed?: string[]; active?: string[]; lists?: string[] }) {
+function fakeRedis(state: {
+  hashes?: Record<string, Record<string, string>>;
+  completed?: string[];
+  failed?: string[];
+  active?: string[];
+  lists?: string[];
+}) {
   const runs: string[][] = [];
   const client: StatusClient = {
     pipeline() {
@@ -90,7 +137,11 @@ describe('review status reader', () => {
     hashes: {
       [key(reviewIdToJobId('q'))]: { timestamp: '1' },
       [key(reviewIdToJobId('done'))]: { timestamp: '1', atm: '1' },
-      [key(reviewIdToJobId('bad'))]: { timestamp: '1', atm: '1', failedReason: 'SF_ERR_BAD_INPUT: text has no tokens after normalization' },
+      [key(reviewIdToJobId('bad'))]: {
+        timestamp: '1',
+        atm: '1',
+        failedReason: 'SF_ERR_BAD_INPUT: text has no tokens after normalization',
+      },
       [key(reviewIdToJobId('stored'))]: { timestamp: '1', atm: '1' },
       // A job queued before the r~ job ids, and a key that is BullMQ's own with an id's old name.
       [key(legacyReviewJobId('old:1'))]: { timestamp: '1', name: 'review', atm: '1' },
@@ -117,7 +168,11 @@ describe('review status reader', () => {
       ['active', 'unknown'], // its old job id names the active list: never read as a job
       ['meta', 'unknown'], // its old job id names the meta hash, which is no review job
     ]);
-    expect(statuses[0]!.failure).toEqual({ code: 'SF_ERR_BAD_INPUT', message: 'text has no tokens after normalization', attempts: 1 });
+    expect(statuses[0]!.failure).toEqual({
+      code: 'SF_ERR_BAD_INPUT',
+      message: 'text has no tokens after normalization',
+      attempts: 1,
+    });
     expect(statuses[3]!.result).toEqual({ label: 'positive' });
     // 7 unique ids, 3 per batch: 3 round trips, 5 commands per id; no legacy job, no second trip.
     expect(runs.map((r) => r.length)).toEqual([15, 15, 5]);
@@ -135,7 +190,13 @@ describe('review status reader', () => {
   });
 
   it('asks nothing for no ids', async () => {
-    const reader = createReviewStatusReader({ redis: client, queue, storedResults: async () => { throw new Error('not asked'); } });
+    const reader = createReviewStatusReader({
+      redis: client,
+      queue,
+      storedResults: async () => {
+        throw new Error('not asked');
+      },
+    });
     runs.length = 0;
     expect(await reader.statuses([])).toEqual([]);
     expect(runs).toEqual([]);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { arrivalRate, busyForMs, perReplicaThroughput, recommendReplicas, type BacklogSample } from '../../src/stats/scaling-signal.ts';
+import {
+  arrivalRate,
+  busyForMs,
+  perReplicaThroughput,
+  recommendReplicas,
+  type BacklogSample,
+} from '../../src/stats/scaling-signal.ts';
 import { decodeBatchEntry, encodeBatchEntry, type BatchStatsEntry } from '../../src/stats/stats-stream.ts';
 
 const settings = { targetDrainS: 100, minReplicas: 1, maxReplicas: 10 };
@@ -22,7 +28,9 @@ function entry(worker: string, ts: number, size: number): BatchStatsEntry {
 
 describe('recommendReplicas', () => {
   it('zero load → the minimum', () => {
-    expect(recommendReplicas({ arrivalRatePerS: 0, backlog: 0, perReplicaPerS: 50, currentReplicas: 4 }, settings)).toEqual({
+    expect(
+      recommendReplicas({ arrivalRatePerS: 0, backlog: 0, perReplicaPerS: 50, currentReplicas: 4 }, settings),
+    ).toEqual({
       recommendedReplicas: 1,
       unclamped: 0,
       demandPerS: 0,
@@ -30,20 +38,36 @@ describe('recommendReplicas', () => {
       basis: 'clamped-to-min',
     });
     // Scale to zero when allowed, even with nothing measured.
-    expect(recommendReplicas({ arrivalRatePerS: 0, backlog: 0, perReplicaPerS: null, currentReplicas: 2 }, { ...settings, minReplicas: 0 }).recommendedReplicas).toBe(0);
+    expect(
+      recommendReplicas(
+        { arrivalRatePerS: 0, backlog: 0, perReplicaPerS: null, currentReplicas: 2 },
+        { ...settings, minReplicas: 0 },
+      ).recommendedReplicas,
+    ).toBe(0);
   });
 
   it('a backlog alone: enough replicas to drain it within the target time', () => {
     // 12,000 reviews in 100 s = 120/s; 50/s per replica → ceil(2.4) = 3.
-    const r = recommendReplicas({ arrivalRatePerS: 0, backlog: 12_000, perReplicaPerS: 50, currentReplicas: 1 }, settings);
+    const r = recommendReplicas(
+      { arrivalRatePerS: 0, backlog: 12_000, perReplicaPerS: 50, currentReplicas: 1 },
+      settings,
+    );
     expect(r).toEqual({ recommendedReplicas: 3, unclamped: 3, demandPerS: 120, bulkDemandPerS: 0, basis: 'formula' });
     // An exact multiple does not round up (floating noise forgiven): 10,000 / 100 / 50 = 2.
-    expect(recommendReplicas({ arrivalRatePerS: 0, backlog: 10_000, perReplicaPerS: 50, currentReplicas: 1 }, settings).recommendedReplicas).toBe(2);
-    expect(recommendReplicas({ arrivalRatePerS: 0.3, backlog: 0, perReplicaPerS: 0.1, currentReplicas: 1 }, settings).recommendedReplicas).toBe(3);
+    expect(
+      recommendReplicas({ arrivalRatePerS: 0, backlog: 10_000, perReplicaPerS: 50, currentReplicas: 1 }, settings)
+        .recommendedReplicas,
+    ).toBe(2);
+    expect(
+      recommendReplicas({ arrivalRatePerS: 0.3, backlog: 0, perReplicaPerS: 0.1, currentReplicas: 1 }, settings)
+        .recommendedReplicas,
+    ).toBe(3);
   });
 
   it('the arrival rate alone: keep up with it', () => {
-    expect(recommendReplicas({ arrivalRatePerS: 230, backlog: 0, perReplicaPerS: 50, currentReplicas: 9 }, settings)).toEqual({
+    expect(
+      recommendReplicas({ arrivalRatePerS: 230, backlog: 0, perReplicaPerS: 50, currentReplicas: 9 }, settings),
+    ).toEqual({
       recommendedReplicas: 5,
       unclamped: 5,
       demandPerS: 230,
@@ -51,32 +75,55 @@ describe('recommendReplicas', () => {
       basis: 'formula',
     });
     // Arrival and backlog add up: 100/s + 5,000/100 s = 150/s → 3.
-    expect(recommendReplicas({ arrivalRatePerS: 100, backlog: 5_000, perReplicaPerS: 50, currentReplicas: 1 }, settings).recommendedReplicas).toBe(3);
+    expect(
+      recommendReplicas({ arrivalRatePerS: 100, backlog: 5_000, perReplicaPerS: 50, currentReplicas: 1 }, settings)
+        .recommendedReplicas,
+    ).toBe(3);
   });
 
   it('unknown per-replica throughput: hold the current count, at least one when there is work', () => {
-    expect(recommendReplicas({ arrivalRatePerS: 0, backlog: 500, perReplicaPerS: null, currentReplicas: 3 }, settings)).toEqual({
+    expect(
+      recommendReplicas({ arrivalRatePerS: 0, backlog: 500, perReplicaPerS: null, currentReplicas: 3 }, settings),
+    ).toEqual({
       recommendedReplicas: 3,
       unclamped: null,
       demandPerS: 5,
       bulkDemandPerS: 0,
       basis: 'throughput-unknown',
     });
-    expect(recommendReplicas({ arrivalRatePerS: 1, backlog: 0, perReplicaPerS: null, currentReplicas: 0 }, { ...settings, minReplicas: 0 }).recommendedReplicas).toBe(1);
-    expect(recommendReplicas({ arrivalRatePerS: 1, backlog: 0, perReplicaPerS: 0, currentReplicas: 12 }, settings).recommendedReplicas).toBe(10);
+    expect(
+      recommendReplicas(
+        { arrivalRatePerS: 1, backlog: 0, perReplicaPerS: null, currentReplicas: 0 },
+        { ...settings, minReplicas: 0 },
+      ).recommendedReplicas,
+    ).toBe(1);
+    expect(
+      recommendReplicas({ arrivalRatePerS: 1, backlog: 0, perReplicaPerS: 0, currentReplicas: 12 }, settings)
+        .recommendedReplicas,
+    ).toBe(10);
   });
 
   it('clamps to the maximum, and the maximum wins over a larger minimum', () => {
-    expect(recommendReplicas({ arrivalRatePerS: 10_000, backlog: 1e6, perReplicaPerS: 50, currentReplicas: 2 }, settings)).toEqual({
+    expect(
+      recommendReplicas({ arrivalRatePerS: 10_000, backlog: 1e6, perReplicaPerS: 50, currentReplicas: 2 }, settings),
+    ).toEqual({
       recommendedReplicas: 10,
       unclamped: 400,
       demandPerS: 20_000,
       bulkDemandPerS: 0,
       basis: 'clamped-to-max',
     });
-    expect(recommendReplicas({ arrivalRatePerS: 0, backlog: 0, perReplicaPerS: 50, currentReplicas: 2 }, { targetDrainS: 10, minReplicas: 5, maxReplicas: 3 }).recommendedReplicas).toBe(3);
+    expect(
+      recommendReplicas(
+        { arrivalRatePerS: 0, backlog: 0, perReplicaPerS: 50, currentReplicas: 2 },
+        { targetDrainS: 10, minReplicas: 5, maxReplicas: 3 },
+      ).recommendedReplicas,
+    ).toBe(3);
     // Negative inputs (a shrinking estimate) count as zero.
-    expect(recommendReplicas({ arrivalRatePerS: -5, backlog: -1, perReplicaPerS: 50, currentReplicas: 2 }, settings).demandPerS).toBe(0);
+    expect(
+      recommendReplicas({ arrivalRatePerS: -5, backlog: -1, perReplicaPerS: 50, currentReplicas: 2 }, settings)
+        .demandPerS,
+    ).toBe(0);
   });
 });
 
@@ -85,7 +132,12 @@ describe('recommendReplicas with a bulk backlog', () => {
 
   it('adds bulkBacklog / bulkTargetDrainS to the live demand', () => {
     // Live: 100/s + 5,000 / 100 s = 150/s; bulk: 1,000,000 reviews / 1,000 s = 1,000/s; 1,150 / 250 → ceil(4.6) = 5.
-    expect(recommendReplicas({ arrivalRatePerS: 100, backlog: 5_000, bulkBacklog: 1_000_000, perReplicaPerS: 250, currentReplicas: 1 }, bulkSettings)).toEqual({
+    expect(
+      recommendReplicas(
+        { arrivalRatePerS: 100, backlog: 5_000, bulkBacklog: 1_000_000, perReplicaPerS: 250, currentReplicas: 1 },
+        bulkSettings,
+      ),
+    ).toEqual({
       recommendedReplicas: 5,
       unclamped: 5,
       demandPerS: 1150,
@@ -93,19 +145,42 @@ describe('recommendReplicas with a bulk backlog', () => {
       basis: 'formula',
     });
     // Without the bulk backlog the same live load needs 1 replica: the backfill asks for the other 4.
-    expect(recommendReplicas({ arrivalRatePerS: 100, backlog: 5_000, bulkBacklog: 0, perReplicaPerS: 250, currentReplicas: 1 }, bulkSettings).recommendedReplicas).toBe(1);
+    expect(
+      recommendReplicas(
+        { arrivalRatePerS: 100, backlog: 5_000, bulkBacklog: 0, perReplicaPerS: 250, currentReplicas: 1 },
+        bulkSettings,
+      ).recommendedReplicas,
+    ).toBe(1);
   });
 
   it('a backfill alone scales an idle fleet up, and is drained over its own target, not the live one', () => {
     // 256,000 reviews / 1,000 s = 256/s; 100/s per replica → 3 (over the live target of 100 s it would be 26).
-    const r = recommendReplicas({ arrivalRatePerS: 0, backlog: 0, bulkBacklog: 256_000, perReplicaPerS: 100, currentReplicas: 0 }, bulkSettings);
+    const r = recommendReplicas(
+      { arrivalRatePerS: 0, backlog: 0, bulkBacklog: 256_000, perReplicaPerS: 100, currentReplicas: 0 },
+      bulkSettings,
+    );
     expect(r).toMatchObject({ recommendedReplicas: 3, unclamped: 3, demandPerS: 256, bulkDemandPerS: 256 });
     // Without SCALING_BULK_TARGET_DRAIN_S the live target applies.
-    expect(recommendReplicas({ arrivalRatePerS: 0, backlog: 0, bulkBacklog: 256_000, perReplicaPerS: 100, currentReplicas: 0 }, settings).recommendedReplicas).toBe(10);
+    expect(
+      recommendReplicas(
+        { arrivalRatePerS: 0, backlog: 0, bulkBacklog: 256_000, perReplicaPerS: 100, currentReplicas: 0 },
+        settings,
+      ).recommendedReplicas,
+    ).toBe(10);
     // Unknown throughput with only bulk work: hold the current count, at least one.
-    expect(recommendReplicas({ arrivalRatePerS: 0, backlog: 0, bulkBacklog: 10, perReplicaPerS: null, currentReplicas: 0 }, { ...bulkSettings, minReplicas: 0 })).toMatchObject({ recommendedReplicas: 1, basis: 'throughput-unknown' });
+    expect(
+      recommendReplicas(
+        { arrivalRatePerS: 0, backlog: 0, bulkBacklog: 10, perReplicaPerS: null, currentReplicas: 0 },
+        { ...bulkSettings, minReplicas: 0 },
+      ),
+    ).toMatchObject({ recommendedReplicas: 1, basis: 'throughput-unknown' });
     // A negative bulk backlog counts as zero.
-    expect(recommendReplicas({ arrivalRatePerS: 0, backlog: 0, bulkBacklog: -5, perReplicaPerS: 100, currentReplicas: 0 }, bulkSettings).bulkDemandPerS).toBe(0);
+    expect(
+      recommendReplicas(
+        { arrivalRatePerS: 0, backlog: 0, bulkBacklog: -5, perReplicaPerS: 100, currentReplicas: 0 },
+        bulkSettings,
+      ).bulkDemandPerS,
+    ).toBe(0);
   });
 });
 
@@ -142,7 +217,19 @@ describe('the lane of a stats stream entry', () => {
   it('round-trips l=bulk and leaves live entries without it', () => {
     const live = entry('w', 1000, 2);
     expect(live.lane).toBeUndefined();
-    const fields = encodeBatchEntry({ ts: 1, worker: 'w', size: 1, inferenceMs: 1, labels: ['a'], latencyMs: [1], labelIndex: [0], confidence: [1], tokens: [1], truncated: [0], lane: 'bulk' });
+    const fields = encodeBatchEntry({
+      ts: 1,
+      worker: 'w',
+      size: 1,
+      inferenceMs: 1,
+      labels: ['a'],
+      latencyMs: [1],
+      labelIndex: [0],
+      confidence: [1],
+      tokens: [1],
+      truncated: [0],
+      lane: 'bulk',
+    });
     expect(fields.slice(-2)).toEqual(['l', 'bulk']);
     expect(decodeBatchEntry('1-0', fields)!.lane).toBe('bulk');
     // Anything else in `l` is the live lane.

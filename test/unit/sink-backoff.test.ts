@@ -7,7 +7,16 @@ describe('refusedByDatabase', () => {
   });
 
   it('anything else is not (connection errors, deadlocks, codes of another shape, no code)', () => {
-    for (const err of [{ code: '08006' }, { code: '40P01' }, { code: 'ECONNRESET' }, { code: '2200' }, { code: 22 }, new Error('x'), null, undefined]) {
+    for (const err of [
+      { code: '08006' },
+      { code: '40P01' },
+      { code: 'ECONNRESET' },
+      { code: '2200' },
+      { code: 22 },
+      new Error('x'),
+      null,
+      undefined,
+    ]) {
       expect(refusedByDatabase(err)).toBe(false);
     }
   });

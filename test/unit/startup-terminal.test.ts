@@ -11,7 +11,8 @@ function capturedLogger(level: 'info' | 'debug' = 'info') {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -35,12 +36,16 @@ describe('waiting for Redis', () => {
     const { lines, logger } = capturedLogger();
     const connection = unreachable();
     const waiting = waitForRedis(connection, 12_000, { logger, url: URL });
-    const outcome = waiting.then(() => 'resolved', (err: unknown) => err);
+    const outcome = waiting.then(
+      () => 'resolved',
+      (err: unknown) => err,
+    );
     connection.emit('error', new Error('connect ECONNREFUSED 10.0.0.9:6380'));
     await vi.advanceTimersByTimeAsync(4999);
     expect(lines).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    const line = (n: number) => `waiting for redis://app:***@cache.internal:6380/2 (${n} s of 12 s): connect ECONNREFUSED 10.0.0.9:6380`;
+    const line = (n: number) =>
+      `waiting for redis://app:***@cache.internal:6380/2 (${n} s of 12 s): connect ECONNREFUSED 10.0.0.9:6380`;
     expect(lines.map((l) => l.msg)).toEqual([line(5)]);
     expect(lines[0]!.level).toBe(40);
     await vi.advanceTimersByTimeAsync(5000);
@@ -48,7 +53,9 @@ describe('waiting for Redis', () => {
     await vi.advanceTimersByTimeAsync(2000);
     const err = (await outcome) as { code: string; message: string };
     expect(err.code).toBe('SF_ERR_REDIS');
-    expect(err.message).toBe('Redis at redis://app:***@cache.internal:6380/2 did not answer within 12000 ms (last error: connect ECONNREFUSED 10.0.0.9:6380)');
+    expect(err.message).toBe(
+      'Redis at redis://app:***@cache.internal:6380/2 did not answer within 12000 ms (last error: connect ECONNREFUSED 10.0.0.9:6380)',
+    );
     expect(JSON.stringify(lines)).not.toContain('s3cret');
     await vi.advanceTimersByTimeAsync(20_000);
     expect(lines).toHaveLength(2); // no line after it gave up
@@ -69,19 +76,31 @@ describe('waiting for Redis', () => {
   it('refused credentials fail at once with SF_ERR_CONFIG naming the URL', async () => {
     const connection = unreachable();
     const waiting = waitForRedis(connection, 60_000, { logger: capturedLogger().logger, url: URL });
-    connection.emit('error', Object.assign(new Error('WRONGPASS invalid username-password pair'), { name: 'ReplyError' }));
-    await expect(waiting).rejects.toMatchObject({ code: 'SF_ERR_CONFIG', message: expect.stringContaining('redis://app:***@cache.internal:6380/2') });
+    connection.emit(
+      'error',
+      Object.assign(new Error('WRONGPASS invalid username-password pair'), { name: 'ReplyError' }),
+    );
+    await expect(waiting).rejects.toMatchObject({
+      code: 'SF_ERR_CONFIG',
+      message: expect.stringContaining('redis://app:***@cache.internal:6380/2'),
+    });
   });
 
   it('redacts every password of a cluster seed list', () => {
-    expect(redactedRedisTarget('redis://:a@h1:6379, redis://:b@h2:6379')).toBe('redis://:***@h1:6379,redis://:***@h2:6379');
+    expect(redactedRedisTarget('redis://:a@h1:6379, redis://:b@h2:6379')).toBe(
+      'redis://:***@h1:6379,redis://:***@h2:6379',
+    );
   });
 });
 
 describe('npm start summary line', () => {
   it('formats stored, rate, backlog and failures', () => {
-    expect(summaryLine({ stored: 12_345, backlog: 7655, failed: 3 }, { stored: 9845, backlog: 10_000, failed: 1 }, 5)).toBe('stored 12,345 (+2,500, 500/s) · backlog 7,655 · failed 3 (+2)');
-    expect(summaryLine({ stored: 2, backlog: 0, failed: 0 }, { stored: 0, backlog: 0, failed: 0 }, 5)).toBe('stored 2 (+2, 0/s) · backlog 0 · failed 0');
+    expect(
+      summaryLine({ stored: 12_345, backlog: 7655, failed: 3 }, { stored: 9845, backlog: 10_000, failed: 1 }, 5),
+    ).toBe('stored 12,345 (+2,500, 500/s) · backlog 7,655 · failed 3 (+2)');
+    expect(summaryLine({ stored: 2, backlog: 0, failed: 0 }, { stored: 0, backlog: 0, failed: 0 }, 5)).toBe(
+      'stored 2 (+2, 0/s) · backlog 0 · failed 0',
+    );
   });
 
   it('prints one line every 5 s while there is work, none while idle', async () => {
@@ -121,7 +140,10 @@ describe('npm start summary line', () => {
     const summary = startStackSummary({ logger, read: async () => ({ stored: 0, backlog: 50, failed: 0 }) });
     await vi.advanceTimersByTimeAsync(10_000);
     summary.close();
-    expect(lines.map((l) => l.msg)).toEqual(['stored 0 (+0, 0/s) · backlog 50 · failed 0', 'stored 0 (+0, 0/s) · backlog 50 · failed 0']);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'stored 0 (+0, 0/s) · backlog 50 · failed 0',
+      'stored 0 (+0, 0/s) · backlog 50 · failed 0',
+    ]);
   });
 
   it('skips a line when the figures cannot be read', async () => {

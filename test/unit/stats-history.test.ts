@@ -9,17 +9,55 @@ import { silentLogger } from '../helpers/fleet.ts';
 const T0 = Date.UTC(2026, 11, 2, 12, 0, 0);
 
 /** A stats document with only what historyValues reads filled in. */
-function stats(at: number, over: { waiting?: number; current?: number; average?: number; p95?: number | null; psi?: number | null } = {}): FleetStats {
-  const counts = { waiting: over.waiting ?? 0, active: 2, delayed: 1, prioritized: 3, paused: 0, completed: 100, failed: 1, 'waiting-children': 0 };
+function stats(
+  at: number,
+  over: { waiting?: number; current?: number; average?: number; p95?: number | null; psi?: number | null } = {},
+): FleetStats {
+  const counts = {
+    waiting: over.waiting ?? 0,
+    active: 2,
+    delayed: 1,
+    prioritized: 3,
+    paused: 0,
+    completed: 100,
+    failed: 1,
+    'waiting-children': 0,
+  };
   return {
     generatedAt: new Date(at).toISOString(),
     queues: { reviews: { counts, oldestWaitingAgeMs: null, failures: { sampled: 0, reasons: [] } } },
-    backlog: { waiting: (over.waiting ?? 0) + 3, ratePerSecond: 0, etaSeconds: null, bulk: { queue: 'reviews-bulk', chunks: 2, reviews: 300, reviewsBasis: 'exact', ratePerSecond: 0, etaSeconds: null } },
-    rate: { currentPerS: over.current ?? 0, currentWindowSeconds: 10, averagePerS: over.average ?? 0, averageWindowSeconds: 300 },
+    backlog: {
+      waiting: (over.waiting ?? 0) + 3,
+      ratePerSecond: 0,
+      etaSeconds: null,
+      bulk: {
+        queue: 'reviews-bulk',
+        chunks: 2,
+        reviews: 300,
+        reviewsBasis: 'exact',
+        ratePerSecond: 0,
+        etaSeconds: null,
+      },
+    },
+    rate: {
+      currentPerS: over.current ?? 0,
+      currentWindowSeconds: 10,
+      averagePerS: over.average ?? 0,
+      averageWindowSeconds: 300,
+    },
     latency: { windowSeconds: 300, count: 0, p50Ms: null, p95Ms: over.p95 ?? null, p99Ms: null },
     workers: [{ host: 'h', pid: 1, model: 'm', version: '1', connections: 1 }],
     drift: { psi: over.psi ?? null, ks: null },
-    model: { perMinute: [{ minute: new Date(at).toISOString(), count: 4, labelShares: { negative: 0.25, positive: 0.75 }, meanConfidence: 0.9 }] },
+    model: {
+      perMinute: [
+        {
+          minute: new Date(at).toISOString(),
+          count: 4,
+          labelShares: { negative: 0.25, positive: 0.75 },
+          meanConfidence: 0.9,
+        },
+      ],
+    },
   } as unknown as FleetStats;
 }
 
@@ -83,7 +121,10 @@ describe('history points', () => {
   });
 
   it('decodes stream entries; malformed values are dropped, malformed entries skipped', () => {
-    expect(decodeHistoryEntry(`${T0}-0`, ['v', JSON.stringify({ a: 1, b: null, c: 'x', d: [1] })])).toEqual({ at: new Date(T0).toISOString(), values: { a: 1, b: null } });
+    expect(decodeHistoryEntry(`${T0}-0`, ['v', JSON.stringify({ a: 1, b: null, c: 'x', d: [1] })])).toEqual({
+      at: new Date(T0).toISOString(),
+      values: { a: 1, b: null },
+    });
     expect(decodeHistoryEntry(`${T0}-0`, ['v', 'not json'])).toBeUndefined();
     expect(decodeHistoryEntry(`${T0}-0`, ['v', '[1,2]'])).toBeUndefined();
     expect(decodeHistoryEntry(`${T0}-0`, ['x', '{}'])).toBeUndefined();
@@ -97,9 +138,15 @@ describe("the dashboard's history ring", () => {
   it('keeps at most maxPoints samples: one over drops the oldest', () => {
     const h = new History(3600, 3);
     for (let t = 1; t <= 3; t++) h.add(t, { x: t });
-    expect(h.series(['x'])).toEqual([[1, 2, 3], [1, 2, 3]]);
+    expect(h.series(['x'])).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
     h.add(4, { x: 4 });
-    expect(h.series(['x'])).toEqual([[2, 3, 4], [2, 3, 4]]);
+    expect(h.series(['x'])).toEqual([
+      [2, 3, 4],
+      [2, 3, 4],
+    ]);
   });
 
   it('keeps at most maxAgeS seconds, and ignores a sample not after the last one', () => {
@@ -150,7 +197,8 @@ describe('the history recorder', () => {
       collect: () =>
         new Promise<FleetStats>((resolve) => {
           const doc = stats(Date.now(), { current: ++n });
-          if (n === 2) release = () => resolve(doc); // the second collect hangs until released
+          if (n === 2)
+            release = () => resolve(doc); // the second collect hangs until released
           else resolve(doc);
         }),
     };
@@ -162,7 +210,10 @@ describe('the history recorder', () => {
     expect(n).toBe(2);
     release!();
     await vi.advanceTimersByTimeAsync(0);
-    expect(appended).toEqual([[T0, 1], [T0 + 5000, 2]]);
+    expect(appended).toEqual([
+      [T0, 1],
+      [T0 + 5000, 2],
+    ]);
     fail = true;
     await vi.advanceTimersByTimeAsync(5000);
     fail = false;

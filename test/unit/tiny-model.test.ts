@@ -56,7 +56,12 @@ function encodeBatch(
   return feeds;
 }
 
-async function runTexts(model: TinyModel, texts: string[], length = 16, options: { tokenTypes?: boolean; output?: string } = {}) {
+async function runTexts(
+  model: TinyModel,
+  texts: string[],
+  length = 16,
+  options: { tokenTypes?: boolean; output?: string } = {},
+) {
   const session = await ort.InferenceSession.create(model.modelPath);
   try {
     const result = await session.run(encodeBatch(await loadTokenizer(model.dir), texts, length, options.tokenTypes));
@@ -194,7 +199,9 @@ describe('tiny model ONNX graph', () => {
     const ids = feeds.input_ids!.data as BigInt64Array;
     const mask = feeds.attention_mask!.data as BigInt64Array;
     const great = BigInt(model.vocab.get('great')!);
-    mask.forEach((m, i) => { if (m === 0n) ids[i] = great; });
+    mask.forEach((m, i) => {
+      if (m === 0n) ids[i] = great;
+    });
     const dirty = Array.from((await session.run(feeds)).logits!.data as Float32Array);
     await session.release();
     dirty.forEach((value, i) => expect(Math.abs(value - clean[i]!)).toBeLessThan(1e-5));

@@ -54,7 +54,9 @@ function sst2Samples(): Sample[] {
 /** Per Amazon dev review: the text, the title, the title+text model input, and (title, text) as a pair. */
 function amazonSamples(): Sample[] {
   const dir = join(sharedDir, 'data', 'amazon-multidomain');
-  const files = readdirSync(dir).filter((f) => f.endsWith('-dev.jsonl')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('-dev.jsonl'))
+    .sort();
   if (files.length === 0) throw new Error(`${dir}: no *-dev.jsonl files`);
   return files.flatMap((file) =>
     readJsonl(join(dir, file)).flatMap((row) => {
@@ -80,7 +82,9 @@ function firstDifference(a: readonly number[], b: readonly number[]): number {
 
 function around(tokens: readonly string[], ids: readonly number[], at: number): string {
   const from = Math.max(0, at - CONTEXT);
-  const shown = tokens.slice(from, at + CONTEXT + 1).map((t, k) => `${from + k === at ? '>>' : ''}${t}(${ids[from + k]})`);
+  const shown = tokens
+    .slice(from, at + CONTEXT + 1)
+    .map((t, k) => `${from + k === at ? '>>' : ''}${t}(${ids[from + k]})`);
   return `${from > 0 ? '… ' : ''}${shown.join(' ')}${at + CONTEXT + 1 < tokens.length ? ' …' : ''}`;
 }
 
@@ -179,7 +183,11 @@ describe.skipIf(sharedMissing)(suiteName, () => {
     const { referenceJson, oursJson, tokenizerConfig } = fixtures();
     // JSON round trip: what a written tokenizer.json would hold.
     expect(withoutVocab(JSON.parse(JSON.stringify(oursJson)) as Json)).toEqual(withoutVocab(referenceJson));
-    expect(tokenizerConfig).toMatchObject({ do_lower_case: true, model_max_length: 512, tokenizer_class: 'BertTokenizer' });
+    expect(tokenizerConfig).toMatchObject({
+      do_lower_case: true,
+      model_max_length: 512,
+      tokenizer_class: 'BertTokenizer',
+    });
   });
 
   for (const [name, samples] of loaded?.datasets ?? []) {
@@ -187,7 +195,9 @@ describe.skipIf(sharedMissing)(suiteName, () => {
       const c = compareAll(fixtures().ours, fixtures().reference, samples);
       totals.checked += c.checked;
       totals.tokens += c.tokens;
-      console.info(`[wordpiece golden] ${name}: ${c.checked} texts, ${c.tokens} tokens checked, ${c.mismatches.length} mismatches`);
+      console.info(
+        `[wordpiece golden] ${name}: ${c.checked} texts, ${c.tokens} tokens checked, ${c.mismatches.length} mismatches`,
+      );
       expect(c.checked).toBeGreaterThan(0);
       expect(c.mismatches.length, failureMessage(name, c)).toBe(0);
     });

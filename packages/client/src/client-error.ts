@@ -31,6 +31,8 @@ export class SentimentFleetError extends Error {
     this.status = options.status;
     this.retryAfterS = options.retryAfterS;
     this.problems = options.problems;
-    this.retryable = isErrorCode(code) ? errorCodes[code].retryable : options.status !== undefined && (options.status >= 500 || options.status === 429);
+    this.retryable = isErrorCode(code)
+      ? errorCodes[code].retryable
+      : options.status !== undefined && (options.status >= 500 || options.status === 429);
   }
 }

@@ -73,14 +73,25 @@ export function createHttpClient(options: HttpClientOptions): SentimentFleetHttp
   try {
     base = new URL(options.baseUrl);
   } catch {
-    throw new SentimentFleetError('SF_ERR_CONFIG', `baseUrl ${JSON.stringify(String(options.baseUrl))} is not a URL: expected such as http://127.0.0.1:3000`);
+    throw new SentimentFleetError(
+      'SF_ERR_CONFIG',
+      `baseUrl ${JSON.stringify(String(options.baseUrl))} is not a URL: expected such as http://127.0.0.1:3000`,
+    );
   }
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxIds = options.maxIdsPerRequest ?? 1000;
-  const headers: Record<string, string> = { accept: 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) };
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+  };
 
-  async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, okStatuses: readonly number[] = [200]): Promise<{ status: number; body: T }> {
+  async function call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    okStatuses: readonly number[] = [200],
+  ): Promise<{ status: number; body: T }> {
     const url = new URL(path, base);
     let res: Response;
     try {
@@ -91,8 +102,13 @@ export function createHttpClient(options: HttpClientOptions): SentimentFleetHttp
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${(err as Error).message}${(err as { cause?: { code?: string } }).cause?.code ? ` (${(err as { cause: { code: string } }).cause.code})` : ''}`;
-      throw new SentimentFleetError('SF_ERR_UNREACHABLE', `${method} ${url.origin}${url.pathname} failed: ${why}`, { cause: err });
+      const why =
+        (err as Error).name === 'TimeoutError'
+          ? `no answer within ${timeoutMs} ms`
+          : `${(err as Error).message}${(err as { cause?: { code?: string } }).cause?.code ? ` (${(err as { cause: { code: string } }).cause.code})` : ''}`;
+      throw new SentimentFleetError('SF_ERR_UNREACHABLE', `${method} ${url.origin}${url.pathname} failed: ${why}`, {
+        cause: err,
+      });
     }
     const text = await res.text();
     let parsed: unknown;
@@ -104,15 +120,24 @@ export function createHttpClient(options: HttpClientOptions): SentimentFleetHttp
     if (okStatuses.includes(res.status)) return { status: res.status, body: parsed as T };
     const error = (parsed as ErrorBody | undefined)?.error;
     const retryAfter = Number(res.headers.get('retry-after'));
-    throw new SentimentFleetError(typeof error?.code === 'string' ? error.code : codeWithoutBody(res.status), typeof error?.message === 'string' ? error.message : `HTTP ${res.status} from ${method} ${url.pathname}`, {
-      status: res.status,
-      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterS: retryAfter } : {}),
-      ...(Array.isArray(error?.problems) ? { problems: error.problems as FieldProblem[] } : {}),
-    });
+    throw new SentimentFleetError(
+      typeof error?.code === 'string' ? error.code : codeWithoutBody(res.status),
+      typeof error?.message === 'string' ? error.message : `HTTP ${res.status} from ${method} ${url.pathname}`,
+      {
+        status: res.status,
+        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterS: retryAfter } : {}),
+        ...(Array.isArray(error?.problems) ? { problems: error.problems as FieldProblem[] } : {}),
+      },
+    );
   }
 
   async function post(payload: unknown, lane?: 'live' | 'bulk'): Promise<EnqueueOutcome> {
-    const { body } = await call<{ ids: string[]; duplicates: string[] }>('POST', lane === 'bulk' ? '/v1/reviews?lane=bulk' : '/v1/reviews', payload, [202]);
+    const { body } = await call<{ ids: string[]; duplicates: string[] }>(
+      'POST',
+      lane === 'bulk' ? '/v1/reviews?lane=bulk' : '/v1/reviews',
+      payload,
+      [202],
+    );
     return { accepted: body.ids, duplicates: body.duplicates };
   }
 
@@ -122,7 +147,9 @@ export function createHttpClient(options: HttpClientOptions): SentimentFleetHttp
     async status(ids) {
       const out: ReviewStatus<StoredResult>[] = [];
       for (let start = 0; start < ids.length; start += maxIds) {
-        const { body } = await call<{ statuses: ReviewStatus<StoredResult>[] }>('POST', '/v1/reviews/status', { ids: ids.slice(start, start + maxIds) });
+        const { body } = await call<{ statuses: ReviewStatus<StoredResult>[] }>('POST', '/v1/reviews/status', {
+          ids: ids.slice(start, start + maxIds),
+        });
         out.push(...body.statuses);
       }
       return out;
@@ -132,7 +159,8 @@ export function createHttpClient(options: HttpClientOptions): SentimentFleetHttp
         const { body } = await call<{ results: StoredResult[] }>('GET', `/v1/results/${encodeURIComponent(id)}`);
         return body.results[0];
       } catch (err) {
-        if (err instanceof SentimentFleetError && err.status === 404 && err.code === 'SF_ERR_NOT_FOUND') return undefined;
+        if (err instanceof SentimentFleetError && err.status === 404 && err.code === 'SF_ERR_NOT_FOUND')
+          return undefined;
         throw err;
       }
     },

@@ -2,7 +2,12 @@
  * `@sentiment-fleet/client/http`: the HTTP client alone (global fetch, nothing else loaded), for
  * apps that cannot reach the fleet's Redis, and for runtimes without Node's net module.
  */
-export { createHttpClient, type HttpClientOptions, type SentimentFleetHttpClient, type StoredResult } from './http-client.ts';
+export {
+  createHttpClient,
+  type HttpClientOptions,
+  type SentimentFleetHttpClient,
+  type StoredResult,
+} from './http-client.ts';
 export { SentimentFleetError } from './client-error.ts';
 export type { EnqueueOutcome } from '../../../src/contracts/review-job.ts';
 export type { FieldProblem, Review } from '../../../src/contracts/review-schema.ts';

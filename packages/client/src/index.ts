@@ -4,7 +4,14 @@
  *   ingest service (the schemas are compiled from the server's src/contracts, not copied).
  * - createHttpClient: through the ingest service's HTTP API, global fetch only.
  */
-export { bulkChunkJobId, createClient, SERVER_DEFAULTS, type ClientOptions, type EnqueueManyOptions, type SentimentFleetClient } from './redis-client.ts';
+export {
+  bulkChunkJobId,
+  createClient,
+  SERVER_DEFAULTS,
+  type ClientOptions,
+  type EnqueueManyOptions,
+  type SentimentFleetClient,
+} from './redis-client.ts';
 export type { ClientLogger } from './client-logger.ts';
 export type { RedisConnection } from './redis-connect.ts';
 export * from './http.ts';

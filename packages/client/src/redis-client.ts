@@ -2,12 +2,29 @@ import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { BULK_JOB_ID_PREFIX, enqueueBulkChunks } from '../../../src/contracts/bulk-job.ts';
 import { readBulkStatuses } from '../../../src/contracts/bulk-status.ts';
-import { enqueueReviewJobs, reviewJobOptions, type EnqueueOutcome, type ReviewJobSettings } from '../../../src/contracts/review-job.ts';
-import { checkReviews, createReviewChecker, describeProblems, type Review } from '../../../src/contracts/review-schema.ts';
+import {
+  enqueueReviewJobs,
+  reviewJobOptions,
+  type EnqueueOutcome,
+  type ReviewJobSettings,
+} from '../../../src/contracts/review-job.ts';
+import {
+  checkReviews,
+  createReviewChecker,
+  describeProblems,
+  type Review,
+} from '../../../src/contracts/review-schema.ts';
 import { createReviewStatusReader, type ReviewStatus } from '../../../src/contracts/review-status.ts';
 import { SentimentFleetError } from './client-error.ts';
 import { silentLogger, type ClientLogger } from './client-logger.ts';
-import { closeRedis, describeConnection, logConnectionErrors, openRedis, waitForRedis, type RedisConnection } from './redis-connect.ts';
+import {
+  closeRedis,
+  describeConnection,
+  logConnectionErrors,
+  openRedis,
+  waitForRedis,
+  type RedisConnection,
+} from './redis-connect.ts';
 
 /**
  * The fleet's defaults for what the client must agree on with the services (their settings of
@@ -29,7 +46,14 @@ export const SERVER_DEFAULTS = {
   /** BULK_STATUS_TTL_S */
   bulkStatusTtlS: 86_400,
   /** JOB_ATTEMPTS, BACKOFF_DELAY_MS, KEEP_COMPLETED_S, KEEP_COMPLETED_COUNT, KEEP_FAILED_S, KEEP_FAILED_COUNT */
-  jobs: { attempts: 5, backoffDelayMs: 1000, keepCompletedS: 86_400, keepCompletedCount: 100_000, keepFailedS: 7 * 86_400, keepFailedCount: 100_000 } satisfies ReviewJobSettings,
+  jobs: {
+    attempts: 5,
+    backoffDelayMs: 1000,
+    keepCompletedS: 86_400,
+    keepCompletedCount: 100_000,
+    keepFailedS: 7 * 86_400,
+    keepFailedCount: 100_000,
+  } satisfies ReviewJobSettings,
 } as const;
 
 export interface ClientOptions {
@@ -119,38 +143,65 @@ export async function createClient(options: ClientOptions): Promise<SentimentFle
     prefix: options.prefix ?? SERVER_DEFAULTS.prefix,
     defaultJobOptions: reviewJobOptions(jobs),
   });
-  bulkQueue.on('error', (err) => logger.warn({ redis: where, err: err.message }, 'sentiment-fleet client: queue error'));
+  bulkQueue.on('error', (err) =>
+    logger.warn({ redis: where, err: err.message }, 'sentiment-fleet client: queue error'),
+  );
   const bulk = {
     chunkSize: options.bulk?.chunkSize ?? SERVER_DEFAULTS.bulkChunkSize,
     statusTtlS: options.bulk?.statusTtlS ?? SERVER_DEFAULTS.bulkStatusTtlS,
     modelVersion: options.bulk?.modelVersion ?? '',
   };
-  const reader = createReviewStatusReader<never>({ redis: connection, queue, bulkStatuses: (ids) => readBulkStatuses(connection, bulkQueue, ids) });
+  const reader = createReviewStatusReader<never>({
+    redis: connection,
+    queue,
+    bulkStatuses: (ids) => readBulkStatuses(connection, bulkQueue, ids),
+  });
   const chunkSize = options.chunkSize ?? SERVER_DEFAULTS.chunkSize;
   let closing: Promise<void> | undefined;
 
   const redisError = (what: string, err: unknown) =>
     err instanceof SentimentFleetError
       ? err
-      : new SentimentFleetError('SF_ERR_REDIS', `${what}: Redis at ${where} ${connection.status === 'ready' ? `answered: ${(err as Error).message}` : 'is unreachable'}`, { cause: err });
+      : new SentimentFleetError(
+          'SF_ERR_REDIS',
+          `${what}: Redis at ${where} ${connection.status === 'ready' ? `answered: ${(err as Error).message}` : 'is unreachable'}`,
+          { cause: err },
+        );
   const open = () => {
     if (closing) throw new SentimentFleetError('SF_ERR_CONFIG', 'the client is closed');
   };
 
-  async function enqueueMany(reviews: readonly Review[], enqueueOptions: EnqueueManyOptions = {}): Promise<EnqueueOutcome> {
+  async function enqueueMany(
+    reviews: readonly Review[],
+    enqueueOptions: EnqueueManyOptions = {},
+  ): Promise<EnqueueOutcome> {
     open();
-    if (!Array.isArray(reviews)) throw new SentimentFleetError('SF_ERR_VALIDATION', 'enqueueMany takes an array of reviews', { problems: [{ path: '(root)', message: 'must be an array' }] });
+    if (!Array.isArray(reviews))
+      throw new SentimentFleetError('SF_ERR_VALIDATION', 'enqueueMany takes an array of reviews', {
+        problems: [{ path: '(root)', message: 'must be an array' }],
+      });
     const checked = checkReviews(checker, reviews);
-    if (!checked.ok) throw new SentimentFleetError('SF_ERR_VALIDATION', describeProblems(checked.problems), { problems: checked.problems });
+    if (!checked.ok)
+      throw new SentimentFleetError('SF_ERR_VALIDATION', describeProblems(checked.problems), {
+        problems: checked.problems,
+      });
     const outcome: EnqueueOutcome = { accepted: [], duplicates: [] };
     try {
       if (enqueueOptions.lane === 'bulk') {
-        await enqueueBulkChunks(bulkQueue, connection, checked.reviews, { chunkSize: bulk.chunkSize, statusTtlS: bulk.statusTtlS, chunkId: (ids) => bulkChunkJobId(ids, bulk.modelVersion), outcome });
+        await enqueueBulkChunks(bulkQueue, connection, checked.reviews, {
+          chunkSize: bulk.chunkSize,
+          statusTtlS: bulk.statusTtlS,
+          chunkId: (ids) => bulkChunkJobId(ids, bulk.modelVersion),
+          outcome,
+        });
       } else await enqueueReviewJobs(queue, connection, checked.reviews, { chunkSize, outcome });
     } catch (err) {
       throw redisError(`enqueue failed after ${outcome.accepted.length} review(s)`, err);
     }
-    logger.debug({ accepted: outcome.accepted.length, duplicates: outcome.duplicates.length }, 'sentiment-fleet client: reviews enqueued');
+    logger.debug(
+      { accepted: outcome.accepted.length, duplicates: outcome.duplicates.length },
+      'sentiment-fleet client: reviews enqueued',
+    );
     return outcome;
   }
 
@@ -160,7 +211,9 @@ export async function createClient(options: ClientOptions): Promise<SentimentFle
     async status(ids) {
       open();
       if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
-        throw new SentimentFleetError('SF_ERR_VALIDATION', 'status takes an array of review ids (strings)', { problems: [{ path: '(root)', message: 'must be an array of strings' }] });
+        throw new SentimentFleetError('SF_ERR_VALIDATION', 'status takes an array of review ids (strings)', {
+          problems: [{ path: '(root)', message: 'must be an array of strings' }],
+        });
       }
       try {
         return await reader.statuses(ids);

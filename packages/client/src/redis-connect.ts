@@ -15,7 +15,10 @@ const retryDelay = (attempt: number) => Math.min(100 * 2 ** attempt, 2000);
  */
 export function openRedis(url: string | undefined, connectTimeoutMs: number): Redis {
   if (url === undefined || url.trim() === '') {
-    throw new SentimentFleetError('SF_ERR_CONFIG', 'createClient needs `redisUrl` (such as redis://127.0.0.1:6379) or `connection` (an ioredis client)');
+    throw new SentimentFleetError(
+      'SF_ERR_CONFIG',
+      'createClient needs `redisUrl` (such as redis://127.0.0.1:6379) or `connection` (an ioredis client)',
+    );
   }
   let parsed: URL | undefined;
   try {
@@ -24,7 +27,10 @@ export function openRedis(url: string | undefined, connectTimeoutMs: number): Re
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '') {
-    throw new SentimentFleetError('SF_ERR_CONFIG', `redisUrl "${redactRedisUrl(url)}" is not a Redis URL: expected redis://[user:password@]host:port[/db] (rediss:// for TLS)`);
+    throw new SentimentFleetError(
+      'SF_ERR_CONFIG',
+      `redisUrl "${redactRedisUrl(url)}" is not a Redis URL: expected redis://[user:password@]host:port[/db] (rediss:// for TLS)`,
+    );
   }
   return new Redis(url, {
     maxRetriesPerRequest: 1,
@@ -68,11 +74,20 @@ export function waitForRedis(connection: RedisConnection, timeoutMs: number, whe
     const onReady = () => finish();
     const onError = (err: Error) => {
       last = (err as { lastNodeError?: Error }).lastNodeError ?? err;
-      if (CREDENTIAL_ERRORS.test(last.message)) finish(new SentimentFleetError('SF_ERR_CONFIG', `Redis at ${where} refused the credentials: ${last.message}`, { cause: err }));
+      if (CREDENTIAL_ERRORS.test(last.message))
+        finish(
+          new SentimentFleetError('SF_ERR_CONFIG', `Redis at ${where} refused the credentials: ${last.message}`, {
+            cause: err,
+          }),
+        );
     };
     const timer = setTimeout(() => {
       const why = last ? ` (last error: ${last.message})` : '';
-      finish(new SentimentFleetError('SF_ERR_REDIS', `Redis at ${where} did not answer within ${timeoutMs} ms${why}`, { cause: last }));
+      finish(
+        new SentimentFleetError('SF_ERR_REDIS', `Redis at ${where} did not answer within ${timeoutMs} ms${why}`, {
+          cause: last,
+        }),
+      );
     }, timeoutMs);
     connection.on('ready', onReady);
     connection.on('error', onError);
@@ -87,7 +102,8 @@ export function waitForRedis(connection: RedisConnection, timeoutMs: number, whe
 export function logConnectionErrors(connection: RedisConnection, logger: ClientLogger, where: string): void {
   let last = '';
   const onError = (err: Error) => {
-    if (err.message !== last) logger.warn({ redis: where, err: err.message }, 'sentiment-fleet client: Redis connection error');
+    if (err.message !== last)
+      logger.warn({ redis: where, err: err.message }, 'sentiment-fleet client: Redis connection error');
     last = err.message;
   };
   connection.on('error', onError);
