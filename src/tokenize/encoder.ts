@@ -1,5 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SfError } from '../errors/sf-error.ts';
+import { createContentEncoder } from './word-cache.ts';
 
 export type Truncation = 'head-tail' | 'head';
 
@@ -33,13 +34,14 @@ export function createEncoder(tokenizer: Tokenizer, options: EncoderOptions) {
   const budget = options.maxTokens - prefix.length - suffix.length;
   if (budget < 1) throw new SfError('SF_ERR_CONFIG', `MAX_TOKENS ${options.maxTokens} leaves no room for text`);
   const head = options.truncation === 'head' ? budget : Math.floor(budget / 4);
+  const contentIds = createContentEncoder(tokenizer);
 
   return {
     specialTokens: prefix.length + suffix.length,
     encode(text: string): Encoded {
       let content: number[];
       try {
-        content = tokenizer.encode(text, { add_special_tokens: false }).ids;
+        content = contentIds(text);
       } catch (err) {
         throw new SfError('SF_ERR_BAD_INPUT', 'text cannot be tokenized', { cause: err });
       }
