@@ -358,9 +358,13 @@ export const settings = {
     schema: int(1, 64).default(2),
     doc: 'Bulk chunks a worker process scores at once. Their reviews go to the inference threads one model call at a time, after any waiting live batch.',
   },
-  BULK_SHARE_WHILE_LIVE: {
-    schema: z.coerce.number().min(0.05).max(1).default(0.5),
-    doc: "While live reviews arrive, bulk work takes at most this share of an inference thread's time (after a bulk model call, the thread rests for the rest); 1: bulk runs whenever no live batch waits. Lower: a lower live p99 during a backfill, a slower backfill: [evidence](benchmarks.md#two-lanes).",
+  BULK_THREADS: {
+    schema: int(0, 64).default(1),
+    doc: "Inference threads per worker process that score only the bulk lane, at CPU priority BULK_NICE, so live work gets the cores first (onnxruntime's threads inherit it; a copy of the model per thread). 0: bulk batches run on the live threads after every waiting live batch: [evidence](benchmarks.md#two-lanes).",
+  },
+  BULK_NICE: {
+    schema: int(0, 19).default(19),
+    doc: 'Nice value of the BULK_THREADS threads (Linux; 19 is the lowest priority).',
   },
   BULK_STATUS_TTL_S: {
     schema: int(0).default(86_400),

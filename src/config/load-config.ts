@@ -106,7 +106,13 @@ export interface Config {
   };
   producer: { chunkSize: number };
   /** The bulk lane (src/contracts/bulk-job.ts, src/app/bulk-worker.ts). */
-  bulk: { chunkSize: number; concurrency: number; statusTtlS: number; shareWhileLive: number };
+  bulk: {
+    chunkSize: number;
+    concurrency: number;
+    statusTtlS: number;
+    threads: number;
+    nice: number;
+  };
   sink: {
     databaseUrl: string | undefined;
     dataDir: string;
@@ -227,7 +233,8 @@ function group(e: EnvSettings): Config {
       chunkSize: e.BULK_CHUNK_SIZE,
       concurrency: e.BULK_CONCURRENCY,
       statusTtlS: e.BULK_STATUS_TTL_S,
-      shareWhileLive: e.BULK_SHARE_WHILE_LIVE,
+      threads: e.BULK_THREADS,
+      nice: e.BULK_NICE,
     },
     sink: {
       databaseUrl: e.DATABASE_URL,

@@ -4,7 +4,6 @@ import { SfError } from '../errors/sf-error.ts';
 import type { BatchStats, ItemOutcome, ModelInfo, RunnerOptions } from './model-runner.ts';
 import type { Encoded } from '../tokenize/encoder.ts';
 import type { ExplainRequest, FromThread, ThreadData, ToThread } from './thread-protocol.ts';
-import { createBulkPacer } from './bulk-pacer.ts';
 
 export interface InferencePoolOptions {
   runner: RunnerOptions;
@@ -17,8 +16,14 @@ export interface InferencePoolOptions {
    * chaos harness and the fault tests pass a wrapper of it (chaos/crashing-inference-thread.ts).
    */
   threadEntry?: URL;
-  /** BULK_SHARE_WHILE_LIVE: bulk batches' most share of a thread's time while live batches arrive (bulk-pacer.ts). Default 1 (no rest). */
-  bulkShare?: number;
+  /**
+   * BULK_THREADS: further threads that score only bulk-lane batches, at a lower CPU priority
+   * (`bulkNice`, inherited by their onnxruntime threads), so the kernel gives the cores to live work
+   * first. 0 (default): bulk batches share the live threads, after every waiting live batch.
+   */
+  bulkThreads?: number;
+  /** BULK_NICE: the bulk threads' nice value (Linux; elsewhere they run at normal priority). */
+  bulkNice?: number;
 }
 
 interface Task {
@@ -28,13 +33,13 @@ interface Task {
   model: string | undefined;
   resolve: (value: { items: ItemOutcome[]; stats: BatchStats }) => void;
   reject: (err: SfError) => void;
-  lane?: 'bulk';
-  startedAt?: number;
 }
 
 interface Slot {
   worker: Worker;
   task: Task | undefined;
+  /** 'bulk': a BULK_THREADS thread, which takes only bulk batches. */
+  lane: 'live' | 'bulk';
 }
 
 const COMPILED = !import.meta.url.endsWith('.ts');
@@ -59,8 +64,6 @@ export async function createInferencePool(options: InferencePoolOptions) {
   const queue: Task[] = [];
   /** Bulk-lane batches: a thread takes one only when no live batch waits (src/app/bulk-worker.ts). */
   const bulkQueue: Task[] = [];
-  const pacer = createBulkPacer({ share: options.bulkShare ?? 1 });
-  let paced: NodeJS.Timeout | undefined;
   const inflight = new Set<Promise<unknown>>();
   let nextId = 1;
   const entry = options.threadEntry ?? THREAD_ENTRY;
@@ -68,16 +71,23 @@ export async function createInferencePool(options: InferencePoolOptions) {
   let info: ModelInfo | undefined;
   let models: Record<string, ModelInfo> = {};
 
-  function spawn(): Promise<Slot> {
+  function spawn(lane: Slot['lane']): Promise<Slot> {
     return new Promise((resolve, reject) => {
+      const nice = lane === 'bulk' ? options.bulkNice : undefined;
       const worker = new Worker(bootOf(entry), {
-        workerData: { entry: entry.href, runner: options.runner, models: options.models } satisfies ThreadData,
+        workerData: {
+          entry: entry.href,
+          runner: options.runner,
+          models: options.models,
+          ...(nice !== undefined ? { nice } : {}),
+        } satisfies ThreadData,
       });
-      const slot: Slot = { worker, task: undefined };
+      const slot: Slot = { worker, task: undefined, lane };
       let ready = false;
       worker.on('message', (message: FromThread) => {
         switch (message.type) {
           case 'ready':
+            if (message.niceError) log.warn({ nice, reason: message.niceError }, 'bulk thread runs at normal priority');
             ready = true;
             info = message.info;
             models = message.models ?? {};
@@ -92,7 +102,6 @@ export async function createInferencePool(options: InferencePoolOptions) {
           case 'batch-error': {
             const task = slot.task;
             slot.task = undefined;
-            if (task?.lane === 'bulk') pacer.bulkFinished(task.startedAt!);
             if (task?.id === message.id) {
               if (message.type === 'scored') task.resolve({ items: message.items, stats: message.stats });
               else task.reject(SfError.fromJSON(message.error));
@@ -119,7 +128,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
           reject(new SfError('SF_ERR_MODEL_LOAD', `inference thread exited (code ${code}) before it was ready`));
         else if (wasMember && !closing) {
           log.warn({ code, threadId: worker.threadId }, 'replacing inference thread');
-          spawn().catch((err) => {
+          spawn(lane).catch((err) => {
             log.error({ err }, 'replacement inference thread failed to start');
             if (slots.size === 0)
               for (const t of [...queue.splice(0), ...bulkQueue.splice(0)])
@@ -132,30 +141,14 @@ export async function createInferencePool(options: InferencePoolOptions) {
   }
 
   function dispatch(): void {
+    const bulkThreadUp = [...slots].some((s) => s.lane === 'bulk');
     for (const slot of slots) {
-      if (queue.length === 0 && bulkQueue.length === 0) break;
       if (slot.task) continue;
-      if (queue.length > 0) pacer.liveStarted();
-      else {
-        const delay = pacer.bulkDelay();
-        if (delay > 0) {
-          paced ??= setTimeout(() => {
-            paced = undefined;
-            dispatch();
-          }, delay);
-          break;
-        }
-      }
-      const task = queue.length > 0 ? queue.shift()! : bulkQueue.shift()!;
-      if (task.lane === 'bulk') task.startedAt = pacer.now();
-      slot.task = task;
-      slot.worker.postMessage({
-        type: 'score',
-        id: task.id,
-        texts: task.texts,
-        explain: task.explain,
-        model: task.model,
-      } satisfies ToThread);
+      // A bulk thread takes only bulk batches; a live thread takes live ones first, and bulk ones
+      // only while no bulk thread runs (BULK_THREADS=0, or one being replaced).
+      const task =
+        slot.lane === 'bulk' ? bulkQueue.shift() : (queue.shift() ?? (bulkThreadUp ? undefined : bulkQueue.shift()));
+      if (task) send(slot, task);
     }
     if (closing && queue.length + bulkQueue.length > 0 && slots.size === 0) {
       for (const task of [...queue.splice(0), ...bulkQueue.splice(0)])
@@ -163,7 +156,22 @@ export async function createInferencePool(options: InferencePoolOptions) {
     }
   }
 
-  const started = await Promise.allSettled(Array.from({ length: options.threads }, spawn));
+  function send(slot: Slot, task: Task): void {
+    slot.task = task;
+    slot.worker.postMessage({
+      type: 'score',
+      id: task.id,
+      texts: task.texts,
+      explain: task.explain,
+      model: task.model,
+    } satisfies ToThread);
+  }
+
+  const lanes: Slot['lane'][] = [
+    ...Array.from({ length: options.threads }, () => 'live' as const),
+    ...Array.from({ length: options.bulkThreads ?? 0 }, () => 'bulk' as const),
+  ];
+  const started = await Promise.allSettled(lanes.map(spawn));
   const failure = started.find((s) => s.status === 'rejected');
   if (failure) {
     await Promise.all([...slots].map((s) => s.worker.terminate()));
@@ -172,6 +180,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
   log.info(
     {
       threads: options.threads,
+      bulkThreads: options.bulkThreads ?? 0,
       intraOpThreads: options.runner.intraOpThreads,
       model: info!.name,
       version: info!.version,
@@ -186,7 +195,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
     /**
      * Scores a batch (texts or encodings) in a free thread; `explain` asks for explanations of the
      * flagged items, `model` names one of `models` (absent: the default model). `lane: 'bulk'`:
-     * the batch waits while any live batch waits (live work always goes first).
+     * a bulk thread's (BULK_THREADS), or, without one, a live thread's once no live batch waits.
      */
     score(
       texts: (string | Encoded)[],
@@ -196,8 +205,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
     ): Promise<{ items: ItemOutcome[]; stats: BatchStats }> {
       if (closing) return Promise.reject(new SfError('SF_ERR_POOL_CLOSED', 'inference pool is closed'));
       const promise = new Promise<{ items: ItemOutcome[]; stats: BatchStats }>((resolve, reject) => {
-        if (lane === 'bulk') bulkQueue.push({ id: nextId++, texts, explain, model, resolve, reject, lane });
-        else queue.push({ id: nextId++, texts, explain, model, resolve, reject });
+        (lane === 'bulk' ? bulkQueue : queue).push({ id: nextId++, texts, explain, model, resolve, reject });
         dispatch();
       });
       const tracked: Promise<unknown> = promise.then(
@@ -213,7 +221,6 @@ export async function createInferencePool(options: InferencePoolOptions) {
         while (inflight.size > 0) await Promise.allSettled([...inflight]);
         await Promise.all([...slots].map((s) => s.worker.terminate()));
         slots.clear();
-        if (paced) clearTimeout(paced);
       })();
       return closing;
     },

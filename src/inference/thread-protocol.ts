@@ -23,7 +23,7 @@ export type ToThread = {
 };
 
 export type FromThread =
-  | { type: 'ready'; info: ModelInfo; models?: Record<string, ModelInfo> }
+  | { type: 'ready'; info: ModelInfo; models?: Record<string, ModelInfo>; niceError?: string }
   | { type: 'init-error'; error: SerializedSfError }
   | { type: 'scored'; id: number; items: ItemOutcome[]; stats: BatchStats }
   | { type: 'batch-error'; id: number; error: SerializedSfError };
@@ -33,4 +33,6 @@ export interface ThreadData {
   runner: RunnerOptions;
   /** Further models the thread loads (MODEL_ROUTES), by key (src/inference/model-router.ts). */
   models?: { key: string; runner: RunnerOptions }[];
+  /** A bulk thread's nice value, set before its sessions start their threads (thread-priority.ts). */
+  nice?: number;
 }

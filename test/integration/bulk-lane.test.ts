@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
@@ -333,10 +333,18 @@ describe('import: bulk lane by default, --wait until stored', () => {
   });
 });
 
+/** Nice values of this process's threads (Linux: /proc/self/task/<tid>/stat, field 19). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
 describe('live work goes first', () => {
-  it('a live batch submitted behind queued bulk batches runs right after the one computing', async () => {
-    const b = await open();
-    const app = await worker(b.env); // one inference thread
+  it('BULK_THREADS=0: a live batch behind queued bulk batches runs right after the one computing', async () => {
+    const b = await open({ BULK_THREADS: '0' });
+    const app = await worker(b.env); // one inference thread for both lanes
     const order: string[] = [];
     const text = ['I love it'];
     const runs = [
@@ -349,4 +357,24 @@ describe('live work goes first', () => {
     // bulk-1 took the only thread at once; the live batch overtook the bulk batches still waiting.
     expect(order).toEqual(['bulk-1', 'live', 'bulk-2', 'bulk-3']);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'BULK_THREADS=1: bulk batches run on their own thread at nice 19, and a live batch waits for none of them',
+    async () => {
+      const before = threadNiceValues().filter((n) => n === 19).length;
+      const b = await open({ BULK_THREADS: '1', BULK_NICE: '19' });
+      const app = await worker(b.env);
+      // The bulk thread (and any onnxruntime thread it started) runs at nice 19.
+      expect(threadNiceValues().filter((n) => n === 19).length - before).toBeGreaterThanOrEqual(1);
+      const order: string[] = [];
+      const text = ['I love it'];
+      const runs = Array.from({ length: 10 }, (_, i) =>
+        app.pool.score(text, undefined, undefined, 'bulk').then(() => order.push(`bulk-${i + 1}`)),
+      );
+      runs.push(app.pool.score(text).then(() => order.push('live')));
+      await Promise.all(runs);
+      // Ten bulk batches queue on the bulk thread; the live one went to the idle live thread.
+      expect(order.indexOf('live')).toBeLessThan(order.indexOf('bulk-10'));
+    },
+  );
 });

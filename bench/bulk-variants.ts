@@ -1,10 +1,10 @@
 /**
- * BULK_SHARE_WHILE_LIVE side by side: one fleet per share, each running the backfill scenario
+ * Bulk-lane settings side by side (BULK_THREADS, BULK_NICE, ...): one fleet per variant, each running the backfill scenario
  * (live reviews at 50% of the first fleet's live capacity while a backfill drains in the bulk
  * lane) in alternating order, plus each fleet's solo bulk rate. Prints live p50/p95/p99 and the
  * backfill's share of its solo rate per fleet and cycle.
  *
- *   node --import tsx bench/bulk-share.ts [--shares 1,0.5] [--cycles 2] [--backfill 30000] [--seconds 5]
+ *   node --import tsx bench/bulk-variants.ts [--variants 'BULK_THREADS=0;BULK_THREADS=1,BULK_NICE=0'] [--cycles 2] [--backfill 30000] [--seconds 5]
  */
 import path from 'node:path';
 import os from 'node:os';
@@ -19,13 +19,16 @@ import { log } from './measure-stats.ts';
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
-    shares: { type: 'string', default: '1,0.5' },
+    variants: { type: 'string', default: 'BULK_THREADS=0;BULK_THREADS=1' },
     cycles: { type: 'string', default: '2' },
     backfill: { type: 'string', default: '30000' },
     seconds: { type: 'string', default: '5' },
   },
 });
-const shares = values.shares.split(',');
+// A variant: KEY=VALUE settings joined by ','; variants joined by ';'.
+const shares = values.variants.split(';');
+const envOf = (variant: string) =>
+  Object.fromEntries(variant.split(',').map((kv) => kv.split('=') as [string, string]));
 const config = loadConfig(process.env);
 const texts = readBenchTexts(path.resolve(root, config.sharedDir), config, { shortCount: 4000, longCount: 0 });
 const redis = await startLocalRedis();
@@ -38,7 +41,7 @@ log(
     .join(' ')}`,
 );
 try {
-  for (const share of shares) fleets.push(await startFleet(redis, config.model.dir, { BULK_SHARE_WHILE_LIVE: share }));
+  for (const share of shares) fleets.push(await startFleet(redis, config.model.dir, envOf(share)));
   await closedLoop(fleets[0]!, texts.short, 1000, undefined, 0);
   const capacity = (await closedLoop(fleets[0]!, texts.short, 4000, undefined, 0)).reviewsPerS;
   const rate = capacity * 0.5;
@@ -52,7 +55,7 @@ try {
         liveRate: rate,
         seconds: Number(values.seconds),
       });
-      const row = `cycle ${c + 1} share ${shares[i]}: live alone p50/p95/p99 ${Math.round(b.liveSolo.p50Ms)}/${Math.round(b.liveSolo.p95Ms)}/${Math.round(b.liveSolo.p99Ms)} ms, during backfill ${Math.round(b.live.p50Ms)}/${Math.round(b.live.p95Ms)}/${Math.round(b.live.p99Ms)} ms; backfill ${Math.round(b.backfillReviewsPerS)} of solo ${Math.round(solo)} reviews/s = ${(b.backfillReviewsPerS / solo).toFixed(2)}${b.drainedDuringLive ? ' (drained early)' : ''}`;
+      const row = `cycle ${c + 1} ${shares[i]}: live alone p50/p95/p99 ${Math.round(b.liveSolo.p50Ms)}/${Math.round(b.liveSolo.p95Ms)}/${Math.round(b.liveSolo.p99Ms)} ms, during backfill ${Math.round(b.live.p50Ms)}/${Math.round(b.live.p95Ms)}/${Math.round(b.live.p99Ms)} ms; backfill ${Math.round(b.backfillReviewsPerS)} of solo ${Math.round(solo)} reviews/s = ${(b.backfillReviewsPerS / solo).toFixed(2)}${b.drainedDuringLive ? ' (drained early)' : ''}`;
       log(row);
       rows.push(row);
     }
