@@ -4,7 +4,7 @@
  * lane) in alternating order, plus each fleet's solo bulk rate. Prints live p50/p95/p99 and the
  * backfill's share of its solo rate per fleet and cycle.
  *
- *   node --import tsx bench/bulk-variants.ts [--variants 'BULK_THREADS=0;BULK_THREADS=1,BULK_NICE=0'] [--cycles 2] [--backfill 30000] [--seconds 5]
+ *   node --import tsx bench/bulk-variants.ts [--variants 'BULK_THREADS=0;BULK_THREADS=1,BULK_NICE=0'] [--cycles 2] [--backfill 30000] [--seconds 5] [--long]
  */
 import path from 'node:path';
 import os from 'node:os';
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     cycles: { type: 'string', default: '2' },
     backfill: { type: 'string', default: '30000' },
     seconds: { type: 'string', default: '5' },
+    long: { type: 'boolean', default: false },
   },
 });
 // A variant: KEY=VALUE settings joined by ','; variants joined by ';'.
@@ -30,7 +31,9 @@ const shares = values.variants.split(';');
 const envOf = (variant: string) =>
   Object.fromEntries(variant.split(',').map((kv) => kv.split('=') as [string, string]));
 const config = loadConfig(process.env);
-const texts = readBenchTexts(path.resolve(root, config.sharedDir), config, { shortCount: 4000, longCount: 0 });
+const all = readBenchTexts(path.resolve(root, config.sharedDir), config, { shortCount: 4000, longCount: 4000 });
+// --long: the long set (Amazon multi-domain) for every measure instead of the short one.
+const texts = { short: values.long ? all.long : all.short };
 const redis = await startLocalRedis();
 const fleets: Fleet[] = [];
 const rows: string[] = [];

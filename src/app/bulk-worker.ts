@@ -52,6 +52,17 @@ interface BulkItem {
   encoded?: Encoded;
 }
 
+/** Items by model key, in order of first appearance. */
+export function groupByModel<T extends { model: string | undefined }>(items: readonly T[]): T[][] {
+  const byModel = new Map<string | undefined, T[]>();
+  for (const item of items) {
+    const group = byModel.get(item.model);
+    if (group) group.push(item);
+    else byModel.set(item.model, [item]);
+  }
+  return [...byModel.values()];
+}
+
 /**
  * One model call's worth of items per piece, per model: a model's items shortest first (little
  * padding), cut by the token budget (token-budget policy) or at BATCH_MAX_SIZE rows (fixed).
@@ -60,18 +71,17 @@ export function planPieces<T extends { model: string | undefined; text: string; 
   items: readonly T[],
   budget: { maxTokens: number; maxSize: number },
 ): T[][] {
-  const byModel = new Map<string | undefined, T[]>();
-  for (const item of items) byModel.set(item.model, [...(byModel.get(item.model) ?? []), item]);
   const pieces: T[][] = [];
-  for (const group of byModel.values()) {
+  for (const group of groupByModel(items)) {
     const size = (i: T) => i.encoded?.ids.length ?? i.text.length;
     group.sort((a, b) => size(a) - size(b));
+    const sizes = group.map(size);
+    const encoded = group.every((i) => i.encoded);
     for (let start = 0; start < group.length;) {
-      const rest = group.slice(start);
-      const n = rest.every((i) => i.encoded)
-        ? takeWithinTokenBudget(rest.map(size), budget)
-        : Math.min(budget.maxSize, rest.length);
-      pieces.push(rest.slice(0, n));
+      const n = encoded
+        ? takeWithinTokenBudget(sizes.slice(start), budget)
+        : Math.min(budget.maxSize, group.length - start);
+      pieces.push(group.slice(start, start + n));
       start += n;
     }
   }
@@ -85,10 +95,11 @@ export function earlierAttempts(job: Pick<Job, 'attemptsMade' | 'stalledCounter'
 
 /**
  * The bulk lane's consumer (src/contracts/bulk-job.ts): a BullMQ worker on BULK_QUEUE, in the
- * same process as the review worker and on the same inference threads, taking BULK_CONCURRENCY
- * chunks at a time. A chunk's reviews are routed (MODEL_ROUTES) and scored in pieces of one model
- * call each (planPieces), queued behind every live batch (InferencePool.score lane 'bulk'), so
- * a live review waits for at most one bulk model call per thread. Then:
+ * same process as the review worker, taking BULK_CONCURRENCY chunks at a time. A chunk's reviews
+ * are routed (MODEL_ROUTES) and scored on the bulk threads (BULK_THREADS, at low CPU priority),
+ * whole, one task per model; without bulk threads, on the live threads in pieces of one model call
+ * each (planPieces), queued behind every live batch (InferencePool.score lane 'bulk'), so a live
+ * review waits for at most one bulk model call per thread. Then:
  * - a review that fails validation or scoring fails alone: the chunk's return value names it,
  *   and the others are published as one results job (stored in one or a few transactions);
  * - a chunk whose attempt did not finish (a thread crashed, Redis failed, the worker was killed)
@@ -111,14 +122,14 @@ export function createBulkWorker(options: BulkWorkerOptions) {
   });
   const infoOf = (key: string | undefined) => (key === undefined ? model : (pool.models[key] ?? model));
 
-  /** A valid review's text, route and (token-budget) encoding; a review that cannot be encoded fails alone. */
-  function prepare(review: Review, failed: Record<string, string>): BulkItem | undefined {
+  /** A valid review's text, route and (`encode`) encoding; a review that cannot be encoded fails alone. */
+  function prepare(review: Review, failed: Record<string, string>, encode: boolean): BulkItem | undefined {
     const text = reviewModelText(review);
     const route = options.router?.route(review, text);
     const key = route && route.model !== DEFAULT_MODEL_KEY ? route.model : undefined;
     const item: BulkItem = { review, text, model: key, ...(route ? { route: route.language } : {}) };
     // The main thread's encodings are the default model's: a routed model tokenizes its own texts.
-    if (!options.encoder || key !== undefined) return item;
+    if (!encode || !options.encoder || key !== undefined) return item;
     try {
       return { ...item, encoded: options.encoder.encode(text) };
     } catch (err) {
@@ -173,8 +184,12 @@ export function createBulkWorker(options: BulkWorkerOptions) {
     if (valid.length > 1 && earlierAttempts(job) > 0) return split(job, valid);
 
     const startedAt = Date.now();
-    const items = valid.flatMap((review) => prepare(review, failed) ?? []);
-    const pieces = planPieces(items, config.batching);
+    // With bulk threads (BULK_THREADS) a chunk goes to them whole, one task per model, as texts: the
+    // thread tokenizes and cuts its model calls by the token budget, and the main thread stays
+    // free for live work. Without, it is cut here into model calls that take turns with live batches.
+    const whole = pool.bulkThreads > 0;
+    const items = valid.flatMap((review) => prepare(review, failed, !whole) ?? []);
+    const pieces = whole ? groupByModel(items) : planPieces(items, config.batching);
     let scored: Awaited<ReturnType<InferencePool['score']>>[];
     try {
       scored = await Promise.all(

@@ -192,6 +192,8 @@ export async function createInferencePool(options: InferencePoolOptions) {
     info: info!,
     /** The further models (InferencePoolOptions.models) by key. */
     models,
+    /** Threads that take only bulk batches (BULK_THREADS). */
+    bulkThreads: options.bulkThreads ?? 0,
     /**
      * Scores a batch (texts or encodings) in a free thread; `explain` asks for explanations of the
      * flagged items, `model` names one of `models` (absent: the default model). `lane: 'bulk'`:
