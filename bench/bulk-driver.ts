@@ -117,8 +117,9 @@ export async function bulkClosedLoop(
 /**
  * Live reviews in an open loop at `liveRate` (openLoop: latency from scheduled arrival to its
  * results job, after a warm-up) while a backfill of `backfill` reviews, enqueued in the bulk lane
- * just before, drains. Returns the live percentiles and the backfill's rate over the open loop
- * (chunks completed × chunk size per second), then waits for the rest of the backfill.
+ * just before (paused until the open loop starts), drains. Returns the live percentiles and the
+ * backfill's rate over the open loop (chunks completed × chunk size per second, over the time to
+ * its last chunk if it drained sooner), then waits for the rest of the backfill.
  */
 export async function backfillWhileLive(
   fleet: Fleet,
@@ -133,17 +134,25 @@ export async function backfillWhileLive(
     id: `${tag}-${i}`,
   }));
   const before = await completedChunks(fleet);
+  // The backfill waits, paused, until the live loop starts: otherwise the workers drain part of it
+  // while it is being enqueued, and it may be gone before the live window ends.
+  const queue = bulkQueueOf(fleet);
+  await queue.pause();
   const t0 = performance.now();
   const chunks = await enqueueBulk(fleet, backfill);
   const enqueueS = (performance.now() - t0) / 1000;
   const liveStart = performance.now();
+  const liveStartWall = Date.now();
   const atLiveStart = await completedChunks(fleet);
+  await queue.resume();
   const live = await openLoop(fleet, reviews, p.liveRate, p.seconds);
   const liveS = (performance.now() - liveStart) / 1000;
   const duringLive = (await completedChunks(fleet)) - atLiveStart;
   const size = fleet.config.bulk.chunkSize;
-  const backfillRate = Math.min(p.backfill, duringLive * size) / liveS;
   const drained = (await completedChunks(fleet)) - before >= chunks;
+  // Drained within the window: its rate is over the time it took (the last chunk's finishedOn).
+  const lastS = drained ? ((await lastChunkAt(fleet)) - liveStartWall) / 1000 : NaN;
+  const backfillRate = Math.min(p.backfill, duringLive * size) / (lastS > 0 && lastS < liveS ? lastS : liveS);
   await waitChunks(fleet, before, () => chunks, Promise.resolve(), 600_000);
   await fleet.results.drain();
   return {

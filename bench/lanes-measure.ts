@@ -158,7 +158,7 @@ export function lanesSummary(r: LanesResults): string[] {
   const l = b.live;
   lines.push(`live at ${fmt(o.ratePerS)}/s alone: p50/p95/p99 ${fmt(o.p50Ms)}/${fmt(o.p95Ms)}/${fmt(o.p99Ms)} ms`);
   lines.push(
-    `live at ${fmt(l.ratePerS)}/s during a ${b.backfill}-review backfill: p50/p95/p99 ${fmt(l.p50Ms)}/${fmt(l.p95Ms)}/${fmt(l.p99Ms)} ms (${l.completed}/${l.offered}); backfill ${fmt(b.backfillReviewsPerS)} reviews/s = ×${(b.backfillReviewsPerS / r.sets.short!.bulk.median).toFixed(2)} of its solo rate${b.drainedDuringLive ? ' (drained before the live window ended: a lower bound)' : ''}`,
+    `live at ${fmt(l.ratePerS)}/s during a ${b.backfill}-review backfill: p50/p95/p99 ${fmt(l.p50Ms)}/${fmt(l.p95Ms)}/${fmt(l.p99Ms)} ms (${l.completed}/${l.offered}); backfill ${fmt(b.backfillReviewsPerS)} reviews/s = ×${(b.backfillReviewsPerS / r.sets.short!.bulk.median).toFixed(2)} of its solo rate${b.drainedDuringLive ? ' (drained within the live window: its rate over the time it took)' : ''}`,
   );
   return lines;
 }
