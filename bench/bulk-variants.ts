@@ -27,7 +27,7 @@ const { values } = parseArgs({
   },
 });
 // A variant: KEY=VALUE settings joined by ','; variants joined by ';'.
-const shares = values.variants.split(';');
+const variants = values.variants.split(';');
 const envOf = (variant: string) =>
   Object.fromEntries(variant.split(',').map((kv) => kv.split('=') as [string, string]));
 const config = loadConfig(process.env);
@@ -38,13 +38,13 @@ const redis = await startLocalRedis();
 const fleets: Fleet[] = [];
 const rows: string[] = [];
 log(
-  `shares ${shares.join(', ')}, load average ${os
+  `variants ${variants.join(', ')}, load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
 try {
-  for (const share of shares) fleets.push(await startFleet(redis, config.model.dir, envOf(share)));
+  for (const variant of variants) fleets.push(await startFleet(redis, config.model.dir, envOf(variant)));
   await closedLoop(fleets[0]!, texts.short, 1000, undefined, 0);
   const capacity = (await closedLoop(fleets[0]!, texts.short, 4000, undefined, 0)).reviewsPerS;
   const rate = capacity * 0.5;
@@ -58,7 +58,7 @@ try {
         liveRate: rate,
         seconds: Number(values.seconds),
       });
-      const row = `cycle ${c + 1} ${shares[i]}: live alone p50/p95/p99 ${Math.round(b.liveSolo.p50Ms)}/${Math.round(b.liveSolo.p95Ms)}/${Math.round(b.liveSolo.p99Ms)} ms, during backfill ${Math.round(b.live.p50Ms)}/${Math.round(b.live.p95Ms)}/${Math.round(b.live.p99Ms)} ms; backfill ${Math.round(b.backfillReviewsPerS)} of solo ${Math.round(solo)} reviews/s = ${(b.backfillReviewsPerS / solo).toFixed(2)}${b.drainedDuringLive ? ' (drained early)' : ''}`;
+      const row = `cycle ${c + 1} ${variants[i]}: live alone p50/p95/p99 ${Math.round(b.liveSolo.p50Ms)}/${Math.round(b.liveSolo.p95Ms)}/${Math.round(b.liveSolo.p99Ms)} ms, during backfill ${Math.round(b.live.p50Ms)}/${Math.round(b.live.p95Ms)}/${Math.round(b.live.p99Ms)} ms; backfill ${Math.round(b.backfillReviewsPerS)} of solo ${Math.round(solo)} reviews/s = ${(b.backfillReviewsPerS / solo).toFixed(2)}${b.drainedDuringLive ? ' (drained within the window)' : ''}`;
       log(row);
       rows.push(row);
     }

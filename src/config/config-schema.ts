@@ -356,7 +356,7 @@ export const settings = {
   },
   BULK_CONCURRENCY: {
     schema: int(1, 64).default(2),
-    doc: 'Bulk chunks a worker process scores at once. Their reviews go to the inference threads one model call at a time, after any waiting live batch.',
+    doc: 'Bulk chunks a worker process holds at once: one scoring on the bulk thread while the results of another are built and published.',
   },
   BULK_THREADS: {
     schema: int(0, 64).default(1),

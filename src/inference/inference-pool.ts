@@ -19,7 +19,7 @@ export interface InferencePoolOptions {
   /**
    * BULK_THREADS: further threads that score only bulk-lane batches, at a lower CPU priority
    * (`bulkNice`, inherited by their onnxruntime threads), so the kernel gives the cores to live work
-   * first. 0 (default): bulk batches share the live threads, after every waiting live batch.
+   * first. Absent or 0: bulk batches share the live threads, after every waiting live batch.
    */
   bulkThreads?: number;
   /** BULK_NICE: the bulk threads' nice value (Linux; elsewhere they run at normal priority). */
