@@ -39,7 +39,7 @@ export interface BulkWorkerOptions {
   metrics?: WorkerMetrics;
   /** Picks each review's model (MODEL_ROUTES), as for the live lane. */
   router?: ModelRouter;
-  /** The default model's encoder (BATCH_POLICY=token-budget): pieces are cut by BATCH_MAX_TOKENS. */
+  /** The default model's encoder (BATCH_POLICY=token-budget): without bulk threads, pieces are cut by BATCH_MAX_TOKENS. */
   encoder?: Encoder;
 }
 

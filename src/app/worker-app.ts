@@ -80,7 +80,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
       (r) => r.close(),
     );
     const metrics = createWorkerMetrics({ model: pool.info.name, version: pool.info.version });
-    // Token-budget batching counts tokens before batching; the bulk lane cuts its pieces with them too.
+    // Token-budget batching counts tokens before batching (so does the bulk lane with BULK_THREADS=0).
     const encoder = config.batching.policy === 'token-budget' ? mainThreadEncoder(config, pool.info) : undefined;
     const worker = stack.add(
       'review-worker',
@@ -96,7 +96,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
       }),
       (w) => w.close(),
     );
-    // The bulk lane: chunks on the same inference threads, behind every live batch (bulk-worker.ts).
+    // The bulk lane: chunks scored on the bulk threads at low CPU priority (bulk-worker.ts).
     const bulk = stack.add(
       'bulk-worker',
       createBulkWorker({

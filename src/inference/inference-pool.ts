@@ -62,7 +62,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
   const log = options.logger.child({ component: 'inference-pool' });
   const slots = new Set<Slot>();
   const queue: Task[] = [];
-  /** Bulk-lane batches: a thread takes one only when no live batch waits (src/app/bulk-worker.ts). */
+  /** Bulk-lane batches (src/app/bulk-worker.ts): for the bulk threads, or, without, after every live batch. */
   const bulkQueue: Task[] = [];
   const inflight = new Set<Promise<unknown>>();
   let nextId = 1;
