@@ -40,11 +40,20 @@ describe('word cache (createContentEncoder)', () => {
       for (const text of TRICKY) expect(cached(text), JSON.stringify(text)).toEqual(library(tokenizer)(text));
   });
 
-  it('stays bounded: a cache of 4 words starts over and still gives the library ids', () => {
-    const cached = createContentEncoder(tokenizer, { maxWords: 4 });
-    const text = 'one two three four five six seven one two eight';
-    expect(cached(text)).toEqual(library(tokenizer)(text));
-    expect(cached(text)).toEqual(library(tokenizer)(text));
+  it('encodes a repeated word once, and stays bounded: a cache of 4 words starts over', () => {
+    const text = 'one two three four five six seven eight';
+    const calls = (maxWords: number) => {
+      const t = tokenizerOf(path.join(root, 'models', 'review-sentiment-en'));
+      const encode = vi.spyOn(t, 'encode');
+      const cached = createContentEncoder(t, { maxWords });
+      expect(cached(text)).toEqual(library(tokenizer)(text));
+      expect(cached(text)).toEqual(library(tokenizer)(text));
+      return encode.mock.calls.length;
+    };
+    // Room for every word: the second pass costs the library nothing.
+    expect(calls(100)).toBe(8);
+    // Room for 4 of 8: the cache keeps starting over, so every word is encoded again.
+    expect(calls(4)).toBe(16);
   });
 
   it('encodes whole texts with a tokenizer that is not BERT-style', () => {
