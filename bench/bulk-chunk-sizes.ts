@@ -7,13 +7,12 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import os from 'node:os';
 import { loadConfig } from '../src/config/load-config.ts';
 import { startLocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts } from './bench-texts.ts';
 import { bulkClosedLoop, closeBulk } from './bulk-driver.ts';
 import { startFleet, type Fleet } from './fleet-driver.ts';
-import { log, summarize } from './measure-stats.ts';
+import { loadAverage, log, summarize } from './measure-stats.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -35,12 +34,7 @@ const n = Number(values.n);
 const redis = await startLocalRedis();
 const fleets: Fleet[] = [];
 const rounds: number[][] = sizes.map(() => []);
-log(
-  `chunk sizes ${sizes.join(', ')}, ${values.set} set, ${n} reviews per round, load average ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
+log(`chunk sizes ${sizes.join(', ')}, ${values.set} set, ${n} reviews per round, load average ${loadAverage()}`);
 try {
   for (const size of sizes) fleets.push(await startFleet(redis, config.model.dir, { BULK_CHUNK_SIZE: String(size) }));
   for (const f of fleets) await bulkClosedLoop(f, reviews, Math.min(n, 4000), undefined, 0);
@@ -67,10 +61,5 @@ for (const [i, size] of sizes.entries()) {
     `BULK_CHUNK_SIZE=${String(size).padEnd(5)} ${Math.round(s.median)} reviews/s (${Math.round(s.min)}–${Math.round(s.max)})  ×${(s.median / base).toFixed(2)}`,
   );
 }
-console.log(
-  `load average after ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average after ${loadAverage()}`);
 process.exit(0);

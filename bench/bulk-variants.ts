@@ -7,14 +7,13 @@
  *   node --import tsx bench/bulk-variants.ts [--variants 'BULK_THREADS=0;BULK_THREADS=1,BULK_NICE=0'] [--cycles 2] [--backfill 30000] [--seconds 5] [--long]
  */
 import path from 'node:path';
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.ts';
 import { startLocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts } from './bench-texts.ts';
 import { backfillWhileLive, bulkClosedLoop, closeBulk } from './bulk-driver.ts';
 import { closedLoop, startFleet, type Fleet } from './fleet-driver.ts';
-import { log } from './measure-stats.ts';
+import { loadAverage, log } from './measure-stats.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -37,12 +36,7 @@ const texts = { short: values.long ? all.long : all.short };
 const redis = await startLocalRedis();
 const fleets: Fleet[] = [];
 const rows: string[] = [];
-log(
-  `variants ${variants.join(', ')}, load average ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
+log(`variants ${variants.join(', ')}, load average ${loadAverage()}`);
 try {
   for (const variant of variants) fleets.push(await startFleet(redis, config.model.dir, envOf(variant)));
   await closedLoop(fleets[0]!, texts.short, 1000, undefined, 0);
@@ -71,10 +65,5 @@ try {
   await redis.stop();
 }
 for (const r of rows) console.log(r);
-console.log(
-  `load average after ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average after ${loadAverage()}`);
 process.exit(0);

@@ -16,7 +16,7 @@ import { startLocalRedis } from '../src/dev/local-redis.ts';
 import { readBenchTexts } from './bench-texts.ts';
 import { measureInProcess, tokenLengths } from './in-process.ts';
 import { lanesSummary, measureLanes } from './lanes-measure.ts';
-import { log } from './measure-stats.ts';
+import { loadAverage, log } from './measure-stats.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -94,10 +94,7 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   for (const line of lanesSummary(lanes)) console.log(line);
   console.log(
-    `load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}; wrote ${path.relative(root, file)}`,
+    `load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAverage()}; wrote ${path.relative(root, file)}`,
   );
 }
 

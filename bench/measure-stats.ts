@@ -1,5 +1,14 @@
 /** Round statistics of the benchmark: median, range and spread of timed rounds; percentiles. */
+import os from 'node:os';
 import type { Measure } from './report.ts';
+
+/** The host's load averages (1, 5, 15 min) as printed beside every run: "0.96 1.69 1.51". */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
 
 export function summarize(values: number[], unit: string): Measure {
   const sorted = [...values].sort((a, b) => a - b);
