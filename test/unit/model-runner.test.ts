@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.ts';
 import { SfError } from '../../src/errors/sf-error.ts';
 import { readModelSpec } from '../../src/model-format/model-dir.ts';
 import {
@@ -16,7 +17,12 @@ import { buildBagOfEmbeddingsGraph } from '../helpers/bag-of-embeddings-graph.ts
 import { writeTinyModel, type TinyModelOptions } from '../helpers/tiny-model.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SHARED_TOKENIZER_DIR = path.join(path.resolve(ROOT, '../shared'), 'models', 'distilbert-sst2-hf-tokenizer');
+// shared/ through its setting (SHARED_DIR, default ../shared), as every other check that needs it.
+const SHARED_TOKENIZER_DIR = path.join(
+  path.resolve(ROOT, loadConfig(process.env).sharedDir),
+  'models',
+  'distilbert-sst2-hf-tokenizer',
+);
 const HAS_SHARED_TOKENIZER = fs.existsSync(path.join(SHARED_TOKENIZER_DIR, 'tokenizer.json'));
 
 const POSITIVE_TEXT = 'I love this great phone';
