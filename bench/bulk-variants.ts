@@ -1,7 +1,7 @@
 /**
  * Bulk-lane settings side by side (BULK_THREADS, BULK_NICE, ...): one fleet per variant, each running the backfill scenario
  * (live reviews at 50% of the first fleet's live capacity while a backfill drains in the bulk
- * lane) in alternating order, plus each fleet's solo bulk rate. Prints live p50/p95/p99 and the
+ * lane) in alternating order, plus each fleet's live capacity and solo bulk rate. Prints live p50/p95/p99 and the
  * backfill's share of its solo rate per fleet and cycle.
  *
  *   node --import tsx bench/bulk-variants.ts [--variants 'BULK_THREADS=0;BULK_THREADS=1,BULK_NICE=0'] [--cycles 2] [--backfill 30000] [--seconds 5] [--long]
@@ -46,13 +46,14 @@ try {
   for (let c = 0; c < Number(values.cycles); c++) {
     for (let k = 0; k < fleets.length; k++) {
       const i = (k + c) % fleets.length;
+      const live = (await closedLoop(fleets[i]!, texts.short, 4000, undefined, 0)).reviewsPerS;
       const solo = (await bulkClosedLoop(fleets[i]!, texts.short, 15_000, undefined, 0)).reviewsPerS;
       const b = await backfillWhileLive(fleets[i]!, texts.short, {
         backfill: Number(values.backfill),
         liveRate: rate,
         seconds: Number(values.seconds),
       });
-      const row = `cycle ${c + 1} ${variants[i]}: live alone p50/p95/p99 ${Math.round(b.liveSolo.p50Ms)}/${Math.round(b.liveSolo.p95Ms)}/${Math.round(b.liveSolo.p99Ms)} ms, during backfill ${Math.round(b.live.p50Ms)}/${Math.round(b.live.p95Ms)}/${Math.round(b.live.p99Ms)} ms; backfill ${Math.round(b.backfillReviewsPerS)} of solo ${Math.round(solo)} reviews/s = ${(b.backfillReviewsPerS / solo).toFixed(2)}${b.drainedDuringLive ? ' (drained within the window)' : ''}`;
+      const row = `cycle ${c + 1} ${variants[i]}: live capacity ${Math.round(live)} reviews/s; live alone p50/p95/p99 ${Math.round(b.liveSolo.p50Ms)}/${Math.round(b.liveSolo.p95Ms)}/${Math.round(b.liveSolo.p99Ms)} ms, during backfill ${Math.round(b.live.p50Ms)}/${Math.round(b.live.p95Ms)}/${Math.round(b.live.p99Ms)} ms; backfill ${Math.round(b.backfillReviewsPerS)} of solo ${Math.round(solo)} reviews/s = ${(b.backfillReviewsPerS / solo).toFixed(2)}${b.drainedDuringLive ? ' (drained within the window)' : ''}`;
       log(row);
       rows.push(row);
     }

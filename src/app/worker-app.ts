@@ -63,6 +63,7 @@ export async function createWorkerApp(config: Config, logger: Logger, options: W
         threadEntry: options.threadEntry,
         bulkThreads: config.bulk.threads,
         bulkNice: config.bulk.nice,
+        bulkIntraOpThreads: config.bulk.intraOpThreads,
         runner,
         models: routing.models,
       }),

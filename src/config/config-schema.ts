@@ -362,6 +362,10 @@ export const settings = {
     schema: int(0, 64).default(1),
     doc: "Inference threads per worker process that score only the bulk lane, at CPU priority BULK_NICE, so live work gets the cores first (onnxruntime's threads inherit it; a copy of the model per thread). 0: bulk batches run on the live threads after every waiting live batch: [evidence](benchmarks.md#two-lanes).",
   },
+  BULK_INTRA_OP_THREADS: {
+    schema: int(1, 64).default(1),
+    doc: "onnxruntime intra-op threads per BULK_THREADS thread. 1: a low-priority bulk thread never stalls at a parallel barrier waiting for a sibling thread the kernel gave to live work; for more bulk throughput, add BULK_THREADS: [evidence](benchmarks.md#two-lanes).",
+  },
   BULK_NICE: {
     schema: int(0, 19).default(19),
     doc: 'Nice value of the BULK_THREADS threads (Linux; 19 is the lowest priority).',

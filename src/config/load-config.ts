@@ -111,6 +111,7 @@ export interface Config {
     concurrency: number;
     statusTtlS: number;
     threads: number;
+    intraOpThreads: number;
     nice: number;
   };
   sink: {
@@ -234,6 +235,7 @@ function group(e: EnvSettings): Config {
       concurrency: e.BULK_CONCURRENCY,
       statusTtlS: e.BULK_STATUS_TTL_S,
       threads: e.BULK_THREADS,
+      intraOpThreads: e.BULK_INTRA_OP_THREADS,
       nice: e.BULK_NICE,
     },
     sink: {

@@ -24,6 +24,8 @@ export interface InferencePoolOptions {
   bulkThreads?: number;
   /** BULK_NICE: the bulk threads' nice value (Linux; elsewhere they run at normal priority). */
   bulkNice?: number;
+  /** BULK_INTRA_OP_THREADS: the bulk threads' onnxruntime intra-op threads (default: the runner's). */
+  bulkIntraOpThreads?: number;
 }
 
 interface Task {
@@ -74,11 +76,13 @@ export async function createInferencePool(options: InferencePoolOptions) {
   function spawn(lane: Slot['lane']): Promise<Slot> {
     return new Promise((resolve, reject) => {
       const nice = lane === 'bulk' ? options.bulkNice : undefined;
+      const intraOp = lane === 'bulk' ? options.bulkIntraOpThreads : undefined;
+      const own = (r: RunnerOptions): RunnerOptions => (intraOp === undefined ? r : { ...r, intraOpThreads: intraOp });
       const worker = new Worker(bootOf(entry), {
         workerData: {
           entry: entry.href,
-          runner: options.runner,
-          models: options.models,
+          runner: own(options.runner),
+          models: options.models?.map((m) => ({ ...m, runner: own(m.runner) })),
           ...(nice !== undefined ? { nice } : {}),
         } satisfies ThreadData,
       });
@@ -182,6 +186,7 @@ export async function createInferencePool(options: InferencePoolOptions) {
       threads: options.threads,
       bulkThreads: options.bulkThreads ?? 0,
       intraOpThreads: options.runner.intraOpThreads,
+      ...(options.bulkThreads ? { bulkIntraOpThreads: options.bulkIntraOpThreads ?? options.runner.intraOpThreads } : {}),
       model: info!.name,
       version: info!.version,
     },

@@ -377,4 +377,24 @@ describe('live work goes first', () => {
       expect(order.indexOf('live')).toBeLessThan(order.indexOf('bulk-10'));
     },
   );
+
+  it.runIf(process.platform === 'linux')(
+    "BULK_INTRA_OP_THREADS: the bulk thread's onnxruntime runs that many threads, all at BULK_NICE",
+    async () => {
+      const niceThreadsWith = async (intraOp: string): Promise<number> => {
+        const before = threadNiceValues().filter((n) => n === 19).length;
+        const b = await open({ BULK_THREADS: '1', BULK_NICE: '19', BULK_INTRA_OP_THREADS: intraOp });
+        const app = await worker(b.env);
+        await app.pool.score(['I love it'], undefined, undefined, 'bulk');
+        const added = threadNiceValues().filter((n) => n === 19).length - before;
+        await app.close();
+        return added;
+      };
+      const one = await niceThreadsWith('1');
+      const three = await niceThreadsWith('3');
+      // The bulk thread runs the model itself; each further intra-op thread is one more at nice 19.
+      expect(one).toBeGreaterThanOrEqual(1);
+      expect(three - one).toBe(2);
+    },
+  );
 });
