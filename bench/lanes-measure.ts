@@ -5,7 +5,7 @@
  * live reviews in an open loop at 50% of the live lane's capacity, alone and while a backfill
  * drains in the bulk lane. Used by `npm run bench` (the default profile) and `npm run bench:lanes`.
  */
-import type { Config } from '../src/config/load-config.ts';
+import { loadConfig, type Config } from '../src/config/load-config.ts';
 import type { LocalRedis } from '../src/dev/local-redis.ts';
 import { reviewModelText } from '../src/tokenize/review-text.ts';
 import type { BenchReview } from './bench-texts.ts';
@@ -29,6 +29,8 @@ export interface LanesParams {
   peer: boolean;
   /** Reviews of the warm-up round that sizes the rounds (small for slow models). */
   warmup: number;
+  /** Worker settings of the fleet (on top of the environment's), e.g. a transformer's layout. */
+  env?: Record<string, string>;
 }
 
 export interface LanesSet {
@@ -42,7 +44,15 @@ export interface LanesSet {
 }
 
 export interface LanesResults {
-  settings: { bulkChunkSize: number; bulkConcurrency: number; batchMaxSize: number; inferenceThreads: number };
+  settings: {
+    bulkChunkSize: number;
+    bulkConcurrency: number;
+    batchMaxSize: number;
+    inferenceThreads: number;
+    /** Absent in reports before 2026-12-03. */
+    bulkThreads?: number;
+    bulkIntraOpThreads?: number;
+  };
   queueNoOpJobsPerS: Measure;
   sets: Record<string, LanesSet>;
   /** Absent when the run asked for no backfill (a slow model: `backfill: 0`). */
@@ -54,6 +64,8 @@ const settingsOf = (config: Config): LanesResults['settings'] => ({
   bulkConcurrency: config.bulk.concurrency,
   batchMaxSize: config.batching.maxSize,
   inferenceThreads: config.inference.threads,
+  bulkThreads: config.bulk.threads,
+  bulkIntraOpThreads: config.bulk.intraOpThreads,
 });
 
 const fmt = (x: number): string => (x >= 100 ? String(Math.round(x)) : x.toPrecision(3));
@@ -72,7 +84,7 @@ export async function measureLanes(
   try {
     const queue = await measureQueueCeiling(redis, config, sets.short!, { rounds: P.rounds, jobs: P.queueJobs });
     log(`lanes: no-op queue loop ${Math.round(queue.jobsPerS.median)} jobs/s`);
-    const fleet = await startFleet(redis, modelDir, {});
+    const fleet = await startFleet(redis, modelDir, P.env ?? {});
     try {
       for (const [name, reviews] of Object.entries(sets)) {
         const peerTexts = reviews.map(reviewModelText);
@@ -117,7 +129,12 @@ export async function measureLanes(
         };
       }
       const liveCapacity = out.short!.live.median;
-      if (P.backfill <= 0) return { settings: settingsOf(config), queueNoOpJobsPerS: queue.jobsPerS, sets: out };
+      if (P.backfill <= 0)
+        return {
+          settings: settingsOf(loadConfig({ ...process.env, ...P.env })),
+          queueNoOpJobsPerS: queue.jobsPerS,
+          sets: out,
+        };
       log(
         `lanes: live at 50% of ${Math.round(liveCapacity)} reviews/s for ${P.openSeconds} s, alone, then while a ${P.backfill}-review backfill drains in the bulk lane`,
       );
@@ -127,7 +144,7 @@ export async function measureLanes(
         seconds: P.openSeconds,
       });
       return {
-        settings: settingsOf(config),
+        settings: settingsOf(loadConfig({ ...process.env, ...P.env })),
         queueNoOpJobsPerS: queue.jobsPerS,
         sets: out,
         backfill,

@@ -273,7 +273,7 @@ function lanesSection(p: ProfileResults): string[] {
   const out = [
     '### Lanes side by side (issue 19)',
     '',
-    `One worker process serving both lanes (BULK_CHUNK_SIZE=${l.settings.bulkChunkSize}, BULK_CONCURRENCY=${l.settings.bulkConcurrency}); live and bulk rounds alternate on the same reviews, then the peer's round on them. Both lanes end at the results queue (a chunk job completes after its results job is added). No-op queue loop: ${m(l.queueNoOpJobsPerS)} jobs/s.`,
+    `One worker process serving both lanes (BULK_CHUNK_SIZE=${l.settings.bulkChunkSize}, BULK_CONCURRENCY=${l.settings.bulkConcurrency}${l.settings.bulkThreads === undefined ? '' : `, BULK_THREADS=${l.settings.bulkThreads}, BULK_INTRA_OP_THREADS=${l.settings.bulkIntraOpThreads}`}); live and bulk rounds alternate on the same reviews, then the peer's round on them. Both lanes end at the results queue (a chunk job completes after its results job is added). No-op queue loop: ${m(l.queueNoOpJobsPerS)} jobs/s.`,
     '',
     `| reviews/s | ${names.join(' | ')} |`,
     `| --- |${names.map(() => ' --- |').join('')}`,

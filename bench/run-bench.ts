@@ -98,6 +98,8 @@ interface ProfileSpec {
   scaling: boolean;
   /** The live and bulk lanes side by side, and live latency while a backfill drains (issue 19). */
   lanes?: boolean;
+  /** Worker settings of the lanes' fleet (operating.md's layout for the model). */
+  lanesEnv?: Record<string, string>;
   batchSizes: number[];
   /** Reviews in the warm-up round that sizes the timed rounds (small for slow models). */
   warmup: number;
@@ -276,6 +278,7 @@ async function runProfile(redis: LocalRedis, spec: ProfileSpec): Promise<Profile
       peerSeconds: timedSeconds(spec),
       peer: spec.peer,
       warmup: spec.warmup,
+      ...(spec.lanesEnv ? { env: spec.lanesEnv } : {}),
     });
     for (const line of lanesSummary(lanes)) log(line);
   }
@@ -356,6 +359,9 @@ async function main(): Promise<void> {
           latency: true,
           peer: true,
           lanes: true,
+          // A transformer's bulk thread runs onnxruntime on every core (operating.md): with one
+          // intra-op thread it scored 0.55–0.59 × the live lane's reviews/s, with two 0.98–1.02 ×.
+          lanesEnv: { BULK_INTRA_OP_THREADS: String(os.cpus().length) },
           batchSizes: sizes,
           warmup: 40,
           timing,

@@ -364,7 +364,7 @@ export const settings = {
   },
   BULK_INTRA_OP_THREADS: {
     schema: int(1, 64).default(1),
-    doc: "onnxruntime intra-op threads per BULK_THREADS thread. 1: a low-priority bulk thread never stalls at a parallel barrier waiting for a sibling thread the kernel gave to live work; for more bulk throughput, add BULK_THREADS: [evidence](benchmarks.md#two-lanes).",
+    doc: 'onnxruntime intra-op threads per BULK_THREADS thread. 1 (right for a cheap model such as the default): a low-priority bulk thread never stalls at a parallel barrier waiting for a sibling thread the kernel gave to live work. A transformer-sized model, where the model is the work, needs the cores: set it to their number ([operating.md](operating.md#on-one-host-npm-start-and-docker-compose), [evidence](benchmarks.md#two-lanes)).',
   },
   BULK_NICE: {
     schema: int(0, 19).default(19),

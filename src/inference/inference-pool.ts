@@ -186,7 +186,9 @@ export async function createInferencePool(options: InferencePoolOptions) {
       threads: options.threads,
       bulkThreads: options.bulkThreads ?? 0,
       intraOpThreads: options.runner.intraOpThreads,
-      ...(options.bulkThreads ? { bulkIntraOpThreads: options.bulkIntraOpThreads ?? options.runner.intraOpThreads } : {}),
+      ...(options.bulkThreads
+        ? { bulkIntraOpThreads: options.bulkIntraOpThreads ?? options.runner.intraOpThreads }
+        : {}),
       model: info!.name,
       version: info!.version,
     },

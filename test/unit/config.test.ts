@@ -44,7 +44,14 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.redis).toEqual({ url: undefined, prefix: 'sf', cluster: false, localDir: '.sf-data/redis' });
     expect(config.queues).toEqual({ reviews: 'reviews', results: 'results', bulk: 'reviews-bulk' });
-    expect(config.bulk).toEqual({ chunkSize: 256, concurrency: 2, statusTtlS: 86_400, threads: 1, intraOpThreads: 1, nice: 19 });
+    expect(config.bulk).toEqual({
+      chunkSize: 256,
+      concurrency: 2,
+      statusTtlS: 86_400,
+      threads: 1,
+      intraOpThreads: 1,
+      nice: 19,
+    });
     expect(config.model).toEqual({
       dir: 'models/review-sentiment-en',
       name: undefined,
