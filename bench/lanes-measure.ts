@@ -85,6 +85,7 @@ export async function measureLanes(
     const queue = await measureQueueCeiling(redis, config, sets.short!, { rounds: P.rounds, jobs: P.queueJobs });
     log(`lanes: no-op queue loop ${Math.round(queue.jobsPerS.median)} jobs/s`);
     const fleet = await startFleet(redis, modelDir, P.env ?? {});
+    const settings = settingsOf(loadConfig({ ...process.env, ...P.env }));
     try {
       for (const [name, reviews] of Object.entries(sets)) {
         const peerTexts = reviews.map(reviewModelText);
@@ -129,12 +130,7 @@ export async function measureLanes(
         };
       }
       const liveCapacity = out.short!.live.median;
-      if (P.backfill <= 0)
-        return {
-          settings: settingsOf(loadConfig({ ...process.env, ...P.env })),
-          queueNoOpJobsPerS: queue.jobsPerS,
-          sets: out,
-        };
+      if (P.backfill <= 0) return { settings, queueNoOpJobsPerS: queue.jobsPerS, sets: out };
       log(
         `lanes: live at 50% of ${Math.round(liveCapacity)} reviews/s for ${P.openSeconds} s, alone, then while a ${P.backfill}-review backfill drains in the bulk lane`,
       );
@@ -144,7 +140,7 @@ export async function measureLanes(
         seconds: P.openSeconds,
       });
       return {
-        settings: settingsOf(loadConfig({ ...process.env, ...P.env })),
+        settings,
         queueNoOpJobsPerS: queue.jobsPerS,
         sets: out,
         backfill,
