@@ -100,7 +100,9 @@ describe('the packed client package', () => {
     const installed = JSON.parse(
       readFileSync(path.join(app, 'node_modules/@sentiment-fleet/client/package.json'), 'utf8'),
     );
-    expect(Object.keys(installed.dependencies).sort()).toEqual(['bullmq', 'ioredis', 'zod']);
+    // @types/redis-errors: ioredis 6.1's .d.ts import redis-errors, whose types ioredis lists only
+    // as a devDependency, so a consumer's strict type-check (below) needs them from us.
+    expect(Object.keys(installed.dependencies).sort()).toEqual(['@types/redis-errors', 'bullmq', 'ioredis', 'zod']);
 
     const modules = path.join(app, 'node_modules');
     const bytes = treeBytes(modules);
